@@ -1,0 +1,38 @@
+"""The `bench` command line. Each subcommand lives in its own module with a `register(subparsers)`
+function that adds its parser and sets `func`; add a module here to add a subcommand."""
+
+import argparse
+import importlib
+import sys
+
+from bench.errors import MeasurementError, UsageError
+
+SUBCOMMAND_MODULES = (
+    "bench.cmd_transforms",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bench",
+        description="Latency and error benchmarks of im2row and Winograd convolution on Arm boards.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except UsageError as e:
+        print(f"bench: error: {e}", file=sys.stderr)
+        return 2
+    except MeasurementError as e:
+        print(f"bench: failed: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
