@@ -9,6 +9,8 @@ from bench.errors import MeasurementError, UsageError
 
 SUBCOMMAND_MODULES = (
     "bench.cmd_transforms",
+    "bench.cmd_lut",
+    "bench.cmd_plot",
 )
 
 

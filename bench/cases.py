@@ -1,0 +1,183 @@
+"""What a sweep measures: layer shapes (presets or lists) times operators (algo, transform, bits).
+
+A `Case` is one measurement; its `key` identifies it across resumed runs. Validation happens here,
+before anything is built or measured, and raises UsageError with the bad value and the accepted ones.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import UsageError, choice_error
+
+ALGOS = ("im2row", "f2", "f4", "f6")
+BITS = (8, 32)
+BUILTIN_TRANSFORMS = ("static", "learned")
+MAX_HW = 4096      # the runner's limits (kernels_c/RUNNER.md)
+MAX_CHANNELS = 8192
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A 3x3, stride-1, same-padded convolution layer; `count` is how often a network uses it."""
+
+    h: int
+    w: int
+    cin: int
+    cout: int
+    count: int = 1
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Case:
+    layer: Layer
+    algo: str
+    transform: str   # "none" for im2row, "static", "learned" or a transform file path
+    bits: int
+
+    @property
+    def key(self) -> tuple:
+        l = self.layer
+        return (self.algo, self.transform, self.bits, l.h, l.w, l.cin, l.cout)
+
+    def runner_line(self, case_id: int) -> str:
+        """The case as a runner input line (kernels_c/RUNNER.md)."""
+        l = self.layer
+        transform = self.transform
+        extra = ""
+        if transform not in ("none", "static", "learned"):
+            extra = f" matrices={Path(transform).name}"   # pushed beside the runner
+            transform = "learned"
+        return (f"algo={self.algo} transform={transform} bits={self.bits} h={l.h} w={l.w} "
+                f"cin={l.cin} cout={l.cout} id={case_id}{extra}")
+
+    @property
+    def work(self) -> float:
+        """Relative cost for progress estimates: the MACs of a direct conv, plus a fixed overhead."""
+        l = self.layer
+        return l.h * l.w * l.cin * l.cout * 9 + 1e5
+
+
+def resnet18_cifar(width: float = 1.0) -> list[Layer]:
+    """The 16 Winograd-able 3x3 layers of the Winograd-aware ResNet-18 for CIFAR (handbook section 2:
+    stride-2 convs become maxpool + stride-1 conv), as the 7 distinct shapes with their counts."""
+    if width not in (0.5, 1.0):
+        raise UsageError(f"unknown width {width!r}; accepted: 0.5, 1.0")
+    chans = [int(c * width) for c in (64, 128, 256, 512)]
+    layers = [Layer(32, 32, chans[0], chans[0], 4, "stage1")]
+    for stage, (res, cin, cout) in enumerate(zip((16, 8, 4), chans, chans[1:]), start=2):
+        layers.append(Layer(res, res, cin, cout, 1, f"stage{stage}.first"))
+        layers.append(Layer(res, res, cout, cout, 3, f"stage{stage}"))
+    return layers
+
+
+def grid(resolutions=None, channels=None) -> list[Layer]:
+    """Resolution x channel grid as in the latency characterisation of the MLSys 2020 paper."""
+    resolutions = resolutions or (4, 8, 16, 32, 56, 112, 224)
+    channels = channels or (8, 16, 32, 64, 128, 256, 512)
+    return [Layer(r, r, c, c) for r, c in itertools.product(resolutions, channels)]
+
+
+PRESETS = {
+    "resnet18-cifar": "the 7 distinct 3x3 layer shapes of Winograd-aware ResNet-18 for CIFAR (--width 0.5|1.0)",
+    "grid": "resolutions 4..224 x channels 8..512 (Cin = Cout), 49 layers",
+    "quick": "resnet18-cifar at width 0.5 (the README's main job)",
+}
+
+
+def preset_layers(name: str, width: float = 1.0) -> list[Layer]:
+    if name == "resnet18-cifar":
+        return resnet18_cifar(width)
+    if name == "grid":
+        return grid()
+    if name == "quick":
+        return resnet18_cifar(0.5)
+    raise choice_error("preset", name, PRESETS)
+
+
+def parse_int_list(text: str, what: str, low: int, high: int) -> list[int]:
+    """'4,8,16' -> [4, 8, 16]; each value in [low, high]."""
+    values = []
+    for item in text.split(","):
+        item = item.strip()
+        try:
+            v = int(item)
+        except ValueError:
+            raise UsageError(f"bad {what} {item!r}; expected whole numbers from {low} to {high}, comma-separated") from None
+        if not low <= v <= high:
+            raise UsageError(f"bad {what} {v}; accepted: {low} to {high}")
+        values.append(v)
+    return values
+
+
+def parse_choices(text: str, what: str, accepted) -> list[str]:
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if not values:
+        raise UsageError(f"empty {what} list; accepted: {', '.join(map(str, accepted))}")
+    for v in values:
+        if v not in accepted:
+            raise choice_error(what, v, accepted)
+    return list(dict.fromkeys(values))
+
+
+def parse_bits(text: str) -> list[int]:
+    return [int(b) for b in parse_choices(text, "bit width", [str(b) for b in BITS])]
+
+
+def parse_transforms(text: str) -> list[str]:
+    """'static,learned,path/to/t.json' -> names and absolute paths of readable transform files."""
+    from bench.winograd import load_transform
+
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if not values:
+        raise UsageError("empty transform list; accepted: static, learned or a transform file path")
+    out = []
+    for v in values:
+        if v in BUILTIN_TRANSFORMS:
+            out.append(v)
+            continue
+        if not Path(v).suffix:
+            raise choice_error("transform", v, ["static", "learned", "a .json/.npz/.txt file"])
+        try:
+            load_transform(v)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        out.append(str(Path(v).resolve()))
+    return out
+
+
+def custom_layers(res: str, channels: str | None, cin: str | None, cout: str | None) -> list[Layer]:
+    """--res 8,16 with --channels 32,64 (Cin = Cout), or with --cin/--cout lists (all pairs)."""
+    resolutions = parse_int_list(res, "resolution", 1, MAX_HW)
+    if channels is not None and (cin is not None or cout is not None):
+        raise UsageError("give either --channels or --cin/--cout, not both")
+    if channels is not None:
+        chans = parse_int_list(channels, "channel count", 1, MAX_CHANNELS)
+        return [Layer(r, r, c, c) for r, c in itertools.product(resolutions, chans)]
+    if cin is None or cout is None:
+        raise UsageError("--res needs --channels, or both --cin and --cout")
+    cins = parse_int_list(cin, "input channel count", 1, MAX_CHANNELS)
+    couts = parse_int_list(cout, "output channel count", 1, MAX_CHANNELS)
+    return [Layer(r, r, ci, co) for r, ci, co in itertools.product(resolutions, cins, couts)]
+
+
+def expand(layers, algos, transforms, bits) -> list[Case]:
+    """Every layer x operator; im2row has no transform, so it appears once per bit width."""
+    cases = []
+    for layer, b, algo in itertools.product(layers, bits, algos):
+        for transform in (["none"] if algo == "im2row" else transforms):
+            if transform not in BUILTIN_TRANSFORMS + ("none",) and not _matches_algo(transform, algo):
+                continue
+            cases.append(Case(layer, algo, transform, b))
+    return cases
+
+
+def _matches_algo(path: str, algo: str) -> bool:
+    """A transform file only applies to the tile size it was made for."""
+    from bench.winograd import load_transform
+
+    t = load_transform(path)
+    return t.r == 3 and f"f{t.m}" == algo

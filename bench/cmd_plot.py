@@ -1,0 +1,28 @@
+"""`bench plot RESULTS`: breakdown, speedup and latency-vs-error figures (PNG and SVG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.errors import UsageError
+from bench.results import ResultsDir
+
+
+def register(sub) -> None:
+    p = sub.add_parser("plot", help="stacked stage bars, speedup heatmap, latency vs error (PNG + SVG)")
+    p.add_argument("results", help="a results directory (or its latency.csv)")
+    p.add_argument("--out", help="output directory (default: RESULTS/plots)")
+    p.set_defaults(func=_plot)
+
+
+def _plot(args) -> int:
+    from bench.plots import all_plots  # matplotlib is slow to import: only when plotting
+
+    results = ResultsDir.load(args.results)
+    df = results.dataframe()
+    if not (df["status"] == "ok").any():
+        raise UsageError(f"{results.path} has no successful measurements to plot")
+    paths = all_plots(df, Path(args.out) if args.out else results.path / "plots")
+    for p in paths:
+        print(f"wrote {p}")
+    return 0

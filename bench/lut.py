@@ -1,0 +1,128 @@
+"""Latency lookup tables for hardware-aware NAS.
+
+One entry per (board, core, threads) x layer configuration x operator, with median and p90 latency,
+stage medians and error figures. Layer keys follow the once-for-all / ProxylessNAS lookup tables
+(`conv-input:32x32x64-output:32x32x64-kernel:3-stride:1`); operator keys read `f4-static-int8`,
+`im2row-fp32`, `f6-learned-int8`, or `f4-<file stem>-int8` for a transform file.
+
+    lut = load_lut("tables/run/lut.json")                  # one (board, core, threads) table
+    lut.latency(layer, "f4-static-int8")                   # median ms
+    lut.expected_latency(layer, {"f2-static-int8": 0.3, "f4-static-int8": 0.7})   # wiNAS: sum_j p_j F(o_j)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import UsageError
+
+LUT_SCHEMA_VERSION = 1
+
+
+class LUTError(KeyError):
+    """A layer or operator missing from the table; the message lists what the table has."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+def layer_key(h: int, w: int, cin: int, cout: int, kernel: int = 3, stride: int = 1) -> str:
+    ho, wo = -(-h // stride), -(-w // stride)
+    return f"conv-input:{h}x{w}x{cin}-output:{ho}x{wo}x{cout}-kernel:{kernel}-stride:{stride}"
+
+
+def op_key(algo: str, transform: str, bits: int) -> str:
+    precision = "int8" if int(bits) == 8 else "fp32"
+    if algo == "im2row" or transform in ("none", "", None):
+        return f"im2row-{precision}"
+    name = transform if transform in ("static", "learned") else Path(transform).stem
+    return f"{algo}-{name}-{precision}"
+
+
+def build_lut(df) -> list[dict]:
+    """LUT rows from a latency DataFrame (bench.results): successful, non-emulated cases only, one row
+    per (board, core, threads, layer, operator). Emulated timings mean nothing and never enter a LUT."""
+    ok = df[(df["status"] == "ok") & (~df["emulated"].astype(bool))]
+    rows = []
+    for _, r in ok.iterrows():
+        rows.append({
+            "board": r["board"], "core": r["core"], "threads": int(r["threads"]),
+            "layer": layer_key(r["h"], r["w"], r["cin"], r["cout"]), "h": int(r["h"]), "w": int(r["w"]),
+            "cin": int(r["cin"]), "cout": int(r["cout"]), "kernel": 3, "stride": 1,
+            "op": op_key(r["algo"], r["transform"], r["bits"]), "algo": r["algo"], "transform": r["transform"],
+            "bits": int(r["bits"]), "median_ms": r["total_ms"], "p90_ms": r["total_p90_ms"],
+            "input_ms": r["input_ms"], "gemm_ms": r["gemm_ms"], "output_ms": r["output_ms"],
+            "sqnr_db": _num(r.get("sqnr_db")), "max_abs": _num(r.get("max_abs")), "rel_l2": _num(r.get("rel_l2")),
+        })
+    return rows
+
+
+def _num(v):
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def lut_json(rows: list[dict]) -> dict:
+    """{"schema_version", "unit", "tables": {"board/core/tN": {layer_key: {op_key: entry}}}}."""
+    tables: dict = {}
+    for r in rows:
+        table = tables.setdefault(f"{r['board']}/{r['core']}/t{r['threads']}", {})
+        table.setdefault(r["layer"], {})[r["op"]] = {
+            k: r[k] for k in ("median_ms", "p90_ms", "input_ms", "gemm_ms", "output_ms", "sqnr_db", "max_abs", "rel_l2")}
+    return {"schema_version": LUT_SCHEMA_VERSION, "tool": "winobench", "unit": "ms", "tables": tables}
+
+
+@dataclass
+class LUT:
+    name: str       # "board/core/tN"
+    layers: dict    # layer_key -> op_key -> entry
+
+    def entry(self, layer, op: str) -> dict:
+        key = layer if isinstance(layer, str) else layer_key(*layer)
+        if key not in self.layers:
+            raise LUTError(f"layer {key!r} is not in the table {self.name}; it has: {', '.join(sorted(self.layers))}")
+        ops = self.layers[key]
+        if op not in ops:
+            raise LUTError(f"operator {op!r} is not measured for {key} in {self.name}; measured: {', '.join(sorted(ops))}")
+        return ops[op]
+
+    def latency(self, layer, op: str, stat: str = "median_ms") -> float:
+        """Latency in ms of one operator on one layer; `layer` is a key or (h, w, cin, cout)."""
+        return self.entry(layer, op)[stat]
+
+    def expected_latency(self, layer, probs: dict, stat: str = "median_ms") -> float:
+        """E[latency] = sum_j p_j F(o_j) under a categorical distribution over operators (wiNAS)."""
+        total = sum(probs.values())
+        if any(p < 0 for p in probs.values()) or not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"operator probabilities must be non-negative and sum to 1, got sum {total:.6g}")
+        return sum(p * self.latency(layer, op, stat) for op, p in probs.items() if p > 0)
+
+    def operators(self, layer) -> list[str]:
+        key = layer if isinstance(layer, str) else layer_key(*layer)
+        return sorted(self.entry_layer(key))
+
+    def entry_layer(self, key: str) -> dict:
+        if key not in self.layers:
+            raise LUTError(f"layer {key!r} is not in the table {self.name}; it has: {', '.join(sorted(self.layers))}")
+        return self.layers[key]
+
+
+def load_lut(path, table: str | None = None) -> LUT:
+    """Load one table of a lut.json; `table` ("board/core/tN") may be omitted when there is one."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise UsageError(f"{path}: not a readable winobench LUT ({e})") from None
+    if not isinstance(doc, dict) or doc.get("tool") != "winobench" or "tables" not in doc:
+        raise UsageError(f"{path}: not a winobench LUT")
+    tables = doc["tables"]
+    if table is None:
+        if len(tables) != 1:
+            raise UsageError(f"{path} holds {len(tables)} tables; choose one of: {', '.join(sorted(tables))}")
+        table = next(iter(tables))
+    if table not in tables:
+        raise UsageError(f"{path}: no table {table!r}; it has: {', '.join(sorted(tables))}")
+    return LUT(table, tables[table])

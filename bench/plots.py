@@ -1,0 +1,122 @@
+"""Figures from a latency table (bench.results), through seaborn; each written as PNG and SVG.
+
+- breakdown: stacked bars of input transform / GEMM / output transform per layer and operator, one
+  panel row per (bit width, core).
+- speedup: heatmap of the best Winograd variant's speedup over im2row of the same bit width, across
+  resolution x channels, one panel per (bit width, core).
+- error: latency versus SQNR per layer (needs the error columns).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+sns.set_theme(style="whitegrid")
+
+STAGES = {"input_ms": "input transform", "gemm_ms": "GEMM", "output_ms": "output transform"}
+MAX_BREAKDOWN_LAYERS = 12
+
+
+def _prepare(df: pd.DataFrame) -> pd.DataFrame:
+    df = df[df["status"] == "ok"].copy()
+    df["precision"] = np.where(df["bits"] == 8, "int8", "fp32")
+    df["operator"] = [a if a == "im2row" else f"{a} {Path(t).stem}" for a, t in zip(df["algo"], df["transform"])]
+    df["layer_label"] = [f"{h}x{w} {ci}->{co}" for h, w, ci, co in zip(df["h"], df["w"], df["cin"], df["cout"])]
+    df["panel"] = df["precision"] + " on " + df["core"] + np.where(df["emulated"].astype(bool), " (emulated)", "")
+    return df.sort_values(["h", "cin", "cout", "algo", "transform"])
+
+
+def _save(fig, out: Path, stem: str) -> list[Path]:
+    paths = []
+    for ext in ("png", "svg"):
+        path = out / f"{stem}.{ext}"
+        fig.savefig(path, bbox_inches="tight", dpi=110)
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def breakdown(df: pd.DataFrame, out: Path) -> list[Path]:
+    df = _prepare(df)
+    layers = list(dict.fromkeys(df["layer_label"]))
+    if len(layers) > MAX_BREAKDOWN_LAYERS:  # keep a readable figure: evenly spaced layers
+        layers = [layers[i] for i in np.linspace(0, len(layers) - 1, MAX_BREAKDOWN_LAYERS).round().astype(int)]
+    panels = sorted(df["panel"].unique())
+    operators = list(dict.fromkeys(df.sort_values(["algo", "transform"])["operator"]))
+    colors = sns.color_palette("deep", len(STAGES))
+    fig, axes = plt.subplots(len(panels), len(layers), figsize=(2.6 * len(layers) + 1.2, 3.0 * len(panels) + 0.8),
+                             squeeze=False)
+    for (i, panel), (j, layer) in itertools.product(enumerate(panels), enumerate(layers)):
+        ax = axes[i][j]
+        sub = df[(df["panel"] == panel) & (df["layer_label"] == layer)].set_index("operator").reindex(operators)
+        bottom = np.zeros(len(operators))
+        for color, (column, stage) in zip(colors, STAGES.items()):
+            values = sub[column].to_numpy(dtype=float)
+            ax.bar(operators, np.nan_to_num(values), bottom=bottom, color=color, label=stage, width=0.75)
+            bottom += np.nan_to_num(values)
+        ax.set_title(layer if i == 0 else "", fontsize=10)
+        ax.set_ylabel(f"{panel}\nmedian ms" if j == 0 else "")
+        ax.tick_params(axis="x", labelrotation=90, labelsize=8)
+        ax.tick_params(axis="y", labelsize=8)
+        if i < len(panels) - 1:
+            ax.set_xticklabels([])
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(STAGES), bbox_to_anchor=(0.5, 1.0), frameon=False)
+    fig.suptitle("Latency per stage (median of repetitions); columns are layers H x W Cin->Cout", y=1.04)
+    fig.tight_layout()
+    return _save(fig, out, "breakdown")
+
+
+def speedup(df: pd.DataFrame, out: Path) -> list[Path]:
+    df = _prepare(df)
+    base = df[df["algo"] == "im2row"].set_index(["panel", "h", "w", "cin", "cout"])["total_ms"]
+    wino = df[df["algo"] != "im2row"].groupby(["panel", "h", "w", "cin", "cout"])["total_ms"].min()
+    ratio = (base / wino).dropna().rename("speedup").reset_index()
+    if ratio.empty:
+        return []
+    ratio["resolution"] = [f"{h}x{w}" for h, w in zip(ratio["h"], ratio["w"])]
+    ratio["channels"] = [str(ci) if ci == co else f"{ci}->{co}" for ci, co in zip(ratio["cin"], ratio["cout"])]
+    panels = sorted(ratio["panel"].unique())
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.5), squeeze=False)
+    vmax = max(2.0, float(ratio["speedup"].max()))
+    for ax, panel in zip(axes[0], panels):
+        sub = ratio[ratio["panel"] == panel]
+        table = sub.pivot_table(index="resolution", columns="channels", values="speedup")
+        table = table.reindex(sorted(table.index, key=lambda s: int(s.split("x")[0])))
+        table = table[sorted(table.columns, key=lambda s: int(s.split("->")[0]))]
+        sns.heatmap(table, ax=ax, annot=True, fmt=".2f", cmap="RdBu", center=1.0, vmin=0, vmax=vmax,
+                    cbar_kws={"label": "x faster than im2row"})
+        ax.grid(False)
+        ax.set_title(f"best Winograd vs im2row, {panel}")
+        ax.set_xlabel("channels (Cin -> Cout)")
+        ax.set_ylabel("resolution (H x W)")
+    return _save(fig, out, "speedup")
+
+
+def error(df: pd.DataFrame, out: Path) -> list[Path]:
+    df = _prepare(df)
+    if "sqnr_db" not in df or df["sqnr_db"].isna().all():
+        return []
+    df = df[np.isfinite(df["sqnr_db"].astype(float))]
+    grid = sns.relplot(data=df, x="total_ms", y="sqnr_db", hue="operator", style="precision",
+                       col="layer_label", col_wrap=min(4, df["layer_label"].nunique()), s=70,
+                       facet_kws={"sharex": False, "sharey": False}, height=3.2)
+    grid.set_axis_labels("median latency (ms)", "SQNR vs float64 direct (dB)")
+    grid.set_titles("{col_name}")
+    grid.figure.suptitle("Latency versus error (up and left is better)", y=1.02)
+    return _save(grid.figure, out, "error")
+
+
+def all_plots(df: pd.DataFrame, out) -> list[Path]:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return breakdown(df, out) + speedup(df, out) + error(df, out)

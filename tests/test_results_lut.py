@@ -1,0 +1,126 @@
+"""Sweep cases, the results directory and the NAS lookup table, on constructed runner lines.
+(The end-to-end tests through the real runner are in test_run_cli.py.)"""
+
+import json
+
+import numpy as np
+import pytest
+
+from bench.cases import Layer, custom_layers, expand, parse_bits, parse_choices, preset_layers, resnet18_cifar
+from bench.errors import UsageError
+from bench.lut import LUTError, build_lut, layer_key, load_lut, lut_json, op_key
+from bench.results import COLUMNS, CONTRACT_COLUMNS, ResultsDir, row_from_case
+
+
+def test_resnet18_cifar_has_16_winograd_layers():
+    for width, chans in ((1.0, (64, 128, 256, 512)), (0.5, (32, 64, 128, 256))):
+        layers = resnet18_cifar(width)
+        assert sum(l.count for l in layers) == 16
+        assert {(l.h, l.cout) for l in layers} == set(zip((32, 16, 8, 4), chans))
+    with pytest.raises(UsageError, match="accepted: 0.5, 1.0"):
+        resnet18_cifar(0.75)
+
+
+def test_expand_gives_im2row_once_per_bit_width():
+    cases = expand([Layer(8, 8, 16, 16)], ["im2row", "f4"], ["static", "learned"], [8, 32])
+    assert sorted((c.algo, c.transform, c.bits) for c in cases) == [
+        ("f4", "learned", 8), ("f4", "learned", 32), ("f4", "static", 8), ("f4", "static", 32),
+        ("im2row", "none", 8), ("im2row", "none", 32)]
+    assert len({c.key for c in cases}) == len(cases)
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: preset_layers("resnet50"), "unknown preset 'resnet50'; accepted: resnet18-cifar, grid, quick"),
+    (lambda: parse_bits("16"), "unknown bit width '16'; accepted: 8, 32"),
+    (lambda: parse_choices("f3", "algo", ["im2row", "f2"]), "unknown algo 'f3'; accepted: im2row, f2"),
+    (lambda: custom_layers("0", "8", None, None), "bad resolution 0; accepted: 1 to 4096"),
+    (lambda: custom_layers("8", "-4", None, None), "bad channel count -4"),
+    (lambda: custom_layers("8,x", "4", None, None), "bad resolution 'x'"),
+    (lambda: custom_layers("", "4", None, None), "bad resolution ''"),
+    (lambda: custom_layers("8", None, "4", None), "--res needs --channels"),
+])
+def test_bad_sweep_input_names_value_and_accepted(call, message):
+    with pytest.raises(UsageError, match=message.replace("(", r"\(")):
+        call()
+
+
+def _line(case, ms=1.0, status="ok"):
+    stats = lambda v: {"median": v, "mean": v, "min": v * 0.9, "p10": v * 0.95, "p90": v * 1.1, "mad": 0.01, "samples": [v] * 3}
+    if status != "ok":
+        return {"type": "case", "status": "error", "error_kind": "runtime", "message": "boom",
+                "board": "b", "core": "a73", "cpus": [4]}
+    return {"type": "case", "status": "ok", "board": "b", "core": "a73", "cpus": [4], "threads": 1, "reps": 3,
+            "total_ms": stats(ms), "input_ms": stats(ms * 0.2), "gemm_ms": stats(ms * 0.7),
+            "output_ms": stats(ms * 0.1), "error": {"sqnr_db": 30.0, "max_abs": 0.1, "rel_l2": 0.03}}
+
+
+def test_results_persist_after_every_case_and_resume(tmp_path):
+    cases = expand([Layer(8, 8, 16, 16, 2, "l1"), Layer(4, 4, 8, 8)], ["im2row", "f2"], ["static"], [8])
+    results = ResultsDir.create(tmp_path / "r", resume=False)
+    run = results.start_run({"command": "test"})
+    results.add(row_from_case(_line(cases[0]), cases[0], run), _line(cases[0]))
+    results.add(row_from_case(_line(cases[1], status="error"), cases[1], run), _line(cases[1], status="error"))
+    # What is on disk now is a complete table (as after a Ctrl-C).
+    df = ResultsDir.load(tmp_path / "r").dataframe()
+    assert list(df.columns) == COLUMNS and COLUMNS[:len(CONTRACT_COLUMNS)] == CONTRACT_COLUMNS
+    assert df["status"].tolist() == ["ok", "error"] and df["cpus"].tolist() == ["4", "4"]
+    assert df.loc[0, "total_ms"] == 1.0 and df.loc[0, "sqnr_db"] == 30.0 and df.loc[0, "count"] == 2
+    with pytest.raises(UsageError, match="already holds results; pass --resume"):
+        ResultsDir.create(tmp_path / "r", resume=False)
+    again = ResultsDir.create(tmp_path / "r", resume=True)
+    key = lambda c: ("b", "a73", 1, c.bits, c.algo, c.transform, c.layer.h, c.layer.w, c.layer.cin, c.layer.cout)
+    assert again.measured_keys() == {key(cases[0])}  # the failed case is measured again
+    run = again.start_run({"command": "resume"})
+    again.add(row_from_case(_line(cases[1]), cases[1], run), _line(cases[1]))
+    df = ResultsDir.load(tmp_path / "r").dataframe()
+    assert len(df) == 2 and (df["status"] == "ok").all() and df["run"].tolist() == [0, 1]
+    raw = json.loads((tmp_path / "r" / "raw.json").read_text())
+    assert raw["schema_version"] == 1 and len(raw["runs"]) == 2 and len(raw["cases"]) == 3
+    assert raw["cases"][0]["total_ms"]["samples"] == [1.0] * 3
+
+
+@pytest.mark.parametrize("content,name,message", [
+    ("a,b\n1,2\n", "latency.csv", "missing columns"),
+    ('{"tool": "other"}', "raw.json", "not a winobench results file"),
+])
+def test_foreign_results_are_refused(tmp_path, content, name, message):
+    (tmp_path / "latency.csv").write_text(",".join(CONTRACT_COLUMNS) + "\n")
+    (tmp_path / name).write_text(content)
+    with pytest.raises(UsageError, match=message):
+        ResultsDir.load(tmp_path)
+    with pytest.raises(UsageError, match="not a winobench results directory"):
+        ResultsDir.load(tmp_path / "empty")
+
+
+def _lut_from(tmp_path, entries):
+    results = ResultsDir.create(tmp_path / "r", resume=False)
+    for case, ms in entries:
+        results.add(row_from_case(_line(case, ms), case, 0), _line(case, ms))
+    path = tmp_path / "lut.json"
+    path.write_text(json.dumps(lut_json(build_lut(results.dataframe()))))
+    return load_lut(path)
+
+
+def test_lut_answers_lookups_and_expected_latency(tmp_path):
+    layer = Layer(32, 32, 64, 64)
+    cases = {(c.algo, c.transform, c.bits): c for c in expand([layer], ["im2row", "f2", "f4"], ["static"], [8, 32])}
+    lut = _lut_from(tmp_path, [(cases[("im2row", "none", 32)], 4.0), (cases[("f2", "static", 8)], 1.0),
+                               (cases[("f4", "static", 8)], 0.5)])
+    key = "conv-input:32x32x64-output:32x32x64-kernel:3-stride:1"
+    assert layer_key(32, 32, 64, 64) == key and lut.name == "b/a73/t1"
+    assert lut.latency((32, 32, 64, 64), "im2row-fp32") == 4.0
+    assert lut.latency(key, "f4-static-int8", "p90_ms") == pytest.approx(0.55)
+    assert lut.expected_latency(key, {"f2-static-int8": 0.25, "f4-static-int8": 0.75}) == pytest.approx(0.625)
+    assert lut.entry(key, "f4-static-int8")["sqnr_db"] == 30.0
+    with pytest.raises(LUTError, match="operator 'f6-static-int8' is not measured .* measured: f2-static-int8, f4-static-int8, im2row-fp32"):
+        lut.latency(key, "f6-static-int8")
+    with pytest.raises(LUTError, match="layer 'conv-input:16x16"):
+        lut.latency((16, 16, 64, 64), "im2row-fp32")
+    with pytest.raises(ValueError, match="sum to 1"):
+        lut.expected_latency(key, {"f2-static-int8": 0.5})
+
+
+def test_op_keys():
+    assert op_key("im2row", "none", 32) == "im2row-fp32"
+    assert op_key("f6", "learned", 8) == "f6-learned-int8"
+    assert op_key("f4", "/x/flex_f4.json", 8) == "f4-flex_f4-int8"
