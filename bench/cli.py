@@ -11,6 +11,8 @@ SUBCOMMAND_MODULES = (
     "bench.cmd_transforms",
     "bench.cmd_lut",
     "bench.cmd_plot",
+    "bench.cmd_probe",
+    "bench.cmd_boards",
 )
 
 

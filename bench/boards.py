@@ -1,0 +1,481 @@
+"""Board profiles: how to reach a board, what it is (architecture, clusters of one core type each) and
+how to build for each cluster.
+
+Where profiles come from, later ones overriding earlier ones of the same name:
+  1. shipped profiles, one TOML file per board in `remote/boards/` (name = file name);
+  2. the user's file: `$BENCH_BOARDS_FILE`, else `$XDG_CONFIG_HOME/bench/boards.toml`, else
+     `~/.config/bench/boards.toml`, with `[boards.NAME]` tables (same keys as a shipped file, plus
+     `base = "hikey960"` to start from another profile) and `[groups]` (`shelf = ["a", "b"]`);
+  3. `--host user@addr[:port]` on the command line, alone (an ad-hoc board, probed on use) or on top
+     of a profile (`--board hikey960 --host root@10.0.0.5`).
+
+A host may be an alias of `~/.ssh/config`: fabric resolves HostName, User, Port and IdentityFile.
+
+Profile keys (all optional except as noted): `description`, `transport` ("local", "ssh" or
+"emulated"; default "ssh" when `host` is set, else "local"), `host`, `port`, `user`, `identity`,
+`ssh_config`, `known_hosts`, `accept_new_host_key`, `connect_timeout`, `workdir` (parent of the
+private remote dirs; default `$TMPDIR` or /tmp on the board), `arch` ("aarch64", "x86_64"),
+`exec_prefix` (command put before the runner, e.g. "qemu-aarch64-static -cpu cortex-a53"),
+`emulated` (results are marked emulated), `kind` (boards of one kind share a sweep in a farm),
+`probe_clusters` (take the clusters from this machine's own sysfs at load time: the `local` board),
+and `[[clusters]]` tables with `core` (required), `cpus` ([4, 5] or "4-7"), `max_khz`, `mcpu`,
+`dotprod`, `capacity`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shlex
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import cores
+from bench.errors import UsageError, choice_error
+
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "remote" / "boards"
+USER_FILE_ENV = "BENCH_BOARDS_FILE"
+TRANSPORTS = ("local", "ssh", "emulated")
+ARCHES = ("aarch64", "x86_64")
+SELECTORS = ("big", "little", "all")
+
+_BOARD_KEYS = {
+    "description", "transport", "host", "port", "user", "identity", "ssh_config", "known_hosts",
+    "accept_new_host_key", "connect_timeout", "workdir", "arch", "exec_prefix", "emulated", "kind",
+    "probe_clusters", "clusters", "base",
+}
+_CLUSTER_KEYS = {"core", "cpus", "max_khz", "mcpu", "dotprod", "capacity"}
+_PATH_KEYS = ("identity", "ssh_config", "known_hosts")
+
+
+# ---------------------------------------------------------------------------------------------
+# CPU lists ("0-3,5" <-> (0, 1, 2, 3, 5)), the kernel's own notation in sysfs.
+
+def parse_cpulist(text: str) -> tuple[int, ...]:
+    """Parse a kernel CPU list such as "0-3,6" (also accepts spaces as separators: "0 1 2 3")."""
+    cpus: list[int] = []
+    for part in re.split(r"[,\s]+", text.strip()):
+        if not part:
+            continue
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m:
+            raise UsageError(f"bad CPU list {text!r}; expected e.g. '0-3,6'")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) else lo
+        if hi < lo:
+            raise UsageError(f"bad CPU list {text!r}; range {part!r} is reversed")
+        cpus.extend(range(lo, hi + 1))
+    return tuple(sorted(set(cpus)))
+
+
+def format_cpulist(cpus) -> str:
+    """(0, 1, 2, 3, 5) -> "0-3,5"."""
+    cpus = sorted(set(cpus))
+    runs: list[str] = []
+    i = 0
+    while i < len(cpus):
+        j = i
+        while j + 1 < len(cpus) and cpus[j + 1] == cpus[j] + 1:
+            j += 1
+        runs.append(str(cpus[i]) if i == j else f"{cpus[i]}-{cpus[j]}")
+        i = j + 1
+    return ",".join(runs)
+
+
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cluster:
+    """CPUs of one core type.
+
+    core: short core name (`a53`, `a73`, `host` on non-Arm machines); cpus: CPU numbers (may be empty
+    in a profile whose CPUs are only known once probed); max_khz: highest cpufreq frequency;
+    mcpu: the `-mcpu` the runner is built with for this cluster (None: the build's default);
+    dotprod: build with +dotprod; capacity: the kernel's cpu_capacity (1024 = the biggest core);
+    midr: MIDR_EL1 as read from the board (None in profiles).
+    """
+
+    core: str
+    cpus: tuple[int, ...] = ()
+    max_khz: int | None = None
+    mcpu: str | None = None
+    dotprod: bool = False
+    capacity: int | None = None
+    midr: int | None = None
+
+    @property
+    def cflags(self) -> list[str]:
+        """The compiler flags this cluster's runner is built with (informational; build_runner builds them)."""
+        if not self.mcpu:
+            return []
+        return [f"-mcpu={self.mcpu}{'+dotprod' if self.dotprod else ''}"]
+
+    def rank(self) -> tuple[int, int]:
+        """Sort key from little to big: capacity first (the kernel's own judgement), then frequency."""
+        return (self.capacity or 0, self.max_khz or 0)
+
+    def describe(self) -> str:
+        mhz = f" @ {self.max_khz // 1000} MHz" if self.max_khz else ""
+        cpus = f"cpus {format_cpulist(self.cpus)}" if self.cpus else "cpus from probe"
+        return f"{self.core} ({cpus}{mhz})"
+
+
+@dataclass(frozen=True)
+class Board:
+    """A board profile (see the module docstring for the keys).
+
+    `transport`: "local" (this machine), "ssh" or "emulated" (this machine running the aarch64 runner
+    under `exec_prefix`, normally qemu-user). `emulated` marks results as not real latencies; it is
+    true for the emulated transport and may also be set on an ssh board that runs qemu remotely.
+    `clusters` are ordered little to big. `source` is the file the profile came from.
+    """
+
+    name: str
+    transport: str = "local"
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    arch: str | None = None
+    exec_prefix: str = ""
+    emulated: bool = False
+    clusters: tuple[Cluster, ...] = ()
+    kind: str | None = None
+    identity: str | None = None
+    ssh_config: str | None = None
+    known_hosts: str | None = None
+    accept_new_host_key: bool = False
+    connect_timeout: float = 15.0
+    workdir: str | None = None
+    description: str = ""
+    probe_clusters: bool = False
+    source: str = ""
+
+    @property
+    def exec_prefix_argv(self) -> list[str]:
+        return shlex.split(self.exec_prefix)
+
+    @property
+    def address(self) -> str:
+        """user@host:port as far as known (for messages); the name for local boards."""
+        if self.transport != "ssh":
+            return self.transport
+        s = self.host or "?"
+        if self.user:
+            s = f"{self.user}@{s}"
+        if self.port:
+            s = f"{s}:{self.port}"
+        return s
+
+    def signature(self) -> str:
+        """What makes two boards interchangeable for a sweep: architecture, core types and counts."""
+        parts = "+".join(f"{c.core}x{len(c.cpus)}" for c in self.clusters) or "unprobed"
+        return f"{self.arch or '?'}:{parts}{':emulated' if self.emulated else ''}"
+
+    def farm_kind(self) -> str:
+        """The profile's `kind`, else the signature: boards of one kind split a sweep between them."""
+        return self.kind or self.signature()
+
+    def with_topology(self, topology) -> "Board":
+        """This board with architecture and clusters as probed (`bench.probe.Topology`), keeping the
+        profile's build settings (mcpu, dotprod) for core types it names."""
+        mine = {c.core: c for c in self.clusters}
+        merged = []
+        for c in topology.clusters:
+            p = mine.get(c.core)
+            if p is not None:
+                c = dataclasses.replace(c, mcpu=p.mcpu or c.mcpu, dotprod=p.dotprod or c.dotprod)
+            merged.append(c)
+        return dataclasses.replace(self, arch=topology.arch, clusters=tuple(merged))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading profiles
+
+def user_boards_file() -> Path:
+    """The user's profile file (it need not exist)."""
+    env = os.environ.get(USER_FILE_ENV)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "bench" / "boards.toml"
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"{path}: not valid TOML: {e}") from None
+
+
+def _parse_cluster(data, where: str) -> Cluster:
+    if not isinstance(data, dict):
+        raise UsageError(f"{where}: each [[clusters]] entry must be a table")
+    extra = set(data) - _CLUSTER_KEYS
+    if extra:
+        raise UsageError(f"{where}: unknown cluster key {sorted(extra)[0]!r}; accepted: {', '.join(sorted(_CLUSTER_KEYS))}")
+    if not isinstance(data.get("core"), str) or not data["core"]:
+        raise UsageError(f"{where}: a cluster needs `core = \"a53\"` (a core name)")
+    cpus = data.get("cpus", [])
+    if isinstance(cpus, str):
+        cpus = parse_cpulist(cpus)
+    elif isinstance(cpus, list) and all(isinstance(c, int) and c >= 0 for c in cpus):
+        cpus = tuple(sorted(set(cpus)))
+    else:
+        raise UsageError(f"{where}: bad cpus {cpus!r}; expected a list of CPU numbers or a string like '4-7'")
+    known = cores.core_type_by_name(data["core"])
+    return Cluster(
+        core=data["core"],
+        cpus=cpus,
+        max_khz=_int_or_none(data.get("max_khz"), f"{where}: max_khz"),
+        mcpu=data.get("mcpu", known.mcpu if known else None),
+        dotprod=bool(data.get("dotprod", False)),
+        capacity=_int_or_none(data.get("capacity"), f"{where}: capacity"),
+    )
+
+
+def _int_or_none(v, what: str) -> int | None:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+        raise UsageError(f"{what}: bad value {v!r}; expected a positive integer")
+    return v
+
+
+def _board_from_dict(name: str, data: dict, source: str, base_dir: Path | None) -> Board:
+    where = f"{source} [{name}]"
+    extra = set(data) - _BOARD_KEYS
+    if extra:
+        raise UsageError(f"{where}: unknown key {sorted(extra)[0]!r}; accepted: {', '.join(sorted(_BOARD_KEYS))}")
+    transport = data.get("transport", "ssh" if data.get("host") else "local")
+    if transport not in TRANSPORTS:
+        raise choice_error(f"transport in {where}:", transport, TRANSPORTS)
+    arch = data.get("arch")
+    if arch is not None and arch not in ARCHES:
+        raise choice_error(f"arch in {where}:", arch, ARCHES)
+    if transport == "ssh" and not data.get("host"):
+        raise UsageError(f"{where}: transport 'ssh' needs `host` (an address or an ~/.ssh/config alias)")
+    port = data.get("port")
+    if port is not None and not (isinstance(port, int) and 0 < port < 65536):
+        raise UsageError(f"{where}: bad port {port!r}; expected 1..65535")
+    paths = {}
+    for k in _PATH_KEYS:
+        if data.get(k):
+            p = Path(os.path.expanduser(data[k]))
+            if not p.is_absolute() and base_dir is not None:
+                p = base_dir / p  # relative paths in a profile file are relative to that file
+            paths[k] = str(p)
+    clusters = tuple(sorted(
+        (_parse_cluster(c, where) for c in data.get("clusters", [])), key=lambda c: (c.rank(), c.cpus)))
+    emulated = bool(data.get("emulated", transport == "emulated"))
+    exec_prefix = data.get("exec_prefix", "")
+    if transport == "emulated" and not exec_prefix:
+        raise UsageError(f"{where}: an emulated board needs exec_prefix, e.g. \"qemu-aarch64-static -cpu cortex-a53\"")
+    return Board(
+        name=name, transport=transport, host=data.get("host"), port=port, user=data.get("user"),
+        arch=arch, exec_prefix=exec_prefix, emulated=emulated, clusters=clusters,
+        kind=data.get("kind"), accept_new_host_key=bool(data.get("accept_new_host_key", False)),
+        connect_timeout=float(data.get("connect_timeout", 15.0)), workdir=data.get("workdir"),
+        description=data.get("description", ""), probe_clusters=bool(data.get("probe_clusters", False)),
+        source=source, **paths,
+    )
+
+
+def _raw_profiles() -> tuple[dict[str, tuple[dict, str, Path | None]], dict[str, list[str]]]:
+    """name -> (raw table, source, base dir), and the groups; user entries override shipped ones."""
+    raw: dict[str, tuple[dict, str, Path | None]] = {}
+    for path in sorted(SHIPPED_DIR.glob("*.toml")):
+        raw[path.stem] = (_read_toml(path), str(path), path.parent)
+    groups: dict[str, list[str]] = {}
+    user = user_boards_file()
+    if user.is_file():
+        doc = _read_toml(user)
+        extra = set(doc) - {"boards", "groups"}
+        if extra:
+            raise UsageError(f"{user}: unknown table {sorted(extra)[0]!r}; accepted: boards, groups")
+        for name, table in doc.get("boards", {}).items():
+            if not isinstance(table, dict):
+                raise UsageError(f"{user}: boards.{name} must be a table")
+            raw[name] = (table, str(user), user.parent)
+        for gname, members in doc.get("groups", {}).items():
+            if not (isinstance(members, list) and all(isinstance(m, str) for m in members) and members):
+                raise UsageError(f"{user}: groups.{gname} must be a non-empty list of board names")
+            groups[gname] = members
+    return raw, groups
+
+
+def _resolve_base(name: str, raw: dict, seen: tuple = ()) -> dict:
+    table, source, _ = raw[name]
+    if "base" not in table:
+        return table
+    base = table["base"]
+    if base in seen or base == name:
+        raise UsageError(f"{source}: profile {name!r} inherits from itself through 'base'")
+    if base not in raw:
+        raise choice_error(f"base board for {name!r}:", base, sorted(raw))
+    merged = dict(_resolve_base(base, raw, seen + (name,)))
+    merged.pop("description", None)
+    merged.update({k: v for k, v in table.items() if k != "base"})
+    return merged
+
+
+def _build(name: str, raw: dict) -> Board:
+    _, source, base_dir = raw[name]
+    board = _board_from_dict(name, _resolve_base(name, raw), source, base_dir)
+    if board.probe_clusters:
+        board = _with_local_topology(board)
+    return board
+
+
+def _with_local_topology(board: Board) -> Board:
+    # The `local` board is whatever machine this is: read its sysfs now (cheap, no transport needed).
+    from bench.probe import read_topology
+    return board.with_topology(read_topology("/"))
+
+
+def list_boards() -> list[Board]:
+    """Every known profile (shipped and the user's), sorted by name."""
+    raw, _ = _raw_profiles()
+    return [_build(n, raw) for n in sorted(raw)]
+
+
+def list_groups() -> dict[str, list[str]]:
+    """The user's board groups: name -> board names."""
+    return _raw_profiles()[1]
+
+
+def parse_host(spec: str) -> tuple[str | None, str, int | None]:
+    """`user@addr[:port]` (IPv6 as `[::1]:22`) -> (user, host, port)."""
+    m = re.fullmatch(r"(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s\[\]]+)(?::(\d+))?", spec.strip())
+    if not m:
+        raise UsageError(f"bad --host {spec!r}; expected user@addr[:port], e.g. root@192.168.1.20:22")
+    user, host, port = m.group(1), m.group(2).strip("[]"), m.group(3)
+    if port is not None and not 0 < int(port) < 65536:
+        raise UsageError(f"bad port in --host {spec!r}; expected 1..65535")
+    return user, host, int(port) if port else None
+
+
+def load_board(name: str | None = None, host: str | None = None) -> Board:
+    """The board called `name` (None: `local`), reached at `host` (`user@addr[:port]`) if given.
+
+    `host` alone gives an ad-hoc ssh board named after it, with no clusters until probed
+    (`Board.with_topology`). Raises UsageError for an unknown name, listing the known ones.
+    """
+    raw, _ = _raw_profiles()
+    if host is not None:
+        user, addr, port = parse_host(host)
+        if name is None:
+            return Board(name=host, transport="ssh", host=addr, user=user, port=port, source="--host")
+        board = load_board(name)
+        transport = "ssh" if board.transport in ("local", "emulated") else board.transport
+        # The profile's topology stays (e.g. hikey960 at a new address); a `local` board probed
+        # here describes this machine, not the remote one, so its clusters are dropped.
+        clusters = () if board.probe_clusters else board.clusters
+        arch = None if board.probe_clusters else board.arch
+        return dataclasses.replace(board, transport=transport, host=addr, user=user or board.user,
+                                   port=port or board.port, clusters=clusters, arch=arch, probe_clusters=False)
+    name = name or "local"
+    if name not in raw:
+        raise choice_error("board", name, sorted(raw))
+    return _build(name, raw)
+
+
+def load_boards(names, host: str | None = None) -> list[Board]:
+    """Boards for a farm: each name may be a board or a group of the user's file; duplicates dropped."""
+    raw, groups = _raw_profiles()
+    out: list[Board] = []
+    seen: set[str] = set()
+    for n in names:
+        members = groups.get(n, [n]) if n not in raw else [n]
+        for m in members:
+            if m not in seen:
+                seen.add(m)
+                if m not in raw:
+                    raise choice_error("board", m, sorted(raw) + sorted(groups))
+                out.append(load_board(m, host))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+
+def resolve_core(board: Board, core_arg: str | None) -> list[Cluster]:
+    """The clusters `core_arg` selects on `board`, little to big.
+
+    core_arg: a core name the board has (`a53`, `a73`, `host`, ...), `big` (the highest-capacity /
+    fastest cluster), `little` (the lowest), `all` or None (every cluster), or a comma-separated list
+    of these. Raises UsageError naming the bad value and what the board has.
+    """
+    if not board.clusters:
+        raise UsageError(f"board {board.name!r} lists no clusters yet; probe it first "
+                         f"(bench probe --board {board.name} --save)")
+    ordered = sorted(board.clusters, key=lambda c: (c.rank(), c.cpus))
+    names = list(dict.fromkeys(c.core for c in ordered))
+    picked: list[Cluster] = []
+    for arg in (core_arg or "all").split(","):
+        arg = arg.strip().lower()
+        if arg == "all":
+            sel = ordered
+        elif arg == "big":
+            sel = [c for c in ordered if c.rank() == ordered[-1].rank()]
+        elif arg == "little":
+            sel = [c for c in ordered if c.rank() == ordered[0].rank()]
+        else:
+            sel = [c for c in ordered if c.core == arg]
+            if not sel:
+                has = ", ".join(c.describe() for c in ordered)
+                raise UsageError(f"board {board.name!r} has no core {arg!r}; it has {has}; "
+                                 f"accepted: {', '.join(names + list(SELECTORS))}")
+        picked.extend(c for c in sel if c not in picked)
+    return picked
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing the user's file (bench probe --save)
+
+def board_to_table(board: Board) -> dict:
+    """The profile table of `board` as written to the user's file."""
+    t = {
+        "description": board.description or None,
+        "transport": board.transport,
+        "host": board.host, "port": board.port, "user": board.user,
+        "identity": board.identity, "ssh_config": board.ssh_config, "known_hosts": board.known_hosts,
+        "accept_new_host_key": board.accept_new_host_key or None,
+        "workdir": board.workdir, "arch": board.arch,
+        "exec_prefix": board.exec_prefix or None, "emulated": board.emulated or None,
+        "kind": board.kind,
+        "clusters": [
+            {"core": c.core, "cpus": list(c.cpus) or None, "max_khz": c.max_khz, "mcpu": c.mcpu,
+             "dotprod": c.dotprod or None, "capacity": c.capacity}
+            for c in board.clusters
+        ],
+    }
+    if not t["clusters"]:
+        del t["clusters"]
+    return {k: v for k, v in t.items() if v is not None}
+
+
+def save_board(board: Board, name: str | None = None, path: Path | None = None) -> Path:
+    """Write `board` as `[boards.NAME]` into the user's file (replacing an entry of that name).
+
+    Appends when the name is new, which keeps the file's comments; replacing an entry rewrites the
+    file from its parsed form (comments are lost then: tomllib keeps none)."""
+    from bench import toml_write
+
+    name = name or board.name
+    if not re.fullmatch(r"[A-Za-z0-9_.@:-]+", name):
+        raise UsageError(f"bad board name {name!r} to save; use letters, digits and _.@:-")
+    path = path or user_boards_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = board_to_table(board)
+    doc = _read_toml(path) if path.is_file() else {}
+    if name in doc.get("boards", {}):
+        doc["boards"][name] = table
+        path.write_text(toml_write.dumps(doc))
+    else:
+        text = toml_write.dumps({"boards": {name: table}})
+        old = path.read_text() if path.is_file() else ""
+        sep = "" if not old or old.endswith("\n\n") else ("\n" if old.endswith("\n") else "\n\n")
+        path.write_text(old + sep + text.lstrip("\n"))
+    return path

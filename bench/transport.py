@@ -1,0 +1,438 @@
+"""One way to reach a board, three implementations: this machine (`LocalTransport`), this machine
+running the aarch64 runner under qemu-user (`EmulatedTransport`), and a board over SSH
+(`SSHTransport`, fabric + paramiko).
+
+The interface (`Transport`): `put` a file, `start` a command whose stdout lines stream back as they
+are produced (`run` collects them), `get` a file, `mkdtemp` a private directory and `cleanup` it.
+Commands are argument lists, never shell strings: locally they are exec'd directly, over SSH they are
+joined with `shlex.quote` so that paths with spaces, quotes or `;` arrive as one argument and cannot
+inject commands.
+
+SSH host keys are verified against known_hosts (the board's `known_hosts`, else ~/.ssh/config's
+UserKnownHostsFile, else ~/.ssh/known_hosts, plus /etc/ssh/ssh_known_hosts): an unknown host is
+refused unless the board opts in with `accept_new_host_key` (`--accept-new-host-key`), which records
+the new key; a changed key is always refused. fabric's own default would accept any key silently.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import queue
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from bench.errors import MeasurementError, UsageError
+
+_STDERR_KEEP = 64 * 1024
+
+
+class TransportError(MeasurementError):
+    """The board could not be reached or a transfer failed (exit code 1 on the CLI)."""
+
+
+class HostKeyError(UsageError):
+    """The board's SSH host key is unknown (and not opted in) or does not match known_hosts."""
+
+
+class TransportTimeout(TimeoutError):
+    """A command ran past its deadline; it has been killed."""
+
+
+@dataclass
+class Completed:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class Process:
+    """A running command: `lines()` yields its stdout lines (without the newline) as they come;
+    `wait()` gives the exit status (negative: killed by that signal, as subprocess reports it);
+    `stderr` is the last 64 KiB of its standard error; `pid` its process id on the board."""
+
+    def __init__(self, stdout, stderr, waiter, killer, pid: int | None):
+        self.pid = pid
+        self._waiter = waiter
+        self._killer = killer
+        self._lines: queue.Queue = queue.Queue()
+        self._err = bytearray()
+        self._err_lock = threading.Lock()
+        self._out_thread = threading.Thread(target=self._pump_out, args=(stdout,), daemon=True)
+        self._err_thread = threading.Thread(target=self._pump_err, args=(stderr,), daemon=True)
+        self._out_thread.start()
+        self._err_thread.start()
+        self._returncode: int | None = None
+
+    def _pump_out(self, f):
+        try:
+            for raw in iter(f.readline, b""):
+                self._lines.put(raw.decode("utf-8", "replace").rstrip("\n"))
+        except (OSError, EOFError, socket.error):
+            pass  # the other side went away; wait() reports how
+        finally:
+            self._lines.put(None)
+
+    def _pump_err(self, f):
+        try:
+            for chunk in iter(lambda: f.read(4096), b""):
+                with self._err_lock:
+                    self._err += chunk
+                    del self._err[:-_STDERR_KEEP]
+        except (OSError, EOFError, socket.error):
+            pass
+
+    @property
+    def stderr(self) -> str:
+        self._err_thread.join(timeout=2)
+        with self._err_lock:
+            return self._err.decode("utf-8", "replace")
+
+    def lines(self, deadline: float | None = None) -> Iterator[str]:
+        """Stdout lines as they arrive. `deadline` (time.monotonic() value): past it the command is
+        killed and TransportTimeout raised."""
+        import time
+        while True:
+            try:
+                if deadline is None:
+                    line = self._lines.get()
+                else:
+                    line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.kill()
+                raise TransportTimeout("command ran past its deadline and was killed") from None
+            if line is None:
+                return
+            yield line
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self._returncode is None:
+            self._returncode = self._waiter(timeout)
+        return self._returncode
+
+    def kill(self) -> None:
+        if self._returncode is None:
+            try:
+                self._killer()
+            except Exception:  # already gone, or the connection is: nothing more to kill
+                pass
+
+
+class Transport:
+    """Base class; see the module docstring. Use as a context manager (closes the connection)."""
+
+    def __init__(self, board):
+        self.board = board
+        self._made_dirs: set[str] = set()
+
+    @property
+    def emulated(self) -> bool:
+        return bool(self.board.emulated)
+
+    # -- to implement
+    def put(self, local: str | os.PathLike, remote: str, mode: int = 0o600) -> None:
+        raise NotImplementedError
+
+    def get(self, remote: str, local: str | os.PathLike) -> None:
+        raise NotImplementedError
+
+    def start(self, argv: Sequence[str]) -> Process:
+        raise NotImplementedError
+
+    def _make_private_dir(self, prefix: str) -> str:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    # -- shared
+    def run(self, argv: Sequence[str], timeout: float | None = None) -> Completed:
+        """Run a command to completion; TransportTimeout (after killing it) past `timeout` seconds."""
+        import time
+        proc = self.start(argv)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        out = list(proc.lines(deadline))
+        rc = proc.wait(None if deadline is None else max(1.0, deadline - time.monotonic()))
+        return Completed(rc, "".join(line + "\n" for line in out), proc.stderr)
+
+    def mkdtemp(self, prefix: str = "wb-runner.") -> str:
+        """Create a fresh directory only the board user can enter (mode 0700) under the board's
+        `workdir` (default $TMPDIR or /tmp there); returns its absolute path."""
+        path = self._make_private_dir(prefix)
+        self._made_dirs.add(path)
+        return path
+
+    def cleanup(self, path: str) -> None:
+        """Remove a directory made by `mkdtemp` on this transport, with everything in it. Refuses
+        any other path: an `rm -rf` must never reach a path this code did not create."""
+        if path not in self._made_dirs:
+            raise ValueError(f"refusing to remove {path!r}: not created by this transport")
+        self._remove_tree(path)
+        self._made_dirs.discard(path)
+
+    def _remove_tree(self, path: str) -> None:
+        res = self.run(["rm", "-rf", "--", path], timeout=60)
+        if res.returncode != 0:
+            raise TransportError(f"could not remove {path} on {self.board.name}: {res.stderr.strip()[:200]}")
+
+    def sha256(self, remote: str) -> str:
+        """sha256 of a file, computed on the board (checks what landed there, not what was sent)."""
+        res = self.run(["sha256sum", remote], timeout=120)
+        # GNU sha256sum prefixes a backslash when it escapes the file name.
+        digest = res.stdout.lstrip("\\").split(" ", 1)[0].strip()
+        if res.returncode != 0 or len(digest) != 64:
+            raise TransportError(f"sha256sum failed on {self.board.name}: {res.stderr.strip()[:200]}")
+        return digest
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# ---------------------------------------------------------------------------------------------
+
+class LocalTransport(Transport):
+    """This machine: files are copied, commands exec'd without a shell."""
+
+    def put(self, local, remote, mode=0o600):
+        shutil.copyfile(local, remote)
+        os.chmod(remote, mode)
+
+    def get(self, remote, local):
+        shutil.copyfile(remote, local)
+
+    def start(self, argv):
+        try:
+            # Own session: kill() takes the whole process group (e.g. qemu and anything it forks).
+            p = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, start_new_session=True)
+        except OSError as e:
+            raise TransportError(f"cannot start {argv[0]!r}: {e.strerror}") from None
+
+        def waiter(timeout):
+            try:
+                return p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                raise TransportTimeout(f"{argv[0]} did not exit in time") from None
+
+        def killer():
+            os.killpg(p.pid, signal.SIGKILL)
+
+        return Process(p.stdout, p.stderr, waiter, killer, p.pid)
+
+    def _make_private_dir(self, prefix):
+        base = os.path.expanduser(self.board.workdir) if self.board.workdir else None
+        return tempfile.mkdtemp(prefix=prefix, dir=base)  # mkdtemp creates mode 0700
+
+    def _remove_tree(self, path):
+        shutil.rmtree(path)
+
+
+class EmulatedTransport(LocalTransport):
+    """This machine running foreign binaries through the board's exec_prefix (qemu-user). The files
+    and processes are local; what differs is that results are emulated and the topology is qemu's."""
+
+    def __init__(self, board):
+        super().__init__(board)
+        prog = board.exec_prefix_argv[0] if board.exec_prefix_argv else None
+        if not prog or not shutil.which(prog):
+            raise UsageError(f"board {board.name!r}: exec_prefix program {prog!r} not found on this machine "
+                             f"(qemu-aarch64-static comes with the qemu-user-static package)")
+
+
+# ---------------------------------------------------------------------------------------------
+
+def fingerprint(key) -> str:
+    """OpenSSH-style SHA256 fingerprint of a paramiko key."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
+
+
+def _ssh_policies():
+    import paramiko
+
+    class RejectUnknown(paramiko.MissingHostKeyPolicy):
+        def __init__(self, known_hosts: str):
+            self.known_hosts = known_hosts
+
+        def missing_host_key(self, client, hostname, key):
+            raise HostKeyError(
+                f"host key of {hostname} is not in {self.known_hosts} (the server offers "
+                f"{key.get_name()} {fingerprint(key)}); check that fingerprint on the board "
+                f"(ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and accept it once with "
+                f"--accept-new-host-key (or accept_new_host_key = true in the profile)")
+
+    class AcceptNewAndRecord(paramiko.MissingHostKeyPolicy):
+        """OpenSSH's StrictHostKeyChecking=accept-new: a host never seen is recorded; paramiko only
+        calls this for hosts with no key at all, so a changed key still fails."""
+
+        def __init__(self, known_hosts: str):
+            self.known_hosts = known_hosts
+
+        def missing_host_key(self, client, hostname, key):
+            client.get_host_keys().add(hostname, key.get_name(), key)
+            path = Path(self.known_hosts)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            old = path.read_text() if path.exists() else ""
+            with open(path, "a") as f:
+                os.chmod(path, 0o600)
+                f.write(("" if not old or old.endswith("\n") else "\n")
+                        + f"{hostname} {key.get_name()} {key.get_base64()}\n")
+            print(f"bench: recorded new host key of {hostname} ({key.get_name()} {fingerprint(key)}) "
+                  f"in {path}", file=sys.stderr)
+
+    return RejectUnknown, AcceptNewAndRecord
+
+
+class SSHTransport(Transport):
+    """A board over SSH. fabric resolves the host through ~/.ssh/config (or the board's `ssh_config`):
+    an alias gets its HostName, User, Port and IdentityFile. Files go by SFTP."""
+
+    def __init__(self, board):
+        super().__init__(board)
+        import fabric
+        import paramiko
+
+        self._paramiko = paramiko
+        config = fabric.Config(runtime_ssh_path=board.ssh_config) if board.ssh_config else fabric.Config()
+        connect_kwargs = {"key_filename": [board.identity]} if board.identity else {}
+        try:
+            conn = fabric.Connection(board.host, user=board.user, port=board.port, config=config,
+                                     connect_timeout=int(board.connect_timeout), connect_kwargs=connect_kwargs)
+        except FileNotFoundError as e:
+            raise UsageError(f"board {board.name!r}: ssh_config {e.filename!r} does not exist") from None
+        self.conn = conn
+        self.known_hosts = self._known_hosts_file(conn)
+        client = conn.client
+        if os.path.exists(self.known_hosts):
+            client.load_host_keys(self.known_hosts)
+        if not board.known_hosts and os.path.exists("/etc/ssh/ssh_known_hosts"):
+            client.load_system_host_keys("/etc/ssh/ssh_known_hosts")
+        reject, accept_new = _ssh_policies()
+        client.set_missing_host_key_policy(
+            accept_new(self.known_hosts) if board.accept_new_host_key else reject(self.known_hosts))
+        self._connect()
+        self._sftp = None
+
+    def _known_hosts_file(self, conn) -> str:
+        if self.board.known_hosts:
+            return self.board.known_hosts
+        from_config = conn.ssh_config.get("userknownhostsfile")
+        if from_config:
+            first = from_config.split()[0] if isinstance(from_config, str) else from_config[0]
+            return os.path.expanduser(first)
+        return os.path.expanduser("~/.ssh/known_hosts")
+
+    def _connect(self):
+        p = self._paramiko
+        where = f"{self.conn.user}@{self.conn.host}:{self.conn.port}"
+        try:
+            self.conn.open()
+        except HostKeyError:
+            raise
+        except p.BadHostKeyException as e:
+            port = self.conn.port
+            name = self.conn.host if port == 22 else f"[{self.conn.host}]:{port}"
+            raise HostKeyError(
+                f"host key mismatch for {name}: {self.known_hosts} has {e.expected_key.get_name()} "
+                f"{fingerprint(e.expected_key)} but the server offers {e.key.get_name()} {fingerprint(e.key)}; "
+                f"refusing to connect (reinstalled board, or someone in the middle). If the board was "
+                f"reinstalled, remove the old entry: ssh-keygen -R '{name}' -f {self.known_hosts}") from None
+        except p.AuthenticationException as e:
+            raise TransportError(f"authentication to {where} failed ({e}); check the key (identity, "
+                                 f"~/.ssh/config IdentityFile or ssh-agent)") from None
+        except (OSError, p.SSHException, EOFError) as e:
+            raise TransportError(f"cannot connect to {where} (board {self.board.name}): {e}") from None
+
+    @property
+    def sftp(self):
+        if self._sftp is None:
+            try:
+                self._sftp = self.conn.client.open_sftp()
+            except self._paramiko.SSHException as e:
+                raise TransportError(f"SFTP unavailable on {self.board.name}: {e}") from None
+        return self._sftp
+
+    def put(self, local, remote, mode=0o600):
+        try:
+            self.sftp.put(os.fspath(local), remote)
+            self.sftp.chmod(remote, mode)
+        except (OSError, self._paramiko.SSHException) as e:
+            raise TransportError(f"upload of {local} to {self.board.name}:{remote} failed: {e}") from None
+
+    def get(self, remote, local):
+        try:
+            self.sftp.get(remote, os.fspath(local))
+        except (OSError, self._paramiko.SSHException) as e:
+            raise TransportError(f"download of {self.board.name}:{remote} failed: {e}") from None
+
+    # The board's login shell runs the command line; `sh -c` then reports its PID (so that a kill
+    # can reach it on a separate channel) and exec's the argv, which keeps that PID. The marker lets
+    # anything a login script prints on stdout be skipped.
+    _PID_MARK = "@@wb-pid@@"
+
+    def start(self, argv):
+        cmd = shlex.join(["sh", "-c", f'echo "{self._PID_MARK} $$"; exec "$@"', "sh", *argv])
+        try:
+            chan = self.conn.client.get_transport().open_session()
+            chan.exec_command(cmd)
+        except (OSError, self._paramiko.SSHException, AttributeError) as e:
+            raise TransportError(f"cannot run a command on {self.board.name}: {e}") from None
+        out = chan.makefile("rb", -1)
+        err = chan.makefile_stderr("rb", -1)
+        pid = None
+        for raw in iter(out.readline, b""):
+            line = raw.decode("utf-8", "replace")
+            if line.startswith(self._PID_MARK):
+                pid = int(line.split()[1])
+                break
+
+        def waiter(timeout):
+            if timeout is not None and not chan.status_event.wait(timeout):
+                raise TransportTimeout("remote command did not exit in time")
+            return chan.recv_exit_status()
+
+        def killer():
+            if pid is not None:
+                c = self.conn.client.get_transport().open_session()
+                c.exec_command(shlex.join(["kill", "-KILL", str(pid)]))
+                c.recv_exit_status()
+            chan.close()
+
+        return Process(out, err, waiter, killer, pid)
+
+    def _make_private_dir(self, prefix):
+        # umask 077 + mktemp -d: created 0700 in one step (no window where it is readable by others).
+        script = 'umask 077 && mktemp -d "${1:-${TMPDIR:-/tmp}}/$2XXXXXXXX"'
+        res = self.run(["sh", "-c", script, "sh", self.board.workdir or "", prefix], timeout=60)
+        path = res.stdout.rstrip("\n")
+        if res.returncode != 0 or not path.startswith("/") or "\n" in path:
+            raise TransportError(f"mktemp -d failed on {self.board.name}: {res.stderr.strip()[:200]}")
+        return path
+
+    def close(self):
+        try:
+            if self._sftp is not None:
+                self._sftp.close()
+        finally:
+            self.conn.close()
+
+
+def open_transport(board) -> Transport:
+    """The transport for `board` (a `bench.boards.Board`), connected; use it as a context manager.
+
+    Raises HostKeyError (a UsageError) for host-key problems and TransportError when the board
+    cannot be reached."""
+    kinds = {"local": LocalTransport, "emulated": EmulatedTransport, "ssh": SSHTransport}
+    return kinds[board.transport](board)
