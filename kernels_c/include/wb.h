@@ -1,0 +1,50 @@
+/* Public C API of the winobench kernels: plain declarations only (no macros, no intrinsics), so
+ * that the Python binding can hand this file to cffi's cdef. Everything is batch 1, 3x3 filters,
+ * stride 1, padding 1; x is NHWC (1,h,w,cin), weights HWIO (3,3,cin,cout), y NHWC (1,h,w,cout). */
+
+typedef struct wb_conv wb_conv;
+typedef struct wb_pool wb_pool;
+
+/* Status codes; the runner maps them to its error_kind strings. */
+enum {
+    WB_OK = 0,
+    WB_E_BAD_CASE = 1,     /* unknown algo/transform, size out of range */
+    WB_E_BAD_MATRICES = 2, /* transform matrices of the wrong shape, or non-finite */
+    WB_E_UNSUPPORTED = 3,  /* a valid request no linked kernel implements (e.g. bits=8 before int8) */
+    WB_E_RUNTIME = 4       /* out of memory, thread creation failed, ... */
+};
+
+/* Plans a convolution and transforms/packs the weights (timed apart: wb_conv_weight_transform_ms).
+ * algo: "im2row", "f2", "f4", "f6". transform: "static" or "learned" (ignored for im2row).
+ * For "learned", at/g/bt are the row-major AT (m x a), G (a x r), BT (a x a) with r = 3 and m the
+ * algo's tile size; all NULL means the default Cook-Toom matrices. On failure returns a WB_E_*
+ * code, *out = NULL and a one-line message in err. */
+int wb_conv_create(const char *algo, int bits, const char *transform, int m, int r,
+                   const double *at, const double *g, const double *bt, int h, int w, int cin,
+                   int cout, const float *weights, wb_conv **out, char *err, int err_len);
+
+/* Runs the convolution, on the pool's threads when pool is not NULL. stage_ms receives
+ * {input, gemm, output, total} in milliseconds (may be NULL). Returns a WB_E_* code. */
+int wb_conv_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, double *stage_ms);
+void wb_conv_destroy(wb_conv *conv);
+double wb_conv_weight_transform_ms(const wb_conv *conv);
+double wb_conv_gemm_flops(const wb_conv *conv); /* useful flops of the GEMM stage, padding excluded */
+const char *wb_conv_kernel_name(const wb_conv *conv); /* e.g. "wb_f32_conv_winograd_static_f4" */
+
+/* Thread pool: n threads, thread i pinned to cpus[i] (cpus may be NULL: no pinning). The calling
+ * thread is thread 0 and works too. Returns NULL and a message in err on failure. */
+wb_pool *wb_pool_create(int n, const int *cpus, char *err, int err_len);
+void wb_pool_destroy(wb_pool *pool);
+
+/* Portable data: splitmix64 + Irwin-Hall (sum of 12 uniforms - 6) in double, rounded to float. */
+void wb_fill_gaussian(float *dst, unsigned long long n, unsigned long long seed);
+unsigned long long wb_fnv1a64(const void *data, unsigned long long n);
+
+/* Plain double-precision direct convolution (the runner's --verify reference). */
+void wb_conv_direct_f64(const float *x, const float *weights, int h, int w, int cin, int cout,
+                        double *y);
+/* Error of y against ref: err = {sqnr_db, max_abs, rel_l2}. */
+void wb_error_metrics(const float *y, const double *ref, unsigned long long n, double *err);
+
+/* Sustained fp32 FMA rate of one thread in GFLOP/s, measured for about min_ms. */
+double wb_peak_f32_gflops(double min_ms);

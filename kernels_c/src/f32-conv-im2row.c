@@ -1,0 +1,102 @@
+/* wb_f32_conv_im2row: fp32 im2row convolution. Input stage: patch packing into P[h*w][9*cin4];
+ * GEMM stage: P times the packed weights, written straight into y; output stage: nothing to do in
+ * fp32 (the GEMM writes the NHWC output in place), timed anyway so every algo reports 3 stages. */
+#include <stdlib.h>
+
+#include "wb_f32_ukernels.h"
+#include "wb_internal.h"
+
+typedef struct {
+    size_t cin4, k; /* k = 9 * cin4, the GEMM's reduction length */
+    float *wpacked; /* ceil(cout/8) panels of k x 8 */
+    float *patches; /* h*w rows of k */
+} im2row_plan;
+
+static int im2row_create(wb_conv *conv, const wb_matrices *mats, const float *weights, char *err,
+                         int err_len)
+{
+    (void)mats;
+    const size_t cin = conv->cin, cout = conv->cout;
+    im2row_plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
+    conv->impl = p;
+    p->cin4 = wb_round_up(cin, WB_F32_GEMM_KSTEP);
+    p->k = 9 * p->cin4;
+    float *padded = wb_zalloc(p->k * cout * sizeof(float)); /* HWIO with cin padded to cin4 */
+    p->wpacked = wb_zalloc(p->k * wb_round_up(cout, WB_F32_GEMM_NR) * sizeof(float));
+    p->patches = wb_zalloc((size_t)conv->h * conv->w * p->k * sizeof(float));
+    if (!padded || !p->wpacked || !p->patches) {
+        wb_free(padded);
+        return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
+    }
+    for (size_t tap = 0; tap < 9; tap++)
+        for (size_t ci = 0; ci < cin; ci++)
+            for (size_t co = 0; co < cout; co++)
+                padded[(tap * p->cin4 + ci) * cout + co] = weights[(tap * cin + ci) * cout + co];
+    wb_f32_packb_ukernel_x8__scalar(p->k, cout, padded, cout, p->wpacked);
+    wb_free(padded);
+    conv->gemm_flops = 2.0 * conv->h * conv->w * 9.0 * cin * cout;
+    return WB_OK;
+}
+
+typedef struct {
+    const wb_conv *conv;
+    const im2row_plan *p;
+    const float *x;
+    float *y;
+    size_t rows_per_item;
+} im2row_job;
+
+static void pack_rows(void *ctx, size_t i, int tid)
+{
+    (void)tid;
+    const im2row_job *j = ctx;
+    wb_f32_im2row_ukernel_3x3__neon(j->conv->h, j->conv->w, j->conv->cin, j->p->cin4, j->x, i,
+                                    i + 1, j->p->patches);
+}
+
+static void gemm_rows(void *ctx, size_t i, int tid)
+{
+    (void)tid;
+    const im2row_job *j = ctx;
+    const size_t m = (size_t)j->conv->h * j->conv->w, m0 = i * j->rows_per_item;
+    const size_t m1 = m0 + j->rows_per_item < m ? m0 + j->rows_per_item : m;
+    wb_f32_gemm(m0, m1, j->conv->cout, j->p->k, j->p->patches, j->p->k, j->p->wpacked, j->y,
+                j->conv->cout);
+}
+
+static int im2row_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, double *stage_ms)
+{
+    const im2row_plan *p = conv->impl;
+    const size_t m = (size_t)conv->h * conv->w;
+    const size_t threads = (size_t)wb_pool_threads(pool);
+    /* One item per thread would leave threads idle at the end; 4 per thread, whole micro-tiles. */
+    size_t rows = threads == 1 ? m : wb_round_up(wb_div_up(m, 4 * threads), WB_F32_GEMM_MR);
+    im2row_job job = {conv, p, x, y, rows};
+
+    double t0 = wb_now_ms();
+    wb_parallel_for(pool, conv->h, pack_rows, &job);
+    double t1 = wb_now_ms();
+    wb_parallel_for(pool, wb_div_up(m, rows), gemm_rows, &job);
+    double t2 = wb_now_ms();
+    double t3 = wb_now_ms(); /* empty output stage */
+    stage_ms[0] = t1 - t0;
+    stage_ms[1] = t2 - t1;
+    stage_ms[2] = t3 - t2;
+    return WB_OK;
+}
+
+static void im2row_destroy(wb_conv *conv)
+{
+    im2row_plan *p = conv->impl;
+    if (!p)
+        return;
+    wb_free(p->wpacked);
+    wb_free(p->patches);
+    free(p);
+}
+
+const wb_kernel wb_f32_conv_im2row = {
+    "wb_f32_conv_im2row", "im2row", 32, "none", NULL, im2row_create, im2row_run, im2row_destroy,
+};

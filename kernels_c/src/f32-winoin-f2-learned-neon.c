@@ -1,0 +1,4 @@
+/* wb_f32_winoin_learned_ukernel_f2__neon: dense V = BT d B for F(2x2,3x3), any 4x4 BT. */
+#define WB_M 2
+#define WB_FN wb_f32_winoin_learned_ukernel_f2__neon
+#include "f32-winoin-learned-neon.inc"

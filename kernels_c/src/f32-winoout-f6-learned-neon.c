@@ -1,0 +1,4 @@
+/* wb_f32_winoout_learned_ukernel_f6__neon: dense Y = AT M A for F(6x6,3x3), any 6x8 AT. */
+#define WB_M 6
+#define WB_FN wb_f32_winoout_learned_ukernel_f6__neon
+#include "f32-winoout-learned-neon.inc"

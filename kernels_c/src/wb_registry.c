@@ -1,0 +1,186 @@
+/* The kernel registry and the public wb_conv_* API on top of it. Dispatch, the runner, the Python
+ * binding and the tests all go through wb_find_kernel, so adding a kernel is adding a table entry:
+ * the fp32 table is here, the int8 sources provide their own through wb_q8_kernels(). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wb_default_transforms.h"
+#include "wb_internal.h"
+
+extern const wb_kernel wb_f32_conv_im2row;
+extern const wb_kernel wb_f32_conv_winograd_static_f2, wb_f32_conv_winograd_static_f4,
+    wb_f32_conv_winograd_static_f6, wb_f32_conv_winograd_learned_f2,
+    wb_f32_conv_winograd_learned_f4, wb_f32_conv_winograd_learned_f6;
+
+static const wb_kernel *const f32_kernels[] = {
+    &wb_f32_conv_im2row,
+    &wb_f32_conv_winograd_static_f2,  &wb_f32_conv_winograd_static_f4,
+    &wb_f32_conv_winograd_static_f6,  &wb_f32_conv_winograd_learned_f2,
+    &wb_f32_conv_winograd_learned_f4, &wb_f32_conv_winograd_learned_f6,
+};
+
+/* Until the int8 sources are linked in, bits=8 finds no kernel ("unsupported"). Their table is
+ * an array of pointers too: wb_q8_kernel_table(&n). */
+__attribute__((weak)) const wb_kernel *const *wb_q8_kernel_table(int *count)
+{
+    *count = 0;
+    return NULL;
+}
+
+const wb_kernel *wb_find_kernel(const char *algo, int bits, const char *transform)
+{
+    int n8 = 0;
+    const wb_kernel *const *q8 = wb_q8_kernel_table(&n8);
+    const int n32 = (int)(sizeof f32_kernels / sizeof f32_kernels[0]);
+    const int is_im2row = strcmp(algo, "im2row") == 0;
+    for (int i = 0; i < n32 + n8; i++) {
+        const wb_kernel *k = i < n32 ? f32_kernels[i] : q8[i - n32];
+        if (k->bits == bits && strcmp(k->algo, algo) == 0 &&
+            (is_im2row || strcmp(k->transform, transform) == 0))
+            return k;
+    }
+    return NULL;
+}
+
+int wb_fail(char *err, int err_len, int code, const char *fmt, ...)
+{
+    if (err && err_len > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, (size_t)err_len, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+int wb_default_matrices(int m, wb_matrices *out)
+{
+    const double *at, *g, *bt;
+    switch (m) {
+    case 2: at = wb_default_at_f2, g = wb_default_g_f2, bt = wb_default_bt_f2; break;
+    case 4: at = wb_default_at_f4, g = wb_default_g_f4, bt = wb_default_bt_f4; break;
+    case 6: at = wb_default_at_f6, g = wb_default_g_f6, bt = wb_default_bt_f6; break;
+    default: return WB_E_BAD_CASE;
+    }
+    const int a = m + 2;
+    out->m = m;
+    out->r = 3;
+    memcpy(out->at, at, sizeof(double) * m * a);
+    memcpy(out->g, g, sizeof(double) * a * 3);
+    memcpy(out->bt, bt, sizeof(double) * a * a);
+    return WB_OK;
+}
+
+static int algo_tile(const char *algo)
+{
+    if (strcmp(algo, "f2") == 0) return 2;
+    if (strcmp(algo, "f4") == 0) return 4;
+    if (strcmp(algo, "f6") == 0) return 6;
+    return strcmp(algo, "im2row") == 0 ? 0 : -1;
+}
+
+static int all_finite(const double *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return 0;
+    return 1;
+}
+
+/* Checks a user transform against the algo's tile size and copies it into mats. */
+static int user_matrices(int tile, int m, int r, const double *at, const double *g,
+                         const double *bt, wb_matrices *mats, char *err, int err_len)
+{
+    if (r != 3)
+        return wb_fail(err, err_len, WB_E_BAD_MATRICES, "matrices have r=%d; only r=3 (3x3) is supported", r);
+    if (m != tile)
+        return wb_fail(err, err_len, WB_E_BAD_MATRICES, "matrices have m=%d but algo f%d needs m=%d", m, tile, tile);
+    const int a = m + r - 1;
+    if (!at || !g || !bt)
+        return wb_fail(err, err_len, WB_E_BAD_MATRICES, "AT, G and BT must all be given");
+    if (!all_finite(at, m * a)) return wb_fail(err, err_len, WB_E_BAD_MATRICES, "AT has NaN or inf");
+    if (!all_finite(g, a * r)) return wb_fail(err, err_len, WB_E_BAD_MATRICES, "G has NaN or inf");
+    if (!all_finite(bt, a * a)) return wb_fail(err, err_len, WB_E_BAD_MATRICES, "BT has NaN or inf");
+    mats->m = m;
+    mats->r = r;
+    memcpy(mats->at, at, sizeof(double) * m * a);
+    memcpy(mats->g, g, sizeof(double) * a * r);
+    memcpy(mats->bt, bt, sizeof(double) * a * a);
+    return WB_OK;
+}
+
+int wb_conv_create(const char *algo, int bits, const char *transform, int m, int r,
+                   const double *at, const double *g, const double *bt, int h, int w, int cin,
+                   int cout, const float *weights, wb_conv **out, char *err, int err_len)
+{
+    *out = NULL;
+    if (err && err_len > 0)
+        err[0] = 0;
+    const int tile = algo_tile(algo);
+    if (tile < 0)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "unknown algo '%s' (im2row, f2, f4, f6)", algo);
+    if (bits != 8 && bits != 32)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "bits must be 8 or 32, not %d", bits);
+    if (tile && strcmp(transform, "static") != 0 && strcmp(transform, "learned") != 0)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "unknown transform '%s' (static, learned)", transform);
+    if (h < 1 || h > 4096 || w < 1 || w > 4096)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "h and w must be in 1..4096 (got %d x %d)", h, w);
+    if (cin < 1 || cin > 8192 || cout < 1 || cout > 8192)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "cin and cout must be in 1..8192 (got %d, %d)", cin, cout);
+    const int user = at || g || bt;
+    if (user && (!tile || strcmp(transform, "learned") != 0))
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "matrices are only for learned Winograd transforms");
+
+    wb_matrices mats;
+    if (tile) {
+        int rc = user ? user_matrices(tile, m, r, at, g, bt, &mats, err, err_len)
+                      : wb_default_matrices(tile, &mats);
+        if (rc != WB_OK)
+            return rc;
+    }
+    const wb_kernel *k = wb_find_kernel(algo, bits, transform);
+    if (!k)
+        return wb_fail(err, err_len, WB_E_UNSUPPORTED, "no %d-bit kernel for algo=%s transform=%s in this build",
+                       bits, algo, tile ? transform : "none");
+
+    wb_conv *c = calloc(1, sizeof *c);
+    if (!c)
+        return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
+    c->kernel = k;
+    c->h = h, c->w = w, c->cin = cin, c->cout = cout;
+    const double t0 = wb_now_ms();
+    const int rc = k->create(c, tile ? &mats : NULL, weights, err, err_len);
+    c->weight_transform_ms = wb_now_ms() - t0;
+    if (rc != WB_OK) {
+        wb_conv_destroy(c);
+        return rc;
+    }
+    *out = c;
+    return WB_OK;
+}
+
+int wb_conv_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, double *stage_ms)
+{
+    double st[4];
+    const double t0 = wb_now_ms();
+    const int rc = conv->kernel->run(conv, x, y, pool, st);
+    st[3] = wb_now_ms() - t0;
+    if (stage_ms)
+        memcpy(stage_ms, st, sizeof st);
+    return rc;
+}
+
+void wb_conv_destroy(wb_conv *conv)
+{
+    if (!conv)
+        return;
+    conv->kernel->destroy(conv);
+    free(conv);
+}
+
+double wb_conv_weight_transform_ms(const wb_conv *conv) { return conv->weight_transform_ms; }
+double wb_conv_gemm_flops(const wb_conv *conv) { return conv->gemm_flops; }
+const char *wb_conv_kernel_name(const wb_conv *conv) { return conv->kernel->name; }
