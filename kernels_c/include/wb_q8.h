@@ -1,0 +1,57 @@
+/* Public C API of the int8 convolutions (dtype q8), plain declarations only so that the Python
+ * binding can hand this file to cffi's cdef. The scheme is the one in bench/reference.py's
+ * docstring; every step is integer or a single IEEE operation, so results are bit-exact.
+ *
+ * Life of an int8 convolution, as a deployed network would run it:
+ *   wb_q8_quantize            float x, w -> int8 with their scales (scheme step 1)
+ *   wb_q8_plan_create         integer transform matrices (step 3), weight transform in int64,
+ *                             U8 requantization and packing: offline, timed apart
+ *   wb_q8_calibrate           per-stage amax on the data by a plain scalar path, fixing the
+ *                             multipliers of V8, P8 and Y8 (done once, before timing)
+ *   wb_q8_run                 the timed NEON path: int8 in, int8 out, fixed multipliers
+ *   wb_q8_output_scale        the real scale of the int8 output, to dequantize it */
+
+typedef struct wb_q8_plan wb_q8_plan;
+struct wb_pool;
+
+/* Symmetric per-tensor quantization: q = clamp(round_half_away(x / s), -127, 127), s = amax/127
+ * (1.0 for an all-zero tensor). Returns s. */
+double wb_q8_quantize(const float *x, unsigned long long n, int8_t *q);
+
+/* m = 0 for im2row, else 2, 4 or 6. learned = 0: the static (sparse) kernels for the default
+ * Cook-Toom matrices; learned = 1: the dense kernels fed at (m x a), g (a x 3), bt (a x a),
+ * row-major doubles (all NULL: the default matrices). wq: HWIO int8 (3, 3, cin, cout).
+ * Returns 0, or a WB_E_* code (wb.h) with *out = NULL and a one-line message in err. */
+int wb_q8_plan_create(int m, int learned, const double *at, const double *g, const double *bt,
+                      int h, int w, int cin, int cout, const int8_t *wq, wb_q8_plan **out,
+                      char *err, int err_len);
+void wb_q8_plan_destroy(wb_q8_plan *plan);
+
+/* Calibration by the scalar path on xq (NHWC int8); writes that path's output to y8 when not
+ * NULL (the NEON path must then give the same bytes). Returns 0 or WB_E_RUNTIME. */
+int wb_q8_calibrate(wb_q8_plan *plan, const int8_t *xq, int8_t *y8);
+
+/* The timed convolution (requires calibration): y8 NHWC int8 (1, h, w, cout). stage_ms receives
+ * {input, gemm, output, total} in ms (may be NULL); pool may be NULL (calling thread only). */
+int wb_q8_run(wb_q8_plan *plan, const int8_t *xq, int8_t *y8, struct wb_pool *pool,
+              double *stage_ms);
+
+/* Real scale of y8 given the scales of x and w (scheme steps 4 and 5). */
+double wb_q8_output_scale(const wb_q8_plan *plan, double s_x, double s_w);
+
+/* Matrix exponents {kB, kG, kA} (0 for im2row) and multipliers {V, U, P, Y} (im2row: Y only,
+ * the others 0); multipliers V, P, Y are 0 before calibration. */
+void wb_q8_plan_info(const wb_q8_plan *plan, int *k, float *mult);
+
+/* Copies an intermediate of the last wb_q8_run (or of plan creation for "U8") into out in the
+ * layout of bench.reference.winograd_int8_stages: "V8" (th, tw, a, a, cin), "U8" (a, a, cin,
+ * cout), "P8" (th, tw, a, a, cout). Returns 0, or WB_E_BAD_CASE for an unknown name or im2row. */
+int wb_q8_stage(const wb_q8_plan *plan, const char *name, int8_t *out);
+
+double wb_q8_weight_transform_ms(const wb_q8_plan *plan);
+double wb_q8_gemm_ops(const wb_q8_plan *plan); /* 2 x useful MACs of the GEMM stage */
+const char *wb_q8_kernel_name(const wb_q8_plan *plan);
+
+/* Sustained rate, in GOP/s (2 ops per MAC), of the int8 GEMM's own inner loop (the 4x4c16
+ * micro-kernel: SMULL/SMLAL2/SADALP) on L1-resident operands, measured for about min_ms. */
+double wb_peak_i8_gops(double min_ms);

@@ -1,0 +1,26 @@
+/* The int8 GEMM stage shared by im2row and every Winograd variant: loops the 4x4c16 micro-kernel
+ * over C, requantizing in its epilogue. Not a micro-kernel itself, so a plain name (wb_q8_gemm). */
+#include "wb_q8_ukernels.h"
+
+/* Rows of A per L2 block: about 128 KiB of A, reused from L2 by all 4-column panels of W while
+ * each panel (k16 * 4 bytes) stays in L1 across the block's micro-tiles. */
+#define WB_Q8_GEMM_L2_BYTES (128 * 1024)
+
+void wb_q8_gemm(size_t m0, size_t m1, size_t n, size_t k16, const int8_t *a, size_t lda,
+                const int8_t *wpacked, int8_t *c, size_t ldc, float mult)
+{
+    size_t mc = WB_Q8_GEMM_L2_BYTES / k16;
+    mc = mc < WB_Q8_GEMM_MR ? WB_Q8_GEMM_MR : mc / WB_Q8_GEMM_MR * WB_Q8_GEMM_MR;
+    for (size_t mb0 = m0; mb0 < m1; mb0 += mc) {
+        const size_t mb1 = mb0 + mc < m1 ? mb0 + mc : m1;
+        for (size_t n0 = 0; n0 < n; n0 += WB_Q8_GEMM_NR) {
+            const size_t nc = n - n0 < WB_Q8_GEMM_NR ? n - n0 : WB_Q8_GEMM_NR;
+            const int8_t *panel = wpacked + n0 * k16; /* panel n0/4 starts at (n0/4) * k16 * 4 */
+            for (size_t i = mb0; i < mb1; i += WB_Q8_GEMM_MR) {
+                const size_t mr = mb1 - i < WB_Q8_GEMM_MR ? mb1 - i : WB_Q8_GEMM_MR;
+                wb_q8_gemm_ukernel_4x4c16__neon(mr, nc, k16, a + i * lda, lda, panel,
+                                                c + i * ldc + n0, ldc, mult);
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+/* NEON helpers shared by the int8 micro-kernels: the requantization step of the int8 scheme
+ * (bench/reference.py, step 2) and widening loads. Private to the q8 sources.
+ *
+ * Requantization, bit for bit as the scheme says: (float)T rounds to nearest even (SCVTF /
+ * vcvtq_f32_s32), one float32 multiply by the fixed multiplier (never fused: there is no add),
+ * round half to even (FCVTNS / vcvtnq_s32_f32), saturating narrows to int8, then clamp to -127
+ * (the narrow saturates at -128, the scheme at -127). */
+#ifndef WB_Q8_NEON_H
+#define WB_Q8_NEON_H
+
+#include "wb_neon.h"
+
+/* float -> int32, rounding half to even. SIMDe 0.7 lacks vcvtnq_s32_f32; FRINTN followed by a
+ * (then exact) truncating conversion gives the same integers on the host. */
+static inline int32x4_t wb_q8_cvtn(float32x4_t v)
+{
+#if defined(__aarch64__)
+    return vcvtnq_s32_f32(v);
+#else
+    return vcvtq_s32_f32(vrndnq_f32(v));
+#endif
+}
+
+/* 8 int32 (two vectors) -> 8 int8 */
+static inline int8x8_t wb_q8_requant_s32(int32x4_t lo, int32x4_t hi, float32x4_t mult)
+{
+    const int32x4_t ql = wb_q8_cvtn(vmulq_f32(vcvtq_f32_s32(lo), mult));
+    const int32x4_t qh = wb_q8_cvtn(vmulq_f32(vcvtq_f32_s32(hi), mult));
+    const int8x8_t q = vqmovn_s16(vcombine_s16(vqmovn_s32(ql), vqmovn_s32(qh)));
+    return vmax_s8(q, vdup_n_s8(-127));
+}
+
+/* 8 int16 -> 8 int8 */
+static inline int8x8_t wb_q8_requant_s16(int16x8_t v, float32x4_t mult)
+{
+    return wb_q8_requant_s32(vmovl_s16(vget_low_s16(v)), vmovl_high_s16(v), mult);
+}
+
+static inline int16x8_t wb_q8_load_s16(const int8_t *p) { return vmovl_s8(vld1_s8(p)); }
+
+/* Dense 1-D transform y[0..rows) = M x[0..a) with M (rows x a, row-major) known only at run time:
+ * a multiply-accumulate by a broadcast scalar per entry, zeros and ones included. */
+static inline void wb_q8_dense_s16(const int16_t *m, int rows, int a, const int16x8_t *x,
+                                   int16x8_t *y)
+{
+    for (int i = 0; i < rows; i++) {
+        int16x8_t acc = vmulq_n_s16(x[0], m[i * a]);
+        for (int k = 1; k < a; k++)
+            acc = vmlaq_n_s16(acc, x[k], m[i * a + k]);
+        y[i] = acc;
+    }
+}
+
+static inline void wb_q8_dense_s32(const int32_t *m, int rows, int a, const int32x4_t *x,
+                                   int32x4_t *y)
+{
+    for (int i = 0; i < rows; i++) {
+        int32x4_t acc = vmulq_n_s32(x[0], m[i * a]);
+        for (int k = 1; k < a; k++)
+            acc = vmlaq_n_s32(acc, x[k], m[i * a + k]);
+        y[i] = acc;
+    }
+}
+
+#endif

@@ -1,0 +1,81 @@
+/* Prototypes of the int8 micro-kernels (dtype q8: symmetric int8, int32 accumulation, fp32
+ * requantization). Names follow the grammar in kernels_c/README.md: the file
+ * <dtype>-<op>-<shape>[-<variant>]-<isa>.c defines wb_<dtype>_<op>[_<variant>]_ukernel_<shape>__<isa>. */
+#ifndef WB_Q8_UKERNELS_H
+#define WB_Q8_UKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* GEMM register block: MR rows of A (pixels or tiles) x NR columns (output channels), K consumed
+ * 16 int8 at a time ("c16"): each step is SMULL (8 products into int16), SMLAL2 (8 more: two
+ * products per int16 lane, at most 2 * 127 * 127 = 32258 since -128 is never used), SADALP
+ * (pairwise add into int32). 16 int32x4 accumulators, 4 + 4 operand registers. */
+#define WB_Q8_GEMM_MR 4
+#define WB_Q8_GEMM_NR 4
+#define WB_Q8_GEMM_KSTEP 16 /* K is zero-padded to a multiple of this */
+
+/* C[mr x nc] (int8) = requant(A[mr x kc] * W[kc x nc], mult). A: rows of kc int8 at a_stride
+ * bytes. W: one packed panel (wb_q8_packb_ukernel_x4c16__scalar). C: row i at c + i*c_stride.
+ * kc % 16 == 0, 1 <= mr <= 4, 1 <= nc <= 4. */
+void wb_q8_gemm_ukernel_4x4c16__neon(size_t mr, size_t nc, size_t kc, const int8_t *restrict a,
+                                     size_t a_stride, const int8_t *restrict w,
+                                     int8_t *restrict c, size_t c_stride, float mult);
+
+/* Packs a k x n row-major int8 matrix b (row stride b_stride) into ceil(n/4) panels of
+ * k16 = round_up(k, 16) rows: panel j holds, per 16-row block, 4 columns x 16 k values.
+ * Rows past k and columns past n are zero. */
+void wb_q8_packb_ukernel_x4c16__scalar(size_t k, size_t n, const int8_t *b, size_t b_stride,
+                                       int8_t *packed);
+
+/* The GEMM stage: C = requant(A * packed W) for rows [m0, m1); A rows at lda, C rows at ldc. */
+void wb_q8_gemm(size_t m0, size_t m1, size_t n, size_t k16, const int8_t *a, size_t lda,
+                const int8_t *wpacked, int8_t *c, size_t ldc, float mult);
+
+/* im2row patch packing for output rows [y0, y1): row (y*w + x) of p holds the 9 taps (ky, kx
+ * row-major) of cin int8 each, contiguous (K = 9*cin, zero taps outside the image); the row's
+ * tail up to its stride k16 is left untouched (zeroed once at plan time). */
+void wb_q8_im2row_ukernel_3x3__scalar(size_t h, size_t w, size_t cin, size_t k16,
+                                      const int8_t *x, size_t y0, size_t y1, int8_t *p);
+
+/* An integer transform matrix (rows x a, row-major) for the dense ("learned") kernels, with the
+ * lane width of each 1-D pass chosen at plan time from the scheme's bound: 16-bit lanes when
+ * 127 * (max row L1) fits int16 (first pass) or 127 * (max row L1)^2 does (second pass), 32-bit
+ * lanes otherwise. */
+typedef struct wb_q8_tmat {
+    int rows, a;
+    int lanes1, lanes2; /* 16 or 32 */
+    int16_t m16[64];    /* the same entries, for 16-bit lanes (only when they fit) */
+    int32_t m32[64];
+} wb_q8_tmat;
+
+/* Winograd tile transforms, one tile at a time, 8 channels per step (channels % 8 == 0).
+ * Input: pixel (i, j) of the a x a tile is at x + i*x_row + j*x_px (a zero-padded buffer);
+ * writes V8 = requant(BTq d BTq^T), position p = i*a + j, to v + p*v_stride.
+ * Output: reads P8 at p8 + p*p_stride for the a*a positions, writes Y8 = requant(ATq P8 ATq^T),
+ * output pixel (i, j) of the m x m tile to out[i*m + j]. tm: the learned kernels' matrix,
+ * ignored by the static ones. */
+typedef void (*wb_q8_winoin_fn)(size_t channels, const int8_t *x, size_t x_row, size_t x_px,
+                                int8_t *v, size_t v_stride, float mult, const wb_q8_tmat *tm);
+typedef void (*wb_q8_winoout_fn)(size_t channels, const int8_t *p8, size_t p_stride,
+                                 int8_t *const *out, float mult, const wb_q8_tmat *tm);
+
+#define WB_Q8_WINOIN(name) \
+    void name(size_t, const int8_t *, size_t, size_t, int8_t *, size_t, float, const wb_q8_tmat *)
+#define WB_Q8_WINOOUT(name) \
+    void name(size_t, const int8_t *, size_t, int8_t *const *, float, const wb_q8_tmat *)
+
+WB_Q8_WINOIN(wb_q8_winoin_static_ukernel_f2__neon);
+WB_Q8_WINOIN(wb_q8_winoin_static_ukernel_f4__neon);
+WB_Q8_WINOIN(wb_q8_winoin_static_ukernel_f6__neon);
+WB_Q8_WINOIN(wb_q8_winoin_learned_ukernel_f2__neon);
+WB_Q8_WINOIN(wb_q8_winoin_learned_ukernel_f4__neon);
+WB_Q8_WINOIN(wb_q8_winoin_learned_ukernel_f6__neon);
+WB_Q8_WINOOUT(wb_q8_winoout_static_ukernel_f2__neon);
+WB_Q8_WINOOUT(wb_q8_winoout_static_ukernel_f4__neon);
+WB_Q8_WINOOUT(wb_q8_winoout_static_ukernel_f6__neon);
+WB_Q8_WINOOUT(wb_q8_winoout_learned_ukernel_f2__neon);
+WB_Q8_WINOOUT(wb_q8_winoout_learned_ukernel_f4__neon);
+WB_Q8_WINOOUT(wb_q8_winoout_learned_ukernel_f6__neon);
+
+#endif
