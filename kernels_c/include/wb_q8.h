@@ -54,4 +54,4 @@ const char *wb_q8_kernel_name(const wb_q8_plan *plan);
 
 /* Sustained rate, in GOP/s (2 ops per MAC), of the int8 GEMM's own inner loop (the 4x4c16
  * micro-kernel: SMULL/SMLAL2/SADALP) on L1-resident operands, measured for about min_ms. */
-double wb_peak_i8_gops(double min_ms);
+double wb_q8_peak_gops(double min_ms);

@@ -12,10 +12,10 @@ static double round_half_away(double v) { return v >= 0 ? floor(v + 0.5) : -floo
 
 double wb_q8_quantize(const float *x, unsigned long long n, int8_t *q)
 {
-    double amax = 0;
+    float amax = 0; /* |x| is exact in float; a plain compare (gcc 12 -O3 ICEs on fmax here) */
     for (unsigned long long i = 0; i < n; i++)
-        amax = fmax(amax, fabs((double)x[i]));
-    const double s = amax > 0 ? amax / 127.0 : 1.0;
+        amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
+    const double s = amax > 0 ? (double)amax / 127.0 : 1.0;
     for (unsigned long long i = 0; i < n; i++) {
         const double r = round_half_away((double)x[i] / s);
         q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);

@@ -363,7 +363,7 @@ const char *wb_q8_kernel_name(const wb_q8_plan *p) { return p->name; }
 
 /* The GEMM micro-kernel itself on a 4 x 4 block with kc = 1024 (8 KiB of operands, L1-resident):
  * the epilogue is 1/64 of the work, so this is the sustained rate of the inner loop. */
-double wb_peak_i8_gops(double min_ms)
+double wb_q8_peak_gops(double min_ms)
 {
     enum { KC = 1024 };
     int8_t *a = wb_zalloc(4 * KC), *w = wb_zalloc(4 * KC);
