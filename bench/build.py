@@ -26,7 +26,7 @@ BUILD_DIR = KERNELS / "build"
 TARGETS = ("host", "aarch64")
 DEFAULT_MCPU = {"host": "native", "aarch64": "cortex-a53"}
 COMPILERS = {"host": "gcc", "aarch64": "aarch64-linux-gnu-gcc"}
-COMPILER_PACKAGES = {"gcc": "gcc", "aarch64-linux-gnu-gcc": "gcc-aarch64-linux-gnu"}
+COMPILER_PACKAGES = {"host": "gcc", "aarch64": "gcc-aarch64-linux-gnu"}
 
 # ISO C11: gcc then never contracts a*b+c into an FMA on its own (-ffp-contract=off says it
 # again), so host and aarch64 builds round identically; FMAs are explicit vfmaq_f32 calls.
@@ -92,7 +92,7 @@ def _require_compiler(target: str) -> str:
     cc = COMPILERS[target]
     if shutil.which(cc) is None:
         raise BuildError(f"C compiler {cc} not found: install the Debian package "
-                         f"{COMPILER_PACKAGES[cc]} (`make setup` does)")
+                         f"{COMPILER_PACKAGES[target]} (`make setup` does)")
     return cc
 
 
@@ -107,11 +107,12 @@ def build_hash(target: str = "host", mcpu: str | None = None, *, dotprod: bool =
     return h.hexdigest()[:16]
 
 
-def _check_simde(cc: str) -> None:
-    probe = subprocess.run([cc, "-xc", "-E", "-o", os.devnull, "-"], input="#include <simde/arm/neon.h>\n",
+def check_simde(cc: str = "gcc", header: str = "simde/arm/neon.h") -> None:
+    """Raises BuildError when the host compiler cannot find SIMDe's NEON header."""
+    probe = subprocess.run([cc, "-xc", "-E", "-o", os.devnull, "-"], input=f"#include <{header}>\n",
                            capture_output=True, text=True)
     if probe.returncode != 0:
-        raise BuildError("SIMDe headers not found (simde/arm/neon.h): install the Debian package "
+        raise BuildError(f"SIMDe headers not found ({header}): install the Debian package "
                          "libsimde-dev (`make setup` does)")
 
 
@@ -121,7 +122,7 @@ def _c_string(s: str) -> str:
 
 def _compile(cc, cmd_flags, sources, out: pathlib.Path, extra_link: list[str], pic: bool, info: str):
     """Compiles sources to objects in parallel, then links out; output appears atomically."""
-    out.parent.mkdir(parents=True, exist_ok=True)
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=BUILD_DIR, prefix="tmp-") as tmp:
         tmp = pathlib.Path(tmp)
         info_c = tmp / "wb_build_info.c"
@@ -144,6 +145,7 @@ def _compile(cc, cmd_flags, sources, out: pathlib.Path, extra_link: list[str], p
                             *extra_link, "-lm"], capture_output=True, text=True)
         if r.returncode != 0:
             raise BuildError(f"linking {out.name} failed:\n{r.stderr.strip()}")
+        out.parent.mkdir(parents=True, exist_ok=True)
         os.replace(linked, out)
     return out
 
@@ -157,7 +159,7 @@ def _build(target, mcpu, dotprod, *, library: bool) -> pathlib.Path:
     if out.exists():
         return out
     if target == "host":
-        _check_simde(cc)
+        check_simde(cc)
     cmd_flags = flags(target, mcpu, dotprod=dotprod)
     cflags = " ".join(COMMON_FLAGS + tuple(target_flags(target, mcpu, dotprod=dotprod)))
     info = (f"const char wb_build_cflags[] = {_c_string(cflags)};\n"

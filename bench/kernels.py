@@ -1,0 +1,210 @@
+"""The C kernels of kernels_c/ from Python: the host build (NEON through SIMDe), loaded with cffi.
+
+The shared library is built on first use by bench.build (cached by a hash of sources and flags);
+a missing compiler or SIMDe raises bench.build.BuildError naming it. Every call goes through the
+same kernel registry as the on-board runner, so int8 kernels answer here as soon as they are
+linked in (until then bits=8 raises NotImplementedError).
+
+    y = conv2d(x, w, algo="f4")                         # x NHWC (1,H,W,Cin), w HWIO (3,3,Cin,Cout)
+    y = conv2d(x, w, algo="f6", transform="learned")    # dense kernel, default matrices
+    y = conv2d(x, w, algo="f4", transform=cook_toom(4, points=BARABASZ_POINTS[4, 3]))
+    y, t = conv2d_timed(x, w, algo="f4", reps=10)       # t.total_ms, t.gemm_ms, ... (lists)
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ALGOS = ("im2row", "f2", "f4", "f6")
+TILE = {"f2": 2, "f4": 4, "f6": 6}
+
+# Status codes of kernels_c/include/wb.h.
+_BAD_CASE, _BAD_MATRICES, _UNSUPPORTED = 1, 2, 3
+
+_lock = threading.Lock()
+_state: dict = {}
+
+
+def _cdef_text() -> str:
+    """wb.h without preprocessor lines: cffi's cdef reads plain declarations only."""
+    from bench.build import KERNELS
+
+    text = (KERNELS / "include" / "wb.h").read_text()
+    return "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#"))
+
+
+def _lib():
+    """(ffi, lib) of the host build, built and loaded once per process."""
+    with _lock:
+        if "lib" not in _state:
+            import cffi
+
+            from bench.build import build_hash, build_library
+
+            ffi = cffi.FFI()
+            ffi.cdef(_cdef_text())
+            path = build_library()
+            _state.update(ffi=ffi, lib=ffi.dlopen(str(path)), path=path, hash=build_hash("host"))
+        return _state["ffi"], _state["lib"]
+
+
+def library_info() -> dict:
+    """Path and build hash of the loaded host library."""
+    _lib()
+    return {"path": str(_state["path"]), "build_hash": _state["hash"]}
+
+
+def gaussian(shape, seed: int) -> np.ndarray:
+    """float32 data from the runner's portable generator (RUNNER.md, kernels_c/src/wb_data.c):
+    the runner's x is gaussian((1,h,w,cin), seed) and its weights gaussian((3,3,cin,cout), seed+1)."""
+    ffi, lib = _lib()
+    out = np.empty(int(np.prod(shape)), dtype=np.float32)
+    lib.wb_fill_gaussian(ffi.cast("float *", ffi.from_buffer(out)), out.size, seed)
+    return out.reshape(shape)
+
+
+def checksum(y: np.ndarray) -> str:
+    """The runner's output checksum: FNV-1a 64 of the float32 bytes, 16 hex digits."""
+    ffi, lib = _lib()
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    return "%016x" % lib.wb_fnv1a64(ffi.from_buffer(y), y.nbytes)
+
+
+def conv2d_direct_f64(x, w) -> np.ndarray:
+    """The runner's --verify reference (plain C double direct convolution), float64 NHWC."""
+    ffi, lib = _lib()
+    x, w, (h, wd, cin, cout) = _check_inputs(x, w)
+    y = np.empty((1, h, wd, cout), dtype=np.float64)
+    lib.wb_conv_direct_f64(_fptr(ffi, x), _fptr(ffi, w), h, wd, cin, cout,
+                           ffi.cast("double *", ffi.from_buffer(y)))
+    return y
+
+
+def _fptr(ffi, a):
+    return ffi.cast("float *", ffi.from_buffer(a))
+
+
+def _check_inputs(x, w):
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    w = np.ascontiguousarray(w, dtype=np.float32)
+    if x.ndim != 4 or x.shape[0] != 1:
+        raise ValueError(f"x must be NHWC with batch 1, shape (1, H, W, Cin); got {x.shape}")
+    if w.ndim != 4 or w.shape[:2] != (3, 3):
+        raise ValueError(f"w must be HWIO 3x3, shape (3, 3, Cin, Cout); got {w.shape}")
+    if w.shape[2] != x.shape[3]:
+        raise ValueError(f"x has {x.shape[3]} input channels but w has {w.shape[2]}")
+    return x, w, (x.shape[1], x.shape[2], x.shape[3], w.shape[3])
+
+
+def _matrices(algo: str, transform):
+    """(kernel transform name, Transform or None) for conv2d's transform argument."""
+    if algo == "im2row":
+        return "static", None  # no transform; ignored as in the runner
+    if isinstance(transform, str) and transform in ("static", "learned"):
+        return transform, None
+    if isinstance(transform, (str, os.PathLike)):
+        path = pathlib.Path(transform)
+        if not path.is_file():
+            raise ValueError(f"transform must be 'static', 'learned', a transform object or an "
+                             f"existing file; got {str(transform)!r}")
+        from bench.winograd import load_transform
+
+        transform = load_transform(path)
+    for name in ("AT", "G", "BT"):
+        if not hasattr(transform, name):
+            raise ValueError(f"transform object has no {name} matrix")
+    return "learned", transform
+
+
+@dataclass
+class ConvTimes:
+    """Per-run stage times in milliseconds (one entry per timed repetition) and the offline part."""
+
+    kernel: str
+    weight_transform_ms: float
+    gemm_flops: float
+    input_ms: list = field(default_factory=list)
+    gemm_ms: list = field(default_factory=list)
+    output_ms: list = field(default_factory=list)
+    total_ms: list = field(default_factory=list)
+
+    def median(self, stage: str) -> float:
+        return float(np.median(getattr(self, stage)))
+
+
+def conv2d_timed(x, w, *, algo: str, bits: int = 32, transform="static", reps: int = 1,
+                 warmup: int = 0, threads: int = 1):
+    """conv2d plus timing: returns (y, ConvTimes) with per-stage times of each of `reps` runs
+    after `warmup` untimed ones, on `threads` threads (not pinned)."""
+    if algo not in ALGOS:
+        raise ValueError(f"unknown algo {algo!r}; accepted: {', '.join(ALGOS)}")
+    if bits not in (8, 32):
+        raise ValueError(f"bits must be 8 or 32, got {bits!r}")
+    if reps < 1 or warmup < 0 or threads < 1:
+        raise ValueError("reps and threads must be >= 1, warmup >= 0")
+    ffi, lib = _lib()
+    x, w, (h, wd, cin, cout) = _check_inputs(x, w)
+    kind, t = _matrices(algo, transform)
+    mats = [ffi.NULL] * 3
+    m = r = 0
+    keep = []
+    if t is not None:
+        m, r = int(np.asarray(t.AT).shape[0]), int(np.asarray(t.G).shape[1])
+        a = m + r - 1
+        for i, (name, shape) in enumerate((("AT", (m, a)), ("G", (a, r)), ("BT", (a, a)))):
+            arr = np.ascontiguousarray(getattr(t, name), dtype=np.float64)
+            if arr.shape != shape:
+                raise ValueError(f"transform {name} has shape {arr.shape}, expected {shape}")
+            keep.append(arr)
+            mats[i] = ffi.cast("double *", ffi.from_buffer(arr))
+        if m != TILE[algo]:
+            raise ValueError(f"transform has m={m} but algo {algo} needs m={TILE[algo]}")
+    err = ffi.new("char[512]")
+    conv = ffi.new("wb_conv **")
+    rc = lib.wb_conv_create(algo.encode(), bits, kind.encode(), m, r, *mats, h, wd, cin, cout,
+                            _fptr(ffi, w), conv, err, 512)
+    if rc != 0:
+        msg = ffi.string(err).decode()
+        if rc in (_BAD_CASE, _BAD_MATRICES):
+            raise ValueError(msg)
+        if rc == _UNSUPPORTED:
+            raise NotImplementedError(msg)
+        raise RuntimeError(msg)
+    conv = conv[0]
+    pool = ffi.NULL
+    try:
+        if threads > 1:
+            pool = lib.wb_pool_create(threads, ffi.NULL, err, 512)
+            if pool == ffi.NULL:
+                raise RuntimeError(ffi.string(err).decode())
+        y = np.empty((1, h, wd, cout), dtype=np.float32)
+        times = ConvTimes(ffi.string(lib.wb_conv_kernel_name(conv)).decode(),
+                          lib.wb_conv_weight_transform_ms(conv), lib.wb_conv_gemm_flops(conv))
+        stage = ffi.new("double[4]")
+        for i in range(warmup + reps):
+            rc = lib.wb_conv_run(conv, _fptr(ffi, x), _fptr(ffi, y), pool, stage)
+            if rc != 0:
+                raise RuntimeError(f"{times.kernel} failed with code {rc}")
+            if i >= warmup:
+                for k, name in enumerate(("input_ms", "gemm_ms", "output_ms", "total_ms")):
+                    getattr(times, name).append(stage[k])
+        return y, times
+    finally:
+        if pool != ffi.NULL:
+            lib.wb_pool_destroy(pool)
+        lib.wb_conv_destroy(conv)
+
+
+def conv2d(x, w, *, algo: str, bits: int = 32, transform="static") -> np.ndarray:
+    """3x3, stride 1, padding 1 convolution with the C kernels of the host build (handbook
+    contract). x: float32 NHWC (1,H,W,Cin); w: float32 HWIO (3,3,Cin,Cout); returns float32 NHWC
+    (1,H,W,Cout). algo: im2row, f2, f4, f6. transform: "static" (sparse hand-written code for the
+    default matrices), "learned" (dense code fed the default matrices), a transform object with
+    AT/G/BT, or a transform file (.json/.npz/.txt) for the dense code. Bad input raises
+    ValueError; a combination no linked kernel implements raises NotImplementedError."""
+    return conv2d_timed(x, w, algo=algo, bits=bits, transform=transform)[0]
