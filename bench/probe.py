@@ -419,3 +419,12 @@ def emulated_topology(board, host: Topology) -> Topology:
     return Topology(machine=board.arch or "aarch64", arch=board.arch or "aarch64",
                     model=f"qemu-user {model or 'default cpu'} via {board.exec_prefix!r}",
                     cpus=cpus, clusters=clusters, thermal=host.thermal, emulated=True, host=host)
+
+
+def probe_board(board):
+    """`board` with its architecture and clusters as read from it (one connection). For boards known
+    only by address (`--host`), before `bench.boards.resolve_core` can select their cores."""
+    from bench.transport import open_transport
+
+    with open_transport(board) as t:
+        return board.with_topology(probe(t))
