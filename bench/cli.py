@@ -13,6 +13,7 @@ SUBCOMMAND_MODULES = (
     "bench.cmd_plot",
     "bench.cmd_probe",
     "bench.cmd_boards",
+    "bench.cmd_hostbench",
 )
 
 

@@ -97,7 +97,7 @@ void wb_json_stats(FILE *f, const char *name, const wb_samples *s)
     wb_json_number(f, mad);
     fputs(", \"samples\": [", f);
     for (int i = 0; i < n; i++)
-        fprintf(f, i ? ", %.6g" : "%.6g", s->v[i]);
+        fprintf(f, i ? ", %.9g" : "%.9g", s->v[i]);
     fputs("]}", f);
     free(v);
 }

@@ -16,10 +16,14 @@ void wb_f32_gemm(size_t m0, size_t m1, size_t n, size_t k, const float *a, size_
         for (size_t n0 = 0; n0 < n; n0 += WB_F32_GEMM_NR) {
             const size_t nc = n - n0 < WB_F32_GEMM_NR ? n - n0 : WB_F32_GEMM_NR;
             const float *panel = wpacked + n0 * k; /* panel n0/8 starts at (n0/8) * k * 8 */
-            for (size_t i = mb0; i < mb1; i += WB_F32_GEMM_MR) {
-                const size_t mr = mb1 - i < WB_F32_GEMM_MR ? mb1 - i : WB_F32_GEMM_MR;
-                wb_f32_gemm_ukernel_8x8__neon(mr, nc, k, a + i * lda, lda, panel,
-                                              c + i * ldc + n0, ldc);
+            for (size_t i = mb0, mr; i < mb1; i += mr) {
+                /* 8 rows at a time; a remainder of 5-7 rows in one 8x8 call, 2-4 in a 4x8, 1 in the 1x8. */
+                const size_t left = mb1 - i;
+                const wb_f32_gemm_fn ukernel = left >= 5   ? wb_f32_gemm_ukernel_8x8__neon
+                                               : left >= 2 ? wb_f32_gemm_ukernel_4x8__neon
+                                                           : wb_f32_gemm_ukernel_1x8__neon;
+                mr = left >= 8 ? 8 : left;
+                ukernel(mr, nc, k, a + i * lda, lda, panel, c + i * ldc + n0, ldc);
             }
         }
     }

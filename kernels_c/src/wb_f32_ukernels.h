@@ -10,7 +10,17 @@
 #define WB_F32_GEMM_NR 8
 #define WB_F32_GEMM_KSTEP 4 /* K is zero-padded to a multiple of this */
 
+/* The family: 8x8 for full blocks, 4x8 and 1x8 for row remainders (same packed W). */
+typedef void (*wb_f32_gemm_fn)(size_t mr, size_t nc, size_t kc, const float *restrict a,
+                               size_t a_stride, const float *restrict w, float *restrict c,
+                               size_t c_stride);
 void wb_f32_gemm_ukernel_8x8__neon(size_t mr, size_t nc, size_t kc, const float *restrict a,
+                                   size_t a_stride, const float *restrict w, float *restrict c,
+                                   size_t c_stride);
+void wb_f32_gemm_ukernel_4x8__neon(size_t mr, size_t nc, size_t kc, const float *restrict a,
+                                   size_t a_stride, const float *restrict w, float *restrict c,
+                                   size_t c_stride);
+void wb_f32_gemm_ukernel_1x8__neon(size_t mr, size_t nc, size_t kc, const float *restrict a,
                                    size_t a_stride, const float *restrict w, float *restrict c,
                                    size_t c_stride);
 
