@@ -250,3 +250,24 @@ def test_aarch64_int8_limits_under_qemu(aarch64_driver, tmp_path, algo, transfor
     out = np.frombuffer((tmp_path / "out.bin").read_bytes(), np.int8).reshape(2, *x.shape[:3], w.shape[3])
     ref = R.conv2d_im2row_int8(x, w) if algo == "im2row" else R.winograd_int8_stages(x, w, cook_toom(m))
     assert np.array_equal(out[0], ref["y8"]) and np.array_equal(out[1], ref["y8"])
+
+
+@needs_qemu
+def test_dotprod_build_refuses_a53_and_agrees_on_a_dotprod_core(host_lines, tmp_path):
+    """The optional SDOT build (-mcpu=cortex-a55+dotprod): on an ARMv8.0 core (qemu cortex-a53)
+    every int8 case is an 'unsupported' error line, never SIGILL, and fp32 cases still run; on a
+    core with the dot product (qemu max) it gives the default build's bytes."""
+    binary = build.build_runner("aarch64", "cortex-a55", dotprod=True)
+    cases = tmp_path / "cases.txt"
+    cases.write_text("algo=f4 transform=static bits=8 h=7 w=13 cin=17 cout=5\n"
+                     "algo=f4 transform=static bits=32 h=7 w=13 cin=17 cout=5\n")
+    out = subprocess.run([QEMU, "-cpu", "cortex-a53", str(binary), "--peak", "--cases", str(cases),
+                          "--min-reps", "1", "--warmup", "0", "--min-time-ms", "0"],
+                         capture_output=True, text=True, timeout=300, check=True)
+    lines = [json.loads(l) for l in out.stdout.splitlines()]
+    q8, f32 = [l for l in lines if l["type"] == "case"]
+    assert q8["status"] == "error" and q8["error_kind"] == "unsupported" and "SDOT" in q8["message"]
+    assert f32["status"] == "ok"
+    assert next(l for l in lines if l["type"] == "peak")["i8_gops"] is None
+    dot_cases, _ = run_runner([QEMU, "-cpu", "max", str(binary)], tmp_path)
+    assert [c["checksum"] for c in dot_cases] == [c["checksum"] for c in host_lines[0]]

@@ -14,6 +14,15 @@
 
 #include "wb_q8_plan.h"
 
+#if defined(__ARM_FEATURE_DOTPROD)
+#include <sys/auxv.h>
+#define WB_HWCAP_ASIMDDP (1UL << 20)
+/* A dot-product build on a core without SDOT would die of SIGILL in the GEMM: refuse instead. */
+static int have_dotprod(void) { return (getauxval(AT_HWCAP) & WB_HWCAP_ASIMDDP) != 0; }
+#else
+static int have_dotprod(void) { return 1; /* not needed by this build */ }
+#endif
+
 typedef struct {
     wb_q8_winoin_fn in;
     wb_q8_winoout_fn out;
@@ -170,6 +179,9 @@ int wb_q8_plan_create(int m, int learned, const double *at, const double *g, con
         return wb_fail(err, err_len, WB_E_BAD_CASE, "tile size m=%d (0 for im2row, 2, 4, 6)", m);
     if (h < 1 || w < 1 || cin < 1 || cout < 1)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "sizes must be positive");
+    if (!have_dotprod())
+        return wb_fail(err, err_len, WB_E_UNSUPPORTED, "this build's int8 GEMM uses SDOT (ARMv8.2 "
+                       "dot product) and this core lacks it (no asimddp in HWCAP)");
     if ((at || g || bt) && (!at || !g || !bt || !learned || !m))
         return wb_fail(err, err_len, WB_E_BAD_MATRICES, "matrices need learned Winograd and all of AT, G, BT");
     wb_q8_plan *p = calloc(1, sizeof *p);
@@ -361,11 +373,13 @@ double wb_q8_weight_transform_ms(const wb_q8_plan *p) { return p->weight_ms; }
 double wb_q8_gemm_ops(const wb_q8_plan *p) { return p->gemm_ops; }
 const char *wb_q8_kernel_name(const wb_q8_plan *p) { return p->name; }
 
-/* The GEMM micro-kernel itself on a 4 x 4 block with kc = 1024 (8 KiB of operands, L1-resident):
+/* The GEMM micro-kernel of this build itself on a 4 x 4 block with kc = 1024 (8 KiB of operands, L1-resident):
  * the epilogue is 1/64 of the work, so this is the sustained rate of the inner loop. */
 double wb_q8_peak_gops(double min_ms)
 {
     enum { KC = 1024 };
+    if (!have_dotprod())
+        return NAN;
     int8_t *a = wb_zalloc(4 * KC), *w = wb_zalloc(4 * KC);
     int8_t c[16];
     if (!a || !w)
@@ -376,7 +390,7 @@ double wb_q8_peak_gops(double min_ms)
     double t0 = wb_now_ms(), el;
     do {
         for (int r = 0; r < 256; r++, calls++)
-            wb_q8_gemm_ukernel_4x4c16__neon(4, 4, KC, a, KC, w, c, 4, 1e-6f);
+            WB_Q8_GEMM_UKERNEL(4, 4, KC, a, KC, w, c, 4, 1e-6f);
         el = wb_now_ms() - t0;
     } while (el < min_ms);
     wb_free(a);

@@ -1,5 +1,5 @@
 /* The int8 GEMM stage shared by im2row and every Winograd variant: loops the 4x4c16 micro-kernel
- * over C, requantizing in its epilogue. Not a micro-kernel itself, so a plain name (wb_q8_gemm). */
+ * (SMULL/SMLAL2/SADALP, or SDOT in dot-product builds) over C, requantizing in its epilogue. Not a micro-kernel itself, so a plain name (wb_q8_gemm). */
 #include "wb_q8_ukernels.h"
 
 /* Rows of A per L2 block: about 128 KiB of A, reused from L2 by all 4-column panels of W while
@@ -18,7 +18,7 @@ void wb_q8_gemm(size_t m0, size_t m1, size_t n, size_t k16, const int8_t *a, siz
             const int8_t *panel = wpacked + n0 * k16; /* panel n0/4 starts at (n0/4) * k16 * 4 */
             for (size_t i = mb0; i < mb1; i += WB_Q8_GEMM_MR) {
                 const size_t mr = mb1 - i < WB_Q8_GEMM_MR ? mb1 - i : WB_Q8_GEMM_MR;
-                wb_q8_gemm_ukernel_4x4c16__neon(mr, nc, k16, a + i * lda, lda, panel,
+                WB_Q8_GEMM_UKERNEL(mr, nc, k16, a + i * lda, lda, panel,
                                                 c + i * ldc + n0, ldc, mult);
             }
         }

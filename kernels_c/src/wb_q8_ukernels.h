@@ -22,6 +22,18 @@ void wb_q8_gemm_ukernel_4x4c16__neon(size_t mr, size_t nc, size_t kc, const int8
                                      size_t a_stride, const int8_t *restrict w,
                                      int8_t *restrict c, size_t c_stride, float mult);
 
+/* The same with SDOT (ARMv8.2 dot product), compiled only with -mcpu=...+dotprod. */
+void wb_q8_gemm_ukernel_4x4c16__neondot(size_t mr, size_t nc, size_t kc, const int8_t *restrict a,
+                                        size_t a_stride, const int8_t *restrict w,
+                                        int8_t *restrict c, size_t c_stride, float mult);
+
+/* The micro-kernel of this build: neondot where the compiler targets the dot product. */
+#if defined(__ARM_FEATURE_DOTPROD)
+#define WB_Q8_GEMM_UKERNEL wb_q8_gemm_ukernel_4x4c16__neondot
+#else
+#define WB_Q8_GEMM_UKERNEL wb_q8_gemm_ukernel_4x4c16__neon
+#endif
+
 /* Packs a k x n row-major int8 matrix b (row stride b_stride) into ceil(n/4) panels of
  * k16 = round_up(k, 16) rows: panel j holds, per 16-row block, 4 columns x 16 k values.
  * Rows past k and columns past n are zero. */
