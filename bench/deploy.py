@@ -125,11 +125,20 @@ def pick_cpus(board_name: str, requested: Cluster, probed: Cluster, threads: int
     return pool[-threads:]
 
 
-def _rewrite_cases(cases: list[CaseLine], remote_dir: str, files: dict[str, Path]):
-    """Runner input lines with `matrices=` pointing into the remote dir, the local files to push as
-    (local, remote) pairs, and the cases whose matrices file does not exist locally."""
-    pushes: dict[str, str] = {}
-    lines, missing = [], []
+def _runner_matrices(local: Path, tmpdir: str, n: int) -> Path:
+    """The runner reads transforms as text (RUNNER.md); .json/.npz transform files are converted."""
+    if local.suffix.lower() == ".txt":
+        return local
+    from bench.winograd import load_transform, save_transform
+
+    return Path(save_transform(load_transform(local), Path(tmpdir) / f"matrices-{n}.txt"))
+
+
+def _rewrite_cases(cases: list[CaseLine], remote_dir: str, files: dict[str, Path], tmpdir: str):
+    """Runner input lines with `matrices=` pointing into the remote dir, the (local, remote) files to
+    push, and (case, message) for cases whose matrices file is missing or unreadable."""
+    pushes: dict[str, tuple[Path, str]] = {}
+    lines, bad = [], []
     for c in cases:
         toks = c.text.split()
         ok = True
@@ -138,17 +147,23 @@ def _rewrite_cases(cases: list[CaseLine], remote_dir: str, files: dict[str, Path
                 continue
             name = tok[len("matrices="):]
             local = files.get(name) or Path(name)
-            if not local.is_file():
-                missing.append((c, name))
-                ok = False
-                break
-            local = str(local.resolve())
-            if local not in pushes:
-                pushes[local] = f"{remote_dir}/matrices-{len(pushes)}.txt"
-            toks[i] = f"matrices={pushes[local]}"
+            key = str(local.resolve())
+            if key not in pushes:
+                if not local.is_file():
+                    bad.append((c, f"matrices file {name!r} not found on this machine"))
+                    ok = False
+                    break
+                try:
+                    src = _runner_matrices(local, tmpdir, len(pushes))
+                except ValueError as e:
+                    bad.append((c, f"matrices file {name!r}: {e}"))
+                    ok = False
+                    break
+                pushes[key] = (src, f"{remote_dir}/matrices-{len(pushes)}.txt")
+            toks[i] = f"matrices={pushes[key][1]}"
         if ok:
             lines.append((c, " ".join(toks)))
-    return lines, list(pushes.items()), missing
+    return lines, list(pushes.values()), bad
 
 
 def run_runner(board: Board, cluster: Cluster, cases_text: str, *, threads: int = 1, verify: bool = False,
@@ -183,6 +198,7 @@ def run_runner(board: Board, cluster: Cluster, cases_text: str, *, threads: int 
             return
     remote_dir = None
     proc = None
+    local_tmp = tempfile.TemporaryDirectory(prefix="wb-deploy-")
     try:
         try:
             topo = probe(transport)
@@ -208,7 +224,7 @@ def run_runner(board: Board, cluster: Cluster, cases_text: str, *, threads: int 
 
         try:
             remote_dir = transport.mkdtemp("wb-runner.")
-            lines, pushes, missing = _rewrite_cases(cases, remote_dir, files_by_name)
+            lines, pushes, bad = _rewrite_cases(cases, remote_dir, files_by_name, local_tmp.name)
             remote_bin = f"{remote_dir}/{RUNNER_NAME}"
             transport.put(binary, remote_bin, mode=0o700)
             digest = _sha256(binary)
@@ -227,8 +243,8 @@ def run_runner(board: Board, cluster: Cluster, cases_text: str, *, threads: int 
         except (TransportError, TransportTimeout, OSError) as e:
             yield from (error_row(c, "push", str(e), context) for c in cases)
             return
-        for c, name in missing:
-            yield error_row(c, "bad_matrices", f"matrices file {name!r} not found on this machine", context)
+        for c, why in bad:
+            yield error_row(c, "bad_matrices", why, context)
 
         argv = board.exec_prefix_argv + [remote_bin, "--cpus", ",".join(map(str, cpus)),
                                          "--threads", str(threads), "--cases", remote_cases]
@@ -290,5 +306,6 @@ def run_runner(board: Board, cluster: Cluster, cases_text: str, *, threads: int 
                 transport.cleanup(remote_dir)
             except (TransportError, OSError) as e:
                 print(f"bench: warning: could not remove {remote_dir} on {board.name}: {e}", file=sys.stderr)
+        local_tmp.cleanup()
         if own:
             transport.close()

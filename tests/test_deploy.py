@@ -201,17 +201,25 @@ def test_local_emulated_board():
 
 
 def test_matrices_files_are_pushed(tmp_path):
+    """By file name from `files`, by local path, and as .json (converted to the runner's text form);
+    a missing or broken file is a bad_matrices row while the other cases run."""
     from bench.winograd import cook_toom, save_transform
-    path = tmp_path / "f4 points.txt"
-    save_transform(cook_toom(4), path)
-    by_name = "algo=f4 transform=learned bits=32 h=8 w=8 cin=8 cout=8 id=n matrices=f4.txt"
-    by_path = "algo=f4 transform=learned bits=32 h=8 w=8 cin=8 cout=8 id=p matrices=" + str(tmp_path / "f4.txt")
     save_transform(cook_toom(4), tmp_path / "f4.txt")
-    missing = "algo=f4 transform=learned bits=32 h=8 w=8 cin=8 cout=8 id=m matrices=/nonexistent/f9.txt"
-    lines = run(load_board("local"), cases="\n".join([by_name, by_path, missing]), files=[tmp_path / "f4.txt"])
+    save_transform(cook_toom(4), tmp_path / "f4.json")
+    (tmp_path / "broken.json").write_text("{}")
+    case = "algo=f4 transform=learned bits=32 h=8 w=8 cin=8 cout=8 id={} matrices={}"
+    plain = "algo=f4 transform=learned bits=32 h=8 w=8 cin=8 cout=8 id=default"
+    lines = run(load_board("local"), files=[tmp_path / "f4.txt"], cases="\n".join([
+        case.format("name", "f4.txt"), case.format("path", tmp_path / "f4.txt"),
+        case.format("json", tmp_path / "f4.json"), case.format("missing", "/nonexistent/f9.txt"),
+        case.format("broken", tmp_path / "broken.json"), plain]))
     got = {c["id"]: c for c in cases_of(lines)}
-    assert got["n"]["status"] == got["p"]["status"] == "ok"
-    assert got["m"]["error_kind"] == "bad_matrices" and "/nonexistent/f9.txt" in got["m"]["message"]
+    assert {k: got[k]["status"] for k in ("name", "path", "json", "default")} == dict.fromkeys(
+        ("name", "path", "json", "default"), "ok")
+    # The default F(4,3) matrices sent as a file give the output the runner's built-in ones give.
+    assert got["name"]["checksum"] == got["json"]["checksum"] == got["default"]["checksum"]
+    assert got["missing"]["error_kind"] == "bad_matrices" and "/nonexistent/f9.txt" in got["missing"]["message"]
+    assert got["broken"]["error_kind"] == "bad_matrices" and "broken.json" in got["broken"]["message"]
 
 
 def test_build_failure_is_a_row_per_case():
