@@ -81,6 +81,14 @@ def test_float_output_is_the_dequantized_reference(algo):
     assert np.array_equal(y, ref["y8"].astype(np.float32) * np.float32(s_y))
 
 
+@pytest.mark.parametrize("algo", ["im2row", "f4", "f6"])
+def test_threads_give_the_same_bytes(algo):
+    x, w = data(13, 11, 24, 12, seed=8)
+    one, _ = kernels.conv2d_timed(x, w, algo=algo, bits=8)
+    two, times = kernels.conv2d_timed(x, w, algo=algo, bits=8, threads=2, reps=2)
+    assert np.array_equal(one, two) and times.kernel.startswith("wb_q8_conv_")
+
+
 @pytest.mark.parametrize("algo,m", WINO)
 def test_learned_fed_defaults_equals_static(algo, m):
     x, w = data(8, 9, 20, 12, seed=4)
