@@ -23,9 +23,10 @@ typedef struct {
     int m, a;
     size_t th, tw, tiles;
     size_t cin4, cout4, n8;
+    size_t v_stride, m_stride; /* floats between two positions in v and mm */
     float *u;        /* a*a packed weight panels, each cin4 x n8 */
-    float *v;        /* transformed input, a*a x tiles x cin4 */
-    float *mm;       /* GEMM output, a*a x tiles x n8 */
+    float *v;        /* transformed input, a*a positions of tiles x cin4 (at v_stride) */
+    float *mm;       /* GEMM output, a*a positions of tiles x n8 (at m_stride) */
     float *xpad;     /* input with channels padded to cin4 (only when cin % 4 != 0) */
     float *ypad;     /* output with channels padded to cout4 (only when cout % 4 != 0) */
     float *zeros;    /* cin4 zeros: the input outside the image */
@@ -102,10 +103,15 @@ static int wino_create(wb_conv *conv, const wb_matrices *mt, const float *weight
     for (int i = 0; i < p->m * p->a; i++)
         p->at[i] = (float)mt->at[i];
 
+    /* A tile's a*a values are written (input) and read (output) one position apart. With a
+     * power-of-two distance (e.g. 64 tiles x 64 channels x 4 B = 16 KiB) all of them fall in the
+     * same L1 set and evict each other; 64 extra bytes per position spread them over the sets. */
+    p->v_stride = p->tiles * p->cin4 + 16;
+    p->m_stride = p->tiles * p->n8 + 16;
     const size_t aa = (size_t)p->a * p->a, hw = (size_t)conv->h * conv->w;
     p->u = wb_zalloc(aa * p->cin4 * p->n8 * sizeof(float));
-    p->v = wb_zalloc(aa * p->tiles * p->cin4 * sizeof(float));
-    p->mm = wb_zalloc(aa * p->tiles * p->n8 * sizeof(float));
+    p->v = wb_zalloc(aa * p->v_stride * sizeof(float));
+    p->mm = wb_zalloc(aa * p->m_stride * sizeof(float));
     p->zeros = wb_zalloc(p->cin4 * sizeof(float));
     p->overhang = wb_zalloc((size_t)WB_MAX_THREADS * p->cout4 * sizeof(float));
     int ok = p->u && p->v && p->mm && p->zeros && p->overhang;
@@ -154,7 +160,7 @@ static void input_tile_row(void *ctx, size_t ty, int tid)
                                        : j->x + ((size_t)iy * w + (size_t)ix) * p->cin4;
             }
         const size_t t = ty * p->tw + tx;
-        p->d->in(p->cin4, in, p->v + t * p->cin4, p->tiles * p->cin4, p->bt);
+        p->d->in(p->cin4, in, p->v + t * p->cin4, p->v_stride, p->bt);
     }
 }
 
@@ -163,8 +169,8 @@ static void gemm_position(void *ctx, size_t pos, int tid)
     (void)tid;
     const wino_job *j = ctx;
     const wino_plan *p = j->p;
-    wb_f32_gemm(0, p->tiles, p->n8, p->cin4, p->v + pos * p->tiles * p->cin4, p->cin4,
-                p->u + pos * p->cin4 * p->n8, p->mm + pos * p->tiles * p->n8, p->n8);
+    wb_f32_gemm(0, p->tiles, p->n8, p->cin4, p->v + pos * p->v_stride, p->cin4,
+                p->u + pos * p->cin4 * p->n8, p->mm + pos * p->m_stride, p->n8);
 }
 
 static void output_tile_row(void *ctx, size_t ty, int tid)
@@ -181,7 +187,7 @@ static void output_tile_row(void *ctx, size_t ty, int tid)
                                                      : p->overhang + (size_t)tid * p->cout4;
             }
         const size_t t = ty * p->tw + tx;
-        p->d->out(p->cout4, p->mm + t * p->n8, p->tiles * p->n8, out, p->at);
+        p->d->out(p->cout4, p->mm + t * p->n8, p->m_stride, out, p->at);
     }
 }
 
