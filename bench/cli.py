@@ -8,6 +8,8 @@ import sys
 from bench.errors import MeasurementError, UsageError
 
 SUBCOMMAND_MODULES = (
+    "bench.cmd_run",
+    "bench.cmd_verify",
     "bench.cmd_transforms",
     "bench.cmd_lut",
     "bench.cmd_plot",

@@ -32,6 +32,12 @@ CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": 
               "layer": str, "error_kind": str, "message": str}
 
 
+def case_key(board: str, core: str, threads: int, case) -> tuple:
+    """The KEY_COLUMNS values of a case measured on (board, core) with `threads` threads."""
+    l = case.layer
+    return (board, core, threads, case.bits, case.algo, case.transform, l.h, l.w, l.cin, l.cout)
+
+
 def format_cpus(cpus) -> str:
     """[4, 5] -> '4,5' (read back with dtype str: a single CPU would otherwise parse as an int)."""
     return ",".join(str(c) for c in cpus)

@@ -1,0 +1,33 @@
+"""Error figures for sweep cases: the host build of the very kernels a board runs (int8 is bit-exact
+across builds, fp32 byte-identical with FMA on both), fed seeded Gaussian data (the runner's
+generator), against the float64 direct convolution of the unquantized data.
+
+The error of a kernel depends on the algorithm, transform, bit width and channel counts, not on the
+board, so it is computed once per case on the host while the board measures latency. Spatially it
+is stationary apart from the image border, so layers larger than ERROR_CROP x ERROR_CROP are
+measured on that crop (the runner's `--verify` checks full layers on the board: `bench verify`).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from bench.cases import Case
+from bench.reference import conv2d_direct, error_metrics
+
+ERROR_CROP = 16
+SEED = 1
+
+
+@functools.lru_cache(maxsize=None)
+def case_errors(case: Case) -> dict:
+    """{"sqnr_db", "max_abs", "rel_l2", "error_h", "error_w"} for one case."""
+    from bench import kernels
+
+    l = case.layer
+    h, w = min(l.h, ERROR_CROP), min(l.w, ERROR_CROP)
+    x = kernels.gaussian((1, h, w, l.cin), SEED)
+    weights = kernels.gaussian((3, 3, l.cin, l.cout), SEED + 1)
+    transform = "static" if case.transform == "none" else case.transform
+    out = kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform)
+    return {**error_metrics(out, conv2d_direct(x, weights)), "error_h": h, "error_w": w}

@@ -1,0 +1,107 @@
+"""`bench verify`: run every kernel on the chosen board and cores in the runner's --verify mode and
+print an error table; exit 1 when a result is wrong.
+
+What "wrong" means:
+- fp32: relative L2 error against the runner's double-precision direct convolution above
+  FP32_GROWTH * eps32 * sqrt(9 Cin) (the rounding a correct kernel can accumulate; kernels_c/README.md);
+- int8: output bytes differing from the host build of the same kernels on the same data (the host
+  build is tested bit for bit against the numpy reference of the int8 scheme); the int8 error
+  against the direct convolution is the scheme's and is printed, not judged.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+from bench.cases import ALGOS, Layer, custom_layers, expand, parse_bits, parse_choices, parse_transforms
+from bench.errors import MeasurementError, UsageError
+
+FP32_GROWTH = 64
+EPS32 = 2.0 ** -23
+DEFAULT_LAYERS = [Layer(1, 1, 3, 5), Layer(7, 13, 3, 5), Layer(7, 13, 17, 5), Layer(16, 16, 32, 16)]
+
+
+def register(sub) -> None:
+    p = sub.add_parser("verify", help="check every kernel's output on a board against references")
+    p.add_argument("--board", action="append", help="board profile name (default: local)")
+    p.add_argument("--host", help="an ad-hoc board: user@addr[:port] or an ~/.ssh/config alias")
+    p.add_argument("--core", help="core type, big, little or all (default: all)")
+    p.add_argument("--bits", default="8,32", help="8, 32 or 8,32 (default)")
+    p.add_argument("--algo", default=",".join(ALGOS), help="comma-separated algorithms (default: all)")
+    p.add_argument("--transform", default="static,learned", help="static, learned and/or transform files")
+    p.add_argument("--res", help="resolutions (default: awkward shapes 1x1, 7x13, 16x16)")
+    p.add_argument("--channels", help="channel counts with Cin = Cout (with --res)")
+    p.add_argument("--cin", help="input channel counts (with --res and --cout)")
+    p.add_argument("--cout", help="output channel counts")
+    p.set_defaults(func=_verify)
+
+
+def fp32_tolerance(cin: int) -> float:
+    return FP32_GROWTH * EPS32 * math.sqrt(9 * cin)
+
+
+def _host_checksum(case) -> str:
+    """The host build's output checksum on the runner's data (seed 1 and 2, RUNNER.md)."""
+    from bench import kernels
+
+    l = case.layer
+    x = kernels.gaussian((1, l.h, l.w, l.cin), 1)
+    w = kernels.gaussian((3, 3, l.cin, l.cout), 2)
+    transform = "static" if case.transform == "none" else case.transform
+    return kernels.checksum(kernels.conv2d(x, w, algo=case.algo, bits=case.bits, transform=transform))
+
+
+def judge(case, line: dict) -> tuple[bool, str]:
+    """(passed, note) for one runner --verify line."""
+    if line.get("status") != "ok":
+        return False, f"{line.get('error_kind', 'error')}: {line.get('message', '')}"
+    err = line.get("error") or {}
+    if case.bits == 32:
+        rel, tol = err.get("rel_l2"), fp32_tolerance(case.layer.cin)
+        if rel is None or rel > tol:
+            return False, f"relative L2 {rel:.3g} above the fp32 tolerance {tol:.2g}"
+        return True, ""
+    host = _host_checksum(case)
+    if line.get("checksum") != host:
+        return False, f"int8 output differs from the host build (checksum {line.get('checksum')} vs {host})"
+    return True, "bit-exact with the host build"
+
+
+def _verify(args) -> int:
+    from bench.boards import load_boards
+    from bench.farm import run_farm
+    from bench.sweep import _transform_files
+
+    layers = custom_layers(args.res, args.channels, args.cin, args.cout) if args.res else DEFAULT_LAYERS
+    if not args.res and (args.channels or args.cin or args.cout):
+        raise UsageError("--channels, --cin and --cout go with --res")
+    cases = expand(layers, parse_choices(args.algo, "algo", ALGOS), parse_transforms(args.transform),
+                   parse_bits(args.bits))
+    if not cases:
+        raise UsageError("no case to verify: no transform file matches the chosen algorithms")
+    boards = load_boards(args.board or ([] if args.host else ["local"]), host=args.host)
+    text = "\n".join(c.runner_line(i) for i, c in enumerate(cases)) + "\n"
+
+    print(f"{'board/core':<16} {'algo':<7} {'transform':<10} {'bits':>4} {'layer':<14} {'SQNR dB':>8} "
+          f"{'max abs':>9} {'rel L2':>9}  result")
+    failed = 0
+    for line in run_farm(boards, args.core, text, verify=True, files=_transform_files(cases),
+                         extra_args=["--min-reps", "1", "--min-time-ms", "1", "--warmup", "0"]):
+        if line.get("type") != "case":
+            continue
+        case = cases[int(line["id"])]
+        ok, note = judge(case, line)
+        failed += not ok
+        err, l = line.get("error") or {}, case.layer
+        fmt = lambda v, f: "-" if v is None else format(v, f)
+        transform = case.transform if len(case.transform) <= 10 else "..." + case.transform[-7:]
+        print(f"{line.get('board', '')}/{line.get('core', ''):<{15 - len(line.get('board', ''))}} {case.algo:<7} "
+              f"{transform:<10} {case.bits:>4} {f'{l.h}x{l.w} {l.cin}->{l.cout}':<14} "
+              f"{fmt(err.get('sqnr_db'), '8.1f'):>8} {fmt(err.get('max_abs'), '9.2e'):>9} "
+              f"{fmt(err.get('rel_l2'), '9.2e'):>9}  {'ok' if ok else 'WRONG'} {note}".rstrip())
+        sys.stdout.flush()
+    if failed:
+        raise MeasurementError(f"{failed} kernel result(s) wrong")
+    print("all kernel results correct")
+    return 0
