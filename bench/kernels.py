@@ -3,7 +3,8 @@
 The shared library is built on first use by bench.build (cached by a hash of sources and flags);
 a missing compiler or SIMDe raises bench.build.BuildError naming it. Every call goes through the
 same kernel registry as the on-board runner, so int8 kernels answer here as soon as they are
-linked in (until then bits=8 raises NotImplementedError).
+linked in (until then bits=8 raises NotImplementedError). bits=8 returns the dequantized output;
+conv2d_int8_stages gives the int8 output and intermediates, conv2d_error the error figures.
 
     y = conv2d(x, w, algo="f4")                         # x NHWC (1,H,W,Cin), w HWIO (3,3,Cin,Cout)
     y = conv2d(x, w, algo="f6", transform="learned")    # dense kernel, default matrices
@@ -31,10 +32,10 @@ _state: dict = {}
 
 
 def _cdef_text() -> str:
-    """wb.h without preprocessor lines: cffi's cdef reads plain declarations only."""
+    """wb.h and wb_q8.h without preprocessor lines: cffi's cdef reads plain declarations only."""
     from bench.build import KERNELS
 
-    text = (KERNELS / "include" / "wb.h").read_text()
+    text = "\n".join((KERNELS / "include" / name).read_text() for name in ("wb.h", "wb_q8.h"))
     return "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#"))
 
 
@@ -182,6 +183,8 @@ def conv2d_timed(x, w, *, algo: str, bits: int = 32, transform="static", reps: i
             pool = lib.wb_pool_create(threads, ffi.NULL, err, 512)
             if pool == ffi.NULL:
                 raise RuntimeError(ffi.string(err).decode())
+        if lib.wb_conv_calibrate(conv, _fptr(ffi, x)) != 0:  # int8: quantization, before timing
+            raise RuntimeError(f"calibration of {ffi.string(lib.wb_conv_kernel_name(conv)).decode()} failed")
         y = np.empty((1, h, wd, cout), dtype=np.float32)
         times = ConvTimes(ffi.string(lib.wb_conv_kernel_name(conv)).decode(),
                           lib.wb_conv_weight_transform_ms(conv), lib.wb_conv_gemm_flops(conv))
@@ -208,3 +211,68 @@ def conv2d(x, w, *, algo: str, bits: int = 32, transform="static") -> np.ndarray
     AT/G/BT, or a transform file (.json/.npz/.txt) for the dense code. Bad input raises
     ValueError; a combination no linked kernel implements raises NotImplementedError."""
     return conv2d_timed(x, w, algo=algo, bits=bits, transform=transform)[0]
+
+
+# ---- int8: the pipeline with its intermediates, and error figures -----------------------------
+
+def conv2d_int8_stages(x, w, *, algo: str, transform="static") -> dict:
+    """The int8 pipeline of the host build (kernels_c/include/wb_q8.h) with what bench.reference's
+    int8 functions return, for bit-for-bit comparison: "y8" (the timed NEON path), "y8_scalar" (the
+    scalar calibration path), "y" (dequantized, float64), "xq", "wq", "s_x", "s_w", "s_y" and,
+    for Winograd, "V8", "U8", "P8" in the reference's layouts, "kB", "kG", "kA" and "mult"
+    ({V, U, P, Y} float32 multipliers)."""
+    if algo not in ALGOS:
+        raise ValueError(f"unknown algo {algo!r}; accepted: {', '.join(ALGOS)}")
+    ffi, lib = _lib()
+    x, w, (h, wd, cin, cout) = _check_inputs(x, w)
+    kind, t = _matrices(algo, transform)
+    m = TILE.get(algo, 0)
+    if t is None and kind == "learned":
+        from bench.winograd import cook_toom
+
+        t = cook_toom(m)
+    keep, mats = [], [ffi.NULL] * 3
+    if t is not None:
+        a = m + 2
+        for i, (name, shape) in enumerate((("AT", (m, a)), ("G", (a, 3)), ("BT", (a, a)))):
+            arr = np.ascontiguousarray(getattr(t, name), dtype=np.float64)
+            if arr.shape != shape:
+                raise ValueError(f"transform {name} has shape {arr.shape}, expected {shape} for {algo}")
+            keep.append(arr)
+            mats[i] = ffi.cast("double *", ffi.from_buffer(arr))
+    i8 = lambda a: ffi.cast("int8_t *", ffi.from_buffer(a))
+    xq, wq = np.empty(x.shape, np.int8), np.empty(w.shape, np.int8)
+    s_x = lib.wb_q8_quantize(_fptr(ffi, x), x.size, i8(xq))
+    s_w = lib.wb_q8_quantize(_fptr(ffi, w), w.size, i8(wq))
+    plan, err = ffi.new("wb_q8_plan **"), ffi.new("char[512]")
+    rc = lib.wb_q8_plan_create(m, int(kind == "learned"), *mats, h, wd, cin, cout, i8(wq), plan, err, 512)
+    if rc != 0:
+        raise (ValueError if rc in (_BAD_CASE, _BAD_MATRICES) else RuntimeError)(ffi.string(err).decode())
+    plan = plan[0]
+    try:
+        y8, y8s = np.empty((1, h, wd, cout), np.int8), np.empty((1, h, wd, cout), np.int8)
+        if lib.wb_q8_calibrate(plan, i8(xq), i8(y8s)) or lib.wb_q8_run(plan, i8(xq), i8(y8), ffi.NULL, ffi.NULL):
+            raise RuntimeError(f"int8 {algo} failed")
+        s_y = lib.wb_q8_output_scale(plan, s_x, s_w)
+        out = {"y8": y8, "y8_scalar": y8s, "y": y8 * s_y, "xq": xq, "wq": wq,
+               "s_x": s_x, "s_w": s_w, "s_y": s_y}
+        if m:
+            k, mult = ffi.new("int[3]"), ffi.new("float[4]")
+            lib.wb_q8_plan_info(plan, k, mult)
+            a, th, tw = m + 2, -(-h // m), -(-wd // m)
+            out.update(kB=k[0], kG=k[1], kA=k[2], mult=dict(zip("VUPY", map(np.float32, mult))))
+            for name, shape in (("V8", (th, tw, a, a, cin)), ("U8", (a, a, cin, cout)),
+                                ("P8", (th, tw, a, a, cout))):
+                out[name] = np.empty(shape, np.int8)
+                lib.wb_q8_stage(plan, name.encode(), i8(out[name]))
+        return out
+    finally:
+        lib.wb_q8_plan_destroy(plan)
+
+
+def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static") -> dict:
+    """Error of conv2d(...) (dequantized for bits=8) against the float64 direct convolution of
+    the unquantized data: {"sqnr_db", "max_abs", "rel_l2"} (bench.reference.error_metrics)."""
+    from bench.reference import conv2d_direct, error_metrics
+
+    return error_metrics(conv2d(x, w, algo=algo, bits=bits, transform=transform), conv2d_direct(x, w))

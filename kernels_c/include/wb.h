@@ -23,8 +23,16 @@ int wb_conv_create(const char *algo, int bits, const char *transform, int m, int
                    const double *at, const double *g, const double *bt, int h, int w, int cin,
                    int cout, const float *weights, wb_conv **out, char *err, int err_len);
 
+/* Fixes the data-dependent parameters of the convolution on x, before timing. fp32: nothing.
+ * int8 (bits=8): quantizes x (symmetric per tensor), measures each stage's amax on it with a
+ * plain scalar pass and fixes the requantization multipliers; later runs must be given the same
+ * x (they convolve its int8 image, as an int8 network receives its input already quantized) and
+ * a run on another pointer fails with WB_E_RUNTIME. A first run without calibration calibrates. */
+int wb_conv_calibrate(wb_conv *conv, const float *x);
+
 /* Runs the convolution, on the pool's threads when pool is not NULL. stage_ms receives
- * {input, gemm, output, total} in milliseconds (may be NULL). Returns a WB_E_* code. */
+ * {input, gemm, output, total} in milliseconds (may be NULL). Returns a WB_E_* code. For bits=8,
+ * y is the dequantized int8 output and total covers the int8 pipeline (dequantization excluded). */
 int wb_conv_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, double *stage_ms);
 void wb_conv_destroy(wb_conv *conv);
 double wb_conv_weight_transform_ms(const wb_conv *conv);

@@ -275,6 +275,10 @@ static int run_case(const options *o, wb_pool *pool, const wb_case *c, char *err
                         c->cin, c->cout, w, &conv, err, err_len);
     if (rc != WB_OK)
         goto done;
+    if ((rc = wb_conv_calibrate(conv, x)) != WB_OK) { /* int8: quantization, before timing */
+        snprintf(err, err_len, "calibration failed (code %d)", rc);
+        goto done;
+    }
 
     double ms[4];
     for (int i = 0; i < o->warmup; i++)

@@ -3,10 +3,10 @@
  *
  * create quantizes the float weights (scheme step 1) and plans. Calibration quantizes x and fixes
  * the stage multipliers by the scalar path; it runs once, on the first tensor the convolution
- * sees (wb_conv_calibrate, or the first run). Runs then convolve the int8 image of that tensor,
- * as a deployed int8 network receives its input already quantized, so a run on another tensor is
- * refused rather than silently answered. The run's stage times and total cover the int8 pipeline
- * only; the dequantization of y8 into the caller's float y comes after the clock stops. */
+ * sees (wb_conv_calibrate, or else the first run). Runs then convolve the int8 image of that
+ * tensor, as a deployed int8 network receives its input already quantized, so a run on another
+ * pointer is refused rather than silently answered. The run's stage times and total cover the
+ * int8 pipeline only; the dequantization of y8 into the caller's float y comes after the clock. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,7 +63,7 @@ static int q8_create(wb_conv *conv, const wb_matrices *mats, const float *weight
     return rc;
 }
 
-int wb_q8_conv_calibrate(wb_conv *conv, const float *x)
+static int q8_calibrate(wb_conv *conv, const float *x)
 {
     q8_conv *q = conv->impl;
     q->s_x = wb_q8_quantize(x, (unsigned long long)conv->h * conv->w * conv->cin, q->xq);
@@ -93,21 +93,20 @@ static int q8_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, double
 {
     q8_conv *q = conv->impl;
     int rc;
-    if (!q->calibrated_x && (rc = wb_q8_conv_calibrate(conv, x)) != WB_OK)
+    if (!q->calibrated_x && (rc = q8_calibrate(conv, x)) != WB_OK)
         return rc;
     if (x != q->calibrated_x)
         return WB_E_RUNTIME; /* an int8 convolution runs on the tensor it was calibrated on */
-    double st[4];
-    if ((rc = wb_q8_run(q->plan, q->xq, q->y8, pool, st)) != WB_OK)
+    if ((rc = wb_q8_run(q->plan, q->xq, q->y8, pool, stage_ms)) != WB_OK) /* total included */
         return rc;
-    memcpy(stage_ms, st, 3 * sizeof(double));
     dequantize(q->y8, (size_t)conv->h * conv->w * conv->cout, (float)q->s_y, y);
     return WB_OK;
 }
 
 #define Q8_KERNEL(NAME, ALGO, TRANSFORM, M, LEARNED)                                             \
     static const q8_desc NAME##_desc = {M, LEARNED};                                             \
-    const wb_kernel NAME = {#NAME, ALGO, 8, TRANSFORM, &NAME##_desc, q8_create, q8_run, q8_destroy};
+    const wb_kernel NAME = {#NAME,     ALGO,   8,          TRANSFORM,           &NAME##_desc,      \
+                            q8_create, q8_run, q8_destroy, q8_calibrate};
 
 Q8_KERNEL(wb_q8_conv_im2row, "im2row", "none", 0, 0)
 Q8_KERNEL(wb_q8_conv_winograd_static_f2, "f2", "static", 2, 0)

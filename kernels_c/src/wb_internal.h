@@ -31,9 +31,14 @@ typedef struct wb_kernel {
      * default or user transform for Winograd kernels, NULL for im2row. */
     int (*create)(wb_conv *conv, const wb_matrices *mats, const float *weights, char *err,
                   int err_len);
-    /* stage_ms receives {input, gemm, output} in milliseconds. */
+    /* stage_ms receives {input, gemm, output} in milliseconds, and {total} when the kernel times
+     * its own total (int8: the int8 pipeline without the dequantization of y); otherwise
+     * wb_conv_run measures the total around run. */
     int (*run)(wb_conv *conv, const float *x, float *y, wb_pool *pool, double *stage_ms);
     void (*destroy)(wb_conv *conv);
+    /* Optional (NULL for fp32): fixes data-dependent parameters on x before timing (int8:
+     * quantize x, per-stage amax and multipliers). Runs then convolve that same x. */
+    int (*calibrate)(wb_conv *conv, const float *x);
 } wb_kernel;
 
 struct wb_conv {

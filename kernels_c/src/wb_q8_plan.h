@@ -19,6 +19,7 @@ struct wb_q8_plan {
     char name[64];
     size_t th, tw, tiles; /* Winograd tile grid */
     size_t cin16, cout8;  /* channel strides of the V8 rows and of the P8 tiles */
+    size_t vpos;          /* bytes between V8 positions: tiles*cin16 + 64, off a power of two */
     size_t k16;           /* im2row: K = 9 cin padded to 16 */
 
     /* Integer transforms (scheme step 3): Tq = T 2^k, row-major int64. */
@@ -39,7 +40,8 @@ struct wb_q8_plan {
     int calibrated;
     float mult_v, mult_p, mult_y;
 
-    /* Work buffers: padded input (hp, wp, cin16), V8 (a*a, tiles, cin16), P8 (tiles, a*a, cout8),
+    /* Work buffers: padded input (hp, wp, cin16), V8 (a*a positions vpos apart, tiles, cin16),
+     * P8 (tiles, a*a, cout8),
      * im2row patches (h*w, k16), per-thread output scratch (m*m, cout8). */
     size_t hp, wp;
     int8_t *xpad, *v8, *p8, *patches, *scratch;

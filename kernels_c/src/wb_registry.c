@@ -162,12 +162,19 @@ int wb_conv_create(const char *algo, int bits, const char *transform, int m, int
     return WB_OK;
 }
 
+int wb_conv_calibrate(wb_conv *conv, const float *x)
+{
+    return conv->kernel->calibrate ? conv->kernel->calibrate(conv, x) : WB_OK;
+}
+
 int wb_conv_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, double *stage_ms)
 {
-    double st[4];
+    double st[4] = {0, 0, 0, -1};
     const double t0 = wb_now_ms();
     const int rc = conv->kernel->run(conv, x, y, pool, st);
-    st[3] = wb_now_ms() - t0;
+    const double t1 = wb_now_ms();
+    if (st[3] < 0) /* the kernel did not time its own total */
+        st[3] = t1 - t0;
     if (stage_ms)
         memcpy(stage_ms, st, sizeof st);
     return rc;
