@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import platform
-import re
 import sys
 import tempfile
 import threading

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -56,6 +57,13 @@ class Completed:
     stderr: str
 
 
+def _close_quietly(f) -> None:
+    try:
+        f.close()
+    except Exception:
+        pass
+
+
 class Process:
     """A running command: `lines()` yields its stdout lines (without the newline) as they come;
     `wait()` gives the exit status (negative: killed by that signal, as subprocess reports it);
@@ -68,11 +76,11 @@ class Process:
         self._lines: queue.Queue = queue.Queue()
         self._err = bytearray()
         self._err_lock = threading.Lock()
+        self._returncode: int | None = None
         self._out_thread = threading.Thread(target=self._pump_out, args=(stdout,), daemon=True)
         self._err_thread = threading.Thread(target=self._pump_err, args=(stderr,), daemon=True)
         self._out_thread.start()
         self._err_thread.start()
-        self._returncode: int | None = None
 
     def _pump_out(self, f):
         try:
@@ -81,6 +89,7 @@ class Process:
         except (OSError, EOFError, socket.error):
             pass  # the other side went away; wait() reports how
         finally:
+            _close_quietly(f)
             self._lines.put(None)
 
     def _pump_err(self, f):
@@ -91,6 +100,8 @@ class Process:
                     del self._err[:-_STDERR_KEEP]
         except (OSError, EOFError, socket.error):
             pass
+        finally:
+            _close_quietly(f)
 
     @property
     def stderr(self) -> str:
@@ -101,7 +112,6 @@ class Process:
     def lines(self, deadline: float | None = None) -> Iterator[str]:
         """Stdout lines as they arrive. `deadline` (time.monotonic() value): past it the command is
         killed and TransportTimeout raised."""
-        import time
         while True:
             try:
                 if deadline is None:
@@ -110,8 +120,13 @@ class Process:
                     line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 self.kill()
+                try:
+                    self.wait(5)  # reap it: a killed command must not linger as a zombie
+                except Exception:
+                    pass
                 raise TransportTimeout("command ran past its deadline and was killed") from None
             if line is None:
+                self._lines.put(None)  # later calls end at once too
                 return
             yield line
 
@@ -158,7 +173,6 @@ class Transport:
     # -- shared
     def run(self, argv: Sequence[str], timeout: float | None = None) -> Completed:
         """Run a command to completion; TransportTimeout (after killing it) past `timeout` seconds."""
-        import time
         proc = self.start(argv)
         deadline = None if timeout is None else time.monotonic() + timeout
         out = list(proc.lines(deadline))
@@ -408,6 +422,7 @@ class SSHTransport(Transport):
                 c = self.conn.client.get_transport().open_session()
                 c.exec_command(shlex.join(["kill", "-KILL", str(pid)]))
                 c.recv_exit_status()
+                chan.status_event.wait(3)  # let the killed command's exit status arrive
             chan.close()
 
         return Process(out, err, waiter, killer, pid)

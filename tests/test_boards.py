@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from bench.boards import (Cluster, list_boards, list_groups, load_board, load_boards, parse_cpulist,
+from bench.boards import (list_boards, list_groups, load_board, load_boards, parse_cpulist,
                           format_cpulist, parse_host, resolve_core, save_board, user_boards_file)
 from bench.cli import main
 from bench.errors import UsageError

@@ -139,7 +139,8 @@ def test_bench_probe_prints_this_machines_real_topology():
     assert f"machine   {platform.machine()}" in r.stdout
     assert f"cpus      {n} online: {format_cpulist(parse_cpulist(online))}" in r.stdout
     # Facts read independently of bench: the CPU model name and the online CPU list.
-    model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), None)
+    model = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                  if l.startswith("model name")), None)
     if model:
         assert model in r.stdout
     if platform.machine() == "x86_64":
