@@ -1,11 +1,14 @@
-"""`bench hostbench`: single-thread fp32 latency of every algo x transform on the ResNet-18 CIFAR
-layers, measured with the host wb-runner (NEON through SIMDe), printed as a table.
+"""`bench hostbench`: single-thread latency of every algo x transform x bits on the ResNet-18 CIFAR
+layers, measured with the host wb-runner (NEON through SIMDe), printed as a table with the error
+of each kernel (SQNR against the double direct convolution of the unquantized data, `--verify`).
 
 Each run is one runner process: a `--peak` probe, then every case, all pinned to one CPU. The
 table shows medians over runs of each case's median, and the spread of the total across runs
 ((max - min) / median), because the machine may be shared. On x86 these figures say how good the
 code is relative to a 128-bit FMA peak (register blocking, packing, transform cost); they are not
-Arm latencies.
+Arm latencies. int8 GEMM rates are int8 ops (2 per multiply-accumulate) against `i8_gops`, the
+rate of the int8 GEMM's own SMULL/SMLAL2/SADALP loop; on x86 every one of those is emulated by
+several SSE/AVX instructions, so int8 versus fp32 on the host says nothing about an A73.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ TARGET_F4_SPEEDUP = 2.0
 
 
 def register(sub) -> None:
-    p = sub.add_parser("hostbench", help="fp32 kernel latency table on this machine (host build)")
+    p = sub.add_parser("hostbench", help="kernel latency and error table on this machine (host build)")
+    p.add_argument("--bits", default="32,8", help="8, 32 or both (default 32,8)")
     p.add_argument("--runs", type=int, default=3, help="runner processes (default 3)")
     p.add_argument("--cpu", type=int, default=0, help="CPU to pin to (default 0)")
     p.add_argument("--min-time-ms", type=float, default=200.0, help="per case and run (default 200)")
@@ -32,18 +36,29 @@ def register(sub) -> None:
     p.set_defaults(func=_main)
 
 
-def cases_text() -> str:
+def parse_bits(text: str) -> tuple[int, ...]:
+    try:
+        bits = tuple(int(b) for b in text.split(","))
+    except ValueError:
+        bits = ()
+    if not bits or any(b not in (8, 32) for b in bits) or len(set(bits)) != len(bits):
+        raise UsageError(f"--bits must be 8, 32 or 32,8; got {text!r}")
+    return bits
+
+
+def cases_text(bits=(32,)) -> str:
     lines = []
     for hw, c in LAYERS:
-        for algo, transform in COMBOS:
-            t = "static" if transform == "none" else transform
-            lines.append(f"algo={algo} transform={t} bits=32 h={hw} w={hw} cin={c} cout={c}")
+        for b in bits:
+            for algo, transform in COMBOS:
+                t = "static" if transform == "none" else transform
+                lines.append(f"algo={algo} transform={t} bits={b} h={hw} w={hw} cin={c} cout={c}")
     return "\n".join(lines) + "\n"
 
 
-def run_once(runner, cpu: int, min_time_ms: float) -> list[dict]:
-    p = subprocess.run([str(runner), "--peak", "--cpus", str(cpu), "--min-time-ms", str(min_time_ms)],
-                       input=cases_text(), capture_output=True, text=True)
+def run_once(runner, cpu: int, min_time_ms: float, bits=(32,)) -> list[dict]:
+    p = subprocess.run([str(runner), "--peak", "--verify", "--cpus", str(cpu), "--min-time-ms",
+                        str(min_time_ms)], input=cases_text(bits), capture_output=True, text=True)
     if p.returncode != 0:
         raise MeasurementError(f"wb-runner failed ({p.returncode}): {p.stderr.strip()}")
     lines = [json.loads(l) for l in p.stdout.splitlines()]
@@ -53,14 +68,18 @@ def run_once(runner, cpu: int, min_time_ms: float) -> list[dict]:
     return lines
 
 
-def summarize(runs: list[list[dict]]) -> tuple[dict, list[float]]:
-    """{(h, cin, algo, transform): {stage: median over runs, "spread": ...}}, peaks per run."""
-    peaks = [next(l["f32_gflops"] for l in run if l["type"] == "peak") for run in runs]
+def summarize(runs: list[list[dict]]) -> tuple[dict, dict]:
+    """{(h, cin, algo, transform, bits): {stage: median over runs, "spread": ..., "sqnr_db": ...}},
+    and the peaks per run: {"f32_gflops": [...], "i8_gops": [...]}."""
+    peak_lines = [next(l for l in run if l["type"] == "peak") for run in runs]
+    peaks = {k: [p[k] for p in peak_lines] for k in ("f32_gflops", "i8_gops")}
     rows: dict = {}
+    errors: dict = {}
     for run in runs:
         for l in run:
             if l["type"] == "case":
-                key = (l["h"], l["cin"], l["algo"], l["transform"])
+                key = (l["h"], l["cin"], l["algo"], l["transform"], l["bits"])
+                errors[key] = l["error"]  # deterministic: the same in every run
                 r = rows.setdefault(key, {s: [] for s in ("total_ms", "input_ms", "gemm_ms", "output_ms",
                                                           "gemm_gflops", "weight_transform_ms")})
                 for s in r:
@@ -69,27 +88,49 @@ def summarize(runs: list[list[dict]]) -> tuple[dict, list[float]]:
     for key, r in rows.items():
         med = {s: statistics.median(v) for s, v in r.items()}
         med["spread"] = (max(r["total_ms"]) - min(r["total_ms"])) / med["total_ms"]
+        med["sqnr_db"] = errors[key]["sqnr_db"]
         out[key] = med
     return out, peaks
 
 
-def format_table(rows: dict, peaks: list[float]) -> str:
-    peak = statistics.median(peaks)
-    out = [f"fp32 peak (vfmaq_f32, one core): {peak:.1f} GFLOP/s median of {len(peaks)} runs "
-           f"[{min(peaks):.1f} .. {max(peaks):.1f}]", ""]
-    head = (f"{'layer':>14} {'algo':>6} {'transform':>9} {'total ms':>9} {'spread':>6} {'input':>7} "
-            f"{'gemm':>7} {'output':>7} {'GEMM GF/s':>9} {'% peak':>6} {'vs im2row':>9} {'wt ms':>7}")
+def _peak_line(name, unit, values):
+    if not values or any(v is None for v in values):
+        return f"{name}: not measured"
+    return (f"{name}: {statistics.median(values):.1f} {unit} median of {len(values)} runs "
+            f"[{min(values):.1f} .. {max(values):.1f}]")
+
+
+def format_table(rows: dict, peaks: dict) -> str:
+    bits = sorted({k[4] for k in rows}, reverse=True)
+    peak = {32: statistics.median(peaks["f32_gflops"])}
+    out = [_peak_line("fp32 peak (vfmaq_f32, one core)", "GFLOP/s", peaks["f32_gflops"])]
+    if 8 in bits:
+        peak[8] = statistics.median(peaks["i8_gops"]) if None not in peaks["i8_gops"] else float("nan")
+        out.append(_peak_line("int8 peak (the GEMM's SMULL/SMLAL2/SADALP loop, one core)", "GOP/s",
+                              peaks["i8_gops"]))
+    out += ["GEMM rate: GFLOP/s (fp32) or int8 GOP/s (2 per multiply-accumulate), % of its own peak; "
+            "vs im2row: against im2row of the same bits; SQNR: dB against the double direct conv", ""]
+    head = (f"{'layer':>14} {'bits':>4} {'algo':>6} {'transform':>9} {'total ms':>9} {'spread':>6} "
+            f"{'input':>7} {'gemm':>7} {'output':>7} {'GEMM G/s':>8} {'% peak':>6} {'vs im2row':>9} "
+            f"{'SQNR dB':>7} {'wt ms':>7}")
     out += [head, "-" * len(head)]
     for hw, c in LAYERS:
-        base = rows[(hw, c, "im2row", "none")]["total_ms"]
-        for algo, transform in COMBOS:
-            r = rows[(hw, c, algo, transform)]
-            out.append(f"{f'{hw}x{hw}x{c}->{c}':>14} {algo:>6} {transform:>9} {r['total_ms']:9.3f} "
-                       f"{100 * r['spread']:5.1f}% {r['input_ms']:7.3f} {r['gemm_ms']:7.3f} "
-                       f"{r['output_ms']:7.3f} {r['gemm_gflops']:9.1f} {100 * r['gemm_gflops'] / peak:5.0f}% "
-                       f"{base / r['total_ms']:8.2f}x {r['weight_transform_ms']:7.2f}")
-        out.append("")
-    out.append("targets (issue 3), on the 32x32 and 16x16 layers:")
+        for b in bits:
+            base = rows[(hw, c, "im2row", "none", b)]["total_ms"]
+            for algo, transform in COMBOS:
+                r = rows[(hw, c, algo, transform, b)]
+                sqnr = "inf" if r["sqnr_db"] is None else f"{r['sqnr_db']:.1f}"
+                out.append(f"{f'{hw}x{hw}x{c}->{c}':>14} {b:>4} {algo:>6} {transform:>9} "
+                           f"{r['total_ms']:9.3f} {100 * r['spread']:5.1f}% {r['input_ms']:7.3f} "
+                           f"{r['gemm_ms']:7.3f} {r['output_ms']:7.3f} {r['gemm_gflops']:8.1f} "
+                           f"{100 * r['gemm_gflops'] / peak[b]:5.0f}% {base / r['total_ms']:8.2f}x "
+                           f"{sqnr:>7} {r['weight_transform_ms']:7.2f}")
+            out.append("")
+    if 32 not in bits:
+        return "\n".join(out)
+    rows = {k[:4]: v for k, v in rows.items() if k[4] == 32}
+    peak = peak[32]
+    out.append("targets (issue 3, fp32), on the 32x32 and 16x16 layers:")
     for hw, c in LAYERS[:2]:
         worst = min(rows[(hw, c, a, t)]["gemm_gflops"] for a, t in COMBOS)
         im2row, f4 = rows[(hw, c, "im2row", "none")], rows[(hw, c, "f4", "static")]
@@ -105,13 +146,14 @@ def format_table(rows: dict, peaks: list[float]) -> str:
 def _main(args) -> int:
     if args.runs < 1 or args.min_time_ms < 0:
         raise UsageError("--runs must be >= 1 and --min-time-ms >= 0")
+    bits = parse_bits(args.bits)
     from bench.build import BuildError, build_runner
 
     try:
         runner = build_runner("host")
     except BuildError as e:
         raise MeasurementError(str(e)) from None
-    runs = [run_once(runner, args.cpu, args.min_time_ms) for _ in range(args.runs)]
+    runs = [run_once(runner, args.cpu, args.min_time_ms, bits) for _ in range(args.runs)]
     info = runs[0][0]
     print(f"wb-runner {info['build_hash']} ({info['arch']}, {info['compiler']}, {info['cflags']}), "
           f"cpu {args.cpu}, single thread, warm caches (same input every repetition)")
