@@ -383,7 +383,14 @@ def load_board(name: str | None = None, host: str | None = None) -> Board:
 
 
 def load_boards(names, host: str | None = None) -> list[Board]:
-    """Boards for a farm: each name may be a board or a group of the user's file; duplicates dropped."""
+    """Boards for a farm: each name may be a board or a group of the user's file; duplicates dropped.
+    With `host`: no names gives the ad-hoc board at that address, one name that profile there; a
+    host for several boards is refused."""
+    names = list(names)
+    if host is not None:
+        if len(names) > 1:
+            raise UsageError(f"--host names one board, but {len(names)} boards were given: {', '.join(names)}")
+        return [load_board(names[0] if names else None, host)]
     raw, groups = _raw_profiles()
     out: list[Board] = []
     seen: set[str] = set()
@@ -394,7 +401,7 @@ def load_boards(names, host: str | None = None) -> list[Board]:
                 seen.add(m)
                 if m not in raw:
                     raise choice_error("board", m, sorted(raw) + sorted(groups))
-                out.append(load_board(m, host))
+                out.append(load_board(m))
     return out
 
 
@@ -408,8 +415,9 @@ def resolve_core(board: Board, core_arg: str | None) -> list[Cluster]:
     of these. Raises UsageError naming the bad value and what the board has.
     """
     if not board.clusters:
+        how = f"--host {board.name}" if board.source == "--host" else f"--board {board.name}"
         raise UsageError(f"board {board.name!r} lists no clusters yet; probe it first "
-                         f"(bench probe --board {board.name} --save)")
+                         f"(bench.probe.probe_board, or: bench probe {how} --save NAME)")
     ordered = sorted(board.clusters, key=lambda c: (c.rank(), c.cpus))
     names = list(dict.fromkeys(c.core for c in ordered))
     picked: list[Cluster] = []

@@ -120,6 +120,10 @@ def test_user_file_overrides_inherits_and_groups(boards_file):
     assert {"hikey-desk", "hikey960", "local", "qemu-a53"} <= {b.name for b in list_boards()}
     with pytest.raises(UsageError, match="unknown board 'nothere'"):
         load_boards(["nothere"])
+    assert [(b.name, b.host) for b in load_boards([], "root@10.9.9.9")] == [("root@10.9.9.9", "10.9.9.9")]
+    assert [(b.name, b.host) for b in load_boards(["hikey-desk"], "10.9.9.9")] == [("hikey-desk", "10.9.9.9")]
+    with pytest.raises(UsageError, match="--host names one board"):
+        load_boards(["shelf", "local"], "10.9.9.9")
 
 
 def test_user_file_location(monkeypatch, tmp_path):
