@@ -1,5 +1,5 @@
 /* Public C API of the int8 convolutions (dtype q8), plain declarations only so that the Python
- * binding can hand this file to cffi's cdef. The scheme is the one in bench/reference.py's
+ * binding can hand this file to cffi's cdef (C users include <stdint.h> and wb.h first). The scheme is the one in bench/reference.py's
  * docstring; every step is integer or a single IEEE operation, so results are bit-exact.
  *
  * Life of an int8 convolution, as a deployed network would run it:
