@@ -31,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # recorded with results, as typed
     try:
         return args.func(args) or 0
     except UsageError as e:

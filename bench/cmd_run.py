@@ -64,6 +64,7 @@ def _positive(value: int, flag: str) -> int:
 
 def _run(args) -> int:
     from bench.boards import load_boards
+    from bench.probe import probe_board
     from bench.results import ResultsDir
     from bench.sweep import Settings, plan, print_progress_bar, run, summary
 
@@ -77,6 +78,7 @@ def _run(args) -> int:
     if args.resume and not args.out:
         raise UsageError("--resume needs --out DIR, the results directory to continue")
     boards = load_boards(args.board or ([] if args.host else ["local"]), host=args.host)
+    boards = [b if b.clusters else probe_board(b) for b in boards]  # known by address only: ask the board
     cases = expand(layers, algos, transforms, bits)
     if not cases:
         raise UsageError("no case to measure: no transform file matches the chosen algorithms")
@@ -89,7 +91,7 @@ def _run(args) -> int:
           f"{', '.join(b.name for b in boards)} (core {args.core or 'all'}) -> {out}", file=sys.stderr)
     bar, progress = print_progress_bar(sum(c.work for c in todo) * _targets(boards, args.core))
     try:
-        counts = run(boards, args.core, todo, settings, results, shlex.join(sys.argv), progress)
+        counts = run(boards, args.core, todo, settings, results, "bench " + shlex.join(args.argv), progress)
     except KeyboardInterrupt:
         bar.close()
         print(f"bench run: interrupted; the {len(results.rows)} cases measured so far are in {out} "

@@ -86,7 +86,8 @@ class ResultsDir:
 
     @classmethod
     def create(cls, path, resume: bool) -> "ResultsDir":
-        """Open for a sweep: a new or empty directory, or (with resume) one of ours to continue."""
+        """Open for a sweep: a new or empty directory, or (with resume) one of ours to continue.
+        Nothing is created on disk until the first write."""
         path = Path(path)
         if (path / CSV_NAME).exists() or (path / RAW_NAME).exists():
             if not resume:
@@ -94,7 +95,6 @@ class ResultsDir:
             return cls.load(path)
         if path.exists() and not path.is_dir():
             raise UsageError(f"--out {path} is a file, not a directory")
-        path.mkdir(parents=True, exist_ok=True)
         return cls(path)
 
     @classmethod
@@ -149,6 +149,7 @@ class ResultsDir:
         return pd.read_csv(self.path / CSV_NAME, dtype=CSV_DTYPES, keep_default_na=False, na_values=[""])
 
     def _save(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.path / RAW_NAME, json.dumps(self.raw, indent=1, allow_nan=True) + "\n")
         lines = []
 

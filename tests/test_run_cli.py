@@ -1,0 +1,181 @@
+"""`bench run`, `bench lut`, `bench plot` and `bench verify` driven as a user would: subprocesses on
+the local board, on a real sshd on 127.0.0.1 (conftest) and on a two-board farm."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.lut import LUTError, load_lut
+from bench.results import COLUMNS, CSV_DTYPES, KEY_COLUMNS
+from bench.winograd import BARABASZ_POINTS, cook_toom, save_transform
+
+FAST = ["--reps", "2", "--min-time-ms", "1"]
+SMALL = ["--res", "4,7", "--channels", "5"]
+
+
+def bench(*args, cwd=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "bench", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def read_csv(path):
+    return pd.read_csv(path / "latency.csv", dtype=CSV_DTYPES, keep_default_na=False, na_values=[""])
+
+
+@pytest.fixture(scope="module")
+def local_results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "results"
+    done = bench("run", *SMALL, *FAST, "--out", out)
+    assert done.returncode == 0, done.stderr
+    return out, done
+
+
+def test_run_writes_the_contract_csv_with_types(local_results):
+    out, done = local_results
+    df = read_csv(out)
+    assert list(df.columns) == COLUMNS
+    # 2 layers x (im2row + 3 Winograd x 2 transforms) x 2 bit widths
+    assert len(df) == 2 * 7 * 2 and (df["status"] == "ok").all()
+    assert set(df["algo"]) == {"im2row", "f2", "f4", "f6"} and set(df["bits"]) == {8, 32}
+    assert set(df[df["algo"] == "im2row"]["transform"]) == {"none"}
+    for c in ("bits", "h", "w", "cin", "cout", "threads", "reps"):
+        assert df[c].dtype == np.int64, c
+    for c in ("input_ms", "gemm_ms", "output_ms", "total_ms", "total_p90_ms", "sqnr_db", "rel_l2"):
+        assert df[c].dtype == np.float64 and df[c].notna().all(), c
+    assert (df["total_ms"] > 0).all() and (df["reps"] >= 2).all()
+    assert (df["board"] == "local").all() and (df["core"] == "host").all() and not df["emulated"].any()
+    assert df["cpus"].str.fullmatch(r"\d+(,\d+)*").all()
+    # int8 Winograd loses accuracy with tile size; fp32 stays near float precision.
+    sq = df[df["h"] == 7].set_index(["algo", "transform", "bits"])["sqnr_db"]
+    assert sq[("f2", "static", 8)] > sq[("f6", "static", 8)] and sq[("f2", "static", 32)] > 90
+    raw = json.loads((out / "raw.json").read_text())
+    assert raw["schema_version"] == 1 and raw["runs"][0]["command"].startswith("bench run --res 4,7")
+    case = raw["cases"][0]
+    assert len(case["total_ms"]["samples"]) == case["reps"] and "gemm_ms" in case
+    assert raw["runs"][0]["runners"][0]["type"] == "info" and "after" in raw["runs"][0]
+    assert "fastest" in done.stdout and "speedup" in done.stdout
+
+
+def test_lut_answers_lookups_and_expected_latency(local_results, tmp_path):
+    out, _ = local_results
+    done = bench("lut", out, "--out", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(pd.read_csv(tmp_path / "lut.csv")) == 28
+    lut = load_lut(tmp_path / "lut.json")
+    df = read_csv(out)
+    row = df[(df["h"] == 7) & (df["algo"] == "f4") & (df["transform"] == "static") & (df["bits"] == 8)].iloc[0]
+    assert lut.latency((7, 7, 5, 5), "f4-static-int8") == pytest.approx(row["total_ms"])
+    f2 = lut.latency((7, 7, 5, 5), "f2-static-fp32")
+    assert lut.expected_latency((7, 7, 5, 5), {"f2-static-fp32": 0.5, "f4-static-int8": 0.5}) == \
+        pytest.approx(0.5 * f2 + 0.5 * row["total_ms"])
+    with pytest.raises(LUTError, match="layer 'conv-input:9x9x5"):
+        lut.latency((9, 9, 5, 5), "f2-static-fp32")
+
+
+def test_plots_are_written_and_non_empty(local_results, tmp_path):
+    out, _ = local_results
+    done = bench("plot", out, "--out", tmp_path)
+    assert done.returncode == 0, done.stderr
+    for stem in ("breakdown", "speedup", "error"):
+        png, svg = tmp_path / f"{stem}.png", tmp_path / f"{stem}.svg"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+        assert b"<svg" in svg.read_bytes()[:1000]
+
+
+def test_interrupted_run_resumes_without_lost_or_duplicated_rows(tmp_path):
+    out = tmp_path / "r"
+    args = [sys.executable, "-m", "bench", "run", "--res", "6,9,12", "--channels", "8",
+            "--reps", "3", "--min-time-ms", "150", "--out", str(out)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if (out / "latency.csv").exists() and len(read_csv(out)) >= 3:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "--resume" in err
+    before = read_csv(out)
+    assert 3 <= len(before) < 42 and (before["status"] == "ok").all()
+
+    done = bench("run", "--res", "6,9,12", "--channels", "8", *FAST, "--out", out, "--resume")
+    assert done.returncode == 0, done.stderr
+    assert f"{42 - len(before)} of 42 cases" in done.stderr
+    after = read_csv(out)
+    assert len(after) == 42 and not after.duplicated(KEY_COLUMNS).any()
+    kept = after.merge(before, on=KEY_COLUMNS, suffixes=("", "_before"))
+    assert len(kept) == len(before)
+    np.testing.assert_array_equal(kept["total_ms"], kept["total_ms_before"])  # measured once, kept
+    assert set(after["run"]) == {0, 1}
+
+
+def test_verify_passes_and_fails_on_a_wrong_transform_file(tmp_path):
+    good = save_transform(cook_toom(4, 3, BARABASZ_POINTS[(4, 3)]), tmp_path / "barabasz_f4.json")
+    done = bench("verify", "--algo", "f4", "--transform", f"static,learned,{good}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count(" ok") == 3 * 4 * 2 and "all kernel results correct" in done.stdout
+    t = cook_toom(4)
+    wrong = type(t)(4, 3, t.AT, t.G, t.BT * np.where(np.eye(6) > 0, 1.0, 1.05))
+    bad = save_transform(wrong, tmp_path / "wrong_f4.json")
+    done = bench("verify", "--algo", "f4", "--bits", "32", "--transform", bad)
+    assert done.returncode == 1
+    assert "WRONG relative L2" in done.stdout and "kernel result(s) wrong" in done.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["run", "--core", "a99"], "has no core 'a99'"),
+    (["run", "--algo", "f3"], "unknown algo 'f3'; accepted: im2row, f2, f4, f6"),
+    (["run", "--preset", "resnet50"], "unknown preset 'resnet50'; accepted: resnet18-cifar, grid, quick"),
+    (["run", "--bits", "16"], "unknown bit width '16'; accepted: 8, 32"),
+    (["run", "--res", "0", "--channels", "8"], "bad resolution 0; accepted: 1 to 4096"),
+    (["run", "--res", "8", "--channels", ""], "bad channel count ''"),
+    (["run", "--res", "8", "--channels", "-3"], "bad channel count -3"),
+    (["run", "--threads", "0"], "bad --threads 0"),
+    (["run", "--transform", "nosuch.json"], "nosuch.json: cannot read"),
+    (["run", "--board", "nosuchboard"], "nosuchboard"),
+    (["lut", "."], "not a winobench results directory"),
+    (["plot", "foreign"], "not a winobench latency table"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "latency.csv").write_text("x,y\n1,2\n")
+    done = bench(*args, "--out", tmp_path / "out", cwd=tmp_path) if args[0] == "run" else bench(*args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "tables").exists()
+
+
+def test_existing_results_are_never_overwritten(local_results):
+    out, _ = local_results
+    before = (out / "latency.csv").read_bytes()
+    done = bench("run", *SMALL, *FAST, "--out", out)
+    assert done.returncode == 2 and "already holds results; pass --resume" in done.stderr
+    assert (out / "latency.csv").read_bytes() == before
+
+
+def test_run_over_ssh(ssh_board, tmp_path):
+    out = tmp_path / "r"
+    done = bench("run", "--board", ssh_board.name, "--res", "5", "--channels", "3", "--algo", "im2row,f6", *FAST,
+                 "--out", out)
+    assert done.returncode == 0, done.stderr
+    df = read_csv(out)
+    assert len(df) == 6 and (df["status"] == "ok").all() and (df["board"] == ssh_board.name).all()
+    assert (df["core"] == "host").all()
+
+
+def test_run_on_a_farm_merges_both_boards(ssh_farm, tmp_path):
+    out = tmp_path / "r"
+    done = bench("run", "--board", ssh_farm.names[0], "--board", ssh_farm.names[1], "--res", "4,5,6",
+                 "--channels", "3", "--algo", "im2row,f2", "--bits", "32", *FAST, "--out", out)
+    assert done.returncode == 0, done.stderr
+    df = read_csv(out)
+    assert len(df) == 9 and (df["status"] == "ok").all()
+    assert set(df["board"]) == set(ssh_farm.names)  # same kind: the cases are shared out
