@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import platform
+import signal
 import sys
 import tempfile
 import threading
@@ -289,7 +290,12 @@ def run_runner(board: Board, cluster: Cluster, cases_text: str, *, threads: int 
             return
         if len(reported) < len(by_runner_line):
             err = " | ".join(proc.stderr.strip().splitlines()[-3:])
-            why = f"runner exited with status {rc}" if rc != 0 else "runner exited without reporting this case"
+            if rc < 0:
+                why = "runner killed by " + (signal.Signals(-rc).name if -rc in signal.valid_signals() else "a signal (or the connection dropped)")
+            elif rc != 0:
+                why = f"runner exited with status {rc}"
+            else:
+                why = "runner exited without reporting this case"
             for i, c in by_runner_line.items():
                 if i not in reported:
                     yield error_row(c, "runtime", f"{why}: {err}" if err else why, context)

@@ -36,6 +36,9 @@ from typing import Iterator, Sequence
 from bench.errors import MeasurementError, UsageError
 
 _STDERR_KEEP = 64 * 1024
+# Exit status of a command that died of a signal whose number is not known: sshd reports the signal
+# in an "exit-signal" message that paramiko does not read (it then gives -1, which looks like SIGHUP).
+SIGNAL_UNKNOWN = -255
 
 
 class TransportError(MeasurementError):
@@ -66,7 +69,8 @@ def _close_quietly(f) -> None:
 
 class Process:
     """A running command: `lines()` yields its stdout lines (without the newline) as they come;
-    `wait()` gives the exit status (negative: killed by that signal, as subprocess reports it);
+    `wait()` gives the exit status (negative: killed by that signal, as subprocess reports it;
+    SIGNAL_UNKNOWN: killed by a signal the transport cannot name);
     `stderr` is the last 64 KiB of its standard error; `pid` its process id on the board."""
 
     def __init__(self, stdout, stderr, waiter, killer, pid: int | None):
@@ -415,7 +419,8 @@ class SSHTransport(Transport):
         def waiter(timeout):
             if timeout is not None and not chan.status_event.wait(timeout):
                 raise TransportTimeout("remote command did not exit in time")
-            return chan.recv_exit_status()
+            status = chan.recv_exit_status()
+            return SIGNAL_UNKNOWN if status == -1 else status
 
         def killer():
             if pid is not None:

@@ -9,6 +9,7 @@ on disk and in /proc. No Cortex-A73 can exist here: the aarch64 runner runs unde
 import dataclasses
 import hashlib
 import os
+import signal
 import socket
 import stat
 import time
@@ -288,3 +289,20 @@ def test_hostile_workdir_deploy(ssh_board, tmp_path):
     assert [c["status"] for c in cases_of(lines)] == ["ok", "ok"]
     assert info_of(lines)["deploy"]["remote_dir"].startswith(hostile + "/")
     assert os.listdir(hostile) == [] and not marker.exists() and not Path(f"{marker}2").exists()
+
+
+@pytest.mark.parametrize("where", ["local", "ssh"])
+def test_a_crashing_runner_gives_runtime_rows(where, request):
+    """A real SIGSEGV delivered to the running runner (standing in for a crashing kernel): the case in
+    flight and those after it come back as runtime rows, and the directory is still removed."""
+    name = "local" if where == "local" else request.getfixturevalue("ssh_board").name
+    slow = "algo=f4 transform=static bits=32 h=64 w=64 cin=256 cout=256 reps=1000 id=slow\n" \
+           "algo=im2row transform=static bits=32 h=8 w=8 cin=8 cout=8 id=after\n"
+    gen = run_runner(load_board(name), host_cluster(), slow)
+    info = next(gen)
+    os.kill(info["deploy"]["pid"], signal.SIGSEGV)
+    cases = cases_of(list(gen))
+    assert [(c["id"], c["error_kind"]) for c in cases] == [("slow", "runtime"), ("after", "runtime")]
+    # Over SSH the signal's name does not come back (paramiko ignores sshd's exit-signal message).
+    assert cases[0]["message"].startswith("runner killed by " + ("SIGSEGV" if where == "local" else "a signal"))
+    assert not os.path.exists(info["deploy"]["remote_dir"])
