@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from bench.cases import ALGOS, PRESETS, custom_layers, expand, parse_bits, parse_choices, parse_transforms, preset_layers
+from bench.board_args import add_board_arguments, boards_from_args
 from bench.errors import MeasurementError, UsageError
 
 TABLES = Path("tables")
@@ -20,8 +21,7 @@ TABLES = Path("tables")
 def register(sub) -> None:
     p = sub.add_parser("run", help="measure latency tables on a board (default: this machine)")
     where = p.add_argument_group("where")
-    where.add_argument("--board", action="append", help="board profile name (repeat for a farm; default: local)")
-    where.add_argument("--host", help="an ad-hoc board: user@addr[:port] or an ~/.ssh/config alias")
+    add_board_arguments(where, multiple=True)
     where.add_argument("--core", help="core type (a53, a73, ..., host), big, little or all (default: all)")
     where.add_argument("--threads", type=int, default=1, help="threads, each pinned to one CPU of the cluster (default 1)")
     what = p.add_argument_group("what")
@@ -63,7 +63,6 @@ def _positive(value: int, flag: str) -> int:
 
 
 def _run(args) -> int:
-    from bench.boards import load_boards
     from bench.probe import probe_board
     from bench.results import ResultsDir
     from bench.sweep import Settings, plan, print_progress_bar, run, summary
@@ -77,7 +76,7 @@ def _run(args) -> int:
                         min_time_ms=_positive(args.min_time_ms, "--min-time-ms"), errors=not args.no_errors)
     if args.resume and not args.out:
         raise UsageError("--resume needs --out DIR, the results directory to continue")
-    boards = load_boards(args.board or ([] if args.host else ["local"]), host=args.host)
+    boards = boards_from_args(args)
     boards = [b if b.clusters else probe_board(b) for b in boards]  # known by address only: ask the board
     cases = expand(layers, algos, transforms, bits)
     if not cases:

@@ -15,6 +15,7 @@ import math
 import sys
 
 from bench.cases import ALGOS, Layer, custom_layers, expand, parse_bits, parse_choices, parse_transforms
+from bench.board_args import add_board_arguments, boards_from_args
 from bench.errors import MeasurementError, UsageError
 
 FP32_GROWTH = 64
@@ -24,8 +25,7 @@ DEFAULT_LAYERS = [Layer(1, 1, 3, 5), Layer(7, 13, 3, 5), Layer(7, 13, 17, 5), La
 
 def register(sub) -> None:
     p = sub.add_parser("verify", help="check every kernel's output on a board against references")
-    p.add_argument("--board", action="append", help="board profile name (default: local)")
-    p.add_argument("--host", help="an ad-hoc board: user@addr[:port] or an ~/.ssh/config alias")
+    add_board_arguments(p, multiple=True)
     p.add_argument("--core", help="core type, big, little or all (default: all)")
     p.add_argument("--bits", default="8,32", help="8, 32 or 8,32 (default)")
     p.add_argument("--algo", default=",".join(ALGOS), help="comma-separated algorithms (default: all)")
@@ -69,7 +69,6 @@ def judge(case, line: dict) -> tuple[bool, str]:
 
 
 def _verify(args) -> int:
-    from bench.boards import load_boards
     from bench.farm import run_farm
     from bench.sweep import _transform_files
 
@@ -80,7 +79,7 @@ def _verify(args) -> int:
                    parse_bits(args.bits))
     if not cases:
         raise UsageError("no case to verify: no transform file matches the chosen algorithms")
-    boards = load_boards(args.board or ([] if args.host else ["local"]), host=args.host)
+    boards = boards_from_args(args)
     text = "\n".join(c.runner_line(i) for i, c in enumerate(cases)) + "\n"
 
     print(f"{'board/core':<16} {'algo':<7} {'transform':<10} {'bits':>4} {'layer':<14} {'SQNR dB':>8} "
