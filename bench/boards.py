@@ -466,24 +466,29 @@ def board_to_table(board: Board) -> dict:
 
 def save_board(board: Board, name: str | None = None, path: Path | None = None) -> Path:
     """Write `board` as `[boards.NAME]` into the user's file (replacing an entry of that name).
-
-    Appends when the name is new, which keeps the file's comments; replacing an entry rewrites the
-    file from its parsed form (comments are lost then: tomllib keeps none)."""
-    from bench import toml_write
+    tomlkit edits the file in place, so the user's comments and layout survive."""
+    import tomlkit
 
     name = name or board.name
     if not re.fullmatch(r"[A-Za-z0-9_.@:-]+", name):
         raise UsageError(f"bad board name {name!r} to save; use letters, digits and _.@:-")
     path = path or user_boards_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = board_to_table(board)
-    doc = _read_toml(path) if path.is_file() else {}
-    if name in doc.get("boards", {}):
-        doc["boards"][name] = table
-        path.write_text(toml_write.dumps(doc))
-    else:
-        text = toml_write.dumps({"boards": {name: table}})
-        old = path.read_text() if path.is_file() else ""
-        sep = "" if not old or old.endswith("\n\n") else ("\n" if old.endswith("\n") else "\n\n")
-        path.write_text(old + sep + text.lstrip("\n"))
+    try:
+        doc = tomlkit.parse(path.read_text()) if path.is_file() else tomlkit.document()
+    except tomlkit.exceptions.ParseError as e:
+        raise UsageError(f"{path}: not valid TOML ({e}); fix or move it before saving a board") from None
+    if "boards" not in doc:
+        doc["boards"] = tomlkit.table(is_super_table=True)
+    doc["boards"][name] = without_none(board_to_table(board))
+    path.write_text(tomlkit.dumps(doc))
     return path
+
+
+def without_none(value):
+    """TOML has no null: drop None values from nested tables and lists of tables."""
+    if isinstance(value, dict):
+        return {k: without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_none(v) for v in value]
+    return value

@@ -157,8 +157,10 @@ class BoardsFile:
         return name
 
     def _write(self):
-        from bench import toml_write
-        self.path.write_text(toml_write.dumps({"boards": self.boards, "groups": self.groups}))
+        import tomlkit
+
+        from bench.boards import without_none
+        self.path.write_text(tomlkit.dumps(without_none({"boards": self.boards, "groups": self.groups})))
 
 
 @pytest.fixture

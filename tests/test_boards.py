@@ -162,8 +162,10 @@ def test_save_appends_then_replaces(tmp_path):
     assert doc["boards"]["hk"]["clusters"][1] == {"core": "a73", "cpus": [4, 5, 6, 7], "max_khz": 2362000,
                                                   "mcpu": "cortex-a73", "capacity": 1024}
     save_board(dataclasses.replace(b, host="10.0.0.10"), "hk", path)
-    doc = tomllib.loads(path.read_text())
+    text = path.read_text()
+    doc = tomllib.loads(text)
     assert doc["boards"]["hk"]["host"] == "10.0.0.10" and doc["boards"]["other"] == {"host": "o"}
+    assert text.startswith("# my boards\n") and text.count("[boards.hk]") == 1  # replacing keeps them too
 
 
 def test_cli_boards_lists_profiles_and_groups(boards_file, capsys):
