@@ -18,8 +18,13 @@ void wb_q8_gemm(size_t m0, size_t m1, size_t n, size_t k16, const int8_t *a, siz
             const int8_t *panel = wpacked + n0 * k16; /* panel n0/4 starts at (n0/4) * k16 * 4 */
             for (size_t i = mb0; i < mb1; i += WB_Q8_GEMM_MR) {
                 const size_t mr = mb1 - i < WB_Q8_GEMM_MR ? mb1 - i : WB_Q8_GEMM_MR;
-                WB_Q8_GEMM_UKERNEL(mr, nc, k16, a + i * lda, lda, panel,
-                                                c + i * ldc + n0, ldc, mult);
+                /* 1 row left: the 1x4 kernel instead of computing 4 rows for 1 (2-3 rows: 4x4) */
+                if (mr == 1)
+                    wb_q8_gemm_ukernel_1x4c16__neon(1, nc, k16, a + i * lda, lda, panel,
+                                                    c + i * ldc + n0, ldc, mult);
+                else
+                    WB_Q8_GEMM_UKERNEL(mr, nc, k16, a + i * lda, lda, panel, c + i * ldc + n0, ldc,
+                                       mult);
             }
         }
     }

@@ -22,6 +22,11 @@ void wb_q8_gemm_ukernel_4x4c16__neon(size_t mr, size_t nc, size_t kc, const int8
                                      size_t a_stride, const int8_t *restrict w,
                                      int8_t *restrict c, size_t c_stride, float mult);
 
+/* One row (mr must be 1): for single tiles and 1-row remainders. */
+void wb_q8_gemm_ukernel_1x4c16__neon(size_t mr, size_t nc, size_t kc, const int8_t *restrict a,
+                                     size_t a_stride, const int8_t *restrict w,
+                                     int8_t *restrict c, size_t c_stride, float mult);
+
 /* The same with SDOT (ARMv8.2 dot product), compiled only with -mcpu=...+dotprod. */
 void wb_q8_gemm_ukernel_4x4c16__neondot(size_t mr, size_t nc, size_t kc, const int8_t *restrict a,
                                         size_t a_stride, const int8_t *restrict w,
