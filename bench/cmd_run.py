@@ -65,6 +65,7 @@ def _positive(value: int, flag: str) -> int:
 def _run(args) -> int:
     from bench.probe import probe_board
     from bench.results import ResultsDir
+    from bench.health import unstable_warnings
     from bench.sweep import Settings, plan, print_progress_bar, run, summary
 
     # 1. Validate everything first: nothing is built or measured on bad input.
@@ -101,7 +102,11 @@ def _run(args) -> int:
     _link_latest(out)
 
     # 3. Report.
-    print(summary(results.dataframe()))
+    df = results.dataframe()
+    print(summary(df))
+    warnings = results.raw["runs"][-1].get("warnings", []) + unstable_warnings(df)
+    for w in warnings:
+        print(f"warning: {w}")
     print(f"\nresults: {out / 'latency.csv'} ({counts['ok']} ok, {counts['error']} failed this run); "
           f"raw samples and metadata: {out / 'raw.json'}")
     if counts["error"]:

@@ -131,8 +131,8 @@ class ResultsDir:
         self._save()
         return len(self.raw["runs"]) - 1
 
-    def finish_run(self, run: int, metadata_after: dict) -> None:
-        self.raw["runs"][run]["after"] = metadata_after
+    def update_run(self, run: int, **fields) -> None:
+        self.raw["runs"][run].update(fields)
         self._save()
 
     def add(self, row: dict, raw_line: dict) -> None:

@@ -68,6 +68,7 @@ def run(boards, core_arg, cases: list[Case], settings: Settings, results: Result
     each case to `results` as it arrives; returns counts {"ok": n, "error": n}."""
     from bench.accuracy import case_errors
     from bench.farm import run_farm
+    from bench.health import run_warnings
 
     counts = {"ok": 0, "error": 0}
     if not cases:
@@ -92,7 +93,9 @@ def run(boards, core_arg, cases: list[Case], settings: Settings, results: Result
             if progress:
                 progress(case, row)
     finally:
-        results.finish_run(run_id, _after(boards))
+        run_meta = results.raw["runs"][run_id]
+        run_meta["after"] = _after(boards)
+        results.update_run(run_id, warnings=run_warnings(run_meta))
     return counts
 
 
