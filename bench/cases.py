@@ -38,11 +38,6 @@ class Case:
     transform: str   # "none" for im2row, "static", "learned" or a transform file path
     bits: int
 
-    @property
-    def key(self) -> tuple:
-        l = self.layer
-        return (self.algo, self.transform, self.bits, l.h, l.w, l.cin, l.cout)
-
     def runner_line(self, case_id: int) -> str:
         """The case as a runner input line (kernels_c/RUNNER.md)."""
         l = self.layer
@@ -59,6 +54,11 @@ class Case:
         """Relative cost for progress estimates: the MACs of a direct conv, plus a fixed overhead."""
         l = self.layer
         return l.h * l.w * l.cin * l.cout * 9 + 1e5
+
+
+def precision_name(bits: int) -> str:
+    """8 -> "int8", 32 -> "fp32": how tables, plots and LUT keys name a bit width."""
+    return "int8" if int(bits) == 8 else "fp32"
 
 
 def resnet18_cifar(width: float = 1.0) -> list[Layer]:

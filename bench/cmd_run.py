@@ -63,10 +63,10 @@ def _positive(value: int, flag: str) -> int:
 
 
 def _run(args) -> int:
+    from bench.health import unstable_warnings
     from bench.probe import probe_board
     from bench.results import ResultsDir
-    from bench.health import unstable_warnings
-    from bench.sweep import Settings, plan, print_progress_bar, run, summary
+    from bench.sweep import Settings, plan, progress_bar, run, summary
 
     # 1. Validate everything first: nothing is built or measured on bad input.
     layers = _layers(args)
@@ -89,11 +89,10 @@ def _run(args) -> int:
     # 2. Measure.
     print(f"bench run: {len(todo)} of {len(cases)} cases to measure on "
           f"{', '.join(b.name for b in boards)} (core {args.core or 'all'}) -> {out}", file=sys.stderr)
-    bar, progress = print_progress_bar(sum(c.work for c in todo) * _targets(boards, args.core))
+    bar, progress = progress_bar(sum(c.work for c in todo) * _targets(boards, args.core))
     try:
         counts = run(boards, args.core, todo, settings, results, "bench " + shlex.join(args.argv), progress)
     except KeyboardInterrupt:
-        bar.close()
         print(f"bench run: interrupted; the {len(results.rows)} cases measured so far are in {out} "
               f"(continue with: bench run --resume --out {out} ...)", file=sys.stderr)
         return 130
@@ -104,8 +103,7 @@ def _run(args) -> int:
     # 3. Report.
     df = results.dataframe()
     print(summary(df))
-    warnings = results.raw["runs"][-1].get("warnings", []) + unstable_warnings(df)
-    for w in warnings:
+    for w in counts["warnings"] + unstable_warnings(df):
         print(f"warning: {w}")
     print(f"\nresults: {out / 'latency.csv'} ({counts['ok']} ok, {counts['error']} failed this run); "
           f"raw samples and metadata: {out / 'raw.json'}")

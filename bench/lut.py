@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.cases import precision_name
 from bench.errors import UsageError
 
 LUT_SCHEMA_VERSION = 1
@@ -35,7 +36,7 @@ def layer_key(h: int, w: int, cin: int, cout: int, kernel: int = 3, stride: int 
 
 
 def op_key(algo: str, transform: str, bits: int) -> str:
-    precision = "int8" if int(bits) == 8 else "fp32"
+    precision = precision_name(bits)
     if algo == "im2row" or transform in ("none", "", None):
         return f"im2row-{precision}"
     name = transform if transform in ("static", "learned") else Path(transform).stem

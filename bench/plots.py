@@ -20,6 +20,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from bench.cases import precision_name  # noqa: E402
+
 sns.set_theme(style="whitegrid")
 
 STAGES = {"input_ms": "input transform", "gemm_ms": "GEMM", "output_ms": "output transform"}
@@ -28,7 +30,7 @@ MAX_BREAKDOWN_LAYERS = 12
 
 def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     df = df[df["status"] == "ok"].copy()
-    df["precision"] = np.where(df["bits"] == 8, "int8", "fp32")
+    df["precision"] = df["bits"].map(precision_name)
     df["operator"] = [a if a == "im2row" else f"{a} {Path(t).stem}" for a, t in zip(df["algo"], df["transform"])]
     df["layer_label"] = [f"{h}x{w} {ci}->{co}" for h, w, ci, co in zip(df["h"], df["w"], df["cin"], df["cout"])]
     df["panel"] = df["precision"] + " on " + df["core"] + np.where(df["emulated"].astype(bool), " (emulated)", "")

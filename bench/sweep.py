@@ -2,8 +2,8 @@
 to the results at once (bench.results), with error figures from the host build of the same kernels.
 
 One runner invocation per (board, cluster) measures all its cases (bench.farm drives several boards
-in parallel); its JSON lines stream back and each is persisted as it arrives. A case that fails (build, push, runtime, timeout, bad case) becomes
-an error row and the sweep goes on.
+in parallel); its JSON lines stream back and each is persisted as it arrives. A case that fails
+(build, push, runtime, timeout, bad case) becomes an error row and the sweep goes on.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import datetime
 import sys
 from dataclasses import dataclass
 
-from bench.cases import Case
+from bench.cases import Case, precision_name
 from bench.results import ResultsDir, case_key, row_from_case
 
 
@@ -65,12 +65,13 @@ def _now() -> str:
 def run(boards, core_arg, cases: list[Case], settings: Settings, results: ResultsDir, command_line: str,
         progress=None) -> dict:
     """Measure `cases` on the `core_arg` clusters of every board (in parallel across boards), adding
-    each case to `results` as it arrives; returns counts {"ok": n, "error": n}."""
+    each case to `results` as it arrives; returns {"ok": n, "error": n, "warnings": [...]} (the
+    frequency and thermal warnings of this run, bench.health)."""
     from bench.accuracy import case_errors
     from bench.farm import run_farm
     from bench.health import run_warnings
 
-    counts = {"ok": 0, "error": 0}
+    counts = {"ok": 0, "error": 0, "warnings": []}
     if not cases:
         return counts
     cases_text = "\n".join(case.runner_line(i) for i, case in enumerate(cases)) + "\n"
@@ -95,7 +96,8 @@ def run(boards, core_arg, cases: list[Case], settings: Settings, results: Result
     finally:
         run_meta = results.raw["runs"][run_id]
         run_meta["after"] = _after(boards)
-        results.update_run(run_id, warnings=run_warnings(run_meta))
+        counts["warnings"] = run_warnings(run_meta)
+        results.update_run(run_id, warnings=counts["warnings"])
     return counts
 
 
@@ -116,7 +118,7 @@ def summary(df) -> str:
             best = layer.loc[layer["total_ms"].idxmin()]
             base = layer[(layer["algo"] == "im2row") & (layer["bits"] == 32)]["total_ms"]
             name = f"{best['algo']} {'' if best['algo'] == 'im2row' else best['transform'] + ' '}" \
-                   f"{'int8' if best['bits'] == 8 else 'fp32'}"
+                   f"{precision_name(best['bits'])}"
             base_ms = f"{base.iloc[0]:.3f}" if len(base) else "-"
             speed = f"{base.iloc[0] / best['total_ms']:.2f}x" if len(base) else "-"
             lines.append(f"  {f'{h}x{w} {cin}->{cout}':<18} {name:<20} {best['total_ms']:>9.3f} {base_ms:>15} {speed:>8}")
@@ -126,17 +128,18 @@ def summary(df) -> str:
     return "\n".join(lines)
 
 
-def print_progress_bar(total_work: float):
+def progress_bar(total_work: float):
     """A tqdm bar over the cases' relative work (MACs), so the time estimate weighs big layers right."""
     from tqdm import tqdm
 
-    bar = tqdm(total=total_work, unit="work", file=sys.stderr, dynamic_ncols=True, disable=None,  # None: off without a TTY
+    bar = tqdm(total=total_work, unit="work", file=sys.stderr, dynamic_ncols=True,
+               disable=None,  # None: no bar without a TTY (logs, CI)
                bar_format="{l_bar}{bar}| {percentage:3.0f}% [{elapsed}<{remaining}] {postfix}")
 
     def update(case, row):
         l = case.layer
-        bar.set_postfix_str(f"{row['board']}/{row['core']} {case.algo} {case.transform} {'int8' if case.bits == 8 else 'fp32'} "
-                            f"{l.h}x{l.w}x{l.cin}->{l.cout} {row['status']}")
+        bar.set_postfix_str(f"{row['board']}/{row['core']} {case.algo} {case.transform} "
+                            f"{precision_name(case.bits)} {l.h}x{l.w}x{l.cin}->{l.cout} {row['status']}")
         bar.update(case.work)
 
     return bar, update

@@ -9,7 +9,7 @@ import pytest
 from bench.cases import Layer, custom_layers, expand, parse_bits, parse_choices, preset_layers, resnet18_cifar
 from bench.errors import UsageError
 from bench.lut import LUTError, build_lut, layer_key, load_lut, lut_json, op_key
-from bench.results import COLUMNS, CONTRACT_COLUMNS, ResultsDir, row_from_case
+from bench.results import COLUMNS, CONTRACT_COLUMNS, ResultsDir, case_key, row_from_case
 
 
 def test_resnet18_cifar_has_16_winograd_layers():
@@ -26,7 +26,7 @@ def test_expand_gives_im2row_once_per_bit_width():
     assert sorted((c.algo, c.transform, c.bits) for c in cases) == [
         ("f4", "learned", 8), ("f4", "learned", 32), ("f4", "static", 8), ("f4", "static", 32),
         ("im2row", "none", 8), ("im2row", "none", 32)]
-    assert len({c.key for c in cases}) == len(cases)
+    assert len({case_key("b", "a73", 1, c) for c in cases}) == len(cases)
 
 
 @pytest.mark.parametrize("call,message", [
