@@ -9,12 +9,6 @@
 #include "wb_q8_neon.h"
 #include "wb_q8_ukernels.h"
 
-#define WB_MAC(ACC, VA, VB)                                                                      \
-    do {                                                                                         \
-        int16x8_t p = vmull_s8(vget_low_s8(VA), vget_low_s8(VB));                                \
-        p = vmlal_high_s8(p, VA, VB);                                                            \
-        ACC = vpadalq_s16(ACC, p);                                                               \
-    } while (0)
 
 void wb_q8_gemm_ukernel_1x4c16__neon(size_t mr, size_t nc, size_t kc, const int8_t *restrict a,
                                      size_t a_stride, const int8_t *restrict w,
@@ -25,15 +19,15 @@ void wb_q8_gemm_ukernel_1x4c16__neon(size_t mr, size_t nc, size_t kc, const int8
     size_t k = 0;
     for (; k + 32 <= kc; k += 32, a += 32, w += 128) {
         const int8x16_t va = vld1q_s8(a), vb = vld1q_s8(a + 16);
-        WB_MAC(c0, va, vld1q_s8(w));      WB_MAC(c1, va, vld1q_s8(w + 16));
-        WB_MAC(c2, va, vld1q_s8(w + 32)); WB_MAC(c3, va, vld1q_s8(w + 48));
-        WB_MAC(d0, vb, vld1q_s8(w + 64)); WB_MAC(d1, vb, vld1q_s8(w + 80));
-        WB_MAC(d2, vb, vld1q_s8(w + 96)); WB_MAC(d3, vb, vld1q_s8(w + 112));
+        c0 = wb_q8_mac16(c0, va, vld1q_s8(w));      c1 = wb_q8_mac16(c1, va, vld1q_s8(w + 16));
+        c2 = wb_q8_mac16(c2, va, vld1q_s8(w + 32)); c3 = wb_q8_mac16(c3, va, vld1q_s8(w + 48));
+        d0 = wb_q8_mac16(d0, vb, vld1q_s8(w + 64)); d1 = wb_q8_mac16(d1, vb, vld1q_s8(w + 80));
+        d2 = wb_q8_mac16(d2, vb, vld1q_s8(w + 96)); d3 = wb_q8_mac16(d3, vb, vld1q_s8(w + 112));
     }
     if (k < kc) { /* an odd number of 16-k steps */
         const int8x16_t va = vld1q_s8(a);
-        WB_MAC(c0, va, vld1q_s8(w));      WB_MAC(c1, va, vld1q_s8(w + 16));
-        WB_MAC(c2, va, vld1q_s8(w + 32)); WB_MAC(c3, va, vld1q_s8(w + 48));
+        c0 = wb_q8_mac16(c0, va, vld1q_s8(w));      c1 = wb_q8_mac16(c1, va, vld1q_s8(w + 16));
+        c2 = wb_q8_mac16(c2, va, vld1q_s8(w + 32)); c3 = wb_q8_mac16(c3, va, vld1q_s8(w + 48));
     }
     c0 = vaddq_s32(c0, d0), c1 = vaddq_s32(c1, d1), c2 = vaddq_s32(c2, d2), c3 = vaddq_s32(c3, d3);
     const int32x4_t r = vpaddq_s32(vpaddq_s32(c0, c1), vpaddq_s32(c2, c3));

@@ -37,25 +37,21 @@ void wb_q8_gemm_ukernel_4x4c16__neon(size_t mr, size_t nc, size_t kc, const int8
         const int8x16_t va1 = vld1q_s8(a1); a1 += 16;
         const int8x16_t va2 = vld1q_s8(a2); a2 += 16;
         const int8x16_t va3 = vld1q_s8(a3); a3 += 16;
-/* acc += pairwise(int16(a[0:8] * b[0:8]) + a[8:16] * b[8:16]) */
-#define WB_MAC(ACC, VA, VB)                                                                      \
-    do {                                                                                         \
-        int16x8_t p = vmull_s8(vget_low_s8(VA), vget_low_s8(VB));                                \
-        p = vmlal_high_s8(p, VA, VB);                                                            \
-        ACC = vpadalq_s16(ACC, p);                                                               \
-    } while (0)
         /* One column of W at a time keeps a single B register live: 16 accumulators, 4 + 1
          * operands and the products fit the 32 NEON registers without spills. */
         const int8x16_t vb0 = vld1q_s8(w);
-        WB_MAC(c00, va0, vb0); WB_MAC(c10, va1, vb0); WB_MAC(c20, va2, vb0); WB_MAC(c30, va3, vb0);
+        c00 = wb_q8_mac16(c00, va0, vb0); c10 = wb_q8_mac16(c10, va1, vb0);
+        c20 = wb_q8_mac16(c20, va2, vb0); c30 = wb_q8_mac16(c30, va3, vb0);
         const int8x16_t vb1 = vld1q_s8(w + 16);
-        WB_MAC(c01, va0, vb1); WB_MAC(c11, va1, vb1); WB_MAC(c21, va2, vb1); WB_MAC(c31, va3, vb1);
+        c01 = wb_q8_mac16(c01, va0, vb1); c11 = wb_q8_mac16(c11, va1, vb1);
+        c21 = wb_q8_mac16(c21, va2, vb1); c31 = wb_q8_mac16(c31, va3, vb1);
         const int8x16_t vb2 = vld1q_s8(w + 32);
-        WB_MAC(c02, va0, vb2); WB_MAC(c12, va1, vb2); WB_MAC(c22, va2, vb2); WB_MAC(c32, va3, vb2);
+        c02 = wb_q8_mac16(c02, va0, vb2); c12 = wb_q8_mac16(c12, va1, vb2);
+        c22 = wb_q8_mac16(c22, va2, vb2); c32 = wb_q8_mac16(c32, va3, vb2);
         const int8x16_t vb3 = vld1q_s8(w + 48);
-        WB_MAC(c03, va0, vb3); WB_MAC(c13, va1, vb3); WB_MAC(c23, va2, vb3); WB_MAC(c33, va3, vb3);
+        c03 = wb_q8_mac16(c03, va0, vb3); c13 = wb_q8_mac16(c13, va1, vb3);
+        c23 = wb_q8_mac16(c23, va2, vb3); c33 = wb_q8_mac16(c33, va3, vb3);
         w += 64;
-#undef WB_MAC
     }
 
     /* Row i: [sum c_i0, sum c_i1, sum c_i2, sum c_i3] by two rounds of pairwise adds. */

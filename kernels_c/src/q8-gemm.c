@@ -1,5 +1,6 @@
 /* The int8 GEMM stage shared by im2row and every Winograd variant: loops the 4x4c16 micro-kernel
- * (SMULL/SMLAL2/SADALP, or SDOT in dot-product builds) over C, requantizing in its epilogue. Not a micro-kernel itself, so a plain name (wb_q8_gemm). */
+ * (SMULL/SMLAL2/SADALP, or SDOT in dot-product builds) over C, requantizing in its epilogue. Not a micro-kernel itself, so a plain name
+ * (wb_q8_gemm). */
 #include "wb_q8_ukernels.h"
 
 /* Rows of A per L2 block: about 128 KiB of A, reused from L2 by all 4-column panels of W while

@@ -12,6 +12,15 @@
 
 /* float -> int32, rounding half to even. SIMDe 0.7 lacks vcvtnq_s32_f32; FRINTN followed by a
  * (then exact) truncating conversion gives the same integers on the host. */
+/* The GEMMs' multiply-accumulate step (ARMv8.0): acc += pairwise(int16(a[0:8] * b[0:8]) +
+ * a[8:16] * b[8:16]). Two int8 products fit an int16 because -128 is never used (32258 max). */
+static inline __attribute__((always_inline)) int32x4_t wb_q8_mac16(int32x4_t acc, int8x16_t a, int8x16_t b)
+{
+    int16x8_t p = vmull_s8(vget_low_s8(a), vget_low_s8(b));
+    p = vmlal_high_s8(p, a, b);
+    return vpadalq_s16(acc, p);
+}
+
 static inline int32x4_t wb_q8_cvtn(float32x4_t v)
 {
 #if defined(__aarch64__)
