@@ -82,9 +82,7 @@ class LUT:
 
     def entry(self, layer, op: str) -> dict:
         key = layer if isinstance(layer, str) else layer_key(*layer)
-        if key not in self.layers:
-            raise LUTError(f"layer {key!r} is not in the table {self.name}; it has: {', '.join(sorted(self.layers))}")
-        ops = self.layers[key]
+        ops = self.entry_layer(key)
         if op not in ops:
             raise LUTError(f"operator {op!r} is not measured for {key} in {self.name}; measured: {', '.join(sorted(ops))}")
         return ops[op]
@@ -101,10 +99,11 @@ class LUT:
         return sum(p * self.latency(layer, op, stat) for op, p in probs.items() if p > 0)
 
     def operators(self, layer) -> list[str]:
-        key = layer if isinstance(layer, str) else layer_key(*layer)
-        return sorted(self.entry_layer(key))
+        """The operators measured for a layer (a key or (h, w, cin, cout))."""
+        return sorted(self.entry_layer(layer if isinstance(layer, str) else layer_key(*layer)))
 
     def entry_layer(self, key: str) -> dict:
+        """layer key -> {op key: entry}; LUTError listing the layers when it is missing."""
         if key not in self.layers:
             raise LUTError(f"layer {key!r} is not in the table {self.name}; it has: {', '.join(sorted(self.layers))}")
         return self.layers[key]
