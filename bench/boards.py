@@ -34,8 +34,9 @@ from pathlib import Path
 
 from bench import cores
 from bench.errors import UsageError, choice_error
+from bench.resources import remote_dir
 
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "remote" / "boards"
+SHIPPED_DIR = remote_dir() / "boards"
 USER_FILE_ENV = "BENCH_BOARDS_FILE"
 TRANSPORTS = ("local", "ssh", "emulated")
 ARCHES = ("aarch64", "x86_64")

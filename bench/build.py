@@ -21,7 +21,9 @@ import subprocess
 import sys
 import tempfile
 
-KERNELS = pathlib.Path(__file__).resolve().parent.parent / "kernels_c"
+from bench.resources import kernels_dir
+
+KERNELS = kernels_dir()
 BUILD_DIR = KERNELS / "build"
 TARGETS = ("host", "aarch64")
 DEFAULT_MCPU = {"host": "native", "aarch64": "cortex-a53"}
