@@ -16,6 +16,7 @@ SUBCOMMAND_MODULES = (
     "bench.cmd_probe",
     "bench.cmd_boards",
     "bench.cmd_hostbench",
+    "bench.cmd_kernels",
 )
 
 
