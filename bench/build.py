@@ -28,6 +28,8 @@ BUILD_DIR = KERNELS / "build"
 TARGETS = ("host", "aarch64")
 DEFAULT_MCPU = {"host": "native", "aarch64": "cortex-a53"}
 COMPILERS = {"host": "gcc", "aarch64": "aarch64-linux-gnu-gcc"}
+# In-order cores get the GEMM variants whose loads dual-issue with FMLA (wb_f32_ukernels.h).
+INORDER_CORES = ("cortex-a35", "cortex-a53", "cortex-a55")
 COMPILER_PACKAGES = {"host": "gcc", "aarch64": "gcc-aarch64-linux-gnu"}
 
 # ISO C11: gcc then never contracts a*b+c into an FMA on its own (-ffp-contract=off says it
@@ -51,7 +53,8 @@ def target_flags(target: str = "host", mcpu: str | None = None, *, dotprod: bool
             raise BuildError("dotprod builds are for aarch64 targets only")
         # 128-bit vectors only, as on NEON: no widening of the emulated code to AVX/AVX-512.
         return [f"-march={mcpu}", "-mprefer-vector-width=128"]
-    return [f"-mcpu={mcpu}+dotprod" if dotprod else f"-mcpu={mcpu}", "-DWB_DOTPROD=%d" % dotprod]
+    return [f"-mcpu={mcpu}+dotprod" if dotprod else f"-mcpu={mcpu}", "-DWB_DOTPROD=%d" % dotprod,
+            "-DWB_INORDER_CORE=%d" % (mcpu.split("+")[0] in INORDER_CORES)]
 
 
 def flags(target: str = "host", mcpu: str | None = None, *, dotprod: bool = False) -> list[str]:

@@ -47,15 +47,19 @@ def _rate(k: dict, model: str) -> str:
     elif k["loop"]["flops"]:
         rate, frac, unit = r["flop_per_cycle"], r["flop_peak_fraction"], "flop"
     else:
-        return f"{r['cycles']:8.1f} {'-':>14}"
+        return f"{r['cycles']:{_width(model)}.1f} {'-':>14}"
     pct = f"{100 * frac:3.0f}%" if frac is not None else "   -"
-    return f"{r['cycles']:8.1f} {rate:5.2f} {unit:>4} {pct}"
+    return f"{r['cycles']:{_width(model)}.1f} {rate:5.2f} {unit:>4} {pct}"
+
+
+def _width(model: str) -> int:
+    return max(8, len(model) + 4)
 
 
 def format_table(kernels: list[dict], models) -> str:
     head = f"{'kernel':<44} {'insns':>5} {'stack':>5} {'loop':>4} {'l.stk':>5} {'MAC':>4} {'flop':>4}"
     for m in models:
-        head += f" | {m + ' cyc':>8} {'rate/peak':>14}"
+        head += f" | {m + ' cyc':>{_width(m)}} {'rate/peak':>14}"
     out = [head, "-" * len(head)]
     for k in kernels:
         line = f"{k['name']:<44} {k['instructions']:5d} {k['stack_refs']:5d}"

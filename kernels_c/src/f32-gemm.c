@@ -19,7 +19,7 @@ void wb_f32_gemm(size_t m0, size_t m1, size_t n, size_t k, const float *a, size_
             for (size_t i = mb0, mr; i < mb1; i += mr) {
                 /* 8 rows at a time; a remainder of 5-7 rows in one 8x8 call, 2-4 in a 4x8, 1 in the 1x8. */
                 const size_t left = mb1 - i;
-                const wb_f32_gemm_fn ukernel = left >= 5   ? wb_f32_gemm_ukernel_8x8__neon
+                const wb_f32_gemm_fn ukernel = left >= 5   ? WB_F32_GEMM_UKERNEL_8X8
                                                : left >= 2 ? wb_f32_gemm_ukernel_4x8__neon
                                                            : wb_f32_gemm_ukernel_1x8__neon;
                 mr = left >= 8 ? 8 : left;
