@@ -13,6 +13,7 @@ declare -A NEEDED=(
     [/usr/sbin/sshd]=openssh-server
     [gcc]=gcc
     [make]=make
+    [llvm-mca]=llvm
 )
 missing=()
 for thing in "${!NEEDED[@]}"; do
