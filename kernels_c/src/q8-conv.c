@@ -220,7 +220,8 @@ typedef struct {
     wb_q8_plan *p;
     const int8_t *x;
     int8_t *y;
-    size_t gemm_rows; /* im2row: rows of A per GEMM task */
+    size_t gemm_rows; /* im2row: rows of A per GEMM task, or */
+    size_t gemm_cols; /* output channels per task (then every task takes all rows) */
 } job;
 
 static void pad_rows(void *ctx, size_t row, int tid)
@@ -303,11 +304,23 @@ static void im2row_gemm(void *ctx, size_t blk, int tid)
     wb_q8_gemm(m0, m1, p->cout, p->k16, p->patches, p->k16, p->wpacked, j->y, p->cout, p->mult_y);
 }
 
+static void im2row_gemm_cols(void *ctx, size_t blk, int tid)
+{
+    (void)tid;
+    const job *j = ctx;
+    const wb_q8_plan *p = j->p;
+    const size_t n = p->cout, n0 = blk * j->gemm_cols;
+    const size_t n1 = n0 + j->gemm_cols < n ? n0 + j->gemm_cols : n;
+    /* panel n0/4 of W starts at n0 * k16 */
+    wb_q8_gemm(0, (size_t)p->h * p->w, n1 - n0, p->k16, p->patches, p->k16,
+               p->wpacked + n0 * p->k16, j->y + n0, n, p->mult_y);
+}
+
 int wb_q8_run(wb_q8_plan *p, const int8_t *xq, int8_t *y8, struct wb_pool *pool, double *stage_ms)
 {
     if (!p->calibrated)
         return WB_E_RUNTIME;
-    job j = {p, xq, y8, 0};
+    job j = {p, xq, y8, 0, 0};
     double st[4];
     const double t0 = wb_now_ms();
     if (p->m) {
@@ -325,7 +338,15 @@ int wb_q8_run(wb_q8_plan *p, const int8_t *xq, int8_t *y8, struct wb_pool *pool,
         j.gemm_rows = 64;
         wb_parallel_for(pool, p->h, im2row_rows, &j);
         const double t1 = wb_now_ms();
-        wb_parallel_for(pool, wb_div_up(hw, j.gemm_rows), im2row_gemm, &j);
+        /* Fewer output pixels than channels (small late layers): split the weights instead, so
+         * a second thread does not stream all of W again. */
+        const size_t threads = (size_t)wb_pool_threads(pool);
+        if (threads > 1 && hw < (size_t)p->cout) {
+            j.gemm_cols = wb_round_up(wb_div_up(p->cout, 4 * threads), WB_Q8_GEMM_NR);
+            wb_parallel_for(pool, wb_div_up(p->cout, j.gemm_cols), im2row_gemm_cols, &j);
+        } else {
+            wb_parallel_for(pool, wb_div_up(hw, j.gemm_rows), im2row_gemm, &j);
+        }
         const double t2 = wb_now_ms();
         st[0] = t1 - t0, st[1] = t2 - t1, st[2] = 0; /* requantization is fused in the GEMM */
     }
