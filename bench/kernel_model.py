@@ -207,20 +207,25 @@ DUAL_ISSUE = "a53-dual-issue"  # the rule-based A53 estimate below, a "model" be
 
 
 def dual_issue_cycles(body: list[Insn]) -> float:
-    """Cycles per iteration by the A53's published issue rules (handbook 3b), a bound that ignores
-    latencies: one 128-bit vector instruction per cycle; a 128-bit load issues alone and costs two
-    slots (one whole cycle) per q register; 64-bit loads, INS from a general register and scalar
-    instructions pair with a vector instruction, or with each other when none is left."""
-    q_arith = q_load = other = 0
+    """Cycles per iteration by the A53's issue rules (ncnn's arm-a53-a55-dual-issue notes, handbook
+    3b), a bound that ignores latencies: a 128-bit vector instruction takes a cycle; a 128-bit load
+    issues alone for two; a 64-bit vector load (LDR d/s) takes a cycle, shared with one INS from a
+    general register (an INS without such a partner takes a cycle of its own); general-register
+    loads, pointer updates and branches pair with a vector instruction, or with each other."""
+    q_arith = q_load = d_load = ins = other = 0
     for i in body:
-        regs = re.findall(r"\b(?:q\d+|v\d+\.(?:4s|8h|16b|2d))", i.args)
+        regs = re.findall(r"\b(?:q\d+|v\d+\.(?:4s|8h|16b|2d))\b", i.args)
         if i.op.startswith(("ld", "st")) and regs:
             q_load += len(regs)
-        elif regs and re.match(r"v\d+\.(4s|8h|16b|2d)\b(?!\[)", i.args) and i.op not in ("ins", "mov"):
+        elif i.op.startswith("ld") and re.match(r"[ds]\d+\b|\{\s*v\d+\.(2s|8b|4h|1d)", i.args):
+            d_load += 1
+        elif i.op in ("ins", "mov") and re.match(r"v\d+\.d\[\d\],\s*x", i.args):
+            ins += 1
+        elif regs and re.match(r"v\d+\.(4s|8h|16b|2d)\b(?!\[)", i.args):
             q_arith += 1
         else:
             other += 1
-    return q_arith + 2 * q_load + max(0, -(-(other - q_arith) // 2))
+    return q_arith + 2 * q_load + max(d_load, ins) + max(0, -(-(other - q_arith) // 2))
 
 
 def model_function(name: str, insns: list[Insn], target: str, models) -> KernelModel:

@@ -73,7 +73,10 @@ def test_dual_issue_rule():
     body = [Insn(0, "fmla", "v16.4s, v8.4s, v0.s[0]"), Insn(4, "ldr", "d10, [x5, #32]"),
             Insn(8, "fmla", "v17.4s, v9.4s, v0.s[0]"), Insn(12, "ins", "v10.d[1], x11"),
             Insn(16, "ldr", "q1, [x3], #16"), Insn(20, "fmla", "v18.4s, v9.4s, v0.s[1]")]
-    assert dual_issue_cycles(body) == 3 + 2  # the d load and the INS pair with FMLAs
+    # 3 FMLA + 2 for the q load + 1 shared by the d load and the INS
+    assert dual_issue_cycles(body) == 3 + 2 + 1
+    body.append(Insn(24, "ldr", "x9, [x5, #8]"))  # pairs with an FMLA: free
+    assert dual_issue_cycles(body) == 6
 
 
 @needs_tools
