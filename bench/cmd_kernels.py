@@ -72,7 +72,7 @@ def format_table(kernels: list[dict], models) -> str:
             line += " | " + _rate(k, m)
         out.append(line)
     out += ["", "insns/stack: whole function; loop/l.stk/MAC/flop: its hottest loop, per iteration; "
-            "cyc: llvm-mca cycles per iteration; rate against the model's peak (README: Kernel model)"]
+            "cyc: llvm-mca cycles per iteration; rate against the model's peak (kernels_c/README.md, \"Static model\")"]
     return "\n".join(out)
 
 

@@ -5,7 +5,7 @@ instructions, and llvm-mca (LLVM's scheduling models) gives that loop's cycles p
 What it counts, per function: instructions; stack references (loads/stores addressed off sp or
 the frame pointer, push/pop on x86), in total and inside the hottest loop; per loop iteration the
 fp32 flops (FMLA = 2 per lane) and integer multiply-accumulates (SMULL/SMLAL = 1 per lane, SDOT =
-4 per lane), and from the cycles the rates against the peaks below. See README "Kernel model".
+4 per lane), and from the cycles the rates against the peaks below. See kernels_c/README.md, "Static model".
 """
 
 from __future__ import annotations
