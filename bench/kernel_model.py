@@ -200,7 +200,8 @@ def mca_cycles(body: list[Insn], target: str, model: str, iterations: int = 200)
             break
         lines = [l for n, l in enumerate(lines) if n not in bad]
         dropped += len(bad)
-    raise MeasurementError(f"llvm-mca -mcpu={model} failed: {p.stderr.strip().splitlines()[0]}")
+    first = (p.stderr.strip().splitlines() or ["no message"])[0]
+    raise MeasurementError(f"llvm-mca -mcpu={model} failed: {first}")
 
 
 DUAL_ISSUE = "a53-dual-issue"  # the rule-based A53 estimate below, a "model" beside llvm-mca's

@@ -7,7 +7,10 @@
  * Accumulators are 16 named variables (an array would be spilled by gcc on aarch64). Rows past mr
  * alias the last valid row (computed, never stored), so the loop has no branches. gcc's pre-RA
  * scheduler hoists the products ahead of their SADALPs and spills 4 accumulators per iteration on
- * aarch64 (20 stack accesses in the loop with gcc 12); without it the loop runs from registers. */
+ * aarch64 (20 stack accesses in the loop with gcc 12); without it the loop runs from registers
+ * and keeps the source order, in which the 8 product chains of two columns are interleaved: an
+ * in-order core (no register renaming) overlaps them instead of waiting on one product register
+ * (A53 model: 199 -> 88 cycles per 256 MACs; `bench kernels`). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
