@@ -24,6 +24,8 @@ import numpy as np
 ALGOS = ("im2row", "f2", "f4", "f6")
 TILE = {"f2": 2, "f4": 4, "f6": 6}
 
+SCHEMES = ("none", "tensor", "tap", "wide")  # int8 Winograd schemes (bench.reference); none: fp32, im2row
+
 # Status codes of kernels_c/include/wb.h.
 _BAD_CASE, _BAD_MATRICES, _UNSUPPORTED = 1, 2, 3
 
@@ -100,6 +102,20 @@ def _check_inputs(x, w):
     if w.shape[2] != x.shape[3]:
         raise ValueError(f"x has {x.shape[3]} input channels but w has {w.shape[2]}")
     return x, w, (x.shape[1], x.shape[2], x.shape[3], w.shape[3])
+
+
+def _scheme_id(algo: str, bits: int, scheme: str) -> int:
+    """The C scheme number (0 tensor or none, 1 tap, 2 wide). tap and wide are int8 Winograd's
+    only; "tensor" (the default) means none for fp32 and im2row."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; accepted: {', '.join(SCHEMES)}")
+    wino8 = bits == 8 and algo != "im2row"
+    if scheme in ("tap", "wide") and not wino8:
+        raise ValueError(f"scheme {scheme!r} is for int8 Winograd only, not {algo} at {bits} bits; "
+                         f"accepted there: none, tensor")
+    if scheme == "none" and wino8:
+        raise ValueError(f"int8 {algo} needs a scheme; accepted: tensor, tap, wide")
+    return {"tap": 1, "wide": 2}.get(scheme, 0)
 
 
 def _matrices(algo: str, transform):
@@ -215,14 +231,17 @@ def conv2d(x, w, *, algo: str, bits: int = 32, transform="static") -> np.ndarray
 
 # ---- int8: the pipeline with its intermediates, and error figures -----------------------------
 
-def conv2d_int8_stages(x, w, *, algo: str, transform="static") -> dict:
+def conv2d_int8_stages(x, w, *, algo: str, transform="static", scheme: str = "tensor") -> dict:
     """The int8 pipeline of the host build (kernels_c/include/wb_q8.h) with what bench.reference's
     int8 functions return, for bit-for-bit comparison: "y8" (the timed NEON path), "y8_scalar" (the
     scalar calibration path), "y" (dequantized, float64), "xq", "wq", "s_x", "s_w", "s_y" and,
-    for Winograd, "V8", "U8", "P8" in the reference's layouts, "kB", "kG", "kA" and "mult"
-    ({V, U, P, Y} float32 multipliers)."""
+    for Winograd, "kB", "kG", "kA", "mult" ({V, U, P, Y} float32 multipliers; tap: per-position
+    [a, a] arrays for V, U, P; wide: U and Y) and the intermediates in the reference's layouts:
+    "V8", "U8", "P8" (tensor, tap; tap adds "Sq" and "s1"), "V16", "U16", "M" (wide: M after its
+    rshift by e, with "e", "sV", "QU", "s1")."""
     if algo not in ALGOS:
         raise ValueError(f"unknown algo {algo!r}; accepted: {', '.join(ALGOS)}")
+    scheme_id = _scheme_id(algo, 8, scheme)
     ffi, lib = _lib()
     x, w, (h, wd, cin, cout) = _check_inputs(x, w)
     kind, t = _matrices(algo, transform)
@@ -245,7 +264,8 @@ def conv2d_int8_stages(x, w, *, algo: str, transform="static") -> dict:
     s_x = lib.wb_q8_quantize(_fptr(ffi, x), x.size, i8(xq))
     s_w = lib.wb_q8_quantize(_fptr(ffi, w), w.size, i8(wq))
     plan, err = ffi.new("wb_q8_plan **"), ffi.new("char[512]")
-    rc = lib.wb_q8_plan_create(m, int(kind == "learned"), *mats, h, wd, cin, cout, i8(wq), plan, err, 512)
+    rc = lib.wb_q8_plan_create_scheme(m, int(kind == "learned"), scheme_id, *mats, h, wd, cin, cout,
+                                      i8(wq), plan, err, 512)
     if rc != 0:
         raise (ValueError if rc in (_BAD_CASE, _BAD_MATRICES) else RuntimeError)(ffi.string(err).decode())
     plan = plan[0]
@@ -261,13 +281,30 @@ def conv2d_int8_stages(x, w, *, algo: str, transform="static") -> dict:
             lib.wb_q8_plan_info(plan, k, mult)
             a, th, tw = m + 2, -(-h // m), -(-wd // m)
             out.update(kB=k[0], kG=k[1], kA=k[2], mult=dict(zip("VUPY", map(np.float32, mult))))
-            for name, shape in (("V8", (th, tw, a, a, cin)), ("U8", (a, a, cin, cout)),
-                                ("P8", (th, tw, a, a, cout))):
-                out[name] = np.empty(shape, np.int8)
-                lib.wb_q8_stage(plan, name.encode(), i8(out[name]))
+            stages = (("V8", (th, tw, a, a, cin), np.int8), ("U8", (a, a, cin, cout), np.int8),
+                      ("P8", (th, tw, a, a, cout), np.int8))
+            if scheme == "wide":
+                stages = (("V16", (th, tw, a, a, cin), np.int16), ("U16", (a, a, cin, cout), np.int16),
+                          ("M", (th, tw, a, a, cout), np.int32))
+            for name, shape, dtype in stages:
+                out[name] = np.empty(shape, dtype)
+                lib.wb_q8_stage(plan, name.encode(), i8(out[name].view(np.int8)))
+            if scheme_id:
+                out.update(_scheme_info(ffi, lib, plan, scheme, a, out["mult"]["Y"]))
         return out
     finally:
         lib.wb_q8_plan_destroy(plan)
+
+
+def _scheme_info(ffi, lib, plan, scheme: str, a: int, mult_y) -> dict:
+    """tap / wide parameters of a plan (wb_q8_scheme_info) under the reference's key names."""
+    ints, mults, per = ffi.new("int[4]"), ffi.new(f"float[{4 * a * a}]"), ffi.new(f"int32_t[{a * a}]")
+    lib.wb_q8_scheme_info(plan, ints, mults, per)
+    f = np.frombuffer(ffi.buffer(mults), np.float32).reshape(4, a, a).copy()
+    pos = np.frombuffer(ffi.buffer(per), np.int32).reshape(a, a).astype(np.int64)
+    if scheme == "tap":
+        return {"s1": ints[1], "Sq": pos, "mult": {"V": f[0], "U": f[1], "P": f[2], "Y": mult_y}}
+    return {"s1": ints[1], "sV": ints[2], "QU": ints[3], "e": pos, "mult": {"U": f[3, 0, 0], "Y": mult_y}}
 
 
 def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static") -> dict:

@@ -15,6 +15,8 @@
 
 struct wb_q8_plan {
     int m, a, learned; /* m = 0: im2row */
+    int scheme;        /* WB_Q8_TENSOR, _TAP, _WIDE (wb_q8_schemes.h); tap/wide state in sch */
+    struct wb_q8_scheme_state *sch;
     int h, w, cin, cout;
     char name[64];
     size_t th, tw, tiles; /* Winograd tile grid */
