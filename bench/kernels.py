@@ -155,7 +155,7 @@ class ConvTimes:
 
 
 def conv2d_timed(x, w, *, algo: str, bits: int = 32, transform="static", reps: int = 1,
-                 warmup: int = 0, threads: int = 1):
+                 warmup: int = 0, threads: int = 1, scheme: str = "tensor"):
     """conv2d plus timing: returns (y, ConvTimes) with per-stage times of each of `reps` runs
     after `warmup` untimed ones, on `threads` threads (not pinned)."""
     if algo not in ALGOS:
@@ -164,6 +164,7 @@ def conv2d_timed(x, w, *, algo: str, bits: int = 32, transform="static", reps: i
         raise ValueError(f"bits must be 8 or 32, got {bits!r}")
     if reps < 1 or warmup < 0 or threads < 1:
         raise ValueError("reps and threads must be >= 1, warmup >= 0")
+    _scheme_id(algo, bits, scheme)
     ffi, lib = _lib()
     x, w, (h, wd, cin, cout) = _check_inputs(x, w)
     kind, t = _matrices(algo, transform)
@@ -183,8 +184,9 @@ def conv2d_timed(x, w, *, algo: str, bits: int = 32, transform="static", reps: i
             raise ValueError(f"transform has m={m} but algo {algo} needs m={TILE[algo]}")
     err = ffi.new("char[512]")
     conv = ffi.new("wb_conv **")
-    rc = lib.wb_conv_create(algo.encode(), bits, kind.encode(), m, r, *mats, h, wd, cin, cout,
-                            _fptr(ffi, w), conv, err, 512)
+    c_scheme = scheme.encode() if scheme in ("tap", "wide") else ffi.NULL  # NULL: tensor or none
+    rc = lib.wb_conv_create_scheme(algo.encode(), bits, kind.encode(), c_scheme, m, r, *mats,
+                                   h, wd, cin, cout, _fptr(ffi, w), conv, err, 512)
     if rc != 0:
         msg = ffi.string(err).decode()
         if rc in (_BAD_CASE, _BAD_MATRICES):
@@ -219,14 +221,16 @@ def conv2d_timed(x, w, *, algo: str, bits: int = 32, transform="static", reps: i
         lib.wb_conv_destroy(conv)
 
 
-def conv2d(x, w, *, algo: str, bits: int = 32, transform="static") -> np.ndarray:
+def conv2d(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str = "tensor") -> np.ndarray:
     """3x3, stride 1, padding 1 convolution with the C kernels of the host build (handbook
     contract). x: float32 NHWC (1,H,W,Cin); w: float32 HWIO (3,3,Cin,Cout); returns float32 NHWC
     (1,H,W,Cout). algo: im2row, f2, f4, f6. transform: "static" (sparse hand-written code for the
     default matrices), "learned" (dense code fed the default matrices), a transform object with
-    AT/G/BT, or a transform file (.json/.npz/.txt) for the dense code. Bad input raises
+    AT/G/BT, or a transform file (.json/.npz/.txt) for the dense code. scheme: the int8 Winograd
+    quantization scheme of bench.reference, "tensor" (default), "tap" or "wide" (tap and wide are
+    refused elsewhere; "none" or the default "tensor" for fp32 and im2row). Bad input raises
     ValueError; a combination no linked kernel implements raises NotImplementedError."""
-    return conv2d_timed(x, w, algo=algo, bits=bits, transform=transform)[0]
+    return conv2d_timed(x, w, algo=algo, bits=bits, transform=transform, scheme=scheme)[0]
 
 
 # ---- int8: the pipeline with its intermediates, and error figures -----------------------------
@@ -307,9 +311,10 @@ def _scheme_info(ffi, lib, plan, scheme: str, a: int, mult_y) -> dict:
     return {"s1": ints[1], "sV": ints[2], "QU": ints[3], "e": pos, "mult": {"U": f[3, 0, 0], "Y": mult_y}}
 
 
-def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static") -> dict:
+def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str = "tensor") -> dict:
     """Error of conv2d(...) (dequantized for bits=8) against the float64 direct convolution of
     the unquantized data: {"sqnr_db", "max_abs", "rel_l2"} (bench.reference.error_metrics)."""
     from bench.reference import conv2d_direct, error_metrics
 
-    return error_metrics(conv2d(x, w, algo=algo, bits=bits, transform=transform), conv2d_direct(x, w))
+    y = conv2d(x, w, algo=algo, bits=bits, transform=transform, scheme=scheme)
+    return error_metrics(y, conv2d_direct(x, w))

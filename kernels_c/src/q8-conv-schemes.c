@@ -222,8 +222,8 @@ static void exact_v(const wb_q8_plan *p, const int8_t *xq, int64_t *v)
 #define SCALAR_GEMM(mm, A, B)                                                                      \
     for (size_t t = 0; t < p->tiles; t++)                                                          \
         for (size_t q = 0; q < aa; q++)                                                            \
-            for (size_t c = 0; c < p->cin; c++)                                                    \
-                for (size_t co = 0; co < p->cout; co++)                                            \
+            for (size_t c = 0; c < (size_t)p->cin; c++)                                                    \
+                for (size_t co = 0; co < (size_t)p->cout; co++)                                            \
                     mm[(t * aa + q) * p->cout + co] +=                                             \
                         (int64_t)(A)[(t * aa + q) * p->cin + c] * (B)[(q * p->cin + c) * p->cout + co]
 
