@@ -7,15 +7,22 @@
 #include "wb_q8_neon.h"
 #include "wb_q8_schemes.h"
 
+/* SMLAL2 by lane; SIMDe lacks vmlal_high_laneq_s16 (and gcc does not fuse vget_high into it) */
+#if defined(__aarch64__)
+#define WB_MLAL_HI(acc, w, a, k) vmlal_high_laneq_s16(acc, w, a, k)
+#else
+#define WB_MLAL_HI(acc, w, a, k) vmlal_laneq_s16(acc, vget_high_s16(w), a, k)
+#endif
+
 #define WB_STEP(k, wk)                                                                             \
     c0l = vmlal_laneq_s16(c0l, vget_low_s16(wk), a0v, k);                                          \
-    c0h = vmlal_laneq_s16(c0h, vget_high_s16(wk), a0v, k);                                         \
+    c0h = WB_MLAL_HI(c0h, wk, a0v, k);                                                             \
     c1l = vmlal_laneq_s16(c1l, vget_low_s16(wk), a1v, k);                                          \
-    c1h = vmlal_laneq_s16(c1h, vget_high_s16(wk), a1v, k);                                         \
+    c1h = WB_MLAL_HI(c1h, wk, a1v, k);                                                             \
     c2l = vmlal_laneq_s16(c2l, vget_low_s16(wk), a2v, k);                                          \
-    c2h = vmlal_laneq_s16(c2h, vget_high_s16(wk), a2v, k);                                         \
+    c2h = WB_MLAL_HI(c2h, wk, a2v, k);                                                             \
     c3l = vmlal_laneq_s16(c3l, vget_low_s16(wk), a3v, k);                                          \
-    c3h = vmlal_laneq_s16(c3h, vget_high_s16(wk), a3v, k)
+    c3h = WB_MLAL_HI(c3h, wk, a3v, k)
 
 static inline void store_row(int32_t *c, size_t nc, int32x4_t lo, int32x4_t hi, int32x4_t ns)
 {
