@@ -84,4 +84,27 @@ WB_ALWAYS int8x8_t wb_q8_narrow_f32(float32x4_t lo, float32x4_t hi)
     return vmax_s8(q, vdup_n_s8(-127));
 }
 
+/* Per-position stores of the input transform (WB_STORE of q8-winoin-scheme-neon.inc): tap
+ * requantizes to int8 with the position's multiplier, wide shifts into int16. */
+#define WB_TAP_STORE(v, p, vs, c, lo, hi, mult, shift)                                             \
+    vst1_s8((int8_t *)(v) + (p) * (vs) + (c), wb_q8_requant_s32(lo, hi, vdupq_n_f32((mult)[p])))
+#define WB_WIDE_STORE(v, p, vs, c, lo, hi, mult, shift)                                            \
+    vst1q_s16((int16_t *)(v) + (p) * (vs) + (c),                                                   \
+              vcombine_s16(vmovn_s32(vrshlq_s32(lo, vdupq_n_s32(-(shift)))),                       \
+                           vmovn_s32(vrshlq_s32(hi, vdupq_n_s32(-(shift))))))
+
+/* Per-position loads of the output transform (WB_LOADZ of q8-winoout-scheme-neon.inc): tap
+ * widens P8 and multiplies by Sq[p], wide reads the int32 sums M'. */
+#define WB_TAP_LOADZ(p8, p, ps, c, sq, lo, hi)                                                     \
+    do {                                                                                           \
+        wb_load8_s32((const int8_t *)(p8) + (p) * (ps) + (c), &lo, &hi);                           \
+        lo = vmulq_n_s32(lo, (sq)[p]);                                                             \
+        hi = vmulq_n_s32(hi, (sq)[p]);                                                             \
+    } while (0)
+#define WB_WIDE_LOADZ(p8, p, ps, c, sq, lo, hi)                                                    \
+    do {                                                                                           \
+        lo = vld1q_s32((const int32_t *)(p8) + (p) * (ps) + (c));                                  \
+        hi = vld1q_s32((const int32_t *)(p8) + (p) * (ps) + (c) + 4);                              \
+    } while (0)
+
 #endif

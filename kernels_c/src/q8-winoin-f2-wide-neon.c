@@ -1,9 +1,6 @@
-/* wb_q8_winoin_wide_ukernel_f2__neon: wide scheme, V16 = rshift(BTq d BTq^T, shift) for F(2,3)
- * (a = 4), int16 (the shift makes it fit), BTq dense at run time. */
+/* wb_q8_winoin_wide_ukernel_f2__neon: wide scheme, V16 = rshift(BTq d BTq^T, shift) in int16 for
+ * F(2,3) (a = 4), BTq dense at run time. */
 #define WB_FN wb_q8_winoin_wide_ukernel_f2__neon
 #define WB_A 4
-#define WB_STORE(v, p, vs, c, lo, hi, mult, shift)                                                  \
-    vst1q_s16((int16_t *)(v) + (p) * (vs) + (c),                                                    \
-              vcombine_s16(vmovn_s32(vrshlq_s32(lo, vdupq_n_s32(-(shift)))),                       \
-                           vmovn_s32(vrshlq_s32(hi, vdupq_n_s32(-(shift))))))
+#define WB_STORE WB_WIDE_STORE
 #include "q8-winoin-scheme-neon.inc"
