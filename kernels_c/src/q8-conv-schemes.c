@@ -385,10 +385,12 @@ static void gemm_position(void *ctx, size_t q, int tid)
     for (size_t n0 = 0; n0 < (size_t)p->cout; n0 += 8) {
         const size_t nc = p->cout - n0 < 8 ? p->cout - n0 : 8;
         const int16_t *w = s->w16 + q * s->panel16 + n0 * k8;
-        for (size_t m0 = 0; m0 < p->tiles; m0 += 4)
-            wb_q8_gemm_s16_ukernel_4x8__neon(p->tiles - m0 < 4 ? p->tiles - m0 : 4, nc, k8,
-                                             s->v16 + q * s->vpos16 + m0 * p->cin16, p->cin16, w,
-                                             s->m32 + m0 * ldc + q * p->cout8 + n0, ldc, s->e[q]);
+        for (size_t m0 = 0; m0 < p->tiles; m0 += 4) {
+            const size_t mr = p->tiles - m0 < 4 ? p->tiles - m0 : 4;
+            (mr == 1 ? wb_q8_gemm_s16_ukernel_1x8__neon : wb_q8_gemm_s16_ukernel_4x8__neon)(
+                mr, nc, k8, s->v16 + q * s->vpos16 + m0 * p->cin16, p->cin16, w,
+                s->m32 + m0 * ldc + q * p->cout8 + n0, ldc, s->e[q]);
+        }
     }
 }
 

@@ -69,6 +69,10 @@ WB_Q8_SOUT(wb_q8_winoout_wide_ukernel_f6__neon);
 void wb_q8_gemm_s16_ukernel_4x8__neon(size_t mr, size_t nc, size_t kc, const int16_t *restrict a,
                                       size_t a_stride, const int16_t *restrict w,
                                       int32_t *restrict c, size_t c_stride, int shift);
+/* One row (mr must be 1): single-tile layers and 1-row remainders. */
+void wb_q8_gemm_s16_ukernel_1x8__neon(size_t mr, size_t nc, size_t kc, const int16_t *restrict a,
+                                      size_t a_stride, const int16_t *restrict w,
+                                      int32_t *restrict c, size_t c_stride, int shift);
 /* k x n int16 (row stride b_stride) -> ceil(n/8) panels of round_up(k, 8) rows x 8 columns. */
 void wb_q8_packb_s16_ukernel_x8__scalar(size_t k, size_t n, const int16_t *b, size_t b_stride,
                                         int16_t *packed);
