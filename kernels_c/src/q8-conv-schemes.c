@@ -187,37 +187,6 @@ int wb_q8_plan_scheme(wb_q8_plan *p, char *err, int err_len)
 
 /* ---- the scalar pipelines (calibration) ------------------------------------------------------ */
 
-/* V = BTq d BTq^T per tile, exact: v[(t * aa + p) * cin + c] */
-static void exact_v(const wb_q8_plan *p, const int8_t *xq, int64_t *v)
-{
-    const int m = p->m, a = p->a;
-    const size_t aa = (size_t)a * a, cin = p->cin;
-    for (size_t t = 0; t < p->tiles; t++) {
-        const long y0 = (long)(t / p->tw) * m - 1, x0 = (long)(t % p->tw) * m - 1;
-        for (size_t c = 0; c < cin; c++) {
-            int64_t d[WB_MAX_TILE][WB_MAX_TILE], bd[WB_MAX_TILE][WB_MAX_TILE];
-            for (int i = 0; i < a; i++)
-                for (int j = 0; j < a; j++) {
-                    const long sy = y0 + i, sx = x0 + j;
-                    d[i][j] = sy < 0 || sy >= p->h || sx < 0 || sx >= p->w
-                                  ? 0 : xq[((size_t)sy * p->w + (size_t)sx) * cin + c];
-                }
-            for (int i = 0; i < a; i++)
-                for (int j = 0; j < a; j++) {
-                    int64_t s = 0;
-                    for (int k = 0; k < a; k++) s += p->btq[i * a + k] * d[k][j];
-                    bd[i][j] = s;
-                }
-            for (int i = 0; i < a; i++)
-                for (int l = 0; l < a; l++) {
-                    int64_t s = 0;
-                    for (int k = 0; k < a; k++) s += bd[i][k] * p->btq[l * a + k];
-                    v[(t * aa + (size_t)i * a + l) * cin + c] = s;
-                }
-        }
-    }
-}
-
 /* M[(t * aa + p) * cout + co] = sum_c A[(t * aa + p) * cin + c] * B[(p * cin + c) * cout + co] */
 #define SCALAR_GEMM(mm, A, B)                                                                      \
     for (size_t t = 0; t < p->tiles; t++)                                                          \
@@ -267,19 +236,25 @@ static int scalar_output(wb_q8_plan *p, const int64_t *z, int8_t *y8)
     return WB_OK;
 }
 
-/* per-position requantization of an int64 tile tensor t[(tile * aa + p) * ch + c] */
-static void requant_positions(const wb_q8_plan *p, const int64_t *t, size_t ch, float *mult, int8_t *q8)
+/* per-position requantization of a tile tensor t[(tile * aa + p) * ch + c], int32 (t32) or int64
+ * (t64, when t32 is NULL) */
+static void requant_positions(const wb_q8_plan *p, const int32_t *t32, const int64_t *t64, size_t ch,
+                              float *mult, int8_t *q8)
 {
     const size_t aa = (size_t)p->a * p->a;
     for (size_t q = 0; q < aa; q++) {
         int64_t amax = 0;
         for (size_t i = 0; i < p->tiles; i++)
-            for (size_t c = 0; c < ch; c++)
-                amax = max_i64(amax, llabs(t[(i * aa + q) * ch + c]));
+            for (size_t c = 0; c < ch; c++) {
+                const size_t k = (i * aa + q) * ch + c;
+                amax = max_i64(amax, llabs(t32 ? t32[k] : t64[k]));
+            }
         mult[q] = wb_q8_multiplier(amax);
         for (size_t i = 0; i < p->tiles; i++)
-            for (size_t c = 0; c < ch; c++)
-                q8[(i * aa + q) * ch + c] = wb_q8_requant_scalar(t[(i * aa + q) * ch + c], mult[q]);
+            for (size_t c = 0; c < ch; c++) {
+                const size_t k = (i * aa + q) * ch + c;
+                q8[k] = wb_q8_requant_scalar(t32 ? t32[k] : t64[k], mult[q]);
+            }
     }
 }
 
@@ -301,17 +276,18 @@ int wb_q8_calibrate_scheme(wb_q8_plan *p, const int8_t *xq, int8_t *y8)
 {
     wb_q8_scheme_state *s = p->sch;
     const size_t aa = (size_t)p->a * p->a, nv = p->tiles * aa * p->cin, nm = p->tiles * aa * p->cout;
-    int64_t *v = malloc(nv * sizeof *v), *mm = calloc(nm, sizeof *mm);
+    int32_t *v = malloc(nv * sizeof *v);
+    int64_t *mm = calloc(nm, sizeof *mm);
     int8_t *v8 = malloc(nv), *p8 = malloc(nm);
     int16_t *v16 = malloc(nv * sizeof *v16);
     int rc = WB_E_RUNTIME;
     if (!v || !mm || !v8 || !p8 || !v16)
         goto done;
-    exact_v(p, xq, v);
+    wb_q8_exact_v(p, xq, v);
     if (p->scheme == WB_Q8_TAP) {
-        requant_positions(p, v, p->cin, s->mult_v, v8);
+        requant_positions(p, v, NULL, p->cin, s->mult_v, v8);
         SCALAR_GEMM(mm, v8, p->u8);
-        requant_positions(p, mm, p->cout, s->mult_p, p8);
+        requant_positions(p, NULL, mm, p->cout, s->mult_p, p8);
         tap_factors(s, aa);
         for (size_t i = 0; i < nm; i++)
             mm[i] = (int64_t)p8[i] * s->sq[(i / p->cout) % aa];

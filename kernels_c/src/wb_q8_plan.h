@@ -55,6 +55,9 @@ int wb_q8_quantize_matrix(const double *t, int rows, int cols, double limit, int
 float wb_q8_multiplier(int64_t amax);                 /* float(127 / amax), 1 for 0 */
 int8_t wb_q8_requant_scalar(int64_t v, float mult); /* scheme step 2, one value */
 
+/* V = BTq d BTq^T per tile in the reference's layout (tile, a, a, cin), exact in int32. */
+void wb_q8_exact_v(const wb_q8_plan *p, const int8_t *xq, int32_t *v);
+
 /* The scalar pipelines: fix plan->mult_{v,p,y} from xq's per-stage amax; y8 may be NULL. */
 int wb_q8_calibrate_im2row(wb_q8_plan *p, const int8_t *xq, int8_t *y8);
 int wb_q8_calibrate_winograd(wb_q8_plan *p, const int8_t *xq, int8_t *y8);
