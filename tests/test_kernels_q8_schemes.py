@@ -221,3 +221,17 @@ def test_aarch64_wide_f6_at_the_cin_bound_under_qemu(aarch64_driver, tmp_path):
     out = run_driver(aarch64_driver, tmp_path, x, w, 6, "wide")
     ref = R.winograd_int8_stages(x, w, cook_toom(6), "wide")
     assert np.array_equal(out[0], ref["y8"]) and np.array_equal(out[1], ref["y8"])
+
+
+def test_static_kernels_constants_are_the_reference_integer_matrices():
+    """src/wb_q8_default_tq.h holds BTq and ATq of the default transforms (scheme step 3)."""
+    import re
+
+    text = (build.KERNELS / "src" / "wb_q8_default_tq.h").read_text()
+    for m in (2, 4, 6):
+        t = cook_toom(m)
+        for name, T in (("btq", t.BT), ("atq", t.AT)):
+            body = re.search(rf"wb_q8_{name}_f{m}\[\d+\] = \{{([^}}]*)\}}", text).group(1)
+            got = np.array([int(v) for v in body.replace(",", " ").split()])
+            want, _ = R.quantize_matrix(T, R.BT_AT_LIMIT)
+            assert np.array_equal(got, want.ravel()), (name, m)

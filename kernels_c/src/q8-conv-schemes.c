@@ -19,15 +19,17 @@ typedef struct {
     wb_q8_sout_fn out;
 } scheme_fns;
 
-static const scheme_fns tap_fns[7] = {
-    [2] = {wb_q8_winoin_tap_ukernel_f2__neon, wb_q8_winoout_tap_ukernel_f2__neon},
-    [4] = {wb_q8_winoin_tap_ukernel_f4__neon, wb_q8_winoout_tap_ukernel_f4__neon},
-    [6] = {wb_q8_winoin_tap_ukernel_f6__neon, wb_q8_winoout_tap_ukernel_f6__neon},
-};
-static const scheme_fns wide_fns[7] = {
-    [2] = {wb_q8_winoin_wide_ukernel_f2__neon, wb_q8_winoout_wide_ukernel_f2__neon},
-    [4] = {wb_q8_winoin_wide_ukernel_f4__neon, wb_q8_winoout_wide_ukernel_f4__neon},
-    [6] = {wb_q8_winoin_wide_ukernel_f6__neon, wb_q8_winoout_wide_ukernel_f6__neon},
+#define SCHEME_FNS(S, V)                                                                           \
+    {                                                                                              \
+        [2] = {wb_q8_winoin_##S##_##V##_ukernel_f2__neon, wb_q8_winoout_##S##_##V##_ukernel_f2__neon}, \
+        [4] = {wb_q8_winoin_##S##_##V##_ukernel_f4__neon, wb_q8_winoout_##S##_##V##_ukernel_f4__neon}, \
+        [6] = {wb_q8_winoin_##S##_##V##_ukernel_f6__neon, wb_q8_winoout_##S##_##V##_ukernel_f6__neon}, \
+    }
+/* [scheme - 1][learned][m]: static kernels fold the default matrices, learned ones take them at
+ * run time */
+static const scheme_fns fns[2][2][7] = {
+    {SCHEME_FNS(tap, static), SCHEME_FNS(tap, learned)},
+    {SCHEME_FNS(wide, static), SCHEME_FNS(wide, learned)},
 };
 
 static int64_t rshift(int64_t v, int s) { return s ? (v + (1LL << (s - 1))) >> s : v; }
@@ -337,7 +339,7 @@ static void input_row(void *ctx, size_t ty, int tid)
     const wb_q8_plan *p = j->p;
     const wb_q8_scheme_state *s = p->sch;
     const int wide = p->scheme == WB_Q8_WIDE;
-    const wb_q8_sin_fn fn = (wide ? wide_fns : tap_fns)[p->m].in;
+    const wb_q8_sin_fn fn = fns[p->scheme - 1][p->learned][p->m].in;
     for (size_t tx = 0; tx < p->tw; tx++) {
         const size_t t = ty * p->tw + tx;
         void *v = wide ? (void *)(s->v16 + t * p->cin16) : (void *)(p->v8 + t * p->cin16);
@@ -376,7 +378,7 @@ static void output_row(void *ctx, size_t ty, int tid)
     const wb_q8_plan *p = j->p;
     const wb_q8_scheme_state *s = p->sch;
     const int wide = p->scheme == WB_Q8_WIDE;
-    const wb_q8_sout_fn fn = (wide ? wide_fns : tap_fns)[p->m].out;
+    const wb_q8_sout_fn fn = fns[p->scheme - 1][p->learned][p->m].out;
     const size_t m = p->m, aa = (size_t)p->a * p->a, cout = p->cout;
     int8_t *scratch = p->scratch + (size_t)tid * m * m * p->cout8;
     int8_t *out[WB_MAX_TILE * WB_MAX_TILE];

@@ -50,18 +50,30 @@ typedef void (*wb_q8_sout_fn)(size_t channels, const void *p8, size_t p_stride, 
     void name(size_t, const void *, size_t, const int32_t *, int, int8_t *const *, float,          \
               const int32_t *)
 
-WB_Q8_SIN(wb_q8_winoin_tap_ukernel_f2__neon);
-WB_Q8_SIN(wb_q8_winoin_tap_ukernel_f4__neon);
-WB_Q8_SIN(wb_q8_winoin_tap_ukernel_f6__neon);
-WB_Q8_SIN(wb_q8_winoin_wide_ukernel_f2__neon);
-WB_Q8_SIN(wb_q8_winoin_wide_ukernel_f4__neon);
-WB_Q8_SIN(wb_q8_winoin_wide_ukernel_f6__neon);
-WB_Q8_SOUT(wb_q8_winoout_tap_ukernel_f2__neon);
-WB_Q8_SOUT(wb_q8_winoout_tap_ukernel_f4__neon);
-WB_Q8_SOUT(wb_q8_winoout_tap_ukernel_f6__neon);
-WB_Q8_SOUT(wb_q8_winoout_wide_ukernel_f2__neon);
-WB_Q8_SOUT(wb_q8_winoout_wide_ukernel_f4__neon);
-WB_Q8_SOUT(wb_q8_winoout_wide_ukernel_f6__neon);
+WB_Q8_SIN(wb_q8_winoin_tap_static_ukernel_f2__neon);
+WB_Q8_SIN(wb_q8_winoin_tap_learned_ukernel_f2__neon);
+WB_Q8_SIN(wb_q8_winoin_tap_static_ukernel_f4__neon);
+WB_Q8_SIN(wb_q8_winoin_tap_learned_ukernel_f4__neon);
+WB_Q8_SIN(wb_q8_winoin_tap_static_ukernel_f6__neon);
+WB_Q8_SIN(wb_q8_winoin_tap_learned_ukernel_f6__neon);
+WB_Q8_SIN(wb_q8_winoin_wide_static_ukernel_f2__neon);
+WB_Q8_SIN(wb_q8_winoin_wide_learned_ukernel_f2__neon);
+WB_Q8_SIN(wb_q8_winoin_wide_static_ukernel_f4__neon);
+WB_Q8_SIN(wb_q8_winoin_wide_learned_ukernel_f4__neon);
+WB_Q8_SIN(wb_q8_winoin_wide_static_ukernel_f6__neon);
+WB_Q8_SIN(wb_q8_winoin_wide_learned_ukernel_f6__neon);
+WB_Q8_SOUT(wb_q8_winoout_tap_static_ukernel_f2__neon);
+WB_Q8_SOUT(wb_q8_winoout_tap_learned_ukernel_f2__neon);
+WB_Q8_SOUT(wb_q8_winoout_tap_static_ukernel_f4__neon);
+WB_Q8_SOUT(wb_q8_winoout_tap_learned_ukernel_f4__neon);
+WB_Q8_SOUT(wb_q8_winoout_tap_static_ukernel_f6__neon);
+WB_Q8_SOUT(wb_q8_winoout_tap_learned_ukernel_f6__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_static_ukernel_f2__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_learned_ukernel_f2__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_static_ukernel_f4__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_learned_ukernel_f4__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_static_ukernel_f6__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_learned_ukernel_f6__neon);
 
 /* int16 GEMM block: C[mr x nc] (int32) = rshift(A[mr x kc] * W[kc x nc], shift). A: int16 rows
  * at a_stride elements; W: one panel of wb_q8_packb_s16_ukernel_x8__scalar; kc % 8 == 0,

@@ -1,6 +1,0 @@
-/* wb_q8_winoout_tap_ukernel_f2__neon: tap scheme, Z = P8 Sq per position, Y8 = requant(
- * rshift(ATq Z, s1) ATq^T) for F(2,3) (a = 4), ATq dense at run time. */
-#define WB_FN wb_q8_winoout_tap_ukernel_f2__neon
-#define WB_A 4
-#define WB_LOADZ WB_TAP_LOADZ
-#include "q8-winoout-scheme-neon.inc"
