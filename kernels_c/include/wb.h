@@ -23,6 +23,14 @@ int wb_conv_create(const char *algo, int bits, const char *transform, int m, int
                    const double *at, const double *g, const double *bt, int h, int w, int cin,
                    int cout, const float *weights, wb_conv **out, char *err, int err_len);
 
+/* The same with an int8 Winograd quantization scheme (bench/reference.py): "tensor" (the default
+ * for int8 Winograd), "tap" or "wide"; "none" (the default) for fp32 and im2row; NULL: the default.
+ * A scheme the (algo, bits) pair does not take is WB_E_BAD_CASE. */
+int wb_conv_create_scheme(const char *algo, int bits, const char *transform, const char *scheme,
+                          int m, int r, const double *at, const double *g, const double *bt, int h,
+                          int w, int cin, int cout, const float *weights, wb_conv **out, char *err,
+                          int err_len);
+
 /* Fixes the data-dependent parameters of the convolution on x, before timing. fp32: nothing.
  * int8 (bits=8): quantizes x (symmetric per tensor), measures each stage's amax on it with a
  * plain scalar pass and fixes the requantization multipliers; later runs must be given the same

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "wb_q8_plan.h"
+#include "wb_q8_schemes.h"
 
 #if defined(__ARM_FEATURE_DOTPROD)
 #include <sys/auxv.h>
@@ -52,6 +53,7 @@ void wb_q8_plan_destroy(wb_q8_plan *p)
     wb_free(p->p8);
     wb_free(p->patches);
     wb_free(p->scratch);
+    wb_q8_scheme_free(p);
     free(p);
 }
 
@@ -151,11 +153,18 @@ static int plan_winograd(wb_q8_plan *p, const double *at, const double *g, const
     p->v8 = wb_zalloc(aa * p->vpos);
     p->p8 = wb_zalloc(p->tiles * aa * p->cout8);
     p->scratch = wb_zalloc((size_t)WB_MAX_THREADS * m * m * p->cout8);
-    if (!p->u8 || !p->wpacked || !p->xpad || !p->v8 || !p->p8 || !p->scratch ||
-        transform_weights(p) != WB_OK)
+    if (!p->u8 || !p->wpacked || !p->xpad || !p->v8 || !p->p8 || !p->scratch)
+        return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
+    if (p->scheme) { /* tap, wide: their own weight transform (q8-conv-schemes.c) */
+        const int rc = wb_q8_plan_scheme(p, err, err_len);
+        if (rc != WB_OK)
+            return rc;
+    } else if (transform_weights(p) != WB_OK)
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
     p->gemm_ops = 2.0 * aa * p->tiles * p->cin * p->cout;
-    snprintf(p->name, sizeof p->name, "wb_q8_conv_winograd_%s_f%d", p->learned ? "learned" : "static", m);
+    static const char *const prefix[] = {"", "tap_", "wide_"};
+    snprintf(p->name, sizeof p->name, "wb_q8_conv_winograd_%s%s_f%d", prefix[p->scheme],
+             p->learned ? "learned" : "static", m);
     return WB_OK;
 }
 
@@ -178,9 +187,20 @@ int wb_q8_plan_create(int m, int learned, const double *at, const double *g, con
                       int h, int w, int cin, int cout, const int8_t *wq, wb_q8_plan **out,
                       char *err, int err_len)
 {
+    return wb_q8_plan_create_scheme(m, learned, WB_Q8_TENSOR, at, g, bt, h, w, cin, cout, wq, out,
+                                    err, err_len);
+}
+
+int wb_q8_plan_create_scheme(int m, int learned, int scheme, const double *at, const double *g,
+                             const double *bt, int h, int w, int cin, int cout, const int8_t *wq,
+                             wb_q8_plan **out, char *err, int err_len)
+{
     *out = NULL;
     if (m != 0 && m != 2 && m != 4 && m != 6)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "tile size m=%d (0 for im2row, 2, 4, 6)", m);
+    if (scheme < WB_Q8_TENSOR || scheme > WB_Q8_WIDE || (!m && scheme != WB_Q8_TENSOR))
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "int8 scheme %d (0 tensor, 1 tap, 2 wide; "
+                       "im2row takes 0 only)", scheme);
     if (h < 1 || w < 1 || cin < 1 || cout < 1)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "sizes must be positive");
     if (!have_dotprod())
@@ -191,7 +211,7 @@ int wb_q8_plan_create(int m, int learned, const double *at, const double *g, con
     wb_q8_plan *p = calloc(1, sizeof *p);
     if (!p)
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
-    p->m = m, p->a = m ? m + 2 : 0, p->learned = m ? learned : 0;
+    p->m = m, p->a = m ? m + 2 : 0, p->learned = m ? learned : 0, p->scheme = scheme;
     p->h = h, p->w = w, p->cin = cin, p->cout = cout;
     const double t0 = wb_now_ms();
     const size_t wbytes = (size_t)9 * cin * cout;
@@ -211,6 +231,8 @@ int wb_q8_plan_create(int m, int learned, const double *at, const double *g, con
 
 int wb_q8_calibrate(wb_q8_plan *p, const int8_t *xq, int8_t *y8)
 {
+    if (p->scheme)
+        return wb_q8_calibrate_scheme(p, xq, y8);
     return p->m ? wb_q8_calibrate_winograd(p, xq, y8) : wb_q8_calibrate_im2row(p, xq, y8);
 }
 
@@ -320,6 +342,8 @@ int wb_q8_run(wb_q8_plan *p, const int8_t *xq, int8_t *y8, struct wb_pool *pool,
 {
     if (!p->calibrated)
         return WB_E_RUNTIME;
+    if (p->scheme)
+        return wb_q8_run_scheme(p, xq, y8, pool, stage_ms);
     job j = {p, xq, y8, 0, 0};
     double st[4];
     const double t0 = wb_now_ms();
@@ -362,6 +386,8 @@ double wb_q8_output_scale(const wb_q8_plan *p, double s_x, double s_w)
 {
     if (!p->m)
         return s_x * s_w / (double)p->mult_y;
+    if (p->scheme)
+        return wb_q8_output_scale_scheme(p, s_x, s_w);
     const double s_v = s_x * ldexp(1.0, -2 * p->kB) / (double)p->mult_v;
     const double s_u = s_w * ldexp(1.0, -2 * p->kG) / (double)p->mult_u;
     const double s_p = s_v * s_u / (double)p->mult_p;
@@ -378,6 +404,8 @@ int wb_q8_stage(const wb_q8_plan *p, const char *name, int8_t *out)
 {
     if (!p->m)
         return WB_E_BAD_CASE;
+    if (p->scheme == WB_Q8_WIDE)
+        return wb_q8_stage_scheme(p, name, out);
     const size_t aa = (size_t)p->a * p->a;
     if (strcmp(name, "U8") == 0) {
         memcpy(out, p->u8, aa * p->cin * p->cout);

@@ -30,7 +30,7 @@ __attribute__((weak)) const wb_kernel *const *wb_q8_kernel_table(int *count)
     return NULL;
 }
 
-const wb_kernel *wb_find_kernel(const char *algo, int bits, const char *transform)
+const wb_kernel *wb_find_kernel(const char *algo, int bits, const char *transform, const char *scheme)
 {
     int n8 = 0;
     const wb_kernel *const *q8 = wb_q8_kernel_table(&n8);
@@ -39,7 +39,8 @@ const wb_kernel *wb_find_kernel(const char *algo, int bits, const char *transfor
     for (int i = 0; i < n32 + n8; i++) {
         const wb_kernel *k = i < n32 ? f32_kernels[i] : q8[i - n32];
         if (k->bits == bits && strcmp(k->algo, algo) == 0 &&
-            (is_im2row || strcmp(k->transform, transform) == 0))
+            (is_im2row || strcmp(k->transform, transform) == 0) &&
+            (k->scheme && scheme ? strcmp(k->scheme, scheme) == 0 : k->scheme == scheme))
             return k;
     }
     return NULL;
@@ -116,6 +117,25 @@ int wb_conv_create(const char *algo, int bits, const char *transform, int m, int
                    const double *at, const double *g, const double *bt, int h, int w, int cin,
                    int cout, const float *weights, wb_conv **out, char *err, int err_len)
 {
+    return wb_conv_create_scheme(algo, bits, transform, NULL, m, r, at, g, bt, h, w, cin, cout,
+                                 weights, out, err, err_len);
+}
+
+/* The registry's scheme key for a requested scheme (NULL: the default), or "?" when the
+ * (algo, bits) pair does not take it. */
+static const char *scheme_key(int tile, int bits, const char *scheme)
+{
+    const int wino8 = tile > 0 && bits == 8;
+    if (!scheme || strcmp(scheme, wino8 ? "tensor" : "none") == 0)
+        return NULL;
+    return wino8 && (strcmp(scheme, "tap") == 0 || strcmp(scheme, "wide") == 0) ? scheme : "?";
+}
+
+int wb_conv_create_scheme(const char *algo, int bits, const char *transform, const char *scheme,
+                          int m, int r, const double *at, const double *g, const double *bt, int h,
+                          int w, int cin, int cout, const float *weights, wb_conv **out, char *err,
+                          int err_len)
+{
     *out = NULL;
     if (err && err_len > 0)
         err[0] = 0;
@@ -124,6 +144,10 @@ int wb_conv_create(const char *algo, int bits, const char *transform, int m, int
         return wb_fail(err, err_len, WB_E_BAD_CASE, "unknown algo '%s' (im2row, f2, f4, f6)", algo);
     if (bits != 8 && bits != 32)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "bits must be 8 or 32, not %d", bits);
+    const char *key = scheme_key(tile, bits, scheme);
+    if (key && strcmp(key, "?") == 0)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "scheme '%s' does not apply to %s at %d bits "
+                       "(%s)", scheme, algo, bits, tile && bits == 8 ? "tensor, tap, wide" : "none");
     if (tile && strcmp(transform, "static") != 0 && strcmp(transform, "learned") != 0)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "unknown transform '%s' (static, learned)", transform);
     if (h < 1 || h > 4096 || w < 1 || w > 4096)
@@ -141,7 +165,7 @@ int wb_conv_create(const char *algo, int bits, const char *transform, int m, int
         if (rc != WB_OK)
             return rc;
     }
-    const wb_kernel *k = wb_find_kernel(algo, bits, transform);
+    const wb_kernel *k = wb_find_kernel(algo, bits, transform, key);
     if (!k)
         return wb_fail(err, err_len, WB_E_UNSUPPORTED, "no %d-bit kernel for algo=%s transform=%s in this build",
                        bits, algo, tile ? transform : "none");
