@@ -421,12 +421,12 @@ class SSHTransport(Transport):
         except (OSError, self._paramiko.SSHException) as e:
             raise TransportError(f"download of {self.board.name}:{remote} failed: {e}") from None
 
-    # The board's login shell runs the command line; `sh -c` starts the argv, reports its PID (so
-    # that a kill can reach it on a separate channel), waits for it and exits with its status
-    # (128 + N when signal N killed it: sshd's exit-signal message is not read by paramiko). The
-    # marker lets anything a login script prints on stdout be skipped.
+    # The board's login shell runs the command line; `sh -c` starts the argv, reports its PID on
+    # stderr (so that a kill can reach it on a separate channel), waits for it and exits with its
+    # status (128 + N when signal N killed it: sshd's exit-signal message is not read by paramiko).
+    # The marker lets anything a login script prints on stderr be skipped; stdout is the command's.
     _PID_MARK = "@@wb-pid@@"
-    _SCRIPT = f'"$@" </dev/null & p=$!; echo "{_PID_MARK} $p"; wait $p; s=$?; echo "@@wb-exit@@ $s" >&2; exit $s'
+    _SCRIPT = f'"$@" </dev/null & p=$!; echo "{_PID_MARK} $p" >&2; wait $p'
 
     def start(self, argv):
         cmd = shlex.join(["sh", "-c", self._SCRIPT, "sh", *argv])
@@ -438,7 +438,7 @@ class SSHTransport(Transport):
         out = chan.makefile("rb", -1)
         err = chan.makefile_stderr("rb", -1)
         pid = None
-        for raw in iter(out.readline, b""):
+        for raw in iter(err.readline, b""):
             line = raw.decode("utf-8", "replace")
             if line.startswith(self._PID_MARK):
                 pid = int(line.split()[1])
