@@ -40,7 +40,8 @@ _STDERR_KEEP = 64 * 1024
 # in an "exit-signal" message that paramiko does not read (it then gives -1, which looks like SIGHUP).
 SIGNAL_UNKNOWN = -255
 KEEPALIVE_S = 5         # SSH keepalive interval, so a frozen link is noticed by the network stack
-KILL_TIMEOUT_S = 10     # killing a remote command must not hang on a frozen link
+KILL_TIMEOUT_S = 10     # opening a channel or killing a remote command must not hang on a frozen link
+SFTP_TIMEOUT_S = 60     # per SFTP operation
 
 
 class TransportError(MeasurementError):
@@ -404,6 +405,7 @@ class SSHTransport(Transport):
         if self._sftp is None:
             try:
                 self._sftp = self.conn.client.open_sftp()
+                self._sftp.get_channel().settimeout(SFTP_TIMEOUT_S)  # a frozen link fails, not hangs
             except self._paramiko.SSHException as e:
                 raise TransportError(f"SFTP unavailable on {self.board.name}: {e}") from None
         return self._sftp
@@ -431,7 +433,7 @@ class SSHTransport(Transport):
     def start(self, argv):
         cmd = shlex.join(["sh", "-c", self._SCRIPT, "sh", *argv])
         try:
-            chan = self.conn.client.get_transport().open_session()
+            chan = self.conn.client.get_transport().open_session(timeout=KILL_TIMEOUT_S)
             chan.exec_command(cmd)
         except (OSError, self._paramiko.SSHException, AttributeError) as e:
             raise TransportError(f"cannot run a command on {self.board.name}: {e}") from None

@@ -207,3 +207,14 @@ def test_op_keys():
     assert op_key("im2row", "none", 32) == "im2row-fp32"
     assert op_key("f6", "learned", 8) == "f6-learned-int8"
     assert op_key("f4", "/x/flex_f4.json", 8) == "f4-flex_f4-int8"
+
+
+def test_lut_keys_name_the_scheme_beyond_tensor(tmp_path):
+    cases = expand([Layer(8, 8, 16, 16)], ["im2row", "f4"], ["static"], [8], ["tensor", "tap", "wide"])
+    with ResultsDir.create(tmp_path / "r", resume=False) as results:
+        for c in cases:
+            results.add(row_from_case(_line(c), c, 0), _line(c))
+    rows = build_lut(ResultsDir.load(tmp_path / "r").dataframe())
+    assert {(r["op"], r["scheme"]) for r in rows} == {
+        ("im2row-int8", "none"), ("f4-static-int8", "tensor"), ("f4-static-int8-tap", "tap"),
+        ("f4-static-int8-wide", "wide")}
