@@ -44,17 +44,20 @@ def runners_under(workdir: Path) -> list[int]:
                 state = (p / "stat").read_text().rsplit(") ", 1)[1][0]
             except OSError:
                 continue
-            if str(workdir).encode() in cmd and b"wb-runner" in cmd and state not in "ZX":
+            argv0 = cmd.split(b"\0")[0]
+            if argv0.startswith(str(workdir).encode()) and argv0.endswith(b"/wb-runner") and state not in "ZX":
                 pids.append(int(p.name))
     return pids
 
 
-def wait_for_runner(workdir: Path, timeout=120) -> int:
+def wait_for_runner(workdir: Path, proc=None, timeout=120) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pids = runners_under(workdir)
         if pids:
             return pids[0]
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"bench ended before a runner started: {proc.communicate()[1]}")
         time.sleep(0.05)
     raise AssertionError("no runner started")
 
@@ -140,7 +143,7 @@ def test_interrupting_bench_during_a_long_case_leaves_nothing_on_the_board(board
     out = tmp_path / "r"
     proc = subprocess.Popen(_run_args(b.name, out, "--min-time-ms", "60000"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for_runner(work)
+    wait_for_runner(work, proc)
     time.sleep(1.0)
     t0 = time.monotonic()
     proc.send_signal(sig)
@@ -163,10 +166,10 @@ def test_sshd_killed_mid_sweep_loses_no_row(boards_file, tmp_path):
     work.mkdir()
     name = boards_file.add("dying", server, workdir=str(work))
     out = tmp_path / "r"
-    proc = subprocess.Popen(_run_args(name, out, "--case-timeout", "20"),
+    proc = subprocess.Popen(_run_args(name, out, "--case-timeout", "20", "--min-time-ms", "3000"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        runner = wait_for_runner(work)
+        runner = wait_for_runner(work, proc)
         time.sleep(0.5)
         session = int(Path(f"/proc/{runner}/stat").read_text().rsplit(") ", 1)[1].split()[1])  # the sh
         chain = [session]
@@ -190,9 +193,10 @@ def test_sshd_killed_mid_sweep_loses_no_row(boards_file, tmp_path):
             time.sleep(0.2)
         assert not runners_under(work)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        sshd.wait()
+        for p in (proc, sshd):
+            if p.poll() is None:
+                p.kill()
+            p.wait()
 
 
 def test_two_concurrent_resumes_one_is_refused(board, tmp_path):
@@ -202,7 +206,7 @@ def test_two_concurrent_resumes_one_is_refused(board, tmp_path):
     assert first.returncode == 0, first.stderr
     one = subprocess.Popen(_run_args(b.name, out, "--resume", "--min-time-ms", "3000", "--mix-settings"),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for_runner(work)   # the first resume holds the lock while it measures
+    wait_for_runner(work, one)   # the first resume holds the lock while it measures
     two = bench(*_run_args(b.name, out, "--resume", "--min-time-ms", "3000", "--mix-settings")[3:])
     _, err = one.communicate(timeout=120)
     assert one.returncode == 0, err
