@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import queue
 import shlex
@@ -39,6 +40,9 @@ _STDERR_KEEP = 64 * 1024
 # Exit status of a command that died of a signal whose number is not known: sshd reports the signal
 # in an "exit-signal" message that paramiko does not read (it then gives -1, which looks like SIGHUP).
 SIGNAL_UNKNOWN = -255
+# paramiko logs connection failures (with a traceback) from its own thread; they are reported here as
+# one line each, so its log stays quiet unless the user configures logging.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 KEEPALIVE_S = 5         # SSH keepalive interval, so a frozen link is noticed by the network stack
 KILL_TIMEOUT_S = 10     # opening a channel or killing a remote command must not hang on a frozen link
 SFTP_TIMEOUT_S = 60     # per SFTP operation
