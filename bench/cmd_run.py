@@ -110,13 +110,13 @@ def _run(args) -> int:
 
 
 def _plan(reached, core_arg, threads):
-    """Targets of the reachable boards and the profile warnings; MeasurementError (one line per
-    board) when no board can be reached, a warning per unreachable board of a farm."""
+    """Targets of the reachable boards and the profile warnings; MeasurementError (one line) when
+    no board can be reached, a warning per unreachable board of a farm."""
     down = [r for r in reached.values() if r.topology is None]
-    for r in down:
-        print(f"bench run: {r.failure}", file=sys.stderr)
     if len(down) == len(reached):
-        raise MeasurementError(f"no board reachable ({', '.join(r.board.name for r in down)})")
+        raise MeasurementError("; ".join(r.failure for r in down))
+    for r in down:
+        print(f"bench run: warning: {r.failure}; the other boards go on", file=sys.stderr)
     warnings = [w for r in reached.values() if r.topology is not None
                 for w in profile_mismatches(r.board, r.topology)]
     for w in warnings:
