@@ -1,6 +1,8 @@
-"""What a sweep measures: layer shapes (presets or lists) times operators (algo, transform, bits).
+"""What a sweep measures: layer shapes (presets or lists) times operators (algo, transform, bits,
+scheme).
 
-A `Case` is one measurement; its `key` identifies it across resumed runs. Validation happens here,
+A `Case` is one measurement; `bench.results.case_key` identifies it across resumed runs and
+`Case.spec` gives the runner's view of it (bench.protocol). Validation happens here,
 before anything is built or measured, and raises UsageError with the bad value and the accepted ones.
 """
 
