@@ -60,7 +60,7 @@ def unstable_warnings(df) -> list[str]:
 
 
 def run_warnings(run: dict) -> list[str]:
-    """Frequency and thermal warnings of one `raw.json` run (runner info lines hold the state
+    """Frequency and thermal warnings of one run (its metadata, as `bench.sweep` keeps it) (runner info lines hold the state
     before, `after` the state after)."""
     out = []
     for info in run.get("runners", []):
