@@ -141,7 +141,10 @@ def run(reached: dict[str, Reached], targets, cases: list[Case], settings: Setti
             record(case, line, finished)
         run_meta["after"] = _after([r.board for r in reached.values() if r.topology is not None])
         counts["warnings"] += run_warnings(run_meta)
-        results.add_record("run_end", run_id, {"after": run_meta["after"], "warnings": counts["warnings"]})
+        try:
+            results.add_record("run_end", run_id, {"after": run_meta["after"], "warnings": counts["warnings"]})
+        except OSError:
+            pass  # a full disk: the error that stopped the sweep says so; the cases are recorded
     return counts
 
 

@@ -267,3 +267,33 @@ def test_a_farm_goes_on_without_an_unreachable_board(ssh_farm, tmp_path):
     assert "gone" in done.stderr and "127.0.0.1:1" in done.stderr
     df = pd.read_csv(tmp_path / "r" / "latency.csv", dtype=CSV_DTYPES)
     assert set(df[df["status"] == "ok"]["board"]) == {ssh_farm.names[0]}
+
+
+def test_a_full_disk_stops_the_sweep_with_one_line_and_whole_files(tmp_path):
+    """Results on a 2 MB filesystem: when a case's raw samples no longer fit, the case is kept
+    without them, the sweep stops with one line (exit 1), both files end in a whole line, and a
+    --resume of the same table, once it has room, measures exactly the rest."""
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(small)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("mounting a 2 MB tmpfs needs root")
+    try:
+        args = ["run", "--res", "4,6,8", "--channels", "4,8", "--algo", "im2row,f2", "--bits", "32",
+                "--reps", "3", "--min-time-ms", "20", "--no-errors", "--out", small / "r"]
+        done = bench(*args)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 1 and "No space left on device" in lines[-1], done.stderr
+        for name in ("latency.csv", "raw.jsonl"):
+            assert (small / "r" / name).read_bytes().endswith(b"\n")
+        kept = pd.read_csv(small / "r" / "latency.csv", dtype=CSV_DTYPES)
+        assert len(kept) >= 1 and (kept["status"] == "ok").all()
+        roomy = tmp_path / "roomy"
+        subprocess.run(["cp", "-a", str(small / "r"), str(roomy)], check=True)
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
+    done = bench(*args[:-1], roomy, "--resume")
+    assert done.returncode == 0, done.stderr
+    df = pd.read_csv(roomy / "latency.csv", dtype=CSV_DTYPES)
+    assert len(df) == 3 * 2 * 3 and not df.duplicated(KEY_COLUMNS).any()
+    assert df.merge(kept, on=KEY_COLUMNS).shape[0] == len(kept)
