@@ -81,8 +81,8 @@ def profile_mismatches(board, topology) -> list[str]:
     for c in board.clusters:
         p = probed.get(c.core)
         if p is None:
-            out.append(f"{board.name}: the profile names a {c.core} cluster, the board has "
-                       f"{', '.join(probed) or 'no clusters'}")
+            out.append(f"{board.name}: the profile's {c.core} cluster is not on the board (it has "
+                       f"{', '.join(probed) or 'no clusters'})")
             continue
         if c.cpus and tuple(c.cpus) != tuple(p.cpus):
             out.append(f"{board.name}: profile {c.core} cpus {','.join(map(str, c.cpus))}, "
