@@ -220,11 +220,26 @@ class Deployment:
 
     def __exit__(self, *exc) -> None:
         self.kill()
-        if self.dir is not None:
-            try:
+        if self.dir is None:
+            return
+        try:
+            if self.transport.broken:
+                self._clean_through_a_new_connection()
+            else:
                 self.transport.cleanup(self.dir)
-            except (TransportError, TransportTimeout, OSError) as e:
-                print(f"bench: warning: could not remove {self.dir} on {self.board.name}: {e}", file=sys.stderr)
+        except (TransportError, TransportTimeout, OSError) as e:
+            print(f"bench: warning: could not remove {self.dir} on {self.board.name}: {e}", file=sys.stderr)
+
+    def _clean_through_a_new_connection(self) -> None:
+        """The link froze or dropped: kill the runner and remove the directory over a fresh one."""
+        with open_transport(self.board) as fresh:
+            if self.proc is not None and self.proc.pid is not None:
+                try:
+                    fresh.kill_remote(self.proc.pid)
+                except (TransportError, TransportTimeout):
+                    pass  # gone already
+            fresh.adopt(self.dir)
+            fresh.cleanup(self.dir)
 
 
 def _runner_matrices(local: Path, tmpdir: str, n: int) -> Path:

@@ -163,6 +163,7 @@ class Transport:
     def __init__(self, board):
         self.board = board
         self._made_dirs: set[str] = set()
+        self.broken = ""   # why the connection is unusable (a frozen or lost link), once known
 
     @property
     def emulated(self) -> bool:
@@ -199,6 +200,15 @@ class Transport:
         path = self._make_private_dir(prefix)
         self._made_dirs.add(path)
         return path
+
+    def adopt(self, path: str) -> None:
+        """Take over a directory another connection to the same board made (cleanup after a lost
+        link goes through a fresh connection)."""
+        self._made_dirs.add(path)
+
+    def kill_remote(self, pid: int) -> None:
+        """SIGKILL a process on the board by its PID (bounded; it may be gone already)."""
+        self.run(["kill", "-KILL", str(pid)], timeout=KILL_TIMEOUT_S)
 
     def cleanup(self, path: str) -> None:
         """Remove a directory made by `mkdtemp` on this transport, with everything in it. Refuses
@@ -415,6 +425,8 @@ class SSHTransport(Transport):
         return self._sftp
 
     def put(self, local, remote, mode=0o600):
+        if self.broken:
+            raise TransportError(f"connection to {self.board.name} lost: {self.broken}")
         try:
             self.sftp.put(os.fspath(local), remote)
             self.sftp.chmod(remote, mode)
@@ -435,6 +447,8 @@ class SSHTransport(Transport):
     _SCRIPT = f'"$@" </dev/null & p=$!; echo "{_PID_MARK} $p" >&2; wait $p'
 
     def start(self, argv):
+        if self.broken:
+            raise TransportError(f"connection to {self.board.name} lost: {self.broken}")
         cmd = shlex.join(["sh", "-c", self._SCRIPT, "sh", *argv])
         try:
             chan = self.conn.client.get_transport().open_session(timeout=KILL_TIMEOUT_S)
@@ -460,8 +474,12 @@ class SSHTransport(Transport):
 
         def killer():
             try:
-                if pid is not None:  # a separate channel, bounded: the link may be frozen
-                    c = self.conn.client.get_transport().open_session(timeout=KILL_TIMEOUT_S)
+                if pid is not None and not self.broken:  # a separate channel, bounded: the link may be frozen
+                    try:
+                        c = self.conn.client.get_transport().open_session(timeout=KILL_TIMEOUT_S)
+                    except (OSError, self._paramiko.SSHException, EOFError, AttributeError) as e:
+                        self.broken = f"no channel in {KILL_TIMEOUT_S} s ({e or type(e).__name__})"
+                        raise
                     c.exec_command(shlex.join(["kill", "-KILL", str(pid)]))
                     c.status_event.wait(KILL_TIMEOUT_S)
                     chan.status_event.wait(3)  # let the killed command's exit status arrive

@@ -206,6 +206,44 @@ def test_sshd_killed_mid_sweep_loses_no_row(boards_file, tmp_path):
             p.wait()
 
 
+def session_processes(runner: int, listener: int) -> list[int]:
+    """The sshd processes serving the session a runner was started from (between it and the
+    listener), the board-side `sh` excluded."""
+    parent = lambda pid: int(Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[1])
+    chain = [parent(runner)]
+    while parent(chain[-1]) not in (listener, 1, 0):
+        chain.append(parent(chain[-1]))
+    return chain[1:]
+
+
+def test_a_frozen_ssh_session_is_cleaned_up_through_a_new_connection(boards_file, tmp_path):
+    """The sshd processes of the sweep's session are stopped (SIGSTOP): the case passes its
+    deadline, the kill cannot get through (bounded), the cases left become `connect` rows, and the
+    runner is killed and its directory removed over a fresh connection."""
+    server, sshd = start_sshd(tmp_path)
+    work = tmp_path / "board-work"
+    work.mkdir()
+    board = load_board(boards_file.add("frozen", server, workdir=str(work)))
+    frozen = []
+    try:
+        gen = run_runner(board, host_cluster(), f"{LONG} id=frozen\n{QUICK} id=next\n", timeout=3, extra_args=FAST)
+        info = next(gen)
+        frozen = session_processes(info["deploy"]["pid"], sshd.pid)
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        got = cases(list(gen))
+        took = time.monotonic() - t0
+        print(f"\nFAULT frozen SSH session: rows after {took:.1f} s")
+        assert [(c["id"], c["error_kind"]) for c in got] == [("frozen", "timeout"), ("next", "connect")]
+        assert took < 40 and nothing_left(work)
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        sshd.kill()
+        sshd.wait()
+
+
 def test_two_concurrent_resumes_one_is_refused(board, tmp_path):
     b, work = board
     out = tmp_path / "r"
