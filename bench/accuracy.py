@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 
+from bench import kernels
 from bench.cases import Case
 from bench.reference import conv2d_direct, error_metrics
 
@@ -20,14 +21,14 @@ SEED = 1  # the runner's default --seed: x from SEED, weights from SEED + 1 (ker
 
 
 def host_run(case: Case, h: int, w: int):
-    """(x, weights, output) of the case's kernel in the host build on the runner's data, h x w."""
-    from bench import kernels
-
+    """(x, weights, output) of the case's kernel in the host build on the runner's data, h x w.
+    An int8 Winograd case of the `tap` or `wide` scheme is run with that scheme."""
     l = case.layer
     x = kernels.gaussian((1, h, w, l.cin), SEED)
     weights = kernels.gaussian((3, 3, l.cin, l.cout), SEED + 1)
     transform = "static" if case.transform == "none" else case.transform
-    return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform)
+    scheme = {"scheme": case.scheme} if case.scheme in ("tap", "wide") else {}
+    return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform, **scheme)
 
 
 @functools.lru_cache(maxsize=None)

@@ -21,10 +21,10 @@ import subprocess
 import sys
 import tempfile
 
-from bench.resources import kernels_dir
+from bench.resources import build_dir, kernels_dir
 
 KERNELS = kernels_dir()
-BUILD_DIR = KERNELS / "build"
+BUILD_DIR = build_dir()
 TARGETS = ("host", "aarch64")
 DEFAULT_MCPU = {"host": "native", "aarch64": "cortex-a53"}
 COMPILERS = {"host": "gcc", "aarch64": "aarch64-linux-gnu-gcc"}

@@ -1,6 +1,8 @@
-"""What a sweep measures: layer shapes (presets or lists) times operators (algo, transform, bits).
+"""What a sweep measures: layer shapes (presets or lists) times operators (algo, transform, bits,
+scheme).
 
-A `Case` is one measurement; its `key` identifies it across resumed runs. Validation happens here,
+A `Case` is one measurement; `bench.results.case_key` identifies it across resumed runs and
+`Case.spec` gives the runner's view of it (bench.protocol). Validation happens here,
 before anything is built or measured, and raises UsageError with the bad value and the accepted ones.
 """
 
@@ -11,12 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import UsageError, choice_error
+from bench.protocol import ALGOS, BITS, MAX_CHANNELS, MAX_HW, SCHEMES, CaseSpec, scheme_for
 
-ALGOS = ("im2row", "f2", "f4", "f6")
-BITS = (8, 32)
 BUILTIN_TRANSFORMS = ("static", "learned")
-MAX_HW = 4096      # the runner's limits (kernels_c/RUNNER.md)
-MAX_CHANNELS = 8192
 
 
 @dataclass(frozen=True)
@@ -37,17 +36,19 @@ class Case:
     algo: str
     transform: str   # "none" for im2row, "static", "learned" or a transform file path
     bits: int
+    scheme: str = "none"   # int8 Winograd quantization scheme (protocol.SCHEMES); "none" otherwise
 
-    def runner_line(self, case_id: int) -> str:
-        """The case as a runner input line (kernels_c/RUNNER.md)."""
+    @property
+    def transform_file(self) -> str | None:
+        """The transform file path, for a case fed one (it is pushed beside the runner)."""
+        return None if self.transform in ("none",) + BUILTIN_TRANSFORMS else self.transform
+
+    def spec(self, case_id: int, matrices: str = "") -> CaseSpec:
+        """The case for the runner; `matrices`: where its transform file is on the board."""
         l = self.layer
-        transform = self.transform
-        extra = ""
-        if transform not in ("none", "static", "learned"):
-            extra = f" matrices={Path(transform).name}"   # pushed beside the runner
-            transform = "learned"
-        return (f"algo={self.algo} transform={transform} bits={self.bits} h={l.h} w={l.w} "
-                f"cin={l.cin} cout={l.cout} id={case_id}{extra}")
+        transform = "learned" if self.transform_file else self.transform
+        return CaseSpec(self.algo, transform, self.bits, l.h, l.w, l.cin, l.cout, self.scheme,
+                        str(case_id), matrices)
 
     @property
     def work(self) -> float:
@@ -164,14 +165,20 @@ def custom_layers(res: str, channels: str | None, cin: str | None, cout: str | N
     return [Layer(r, r, ci, co) for r, ci, co in itertools.product(resolutions, cins, couts)]
 
 
-def expand(layers, algos, transforms, bits) -> list[Case]:
-    """Every layer x operator; im2row has no transform, so it appears once per bit width."""
+def parse_schemes(text: str) -> list[str]:
+    return parse_choices(text, "scheme", SCHEMES)
+
+
+def expand(layers, algos, transforms, bits, schemes=("tensor",)) -> list[Case]:
+    """Every layer x operator; im2row has no transform, so it appears once per bit width; the
+    scheme applies to int8 Winograd only (every other case appears once, with scheme none)."""
     cases = []
     for layer, b, algo in itertools.product(layers, bits, algos):
         for transform in (["none"] if algo == "im2row" else transforms):
             if transform not in BUILTIN_TRANSFORMS + ("none",) and not _matches_algo(transform, algo):
                 continue
-            cases.append(Case(layer, algo, transform, b))
+            for scheme in dict.fromkeys(scheme_for(algo, b, s) for s in schemes):
+                cases.append(Case(layer, algo, transform, b, scheme))
     return cases
 
 

@@ -3,7 +3,9 @@ function that adds its parser and sets `func`; add a module here to add a subcom
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
 from bench.errors import MeasurementError, UsageError
 
@@ -31,7 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM takes Ctrl-C's path: runners killed on their boards, dirs removed
+
+
 def main(argv=None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv  # recorded with results, as typed

@@ -13,11 +13,14 @@ several SSE/AVX instructions, so int8 versus fp32 on the host says nothing about
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
-import subprocess
 
+from bench.boards import format_cpulist, load_board, resolve_core
+from bench.deploy import run_runner
 from bench.errors import MeasurementError, UsageError
+from bench.protocol import Repetition
 
 LAYERS = ((32, 64), (16, 128), (8, 256), (4, 512))  # (H = W, Cin = Cout)
 COMBOS = (("im2row", "none"), ("f2", "static"), ("f2", "learned"), ("f4", "static"),
@@ -56,15 +59,24 @@ def cases_text(bits=(32,)) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_once(runner, cpu: int, min_time_ms: float, bits=(32,)) -> list[dict]:
-    p = subprocess.run([str(runner), "--peak", "--verify", "--cpus", str(cpu), "--min-time-ms",
-                        str(min_time_ms)], input=cases_text(bits), capture_output=True, text=True)
-    if p.returncode != 0:
-        raise MeasurementError(f"wb-runner failed ({p.returncode}): {p.stderr.strip()}")
-    lines = [json.loads(l) for l in p.stdout.splitlines()]
+def local_cluster(cpu: int):
+    """The cluster of this machine holding `cpu`, narrowed to it; UsageError naming the online CPUs."""
+    clusters = resolve_core(load_board("local"), "all")
+    for c in clusters:
+        if cpu in c.cpus:
+            return dataclasses.replace(c, cpus=(cpu,))
+    online = sorted(x for c in clusters for x in c.cpus)
+    raise UsageError(f"bad --cpu {cpu}; accepted: {format_cpulist(online)} (this machine's online CPUs)")
+
+
+def run_once(cluster, reps: Repetition, bits=(32,)) -> list[dict]:
+    """One runner process on the local board through the measurement pipeline (deadlines, pinning,
+    cleanup): a `--peak` line, then every case in --verify mode."""
+    lines = list(run_runner(load_board("local"), cluster, cases_text(bits), verify=True, reps=reps, peak=True))
     bad = [l for l in lines if l["type"] == "case" and l["status"] != "ok"]
     if bad:
-        raise MeasurementError(f"case failed: {bad[0]}")
+        raise MeasurementError(f"case {bad[0].get('algo')} {bad[0].get('transform')} failed: "
+                               f"{bad[0].get('error_kind')}: {bad[0].get('message')}")
     return lines
 
 
@@ -144,17 +156,16 @@ def format_table(rows: dict, peaks: dict) -> str:
 
 
 def _main(args) -> int:
-    if args.runs < 1 or args.min_time_ms < 0:
-        raise UsageError("--runs must be >= 1 and --min-time-ms >= 0")
-    bits = parse_bits(args.bits)
-    from bench.build import BuildError, build_runner
-
+    if not 1 <= args.runs <= 1000:
+        raise UsageError(f"bad --runs {args.runs}; accepted: 1 to 1000")
     try:
-        runner = build_runner("host")
-    except BuildError as e:
-        raise MeasurementError(str(e)) from None
-    runs = [run_once(runner, args.cpu, args.min_time_ms, bits) for _ in range(args.runs)]
-    info = runs[0][0]
+        reps = Repetition(min_time_ms=args.min_time_ms)
+    except ValueError as e:
+        raise UsageError(str(e).replace("min_time_ms", "--min-time-ms")) from None
+    bits = parse_bits(args.bits)
+    cluster = local_cluster(args.cpu)
+    runs = [run_once(cluster, reps, bits) for _ in range(args.runs)]
+    info = next(l for l in runs[0] if l["type"] == "info")
     print(f"wb-runner {info['build_hash']} ({info['arch']}, {info['compiler']}, {info['cflags']}), "
           f"cpu {args.cpu}, single thread, warm caches (same input every repetition)")
     rows, peaks = summarize(runs)

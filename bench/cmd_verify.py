@@ -11,15 +11,17 @@ What "wrong" means:
 
 from __future__ import annotations
 
-import math
 import sys
 
-from bench.cases import ALGOS, Layer, custom_layers, expand, parse_bits, parse_choices, parse_transforms
+from bench.accuracy import host_run
 from bench.board_args import add_board_arguments, boards_from_args
+from bench.cases import ALGOS, Layer, custom_layers, expand, parse_bits, parse_choices, parse_transforms
 from bench.errors import MeasurementError, UsageError
+from bench.farm import run_farm
+from bench.kernels import checksum
+from bench.protocol import Repetition, fp32_tolerance
+from bench.sweep import _matrices_name, _transform_files
 
-FP32_GROWTH = 64
-EPS32 = 2.0 ** -23
 DEFAULT_LAYERS = [Layer(1, 1, 3, 5), Layer(7, 13, 3, 5), Layer(7, 13, 17, 5), Layer(16, 16, 32, 16)]
 
 
@@ -37,15 +39,8 @@ def register(sub) -> None:
     p.set_defaults(func=_verify)
 
 
-def fp32_tolerance(cin: int) -> float:
-    return FP32_GROWTH * EPS32 * math.sqrt(9 * cin)
-
-
 def _host_checksum(case) -> str:
     """The host build's output checksum on the runner's data for the full layer."""
-    from bench.accuracy import host_run
-    from bench.kernels import checksum
-
     return checksum(host_run(case, case.layer.h, case.layer.w)[2])
 
 
@@ -66,9 +61,6 @@ def judge(case, line: dict) -> tuple[bool, str]:
 
 
 def _verify(args) -> int:
-    from bench.farm import run_farm
-    from bench.sweep import _transform_files
-
     layers = custom_layers(args.res, args.channels, args.cin, args.cout) if args.res else DEFAULT_LAYERS
     if not args.res and (args.channels or args.cin or args.cout):
         raise UsageError("--channels, --cin and --cout go with --res")
@@ -77,13 +69,13 @@ def _verify(args) -> int:
     if not cases:
         raise UsageError("no case to verify: no transform file matches the chosen algorithms")
     boards = boards_from_args(args)
-    text = "\n".join(c.runner_line(i) for i, c in enumerate(cases)) + "\n"
+    text = "\n".join(c.spec(i, _matrices_name(c)).runner_line() for i, c in enumerate(cases)) + "\n"
 
     print(f"{'board/core':<16} {'algo':<7} {'transform':<10} {'bits':>4} {'layer':<14} {'SQNR dB':>8} "
           f"{'max abs':>9} {'rel L2':>9}  result")
     failed = 0
     for line in run_farm(boards, args.core, text, verify=True, files=_transform_files(cases),
-                         extra_args=["--min-reps", "1", "--min-time-ms", "1", "--warmup", "0"]):
+                         reps=Repetition(min_reps=1, min_time_ms=1, warmup=0)):
         if line.get("type") != "case":
             continue
         case = cases[int(line["id"])]

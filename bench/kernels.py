@@ -1,9 +1,10 @@
 """The C kernels of kernels_c/ from Python: the host build (NEON through SIMDe), loaded with cffi.
 
-The shared library is built on first use by bench.build (cached by a hash of sources and flags);
-a missing compiler or SIMDe raises bench.build.BuildError naming it. Every call goes through the
-same kernel registry as the on-board runner, so int8 kernels answer here as soon as they are
-linked in (until then bits=8 raises NotImplementedError). bits=8 returns the dequantized output;
+The shared library is built on first use by bench.build (cached by a hash of sources and flags)
+and opened with cffi in ABI mode (`dlopen`); a missing compiler or SIMDe raises
+bench.build.BuildError naming it. Every call goes through the same kernel registry as the on-board
+runner (a build without the int8 sources, WB_BUILD_EXCLUDE=q8*, answers bits=8 with
+NotImplementedError). bits=8 returns the dequantized output;
 conv2d_int8_stages gives the int8 output and intermediates, conv2d_error the error figures.
 
     y = conv2d(x, w, algo="f4")                         # x NHWC (1,H,W,Cin), w HWIO (3,3,Cin,Cout)

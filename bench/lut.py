@@ -3,7 +3,8 @@
 One entry per (board, core, threads) x layer configuration x operator, with median and p90 latency,
 stage medians and error figures. Layer keys follow the once-for-all / ProxylessNAS lookup tables
 (`conv-input:32x32x64-output:32x32x64-kernel:3-stride:1`); operator keys read `f4-static-int8`,
-`im2row-fp32`, `f6-learned-int8`, or `f4-<file stem>-int8` for a transform file.
+`im2row-fp32`, `f6-learned-int8`, or `f4-<file stem>-int8` for a transform file; an int8 Winograd
+operator quantized with another scheme than `tensor` gains it as a suffix (`f4-static-int8-tap`).
 
     lut = load_lut("tables/run/lut.json")                  # one (board, core, threads) table
     lut.latency(layer, "f4-static-int8")                   # median ms
@@ -35,12 +36,13 @@ def layer_key(h: int, w: int, cin: int, cout: int, kernel: int = 3, stride: int 
     return f"conv-input:{h}x{w}x{cin}-output:{ho}x{wo}x{cout}-kernel:{kernel}-stride:{stride}"
 
 
-def op_key(algo: str, transform: str, bits: int) -> str:
+def op_key(algo: str, transform: str, bits: int, scheme: str = "tensor") -> str:
     precision = precision_name(bits)
     if algo == "im2row" or transform in ("none", "", None):
         return f"im2row-{precision}"
     name = transform if transform in ("static", "learned") else Path(transform).stem
-    return f"{algo}-{name}-{precision}"
+    suffix = f"-{scheme}" if scheme in ("tap", "wide") else ""
+    return f"{algo}-{name}-{precision}{suffix}"
 
 
 def build_lut(df) -> list[dict]:
@@ -53,8 +55,9 @@ def build_lut(df) -> list[dict]:
             "board": r["board"], "core": r["core"], "threads": int(r["threads"]),
             "layer": layer_key(r["h"], r["w"], r["cin"], r["cout"]), "h": int(r["h"]), "w": int(r["w"]),
             "cin": int(r["cin"]), "cout": int(r["cout"]), "kernel": 3, "stride": 1,
-            "op": op_key(r["algo"], r["transform"], r["bits"]), "algo": r["algo"], "transform": r["transform"],
-            "bits": int(r["bits"]), "median_ms": r["total_ms"], "p90_ms": r["total_p90_ms"],
+            "op": op_key(r["algo"], r["transform"], r["bits"], r.get("scheme", "none")), "algo": r["algo"],
+            "transform": r["transform"], "scheme": r.get("scheme", "none"), "bits": int(r["bits"]),
+            "median_ms": r["total_ms"], "p90_ms": r["total_p90_ms"],
             "input_ms": r["input_ms"], "gemm_ms": r["gemm_ms"], "output_ms": r["output_ms"],
             "sqnr_db": _num(r.get("sqnr_db")), "max_abs": _num(r.get("max_abs")), "rel_l2": _num(r.get("rel_l2")),
         })

@@ -20,6 +20,7 @@ from pathlib import Path
 from bench import cores
 from bench.boards import Cluster, format_cpulist, parse_cpulist
 from bench.errors import UsageError
+from bench.transport import open_transport
 
 CPU_DIR = "sys/devices/system/cpu"
 _ARCH_ALIASES = {"arm64": "aarch64", "armv8l": "aarch64", "amd64": "x86_64", "x64": "x86_64"}
@@ -424,7 +425,5 @@ def emulated_topology(board, host: Topology) -> Topology:
 def probe_board(board):
     """`board` with its architecture and clusters as read from it (one connection). For boards known
     only by address (`--host`), before `bench.boards.resolve_core` can select their cores."""
-    from bench.transport import open_transport
-
     with open_transport(board) as t:
         return board.with_topology(probe(t))

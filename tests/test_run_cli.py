@@ -55,11 +55,15 @@ def test_run_writes_the_contract_csv_with_types(local_results):
     # int8 Winograd loses accuracy with tile size; fp32 stays near float precision.
     sq = df[df["h"] == 7].set_index(["algo", "transform", "bits"])["sqnr_db"]
     assert sq[("f2", "static", 8)] > sq[("f6", "static", 8)] and sq[("f2", "static", 32)] > 90
-    raw = json.loads((out / "raw.json").read_text())
-    assert raw["schema_version"] == 1 and raw["runs"][0]["command"].startswith("bench run --res 4,7")
-    case = raw["cases"][0]
+    records = [json.loads(l) for l in (out / "raw.jsonl").read_text().splitlines()]
+    kinds = [r["type"] for r in records]
+    assert records[0] == {"type": "header", "tool": "winobench", "schema_version": 2}
+    assert kinds[1] == "run" and records[1]["command"].startswith("bench run --res 4,7")
+    assert kinds.count("case") == len(df) and kinds.count("peak") == 1 and kinds[-1] == "run_end"
+    case = next(r for r in records if r["type"] == "case")
     assert len(case["total_ms"]["samples"]) == case["reps"] and "gemm_ms" in case
-    assert raw["runs"][0]["runners"][0]["type"] == "info" and "after" in raw["runs"][0]
+    assert "runner" in kinds and "after" in records[-1]
+    assert records[1]["harness"]["error_figures"].startswith(("during", "after"))
     assert "fastest" in done.stdout and "speedup" in done.stdout
 
 
@@ -107,6 +111,8 @@ def test_interrupted_run_resumes_without_lost_or_duplicated_rows(tmp_path):
     assert 3 <= len(before) < 42 and (before["status"] == "ok").all()
 
     done = bench("run", "--res", "6,9,12", "--channels", "8", *FAST, "--out", out, "--resume")
+    assert done.returncode == 2 and "other settings" in done.stderr and "--mix-settings" in done.stderr
+    done = bench("run", "--res", "6,9,12", "--channels", "8", *FAST, "--out", out, "--resume", "--mix-settings")
     assert done.returncode == 0, done.stderr
     assert f"{42 - len(before)} of 42 cases" in done.stderr
     after = read_csv(out)
@@ -139,6 +145,12 @@ def test_verify_passes_and_fails_on_a_wrong_transform_file(tmp_path):
     (["run", "--res", "8", "--channels", ""], "bad channel count ''"),
     (["run", "--res", "8", "--channels", "-3"], "bad channel count -3"),
     (["run", "--threads", "0"], "bad --threads 0"),
+    (["run", "--threads", "99"], "bad --threads 99"),
+    (["run", "--reps", "2000000000"], "bad --reps 2000000000; accepted: 1 to 100000"),
+    (["run", "--min-time-ms", "nan"], "bad --min-time-ms nan"),
+    (["run", "--case-timeout", "0"], "bad --case-timeout 0"),
+    (["run", "--scheme", "row"], "unknown scheme 'row'; accepted: tensor, tap, wide"),
+    (["run", "--resume"], "--resume: "),
     (["run", "--transform", "nosuch.json"], "nosuch.json: cannot read"),
     (["run", "--board", "nosuchboard"], "nosuchboard"),
     (["lut", "."], "not a winobench results directory"),

@@ -10,7 +10,7 @@ enum {
     WB_OK = 0,
     WB_E_BAD_CASE = 1,     /* unknown algo/transform, size out of range */
     WB_E_BAD_MATRICES = 2, /* transform matrices of the wrong shape, or non-finite */
-    WB_E_UNSUPPORTED = 3,  /* a valid request no linked kernel implements (e.g. bits=8 before int8) */
+    WB_E_UNSUPPORTED = 3,  /* a valid request no linked kernel implements (e.g. int8 without its sources) */
     WB_E_RUNTIME = 4       /* out of memory, thread creation failed, ... */
 };
 

@@ -51,7 +51,8 @@ struct wb_conv {
 };
 
 /* Kernel lookup over the fp32 table (wb_registry.c) and the int8 one: the int8 sources define
- * wb_q8_kernel_table(); until they are linked, a weak default in wb_registry.c returns none. */
+ * wb_q8_kernel_table(); in a build without them (WB_BUILD_EXCLUDE=q8*) a weak default in
+ * wb_registry.c returns none. */
 const wb_kernel *const *wb_q8_kernel_table(int *count);
 /* Int8 multiply-accumulate rate in GOP/s (int8 sources); NaN when not linked. */
 double wb_q8_peak_gops(double min_ms);

@@ -1,6 +1,6 @@
 /* The kernel registry and the public wb_conv_* API on top of it. Dispatch, the runner, the Python
  * binding and the tests all go through wb_find_kernel, so adding a kernel is adding a table entry:
- * the fp32 table is here, the int8 sources provide their own through wb_q8_kernels(). */
+ * the fp32 table is here, the int8 sources provide their own through wb_q8_kernel_table(). */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,8 +22,8 @@ static const wb_kernel *const f32_kernels[] = {
     &wb_f32_conv_winograd_learned_f4, &wb_f32_conv_winograd_learned_f6,
 };
 
-/* Until the int8 sources are linked in, bits=8 finds no kernel ("unsupported"). Their table is
- * an array of pointers too: wb_q8_kernel_table(&n). */
+/* A build without the int8 sources (WB_BUILD_EXCLUDE=q8*, bench/build.py) finds no kernel for
+ * bits=8 ("unsupported"); q8-registry.c's wb_q8_kernel_table(&n) overrides this weak default. */
 __attribute__((weak)) const wb_kernel *const *wb_q8_kernel_table(int *count)
 {
     *count = 0;
