@@ -44,7 +44,7 @@ class Case:
         transform = self.transform
         extra = ""
         if transform not in ("none", "static", "learned"):
-            extra = f" matrices={Path(transform).name}"   # pushed beside the runner
+            extra = f" matrices={matrices_token(transform)}"   # pushed beside the runner
             transform = "learned"
         return (f"algo={self.algo} transform={transform} bits={self.bits} h={l.h} w={l.w} "
                 f"cin={l.cin} cout={l.cout} id={case_id}{extra}")
@@ -54,6 +54,14 @@ class Case:
         """Relative cost for progress estimates: the MACs of a direct conv, plus a fixed overhead."""
         l = self.layer
         return l.h * l.w * l.cin * l.cout * 9 + 1e5
+
+
+def matrices_token(path: str) -> str:
+    """How a case line names a transform file: a digest of its absolute path, so that any character
+    in the path (spaces, '#', '=') and two files of the same name stay apart (bench.deploy maps it back)."""
+    import hashlib
+
+    return "t" + hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16] + Path(path).suffix.lower()
 
 
 def precision_name(bits: int) -> str:
@@ -128,19 +136,19 @@ def parse_bits(text: str) -> list[int]:
 
 
 def parse_transforms(text: str) -> list[str]:
-    """'static,learned,path/to/t.json' -> names and absolute paths of readable transform files."""
-    from bench.winograd import load_transform
+    """'static,learned,pso,path/to/t.json' -> names and absolute paths of readable transform files."""
+    from bench.winograd import NAMED_TRANSFORMS, load_transform
 
     values = [v.strip() for v in text.split(",") if v.strip()]
     if not values:
-        raise UsageError("empty transform list; accepted: static, learned or a transform file path")
+        raise UsageError("empty transform list; accepted: static, learned, pso or a transform file path")
     out = []
     for v in values:
-        if v in BUILTIN_TRANSFORMS:
+        if v in BUILTIN_TRANSFORMS or v in NAMED_TRANSFORMS:
             out.append(v)
             continue
         if not Path(v).suffix:
-            raise choice_error("transform", v, ["static", "learned", "a .json/.npz/.txt file"])
+            raise choice_error("transform", v, [*BUILTIN_TRANSFORMS, *NAMED_TRANSFORMS, "a .json/.npz/.txt file"])
         try:
             load_transform(v)
         except ValueError as e:
@@ -169,10 +177,23 @@ def expand(layers, algos, transforms, bits) -> list[Case]:
     cases = []
     for layer, b, algo in itertools.product(layers, bits, algos):
         for transform in (["none"] if algo == "im2row" else transforms):
+            transform = _named_to_path(transform, algo)
+            if transform is None:   # no shipped transform of that name for this tile size
+                continue
             if transform not in BUILTIN_TRANSFORMS + ("none",) and not _matches_algo(transform, algo):
                 continue
             cases.append(Case(layer, algo, transform, b))
     return cases
+
+
+def _named_to_path(transform: str, algo: str) -> str | None:
+    """A named transform (e.g. pso) becomes the shipped file for the algorithm's tile size."""
+    from bench.winograd import NAMED_TRANSFORMS, named_transform_path
+
+    if transform not in NAMED_TRANSFORMS:
+        return transform
+    path = named_transform_path(transform, int(algo[1:]))
+    return None if path is None else str(path)
 
 
 def _matches_algo(path: str, algo: str) -> bool:

@@ -6,7 +6,11 @@ What "wrong" means:
   FP32_GROWTH * eps32 * sqrt(9 Cin) (the rounding a correct kernel can accumulate; kernels_c/README.md);
 - int8: output bytes differing from the host build of the same kernels on the same data (the host
   build is tested bit for bit against the numpy reference of the int8 scheme); the int8 error
-  against the direct convolution is the scheme's and is printed, not judged.
+  against the direct convolution is the scheme's and is printed, not judged;
+- a transform that is not an exact Winograd transform (identity error above
+  bench.accuracy.IDENTITY_TOL, e.g. a learned one): fp32 is judged against the float64 Winograd
+  convolution with the same matrices, not the direct one, and the transform's own identity error
+  and error against the direct convolution are printed apart.
 """
 
 from __future__ import annotations
@@ -51,8 +55,12 @@ def _host_checksum(case) -> str:
 
 def judge(case, line: dict) -> tuple[bool, str]:
     """(passed, note) for one runner --verify line."""
+    from bench.accuracy import is_exact_transform
+
     if line.get("status") != "ok":
         return False, f"{line.get('error_kind', 'error')}: {line.get('message', '')}"
+    if not is_exact_transform(case):
+        return _judge_learned(case, line)
     err = line.get("error") or {}
     if case.bits == 32:
         rel, tol = err.get("rel_l2"), fp32_tolerance(case.layer.cin)
@@ -63,6 +71,31 @@ def judge(case, line: dict) -> tuple[bool, str]:
     if line.get("checksum") != host:
         return False, f"int8 output differs from the host build (checksum {line.get('checksum')} vs {host})"
     return True, "bit-exact with the host build"
+
+
+def _judge_learned(case, line: dict) -> tuple[bool, str]:
+    """A transform that is not an exact Winograd transform: the kernel is judged against the float64
+    Winograd convolution with the same matrices (through the host build, whose output the board
+    reproduces byte for byte), and the transform's own error is reported apart."""
+    from bench.accuracy import same_matrices_check
+
+    c = same_matrices_check(case)
+    own = f"transform's own identity error {c['identity_error']:.2g}, rel L2 vs direct {c['transform_rel_l2']:.2g}"
+    if case.bits == 8:
+        if line.get("checksum") != _host_checksum(case):
+            return False, f"int8 output differs from the host build; {own}"
+        return True, f"bit-exact with the host build; {own}"
+    tol = fp32_tolerance(case.layer.cin)
+    if c["rel_l2"] > tol:
+        return False, f"host build: relative L2 {c['rel_l2']:.3g} vs same-matrix Winograd above {tol:.2g}; {own}"
+    if line.get("checksum") == c["checksum"]:
+        return True, f"vs same-matrix Winograd: rel L2 {c['rel_l2']:.2g}; {own}"
+    # Not the host build's bytes: the board's error against the direct convolution must at least be
+    # within the tolerance of the transform's own error (triangle inequality).
+    rel = (line.get("error") or {}).get("rel_l2")
+    if rel is None or abs(rel - c["transform_rel_l2"]) > tol * (1 + c["transform_rel_l2"]):
+        return False, f"output differs from the host build and its rel L2 {rel} vs direct is off the transform's; {own}"
+    return True, f"differs from the host build bytes, consistent with the transform's error; {own}"
 
 
 def _verify(args) -> int:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from bench.boards import Board, Cluster, format_cpulist
+from bench.cases import matrices_token
 from bench.errors import UsageError
 from bench.probe import normalize_arch, probe
 from bench.transport import Transport, TransportError, TransportTimeout, open_transport
@@ -182,11 +183,11 @@ def run_runner(board: Board, cluster: Cluster, cases_text: str, *, threads: int 
     - `transport`: an open transport to reuse (not closed here); else one is opened and closed.
     - `timeout`: seconds for the whole invocation (None: no limit); past it the runner is killed.
     - `files`: local files to push beside the runner; a case's `matrices=NAME` naming one of them by
-      its file name (or naming any existing local path) is pointed at the pushed copy.
+      its `bench.cases.matrices_token` (or naming any existing local path) is pointed at the pushed copy.
     - `extra_args`: more runner options (e.g. ["--min-time-ms", "50"]).
     """
     cases = parse_cases(cases_text)
-    files_by_name = {Path(f).name: Path(f) for f in files}
+    files_by_name = {matrices_token(f): Path(f) for f in files}
     context = {"board": board.name, "core": cluster.core, "cpus": list(cluster.cpus[-threads:]),
                "threads": threads, "emulated": bool(board.emulated)}
     own = transport is None
