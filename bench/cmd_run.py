@@ -28,7 +28,7 @@ def register(sub) -> None:
     what.add_argument("--bits", default="8,32", help="8, 32 or 8,32 (default)")
     what.add_argument("--algo", default=",".join(ALGOS), help=f"comma-separated from {', '.join(ALGOS)} (default: all)")
     what.add_argument("--transform", default="static,learned",
-                      help="static, learned and/or transform files (.json/.npz/.txt) (default: static,learned)")
+                      help="static, learned, pso (shipped, found by `bench transforms search`) and/or transform files (.json/.npz/.txt) (default: static,learned)")
     what.add_argument("--preset", help=f"layer set: {', '.join(PRESETS)} (default: resnet18-cifar)")
     what.add_argument("--width", type=float, default=1.0, help="resnet18-cifar width multiplier: 0.5 or 1.0")
     what.add_argument("--res", help="resolutions, e.g. 8,16,32 (H = W)")

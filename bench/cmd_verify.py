@@ -33,7 +33,7 @@ def register(sub) -> None:
     p.add_argument("--core", help="core type, big, little or all (default: all)")
     p.add_argument("--bits", default="8,32", help="8, 32 or 8,32 (default)")
     p.add_argument("--algo", default=",".join(ALGOS), help="comma-separated algorithms (default: all)")
-    p.add_argument("--transform", default="static,learned", help="static, learned and/or transform files")
+    p.add_argument("--transform", default="static,learned", help="static, learned, pso and/or transform files")
     p.add_argument("--res", help="resolutions (default: awkward shapes 1x1, 7x13, 16x16)")
     p.add_argument("--channels", help="channel counts with Cin = Cout (with --res)")
     p.add_argument("--cin", help="input channel counts (with --res and --cout)")

@@ -308,6 +308,8 @@ def load_transform(path) -> Transform:
     if suffix not in readers:
         raise ValueError(f"{path}: unknown transform file type {suffix!r}; accepted: .json, .npz, .txt")
     try:
+        if path.exists() and not path.is_file():  # a FIFO or a device would block or never end
+            raise ValueError(f"{path}: not a regular file")
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ValueError(f"{path}: {path.stat().st_size} bytes; a transform file is at most {MAX_FILE_BYTES}")
         fields = readers[suffix](path)

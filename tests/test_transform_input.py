@@ -66,6 +66,15 @@ def test_non_utf8_and_oversized_files_are_refused(tmp_path):
     assert "at most 1048576" in one_line_value_error(lambda: load_transform(tmp_path / "big.txt"))
 
 
+def test_devices_and_fifos_are_refused_without_reading(tmp_path):
+    import os
+
+    (tmp_path / "zero.json").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "pipe.txt")
+    for name in ("zero.json", "pipe.txt"):
+        assert "not a regular file" in one_line_value_error(lambda: load_transform(tmp_path / name))
+
+
 def _npz_with_header(path, shape, descr="<f8"):
     """An .npz whose AT member claims `shape` in its header but holds almost no data."""
     header = io.BytesIO()
