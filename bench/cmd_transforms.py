@@ -44,7 +44,7 @@ def _add_generator_args(p) -> None:
 
 def _generate(args):
     try:
-        points = parse_points(args.points) if args.points else None
+        points = parse_points(args.points) if args.points is not None else None
         return cook_toom(args.m, args.r, points)
     except ValueError as e:
         raise UsageError(str(e)) from None

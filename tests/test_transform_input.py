@@ -105,6 +105,7 @@ def test_truncated_and_garbage_npz_are_refused(tmp_path):
     (["show", "--m", "4", "--points", "1e400,1,2,3,4"], "bad interpolation point '1e400'"),
     (["show", "--m", "4", "--points", "0,1,-1,2,99999999999"], "|point| <= 64"),
     (["show", "--m", "4", "--points", "0,1,-1,2,1/0"], "division by zero"),
+    (["show", "--m", "4", "--points", ""], "bad interpolation point ''"),
     (["show", "--m", "100"], f"bad m 100; accepted: whole numbers from 1 to {MAX_M}"),
     (["show", "--m", "4", "--r", "1000"], "bad r 1000"),
     (["show", "--m", "4", "--points", ",".join(["1"] * 5000)], "too many interpolation points"),
