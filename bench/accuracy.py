@@ -37,3 +37,37 @@ def case_errors(case: Case) -> dict:
     h, w = min(case.layer.h, ERROR_CROP), min(case.layer.w, ERROR_CROP)
     x, weights, out = host_run(case, h, w)
     return {**error_metrics(out, conv2d_direct(x, weights)), "error_h": h, "error_w": w}
+
+
+IDENTITY_TOL = 1e-9  # above this a transform is not an exact Winograd transform (a learned one)
+
+
+def transform_of(case: Case):
+    """The transform file of a case as a Transform, or None for static/learned/none."""
+    return load_transform(case.transform_file) if case.transform_file else None
+
+
+@functools.lru_cache(maxsize=None)
+def same_matrices_check(case: Case) -> dict:
+    """For a case whose transform is not exact: the host build's output on the runner's data for the
+    full layer against the float64 Winograd convolution with the same matrices ({"rel_l2",
+    "sqnr_db", "max_abs"}), its checksum, the transform's own identity error, and the relative L2
+    error of that float64 Winograd convolution against the direct one (what the transform alone costs)."""
+    from bench.kernels import checksum
+    from bench.reference import conv2d_winograd
+    from bench.winograd import identity_error
+
+    t = transform_of(case)
+    x, weights, out = host_run(case, case.layer.h, case.layer.w)
+    same = conv2d_winograd(x, weights, t)
+    return {**error_metrics(out, same), "checksum": checksum(out), "identity_error": identity_error(t),
+            "transform_rel_l2": error_metrics(same, conv2d_direct(x, weights))["rel_l2"]}
+
+
+def is_exact_transform(case: Case) -> bool:
+    t = transform_of(case)
+    if t is None:
+        return True
+    from bench.winograd import identity_error
+
+    return identity_error(t) <= IDENTITY_TOL

@@ -8,12 +8,14 @@ before anything is built or measured, and raises UsageError with the bad value a
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import UsageError, choice_error
 from bench.protocol import ALGOS, BITS, MAX_CHANNELS, MAX_HW, SCHEMES, CaseSpec, scheme_for
+from bench.winograd import NAMED_TRANSFORMS, load_transform, named_transform_path
 
 BUILTIN_TRANSFORMS = ("static", "learned")
 
@@ -41,7 +43,11 @@ class Case:
     @property
     def transform_file(self) -> str | None:
         """The transform file path, for a case fed one (it is pushed beside the runner)."""
-        return None if self.transform in ("none",) + BUILTIN_TRANSFORMS else self.transform
+        if self.transform in ("none",) + BUILTIN_TRANSFORMS:
+            return None
+        if self.transform in NAMED_TRANSFORMS:   # a shipped transform, named as such in the tables
+            return str(named_transform_path(self.transform, int(self.algo[1:])))
+        return self.transform
 
     def spec(self, case_id: int, matrices: str = "") -> CaseSpec:
         """The case for the runner; `matrices`: where its transform file is on the board."""
@@ -55,6 +61,12 @@ class Case:
         """Relative cost for progress estimates: the MACs of a direct conv, plus a fixed overhead."""
         l = self.layer
         return l.h * l.w * l.cin * l.cout * 9 + 1e5
+
+
+def matrices_token(path: str) -> str:
+    """How a case line names a transform file: a digest of its absolute path, so that any character
+    in the path (spaces, '#', '=') and two files of the same name stay apart (bench.deploy maps it back)."""
+    return "t" + hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16] + Path(path).suffix.lower()
 
 
 def precision_name(bits: int) -> str:
@@ -129,19 +141,17 @@ def parse_bits(text: str) -> list[int]:
 
 
 def parse_transforms(text: str) -> list[str]:
-    """'static,learned,path/to/t.json' -> names and absolute paths of readable transform files."""
-    from bench.winograd import load_transform
-
+    """'static,learned,pso,path/to/t.json' -> names and absolute paths of readable transform files."""
     values = [v.strip() for v in text.split(",") if v.strip()]
     if not values:
-        raise UsageError("empty transform list; accepted: static, learned or a transform file path")
+        raise UsageError("empty transform list; accepted: static, learned, pso or a transform file path")
     out = []
     for v in values:
-        if v in BUILTIN_TRANSFORMS:
+        if v in BUILTIN_TRANSFORMS or v in NAMED_TRANSFORMS:
             out.append(v)
             continue
         if not Path(v).suffix:
-            raise choice_error("transform", v, ["static", "learned", "a .json/.npz/.txt file"])
+            raise choice_error("transform", v, [*BUILTIN_TRANSFORMS, *NAMED_TRANSFORMS, "a .json/.npz/.txt file"])
         try:
             load_transform(v)
         except ValueError as e:
@@ -175,7 +185,10 @@ def expand(layers, algos, transforms, bits, schemes=("tensor",)) -> list[Case]:
     cases = []
     for layer, b, algo in itertools.product(layers, bits, algos):
         for transform in (["none"] if algo == "im2row" else transforms):
-            if transform not in BUILTIN_TRANSFORMS + ("none",) and not _matches_algo(transform, algo):
+            if transform in NAMED_TRANSFORMS:
+                if named_transform_path(transform, int(algo[1:])) is None:
+                    continue   # no shipped transform of that name for this tile size (e.g. pso for F2)
+            elif transform not in BUILTIN_TRANSFORMS + ("none",) and not _matches_algo(transform, algo):
                 continue
             for scheme in dict.fromkeys(scheme_for(algo, b, s) for s in schemes):
                 cases.append(Case(layer, algo, transform, b, scheme))
@@ -184,7 +197,5 @@ def expand(layers, algos, transforms, bits, schemes=("tensor",)) -> list[Case]:
 
 def _matches_algo(path: str, algo: str) -> bool:
     """A transform file only applies to the tile size it was made for."""
-    from bench.winograd import load_transform
-
     t = load_transform(path)
     return t.r == 3 and f"f{t.m}" == algo

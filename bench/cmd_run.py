@@ -35,7 +35,7 @@ def register(sub) -> None:
     what.add_argument("--bits", default="8,32", help="8, 32 or 8,32 (default)")
     what.add_argument("--algo", default=",".join(ALGOS), help=f"comma-separated from {', '.join(ALGOS)} (default: all)")
     what.add_argument("--transform", default="static,learned",
-                      help="static, learned and/or transform files (.json/.npz/.txt) (default: static,learned)")
+                      help="static, learned, pso (shipped, found by `bench transforms search`) and/or transform files (.json/.npz/.txt) (default: static,learned)")
     what.add_argument("--scheme", default="tensor",
                       help=f"int8 Winograd quantization schemes, from {', '.join(SCHEMES)} (default: tensor); "
                            f"other cases have scheme none")

@@ -6,7 +6,11 @@ What "wrong" means:
   FP32_GROWTH * eps32 * sqrt(9 Cin) (the rounding a correct kernel can accumulate; kernels_c/README.md);
 - int8: output bytes differing from the host build of the same kernels on the same data (the host
   build is tested bit for bit against the numpy reference of the int8 scheme); the int8 error
-  against the direct convolution is the scheme's and is printed, not judged.
+  against the direct convolution is the scheme's and is printed, not judged;
+- a transform that is not an exact Winograd transform (identity error above
+  bench.accuracy.IDENTITY_TOL, e.g. a learned one): fp32 is judged against the float64 Winograd
+  convolution with the same matrices, not the direct one, and the transform's own identity error
+  and error against the direct convolution are printed apart.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ def register(sub) -> None:
     p.add_argument("--core", help="core type, big, little or all (default: all)")
     p.add_argument("--bits", default="8,32", help="8, 32 or 8,32 (default)")
     p.add_argument("--algo", default=",".join(ALGOS), help="comma-separated algorithms (default: all)")
-    p.add_argument("--transform", default="static,learned", help="static, learned and/or transform files")
+    p.add_argument("--transform", default="static,learned", help="static, learned, pso and/or transform files")
     p.add_argument("--res", help="resolutions (default: awkward shapes 1x1, 7x13, 16x16)")
     p.add_argument("--channels", help="channel counts with Cin = Cout (with --res)")
     p.add_argument("--cin", help="input channel counts (with --res and --cout)")
@@ -46,8 +50,12 @@ def _host_checksum(case) -> str:
 
 def judge(case, line: dict) -> tuple[bool, str]:
     """(passed, note) for one runner --verify line."""
+    from bench.accuracy import is_exact_transform
+
     if line.get("status") != "ok":
         return False, f"{line.get('error_kind', 'error')}: {line.get('message', '')}"
+    if not is_exact_transform(case):
+        return _judge_learned(case, line)
     err = line.get("error") or {}
     if case.bits == 32:
         rel, tol = err.get("rel_l2"), fp32_tolerance(case.layer.cin)
@@ -58,6 +66,31 @@ def judge(case, line: dict) -> tuple[bool, str]:
     if line.get("checksum") != host:
         return False, f"int8 output differs from the host build (checksum {line.get('checksum')} vs {host})"
     return True, "bit-exact with the host build"
+
+
+def _judge_learned(case, line: dict) -> tuple[bool, str]:
+    """A transform that is not an exact Winograd transform: the kernel is judged against the float64
+    Winograd convolution with the same matrices (through the host build, whose output the board
+    reproduces byte for byte), and the transform's own error is reported apart."""
+    from bench.accuracy import same_matrices_check
+
+    c = same_matrices_check(case)
+    own = f"transform's own identity error {c['identity_error']:.2g}, rel L2 vs direct {c['transform_rel_l2']:.2g}"
+    if case.bits == 8:
+        if line.get("checksum") != _host_checksum(case):
+            return False, f"int8 output differs from the host build; {own}"
+        return True, f"bit-exact with the host build; {own}"
+    tol = fp32_tolerance(case.layer.cin)
+    if c["rel_l2"] > tol:
+        return False, f"host build: relative L2 {c['rel_l2']:.3g} vs same-matrix Winograd above {tol:.2g}; {own}"
+    if line.get("checksum") == c["checksum"]:
+        return True, f"vs same-matrix Winograd: rel L2 {c['rel_l2']:.2g}; {own}"
+    # Not the host build's bytes: the board's error against the direct convolution must at least be
+    # within the tolerance of the transform's own error (triangle inequality).
+    rel = (line.get("error") or {}).get("rel_l2")
+    if rel is None or abs(rel - c["transform_rel_l2"]) > tol * (1 + c["transform_rel_l2"]):
+        return False, f"output differs from the host build and its rel L2 {rel} vs direct is off the transform's; {own}"
+    return True, f"differs from the host build bytes, consistent with the transform's error; {own}"
 
 
 def _verify(args) -> int:

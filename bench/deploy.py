@@ -31,6 +31,7 @@ from typing import Iterator, Sequence
 
 from bench.boards import Board, Cluster, format_cpulist
 from bench.build import build_runner
+from bench.cases import matrices_token
 from bench.errors import UsageError
 from bench.probe import Topology, normalize_arch, probe
 from bench.protocol import ErrorKind, Repetition, case_deadline_s
@@ -406,7 +407,8 @@ def run_runner(board: Board, cluster: Cluster, cases_text: str, *, threads: int 
     core, cpus, threads, emulated; their `line` is the line number in `cases_text`).
 
     `timeout`: seconds per case (None: derived from each case's work); `files`: local transform
-    files a case's `matrices=NAME` may name by file name; `transport`: an open one to reuse."""
+    files a case's `matrices=NAME` names by `bench.cases.matrices_token` (a digest of the path, so
+    any character in it is safe); `transport`: an open one to reuse."""
     cases = parse_cases(cases_text)
     ctx = {"board": board.name, "core": cluster.core, "cpus": list(cluster.cpus[-threads:]),
            "threads": threads, "emulated": bool(board.emulated)}
@@ -452,7 +454,7 @@ def deploy_and_stream(transport: Transport, target: Target, cases: list[CaseLine
             if on_deploy:
                 on_deploy(dep)
             try:
-                jobs, bad = push_matrices(dep, cases, {Path(f).name: Path(f) for f in files}, tmp)
+                jobs, bad = push_matrices(dep, cases, {matrices_token(f): Path(f) for f in files}, tmp)
             except (TransportError, TransportTimeout, OSError) as e:
                 yield from (error_row(c, ErrorKind.PUSH, str(e), ctx) for c in cases)
                 return

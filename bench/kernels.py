@@ -125,13 +125,16 @@ def _matrices(algo: str, transform):
         return "static", None  # no transform; ignored as in the runner
     if isinstance(transform, str) and transform in ("static", "learned"):
         return transform, None
+    from bench.winograd import NAMED_TRANSFORMS, load_transform, named_transform
+
+    if isinstance(transform, str) and transform in NAMED_TRANSFORMS:  # shipped, e.g. "pso"
+        return "learned", named_transform(transform, TILE[algo])
     if isinstance(transform, (str, os.PathLike)):
         path = pathlib.Path(transform)
         if not path.is_file():
-            raise ValueError(f"transform must be 'static', 'learned', a transform object or an "
-                             f"existing file; got {str(transform)!r}")
-        from bench.winograd import load_transform
-
+            raise ValueError(f"transform must be 'static', 'learned', a named transform "
+                             f"({', '.join(NAMED_TRANSFORMS)}), a transform object or an existing file; "
+                             f"got {str(transform)!r}")
         transform = load_transform(path)
     for name in ("AT", "G", "BT"):
         if not hasattr(transform, name):
@@ -226,8 +229,8 @@ def conv2d(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str =
     """3x3, stride 1, padding 1 convolution with the C kernels of the host build (handbook
     contract). x: float32 NHWC (1,H,W,Cin); w: float32 HWIO (3,3,Cin,Cout); returns float32 NHWC
     (1,H,W,Cout). algo: im2row, f2, f4, f6. transform: "static" (sparse hand-written code for the
-    default matrices), "learned" (dense code fed the default matrices), a transform object with
-    AT/G/BT, or a transform file (.json/.npz/.txt) for the dense code. scheme: the int8 Winograd
+    default matrices), "learned" (dense code fed the default matrices), a shipped named transform
+    ("pso": bench.winograd.named_transform), a transform object with AT/G/BT, or a transform file (.json/.npz/.txt) for the dense code. scheme: the int8 Winograd
     quantization scheme of bench.reference, "tensor" (default), "tap" or "wide" (tap and wide are
     refused elsewhere; "none" or the default "tensor" for fp32 and im2row). Bad input raises
     ValueError; a combination no linked kernel implements raises NotImplementedError."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.accuracy import case_errors
-from bench.cases import Case, precision_name
+from bench.cases import Case, matrices_token, precision_name
 from bench.deploy import StreamOptions, parse_cases
 from bench.farm import Reached, run_targets
 from bench.health import run_warnings
@@ -149,7 +149,7 @@ def run(reached: dict[str, Reached], targets, cases: list[Case], settings: Setti
 
 
 def _matrices_name(case: Case) -> str:
-    return Path(case.transform_file).name if case.transform_file else ""
+    return matrices_token(case.transform_file) if case.transform_file else ""
 
 
 def _transform_files(cases) -> list[str]:

@@ -202,8 +202,10 @@ def test_local_emulated_board():
 
 
 def test_matrices_files_are_pushed(tmp_path):
-    """By file name from `files`, by local path, and as .json (converted to the runner's text form);
+    """By token from `files` (bench.cases.matrices_token), by local path, and as .json (converted to the
+    runner's text form);
     a missing or broken file is a bad_matrices row while the other cases run."""
+    from bench.cases import matrices_token
     from bench.winograd import cook_toom, save_transform
     save_transform(cook_toom(4), tmp_path / "f4.txt")
     save_transform(cook_toom(4), tmp_path / "f4.json")
@@ -211,7 +213,7 @@ def test_matrices_files_are_pushed(tmp_path):
     case = "algo=f4 transform=learned bits=32 h=8 w=8 cin=8 cout=8 id={} matrices={}"
     plain = "algo=f4 transform=learned bits=32 h=8 w=8 cin=8 cout=8 id=default"
     lines = run(load_board("local"), files=[tmp_path / "f4.txt"], cases="\n".join([
-        case.format("name", "f4.txt"), case.format("path", tmp_path / "f4.txt"),
+        case.format("name", matrices_token(tmp_path / "f4.txt")), case.format("path", tmp_path / "f4.txt"),
         case.format("json", tmp_path / "f4.json"), case.format("missing", "/nonexistent/f9.txt"),
         case.format("broken", tmp_path / "broken.json"), plain]))
     got = {c["id"]: c for c in cases_of(lines)}
