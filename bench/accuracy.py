@@ -15,6 +15,7 @@ import functools
 from bench import kernels
 from bench.cases import Case
 from bench.reference import conv2d_direct, error_metrics
+from bench.winograd import load_transform
 
 ERROR_CROP = 16
 SEED = 1  # the runner's default --seed: x from SEED, weights from SEED + 1 (kernels_c/RUNNER.md)

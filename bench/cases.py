@@ -49,10 +49,12 @@ class Case:
             return str(named_transform_path(self.transform, int(self.algo[1:])))
         return self.transform
 
-    def spec(self, case_id: int, matrices: str = "") -> CaseSpec:
-        """The case for the runner; `matrices`: where its transform file is on the board."""
+    def spec(self, case_id: int) -> CaseSpec:
+        """The case for the runner. A transform file is named by its path digest (matrices_token),
+        which bench.deploy maps back to the file it pushes beside the runner."""
         l = self.layer
-        transform = "learned" if self.transform_file else self.transform
+        path = self.transform_file
+        transform, matrices = ("learned", matrices_token(path)) if path else (self.transform, "")
         return CaseSpec(self.algo, transform, self.bits, l.h, l.w, l.cin, l.cout, self.scheme,
                         str(case_id), matrices)
 

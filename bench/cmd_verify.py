@@ -24,7 +24,7 @@ from bench.errors import MeasurementError, UsageError
 from bench.farm import run_farm
 from bench.kernels import checksum
 from bench.protocol import Repetition, fp32_tolerance
-from bench.sweep import _matrices_name, _transform_files
+from bench.sweep import transform_files
 
 DEFAULT_LAYERS = [Layer(1, 1, 3, 5), Layer(7, 13, 3, 5), Layer(7, 13, 17, 5), Layer(16, 16, 32, 16)]
 
@@ -102,12 +102,12 @@ def _verify(args) -> int:
     if not cases:
         raise UsageError("no case to verify: no transform file matches the chosen algorithms")
     boards = boards_from_args(args)
-    text = "\n".join(c.spec(i, _matrices_name(c)).runner_line() for i, c in enumerate(cases)) + "\n"
+    text = "\n".join(c.spec(i).runner_line() for i, c in enumerate(cases)) + "\n"
 
     print(f"{'board/core':<16} {'algo':<7} {'transform':<10} {'bits':>4} {'layer':<14} {'SQNR dB':>8} "
           f"{'max abs':>9} {'rel L2':>9}  result")
     failed = 0
-    for line in run_farm(boards, args.core, text, verify=True, files=_transform_files(cases),
+    for line in run_farm(boards, args.core, text, verify=True, files=transform_files(cases),
                          reps=Repetition(min_reps=1, min_time_ms=1, warmup=0)):
         if line.get("type") != "case":
             continue

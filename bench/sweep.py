@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.accuracy import case_errors
-from bench.cases import Case, matrices_token, precision_name
+from bench.cases import Case, precision_name
 from bench.deploy import StreamOptions, parse_cases
 from bench.farm import Reached, run_targets
 from bench.health import run_warnings
@@ -106,7 +106,7 @@ def run(reached: dict[str, Reached], targets, cases: list[Case], settings: Setti
     run_meta = {**metadata, "date": _now(), "settings": dataclasses.asdict(settings), "runners": [],
                 "harness": {k: v for k, v in place.items() if k != "restore"}}
     run_id = results.start_run(run_meta)
-    cases_text = "\n".join(case.spec(i, _matrices_name(case)).runner_line() for i, case in enumerate(cases)) + "\n"
+    cases_text = "\n".join(case.spec(i).runner_line() for i, case in enumerate(cases)) + "\n"
     opts = StreamOptions(reps=settings.reps, case_timeout=settings.case_timeout, peak=True)
     deferred, finished = [], False
 
@@ -120,7 +120,7 @@ def run(reached: dict[str, Reached], targets, cases: list[Case], settings: Setti
             progress(case, row)
 
     try:
-        for line in run_targets(reached, targets, parse_cases(cases_text), opts, _transform_files(cases)):
+        for line in run_targets(reached, targets, parse_cases(cases_text), opts, transform_files(cases)):
             kind = line.get("type")
             if kind == "info":
                 run_meta["runners"].append(line)
@@ -148,11 +148,7 @@ def run(reached: dict[str, Reached], targets, cases: list[Case], settings: Setti
     return counts
 
 
-def _matrices_name(case: Case) -> str:
-    return matrices_token(case.transform_file) if case.transform_file else ""
-
-
-def _transform_files(cases) -> list[str]:
+def transform_files(cases) -> list[str]:
     return sorted({c.transform_file for c in cases if c.transform_file})
 
 

@@ -144,9 +144,11 @@ def test_run_cases_resolve_pso_per_tile_size():
     from bench.cases import Layer, expand, parse_transforms
 
     cases = expand([Layer(4, 4, 3, 3)], ["f2", "f4", "f6"], parse_transforms("static,pso"), [8])
-    got = {(c.algo, c.transform) for c in cases}
-    assert ("f2", "static") in got and not any(c.algo == "f2" and c.transform != "static" for c in cases)
-    assert ("f4", str(named_transform_path("pso", 4))) in got and ("f6", str(named_transform_path("pso", 6))) in got
+    got = {(c.algo, c.transform, c.transform_file) for c in cases}
+    assert ("f2", "static", None) in got and not any(c.algo == "f2" and c.transform != "static" for c in cases)
+    # the tables name it `pso`; the runner is fed the shipped file of the case's tile size
+    assert ("f4", "pso", str(named_transform_path("pso", 4))) in got
+    assert ("f6", "pso", str(named_transform_path("pso", 6))) in got
 
 
 # ---- the CLI ------------------------------------------------------------------------------------

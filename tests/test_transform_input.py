@@ -124,7 +124,7 @@ def test_a_transform_path_with_any_characters_stays_one_runner_token(tmp_path):
 
     odd = tmp_path / "a b#c h=4096 id=7.json"
     save_transform(cook_toom(4), odd)
-    line = Case(Layer(4, 4, 3, 3), "f4", str(odd), 32).runner_line(0)
+    line = Case(Layer(4, 4, 3, 3), "f4", str(odd), 32).spec(0).runner_line()
     assert line.endswith(f"id=0 matrices={matrices_token(odd)}") and len(line.split()) == 9
     other = tmp_path / "x" / odd.name
     assert matrices_token(other) != matrices_token(odd)   # same name, other file
