@@ -213,6 +213,7 @@ def run_runner(board: Board, cluster: Cluster, cases_text: str, *, threads: int 
         cpus = pick_cpus(board.name, cluster, probed, threads)
         context.update(core=probed.core, cpus=list(cpus))
         run_board = board.with_topology(topo)
+        context["emulated"] = run_board.emulated   # the board's own evidence counts, not only its profile
         build_cluster = dataclasses.replace(probed, mcpu=cluster.mcpu or probed.mcpu,
                                             dotprod=cluster.dotprod or probed.dotprod)
 
@@ -276,11 +277,11 @@ def run_runner(board: Board, cluster: Cluster, cases_text: str, *, threads: int 
                         msg["line"] = case.line
                     for k, v in context.items():
                         msg.setdefault(k, v)
-                    msg["board"], msg["core"], msg["emulated"] = board.name, probed.core, bool(board.emulated)
+                    msg["board"], msg["core"], msg["emulated"] = board.name, probed.core, context["emulated"]
                 elif kind == "info":
-                    msg.update(board=board.name, core=probed.core, emulated=bool(board.emulated), deploy=deploy_info)
+                    msg.update(board=board.name, core=probed.core, emulated=context["emulated"], deploy=deploy_info)
                 else:
-                    msg.update(board=board.name, core=probed.core, emulated=bool(board.emulated))
+                    msg.update(board=board.name, core=probed.core, emulated=context["emulated"])
                 yield msg
             rc = proc.wait(None if deadline is None else max(1.0, deadline - time.monotonic()))
         except TransportTimeout:

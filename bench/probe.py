@@ -269,16 +269,14 @@ _DT_DIRS = ("proc/device-tree", "sys/firmware/devicetree/base")
 def emulation_evidence(root) -> list[str]:
     """Why the Linux tree under `root` looks like QEMU's `virt` machine (empty: no sign of it)."""
     root = Path(root)
-    found = []
+    found: list[str] = []   # /proc/device-tree is a link to the other on a live board: one entry each
     for dt in _DT_DIRS:
         model = (_read(root, f"{dt}/model") or "").replace("\x00", "").strip()
-        if model == _VIRT_MODEL:
-            found.append(f"device-tree model {model!r}")
+        seen = [f"device-tree model {model!r}"] if model == _VIRT_MODEL else []
         for node in sorted((root / dt).glob("fw-cfg@*")) if (root / dt).is_dir() else []:
             if _FW_CFG in (_read(root, f"{dt}/{node.name}/compatible") or ""):
-                found.append(f"device-tree node {node.name} ({_FW_CFG})")
-        if found:
-            return found
+                seen.append(f"device-tree node {node.name} ({_FW_CFG})")
+        found.extend(e for e in seen if e not in found)
     return found
 
 
@@ -406,7 +404,8 @@ def parse_probe_output(text: str) -> tuple[str | None, dict[str, str]]:
 def probe(transport) -> Topology:
     """Read the topology of the board behind `transport` (a `bench.transport.Transport`).
 
-    On an emulated board the result describes the emulated CPU: one cluster per profile cluster
+    On a board whose runner runs under qemu-user (emulated, with an exec_prefix) the result describes
+    the emulated CPU: one cluster per profile cluster
     (core type from the `-cpu` model of exec_prefix), on the host's online CPUs (the runner is pinned
     there), with `emulated=True` and the real host topology in `.host`.
     """
@@ -420,7 +419,7 @@ def probe(transport) -> Topology:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(content)
         topo = read_topology(tmp, machine)
-    if transport.board.transport == "emulated":
+    if transport.board.emulated and transport.board.exec_prefix:   # qemu-user here or on the board
         return emulated_topology(transport.board, topo)
     return topo
 

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -123,13 +124,31 @@ def _mmdebstrap(rec: dict, out: Path, log_path: Path) -> None:
             rec["suite"], "/dev/null", rec["mirror"]]
     env = dict(os.environ, TMPDIR=str(out.parent))
     with open(log_path, "w") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         try:
-            done = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env, timeout=BUILD_TIMEOUT_S)
+            rc = proc.wait(BUILD_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            raise MeasurementError(f"image build did not finish within {BUILD_TIMEOUT_S} s") from None
-    if done.returncode != 0:
+            _stop_group(proc)
+            raise MeasurementError(f"image build did not finish within {BUILD_TIMEOUT_S} s; see {log_path}") from None
+        except BaseException:   # Ctrl-C, SIGTERM: mmdebstrap unmounts its chroot on SIGTERM
+            _stop_group(proc)
+            raise
+    if rc != 0:
         tail = log_path.read_text().strip().splitlines()[-1:] or ["(no output)"]
-        raise MeasurementError(f"image build failed (mmdebstrap exit {done.returncode}): {tail[0][:300]}")
+        raise MeasurementError(f"image build failed (mmdebstrap exit {rc}): {tail[0][:300]}; see {log_path}")
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM to mmdebstrap's process group (its apt, dpkg and hook children too), SIGKILL after 30 s."""
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(wait)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def check_build_tools() -> None:
