@@ -79,7 +79,7 @@ def _run_script(board: Board, args: list[str], fetch_state: bool = False, push_s
             host_state(board).parent.mkdir(parents=True, exist_ok=True)
             host_state(board).write_text(state)
         raise MeasurementError(f"{board.name}: board preparation failed:\n{output}")
-    return output
+    return output, state
 
 
 def _fetch(t) -> str | None:

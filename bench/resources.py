@@ -14,8 +14,10 @@ _SOURCE_ROOT = Path(__file__).resolve().parent.parent
 
 
 def remote_dir() -> Path:
-    """Board profiles (`boards/*.toml`) and scripts that run on a board."""
-    return _SOURCE_ROOT / "remote"
+    """Board profiles (`boards/*.toml`) and scripts that run on a board: `remote/` of a source
+    checkout, else the copy a wheel ships as `bench/remote` (pyproject.toml's package-dir)."""
+    source = _SOURCE_ROOT / "remote"
+    return source if source.is_dir() else Path(__file__).resolve().parent / "remote"
 
 
 def kernels_dir() -> Path:

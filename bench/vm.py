@@ -75,21 +75,41 @@ def up(name: str, spec: VmSpec, log=print) -> tuple[Board, dict]:
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise UsageError(f"bad board name {name!r}; use letters, digits and _.-")
     run = vm_dir(name)
+    _refuse_other_profile(name, run)
     if running_pid(run) is not None:
         raise UsageError(f"board {name!r} is already up (pid {running_pid(run)}); `bench board down {name}` first")
-    image, build_s = ensure_image(log)
-    shutil.rmtree(run, ignore_errors=True)
-    run.mkdir(parents=True, mode=0o700)
-    port = _free_port()
-    start = time.monotonic()
+    # SIGTERM unwinds like Ctrl-C, so neither a half-built image's mmdebstrap nor a VM is left behind.
+    old_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        _boot(run, image, spec, port)
-        _wait_for_sshd(run, port, start + BOOT_TIMEOUT_S)
-        board = _register(name, run, image, spec, port)
-    except BaseException:
-        stop(run)
-        raise
+        image, build_s = ensure_image(log)
+        shutil.rmtree(run, ignore_errors=True)
+        run.mkdir(parents=True, mode=0o700)
+        port = _free_port()
+        start = time.monotonic()
+        try:
+            _boot(run, image, spec, port)
+            _wait_for_sshd(run, port, start + BOOT_TIMEOUT_S)
+            board = _register(name, run, image, spec, port)
+        except BaseException:
+            stop(run)
+            raise
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
     return board, {"build_s": build_s, "boot_s": time.monotonic() - start}
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _refuse_other_profile(name: str, run: Path) -> None:
+    """`up` may replace the profile of an earlier `up` of that name, never any other profile."""
+    try:
+        other = load_board(name)
+    except UsageError:
+        return
+    if not run.is_dir():
+        raise UsageError(f"board {name!r} already exists ({other.source}); choose another name for the emulated board")
 
 
 def _boot(run: Path, image: Image, spec: VmSpec, port: int) -> None:
