@@ -37,10 +37,15 @@ def prepare(board: Board, core_arg: str | None) -> str:
         raise UsageError(f"board {board.name!r} is already prepared ({host_state(board)}); "
                          f"`bench board restore {board.name}` first")
     out, state = _run_script(board, ["prepare", "/", BOARD_STATE, *map(str, cpus)], fetch_state=True)
+    _keep(board, state)
+    return out
+
+
+def _keep(board: Board, state: str | None) -> None:
+    """The host's copy of what the board recorded (restore falls back on it)."""
     if state is not None:
         host_state(board).parent.mkdir(parents=True, exist_ok=True)
         host_state(board).write_text(state)
-    return out
 
 
 def restore(board: Board) -> str:
@@ -75,9 +80,7 @@ def _run_script(board: Board, args: list[str], fetch_state: bool = False, push_s
     if res.returncode == 2:
         raise UsageError(f"{board.name}: {res.stderr.strip() or res.stdout.strip()}")
     if res.returncode != 0:
-        if state is not None:   # some values were changed before the error: keep the record
-            host_state(board).parent.mkdir(parents=True, exist_ok=True)
-            host_state(board).write_text(state)
+        _keep(board, state)   # some values may have changed before the error: keep the record
         raise MeasurementError(f"{board.name}: board preparation failed:\n{output}")
     return output, state
 
