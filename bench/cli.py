@@ -17,6 +17,7 @@ SUBCOMMAND_MODULES = (
     "bench.cmd_plot",
     "bench.cmd_probe",
     "bench.cmd_boards",
+    "bench.cmd_board",
     "bench.cmd_hostbench",
     "bench.cmd_kernels",
 )
