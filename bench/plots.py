@@ -122,3 +122,22 @@ def all_plots(df: pd.DataFrame, out) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     return breakdown(df, out) + speedup(df, out) + error(df, out)
+
+
+def compare_plot(cmp: pd.DataFrame, out: Path, min_change: float) -> list[Path]:
+    """`bench compare`: the change of each case's median against its old latency, coloured by the
+    verdict; the band is +-min_change (inside it nothing counts as changed)."""
+    df = cmp.copy()
+    df["change %"] = 100 * df["change"]
+    df["verdict"] = np.select([df["changed"] & (df["change"] > 0), df["changed"]], ["slower", "faster"], "unchanged")
+    df["precision"] = df["bits"].map(precision_name)
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    ax.axhspan(-100 * min_change, 100 * min_change, color="0.9", zorder=0)
+    sns.scatterplot(data=df, x="old_ms", y="change %", hue="verdict", style="precision", ax=ax, s=40,
+                    hue_order=["unchanged", "faster", "slower"], palette=["0.5", "tab:green", "tab:red"])
+    ax.set_xscale("log")
+    ax.axhline(0, color="0.3", lw=0.8)
+    ax.set_xlabel("old median latency (ms, log scale)")
+    ax.set_ylabel("change of the median (%)")
+    ax.set_title(f"{int(df['changed'].sum())} of {len(df)} cases changed (U test and |change| >= {100 * min_change:g}%)")
+    return _save(fig, Path(out), "compare")

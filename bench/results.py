@@ -183,3 +183,77 @@ def _typed(row: dict) -> dict:
         else:
             out[c] = v
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading raw data for analysis (compare, roofline). Everything else reads raw data through these
+# two functions, so a change of the raw format touches only them.
+STAGE_COLUMNS = ("total_ms", "input_ms", "gemm_ms", "output_ms")
+PEAK_COLUMNS = ["board", "core", "cpus", "threads", "emulated", "f32_gflops", "i8_gops", "bw_gbs", "run"]
+
+
+def _raw_doc(path) -> dict:
+    path = Path(path)
+    if path.is_dir():
+        path = path / RAW_NAME
+    elif path.name == CSV_NAME:
+        path = path.parent / RAW_NAME
+    try:
+        doc = json.loads(path.read_text())
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read raw results ({e.strerror})") from None
+    except json.JSONDecodeError:
+        raise UsageError(f"{path} is not valid JSON; not a winobench results file") from None
+    if not isinstance(doc, dict) or doc.get("tool") != TOOL:
+        raise UsageError(f"{path} is not a winobench results file")
+    return doc
+
+
+def _line_key(line: dict) -> dict:
+    """The KEY_COLUMNS of a runner case line (as augmented by bench.deploy)."""
+    algo = line.get("algo")
+    return {"board": line.get("board", ""), "core": line.get("core", ""), "threads": int(line.get("threads", 1)),
+            "bits": int(line.get("bits", 32)), "algo": algo,
+            "transform": "none" if algo == "im2row" else line.get("transform_file") or line.get("transform"),
+            "h": int(line["h"]), "w": int(line["w"]), "cin": int(line["cin"]), "cout": int(line["cout"])}
+
+
+def load_samples(path):
+    """Raw samples of every successful case of a results directory (or its raw.json): one row per
+    (case, stage) with the KEY_COLUMNS, `emulated`, `run`, `stage` (one of STAGE_COLUMNS) and
+    `samples` (a list of floats, ms). A case measured twice (resumed runs) keeps its latest line.
+    Unknown fields in the lines are ignored."""
+    import pandas as pd
+
+    rows = {}
+    for line in _raw_doc(path).get("cases", []):
+        if line.get("status") != "ok":
+            continue
+        key = _line_key(line)
+        for stage in STAGE_COLUMNS:
+            samples = (line.get(stage) or {}).get("samples")
+            if samples:
+                rows[(*key.values(), stage)] = {**key, "emulated": bool(line.get("emulated", False)),
+                                                "run": line.get("run"), "stage": stage,
+                                                "samples": [float(s) for s in samples]}
+    return pd.DataFrame(list(rows.values()), columns=KEY_COLUMNS + ["emulated", "run", "stage", "samples"])
+
+
+def load_peaks(path):
+    """The runner's `peak` lines of a results directory: one row per (board, core, run) with
+    `f32_gflops`, `i8_gops` and `bw_gbs` (NaN where the runner did not measure it)."""
+    import pandas as pd
+
+    rows = []
+    for run in _raw_doc(path).get("runs", []):
+        for line in run.get("peaks", []):
+            cpus = line.get("cpus", [line["cpu"]] if "cpu" in line else [])
+            rows.append({"board": line.get("board", ""), "core": line.get("core", ""), "cpus": format_cpus(cpus),
+                         "threads": int(line.get("threads", 1)), "emulated": bool(line.get("emulated", False)),
+                         **{k: _float_or_nan(line.get(k)) for k in ("f32_gflops", "i8_gops", "bw_gbs")},
+                         "run": run.get("run")})
+    return pd.DataFrame(rows, columns=PEAK_COLUMNS)
+
+
+def _float_or_nan(v) -> float:
+    return float("nan") if v is None else float(v)

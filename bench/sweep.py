@@ -26,10 +26,11 @@ class Settings:
     min_time_ms: int = 200
     warmup: int = 2
     errors: bool = True     # error figures from the host build on a crop of each layer
+    peak: bool = True       # the runner's `peak` line (compute and bandwidth: the roofline's roofs)
 
     def runner_args(self) -> list[str]:
         return ["--min-reps", str(self.min_reps), "--min-time-ms", str(self.min_time_ms),
-                "--warmup", str(self.warmup)]
+                "--warmup", str(self.warmup)] + (["--peak"] if self.peak else [])
 
 
 def plan(boards, core_arg, cases, results: ResultsDir, threads: int) -> list[Case]:
@@ -83,11 +84,15 @@ def run(boards, core_arg, cases: list[Case], settings: Settings, results: Result
                              extra_args=settings.runner_args(), files=_transform_files(cases)):
             if line.get("type") == "info":
                 results.raw["runs"][run_id]["runners"].append(line)
+            if line.get("type") == "peak":  # per (board, core): read back by results.load_peaks
+                results.raw["runs"][run_id].setdefault("peaks", []).append({**line, "threads": settings.threads})
             if line.get("type") != "case":
                 continue
             case = cases[int(line["id"])]
             if line.get("status") == "ok" and settings.errors and "error" not in line:
                 line = {**line, "error": case_errors(case)}
+            if case.transform not in ("none", "static", "learned"):  # the runner echoes "learned"
+                line = {**line, "transform_file": case.transform}
             row = row_from_case(line, case, run_id)
             results.add(row, line)
             counts["ok" if row["status"] == "ok" else "error"] += 1

@@ -1,0 +1,42 @@
+"""Operations and memory traffic of each stage of a convolution: the arithmetic and memory terms of
+the latency predictor (bench.predict) and the arithmetic intensity of the roofline (bench.plots).
+
+A layer is H x W x Cin -> Cout, 3x3, stride 1, same padding. `e` is the element size of the
+activations and weights (1 byte int8, 4 bytes fp32); GEMM results are `acc` = 4 bytes (int32 or
+fp32). Operations count 2 per multiply-accumulate, as the runner's GOP/s do. Each buffer is counted
+once per stage (ideal caching within the stage), so the intensity is the upper bound a roofline wants.
+
+Winograd F(m x m, 3 x 3), a = m + 2, T = ceil(H/m) * ceil(W/m) tiles, P = a * a positions:
+  input   ops 4 a^3 T Cin            (B^T d B with dense a x a matrices)
+          bytes e H W Cin + e P T Cin    (read x, write V)
+  gemm    ops 2 P T Cin Cout         (P independent GEMMs of T x Cin by Cin x Cout)
+          bytes e P (T Cin + Cin Cout) + acc P T Cout
+  output  ops 2 T Cout (m a^2 + m^2 a)   (A^T M A)
+          bytes acc P T Cout + e H W Cout
+im2row:
+  input   ops 0 (a copy)             bytes e H W Cin + 9 e H W Cin    (read x, write the patches)
+  gemm    ops 18 H W Cin Cout        bytes e (9 H W Cin + 9 Cin Cout) + acc H W Cout
+  output  ops H W Cout (requantize or copy)   bytes (acc + e) H W Cout
+"""
+
+from __future__ import annotations
+
+STAGES = ("input", "gemm", "output")
+ACC_BYTES = 4
+
+
+def stage_work(algo: str, bits: int, h: int, w: int, cin: int, cout: int) -> dict[str, tuple[float, float]]:
+    """{stage: (operations, bytes)} for one layer and operator, by the formulas above."""
+    e = 1 if int(bits) == 8 else 4
+    if algo == "im2row":
+        hw = h * w
+        return {"input": (0.0, float(e * hw * cin * 10)),
+                "gemm": (18.0 * hw * cin * cout, float(e * 9 * (hw * cin + cin * cout) + ACC_BYTES * hw * cout)),
+                "output": (float(hw * cout), float((ACC_BYTES + e) * hw * cout))}
+    m = int(algo[1:])
+    a = m + 2
+    t = -(-h // m) * -(-w // m)
+    p = a * a
+    return {"input": (4.0 * a ** 3 * t * cin, float(e * h * w * cin + e * p * t * cin)),
+            "gemm": (2.0 * p * t * cin * cout, float(e * p * (t * cin + cin * cout) + ACC_BYTES * p * t * cout)),
+            "output": (2.0 * t * cout * (m * a * a + m * m * a), float(ACC_BYTES * p * t * cout + e * h * w * cout))}
