@@ -16,13 +16,16 @@ def register(sub) -> None:
 
 
 def _plot(args) -> int:
-    from bench.plots import all_plots  # matplotlib is slow to import: only when plotting
+    from bench.plots import all_plots, roofline  # matplotlib is slow to import: only when plotting
+    from bench.results import load_peaks
 
     results = ResultsDir.load(args.results)
     df = results.dataframe()
     if not (df["status"] == "ok").any():
         raise UsageError(f"{results.path} has no successful measurements to plot")
-    paths = all_plots(df, Path(args.out) if args.out else results.path / "plots")
+    out = Path(args.out) if args.out else results.path / "plots"
+    paths = all_plots(df, out)
+    paths += roofline(df, load_peaks(results.path), out) if (results.path / "raw.json").exists() else []
     for p in paths:
         print(f"wrote {p}")
     return 0

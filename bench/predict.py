@@ -9,7 +9,8 @@ picked from powers of two by training error. The fit is non-negative least squar
 residuals (scipy.optimize.nnls, each row divided by its latency), so a 4x4x8 layer counts as much as
 a 224x224x512 one. Its error is estimated by leave-one-layer-out cross-validation (the threshold is
 chosen again inside every fold). Predictions are refused outside the box of measured (h, w, cin,
-cout) and when fewer than MIN_LAYERS layers were measured.
+cout) or outside the measured range of cout/cin (a grid with cin = cout cannot tell the input
+terms from the output terms), and when fewer than MIN_LAYERS layers were measured.
 """
 
 from __future__ import annotations
@@ -78,9 +79,11 @@ def fit_model(algo: str, bits: int, layers, latency_ms) -> dict | None:
         return None
     threshold, coef = _fit(algo, bits, layers, y)
     cv = _cross_validate(algo, bits, layers, y)
+    ratio = layers[:, 3] / layers[:, 2]
     return {"algo": algo, "bits": int(bits), "threshold_bytes": threshold, "coef": [float(c) for c in coef],
             "n": int(len(y)), "cv_median_rel_err": float(np.median(cv)), "cv_p90_rel_err": float(np.percentile(cv, 90)),
-            "range": {d: [int(layers[:, i].min()), int(layers[:, i].max())] for i, d in enumerate(DIMENSIONS)}}
+            "range": {d: [int(layers[:, i].min()), int(layers[:, i].max())] for i, d in enumerate(DIMENSIONS)},
+            "cout_per_cin": [float(ratio.min()), float(ratio.max())]}
 
 
 def fit_table(entries: list[dict]) -> dict:
@@ -106,6 +109,9 @@ def predict(model: dict | None, h: int, w: int, cin: int, cout: int, *, what: st
     layer = dict(zip(DIMENSIONS, (h, w, cin, cout)))
     outside = [f"{d} {layer[d]} not in {lo}..{hi}" for d, (lo, hi) in model["range"].items()
                if not lo <= layer[d] <= hi]
+    lo, hi = model["cout_per_cin"]
+    if not lo * (1 - 1e-9) <= cout / cin <= hi * (1 + 1e-9):
+        outside.append(f"cout/cin {cout / cin:.3g} not in {lo:.3g}..{hi:.3g}")
     if outside:
         raise PredictError(f"refusing to extrapolate {what} to {h}x{w}x{cin}->{cout}: {', '.join(outside)} "
                            "(the range of the measured layers)")
