@@ -115,8 +115,9 @@ class LUT:
 
     def expected_latency(self, layer, probs: dict, stat: str = "median_ms") -> float:
         """E[latency] = sum_j p_j F(o_j) under a categorical distribution over operators (wiNAS)."""
-        total = sum(probs.values())
-        if any(p < 0 for p in probs.values()) or not math.isclose(total, 1.0, abs_tol=1e-6):
+        plain = [float(p.detach()) if hasattr(p, "detach") else float(p) for p in probs.values()]  # torch: no grad
+        total = sum(plain)
+        if any(p < 0 for p in plain) or not math.isclose(total, 1.0, abs_tol=1e-6):
             raise ValueError(f"operator probabilities must be non-negative and sum to 1, got sum {total:.6g}")
         return sum(p * self.latency(layer, op, stat) for op, p in probs.items() if p > 0)
 

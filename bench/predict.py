@@ -7,7 +7,8 @@ with each stage's (a_s, b_s) split in two regimes by whether its bytes exceed a 
 working set leaving the core's caches makes every byte and operation dearer). The threshold is
 picked from powers of two by training error. The fit is non-negative least squares on relative
 residuals (scipy.optimize.nnls, each row divided by its latency), so a 4x4x8 layer counts as much as
-a 224x224x512 one. Its error is estimated by leave-one-layer-out cross-validation (the threshold is
+a 224x224x512 one, reweighted a few times (Huber) so that a few disturbed measurements do not pull
+the model. Its error is estimated by leave-one-layer-out cross-validation (the threshold is
 chosen again inside every fold). Predictions are refused outside the box of measured (h, w, cin,
 cout) or outside the measured range of cout/cin (a grid with cin = cout cannot tell the input
 terms from the output terms), and when fewer than MIN_LAYERS layers were measured.
@@ -22,6 +23,8 @@ from bench.workload import STAGES, stage_work
 MIN_LAYERS = 16
 THRESHOLDS = [float(2 ** k) for k in range(14, 28)]   # 16 KiB .. 128 MiB
 DIMENSIONS = ("h", "w", "cin", "cout")
+ROBUST_ROUNDS = 6
+HUBER_K = 1.345
 
 
 class PredictError(ValueError):
@@ -39,22 +42,30 @@ def features(algo: str, bits: int, h: int, w: int, cin: int, cout: int, threshol
 
 
 def _nnls_relative(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Non-negative coefficients minimising the relative residuals, made robust to disturbed
+    measurements (a shared or throttling board) by a few rounds of Huber reweighting."""
     from scipy.optimize import nnls
 
-    a = x / y[:, None]
-    scale = a.max(axis=0)
-    scale[scale == 0] = 1.0   # unused columns (e.g. im2row's input ops) stay at zero
-    coef, _ = nnls(a / scale, np.ones(len(y)))
-    return coef / scale
+    weights = np.ones(len(y))
+    for _ in range(ROBUST_ROUNDS):
+        a = x / y[:, None] * weights[:, None]
+        scale = a.max(axis=0)
+        scale[scale == 0] = 1.0   # unused columns (e.g. im2row's input ops) stay at zero
+        coef, _ = nnls(a / scale, weights)
+        coef /= scale
+        residual = np.abs(x @ coef / y - 1.0)
+        spread = max(1.4826 * float(np.median(residual)), 1e-3)   # robust sigma (MAD)
+        weights = np.sqrt(np.minimum(1.0, HUBER_K * spread / np.maximum(residual, 1e-12)))
+    return coef
 
 
 def _fit(algo: str, bits: int, layers: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """(threshold, coefficients) with the lowest mean squared relative training error."""
+    """(threshold, coefficients) with the lowest median relative training error."""
     best = None
     for threshold in THRESHOLDS:
         x = np.array([features(algo, bits, *l, threshold) for l in layers])
         coef = _nnls_relative(x, y)
-        err = float(np.mean((x @ coef / y - 1.0) ** 2))
+        err = float(np.median(np.abs(x @ coef / y - 1.0)))
         if best is None or err < best[0]:
             best = (err, threshold, coef)
     return best[1], best[2]
