@@ -104,8 +104,11 @@ def network_rows(lut: LUT, layers, assign=None, predict: bool = False) -> list[d
     if assign is None:
         assignments = {op: op for op in _common_ops(lut, layers, predict)}
         if assignments:
-            assignments[FASTEST] = {l.name or _key(l): min(assignments, key=lambda op: _layer_ms(lut, l, op, predict))
-                                    for l in layers}
+            try:
+                assignments[FASTEST] = {l.name or _key(l): min(assignments, key=lambda op: _layer_ms(lut, l, op, predict))
+                                        for l in layers}
+            except (LUTError, ValueError) as e:   # PredictError: a layer outside what the models support
+                raise UsageError(f"{lut.name}: {e}") from None
     else:
         assignments = {assign if isinstance(assign, str) else "assignment": assign}
     if not assignments:

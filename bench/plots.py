@@ -153,9 +153,12 @@ def network_plot(table: pd.DataFrame, out: Path) -> list[Path]:
     for ax, name in zip(axes[0], tables):
         sub = table[table["table"] == name]
         bottom = np.zeros(len(sub))
-        for color, (column, stage) in zip(colors, STAGES.items()):
-            ax.bar(sub["assignment"], sub[column], bottom=bottom, color=color, label=stage)
-            bottom += sub[column].to_numpy(dtype=float)
+        parts = [*zip(colors, STAGES.items()), ("0.75", ("predicted_ms", "predicted layers"))]
+        for color, (column, stage) in parts:
+            if sub[column].any():
+                ax.bar(sub["assignment"], sub[column], bottom=bottom, color=color, label=stage)
+                bottom += sub[column].to_numpy(dtype=float)
+        ax.set_ylim(0, 1.12 * float(sub["total_ms"].max()))
         for x, (top, speed) in enumerate(zip(sub["total_ms"], sub["speedup"])):
             if np.isfinite(speed):
                 ax.annotate(f"{speed:.2f}x", (x, top), ha="center", va="bottom", fontsize=8)
