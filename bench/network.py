@@ -112,7 +112,10 @@ def network_rows(lut: LUT, layers, assign=None, predict: bool = False) -> list[d
     else:
         assignments = {assign if isinstance(assign, str) else "assignment": assign}
     if not assignments:
-        raise UsageError(f"{lut.name}: no operator is measured on every layer of the network")
+        missing = [f"{l.h}x{l.w}x{l.cin}->{l.cout}" for l in layers if _key(l) not in lut.layers]
+        why = f"layers not measured: {', '.join(missing)}; measure them or pass --predict" if missing else \
+            "the layers have no operator in common"
+        raise UsageError(f"{lut.name}: no operator is measured on every layer of the network ({why})")
     try:
         base = lut.network_latency(layers, BASELINE, predict=predict)["total_ms"]
     except (LUTError, ValueError):

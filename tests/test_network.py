@@ -122,8 +122,9 @@ def test_bench_network_assignment_files_and_bad_input(quick_results, tmp_path):
     layers.write_text(json.dumps({"layers": [{"name": "a", "h": 32, "w": 32, "cin": 32, "cout": 32, "count": 2}]}))
     done = bench("network", quick_results, "--layers", layers, "--assign", "f4-static-int8", "--out", tmp_path)
     assert done.returncode == 0 and "network of 2 layers (1 shapes)" in done.stdout, done.stderr
-    for args, message in ((["--assign", "f9-static-int8"], "operator 'f9-static-int8' is not measured"),
+    for args, message in ((["--preset", "quick", "--assign", "f9-static-int8"], "operator 'f9-static-int8' is not measured"),
                           (["--preset", "grid"], "unknown network preset 'grid'"),
+                          ([], "layers not measured: 32x32x64->64, 16x16x64->128"),
                           (["--assign", tmp_path / "missing.json"], "cannot read the assignment file")):
         done = bench("network", quick_results, *args, "--out", tmp_path / "bad")
         assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
