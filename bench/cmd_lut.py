@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import statistics
 from pathlib import Path
 
 from bench.errors import UsageError
@@ -47,8 +48,8 @@ def predictor_report(predictors: dict) -> str:
         lines.append(f"  {'operator':<22} {'layers':>6} {'median':>8} {'p90':>8}")
         for op, m in models.items():
             lines.append(f"  {op:<22} {m['n']:>6} {100 * m['cv_median_rel_err']:>7.1f}% {100 * m['cv_p90_rel_err']:>7.1f}%")
-        overall = sorted(m["cv_median_rel_err"] for m in models.values())
-        lines.append(f"  median over operators: {100 * overall[len(overall) // 2]:.1f}%")
+        overall = statistics.median(m["cv_median_rel_err"] for m in models.values())
+        lines.append(f"  median over operators of the median error: {100 * overall:.1f}%")
     return "\n".join(lines)
 
 

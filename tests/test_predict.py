@@ -62,3 +62,31 @@ def test_lut_predict_uses_the_table_models():
         lut.predict((10, 12, 20, 30), "f2-static-fp32")
     with pytest.raises(ValueError):   # PredictError is a ValueError: callers may catch either
         lut.predict((1000, 12, 20, 30), "f4-static-fp32")
+
+
+@pytest.mark.slow
+def test_bench_lut_fits_reports_and_stores_the_models_of_a_measured_sweep(tmp_path):
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from bench.lut import load_lut
+
+    def bench(*args):
+        return subprocess.run([sys.executable, "-m", "bench", *map(str, args)], capture_output=True, text=True,
+                              timeout=600, env={**os.environ})
+
+    out = tmp_path / "r"
+    run = bench("run", "--res", "4,6,8,10", "--cin", "8,12", "--cout", "8,16", "--algo", "f2", "--bits", "32",
+                "--transform", "static", "--reps", "3", "--min-time-ms", "1", "--no-errors", "--out", out)
+    assert run.returncode == 0, run.stderr
+    done = bench("lut", out)
+    assert done.returncode == 0, done.stderr
+    line = next(l for l in done.stdout.splitlines() if l.strip().startswith("f2-static-fp32"))
+    assert re.fullmatch(r"\s*f2-static-fp32\s+16\s+\d+\.\d%\s+\d+\.\d%", line), line
+    lut = load_lut(out / "lut.json")
+    assert lut.predictors["f2-static-fp32"]["range"] == {"h": [4, 10], "w": [4, 10], "cin": [8, 12], "cout": [8, 16]}
+    assert lut.predict((7, 9, 10, 12), "f2-static-fp32") > 0
+    with pytest.raises(PredictError, match="h 12 not in 4..10"):
+        lut.predict((12, 9, 10, 12), "f2-static-fp32")
