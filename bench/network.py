@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.cases import MAX_CHANNELS, MAX_HW, Layer
 from bench.errors import UsageError
-from bench.lut import LUT, LUTError, lut_json
+from bench.lut import LUT, LUTError, layer_key, lut_json
 
 BASELINE = "im2row-fp32"
 FASTEST = "fastest per layer"
@@ -93,8 +93,6 @@ def _layer_ms(lut: LUT, l: Layer, op: str, predict: bool) -> float:
 
 
 def _key(l: Layer) -> str:
-    from bench.lut import layer_key
-
     return layer_key(l.h, l.w, l.cin, l.cout)
 
 
