@@ -15,6 +15,8 @@ SUBCOMMAND_MODULES = (
     "bench.cmd_transforms",
     "bench.cmd_lut",
     "bench.cmd_plot",
+    "bench.cmd_compare",
+    "bench.cmd_network",
     "bench.cmd_probe",
     "bench.cmd_boards",
     "bench.cmd_board",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.errors import UsageError
-from bench.results import ResultsDir
+from bench.results import RAW_NAME, ResultsDir, load_peaks
 
 
 def register(sub) -> None:
@@ -16,13 +16,15 @@ def register(sub) -> None:
 
 
 def _plot(args) -> int:
-    from bench.plots import all_plots  # matplotlib is slow to import: only when plotting
+    from bench.plots import all_plots, roofline  # matplotlib is slow to import: only when plotting
 
     results = ResultsDir.load(args.results)
     df = results.dataframe()
     if not (df["status"] == "ok").any():
         raise UsageError(f"{results.path} has no successful measurements to plot")
-    paths = all_plots(df, Path(args.out) if args.out else results.path / "plots")
+    out = Path(args.out) if args.out else results.path / "plots"
+    paths = all_plots(df, out)
+    paths += roofline(df, load_peaks(results.path), out) if (results.path / RAW_NAME).exists() else []
     for p in paths:
         print(f"wrote {p}")
     return 0

@@ -64,3 +64,6 @@ void wb_error_metrics(const float *y, const double *ref, unsigned long long n, d
 
 /* Sustained fp32 FMA rate of one thread in GFLOP/s, measured for about min_ms. */
 double wb_peak_f32_gflops(double min_ms);
+/* Streaming read bandwidth of one thread in GB/s over a 64 MiB buffer (beyond the caches); NaN
+ * when the buffer cannot be allocated. */
+double wb_peak_bw_gbs(double min_ms);

@@ -392,6 +392,8 @@ int main(int argc, char **argv)
         wb_json_number(stdout, wb_peak_f32_gflops(300.0));
         printf(", \"i8_gops\": ");
         wb_json_number(stdout, wb_q8_peak_gops(300.0));
+        printf(", \"bw_gbs\": ");
+        wb_json_number(stdout, wb_peak_bw_gbs(300.0));
         printf("}\n");
         fflush(stdout);
     }
