@@ -16,6 +16,7 @@ static inline void bt4(const float32x4_t *d, float32x4_t *r)
     r[3] = vsubq_f32(d[3], d[1]);
 }
 
+#define WB_PRESCHED 1 /* the tile fits the registers: keep the pre-allocation scheduler */
 #define WB_FN wb_f32_winoin_static_ukernel_f2__neon
 #define WB_M 2
 #define WB_ROWS {0, 1, 2, 3}

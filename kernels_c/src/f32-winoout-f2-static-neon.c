@@ -12,6 +12,7 @@ static inline void at2(const float32x4_t *d, float32x4_t *r)
     r[1] = vaddq_f32(vsubq_f32(d1, d2), d3);
 }
 
+#define WB_PRESCHED 1 /* the tile fits the registers: keep the pre-allocation scheduler */
 #define WB_FN wb_f32_winoout_static_ukernel_f2__neon
 #define WB_M 2
 #define WB_ROWS {0, 1}
