@@ -21,6 +21,7 @@
 WB_DEF_AT4(s16, int16x8_t)
 WB_DEF_AT4(s32, int32x4_t)
 
+#define WB_PRESCHED 1 /* no spills with the pre-allocation scheduler here */
 #define WB_FN wb_q8_winoout_static_ukernel_f4__neon
 #define WB_STATIC_FN
 #define WB_M 4
