@@ -70,6 +70,12 @@ def library_sources() -> list[pathlib.Path]:
     return sorted(p for p in (KERNELS / "src").glob("*.c") if not any(p.match(x) for x in exclude))
 
 
+def source_defines() -> tuple[str, ...]:
+    """Defines the source list implies: WB_WITHOUT_Q8 when the int8 registry file is left out, so the
+    kernel table (src/wb_registry.c) names no int8 kernel."""
+    return () if KERNELS / "src" / "q8-registry.c" in library_sources() else ("WB_WITHOUT_Q8",)
+
+
 def runner_sources() -> list[pathlib.Path]:
     return library_sources() + sorted((KERNELS / "runner").glob("*.c"))
 
@@ -159,6 +165,7 @@ def _compile(cc, cmd_flags, sources, out: pathlib.Path, extra_link: list[str], p
 
 def _build(target, mcpu, dotprod, *, library: bool, defines: tuple[str, ...] = ()) -> pathlib.Path:
     cc = _require_compiler(target)
+    defines = tuple(defines) + source_defines()
     digest = build_hash(target, mcpu, dotprod=dotprod, defines=defines)
     name = "libwb.so" if library else "wb-runner"
     tag = f"{target}-{mcpu or DEFAULT_MCPU[target]}{'-dotprod' if dotprod else ''}-{digest}"

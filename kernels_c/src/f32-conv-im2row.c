@@ -117,5 +117,6 @@ static void im2row_destroy(wb_conv *conv)
 }
 
 const wb_kernel wb_f32_conv_im2row = {
-    "wb_f32_conv_im2row", "im2row", 32, "none", NULL, im2row_create, im2row_run, im2row_destroy,
+    .name = "wb_f32_conv_im2row", .algo = "im2row", .transform = "none", .bits = 32, .scheme = "none",
+    .create = im2row_create, .run = im2row_run, .destroy = im2row_destroy,
 };

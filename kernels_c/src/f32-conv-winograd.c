@@ -229,8 +229,9 @@ static int wino_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, doub
         M, wb_f32_winoin_##VARIANT##_ukernel_f##M##__neon,                                        \
         wb_f32_winoout_##VARIANT##_ukernel_f##M##__neon};                                         \
     const wb_kernel wb_f32_conv_winograd_##VARIANT##_f##M = {                                     \
-        "wb_f32_conv_winograd_" #VARIANT "_f" #M, "f" #M, 32, #VARIANT, &desc_##VARIANT##_f##M,   \
-        wino_create, wino_run, wino_destroy}
+        .name = "wb_f32_conv_winograd_" #VARIANT "_f" #M, .algo = "f" #M, .transform = #VARIANT,  \
+        .bits = 32, .scheme = "none", .desc = &desc_##VARIANT##_f##M, .create = wino_create,      \
+        .run = wino_run, .destroy = wino_destroy}
 
 WB_WINO_KERNEL(2, static);
 WB_WINO_KERNEL(4, static);

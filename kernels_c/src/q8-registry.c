@@ -1,4 +1,4 @@
-/* The int8 entries of the kernel registry (wb_q8_kernel_table, found by wb_find_kernel): the
+/* The int8 entries of the kernel registry (named in wb_registry.c's one table): the
  * float-in, float-out wb_conv_* API on top of the q8 plan (wb_q8.h).
  *
  * create quantizes the float weights (scheme step 1) and plans. Calibration quantizes x and fixes
@@ -106,8 +106,9 @@ static int q8_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, double
 
 #define Q8_KERNEL(NAME, ALGO, TRANSFORM, M, LEARNED, SCHEME, SCHEME_NAME)                       \
     static const q8_desc NAME##_desc = {M, LEARNED, SCHEME};                                     \
-    const wb_kernel NAME = {#NAME,     ALGO,   8,          TRANSFORM,    &NAME##_desc,             \
-                            q8_create, q8_run, q8_destroy, q8_calibrate, SCHEME_NAME};
+    const wb_kernel NAME = {.name = #NAME, .algo = ALGO, .transform = TRANSFORM, .bits = 8,      \
+                            .scheme = SCHEME_NAME, .desc = &NAME##_desc, .create = q8_create,    \
+                            .run = q8_run, .destroy = q8_destroy, .calibrate = q8_calibrate};
 #define Q8_SCHEME_KERNELS(S, ID)                                                                   \
     Q8_KERNEL(wb_q8_conv_winograd_##S##_static_f2, "f2", "static", 2, 0, ID, #S)                 \
     Q8_KERNEL(wb_q8_conv_winograd_##S##_static_f4, "f4", "static", 4, 0, ID, #S)                 \
@@ -115,30 +116,12 @@ static int q8_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, double
     Q8_KERNEL(wb_q8_conv_winograd_##S##_learned_f2, "f2", "learned", 2, 1, ID, #S)               \
     Q8_KERNEL(wb_q8_conv_winograd_##S##_learned_f4, "f4", "learned", 4, 1, ID, #S)               \
     Q8_KERNEL(wb_q8_conv_winograd_##S##_learned_f6, "f6", "learned", 6, 1, ID, #S)
-#define Q8_SCHEME_ENTRIES(S)                                                                       \
-    &wb_q8_conv_winograd_##S##_static_f2, &wb_q8_conv_winograd_##S##_static_f4,                    \
-        &wb_q8_conv_winograd_##S##_static_f6, &wb_q8_conv_winograd_##S##_learned_f2,               \
-        &wb_q8_conv_winograd_##S##_learned_f4, &wb_q8_conv_winograd_##S##_learned_f6
-
-Q8_KERNEL(wb_q8_conv_im2row, "im2row", "none", 0, 0, WB_Q8_TENSOR, NULL)
-Q8_KERNEL(wb_q8_conv_winograd_static_f2, "f2", "static", 2, 0, WB_Q8_TENSOR, NULL)
-Q8_KERNEL(wb_q8_conv_winograd_static_f4, "f4", "static", 4, 0, WB_Q8_TENSOR, NULL)
-Q8_KERNEL(wb_q8_conv_winograd_static_f6, "f6", "static", 6, 0, WB_Q8_TENSOR, NULL)
-Q8_KERNEL(wb_q8_conv_winograd_learned_f2, "f2", "learned", 2, 1, WB_Q8_TENSOR, NULL)
-Q8_KERNEL(wb_q8_conv_winograd_learned_f4, "f4", "learned", 4, 1, WB_Q8_TENSOR, NULL)
-Q8_KERNEL(wb_q8_conv_winograd_learned_f6, "f6", "learned", 6, 1, WB_Q8_TENSOR, NULL)
+Q8_KERNEL(wb_q8_conv_im2row, "im2row", "none", 0, 0, WB_Q8_TENSOR, "none")
+Q8_KERNEL(wb_q8_conv_winograd_static_f2, "f2", "static", 2, 0, WB_Q8_TENSOR, "tensor")
+Q8_KERNEL(wb_q8_conv_winograd_static_f4, "f4", "static", 4, 0, WB_Q8_TENSOR, "tensor")
+Q8_KERNEL(wb_q8_conv_winograd_static_f6, "f6", "static", 6, 0, WB_Q8_TENSOR, "tensor")
+Q8_KERNEL(wb_q8_conv_winograd_learned_f2, "f2", "learned", 2, 1, WB_Q8_TENSOR, "tensor")
+Q8_KERNEL(wb_q8_conv_winograd_learned_f4, "f4", "learned", 4, 1, WB_Q8_TENSOR, "tensor")
+Q8_KERNEL(wb_q8_conv_winograd_learned_f6, "f6", "learned", 6, 1, WB_Q8_TENSOR, "tensor")
 Q8_SCHEME_KERNELS(tap, WB_Q8_TAP)
 Q8_SCHEME_KERNELS(wide, WB_Q8_WIDE)
-
-const wb_kernel *const *wb_q8_kernel_table(int *count)
-{
-    static const wb_kernel *const table[] = {
-        &wb_q8_conv_im2row,
-        &wb_q8_conv_winograd_static_f2,  &wb_q8_conv_winograd_static_f4,
-        &wb_q8_conv_winograd_static_f6,  &wb_q8_conv_winograd_learned_f2,
-        &wb_q8_conv_winograd_learned_f4, &wb_q8_conv_winograd_learned_f6,
-        Q8_SCHEME_ENTRIES(tap), Q8_SCHEME_ENTRIES(wide),
-    };
-    *count = (int)(sizeof table / sizeof table[0]);
-    return table;
-}

@@ -20,12 +20,14 @@ typedef struct wb_matrices {
     double bt[WB_MAX_TILE * WB_MAX_TILE]; /* a x a */
 } wb_matrices;
 
-/* One entry of the kernel registry: a whole convolution for one (algo, bits, transform). */
+/* One entry of the kernel registry (the one table in wb_registry.c): a whole convolution for one
+ * (algo, transform, bits, scheme), with the same fields for fp32 and int8 kernels. */
 typedef struct wb_kernel {
     const char *name;      /* grammar name, e.g. "wb_f32_conv_winograd_static_f4" */
     const char *algo;      /* "im2row", "f2", "f4", "f6" */
-    int bits;              /* 32 or 8 */
     const char *transform; /* "none" (im2row), "static", "learned" */
+    int bits;              /* 32 or 8 */
+    const char *scheme;    /* "none" (fp32, int8 im2row), or int8 Winograd's "tensor", "tap", "wide" */
     const void *desc;      /* kernel-specific constant data (micro-kernels, tile size) */
     /* Plans the convolution and transforms/packs the weights into conv->impl. mats is the
      * default or user transform for Winograd kernels, NULL for im2row. */
@@ -39,7 +41,6 @@ typedef struct wb_kernel {
     /* Optional (NULL for fp32): fixes data-dependent parameters on x before timing (int8:
      * quantize x, per-stage amax and multipliers). Runs then convolve that same x. */
     int (*calibrate)(wb_conv *conv, const float *x);
-    const char *scheme; /* int8 Winograd "tap" or "wide"; NULL: tensor (int8 Winograd) or none */
 } wb_kernel;
 
 struct wb_conv {
@@ -50,13 +51,11 @@ struct wb_conv {
     void *impl;
 };
 
-/* Kernel lookup over the fp32 table (wb_registry.c) and the int8 one: the int8 sources define
- * wb_q8_kernel_table(); in a build without them (WB_BUILD_EXCLUDE=q8*) a weak default in
- * wb_registry.c returns none. */
-const wb_kernel *const *wb_q8_kernel_table(int *count);
-/* Int8 multiply-accumulate rate in GOP/s (int8 sources); NaN when not linked. */
+/* Int8 multiply-accumulate rate in GOP/s (int8 sources); NaN in a build without them
+ * (WB_WITHOUT_Q8, which bench/build.py defines when WB_BUILD_EXCLUDE leaves q8-registry.c out). */
 double wb_q8_peak_gops(double min_ms);
-/* scheme: "tap", "wide", or NULL for the tensor scheme (int8 Winograd) and none (the others). */
+/* The registry entry for a case; scheme: "none", "tensor", "tap" or "wide" (NULL for the default
+ * of the (algo, bits): tensor for int8 Winograd, none otherwise). NULL when the build has none. */
 const wb_kernel *wb_find_kernel(const char *algo, int bits, const char *transform, const char *scheme);
 
 /* Default Cook-Toom matrices for F(m,3), m in {2,4,6}; 0 on success. */

@@ -1,7 +1,7 @@
 /* Peak probes: the sustained rate of the instruction sequence the fp32 GEMM uses (vfmaq_f32 on
  * 128-bit vectors), with enough independent accumulators to cover the FMA latency of an A53, an
- * A73 and x86 cores. The int8 probe belongs to the int8 sources (wb_q8_peak_gops); until they
- * are linked, a weak default reports NaN (printed as null). */
+ * A73 and x86 cores. The int8 probe belongs to the int8 sources (wb_q8_peak_gops); a build
+ * without them (WB_WITHOUT_Q8) reports NaN (printed as null). */
 #include <math.h>
 
 #include "wb_neon.h"
@@ -65,8 +65,10 @@ double wb_peak_f32_gflops(double min_ms)
     return (double)n * 16 * 4 * 2 / (best * 1e6);
 }
 
-__attribute__((weak)) double wb_q8_peak_gops(double min_ms)
+#ifdef WB_WITHOUT_Q8
+double wb_q8_peak_gops(double min_ms)
 {
     (void)min_ms;
     return NAN;
 }
+#endif

@@ -1,6 +1,6 @@
 /* The kernel registry and the public wb_conv_* API on top of it. Dispatch, the runner, the Python
- * binding and the tests all go through wb_find_kernel, so adding a kernel is adding a table entry:
- * the fp32 table is here, the int8 sources provide their own through wb_q8_kernel_table(). */
+ * binding and the tests all go through wb_find_kernel over the one table below, fp32 and int8
+ * alike: adding a kernel is defining its wb_kernel in its source and naming it in WB_KERNELS. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,37 +10,41 @@
 #include "wb_default_transforms.h"
 #include "wb_internal.h"
 
-extern const wb_kernel wb_f32_conv_im2row;
-extern const wb_kernel wb_f32_conv_winograd_static_f2, wb_f32_conv_winograd_static_f4,
-    wb_f32_conv_winograd_static_f6, wb_f32_conv_winograd_learned_f2,
-    wb_f32_conv_winograd_learned_f4, wb_f32_conv_winograd_learned_f6;
+/* The six Winograd kernels of one family, named P{static,learned}_f{2,4,6}. */
+#define WB_WINOGRAD_SIX(X, P)                                                                      \
+    X(P##static_f2) X(P##static_f4) X(P##static_f6) X(P##learned_f2) X(P##learned_f4) X(P##learned_f6)
+#define WB_F32_KERNELS(X) X(wb_f32_conv_im2row) WB_WINOGRAD_SIX(X, wb_f32_conv_winograd_)
+#define WB_Q8_KERNELS(X)                                                                           \
+    X(wb_q8_conv_im2row) WB_WINOGRAD_SIX(X, wb_q8_conv_winograd_)                                  \
+    WB_WINOGRAD_SIX(X, wb_q8_conv_winograd_tap_) WB_WINOGRAD_SIX(X, wb_q8_conv_winograd_wide_)
+/* A build without the int8 sources (WB_BUILD_EXCLUDE=q8*, bench/build.py defines WB_WITHOUT_Q8)
+ * has no kernel for bits=8: such cases are "unsupported". */
+#ifdef WB_WITHOUT_Q8
+#define WB_KERNELS(X) WB_F32_KERNELS(X)
+#else
+#define WB_KERNELS(X) WB_F32_KERNELS(X) WB_Q8_KERNELS(X)
+#endif
 
-static const wb_kernel *const f32_kernels[] = {
-    &wb_f32_conv_im2row,
-    &wb_f32_conv_winograd_static_f2,  &wb_f32_conv_winograd_static_f4,
-    &wb_f32_conv_winograd_static_f6,  &wb_f32_conv_winograd_learned_f2,
-    &wb_f32_conv_winograd_learned_f4, &wb_f32_conv_winograd_learned_f6,
-};
+#define WB_DECLARE(K) extern const wb_kernel K;
+#define WB_ENTRY(K) &K,
+WB_KERNELS(WB_DECLARE)
+static const wb_kernel *const kernels[] = {WB_KERNELS(WB_ENTRY)};
 
-/* A build without the int8 sources (WB_BUILD_EXCLUDE=q8*, bench/build.py) finds no kernel for
- * bits=8 ("unsupported"); q8-registry.c's wb_q8_kernel_table(&n) overrides this weak default. */
-__attribute__((weak)) const wb_kernel *const *wb_q8_kernel_table(int *count)
+/* The scheme a (algo, bits) has when none is asked for. */
+static const char *default_scheme(const char *algo, int bits)
 {
-    *count = 0;
-    return NULL;
+    return bits == 8 && strcmp(algo, "im2row") != 0 ? "tensor" : "none";
 }
 
 const wb_kernel *wb_find_kernel(const char *algo, int bits, const char *transform, const char *scheme)
 {
-    int n8 = 0;
-    const wb_kernel *const *q8 = wb_q8_kernel_table(&n8);
-    const int n32 = (int)(sizeof f32_kernels / sizeof f32_kernels[0]);
     const int is_im2row = strcmp(algo, "im2row") == 0;
-    for (int i = 0; i < n32 + n8; i++) {
-        const wb_kernel *k = i < n32 ? f32_kernels[i] : q8[i - n32];
-        if (k->bits == bits && strcmp(k->algo, algo) == 0 &&
-            (is_im2row || strcmp(k->transform, transform) == 0) &&
-            (k->scheme && scheme ? strcmp(k->scheme, scheme) == 0 : k->scheme == scheme))
+    if (!scheme)
+        scheme = default_scheme(algo, bits);
+    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
+        const wb_kernel *k = kernels[i];
+        if (k->bits == bits && strcmp(k->algo, algo) == 0 && strcmp(k->scheme, scheme) == 0 &&
+            (is_im2row || strcmp(k->transform, transform) == 0))
             return k;
     }
     return NULL;
@@ -121,14 +125,17 @@ int wb_conv_create(const char *algo, int bits, const char *transform, int m, int
                                  weights, out, err, err_len);
 }
 
-/* The registry's scheme key for a requested scheme (NULL: the default), or "?" when the
- * (algo, bits) pair does not take it. */
-static const char *scheme_key(int tile, int bits, const char *scheme)
+/* The registry's scheme for a requested one (NULL: the default), or NULL when the (algo, bits)
+ * pair does not take it. */
+static const char *scheme_key(const char *algo, int tile, int bits, const char *scheme)
 {
     const int wino8 = tile > 0 && bits == 8;
-    if (!scheme || strcmp(scheme, wino8 ? "tensor" : "none") == 0)
-        return NULL;
-    return wino8 && (strcmp(scheme, "tap") == 0 || strcmp(scheme, "wide") == 0) ? scheme : "?";
+    if (!scheme)
+        return default_scheme(algo, bits);
+    if (strcmp(scheme, wino8 ? "tensor" : "none") == 0 ||
+        (wino8 && (strcmp(scheme, "tap") == 0 || strcmp(scheme, "wide") == 0)))
+        return scheme;
+    return NULL;
 }
 
 int wb_conv_create_scheme(const char *algo, int bits, const char *transform, const char *scheme,
@@ -144,8 +151,8 @@ int wb_conv_create_scheme(const char *algo, int bits, const char *transform, con
         return wb_fail(err, err_len, WB_E_BAD_CASE, "unknown algo '%s' (im2row, f2, f4, f6)", algo);
     if (bits != 8 && bits != 32)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "bits must be 8 or 32, not %d", bits);
-    const char *key = scheme_key(tile, bits, scheme);
-    if (key && strcmp(key, "?") == 0)
+    const char *key = scheme_key(algo, tile, bits, scheme);
+    if (!key)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "scheme '%s' does not apply to %s at %d bits "
                        "(%s)", scheme, algo, bits, tile && bits == 8 ? "tensor, tap, wide" : "none");
     if (tile && strcmp(transform, "static") != 0 && strcmp(transform, "learned") != 0)
