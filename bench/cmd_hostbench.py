@@ -18,9 +18,9 @@ import json
 import statistics
 
 from bench.boards import format_cpulist, load_board, resolve_core
-from bench.deploy import run_runner
+from bench.deploy import StreamOptions, run_runner
 from bench.errors import MeasurementError, UsageError
-from bench.protocol import Repetition
+from bench.protocol import CaseRecord, CaseSpec, InfoRecord, PeakRecord, Record, Repetition
 
 LAYERS = ((32, 64), (16, 128), (8, 256), (4, 512))  # (H = W, Cin = Cout)
 COMBOS = (("im2row", "none"), ("f2", "static"), ("f2", "learned"), ("f4", "static"),
@@ -49,14 +49,14 @@ def parse_bits(text: str) -> tuple[int, ...]:
     return bits
 
 
-def cases_text(bits=(32,)) -> str:
-    lines = []
+def case_specs(bits=(32,)) -> list[CaseSpec]:
+    """Every layer x bits x combo, each with its index as id."""
+    specs = []
     for hw, c in LAYERS:
         for b in bits:
             for algo, transform in COMBOS:
-                t = "static" if transform == "none" else transform
-                lines.append(f"algo={algo} transform={t} bits={b} h={hw} w={hw} cin={c} cout={c}")
-    return "\n".join(lines) + "\n"
+                specs.append(CaseSpec(algo, transform, b, hw, hw, c, c, id=str(len(specs))))
+    return specs
 
 
 def local_cluster(cpu: int):
@@ -69,33 +69,35 @@ def local_cluster(cpu: int):
     raise UsageError(f"bad --cpu {cpu}; accepted: {format_cpulist(online)} (this machine's online CPUs)")
 
 
-def run_once(cluster, reps: Repetition, bits=(32,)) -> list[dict]:
+def run_once(cluster, reps: Repetition, specs: list[CaseSpec]) -> list[Record]:
     """One runner process on the local board through the measurement pipeline (deadlines, pinning,
     cleanup): a `--peak` line, then every case in --verify mode."""
-    lines = list(run_runner(load_board("local"), cluster, cases_text(bits), verify=True, reps=reps, peak=True))
-    bad = [l for l in lines if l["type"] == "case" and l["status"] != "ok"]
+    text = "".join(s.runner_line() + "\n" for s in specs)
+    recs = list(run_runner(load_board("local"), cluster, text, StreamOptions(verify=True, reps=reps, peak=True)))
+    bad = [r for r in recs if isinstance(r, CaseRecord) and not r.ok]
     if bad:
-        raise MeasurementError(f"case {bad[0].get('algo')} {bad[0].get('transform')} failed: "
-                               f"{bad[0].get('error_kind')}: {bad[0].get('message')}")
-    return lines
+        spec = specs[int(bad[0].id)]
+        raise MeasurementError(f"case {spec.algo} {spec.transform} failed: {bad[0].error_kind}: {bad[0].message}")
+    return recs
 
 
-def summarize(runs: list[list[dict]]) -> tuple[dict, dict]:
+def summarize(runs: list[list[Record]], specs: list[CaseSpec]) -> tuple[dict, dict]:
     """{(h, cin, algo, transform, bits): {stage: median over runs, "spread": ..., "sqnr_db": ...}},
     and the peaks per run: {"f32_gflops": [...], "i8_gops": [...]}."""
-    peak_lines = [next(l for l in run if l["type"] == "peak") for run in runs]
-    peaks = {k: [p[k] for p in peak_lines] for k in ("f32_gflops", "i8_gops")}
+    peak_recs = [next(r for r in run if isinstance(r, PeakRecord)) for run in runs]
+    peaks = {k: [p.values.get(k) for p in peak_recs] for k in ("f32_gflops", "i8_gops")}
     rows: dict = {}
     errors: dict = {}
-    for run in runs:
-        for l in run:
-            if l["type"] == "case":
-                key = (l["h"], l["cin"], l["algo"], l["transform"], l["bits"])
-                errors[key] = l["error"]  # deterministic: the same in every run
-                r = rows.setdefault(key, {s: [] for s in ("total_ms", "input_ms", "gemm_ms", "output_ms",
-                                                          "gemm_gflops", "weight_transform_ms")})
-                for s in r:
-                    r[s].append(l[s]["median"] if isinstance(l[s], dict) else l[s])
+    for rec in (r for run in runs for r in run if isinstance(r, CaseRecord)):
+        s = specs[int(rec.id)]
+        key = (s.h, s.cin, s.algo, s.transform, s.bits)
+        errors[key] = rec.error  # deterministic: the same in every run
+        r = rows.setdefault(key, {k: [] for k in ("total_ms", "input_ms", "gemm_ms", "output_ms",
+                                                  "gemm_gflops", "weight_transform_ms")})
+        for stage in ("total", "input", "gemm", "output"):
+            r[f"{stage}_ms"].append(rec.stages[stage].median)
+        r["gemm_gflops"].append(rec.gemm_gflops)
+        r["weight_transform_ms"].append(rec.weight_transform_ms)
     out = {}
     for key, r in rows.items():
         med = {s: statistics.median(v) for s, v in r.items()}
@@ -164,13 +166,13 @@ def _main(args) -> int:
         raise UsageError(str(e).replace("min_time_ms", "--min-time-ms")) from None
     bits = parse_bits(args.bits)
     cluster = local_cluster(args.cpu)
-    runs = [run_once(cluster, reps, bits) for _ in range(args.runs)]
-    info = next(l for l in runs[0] if l["type"] == "info")
-    print(f"wb-runner {info['build_hash']} ({info['arch']}, {info['compiler']}, {info['cflags']}), "
-          f"cpu {args.cpu}, single thread, warm caches (same input every repetition)")
-    rows, peaks = summarize(runs)
+    specs = case_specs(bits)
+    runs = [run_once(cluster, reps, specs) for _ in range(args.runs)]
+    info = next(r for r in runs[0] if isinstance(r, InfoRecord))
+    print(f"{info.describe()}, cpu {args.cpu}, single thread, warm caches (same input every repetition)")
+    rows, peaks = summarize(runs, specs)
     print(format_table(rows, peaks))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(runs, f)
+            json.dump([[r.to_json() for r in run] for run in runs], f)
     return 0

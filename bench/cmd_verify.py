@@ -21,9 +21,10 @@ from bench.accuracy import host_run
 from bench.board_args import add_board_arguments, boards_from_args
 from bench.cases import ALGOS, Layer, custom_layers, expand, parse_bits, parse_choices, parse_transforms
 from bench.errors import MeasurementError, UsageError
+from bench.deploy import StreamOptions
 from bench.farm import run_farm
 from bench.kernels import checksum
-from bench.protocol import Repetition, fp32_tolerance
+from bench.protocol import CaseRecord, Repetition, fp32_tolerance
 from bench.sweep import transform_files
 
 DEFAULT_LAYERS = [Layer(1, 1, 3, 5), Layer(7, 13, 3, 5), Layer(7, 13, 17, 5), Layer(16, 16, 32, 16)]
@@ -48,27 +49,27 @@ def _host_checksum(case) -> str:
     return checksum(host_run(case, case.layer.h, case.layer.w)[2])
 
 
-def judge(case, line: dict) -> tuple[bool, str]:
-    """(passed, note) for one runner --verify line."""
+def judge(case, rec: CaseRecord) -> tuple[bool, str]:
+    """(passed, note) for one runner --verify record."""
     from bench.accuracy import is_exact_transform
 
-    if line.get("status") != "ok":
-        return False, f"{line.get('error_kind', 'error')}: {line.get('message', '')}"
+    if not rec.ok:
+        return False, f"{rec.error_kind or 'error'}: {rec.message}"
     if not is_exact_transform(case):
-        return _judge_learned(case, line)
-    err = line.get("error") or {}
+        return _judge_learned(case, rec)
+    err = rec.error or {}
     if case.bits == 32:
         rel, tol = err.get("rel_l2"), fp32_tolerance(case.layer.cin)
         if rel is None or rel > tol:
             return False, f"relative L2 {rel:.3g} above the fp32 tolerance {tol:.2g}"
         return True, ""
     host = _host_checksum(case)
-    if line.get("checksum") != host:
-        return False, f"int8 output differs from the host build (checksum {line.get('checksum')} vs {host})"
+    if rec.checksum != host:
+        return False, f"int8 output differs from the host build (checksum {rec.checksum} vs {host})"
     return True, "bit-exact with the host build"
 
 
-def _judge_learned(case, line: dict) -> tuple[bool, str]:
+def _judge_learned(case, rec: CaseRecord) -> tuple[bool, str]:
     """A transform that is not an exact Winograd transform: the kernel is judged against the float64
     Winograd convolution with the same matrices (through the host build, whose output the board
     reproduces byte for byte), and the transform's own error is reported apart."""
@@ -77,17 +78,17 @@ def _judge_learned(case, line: dict) -> tuple[bool, str]:
     c = same_matrices_check(case)
     own = f"transform's own identity error {c['identity_error']:.2g}, rel L2 vs direct {c['transform_rel_l2']:.2g}"
     if case.bits == 8:
-        if line.get("checksum") != _host_checksum(case):
+        if rec.checksum != _host_checksum(case):
             return False, f"int8 output differs from the host build; {own}"
         return True, f"bit-exact with the host build; {own}"
     tol = fp32_tolerance(case.layer.cin)
     if c["rel_l2"] > tol:
         return False, f"host build: relative L2 {c['rel_l2']:.3g} vs same-matrix Winograd above {tol:.2g}; {own}"
-    if line.get("checksum") == c["checksum"]:
+    if rec.checksum == c["checksum"]:
         return True, f"vs same-matrix Winograd: rel L2 {c['rel_l2']:.2g}; {own}"
     # Not the host build's bytes: the board's error against the direct convolution must at least be
     # within the tolerance of the transform's own error (triangle inequality).
-    rel = (line.get("error") or {}).get("rel_l2")
+    rel = (rec.error or {}).get("rel_l2")
     if rel is None or abs(rel - c["transform_rel_l2"]) > tol * (1 + c["transform_rel_l2"]):
         return False, f"output differs from the host build and its rel L2 {rel} vs direct is off the transform's; {own}"
     return True, f"differs from the host build bytes, consistent with the transform's error; {own}"
@@ -107,17 +108,17 @@ def _verify(args) -> int:
     print(f"{'board/core':<16} {'algo':<7} {'transform':<10} {'bits':>4} {'layer':<14} {'SQNR dB':>8} "
           f"{'max abs':>9} {'rel L2':>9}  result")
     failed = 0
-    for line in run_farm(boards, args.core, text, verify=True, files=transform_files(cases),
-                         reps=Repetition(min_reps=1, min_time_ms=1, warmup=0)):
-        if line.get("type") != "case":
+    opts = StreamOptions(verify=True, files=transform_files(cases), reps=Repetition(min_reps=1, min_time_ms=1, warmup=0))
+    for rec in run_farm(boards, args.core, text, opts):
+        if not isinstance(rec, CaseRecord):
             continue
-        case = cases[int(line["id"])]
-        ok, note = judge(case, line)
+        case = cases[int(rec.id)]
+        ok, note = judge(case, rec)
         failed += not ok
-        err, l = line.get("error") or {}, case.layer
+        err, l, where = rec.error or {}, case.layer, rec.where
         fmt = lambda v, f: "-" if v is None else format(v, f)
         transform = case.transform if len(case.transform) <= 10 else "..." + case.transform[-7:]
-        print(f"{line.get('board', '')}/{line.get('core', ''):<{15 - len(line.get('board', ''))}} {case.algo:<7} "
+        print(f"{where.board}/{where.core:<{15 - len(where.board)}} {case.algo:<7} "
               f"{transform:<10} {case.bits:>4} {f'{l.h}x{l.w} {l.cin}->{l.cout}':<14} "
               f"{fmt(err.get('sqnr_db'), '8.1f'):>8} {fmt(err.get('max_abs'), '9.2e'):>9} "
               f"{fmt(err.get('rel_l2'), '9.2e'):>9}  {'ok' if ok else 'WRONG'} {note}".rstrip())

@@ -7,17 +7,17 @@ the board first, then the directory removed), `stream` (runs the cases, one dead
 case that hangs or crashes becomes a `timeout` or `crash` row and the runner is restarted on the
 cases after it). `run_runner` chains them for one (board, cluster).
 
-Failures that should not stop a sweep come back as case-like dicts, one per affected case:
-{"type": "case", "line", "id", <case fields>, "status": "error", "error_kind", "message", "board",
-"core", "cpus", "threads", "emulated"}, error_kind a `bench.protocol.ErrorKind`. Bad usage (a core
-the board lacks, more threads than the cluster has CPUs, host-key problems) raises UsageError.
+Everything comes back typed (bench.protocol): the runner's lines as InfoRecord / PeakRecord /
+CaseRecord (or Diagnostic for a line that is not a record) with their board context (`Where`), and
+failures that should not stop a sweep as `CaseRecord.failed` records, one per affected case. Bad
+usage (a core the board lacks, more threads than the cluster has CPUs, host-key problems) raises
+UsageError.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 import platform
 import signal
@@ -34,7 +34,8 @@ from bench.build import build_runner
 from bench.cases import matrices_token
 from bench.errors import UsageError
 from bench.probe import Topology, normalize_arch, probe
-from bench.protocol import ErrorKind, Repetition, case_deadline_s
+from bench.protocol import (CaseRecord, DeployInfo, Diagnostic, ErrorKind, InfoRecord, Record, Repetition,
+                            Where, case_deadline_s, parse_record)
 from bench.transport import Process, Transport, TransportError, TransportTimeout, open_transport
 from bench.winograd import load_transform, save_transform
 
@@ -69,13 +70,10 @@ def parse_cases(cases_text: str) -> list[CaseLine]:
     return out
 
 
-def error_row(case: CaseLine, kind: ErrorKind | str, message: str, context: dict) -> dict:
-    """A case-like dict for a case that could not be measured."""
-    fields = {k: v for k, v in case.fields.items() if k != "matrices"}
-    row = {"type": "case", "line": case.line, "id": case.fields.get("id"), **fields,
-           "status": "error", "error_kind": ErrorKind(kind).value, "message": " ".join(message.split())[:500]}
-    row.update(context)
-    return row
+def failed_all(cases, kind: ErrorKind, message: str, where: Where) -> Iterator[CaseRecord]:
+    """One error record per case (CaseLine) that could not be measured."""
+    for c in cases:
+        yield CaseRecord.failed(c.line, c.fields, kind, message, where)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -96,9 +94,8 @@ class Target:
         """The profile says so, or the board does (its probed topology)."""
         return bool(self.board.emulated or getattr(self.topology, "emulated", False))
 
-    def context(self) -> dict:
-        return {"board": self.board.name, "core": self.cluster.core, "cpus": list(self.cpus),
-                "threads": self.threads, "emulated": self.emulated}
+    def where(self) -> Where:
+        return Where(self.board.name, self.cluster.core, self.cpus, self.threads, self.emulated)
 
 
 def pick_cpus(board_name: str, requested: Cluster, probed: Cluster, threads: int) -> tuple[int, ...]:
@@ -287,6 +284,10 @@ def _push_one(dep: Deployment, name: str, files: dict[str, Path], tmpdir: str, p
 
 @dataclass
 class StreamOptions:
+    """How the runner measures the cases: run_runner, run_farm and the sweep pass one of these."""
+
+    threads: int = 1
+    files: Sequence[str | os.PathLike] = ()   # local transform files that cases' matrices= name
     verify: bool = False
     reps: Repetition = field(default_factory=Repetition)
     extra_args: Sequence[str] = ()
@@ -301,28 +302,24 @@ def _deadline(case: CaseLine, opts: StreamOptions) -> float:
     return case_deadline_s(case.fields, opts.reps, opts.verify)
 
 
-def _augment(msg: dict, target: Target, dep: Deployment, topo_dict: dict) -> dict:
-    kind = msg.get("type")
-    ctx = target.context()
-    if kind == "case":
-        for k, v in ctx.items():
-            msg.setdefault(k, v)
-        msg.update(board=target.board.name, core=target.cluster.core, emulated=target.emulated)
-    elif kind == "info":
-        msg.update(board=target.board.name, core=target.cluster.core, emulated=target.emulated,
-                   deploy={"remote_dir": dep.dir, "pid": dep.proc.pid, "sha256": dep.digest, "argv": dep.argv,
-                           "binary": str(dep.binary), "transport": target.board.transport,
-                           "address": target.board.address, "topology": topo_dict})
+def _attach(rec: Record, target: Target, dep: Deployment) -> Record:
+    """The board context on a runner record (the runner's own cpus and threads where it says them)."""
+    where = target.where()
+    if isinstance(rec, CaseRecord):
+        rec.where = dataclasses.replace(where, cpus=rec.cpus or where.cpus,
+                                        threads=rec.raw.get("threads", where.threads))
+    elif isinstance(rec, InfoRecord):
+        rec.where = where
+        rec.deploy = DeployInfo(dep.dir, dep.proc.pid, dep.digest, dep.argv, str(dep.binary),
+                                target.board.transport, target.board.address, target.topology.to_dict())
     else:
-        msg.update(board=ctx["board"], core=ctx["core"], cpus=msg.get("cpus", ctx["cpus"]),
-                   threads=target.threads, emulated=target.emulated)
-    return msg
+        rec.where = dataclasses.replace(where, cpus=tuple(rec.values.get("cpus", where.cpus)))
+    return rec
 
 
 def _drain(proc: Process, pending: list, target: Target, dep: Deployment, opts: StreamOptions, first: bool):
     """Yield the runner's lines for `pending` [(case, text)]; return (index of the first case not
     reported, why) when the runner stops early, or None when every case was reported."""
-    topo = target.topology.to_dict()
     done = 0
     deadline = time.monotonic() + _deadline(pending[0][0], opts) + (PEAK_S if first and opts.peak else 0)
     while True:
@@ -333,22 +330,19 @@ def _drain(proc: Process, pending: list, target: Target, dep: Deployment, opts: 
             return done, (ErrorKind.TIMEOUT, f"case ran past its deadline of {limit:.0f} s; runner killed")
         if text is None:
             break
-        try:
-            msg = json.loads(text)
-        except json.JSONDecodeError:
-            msg = None
-        if not isinstance(msg, dict):
-            yield {"type": "diagnostic", "text": text, **target.context()}
+        rec = parse_record(text)
+        if rec is None:
+            yield Diagnostic(text, target.where())
             continue
-        if msg.get("type") == "case":
-            n = msg.get("line")
-            if not isinstance(n, int) or not 1 <= n <= len(pending):
+        if isinstance(rec, CaseRecord):
+            n = rec.line
+            if not 1 <= n <= len(pending):
                 continue
-            msg["line"] = pending[n - 1][0].line
+            rec.line = pending[n - 1][0].line
             done = max(done, n)
             if done < len(pending):
                 deadline = time.monotonic() + _deadline(pending[done][0], opts)
-        yield _augment(msg, target, dep, topo)
+        yield _attach(rec, target, dep)
     if done == len(pending):
         return None
     return done, _exit_reason(proc)
@@ -369,7 +363,7 @@ def _exit_reason(proc: Process) -> tuple[ErrorKind, str]:
     return ErrorKind.RUNTIME, f"{why}: {err}" if err else why
 
 
-def stream(dep: Deployment, target: Target, jobs: list[tuple[CaseLine, str]], opts: StreamOptions) -> Iterator[dict]:
+def stream(dep: Deployment, target: Target, jobs: list[tuple[CaseLine, str]], opts: StreamOptions) -> Iterator[Record]:
     """Run `jobs` [(case, runner line)] in the deployment and yield every line as it arrives. A case
     that times out or crashes gets its row and the runner starts again on the cases after it; a
     runner that fails otherwise (bad usage) fails every case left."""
@@ -380,8 +374,8 @@ def stream(dep: Deployment, target: Target, jobs: list[tuple[CaseLine, str]], op
         try:
             proc = dep.start([t for _, t in pending], base + (["--peak"] if first and opts.peak else []))
         except (TransportError, TransportTimeout, OSError) as e:
-            yield from (error_row(c, ErrorKind.CONNECT, f"cannot start the runner: {e}", target.context())
-                        for c, _ in pending)
+            yield from failed_all([c for c, _ in pending], ErrorKind.CONNECT, f"cannot start the runner: {e}",
+                                  target.where())
             return
         stopped = yield from _drain(proc, pending, target, dep, opts, first)
         dep.kill()
@@ -392,75 +386,69 @@ def stream(dep: Deployment, target: Target, jobs: list[tuple[CaseLine, str]], op
         if opts.stop and opts.stop.is_set():
             return
         failing = pending[n:] if kind == ErrorKind.RUNTIME else pending[n:n + 1]
-        yield from (error_row(c, kind, why, target.context()) for c, _ in failing)
+        yield from failed_all([c for c, _ in failing], kind, why, target.where())
         pending = pending[n + len(failing):]
 
 
 # ---------------------------------------------------------------------------------------------
 
-def run_runner(board: Board, cluster: Cluster, cases_text: str, *, threads: int = 1, verify: bool = False,
-               extra_args: Sequence[str] = (), transport: Transport | None = None,
-               timeout: float | None = None, files: Sequence[str | os.PathLike] = (),
-               reps: Repetition | None = None, peak: bool = False) -> Iterator[dict]:
-    """Run the cases of `cases_text` (runner format) on `cluster` of `board`; yield every runner
-    JSON line as a dict as soon as it arrives (`info` lines gain `deploy`, `case` lines board,
-    core, cpus, threads, emulated; their `line` is the line number in `cases_text`).
-
-    `timeout`: seconds per case (None: derived from each case's work); `files`: local transform
-    files a case's `matrices=NAME` names by `bench.cases.matrices_token` (a digest of the path, so
-    any character in it is safe); `transport`: an open one to reuse."""
+def run_runner(board: Board, cluster: Cluster, cases_text: str, opts: StreamOptions | None = None,
+               transport: Transport | None = None) -> Iterator[Record]:
+    """Run the cases of `cases_text` (runner format) on `cluster` of `board`; yield every runner line
+    as a typed record as soon as it arrives, with its board context (a CaseRecord's `line` is the
+    line number in `cases_text`; the InfoRecord has the deployment). `opts`: threads, repetitions,
+    per-case timeout (None: derived from each case's work), transform files a case's
+    `matrices=NAME` names by `bench.cases.matrices_token`; `transport`: an open one to reuse."""
+    opts = opts or StreamOptions()
     cases = parse_cases(cases_text)
-    ctx = {"board": board.name, "core": cluster.core, "cpus": list(cluster.cpus[-threads:]),
-           "threads": threads, "emulated": bool(board.emulated)}
+    where = Where(board.name, cluster.core, cluster.cpus[-opts.threads:], opts.threads, bool(board.emulated))
     own = transport is None
     if own:
         try:
             transport = open_transport(board)
         except TransportError as e:
-            yield from (error_row(c, ErrorKind.CONNECT, str(e), ctx) for c in cases)
+            yield from failed_all(cases, ErrorKind.CONNECT, str(e), where)
             return
     try:
         try:
             topo = probe(transport)
         except (TransportError, TransportTimeout) as e:
-            yield from (error_row(c, ErrorKind.CONNECT, f"probe failed: {e}", ctx) for c in cases)
+            yield from failed_all(cases, ErrorKind.CONNECT, f"probe failed: {e}", where)
             return
-        target = resolve_target(board, cluster, topo, threads)
-        opts = StreamOptions(verify=verify, reps=reps or Repetition(), extra_args=extra_args,
-                             case_timeout=timeout, peak=peak)
-        yield from deploy_and_stream(transport, target, cases, files, opts)
+        target = resolve_target(board, cluster, topo, opts.threads)
+        yield from deploy_and_stream(transport, target, cases, opts)
     finally:
         if own:
             transport.close()
 
 
-def deploy_and_stream(transport: Transport, target: Target, cases: list[CaseLine], files, opts: StreamOptions,
-                      on_deploy=None) -> Iterator[dict]:
+def deploy_and_stream(transport: Transport, target: Target, cases: list[CaseLine], opts: StreamOptions,
+                      on_deploy=None) -> Iterator[Record]:
     """Build, deploy, stream, clean up. `on_deploy(dep)`/`on_deploy(None)` lets a caller kill the
     runner from another thread while the deployment is up."""
-    ctx = target.context()
+    where = target.where()
     try:
         binary = build_for(target.board, target.cluster)
     except Exception as e:  # any build failure is reported per case; the sweep goes on
-        yield from (error_row(c, ErrorKind.BUILD, f"runner build failed: {e}", ctx) for c in cases)
+        yield from failed_all(cases, ErrorKind.BUILD, f"runner build failed: {e}", where)
         return
     with tempfile.TemporaryDirectory(prefix="wb-deploy-") as tmp:
         try:
             dep = Deployment(transport, target.board, binary).open()
         except (TransportError, TransportTimeout, OSError) as e:
-            yield from (error_row(c, ErrorKind.PUSH, str(e), ctx) for c in cases)
+            yield from failed_all(cases, ErrorKind.PUSH, str(e), where)
             return
         with dep:
             if on_deploy:
                 on_deploy(dep)
             try:
-                jobs, bad = push_matrices(dep, cases, {matrices_token(f): Path(f) for f in files}, tmp)
+                jobs, bad = push_matrices(dep, cases, {matrices_token(f): Path(f) for f in opts.files}, tmp)
             except (TransportError, TransportTimeout, OSError) as e:
-                yield from (error_row(c, ErrorKind.PUSH, str(e), ctx) for c in cases)
+                yield from failed_all(cases, ErrorKind.PUSH, str(e), where)
                 return
-            yield from (error_row(c, ErrorKind.BAD_MATRICES, why, ctx) for c, why in bad)
+            for c, why in bad:
+                yield from failed_all([c], ErrorKind.BAD_MATRICES, why, where)
             if jobs:
                 yield from stream(dep, target, jobs, opts)
         if on_deploy:
             on_deploy(None)
-

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
 from bench.boards import Board, resolve_core
-from bench.deploy import CaseLine, StreamOptions, Target, deploy_and_stream, error_row, parse_cases, resolve_target
+from bench.deploy import CaseLine, StreamOptions, Target, deploy_and_stream, failed_all, parse_cases, resolve_target
 from bench.errors import UsageError
 from bench.probe import Topology, probe
-from bench.protocol import ErrorKind, Repetition
+from bench.protocol import ErrorKind, Record, Where
 from bench.transport import Transport, TransportError, TransportTimeout, open_transport
 
 _DONE = object()
@@ -130,7 +130,7 @@ class _Live:
 
 
 def run_targets(reached: dict[str, Reached], targets: list[Target], cases: list[CaseLine],
-                opts: StreamOptions, files: Sequence[str] = ()) -> Iterator[dict]:
+                opts: StreamOptions) -> Iterator[Record]:
     """Measure `cases` on `targets` (one thread per board; a board's clusters one after another);
     yield every runner line from all boards as it arrives. Boards that could not be reached give
     `connect` rows for their share when no board of their kind can take it."""
@@ -145,14 +145,13 @@ def run_targets(reached: dict[str, Reached], targets: list[Target], cases: list[
             mine = shares.get(board.name, [])
             r = reached[board.name]
             if r.transport is None:
-                ctx = {"board": board.name, "core": "?", "cpus": [], "threads": 0, "emulated": bool(board.emulated)}
-                for c in mine:
-                    results.put(error_row(c, ErrorKind.CONNECT, r.failure, ctx))
+                for rec in failed_all(mine, ErrorKind.CONNECT, r.failure, Where(board.name, "?", (), 0, bool(board.emulated))):
+                    results.put(rec)
                 return
             for target in (t for t in targets if t.board.name == board.name):
                 if stop.is_set() or not mine:
                     return
-                for item in deploy_and_stream(r.transport, target, mine, files, opts, live.setter(key)):
+                for item in deploy_and_stream(r.transport, target, mine, opts, live.setter(key)):
                     results.put(item)
         except BaseException as e:  # handed to the consumer, which re-raises it
             results.put(e)
@@ -173,7 +172,7 @@ def run_targets(reached: dict[str, Reached], targets: list[Target], cases: list[
         close_all(reached)
 
 
-def _merge(results: queue.Queue, pending: int) -> Iterator[dict]:
+def _merge(results: queue.Queue, pending: int) -> Iterator[Record]:
     while pending:
         item = results.get()
         if item is _DONE:
@@ -184,17 +183,17 @@ def _merge(results: queue.Queue, pending: int) -> Iterator[dict]:
             yield item
 
 
-def run_farm(boards: Sequence[Board], core_arg: str | None, cases: str | Iterable[str], *, threads: int = 1,
-             verify: bool = False, extra_args: Sequence[str] = (), timeout: float | None = None,
-             files: Sequence[str] = (), reps: Repetition | None = None) -> Iterator[dict]:
+def run_farm(boards: Sequence[Board], core_arg: str | None, cases: str | Iterable[str],
+             opts: StreamOptions | None = None) -> Iterator[Record]:
     """Reach every board, plan, and run the sweep `cases` (runner cases text, or its lines) on the
-    `core_arg` clusters of every board in parallel. `timeout`: seconds per case (None: derived)."""
+    `core_arg` clusters of every board in parallel, as `opts` says (threads, repetitions, per-case
+    timeout, transform files); yields typed records as run_runner does."""
+    opts = opts or StreamOptions()
     cases_text = cases if isinstance(cases, str) else "\n".join(cases)
     reached = connect_all(boards)
     try:
-        targets = plan_targets(reached, core_arg, threads)
+        targets = plan_targets(reached, core_arg, opts.threads)
     except BaseException:
         close_all(reached)
         raise
-    opts = StreamOptions(verify=verify, reps=reps or Repetition(), extra_args=extra_args, case_timeout=timeout)
-    yield from run_targets(reached, targets, parse_cases(cases_text), opts, files)
+    yield from run_targets(reached, targets, parse_cases(cases_text), opts)

@@ -2,7 +2,8 @@
 
 - `CaseSpec`: what one case measures, and `runner_line()`, the text the runner reads for it.
 - `InfoRecord`, `CaseRecord`, `PeakRecord`: the runner's output lines as typed values
-  (`parse_record` turns one JSON line into one of them, or None for a line that is not JSON).
+  (`parse_record` turns one JSON line into one of them, or None for a line that is not JSON), with
+  the board context (`Where`) the pipeline adds; `to_json` gives the raw record the results keep.
 - `ErrorKind`: every way a case can fail, whether the runner or the harness says so.
 - The limits (sizes, repetitions, CPUs) the runner accepts, and the fp32 tolerance of `bench verify`.
 
@@ -11,6 +12,7 @@ tests/test_protocol.py checks the C side's names and limits against these.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import math
@@ -115,9 +117,31 @@ class Stats:
 STAGES = ("total", "input", "gemm", "output")
 
 
+@dataclass(frozen=True)
+class Where:
+    """The board context of a record: which board, core type and CPUs it ran on."""
+
+    board: str
+    core: str
+    cpus: tuple[int, ...]
+    threads: int
+    emulated: bool
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Where":
+        return cls(str(d.get("board", "")), str(d.get("core", "")), tuple(d.get("cpus") or ()),
+                   int(d.get("threads", 1)), bool(d.get("emulated", False)))
+
+    def to_json(self) -> dict:
+        return {"board": self.board, "core": self.core, "cpus": list(self.cpus), "threads": self.threads,
+                "emulated": self.emulated}
+
+
 @dataclass
 class CaseRecord:
-    """A runner `case` line (or a harness error for a case). `line` is the runner's line number."""
+    """A runner `case` line, or the harness's error for a case (`failed`). `line` is the case's line
+    number in the cases text; `raw` the runner's JSON as received (or the error's fields), which
+    `to_json` returns with the typed values that the pipeline sets (line, error, where) on top."""
 
     line: int
     id: str | None
@@ -131,6 +155,8 @@ class CaseRecord:
     gemm_gflops: float | None = None
     checksum: str | None = None
     error: dict | None = None
+    where: Where | None = None
+    raw: dict = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -139,28 +165,69 @@ class CaseRecord:
     @classmethod
     def from_json(cls, d: dict) -> "CaseRecord":
         stages = {s: Stats.from_json(d[f"{s}_ms"]) for s in STAGES if isinstance(d.get(f"{s}_ms"), dict)}
-        kind = d.get("error_kind")
         return cls(line=d.get("line"), id=None if d.get("id") is None else str(d["id"]),
-                   status=d.get("status", "error"), error_kind=kind, message=d.get("message", ""),
+                   status=d.get("status", "error"), error_kind=d.get("error_kind"), message=d.get("message", ""),
                    reps=d.get("reps"), cpus=tuple(d.get("cpus") or ()), stages=stages,
                    weight_transform_ms=d.get("weight_transform_ms"), gemm_gflops=d.get("gemm_gflops"),
-                   checksum=d.get("checksum"), error=d.get("error"))
+                   checksum=d.get("checksum"), error=d.get("error"), raw=d)
 
     @classmethod
-    def failed(cls, line: int, case_id: str | None, kind: ErrorKind, message: str) -> "CaseRecord":
-        return cls(line=line, id=case_id, status="error", error_kind=ErrorKind(kind).value,
-                   message=" ".join(str(message).split())[:500])
+    def failed(cls, line: int, fields: dict, kind: ErrorKind | str, message: str,
+               where: Where | None = None) -> "CaseRecord":
+        """The error record of a case the harness could not measure; `fields`: the case line's
+        key=value fields (its id among them), kept in the raw record but for `matrices`."""
+        kind, message = ErrorKind(kind).value, " ".join(str(message).split())[:500]
+        case_id = fields.get("id")
+        raw = {"type": "case", "line": line, "id": case_id, **{k: v for k, v in fields.items() if k != "matrices"},
+               "status": "error", "error_kind": kind, "message": message}
+        return cls(line=line, id=None if case_id is None else str(case_id), status="error", error_kind=kind,
+                   message=message, where=where, raw=raw)
+
+    def to_json(self) -> dict:
+        out = {**self.raw, "line": self.line}
+        if self.error is not None:
+            out["error"] = self.error
+        return {**out, **(self.where.to_json() if self.where else {})}
+
+
+@dataclass
+class DeployInfo:
+    """Where and how a runner was deployed (the `deploy` field of a runner record)."""
+
+    remote_dir: str | None
+    pid: int | None
+    sha256: str
+    argv: list[str]
+    binary: str
+    transport: str
+    address: str | None
+    topology: dict
 
 
 @dataclass
 class InfoRecord:
-    """The runner's first line: what build runs where."""
+    """The runner's first line: what build runs where (`raw`, as the runner printed it)."""
 
-    data: dict
+    raw: dict
+    where: Where | None = None
+    deploy: DeployInfo | None = None
 
     @property
     def cpus(self) -> tuple[int, ...]:
-        return tuple(self.data.get("cpus") or ())
+        return tuple(self.raw.get("cpus") or ())
+
+    def describe(self) -> str:
+        """The build in one line: hash, architecture, compiler, flags."""
+        r = self.raw
+        return f"wb-runner {r.get('build_hash')} ({r.get('arch')}, {r.get('compiler')}, {r.get('cflags')})"
+
+    def to_json(self) -> dict:
+        out = dict(self.raw)
+        if self.where:
+            out.update(board=self.where.board, core=self.where.core, emulated=self.where.emulated)
+        if self.deploy:
+            out["deploy"] = dataclasses.asdict(self.deploy)
+        return out
 
 
 @dataclass
@@ -169,10 +236,26 @@ class PeakRecord:
 
     cpu: int | None
     values: dict
+    where: Where | None = None
 
     @classmethod
     def from_json(cls, d: dict) -> "PeakRecord":
         return cls(cpu=d.get("cpu"), values={k: v for k, v in d.items() if k not in ("type", "cpu")})
+
+    def to_json(self) -> dict:
+        cpu = {} if self.cpu is None else {"cpu": self.cpu}
+        return {"type": "peak", **cpu, **self.values, **(self.where.to_json() if self.where else {})}
+
+
+@dataclass
+class Diagnostic:
+    """A runner stdout line that is not a record (kept for the user, never persisted as a result)."""
+
+    text: str
+    where: Where | None = None
+
+    def to_json(self) -> dict:
+        return {"type": "diagnostic", "text": self.text, **(self.where.to_json() if self.where else {})}
 
 
 Record = InfoRecord | CaseRecord | PeakRecord

@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 from bench.errors import MeasurementError, UsageError
+from bench.protocol import STAGES, CaseRecord, Where
 
 SCHEMA_VERSION = 2
 TOOL = "winobench"
@@ -38,7 +39,6 @@ COLUMNS = CONTRACT_COLUMNS + [
 KEY_COLUMNS = ["board", "core", "threads", "bits", "algo", "transform", "scheme", "h", "w", "cin", "cout"]
 CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": str, "scheme": str,
               "status": str, "layer": str, "error_kind": str, "message": str}
-STAGES = ("total", "input", "gemm", "output")
 # Settings that change what a measurement means; --resume refuses to mix them unless told to.
 COMPARED_SETTINGS = ("threads", "min_reps", "min_time_ms", "warmup")
 
@@ -58,25 +58,22 @@ def format_cpus(cpus) -> str:
     return ",".join(str(c) for c in cpus)
 
 
-def row_from_case(line: dict, case, run: int) -> dict:
-    """A runner `case` line (as augmented by the pipeline) -> one CSV row."""
-    l = case.layer
-    row = {"board": line.get("board", ""), "core": line.get("core", ""),
-           "cpus": format_cpus(line.get("cpus", [])), "bits": case.bits, "algo": case.algo,
-           "transform": case.transform, "scheme": case.scheme, "h": l.h, "w": l.w, "cin": l.cin,
-           "cout": l.cout, "status": line.get("status", "error"), "threads": line.get("threads", 1),
-           "emulated": bool(line.get("emulated", False)), "layer": l.name, "count": l.count, "run": run}
-    if row["status"] == "ok":
+def row_from_case(rec: CaseRecord, case, run: int) -> dict:
+    """A case record (with its board context) -> one CSV row."""
+    l, where = case.layer, rec.where or Where("", "", (), 1, False)
+    row = {"board": where.board, "core": where.core, "cpus": format_cpus(where.cpus), "bits": case.bits,
+           "algo": case.algo, "transform": case.transform, "scheme": case.scheme, "h": l.h, "w": l.w,
+           "cin": l.cin, "cout": l.cout, "status": rec.status, "threads": where.threads,
+           "emulated": where.emulated, "layer": l.name, "count": l.count, "run": run}
+    if rec.ok:
         for stage in STAGES:
-            row[f"{stage}_ms"] = line[f"{stage}_ms"]["median"]
-        total = line["total_ms"]
-        row.update(reps=line.get("reps"), total_min_ms=total.get("min"), total_p10_ms=total.get("p10"),
-                   total_p90_ms=total.get("p90"), total_mad_ms=total.get("mad"),
-                   weight_transform_ms=line.get("weight_transform_ms"), gemm_gflops=line.get("gemm_gflops"))
-        for k, v in (line.get("error") or {}).items():
-            row[k] = v
+            row[f"{stage}_ms"] = rec.stages[stage].median
+        total = rec.stages["total"]
+        row.update(reps=rec.reps, total_min_ms=total.min, total_p10_ms=total.p10, total_p90_ms=total.p90,
+                   total_mad_ms=total.mad, weight_transform_ms=rec.weight_transform_ms, gemm_gflops=rec.gemm_gflops)
+        row.update(rec.error or {})
     else:
-        row.update(error_kind=line.get("error_kind", "runtime"), message=line.get("message", ""))
+        row.update(error_kind=rec.error_kind or "runtime", message=rec.message)
     return row
 
 
@@ -248,12 +245,12 @@ class ResultsDir:
         """Run metadata that arrives during a sweep: `runner` (an info line), `peak`, `run_end`."""
         self._write_record({**record, "type": kind, "run": run})
 
-    def add(self, row: dict, raw_line: dict) -> None:
+    def add(self, row: dict, rec: CaseRecord) -> None:
         """Append one case: its raw record first (the samples), then its row. On a full disk the
         record is kept without its samples if that fits, and the caller is told to stop
         (ResultsFull): nothing measured so far is lost and no file ends in half a line."""
         row = {c: row.get(c) for c in COLUMNS}
-        record = {**raw_line, "type": "case", "run": row.get("run"), **{k: row[k] for k in KEY_COLUMNS}}
+        record = {**rec.to_json(), "type": "case", "run": row.get("run"), **{k: row[k] for k in KEY_COLUMNS}}
         full = None
         try:
             try:

@@ -23,7 +23,7 @@ from bench.deploy import StreamOptions, parse_cases
 from bench.farm import Reached, run_targets
 from bench.health import run_warnings
 from bench.probe import probe
-from bench.protocol import MAX_CPUS, Repetition
+from bench.protocol import MAX_CPUS, CaseRecord, InfoRecord, PeakRecord, Repetition
 from bench.results import ResultsDir, case_key, row_from_case
 from bench.transport import open_transport
 
@@ -107,38 +107,38 @@ def run(reached: dict[str, Reached], targets, cases: list[Case], settings: Setti
                 "harness": {k: v for k, v in place.items() if k != "restore"}}
     run_id = results.start_run(run_meta)
     cases_text = "\n".join(case.spec(i).runner_line() for i, case in enumerate(cases)) + "\n"
-    opts = StreamOptions(reps=settings.reps, case_timeout=settings.case_timeout, peak=True)
+    opts = StreamOptions(reps=settings.reps, case_timeout=settings.case_timeout, peak=True,
+                         files=transform_files(cases))
     deferred, finished = [], False
 
-    def record(case, line, with_errors):
-        if line.get("status") == "ok" and with_errors and "error" not in line:
-            line = {**line, "error": case_errors(case)}
-        row = row_from_case(line, case, run_id)
-        results.add(row, line)
+    def record(case, rec: CaseRecord, with_errors):
+        if rec.ok and with_errors and rec.error is None:
+            rec.error = case_errors(case)
+        row = row_from_case(rec, case, run_id)
+        results.add(row, rec)
         counts["ok" if row["status"] == "ok" else "error"] += 1
         if progress:
             progress(case, row)
 
     try:
-        for line in run_targets(reached, targets, parse_cases(cases_text), opts, transform_files(cases)):
-            kind = line.get("type")
-            if kind == "info":
-                run_meta["runners"].append(line)
-                results.add_record("runner", run_id, line)
-            elif kind == "peak":
-                results.add_record("peak", run_id, line)
-            elif kind == "case":
-                case = cases[int(line["id"])]
-                if defer and line.get("status") == "ok":
-                    deferred.append((case, line))
+        for rec in run_targets(reached, targets, parse_cases(cases_text), opts):
+            if isinstance(rec, InfoRecord):
+                run_meta["runners"].append(rec.to_json())
+                results.add_record("runner", run_id, rec.to_json())
+            elif isinstance(rec, PeakRecord):
+                results.add_record("peak", run_id, rec.to_json())
+            elif isinstance(rec, CaseRecord):
+                case = cases[int(rec.id)]
+                if defer and rec.ok:
+                    deferred.append((case, rec))
                 else:
-                    record(case, line, settings.errors)
+                    record(case, rec, settings.errors)
         finished = True
     finally:
         if place["restore"]:
             os.sched_setaffinity(0, place["restore"])
-        for case, line in deferred:  # interrupted: keep the timings, skip the error figures
-            record(case, line, finished)
+        for case, rec in deferred:  # interrupted: keep the timings, skip the error figures
+            record(case, rec, finished)
         run_meta["after"] = _after([r.board for r in reached.values() if r.topology is not None])
         counts["warnings"] += run_warnings(run_meta)
         try:

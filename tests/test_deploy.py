@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from bench.boards import Board, Cluster, load_board, resolve_core
-from bench.deploy import parse_cases, run_runner
+from bench.deploy import StreamOptions, parse_cases, run_runner
 from bench.errors import UsageError
+from bench.protocol import CaseRecord, InfoRecord
 
 CASES = """algo=f4 transform=static bits=32 h=16 w=16 cin=16 cout=16 id=a
 # a comment and a blank line, so that result line numbers are checked against the caller's text
@@ -39,15 +40,15 @@ def host_cluster():
 def run(board, core="all", cases=CASES, **kw):
     kw.setdefault("extra_args", FAST)
     cluster = resolve_core(board, core)[0] if isinstance(core, str) else core
-    return list(run_runner(board, cluster, cases, **kw))
+    return list(run_runner(board, cluster, cases, StreamOptions(**kw)))
 
 
 def cases_of(lines):
-    return [l for l in lines if l["type"] == "case"]
+    return [l for l in lines if isinstance(l, CaseRecord)]
 
 
 def info_of(lines):
-    (info,) = [l for l in lines if l["type"] == "info"]
+    (info,) = [l for l in lines if isinstance(l, InfoRecord)]
     return info
 
 
@@ -98,16 +99,16 @@ def test_local_board_runs_and_streams(tmp_path):
     board = load_board("local")
     lines = run(board)
     info = info_of(lines)
-    assert lines[0] is info and info["board"] == "local"
+    assert lines[0] is info and info.where.board == "local"
     cases = cases_of(lines)
-    assert [(c["line"], c["id"], c["status"]) for c in cases] == [(1, "a", "ok"), (4, "b", "ok")]
+    assert [(c.line, c.id, c.status) for c in cases] == [(1, "a", "ok"), (4, "b", "ok")]
     host = board.clusters[-1]
     for c in cases:
-        assert (c["board"], c["core"], c["cpus"], c["emulated"]) == ("local", host.core, [host.cpus[-1]], False)
-        assert c["total_ms"]["median"] > 0
-    d = info["deploy"]
-    assert d["sha256"] == hashlib.sha256(Path(d["binary"]).read_bytes()).hexdigest()
-    assert not os.path.exists(d["remote_dir"])
+        assert (c.where.board, c.where.core, list(c.where.cpus), c.where.emulated) == ("local", host.core, [host.cpus[-1]], False)
+        assert c.stages["total"].median > 0
+    d = info.deploy
+    assert d.sha256 == hashlib.sha256(Path(d.binary).read_bytes()).hexdigest()
+    assert not os.path.exists(d.remote_dir)
 
 
 @pytest.mark.skipif(len(ONLINE) < 2, reason="pinning to two different CPUs needs two online CPUs")
@@ -123,11 +124,11 @@ def test_pinning_really_runs_there(where, requested, request):
     cluster = host if requested is None else dataclasses.replace(host, cpus=requested)
     expected = cluster.cpus[-1]
     slow = "algo=f6 transform=static bits=32 h=32 w=32 cin=64 cout=64 id=slow\n"
-    gen = run_runner(board, cluster, slow, extra_args=["--min-time-ms", "3000"])
+    gen = run_runner(board, cluster, slow, StreamOptions(extra_args=["--min-time-ms", "3000"]))
     try:
         info = next(gen)
-        pid = info["deploy"]["pid"]
-        assert info["cpus"] == [expected]                       # what the runner says
+        pid = info.deploy.pid
+        assert list(info.cpus) == [expected]                       # what the runner says
         time.sleep(0.3)                                         # let it get into the measurement
         assert allowed_of(pid) == str(expected)                 # what the kernel enforces
         assert processor_of(pid) == {expected}                  # where its threads actually ran
@@ -142,8 +143,8 @@ def test_two_threads_within_the_cluster():
     if len(host.cpus) < 2:
         pytest.skip("needs a cluster of two CPUs")
     lines = run(board, threads=2)
-    assert info_of(lines)["threads"] == 2
-    assert all(c["cpus"] == list(host.cpus[-2:]) and c["status"] == "ok" for c in cases_of(lines))
+    assert info_of(lines).raw["threads"] == 2
+    assert all(list(c.where.cpus) == list(host.cpus[-2:]) and c.status == "ok" for c in cases_of(lines))
     with pytest.raises(UsageError, match=rf"bad --threads {len(host.cpus) + 1}: .*accepted: 1 to {len(host.cpus)}"):
         run(board, threads=len(host.cpus) + 1)
 
@@ -155,15 +156,15 @@ def test_a_core_the_board_lacks_is_refused():
 
 def test_ssh_native_runner_private_dir_removed(ssh_board):
     board = load_board(ssh_board.name)
-    gen = run_runner(board, host_cluster(), CASES, extra_args=FAST)
+    gen = run_runner(board, host_cluster(), CASES, StreamOptions(extra_args=FAST))
     info = next(gen)
-    remote = info["deploy"]["remote_dir"]
+    remote = info.deploy.remote_dir
     # While the runner runs, the directory exists, is private and holds what was pushed.
     assert stat.S_IMODE(os.stat(remote).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(f"{remote}/wb-runner").st_mode) == 0o700
-    assert info["arch"] == os.uname().machine and info["deploy"]["transport"] == "ssh"
+    assert info.raw["arch"] == os.uname().machine and info.deploy.transport == "ssh"
     rest = list(gen)
-    assert [(c["line"], c["status"], c["board"]) for c in cases_of(rest)] == [(1, "ok", "sshtest"), (4, "ok", "sshtest")]
+    assert [(c.line, c.status, c.where.board) for c in cases_of(rest)] == [(1, "ok", "sshtest"), (4, "ok", "sshtest")]
     assert not os.path.exists(remote)                           # removed, checked on disk
 
 
@@ -174,17 +175,17 @@ def test_ssh_board_without_clusters_probes_them(sshd_server, boards_file):
     from bench.probe import probe_board
     probed = probe_board(board)
     lines = run(probed)
-    assert [c["status"] for c in cases_of(lines)] == ["ok", "ok"]
+    assert [c.status for c in cases_of(lines)] == ["ok", "ok"]
 
 
 def test_ssh_aarch64_runner_through_qemu(qemu_ssh_board):
     lines = run(qemu_ssh_board, "a53")
     info = info_of(lines)
-    assert info["arch"] == "aarch64" and info["emulated"] is True
-    assert info["deploy"]["argv"][:3] == ["qemu-aarch64-static", "-cpu", "cortex-a53"]
+    assert info.raw["arch"] == "aarch64" and info.where.emulated is True
+    assert info.deploy.argv[:3] == ["qemu-aarch64-static", "-cpu", "cortex-a53"]
     cases = cases_of(lines)
-    assert [(c["status"], c["core"], c["emulated"], c["board"]) for c in cases] == [("ok", "a53", True, "sshqemu")] * 2
-    assert not os.path.exists(info["deploy"]["remote_dir"])
+    assert [(c.status, c.where.core, c.where.emulated, c.where.board) for c in cases] == [("ok", "a53", True, "sshqemu")] * 2
+    assert not os.path.exists(info.deploy.remote_dir)
 
 
 def test_host_and_aarch64_runners_agree_bit_for_bit(qemu_ssh_board):
@@ -192,13 +193,13 @@ def test_host_and_aarch64_runners_agree_bit_for_bit(qemu_ssh_board):
     output bytes (handbook section 3), so a checksum difference means a broken deployment or build."""
     native = cases_of(run(load_board("local")))
     emulated = cases_of(run(qemu_ssh_board, "a53"))
-    assert [c["checksum"] for c in native] == [c["checksum"] for c in emulated]
+    assert [c.checksum for c in native] == [c.checksum for c in emulated]
 
 
 def test_local_emulated_board():
     lines = run(load_board("qemu-a53"), "a53")
-    assert info_of(lines)["arch"] == "aarch64"
-    assert [(c["status"], c["core"], c["emulated"]) for c in cases_of(lines)] == [("ok", "a53", True)] * 2
+    assert info_of(lines).raw["arch"] == "aarch64"
+    assert [(c.status, c.where.core, c.where.emulated) for c in cases_of(lines)] == [("ok", "a53", True)] * 2
 
 
 def test_matrices_files_are_pushed(tmp_path):
@@ -216,29 +217,29 @@ def test_matrices_files_are_pushed(tmp_path):
         case.format("name", matrices_token(tmp_path / "f4.txt")), case.format("path", tmp_path / "f4.txt"),
         case.format("json", tmp_path / "f4.json"), case.format("missing", "/nonexistent/f9.txt"),
         case.format("broken", tmp_path / "broken.json"), plain]))
-    got = {c["id"]: c for c in cases_of(lines)}
-    assert {k: got[k]["status"] for k in ("name", "path", "json", "default")} == dict.fromkeys(
+    got = {c.id: c for c in cases_of(lines)}
+    assert {k: got[k].status for k in ("name", "path", "json", "default")} == dict.fromkeys(
         ("name", "path", "json", "default"), "ok")
     # The default F(4,3) matrices sent as a file give the output the runner's built-in ones give.
-    assert got["name"]["checksum"] == got["json"]["checksum"] == got["default"]["checksum"]
-    assert got["missing"]["error_kind"] == "bad_matrices" and "/nonexistent/f9.txt" in got["missing"]["message"]
-    assert got["broken"]["error_kind"] == "bad_matrices" and "broken.json" in got["broken"]["message"]
+    assert got["name"].checksum == got["json"].checksum == got["default"].checksum
+    assert got["missing"].error_kind == "bad_matrices" and "/nonexistent/f9.txt" in got["missing"].message
+    assert got["broken"].error_kind == "bad_matrices" and "broken.json" in got["broken"].message
 
 
 def test_build_failure_is_a_row_per_case():
     board = load_board("qemu-a53")
     bad = Cluster(core="a53", mcpu="cortex-nonexistent")
     cases = cases_of(run(board, bad))
-    assert [(c["line"], c["id"], c["status"], c["error_kind"]) for c in cases] == [
+    assert [(c.line, c.id, c.status, c.error_kind) for c in cases] == [
         (1, "a", "error", "build"), (4, "b", "error", "build")]
-    assert "cortex-nonexistent" in cases[0]["message"] and cases[0]["board"] == "qemu-a53"
+    assert "cortex-nonexistent" in cases[0].message and cases[0].where.board == "qemu-a53"
 
 
 def test_runner_failure_is_a_row_per_case():
     lines = run(load_board("local"), extra_args=["--no-such-option"])
     cases = cases_of(lines)
-    assert [(c["line"], c["error_kind"]) for c in cases] == [(1, "runtime"), (4, "runtime")]
-    assert "exited with status 2" in cases[0]["message"]
+    assert [(c.line, c.error_kind) for c in cases] == [(1, "runtime"), (4, "runtime")]
+    assert "exited with status 2" in cases[0].message
 
 
 def test_timeout_kills_and_reports(ssh_board):
@@ -247,28 +248,28 @@ def test_timeout_kills_and_reports(ssh_board):
     slow = "algo=im2row transform=static bits=32 h=8 w=8 cin=8 cout=8 id=quick\n" \
            "algo=f4 transform=static bits=32 h=64 w=64 cin=256 cout=256 reps=10000 id=slow\n" \
            "algo=im2row transform=static bits=32 h=4 w=4 cin=8 cout=8 id=after\n"
-    gen = run_runner(board, host_cluster(), slow, timeout=5, extra_args=FAST)
+    gen = run_runner(board, host_cluster(), slow, StreamOptions(case_timeout=5, extra_args=FAST))
     info = next(gen)                                   # the build (maybe slow) is behind us here
     t0 = time.monotonic()
     lines = [info, *gen]
     assert time.monotonic() - t0 < 20
     # The hung case costs only itself: the runner is killed and started again on the case after it.
-    assert [(c["id"], c["status"], c.get("error_kind")) for c in cases_of(lines)] == [
+    assert [(c.id, c.status, c.error_kind) for c in cases_of(lines)] == [
         ("quick", "ok", None), ("slow", "error", "timeout"), ("after", "ok", None)]
-    assert "deadline of 5 s" in cases_of(lines)[1]["message"]
-    infos = [l for l in lines if l["type"] == "info"]
-    assert len(infos) == 2 and all(gone(i["deploy"]["pid"]) for i in infos)
-    assert not os.path.exists(info["deploy"]["remote_dir"])
+    assert "deadline of 5 s" in cases_of(lines)[1].message
+    infos = [l for l in lines if isinstance(l, InfoRecord)]
+    assert len(infos) == 2 and all(gone(i.deploy.pid) for i in infos)
+    assert not os.path.exists(info.deploy.remote_dir)
 
 
 def test_stopping_early_cleans_up(ssh_board):
     board = load_board(ssh_board.name)
     gen = run_runner(board, host_cluster(),
                      "algo=f6 transform=static bits=32 h=32 w=32 cin=64 cout=64\n" * 3,
-                     extra_args=["--min-time-ms", "5000"])
+                     StreamOptions(extra_args=["--min-time-ms", "5000"]))
     info = next(gen)
     gen.close()                                   # the caller gives up: kill, then remove the dir
-    assert gone(info["deploy"]["pid"]) and not os.path.exists(info["deploy"]["remote_dir"])
+    assert gone(info.deploy.pid) and not os.path.exists(info.deploy.remote_dir)
 
 
 def test_unreachable_board_gives_connect_rows(sshd_server):
@@ -278,14 +279,14 @@ def test_unreachable_board_gives_connect_rows(sshd_server):
     board = Board(name="down", transport="ssh", host="127.0.0.1", port=port, connect_timeout=5,
                   known_hosts=str(sshd_server.known_hosts))
     cases = cases_of(list(run_runner(board, Cluster(core="a53"), CASES)))
-    assert [(c["board"], c["error_kind"]) for c in cases] == [("down", "connect")] * 2
-    assert f"127.0.0.1:{port}" in cases[0]["message"]
+    assert [(c.where.board, c.error_kind) for c in cases] == [("down", "connect")] * 2
+    assert f"127.0.0.1:{port}" in cases[0].message
 
 
 def test_push_failure_gives_push_rows(ssh_board):
     board = dataclasses.replace(load_board(ssh_board.name), workdir="/nonexistent/dir")
     cases = cases_of(run(board, host_cluster()))
-    assert [c["error_kind"] for c in cases] == ["push", "push"] and "mktemp" in cases[0]["message"]
+    assert [c.error_kind for c in cases] == ["push", "push"] and "mktemp" in cases[0].message
 
 
 def test_hostile_workdir_deploy(ssh_board, tmp_path):
@@ -294,8 +295,8 @@ def test_hostile_workdir_deploy(ssh_board, tmp_path):
     os.makedirs(hostile)
     board = dataclasses.replace(load_board(ssh_board.name), workdir=hostile)
     lines = run(board, host_cluster())
-    assert [c["status"] for c in cases_of(lines)] == ["ok", "ok"]
-    assert info_of(lines)["deploy"]["remote_dir"].startswith(hostile + "/")
+    assert [c.status for c in cases_of(lines)] == ["ok", "ok"]
+    assert info_of(lines).deploy.remote_dir.startswith(hostile + "/")
     assert os.listdir(hostile) == [] and not marker.exists() and not Path(f"{marker}2").exists()
 
 
@@ -307,12 +308,12 @@ def test_a_crashing_runner_costs_only_its_case(where, request):
     name = "local" if where == "local" else request.getfixturevalue("ssh_board").name
     slow = "algo=f4 transform=static bits=32 h=64 w=64 cin=256 cout=256 reps=1000 id=slow\n" \
            "algo=im2row transform=static bits=32 h=8 w=8 cin=8 cout=8 id=after\n"
-    gen = run_runner(load_board(name), host_cluster(), slow, extra_args=FAST)
+    gen = run_runner(load_board(name), host_cluster(), slow, StreamOptions(extra_args=FAST))
     info = next(gen)
-    os.kill(info["deploy"]["pid"], signal.SIGSEGV)
+    os.kill(info.deploy.pid, signal.SIGSEGV)
     cases = cases_of(list(gen))
-    assert [(c["id"], c["status"], c.get("error_kind")) for c in cases] == [
+    assert [(c.id, c.status, c.error_kind) for c in cases] == [
         ("slow", "error", "crash"), ("after", "ok", None)]
     # Over SSH too: the board's shell reports the signal as its exit status.
-    assert cases[0]["message"].startswith("runner killed by SIGSEGV")
-    assert not os.path.exists(info["deploy"]["remote_dir"])
+    assert cases[0].message.startswith("runner killed by SIGSEGV")
+    assert not os.path.exists(info.deploy.remote_dir)

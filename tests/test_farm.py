@@ -10,8 +10,9 @@ import pytest
 
 from bench.boards import load_board, load_boards
 from bench.errors import UsageError
+from bench.deploy import StreamOptions, parse_cases
 from bench.farm import run_farm, split
-from bench.deploy import parse_cases
+from bench.protocol import CaseRecord, InfoRecord
 
 FAST = ["--min-time-ms", "20", "--min-reps", "3"]
 QEMU = "qemu-aarch64-static -cpu cortex-a53"
@@ -22,8 +23,8 @@ SWEEP = "\n".join(f"algo={a} transform=static bits=32 h=8 w=8 cin={c} cout={c} i
 def by_board(lines):
     out = {}
     for l in lines:
-        if l["type"] == "case":
-            out.setdefault(l["board"], []).append(l)
+        if isinstance(l, CaseRecord):
+            out.setdefault(l.where.board, []).append(l)
     return out
 
 
@@ -33,20 +34,20 @@ def test_same_kind_boards_share_the_sweep_in_parallel(ssh_farm):
     t0 = time.monotonic()
     arrivals = []
     lines = []
-    for l in run_farm(boards, None, SWEEP, extra_args=["--min-time-ms", "700", "--min-reps", "3"]):
-        arrivals.append((time.monotonic() - t0, l["type"], l["board"]))
+    for l in run_farm(boards, None, SWEEP, StreamOptions(extra_args=["--min-time-ms", "700", "--min-reps", "3"])):
+        arrivals.append((time.monotonic() - t0, type(l).__name__, l.where.board))
         lines.append(l)
     got = by_board(lines)
     # Same machine behind both: one kind, so the five cases are split 3 + 2, each measured once.
     assert sorted(got) == ["sshtest1", "sshtest2"]
-    assert [c["line"] for c in got["sshtest1"]] == [1, 3, 5] and [c["line"] for c in got["sshtest2"]] == [2, 4]
-    assert all(c["status"] == "ok" for cs in got.values() for c in cs)
+    assert [c.line for c in got["sshtest1"]] == [1, 3, 5] and [c.line for c in got["sshtest2"]] == [2, 4]
+    assert all(c.status == "ok" for cs in got.values() for c in cs)
     # In parallel: each board's runner had started before the other one finished.
-    starts = {b: t for t, kind, b in arrivals if kind == "info"}
+    starts = {b: t for t, kind, b in arrivals if kind == "InfoRecord"}
     ends = {b: max(t for t, kind, bb in arrivals if bb == b) for b in starts}
     assert starts["sshtest2"] < ends["sshtest1"] and starts["sshtest1"] < ends["sshtest2"]
-    for info in (l for l in lines if l["type"] == "info"):
-        assert not os.path.exists(info["deploy"]["remote_dir"])
+    for info in (l for l in lines if isinstance(l, InfoRecord)):
+        assert not os.path.exists(info.deploy.remote_dir)
 
 
 def test_different_kinds_each_run_everything(ssh_farm, sshd_server2):
@@ -54,13 +55,13 @@ def test_different_kinds_each_run_everything(ssh_farm, sshd_server2):
     ssh_farm.file.add("sshtest2", sshd_server2, arch="aarch64", exec_prefix=QEMU, emulated=True,
                       clusters=[{"core": "a53", "mcpu": "cortex-a53"}])
     boards = load_boards(["sshtest1", "sshtest2"])
-    lines = list(run_farm(boards, "all", SWEEP, extra_args=FAST))
+    lines = list(run_farm(boards, "all", SWEEP, StreamOptions(extra_args=FAST)))
     got = by_board(lines)
     for name, core, emulated in [("sshtest1", "host", False), ("sshtest2", "a53", True)]:
-        assert [c["line"] for c in got[name]] == [1, 2, 3, 4, 5]
-        assert {(c["status"], c["core"], c["emulated"]) for c in got[name]} == {("ok", core, emulated)}
+        assert [c.line for c in got[name]] == [1, 2, 3, 4, 5]
+        assert {(c.status, c.where.core, c.where.emulated) for c in got[name]} == {("ok", core, emulated)}
     # The merged table: one row per (board, case), told apart by the board column.
-    assert len({(c["board"], c["id"]) for cs in got.values() for c in cs}) == 10
+    assert len({(c.where.board, c.id) for cs in got.values() for c in cs}) == 10
 
 
 def _closed_port():
@@ -74,11 +75,11 @@ def test_an_unreachable_board_leaves_its_share_to_its_peers(ssh_farm, sshd_serve
     ssh_farm.file.add("down", sshd_server, kind="lab", port=_closed_port(), connect_timeout=5)
     ssh_farm.file.add("alone", sshd_server, kind="other", port=_closed_port(), connect_timeout=5)
     boards = load_boards(["sshtest1", "down", "alone"])
-    got = by_board(list(run_farm(boards, None, SWEEP, extra_args=FAST)))
-    assert [c["line"] for c in got["sshtest1"]] == [1, 2, 3, 4, 5]
+    got = by_board(list(run_farm(boards, None, SWEEP, StreamOptions(extra_args=FAST))))
+    assert [c.line for c in got["sshtest1"]] == [1, 2, 3, 4, 5]
     assert "down" not in got
     # No reachable board of its kind: its cases come back as connect errors, not silence.
-    assert [(c["line"], c["error_kind"]) for c in got["alone"]] == [(n, "connect") for n in range(1, 6)]
+    assert [(c.line, c.error_kind) for c in got["alone"]] == [(n, "connect") for n in range(1, 6)]
 
 
 def test_a_core_missing_on_one_board_stops_the_farm_before_it_starts(ssh_farm, sshd_server2):

@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 
 from bench.boards import load_board, resolve_core
-from bench.deploy import run_runner
+from bench.deploy import StreamOptions, run_runner
+from bench.protocol import CaseRecord
 from bench.results import CSV_DTYPES, KEY_COLUMNS
 
 from conftest import start_sshd
@@ -84,19 +85,19 @@ def host_cluster():
 
 
 def cases(lines):
-    return [l for l in lines if l["type"] == "case"]
+    return [l for l in lines if isinstance(l, CaseRecord)]
 
 
 def test_stopped_runner_times_out_and_the_rest_is_measured(board):
     """SIGSTOP of the runner: the case in flight becomes a timeout row after its deadline, the
     runner is killed on the board (a stopped process dies of SIGKILL too) and started again."""
     b, work = board
-    gen = run_runner(b, host_cluster(), f"{LONG} id=stopped\n{QUICK} id=next\n", timeout=4, extra_args=FAST)
+    gen = run_runner(b, host_cluster(), f"{LONG} id=stopped\n{QUICK} id=next\n", StreamOptions(case_timeout=4, extra_args=FAST))
     info = next(gen)
-    os.kill(info["deploy"]["pid"], signal.SIGSTOP)
+    os.kill(info.deploy.pid, signal.SIGSTOP)
     t0 = time.monotonic()
     got = cases(list(gen))
-    assert [(c["id"], c["status"], c.get("error_kind")) for c in got] == [
+    assert [(c.id, c.status, c.error_kind) for c in got] == [
         ("stopped", "error", "timeout"), ("next", "ok", None)]
     print(f"\nFAULT SIGSTOP: detected in {time.monotonic() - t0:.1f} s (case timeout 4 s)")
     assert time.monotonic() - t0 < 15 and nothing_left(work)
@@ -105,15 +106,15 @@ def test_stopped_runner_times_out_and_the_rest_is_measured(board):
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGSEGV])
 def test_killed_runner_gives_a_crash_row_naming_the_signal(board, sig):
     b, work = board
-    gen = run_runner(b, host_cluster(), f"{LONG} id=victim\n{QUICK} id=next\n", extra_args=FAST)
+    gen = run_runner(b, host_cluster(), f"{LONG} id=victim\n{QUICK} id=next\n", StreamOptions(extra_args=FAST))
     info = next(gen)
-    os.kill(info["deploy"]["pid"], sig)
+    os.kill(info.deploy.pid, sig)
     t0 = time.monotonic()
-    got = [next(l for l in gen if l["type"] == "case")]
+    got = [next(l for l in gen if isinstance(l, CaseRecord))]
     print(f"\nFAULT {sig.name}: detected in {time.monotonic() - t0:.2f} s")
     got += cases(list(gen))
-    assert [(c["id"], c.get("error_kind")) for c in got] == [("victim", "crash"), ("next", None)]
-    assert got[0]["message"].startswith(f"runner killed by {sig.name}") and nothing_left(work)
+    assert [(c.id, c.error_kind) for c in got] == [("victim", "crash"), ("next", None)]
+    assert got[0].message.startswith(f"runner killed by {sig.name}") and nothing_left(work)
 
 
 def test_a_case_that_crashes_on_every_try_costs_only_itself(board, tmp_path):
@@ -128,9 +129,9 @@ def test_a_case_that_crashes_on_every_try_costs_only_itself(board, tmp_path):
     poisoned = dataclasses.replace(b, exec_prefix=str(wrapper))
     text = f"{LONG} id=poison\n{QUICK} id=b\n{QUICK} id=c\n"
     for _ in range(2):
-        got = cases(list(run_runner(poisoned, host_cluster(), text, extra_args=FAST, timeout=60)))
-        assert [(c["id"], c.get("error_kind")) for c in got] == [("poison", "crash"), ("b", None), ("c", None)]
-        assert "SIGSEGV" in got[0]["message"] and nothing_left(work)
+        got = cases(list(run_runner(poisoned, host_cluster(), text, StreamOptions(extra_args=FAST, case_timeout=60))))
+        assert [(c.id, c.error_kind) for c in got] == [("poison", "crash"), ("b", None), ("c", None)]
+        assert "SIGSEGV" in got[0].message and nothing_left(work)
 
 
 def _run_args(name, out, *more):
@@ -226,16 +227,16 @@ def test_a_frozen_ssh_session_is_cleaned_up_through_a_new_connection(boards_file
     board = load_board(boards_file.add("frozen", server, workdir=str(work)))
     frozen = []
     try:
-        gen = run_runner(board, host_cluster(), f"{LONG} id=frozen\n{QUICK} id=next\n", timeout=3, extra_args=FAST)
+        gen = run_runner(board, host_cluster(), f"{LONG} id=frozen\n{QUICK} id=next\n", StreamOptions(case_timeout=3, extra_args=FAST))
         info = next(gen)
-        frozen = session_processes(info["deploy"]["pid"], sshd.pid)
+        frozen = session_processes(info.deploy.pid, sshd.pid)
         for pid in frozen:
             os.kill(pid, signal.SIGSTOP)
         t0 = time.monotonic()
         got = cases(list(gen))
         took = time.monotonic() - t0
         print(f"\nFAULT frozen SSH session: rows after {took:.1f} s")
-        assert [(c["id"], c["error_kind"]) for c in got] == [("frozen", "timeout"), ("next", "connect")]
+        assert [(c.id, c.error_kind) for c in got] == [("frozen", "timeout"), ("next", "connect")]
         assert took < 40 and nothing_left(work)
     finally:
         for pid in frozen:

@@ -67,8 +67,29 @@ def test_records_are_typed():
     peak = parse_record('{"type": "peak", "cpu": 4, "f32_gflops": 18.0, "i8_gops": 30.0, "bw_gbs": 5.0}')
     assert peak.cpu == 4 and peak.values == {"f32_gflops": 18.0, "i8_gops": 30.0, "bw_gbs": 5.0}
     assert parse_record("not json") is None and parse_record("[1]") is None
-    failed = protocol.CaseRecord.failed(3, "x", ErrorKind.TIMEOUT, "ran\npast")
-    assert failed.error_kind == "timeout" and failed.message == "ran past"
+    where = protocol.Where("b", "a53", (2, 3), 2, True)
+    failed = protocol.CaseRecord.failed(3, {"id": "x", "h": 4, "matrices": "m.txt"}, ErrorKind.TIMEOUT, "ran\npast", where)
+    assert failed.error_kind == "timeout" and failed.message == "ran past" and failed.id == "x"
+    assert failed.to_json() == {"type": "case", "line": 3, "id": "x", "h": 4, "status": "error", "error_kind": "timeout",
+                                "message": "ran past", "board": "b", "core": "a53", "cpus": [2, 3], "threads": 2,
+                                "emulated": True}
+
+
+def test_a_record_keeps_the_runner_json_and_adds_its_context():
+    """What the results keep (raw.jsonl) is the runner's line as printed, plus the board context and
+    what the pipeline set (the line number in the caller's cases text, the error figures)."""
+    line = {"type": "case", "line": 1, "id": "7", "algo": "f2", "status": "ok", "cpus": [4], "threads": 1,
+            "total_ms": {"median": 1.5, "samples": [1.5]}}
+    rec = parse_record(json.dumps(line))
+    rec.line, rec.error = 9, {"sqnr_db": 40.0}
+    rec.where = protocol.Where("b", "a73", rec.cpus, 1, False)
+    assert rec.to_json() == {**line, "line": 9, "error": {"sqnr_db": 40.0}, "board": "b", "core": "a73",
+                             "emulated": False}
+    assert protocol.Where.from_json(rec.to_json()) == rec.where
+    peak = parse_record('{"type": "peak", "cpu": 4, "f32_gflops": 18.0}')
+    peak.where = rec.where
+    assert peak.to_json() == {"type": "peak", "cpu": 4, "f32_gflops": 18.0, "board": "b", "core": "a73",
+                              "cpus": [4], "threads": 1, "emulated": False}
 
 
 @pytest.mark.parametrize("kw,message", [

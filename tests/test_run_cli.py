@@ -146,14 +146,16 @@ def test_verify_judge_calls_a_wrong_output_wrong(tmp_path):
     from bench.accuracy import same_matrices_check
     from bench.cases import Case, Layer
     from bench.cmd_verify import judge
+    from bench.protocol import CaseRecord
 
     t = cook_toom(4)
     learned = type(t)(4, 3, t.AT, t.G, t.BT * np.where(np.eye(6) > 0, 1.0, 1.05))
     case = Case(Layer(7, 13, 3, 5), "f4", str(save_transform(learned, tmp_path / "l.json")), 32)
     right = same_matrices_check(case)
-    ok, note = judge(case, {"status": "ok", "checksum": right["checksum"], "error": {"rel_l2": right["transform_rel_l2"]}})
+    board = lambda checksum, rel: CaseRecord(1, "0", "ok", checksum=checksum, error={"rel_l2": rel})
+    ok, note = judge(case, board(right["checksum"], right["transform_rel_l2"]))
     assert ok and "identity error" in note
-    ok, note = judge(case, {"status": "ok", "checksum": "0" * 16, "error": {"rel_l2": 0.9}})
+    ok, note = judge(case, board("0" * 16, 0.9))
     assert not ok and "differs from the host build" in note
 
 
