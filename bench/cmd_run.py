@@ -19,7 +19,7 @@ from bench.farm import close_all, connect_all, plan_targets
 from bench.health import profile_mismatches, unstable_warnings
 from bench.protocol import MAX_CPUS, MAX_MIN_TIME_MS, MAX_REPS, SCHEMES
 from bench.results import ResultsDir
-from bench.sweep import Settings, progress_bar, run, summary, todo
+from bench.sweep import Plan, Settings, progress_bar, run, summary, todo
 
 TABLES = Path("tables")
 
@@ -102,9 +102,9 @@ def _run(args) -> int:
     reached = connect_all(boards)
     try:
         targets, warnings = _plan(reached, args.core, settings.threads)
-        missing = todo(targets, cases, results)
+        plan = Plan(reached, targets, todo(targets, cases, results))
         with results:
-            return _measure(args, reached, targets, cases, missing, settings, results, warnings)
+            return _measure(args, plan, len(cases), settings, results, warnings)
     finally:
         close_all(reached)
 
@@ -129,16 +129,16 @@ def _compared(settings: Settings) -> dict:
             "warmup": settings.warmup}
 
 
-def _measure(args, reached, targets, cases, missing, settings, results, profile_warnings) -> int:
-    out = results.path
-    print(f"bench run: {len(missing)} of {len(cases)} cases to measure on "
+def _measure(args, plan: Plan, n_cases: int, settings, results, profile_warnings) -> int:
+    out, reached, targets, missing = results.path, plan.reached, plan.targets, plan.cases
+    print(f"bench run: {len(missing)} of {n_cases} cases to measure on "
           f"{', '.join(sorted({t.board.name for t in targets}))} (core {args.core or 'all'}) -> {out}", file=sys.stderr)
     per_board = max(1, len(targets) // max(1, len({t.board.name for t in targets})))
     bar, progress = progress_bar(sum(c.work for c in missing) * per_board)
     meta = {"command": "bench " + shlex.join(args.argv), "boards": [r.board.name for r in reached.values()],
             "core": args.core or "all", "profile_warnings": profile_warnings}
     try:
-        counts = run(reached, targets, missing, settings, results, meta, progress)
+        counts = run(plan, settings, results, meta, progress)
     except KeyboardInterrupt:
         print(f"bench run: interrupted; the {len(results.rows)} cases measured so far are in {out} "
               f"(continue with: bench run --resume --out {out} ...)", file=sys.stderr)

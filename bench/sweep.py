@@ -54,6 +54,16 @@ class Settings:
         return self
 
 
+@dataclass
+class Plan:
+    """What a sweep measures: the boards reached and probed once, the (board, cluster) targets
+    resolved on them, and the cases to measure on every target."""
+
+    reached: dict[str, Reached]
+    targets: list
+    cases: list[Case]
+
+
 def todo(targets, cases, results: ResultsDir) -> list[Case]:
     """The cases still to measure: those not yet measured successfully on every target."""
     done = results.measured_keys()
@@ -93,11 +103,11 @@ def place_harness(targets) -> dict:
     return {"harness_cpus": sorted(allowed), "error_figures": "after timing", "restore": None}
 
 
-def run(reached: dict[str, Reached], targets, cases: list[Case], settings: Settings, results: ResultsDir,
-        metadata: dict, progress=None) -> dict:
-    """Measure `cases` on `targets` (in parallel across boards), adding each case to `results` as it
-    arrives; returns {"ok": n, "error": n, "warnings": [...]} (this run's frequency, thermal and
+def run(plan: Plan, settings: Settings, results: ResultsDir, metadata: dict, progress=None) -> dict:
+    """Measure the plan's cases on its targets (in parallel across boards), adding each case to
+    `results` as it arrives; returns {"ok": n, "error": n, "warnings": [...]} (this run's frequency, thermal and
     profile warnings). `metadata`: the run's command line, profile warnings etc."""
+    reached, targets, cases = plan.reached, plan.targets, plan.cases
     counts = {"ok": 0, "error": 0, "warnings": list(metadata.get("profile_warnings", []))}
     if not cases:
         return counts
@@ -107,8 +117,8 @@ def run(reached: dict[str, Reached], targets, cases: list[Case], settings: Setti
                 "harness": {k: v for k, v in place.items() if k != "restore"}}
     run_id = results.start_run(run_meta)
     cases_text = "\n".join(case.spec(i).runner_line() for i, case in enumerate(cases)) + "\n"
-    opts = StreamOptions(reps=settings.reps, case_timeout=settings.case_timeout, peak=True,
-                         files=transform_files(cases))
+    opts = StreamOptions(threads=settings.threads, reps=settings.reps, case_timeout=settings.case_timeout,
+                         peak=True, files=transform_files(cases))
     deferred, finished = [], False
 
     def record(case, rec: CaseRecord, with_errors):
