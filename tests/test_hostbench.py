@@ -18,3 +18,23 @@ def test_bad_settings_are_one_line_exit_2(args, message):
     done = subprocess.run([sys.executable, "-m", "bench", "hostbench", *args], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_one_run_gives_the_table_and_the_runner_records(tmp_path):
+    """The real host runner through the pipeline: every layer x combo in the table, and --json keeps
+    every runner record of the run (info, peak, one case per row) with its board context."""
+    import json
+
+    from bench.cmd_hostbench import COMBOS, LAYERS
+
+    out = tmp_path / "runs.json"
+    done = subprocess.run([sys.executable, "-m", "bench", "hostbench", "--runs", "1", "--min-time-ms", "1",
+                           "--bits", "32", "--json", str(out)], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    rows = [l for l in done.stdout.splitlines() if l.strip().startswith(tuple(f"{hw}x{hw}x" for hw, _ in LAYERS))]
+    assert len(rows) == len(LAYERS) * len(COMBOS)
+    (run,) = json.loads(out.read_text())
+    assert [r["type"] for r in run[:2]] == ["info", "peak"]
+    cases = [r for r in run if r["type"] == "case"]
+    assert len(cases) == len(rows) and all(c["status"] == "ok" and c["board"] == "local" for c in cases)
