@@ -15,7 +15,6 @@ import datetime
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from bench.accuracy import case_errors
 from bench.cases import Case, precision_name
