@@ -21,7 +21,7 @@ ERROR_CROP = 16
 SEED = 1  # the runner's default --seed: x from SEED, weights from SEED + 1 (kernels_c/RUNNER.md)
 
 
-def host_run(case: Case, h: int, w: int):
+def host_build_run(case: Case, h: int, w: int):
     """(x, weights, output) of the case's kernel in the host build on the runner's data, h x w.
     An int8 Winograd case of the `tap` or `wide` scheme is run with that scheme."""
     l = case.layer
@@ -36,7 +36,7 @@ def host_run(case: Case, h: int, w: int):
 def case_errors(case: Case) -> dict:
     """{"sqnr_db", "max_abs", "rel_l2", "error_h", "error_w"} for one case."""
     h, w = min(case.layer.h, ERROR_CROP), min(case.layer.w, ERROR_CROP)
-    x, weights, out = host_run(case, h, w)
+    x, weights, out = host_build_run(case, h, w)
     return {**error_metrics(out, conv2d_direct(x, weights)), "error_h": h, "error_w": w}
 
 
@@ -59,7 +59,7 @@ def same_matrices_check(case: Case) -> dict:
     from bench.winograd import identity_error
 
     t = transform_of(case)
-    x, weights, out = host_run(case, case.layer.h, case.layer.w)
+    x, weights, out = host_build_run(case, case.layer.h, case.layer.w)
     same = conv2d_winograd(x, weights, t)
     return {**error_metrics(out, same), "checksum": checksum(out), "identity_error": identity_error(t),
             "transform_rel_l2": error_metrics(same, conv2d_direct(x, weights))["rel_l2"]}

@@ -23,7 +23,8 @@ BOARD_STATE = "/var/tmp/winobench-prepare.state"
 TIMEOUT_S = 120
 
 
-def host_state(board: Board) -> Path:
+def local_state_copy(board: Board) -> Path:
+    """This machine's copy of a prepared board's saved settings (the board keeps BOARD_STATE)."""
     return user_cache_dir() / "prepared" / f"{board.name}.state"
 
 
@@ -33,8 +34,8 @@ def prepare(board: Board, core_arg: str | None) -> str:
 
     board = board if board.clusters else probe_board(board)
     cpus = sorted({cpu for c in resolve_core(board, core_arg) for cpu in c.cpus})
-    if host_state(board).exists():
-        raise UsageError(f"board {board.name!r} is already prepared ({host_state(board)}); "
+    if local_state_copy(board).exists():
+        raise UsageError(f"board {board.name!r} is already prepared ({local_state_copy(board)}); "
                          f"`bench board restore {board.name}` first")
     out, state = _run_script(board, ["prepare", "/", BOARD_STATE, *map(str, cpus)], fetch_state=True)
     _keep(board, state)
@@ -42,15 +43,15 @@ def prepare(board: Board, core_arg: str | None) -> str:
 
 
 def _keep(board: Board, state: str | None) -> None:
-    """The host's copy of what the board recorded (restore falls back on it)."""
+    """This machine's copy of what the board recorded (restore falls back on it)."""
     if state is not None:
-        host_state(board).parent.mkdir(parents=True, exist_ok=True)
-        host_state(board).write_text(state)
+        local_state_copy(board).parent.mkdir(parents=True, exist_ok=True)
+        local_state_copy(board).write_text(state)
 
 
 def restore(board: Board) -> str:
     """Put back what `prepare` changed on `board`; returns the script's report."""
-    copy = host_state(board)
+    copy = local_state_copy(board)
     if not copy.exists():
         raise UsageError(f"board {board.name!r} was not prepared from here (no {copy})")
     out, _ = _run_script(board, ["restore", "/", BOARD_STATE], push_state=copy.read_text())

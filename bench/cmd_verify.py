@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 
-from bench.accuracy import host_run
+from bench.accuracy import host_build_run
 from bench.board_args import add_board_arguments, boards_from_args
 from bench.cases import ALGOS, Layer, custom_layers, expand, parse_bits, parse_choices, parse_transforms
 from bench.errors import MeasurementError, UsageError
@@ -44,9 +44,9 @@ def register(sub) -> None:
     p.set_defaults(func=_verify)
 
 
-def _host_checksum(case) -> str:
+def _host_build_checksum(case) -> str:
     """The host build's output checksum on the runner's data for the full layer."""
-    return checksum(host_run(case, case.layer.h, case.layer.w)[2])
+    return checksum(host_build_run(case, case.layer.h, case.layer.w)[2])
 
 
 def judge(case, rec: CaseRecord) -> tuple[bool, str]:
@@ -63,9 +63,9 @@ def judge(case, rec: CaseRecord) -> tuple[bool, str]:
         if rel is None or rel > tol:
             return False, f"relative L2 {rel:.3g} above the fp32 tolerance {tol:.2g}"
         return True, ""
-    host = _host_checksum(case)
-    if rec.checksum != host:
-        return False, f"int8 output differs from the host build (checksum {rec.checksum} vs {host})"
+    expected = _host_build_checksum(case)
+    if rec.checksum != expected:
+        return False, f"int8 output differs from the host build (checksum {rec.checksum} vs {expected})"
     return True, "bit-exact with the host build"
 
 
@@ -78,7 +78,7 @@ def _judge_learned(case, rec: CaseRecord) -> tuple[bool, str]:
     c = same_matrices_check(case)
     own = f"transform's own identity error {c['identity_error']:.2g}, rel L2 vs direct {c['transform_rel_l2']:.2g}"
     if case.bits == 8:
-        if rec.checksum != _host_checksum(case):
+        if rec.checksum != _host_build_checksum(case):
             return False, f"int8 output differs from the host build; {own}"
         return True, f"bit-exact with the host build; {own}"
     tol = fp32_tolerance(case.layer.cin)
