@@ -19,11 +19,20 @@ SUBCOMMAND_MODULES = (
 )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line (exit 2, like every other bad input)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bench",
         description="Latency and error benchmarks of im2row and Winograd convolution on Arm boards.",
     )
+    parser.add_argument("--debug", action="store_true",
+                        help="show the Python traceback of an error instead of its one-line message")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -37,11 +46,32 @@ def main(argv=None) -> int:
     try:
         return args.func(args) or 0
     except UsageError as e:
-        print(f"bench: error: {e}", file=sys.stderr)
-        return 2
+        return _fail(args, 2, f"bench: error: {e}")
     except MeasurementError as e:
-        print(f"bench: failed: {e}", file=sys.stderr)
-        return 1
+        return _fail(args, 1, f"bench: failed: {e}")
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)
         return 130
+    except (OSError, UnicodeError, MemoryError) as e:
+        return _fail(args, 1, f"bench: error: {environment_message(e)}")
+    except Exception as e:  # a bug: one line, and the traceback on request
+        return _fail(args, 1, f"bench: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)")
+
+
+def environment_message(e: BaseException) -> str:
+    """One line for an error of the machine rather than of the input: the path and the cause."""
+    if isinstance(e, OSError) and e.strerror:
+        paths = " -> ".join(str(p) for p in (e.filename, e.filename2) if p is not None)
+        return f"{paths}: {e.strerror}" if paths else e.strerror
+    if isinstance(e, UnicodeDecodeError):
+        return f"input is not {e.encoding} text (byte {e.object[e.start]:#04x} at offset {e.start})"
+    if isinstance(e, MemoryError):
+        return "out of memory"
+    return f"{type(e).__name__}: {e}"
+
+
+def _fail(args, code: int, message: str) -> int:
+    if args.debug:
+        raise
+    print(message, file=sys.stderr)
+    return code

@@ -137,10 +137,10 @@ def test_user_file_location(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("table,needle", [
     ({"host": "x", "colour": "red"}, "unknown key 'colour'"),
-    ({"transport": "telnet"}, "unknown transport"),
+    ({"transport": "telnet"}, "bad transport = 'telnet'; expected 'local' or 'ssh'"),
     ({"host": "x", "clusters": [{"core": "a53", "cpus": "4-x"}]}, "bad CPU list '4-x'"),
     ({"host": "x", "clusters": [{"cpus": [0]}]}, "needs `core"),
-    ({"host": "x", "port": 0}, "bad port 0"),
+    ({"host": "x", "port": 0}, "bad port = 0; expected an integer 1..65535"),
     ({"transport": "emulated"}, "needs exec_prefix"),
 ])
 def test_bad_profiles_are_refused_clearly(boards_file, table, needle):
