@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.errors import UsageError
+from bench.outfiles import output_dir
 from bench.results import ResultsDir
 
 
@@ -22,7 +23,8 @@ def _plot(args) -> int:
     df = results.dataframe()
     if not (df["status"] == "ok").any():
         raise UsageError(f"{results.path} has no successful measurements to plot")
-    paths = all_plots(df, Path(args.out) if args.out else results.path / "plots")
+    out = output_dir(Path(args.out) if args.out else results.path / "plots")  # checked before plotting
+    paths = all_plots(df, out)
     for p in paths:
         print(f"wrote {p}")
     return 0

@@ -54,7 +54,7 @@ def build_lut(df) -> list[dict]:
             "layer": layer_key(r["h"], r["w"], r["cin"], r["cout"]), "h": int(r["h"]), "w": int(r["w"]),
             "cin": int(r["cin"]), "cout": int(r["cout"]), "kernel": 3, "stride": 1,
             "op": op_key(r["algo"], r["transform"], r["bits"]), "algo": r["algo"], "transform": r["transform"],
-            "bits": int(r["bits"]), "median_ms": r["total_ms"], "p90_ms": r["total_p90_ms"],
+            "bits": int(r["bits"]), "median_ms": r["total_ms"], "p90_ms": _num(r["total_p90_ms"]),
             "input_ms": r["input_ms"], "gemm_ms": r["gemm_ms"], "output_ms": r["output_ms"],
             "sqnr_db": _num(r.get("sqnr_db")), "max_abs": _num(r.get("max_abs")), "rel_l2": _num(r.get("rel_l2")),
         })

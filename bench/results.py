@@ -7,8 +7,11 @@ lost. The schema is documented in tables/README.md.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -107,20 +110,14 @@ class ResultsDir:
         if not csv_path.exists():
             raise UsageError(f"{path} is not a winobench results directory (no {CSV_NAME})")
         try:
-            raw = json.loads(raw_path.read_text()) if raw_path.exists() else None
-        except json.JSONDecodeError:
-            raise UsageError(f"{raw_path} is not valid JSON; not a winobench results file") from None
+            raw = json.loads(raw_path.read_bytes().decode("utf-8")) if raw_path.exists() else None
+        except (ValueError, RecursionError) as e:  # not UTF-8, not JSON, a huge number, deep nesting
+            raise UsageError(f"{raw_path} is not valid JSON ({type(e).__name__}); not a winobench results file") from None
         if raw is not None and (not isinstance(raw, dict) or raw.get("tool") != TOOL):
             raise UsageError(f"{raw_path} is not a winobench results file")
         if raw is not None and raw.get("schema_version") != SCHEMA_VERSION:
             raise UsageError(f"{raw_path} has schema_version {raw.get('schema_version')!r}; this version reads {SCHEMA_VERSION}")
-        with open(csv_path, newline="") as f:
-            reader = csv.DictReader(f)
-            missing = [c for c in CONTRACT_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise UsageError(f"{csv_path} is not a winobench latency table (missing columns: {', '.join(missing)})")
-            rows = [_typed(r) for r in reader]
-        return cls(path, rows, raw)
+        return cls(path, read_latency_csv(csv_path), raw)
 
     def measured_keys(self) -> set[tuple]:
         """Keys of the cases measured successfully (resume skips them; failed ones are retried)."""
@@ -144,9 +141,16 @@ class ResultsDir:
         self._save()
 
     def dataframe(self):
+        """The rows as a DataFrame with every column of COLUMNS (a table with only the contract
+        columns gets threads 1, not emulated, and empty extension columns)."""
         import pandas as pd
 
-        return pd.read_csv(self.path / CSV_NAME, dtype=CSV_DTYPES, keep_default_na=False, na_values=[""])
+        df = pd.DataFrame(self.rows, columns=COLUMNS)
+        for c in _FLOAT_COLUMNS:
+            df[c] = df[c].astype(float)
+        df["threads"] = df["threads"].fillna(1).astype(int)
+        df["emulated"] = df["emulated"].fillna(False).astype(bool)
+        return df
 
     def _save(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -165,21 +169,70 @@ class ResultsDir:
 
 
 _INT_COLUMNS = {"bits", "h", "w", "cin", "cout", "threads", "reps", "count", "run"}
+_POSITIVE = {"bits", "h", "w", "cin", "cout", "threads"}
 _FLOAT_COLUMNS = {c for c in COLUMNS if c.endswith("_ms")} | {"gemm_gflops", "sqnr_db", "max_abs", "rel_l2"}
+_TIME_COLUMNS = ["input_ms", "gemm_ms", "output_ms", "total_ms"]
+_REQUIRED = ["board", "core", "bits", "algo", "transform", "h", "w", "cin", "cout", "status"]
+_BOOLEANS = {"True": True, "False": False, "true": True, "false": False, "1": True, "0": False}
 
 
-def _typed(row: dict) -> dict:
-    """CSV strings back to the types `add` wrote (so keys compare equal on resume)."""
-    out = {}
-    for c, v in row.items():
-        if v in ("", None):
-            out[c] = None
-        elif c in _INT_COLUMNS:
-            out[c] = int(v)
-        elif c in _FLOAT_COLUMNS:
-            out[c] = float(v)
-        elif c == "emulated":
-            out[c] = v == "True"
-        else:
-            out[c] = v
+def read_latency_csv(path: Path) -> list[dict]:
+    """The typed rows of a latency.csv; UsageError naming the file, line, column and value when
+    it is not one (not UTF-8, binary, missing contract columns, torn or junk rows)."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start}); "
+                         f"not a latency table") from None
+    if "\0" in text:
+        raise UsageError(f"{path}: binary content (a NUL byte at offset {text.index(chr(0))}); not a latency table")
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        missing = [c for c in CONTRACT_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise UsageError(f"{path} is not a winobench latency table (missing columns: {', '.join(missing)})")
+        return [_typed(r, f"{path} line {reader.line_num}") for r in reader]
+    except csv.Error as e:
+        raise UsageError(f"{path} line {reader.line_num}: not CSV ({e})") from None
+
+
+def _typed(row: dict, where: str) -> dict:
+    """CSV strings back to the types `add` wrote (so keys compare equal on resume), refusing values
+    `add` could not have written."""
+    if None in row or None in row.values():
+        raise UsageError(f"{where}: {'more' if None in row else 'fewer'} fields than the header (a torn or foreign row)")
+    out = {c: _value(c, v, where) for c, v in row.items()}
+    needed = _REQUIRED + (_TIME_COLUMNS if out["status"] == "ok" else [])
+    empty = [c for c in needed if out.get(c) is None]
+    if empty:
+        raise UsageError(f"{where}: no value in column {empty[0]}" + (" of a row with status ok" if empty[0] in _TIME_COLUMNS else ""))
     return out
+
+
+def _value(column: str, text: str, where: str):
+    """One cell, typed; UsageError naming the column, the value and what is accepted."""
+    if text == "":
+        return None
+    value, accepted = text, None
+    if column == "bits":
+        value, accepted = {"8": 8, "32": 32}.get(text), "8 or 32"
+    elif column in _INT_COLUMNS:
+        ok = re.fullmatch(r"[0-9]{1,9}", text) and not (column in _POSITIVE and int(text) == 0)
+        value, accepted = (int(text) if ok else None), "an integer >= 1" if column in _POSITIVE else "an integer >= 0"
+    elif column in _FLOAT_COLUMNS:
+        value, accepted = _float(text), "a number"
+        if column.endswith("_ms") and value is not None and not (math.isfinite(value) and value >= 0):
+            value, accepted = None, "a number of milliseconds, finite and >= 0"
+    elif column == "emulated":
+        value, accepted = _BOOLEANS.get(text), "True or False"
+    if value is None:
+        raise UsageError(f"{where}: bad {column} {text[:40]!r}; expected {accepted}")
+    return value
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text) if "_" not in text else None  # float() would read "1_0" as 10
+    except ValueError:
+        return None

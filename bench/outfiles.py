@@ -1,0 +1,31 @@
+"""Output files written whole or not at all, in an output directory checked before any work."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.errors import UsageError
+
+
+def output_dir(path, flag: str = "--out") -> Path:
+    """`path` as a directory, created if missing; an existing file there is bad input (exit 2), while
+    a path the machine cannot create (under a file, read-only, /proc) raises its OSError (exit 1)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{flag} {path} is a file, not a directory")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextmanager
+def replacing(path: Path):
+    """A temporary path beside `path` to write to: on success it replaces `path` in one rename, on any
+    error it is removed, so `path` is never half-written. The file follows the user's umask."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
