@@ -44,6 +44,7 @@ ARCHES = ("aarch64", "x86_64")
 SELECTORS = ("big", "little", "all")
 
 BOARD_SCHEMA = board_schema(TRANSPORTS, ARCHES)
+NAME = re.compile(r"[A-Za-z0-9_.@:-]+", re.ASCII)  # board and group names, as typed after --board
 _PATH_KEYS = ("identity", "ssh_config", "known_hosts")
 
 
@@ -282,12 +283,19 @@ def _raw_profiles() -> tuple[dict[str, tuple[dict, str, Path | None]], dict[str,
     if user.is_file():
         doc = check_table(_read_toml(user), USER_FILE_SCHEMA, str(user))
         for name, table in doc.get("boards", {}).items():
+            _check_name(name, user, "board")
             raw[name] = (check_profile(table, f"{user} [boards.{name}]"), str(user), user.parent)
         for gname, members in doc.get("groups", {}).items():
+            _check_name(gname, user, "group")
             if not (isinstance(members, list) and all(isinstance(m, str) for m in members) and members):
                 raise UsageError(f"{user}: groups.{gname} must be a non-empty list of board names, got {shown(members)}")
             groups[gname] = members
     return raw, groups
+
+
+def _check_name(name: str, path: Path, what: str) -> None:
+    if not NAME.fullmatch(name):
+        raise UsageError(f"{path}: bad {what} name {shown(name)}; use letters, digits and _.@:-")
 
 
 USER_FILE_SCHEMA = {
@@ -460,7 +468,7 @@ def save_board(board: Board, name: str | None = None, path: Path | None = None) 
     import tomlkit
 
     name = name or board.name
-    if not re.fullmatch(r"[A-Za-z0-9_.@:-]+", name):
+    if not NAME.fullmatch(name):
         raise UsageError(f"bad board name {name!r} to save; use letters, digits and _.@:-")
     path = path or user_boards_file()
     path.parent.mkdir(parents=True, exist_ok=True)

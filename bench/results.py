@@ -149,7 +149,7 @@ class ResultsDir:
         for c in _FLOAT_COLUMNS:
             df[c] = df[c].astype(float)
         df["threads"] = df["threads"].fillna(1).astype(int)
-        df["emulated"] = df["emulated"].fillna(False).astype(bool)
+        df["emulated"] = df["emulated"].map(lambda v: v is True)
         return df
 
     def _save(self) -> None:
