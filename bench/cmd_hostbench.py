@@ -14,16 +14,23 @@ several SSE/AVX instructions, so int8 versus fp32 on the host says nothing about
 from __future__ import annotations
 
 import json
+import math
+import os
 import statistics
 import subprocess
+import tempfile
+from pathlib import Path
 
 from bench.errors import MeasurementError, UsageError
+from bench.outfiles import replacing
 
 LAYERS = ((32, 64), (16, 128), (8, 256), (4, 512))  # (H = W, Cin = Cout)
 COMBOS = (("im2row", "none"), ("f2", "static"), ("f2", "learned"), ("f4", "static"),
           ("f4", "learned"), ("f6", "static"), ("f6", "learned"))
 TARGET_GEMM_FRACTION = 0.75  # issue 3: GEMM stage of the 32x32 and 16x16 layers
 TARGET_F4_SPEEDUP = 2.0
+MAX_RUNS = 100
+MAX_MIN_TIME_MS = 60_000.0  # per case and run; 1e308 or inf would never finish
 
 
 def register(sub) -> None:
@@ -143,9 +150,38 @@ def format_table(rows: dict, peaks: dict) -> str:
     return "\n".join(out)
 
 
+def check_args(args) -> None:
+    """Every option within what the runner can do, before anything is built or measured."""
+    if not 1 <= args.runs <= MAX_RUNS:
+        raise UsageError(f"bad --runs {args.runs}; accepted: 1 to {MAX_RUNS}")
+    if not (math.isfinite(args.min_time_ms) and 0 <= args.min_time_ms <= MAX_MIN_TIME_MS):
+        raise UsageError(f"bad --min-time-ms {args.min_time_ms}; accepted: 0 to {MAX_MIN_TIME_MS:g}")
+    allowed = sorted(os.sched_getaffinity(0))
+    if args.cpu not in allowed:
+        from bench.boards import format_cpulist
+        raise UsageError(f"bad --cpu {args.cpu}; accepted: a CPU this process may run on ({format_cpulist(allowed)})")
+    if args.json:
+        where = Path(args.json)
+        if not where.parent.is_dir() or (where.exists() and not where.is_file()):
+            raise UsageError(f"bad --json {where}: not a regular file in an existing directory")
+
+
+def save_json(runs, path: str) -> None:
+    """The runner lines to `path`; if that fails after measuring, to a temporary file instead (the
+    results are never lost), and a one-line error says where."""
+    text = json.dumps(runs)
+    try:
+        with replacing(Path(path)) as tmp:
+            tmp.write_text(text)
+    except OSError as e:
+        fd, spare = tempfile.mkstemp(prefix="hostbench-", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        raise MeasurementError(f"could not write --json {path} ({e.strerror}); the results are in {spare}") from None
+
+
 def _main(args) -> int:
-    if args.runs < 1 or args.min_time_ms < 0:
-        raise UsageError("--runs must be >= 1 and --min-time-ms >= 0")
+    check_args(args)
     bits = parse_bits(args.bits)
     from bench.build import BuildError, build_runner
 
@@ -160,6 +196,5 @@ def _main(args) -> int:
     rows, peaks = summarize(runs)
     print(format_table(rows, peaks))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(runs, f)
+        save_json(runs, args.json)
     return 0

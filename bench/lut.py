@@ -138,7 +138,7 @@ def _read_json_tables(path: Path) -> dict:
     try:
         doc = json.loads(path.read_bytes().decode("utf-8"))
     except (ValueError, RecursionError) as e:  # not UTF-8, not JSON, a huge number, deep nesting
-        raise UsageError(f"{path}: not a readable winobench LUT ({type(e).__name__})") from None
+        raise UsageError(f"{path}: not a readable winobench LUT ({str(e)[:100]})") from None
     if not isinstance(doc, dict) or doc.get("tool") != "winobench" or not isinstance(doc.get("tables"), dict):
         raise UsageError(f"{path}: not a winobench LUT")
     if doc.get("schema_version") != LUT_SCHEMA_VERSION:
@@ -172,7 +172,7 @@ def _read_csv_tables(path: Path) -> dict:
             raise UsageError(f"{path}: not a winobench lut.csv (columns needed: {', '.join(needed)})")
         rows = [{**r, **{k: _cell(r[k], k, path, reader.line_num) for k in ENTRY_FIELDS}} for r in reader]
     except (UnicodeDecodeError, csv.Error) as e:
-        raise UsageError(f"{path}: not a readable winobench lut.csv ({type(e).__name__})") from None
+        raise UsageError(f"{path}: not a readable winobench lut.csv ({str(e)[:100]})") from None
     return _tables_from_rows(rows, path)
 
 

@@ -23,9 +23,15 @@ def output_dir(path, flag: str = "--out") -> Path:
 def replacing(path: Path):
     """A temporary path beside `path` to write to: on success it replaces `path` in one rename, on any
     error it is removed, so `path` is never half-written. The file follows the user's umask."""
+    if path.exists() and not path.is_file():  # never rename over a directory, device or FIFO
+        raise UsageError(f"{path} exists and is not a regular file")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield tmp
         os.replace(tmp, path)
+    except OSError as e:
+        if e.filename in (None, str(tmp)):  # name the file being written, not the temporary one
+            raise OSError(e.errno, e.strerror, str(path)) from e
+        raise
     finally:
         tmp.unlink(missing_ok=True)

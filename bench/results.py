@@ -112,7 +112,7 @@ class ResultsDir:
         try:
             raw = json.loads(raw_path.read_bytes().decode("utf-8")) if raw_path.exists() else None
         except (ValueError, RecursionError) as e:  # not UTF-8, not JSON, a huge number, deep nesting
-            raise UsageError(f"{raw_path} is not valid JSON ({type(e).__name__}); not a winobench results file") from None
+            raise UsageError(f"{raw_path} is not valid JSON ({str(e)[:100]}); not a winobench results file") from None
         if raw is not None and (not isinstance(raw, dict) or raw.get("tool") != TOOL):
             raise UsageError(f"{raw_path} is not a winobench results file")
         if raw is not None and raw.get("schema_version") != SCHEMA_VERSION:

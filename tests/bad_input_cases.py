@@ -248,7 +248,13 @@ def cli_cases() -> list[BadInput]:
         ("limits", ["verify", "--bits", "16"], 2, "16"), ("limits", ["verify", "--algo", "f8"], 2, "f8"),
         ("limits", ["verify", "--res", "8,x"], 2, "x"), ("limits", ["probe", "--board", "nothere"], 2, "nothere"),
         ("limits", ["probe", "--host", "@@@"], 2, "@@@"), ("limits", ["hostbench", "--bits", "16"], 2, "16"),
-        ("limits", ["hostbench", "--runs", "0"], 2, "--runs"), ("limits", ["transforms", "show", "--r", "0"], 2, "r"),
+        ("limits", ["hostbench", "--runs", "0"], 2, "--runs"), ("limits", ["hostbench", "--runs", "100000"], 2, "--runs"),
+        ("limits", ["hostbench", "--cpu", "99"], 2, "--cpu 99"), ("limits", ["hostbench", "--cpu", "-1"], 2, "--cpu -1"),
+        ("limits", ["hostbench", "--cpu", "4096"], 2, "--cpu 4096"),
+        ("limits", ["hostbench", "--min-time-ms", "nan"], 2, "nan"), ("limits", ["hostbench", "--min-time-ms", "inf"], 2, "inf"),
+        ("limits", ["hostbench", "--min-time-ms", "1e308"], 2, "--min-time-ms"), ("limits", ["hostbench", "--min-time-ms", "-1"], 2, "-1"),
+        ("limits", ["hostbench", "--json", "{d}"], 2, "--json"), ("limits", ["hostbench", "--json", "{d}/no/dir/x.json"], 2, "--json"),
+        ("limits", ["hostbench", "--json", "/dev/full"], 2, "/dev/full"), ("limits", ["transforms", "show", "--r", "0"], 2, "r"),
         ("limits", ["transforms", "show", "--points", "0,1,x"], 2, "x"),
     ]
     return [BadInput(kind, " ".join(argv) or "(no arguments)", argv, code, word) for kind, argv, code, word in rows]
@@ -346,6 +352,8 @@ def problems(case: BadInput, answer: Answer) -> list[str]:
         found.append("traceback or internal error")
     if case.word and case.word.lower() not in answer.err.lower():
         found.append(f"message does not name {case.word!r}")
+    if case.code == 1 and "/" not in answer.err:
+        found.append("an environment error that names no path")
     if answer.changed:
         found.append(f"files changed: {', '.join(answer.changed[:3])}")
     return found
