@@ -34,6 +34,7 @@ from pathlib import Path
 
 from bench import cores
 from bench.errors import UsageError, choice_error
+from bench.outfiles import replacing
 from bench.profile_schema import CLUSTER_SCHEMA, MAX_CPUS, board_schema, check_table, shown
 from bench.resources import remote_dir
 
@@ -479,7 +480,8 @@ def save_board(board: Board, name: str | None = None, path: Path | None = None) 
     if "boards" not in doc:
         doc["boards"] = tomlkit.table(is_super_table=True)
     doc["boards"][name] = without_none(board_to_table(board))
-    path.write_text(tomlkit.dumps(doc))
+    with replacing(path) as tmp:  # the user's file is never left half-written
+        tmp.write_text(tomlkit.dumps(doc))
     return path
 
 

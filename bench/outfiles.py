@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,12 +23,15 @@ def output_dir(path, flag: str = "--out") -> Path:
 @contextmanager
 def replacing(path: Path):
     """A temporary path beside `path` to write to: on success it replaces `path` in one rename, on any
-    error it is removed, so `path` is never half-written. The file follows the user's umask."""
+    error it is removed, so `path` is never half-written. A new file follows the user's umask."""
+    path = path.resolve() if path.is_symlink() else path  # write through a symlink, keep the link
     if path.exists() and not path.is_file():  # never rename over a directory, device or FIFO
         raise UsageError(f"{path} exists and is not a regular file")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         yield tmp
+        if path.exists():
+            shutil.copymode(path, tmp)  # a file replaced keeps its mode (e.g. a private 0600 boards file)
         os.replace(tmp, path)
     except OSError as e:
         if e.filename in (None, str(tmp)):  # name the file being written, not the temporary one
