@@ -3,6 +3,9 @@ function that adds its parser and sets `func`; add a module here to add a subcom
 
 import argparse
 import importlib
+import io
+import os
+import select
 import sys
 
 from bench.errors import MeasurementError, UsageError
@@ -52,6 +55,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError as e:
+        if _stdout_closed():  # the reader went away (`bench boards | head -1`): quiet, like other tools
+            return 141
+        return _fail(args, 1, f"bench: error: {environment_message(e)}")
     except (OSError, UnicodeError, MemoryError) as e:
         return _fail(args, 1, f"bench: error: {environment_message(e)}")
     except Exception as e:  # a bug: one line, and the traceback on request
@@ -68,6 +75,21 @@ def environment_message(e: BaseException) -> str:
     if isinstance(e, MemoryError):
         return "out of memory"
     return f"{type(e).__name__}: {e}"
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (then stdout is pointed at /dev/null, so the
+    flush at exit does not fail a second time)."""
+    try:
+        fd = sys.stdout.fileno()
+        poll = select.poll()
+        poll.register(fd, select.POLLOUT)
+        if not any(events & select.POLLERR for _, events in poll.poll(0)):
+            return False
+    except (ValueError, OSError, io.UnsupportedOperation):  # not a real file (tests capture it)
+        return False
+    os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    return True
 
 
 def _fail(args, code: int, message: str) -> int:

@@ -88,3 +88,16 @@ def test_hostbench_json_on_a_full_disk_keeps_the_results(tmp_path, capsys):
     runs = json.loads(open(spare).read())
     assert len(runs) == 1 and sum(l["type"] == "case" for l in runs[0]) == 28
     os.unlink(spare)
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
+    """`bench boards | head -0`: no message, exit 141 like a process killed by SIGPIPE."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BENCH_BOARDS_FILE": str(tmp_path / "none.toml")}
+    p = subprocess.Popen([sys.executable, "-m", "bench", "boards"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    p.stdout.close()   # before bench has printed anything
+    _, err = p.communicate(timeout=60)
+    assert (p.returncode, err) == (141, b"")
