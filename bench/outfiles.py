@@ -27,14 +27,14 @@ def replacing(path: Path):
     path = path.resolve() if path.is_symlink() else path  # write through a symlink, keep the link
     if path.exists() and not path.is_file():  # never rename over a directory, device or FIFO
         raise UsageError(f"{path} exists and is not a regular file")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")  # same suffix: writers go by it
     try:
         yield tmp
         if path.exists():
             shutil.copymode(path, tmp)  # a file replaced keeps its mode (e.g. a private 0600 boards file)
         os.replace(tmp, path)
     except OSError as e:
-        if e.filename in (None, str(tmp)):  # name the file being written, not the temporary one
+        if e.filename is None or str(e.filename) == str(tmp):  # name the file being written, not the temporary one
             raise OSError(e.errno, e.strerror, str(path)) from e
         raise
     finally:

@@ -257,7 +257,18 @@ def cli_cases() -> list[BadInput]:
         ("limits", ["hostbench", "--json", "/dev/full"], 2, "/dev/full"), ("limits", ["transforms", "show", "--r", "0"], 2, "r"),
         ("limits", ["transforms", "show", "--points", "0,1,x"], 2, "x"),
     ]
-    return [BadInput(kind, " ".join(argv) or "(no arguments)", argv, code, word) for kind, argv, code, word in rows]
+    cases = [BadInput(kind, " ".join(argv) or "(no arguments)", argv, code, word) for kind, argv, code, word in rows]
+    export = ["transforms", "export", "--m", "4", "--out"]
+    cases += [
+        BadInput("traceback", "export --out under a file", export + ["{d}/afile/t.json"], 1, "not a directory", {"afile": "x"}),
+        BadInput("traceback", "export --out under /proc", export + ["/proc/winobench/t.json"], 1, "/proc/winobench"),
+        BadInput("traceback", "export --out a directory", export + ["{d}/sub.json"], 2, "not a regular file", {"sub.json/x": ""}),
+        BadInput("limits", "export --out with another suffix", export + ["{d}/t.csv"], 2, ".csv"),
+        BadInput("traceback", "export --out on a read-only filesystem", export + ["{d}/mnt/t.json"], 1, "read-only", mount="ro"),
+        BadInput("traceback", "export .json on a full disk", export + ["{d}/mnt/t.json"], 1, "no space", mount="full"),
+        BadInput("traceback", "export .npz on a full disk", export + ["{d}/mnt/t.npz"], 1, "no space", mount="full"),
+    ]
+    return cases
 
 
 def all_cases() -> list[BadInput]:
@@ -354,6 +365,8 @@ def problems(case: BadInput, answer: Answer) -> list[str]:
         found.append(f"message does not name {case.word!r}")
     if case.code == 1 and "/" not in answer.err:
         found.append("an environment error that names no path")
+    if ".tmp" in answer.err:
+        found.append("the message names a temporary file")
     if answer.changed:
         found.append(f"files changed: {', '.join(answer.changed[:3])}")
     return found
