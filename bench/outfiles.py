@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
 from bench.errors import UsageError
@@ -20,7 +20,7 @@ def output_dir(path, flag: str = "--out") -> Path:
     return path
 
 
-@contextmanager
+@contextlib.contextmanager
 def replacing(path: Path):
     """A temporary path beside `path` to write to: on success it replaces `path` in one rename, on any
     error it is removed, so `path` is never half-written. A new file follows the user's umask."""
@@ -38,4 +38,5 @@ def replacing(path: Path):
             raise OSError(e.errno, e.strerror, str(path)) from e
         raise
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # e.g. under a file: there is no temporary to remove
+            tmp.unlink(missing_ok=True)
