@@ -281,6 +281,9 @@ def _raw_profiles() -> tuple[dict[str, tuple[dict, str, Path | None]], dict[str,
         raw[path.stem] = (check_profile(_read_toml(path), str(path)), str(path), path.parent)
     groups: dict[str, list[str]] = {}
     user = user_boards_file()
+    if user.exists() and not user.is_file():
+        raise UsageError(f"{user}: not a file; the boards file (${USER_FILE_ENV}, else "
+                         f"~/.config/bench/boards.toml) must be a TOML file or absent")
     if user.is_file():
         doc = check_table(_read_toml(user), USER_FILE_SCHEMA, str(user))
         for name, table in doc.get("boards", {}).items():

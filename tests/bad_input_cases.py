@@ -28,6 +28,7 @@ class BadInput:
     word: str = ""                 # must appear in the message (case-insensitive): the bad value or path
     files: dict = field(default_factory=dict)   # name under D -> str or bytes
     mount: str = ""                # "ro" or "full": a tmpfs at D/mnt, read-only or with no space left
+    boards_file: str = "{d}/boards.toml"   # $BENCH_BOARDS_FILE
 
     @property
     def command(self) -> str:
@@ -117,6 +118,18 @@ def board_cases() -> list[BadInput]:
         cases.append(_board_case("security", f"{argv[0]} with a string boolean", bad, "accept_new_host_key", argv))
     cases.append(_board_case("leniency", 'user = ["root"] via bench probe',
                              '[boards.broken]\nhost = "x"\nuser = ["root"]\n', "user", ["probe", "--board", "broken"]))
+    save = ["probe", "--save", "mine"]
+    cases += [
+        BadInput("traceback", "probe --save, boards file under a file", save, 1, "afile", {"afile": "x"},
+                 boards_file="{d}/afile/boards.toml"),
+        BadInput("traceback", "probe --save, boards file on a read-only filesystem", save, 1, "read-only", mount="ro",
+                 boards_file="{d}/mnt/boards.toml"),
+        BadInput("traceback", "probe --save, boards file on a full disk", save, 1, "no space", mount="full",
+                 boards_file="{d}/mnt/boards.toml"),
+        BadInput("leniency", "boards file is a directory", ["boards"], 2, "not a file", {"cfg/x": ""},
+                 boards_file="{d}/cfg"),
+        BadInput("limits", "probe --save with a bad name", ["probe", "--save", "a b"], 2, "a b"),
+    ]
     return cases
 
 
@@ -333,7 +346,7 @@ def run_case(case: BadInput, d: Path) -> Answer:
             stack.enter_context(_tmpfs(d, case.mount))
         before = _snapshot(d)
         saved_env, saved_cwd = dict(os.environ), os.getcwd()
-        os.environ["BENCH_BOARDS_FILE"] = str(d / "boards.toml")
+        os.environ["BENCH_BOARDS_FILE"] = case.boards_file.replace("{d}", str(d))
         os.chdir(d)
         out, err = io.StringIO(), io.StringIO()
         try:
