@@ -192,9 +192,23 @@ def read_latency_csv(path: Path) -> list[dict]:
         missing = [c for c in CONTRACT_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise UsageError(f"{path} is not a winobench latency table (missing columns: {', '.join(missing)})")
-        return [_typed(r, f"{path} line {reader.line_num}") for r in reader]
+        rows = [_typed(r, f"{path} line {reader.line_num}") for r in reader]
     except csv.Error as e:
         raise UsageError(f"{path} line {reader.line_num}: not CSV ({e})") from None
+    _refuse_repeats(rows, path)
+    return rows
+
+
+def _refuse_repeats(rows: list[dict], path: Path) -> None:
+    """`add` keeps one row per case: a table repeating one is not ours (or was edited)."""
+    seen: dict[tuple, int] = {}
+    for i, r in enumerate(rows):
+        key = tuple(r.get(c, 1 if c == "threads" else None) for c in KEY_COLUMNS)
+        if key in seen:
+            raise UsageError(f"{path}: data rows {seen[key] + 1} and {i + 1} hold the same case "
+                             f"({r['algo']} {r['transform']} {r['bits']}-bit {r['h']}x{r['w']}x{r['cin']}->{r['cout']} "
+                             f"on {r['board']}/{r['core']}); a results table has one row per case")
+        seen[key] = i
 
 
 def _typed(row: dict, where: str) -> dict:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
 from bench.boards import BOARD_SCHEMA, list_boards, parse_cpulist, format_cpulist
@@ -206,15 +206,16 @@ def csv_text(columns, rows) -> str:
 
 
 @st.composite
-def mutated_tables(draw, good: dict, cell_values, all_columns=()):
+def mutated_tables(draw, good: dict, cell_values, all_columns=(), vary: str | None = None):
     """CSV text: the columns of `good` (one dropped now and then, some of `all_columns` added), rows of
-    good values with a few cells replaced by generated ones, now and then a torn row."""
+    good values (column `vary` different in each) with a few cells replaced by generated ones, now
+    and then a torn row."""
     columns = list(dict.fromkeys(list(good) + draw(st.lists(st.sampled_from(list(all_columns) or ["extra"]), max_size=4))))
     if draw(st.integers(0, 3)) == 0:
         columns.remove(draw(st.sampled_from(columns)))
     rows = []
     for _ in range(draw(st.integers(0, 4))):
-        row = [good.get(c, "") for c in columns]
+        row = [good.get(c, "") if c != vary else str(4 * (len(rows) + 1)) for c in columns]
         for i in draw(st.lists(st.integers(0, len(columns) - 1), max_size=3)):
             row[i] = draw(cell_values)
         rows.append(row if draw(st.integers(0, 9)) else row[:-1])
@@ -239,7 +240,7 @@ latency_cells = st.one_of(st.sampled_from(["", "0", "1", "8", "32", "-1", "nan",
 
 
 def latency_tables():
-    return mutated_tables(GOOD, latency_cells, COLUMNS)
+    return mutated_tables(GOOD, latency_cells, COLUMNS, vary="h")  # one case per row, as `bench run` writes
 
 
 def _check_table(content):
@@ -264,3 +265,21 @@ def test_latency_tables(content):
 @given(st.one_of(st.text(), st.binary()))
 def test_latency_tables_any_bytes(content):
     _check_table(content)
+
+
+@settings(max_examples=40, deadline=60_000, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(latency_tables())
+def test_plots_of_any_accepted_table(content):
+    """What `bench plot` accepts, it draws (or refuses in one line): the figures never crash."""
+    from bench.cli import main
+
+    with file_with("r/latency.csv", content) as path:
+        try:
+            ResultsDir.load(path.parent)
+        except UsageError:
+            assume(False)   # refusals are test_latency_tables' part; here: what is accepted
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            code = main(["plot", str(path.parent)])
+        event(f"exit {code}")
+        assert code in (0, 2) and err.getvalue().count("\n") == (code != 0), err.getvalue()
