@@ -466,14 +466,19 @@ def board_to_table(board: Board) -> dict:
     return {k: v for k, v in t.items() if v is not None}
 
 
+def check_save_name(name: str) -> str:
+    """A board name `save_board` can write (what --board accepts back)."""
+    if not NAME.fullmatch(name):
+        raise UsageError(f"bad board name {shown(name)} to save; use letters, digits and _.@:-")
+    return name
+
+
 def save_board(board: Board, name: str | None = None, path: Path | None = None) -> Path:
     """Write `board` as `[boards.NAME]` into the user's file (replacing an entry of that name).
     tomlkit edits the file in place, so the user's comments and layout survive."""
     import tomlkit
 
-    name = name or board.name
-    if not NAME.fullmatch(name):
-        raise UsageError(f"bad board name {name!r} to save; use letters, digits and _.@:-")
+    name = check_save_name(name or board.name)
     path = path or user_boards_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
