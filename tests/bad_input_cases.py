@@ -233,6 +233,10 @@ def table_cases(results: dict[str, str]) -> list[BadInput]:
             BadInput("traceback", f"{command}: latency.csv is a directory", [command, "{d}/r"], 1, "latency.csv", {"r/latency.csv/x": ""}),
             BadInput("traceback", f"{command}: missing results directory", [command, "{d}/nothere"], 2, "nothere"),
         ]
+    resume = ["run", "--res", "4", "--channels", "4", "--algo", "im2row", "--bits", "32", "--resume", "--out", "{d}/r"]
+    for kind, name, files, word in variants:
+        if name not in ("only failed rows", "not a results directory"):  # those are resumed or started
+            cases.append(BadInput(kind, f"run --resume: {name}", resume, 2, word, files))
     return cases
 
 
