@@ -179,6 +179,17 @@ class Board:
         """The profile's `kind`, else the signature: boards of one kind split a sweep between them."""
         return self.kind or self.signature()
 
+    def check_cpus(self, topology) -> None:
+        """UsageError when the profile puts a core type on CPUs the board (as probed) does not have
+        for it: `cpus = "99"` on a 2-CPU board is refused, never measured on another CPU."""
+        for c in self.clusters:
+            theirs = {cpu for p in topology.clusters if p.core == c.core for cpu in p.cpus}
+            stray = sorted(set(c.cpus) - theirs)
+            if stray and theirs:
+                raise UsageError(f"board {self.name!r}: its profile ({self.source}) puts {c.core} on CPU(s) "
+                                 f"{format_cpulist(stray)}, but the board's {c.core} CPUs are "
+                                 f"{format_cpulist(theirs)}; fix `cpus` in the profile")
+
     def with_topology(self, topology) -> "Board":
         """This board with architecture and clusters as probed (`bench.probe.Topology`), keeping the
         profile's build settings (mcpu, dotprod) for core types it names."""
