@@ -5,11 +5,12 @@ setup:
 	@scripts/setup.sh
 
 # A quick real sweep on this machine: ResNet-18 CIFAR layers (width 0.5), every algo x transform x
-# bit width, then the NAS lookup table and the plots, all under tables/latest/.
+# bit width, then the NAS lookup table, the plots and the whole-network table, all under tables/latest/.
 run: setup
 	.venv/bin/bench run --preset quick
 	.venv/bin/bench lut tables/latest
 	.venv/bin/bench plot tables/latest
+	.venv/bin/bench network tables/latest --preset quick
 
 test: setup
 	.venv/bin/python -m pytest

@@ -12,22 +12,24 @@ from __future__ import annotations
 
 import functools
 
+from bench import kernels
 from bench.cases import Case
 from bench.reference import conv2d_direct, error_metrics
+from bench.winograd import load_transform
 
 ERROR_CROP = 16
 SEED = 1  # the runner's default --seed: x from SEED, weights from SEED + 1 (kernels_c/RUNNER.md)
 
 
 def host_run(case: Case, h: int, w: int):
-    """(x, weights, output) of the case's kernel in the host build on the runner's data, h x w."""
-    from bench import kernels
-
+    """(x, weights, output) of the case's kernel in the host build on the runner's data, h x w.
+    An int8 Winograd case of the `tap` or `wide` scheme is run with that scheme."""
     l = case.layer
     x = kernels.gaussian((1, h, w, l.cin), SEED)
     weights = kernels.gaussian((3, 3, l.cin, l.cout), SEED + 1)
     transform = "static" if case.transform == "none" else case.transform
-    return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform)
+    scheme = {"scheme": case.scheme} if case.scheme in ("tap", "wide") else {}
+    return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform, **scheme)
 
 
 @functools.lru_cache(maxsize=None)
@@ -36,3 +38,37 @@ def case_errors(case: Case) -> dict:
     h, w = min(case.layer.h, ERROR_CROP), min(case.layer.w, ERROR_CROP)
     x, weights, out = host_run(case, h, w)
     return {**error_metrics(out, conv2d_direct(x, weights)), "error_h": h, "error_w": w}
+
+
+IDENTITY_TOL = 1e-9  # above this a transform is not an exact Winograd transform (a learned one)
+
+
+def transform_of(case: Case):
+    """The transform file of a case as a Transform, or None for static/learned/none."""
+    return load_transform(case.transform_file) if case.transform_file else None
+
+
+@functools.lru_cache(maxsize=None)
+def same_matrices_check(case: Case) -> dict:
+    """For a case whose transform is not exact: the host build's output on the runner's data for the
+    full layer against the float64 Winograd convolution with the same matrices ({"rel_l2",
+    "sqnr_db", "max_abs"}), its checksum, the transform's own identity error, and the relative L2
+    error of that float64 Winograd convolution against the direct one (what the transform alone costs)."""
+    from bench.kernels import checksum
+    from bench.reference import conv2d_winograd
+    from bench.winograd import identity_error
+
+    t = transform_of(case)
+    x, weights, out = host_run(case, case.layer.h, case.layer.w)
+    same = conv2d_winograd(x, weights, t)
+    return {**error_metrics(out, same), "checksum": checksum(out), "identity_error": identity_error(t),
+            "transform_rel_l2": error_metrics(same, conv2d_direct(x, weights))["rel_l2"]}
+
+
+def is_exact_transform(case: Case) -> bool:
+    t = transform_of(case)
+    if t is None:
+        return True
+    from bench.winograd import identity_error
+
+    return identity_error(t) <= IDENTITY_TOL

@@ -5,7 +5,8 @@ Where profiles come from, later ones overriding earlier ones of the same name:
   1. shipped profiles, one TOML file per board in `remote/boards/` (name = file name);
   2. the user's file: `$BENCH_BOARDS_FILE`, else `$XDG_CONFIG_HOME/bench/boards.toml`, else
      `~/.config/bench/boards.toml`, with `[boards.NAME]` tables (same keys as a shipped file, plus
-     `base = "hikey960"` to start from another profile) and `[groups]` (`shelf = ["a", "b"]`);
+     `base = "hikey960"` to start from another profile), `[groups]` (`shelf = ["a", "b"]`) and, at
+     the top, `default = "NAME"`: the board used when none is named (`$BENCH_BOARD` wins over it);
   3. `--host user@addr[:port]` on the command line, alone (an ad-hoc board, probed on use) or on top
      of a profile (`--board hikey960 --host root@10.0.0.5`).
 
@@ -40,6 +41,7 @@ from bench.resources import remote_dir
 
 SHIPPED_DIR = remote_dir() / "boards"
 USER_FILE_ENV = "BENCH_BOARDS_FILE"
+DEFAULT_ENV = "BENCH_BOARD"
 TRANSPORTS = ("local", "ssh", "emulated")
 ARCHES = ("aarch64", "x86_64")
 SELECTORS = ("big", "little", "all")
@@ -200,7 +202,9 @@ class Board:
             if p is not None:
                 c = dataclasses.replace(c, mcpu=p.mcpu or c.mcpu, dotprod=p.dotprod or c.dotprod)
             merged.append(c)
-        return dataclasses.replace(self, arch=topology.arch, clusters=tuple(merged))
+        # A board that shows itself emulated (bench.probe.emulation_evidence) is, whatever its profile says.
+        return dataclasses.replace(self, arch=topology.arch, clusters=tuple(merged),
+                                   emulated=self.emulated or bool(getattr(topology, "emulated", False)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,6 +318,7 @@ def _check_name(name: str, path: Path, what: str) -> None:
 
 
 USER_FILE_SCHEMA = {
+    "default": ((lambda v: isinstance(v, str) and bool(NAME.fullmatch(v))), "a board name, e.g. \"hikey960\""),
     "boards": ((lambda v: isinstance(v, dict)), "a table of [boards.NAME] tables"),
     "groups": ((lambda v: isinstance(v, dict)), "a table of NAME = [\"board\", ...] lists"),
 }
@@ -371,7 +376,7 @@ def parse_host(spec: str) -> tuple[str | None, str, int | None]:
 
 
 def load_board(name: str | None = None, host: str | None = None) -> Board:
-    """The board called `name` (None: `local`), reached at `host` (`user@addr[:port]`) if given.
+    """The board called `name` (None: the default board, see `default_board`), reached at `host` (`user@addr[:port]`) if given.
 
     `host` alone gives an ad-hoc ssh board named after it, with no clusters until probed
     (`Board.with_topology`). Raises UsageError for an unknown name, listing the known ones.
@@ -389,10 +394,29 @@ def load_board(name: str | None = None, host: str | None = None) -> Board:
         arch = None if board.probe_clusters else board.arch
         return dataclasses.replace(board, transport=transport, host=addr, user=user or board.user,
                                    port=port or board.port, clusters=clusters, arch=arch, probe_clusters=False)
-    name = name or "local"
+    if name is None:
+        name, where = default_board()
+        if name not in raw:
+            raise UsageError(f"unknown default board {name!r} (from {where}); accepted: {', '.join(sorted(raw))}")
     if name not in raw:
         raise choice_error("board", name, sorted(raw))
     return _build(name, raw)
+
+
+def default_board() -> tuple[str, str]:
+    """(name, where it came from) of the board used when none is named: `$BENCH_BOARD`, else
+    `default = "NAME"` at the top of the user's file, else `local`."""
+    env = os.environ.get(DEFAULT_ENV)
+    if env:
+        return env, f"${DEFAULT_ENV}"
+    user = user_boards_file()
+    if user.is_file():
+        value = _read_toml(user).get("default")
+        if value is not None:
+            if not isinstance(value, str) or not value:
+                raise UsageError(f"{user}: bad default {value!r}; expected default = \"NAME\" (a board name)")
+            return value, f"default in {user}"
+    return "local", "built in"
 
 
 def load_boards(names, host: str | None = None) -> list[Board]:
@@ -511,3 +535,18 @@ def without_none(value):
     if isinstance(value, list):
         return [without_none(v) for v in value]
     return value
+
+
+def remove_board(name: str, path: Path | None = None) -> bool:
+    """Remove `[boards.NAME]` from the user's file (comments and the rest survive); True if it was there."""
+    import tomlkit
+
+    path = path or user_boards_file()
+    if not path.is_file():
+        return False
+    doc = tomlkit.parse(path.read_text())
+    if name not in doc.get("boards", {}):
+        return False
+    del doc["boards"][name]
+    path.write_text(tomlkit.dumps(doc))
+    return True

@@ -21,13 +21,15 @@ import subprocess
 import sys
 import tempfile
 
-from bench.resources import kernels_dir
+from bench.resources import build_dir, kernels_dir
 
 KERNELS = kernels_dir()
-BUILD_DIR = KERNELS / "build"
+BUILD_DIR = build_dir()
 TARGETS = ("host", "aarch64")
 DEFAULT_MCPU = {"host": "native", "aarch64": "cortex-a53"}
 COMPILERS = {"host": "gcc", "aarch64": "aarch64-linux-gnu-gcc"}
+# In-order cores get the GEMM variants whose loads dual-issue with FMLA (wb_f32_ukernels.h).
+INORDER_CORES = ("cortex-a35", "cortex-a53", "cortex-a55")
 COMPILER_PACKAGES = {"host": "gcc", "aarch64": "gcc-aarch64-linux-gnu"}
 
 # ISO C11: gcc then never contracts a*b+c into an FMA on its own (-ffp-contract=off says it
@@ -51,7 +53,8 @@ def target_flags(target: str = "host", mcpu: str | None = None, *, dotprod: bool
             raise BuildError("dotprod builds are for aarch64 targets only")
         # 128-bit vectors only, as on NEON: no widening of the emulated code to AVX/AVX-512.
         return [f"-march={mcpu}", "-mprefer-vector-width=128"]
-    return [f"-mcpu={mcpu}+dotprod" if dotprod else f"-mcpu={mcpu}", "-DWB_DOTPROD=%d" % dotprod]
+    return [f"-mcpu={mcpu}+dotprod" if dotprod else f"-mcpu={mcpu}", "-DWB_DOTPROD=%d" % dotprod,
+            "-DWB_INORDER_CORE=%d" % (mcpu.split("+")[0] in INORDER_CORES)]
 
 
 def flags(target: str = "host", mcpu: str | None = None, *, dotprod: bool = False) -> list[str]:
@@ -98,12 +101,14 @@ def _require_compiler(target: str) -> str:
     return cc
 
 
-def build_hash(target: str = "host", mcpu: str | None = None, *, dotprod: bool = False) -> str:
+def build_hash(target: str = "host", mcpu: str | None = None, *, dotprod: bool = False,
+               defines: tuple[str, ...] = ()) -> str:
     """16 hex digits identifying a build: sources, flags and compiler. Results record it."""
     cc = _require_compiler(target)
     h = hashlib.sha256()
     h.update(_compiler_identity(cc, target, mcpu).encode())
     h.update("\0".join(COMMON_FLAGS + tuple(target_flags(target, mcpu, dotprod=dotprod))).encode())
+    h.update("\0".join(f"-D{d}" for d in defines).encode())
     for path in _hashed_files():
         h.update(str(path.relative_to(KERNELS)).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]
@@ -152,9 +157,9 @@ def _compile(cc, cmd_flags, sources, out: pathlib.Path, extra_link: list[str], p
     return out
 
 
-def _build(target, mcpu, dotprod, *, library: bool) -> pathlib.Path:
+def _build(target, mcpu, dotprod, *, library: bool, defines: tuple[str, ...] = ()) -> pathlib.Path:
     cc = _require_compiler(target)
-    digest = build_hash(target, mcpu, dotprod=dotprod)
+    digest = build_hash(target, mcpu, dotprod=dotprod, defines=defines)
     name = "libwb.so" if library else "wb-runner"
     tag = f"{target}-{mcpu or DEFAULT_MCPU[target]}{'-dotprod' if dotprod else ''}-{digest}"
     out = BUILD_DIR / tag / name
@@ -162,8 +167,9 @@ def _build(target, mcpu, dotprod, *, library: bool) -> pathlib.Path:
         return out
     if target == "host":
         check_simde(cc)
-    cmd_flags = flags(target, mcpu, dotprod=dotprod)
-    cflags = " ".join(COMMON_FLAGS + tuple(target_flags(target, mcpu, dotprod=dotprod)))
+    extra = tuple(f"-D{d}" for d in defines)
+    cmd_flags = flags(target, mcpu, dotprod=dotprod) + list(extra)
+    cflags = " ".join(COMMON_FLAGS + tuple(target_flags(target, mcpu, dotprod=dotprod)) + extra)
     info = (f"const char wb_build_cflags[] = {_c_string(cflags)};\n"
             f"const char wb_build_hash[] = {_c_string(digest)};\n")
     if library:
@@ -171,11 +177,13 @@ def _build(target, mcpu, dotprod, *, library: bool) -> pathlib.Path:
     return _compile(cc, cmd_flags, runner_sources(), out, ["-static"], False, info)
 
 
-def build_runner(target: str = "host", mcpu: str | None = None, *, dotprod: bool = False) -> pathlib.Path:
+def build_runner(target: str = "host", mcpu: str | None = None, *, dotprod: bool = False,
+                 defines: tuple[str, ...] = ()) -> pathlib.Path:
     """Builds (or finds in the cache) the static wb-runner for target ("host" or "aarch64") and
     returns its path. mcpu: -march value on the host (default native), -mcpu on aarch64
-    (default cortex-a53)."""
-    return _build(target, mcpu, dotprod, library=False)
+    (default cortex-a53). `defines` ("NAME=VALUE", passed as -D) are for test builds only, such as
+    the deliberately slowed kernel of tests/test_compare.py; they change the build hash."""
+    return _build(target, mcpu, dotprod, library=False, defines=tuple(defines))
 
 
 def build_library(mcpu: str | None = None) -> pathlib.Path:

@@ -1,22 +1,23 @@
-"""What a sweep measures: layer shapes (presets or lists) times operators (algo, transform, bits).
+"""What a sweep measures: layer shapes (presets or lists) times operators (algo, transform, bits,
+scheme).
 
-A `Case` is one measurement; its `key` identifies it across resumed runs. Validation happens here,
+A `Case` is one measurement; `bench.results.case_key` identifies it across resumed runs and
+`Case.spec` gives the runner's view of it (bench.protocol). Validation happens here,
 before anything is built or measured, and raises UsageError with the bad value and the accepted ones.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import UsageError, choice_error
+from bench.protocol import ALGOS, BITS, MAX_CHANNELS, MAX_HW, SCHEMES, CaseSpec, scheme_for
+from bench.winograd import NAMED_TRANSFORMS, load_transform, named_transform_path
 
-ALGOS = ("im2row", "f2", "f4", "f6")
-BITS = (8, 32)
 BUILTIN_TRANSFORMS = ("static", "learned")
-MAX_HW = 4096      # the runner's limits (kernels_c/RUNNER.md)
-MAX_CHANNELS = 8192
 
 
 @dataclass(frozen=True)
@@ -37,23 +38,37 @@ class Case:
     algo: str
     transform: str   # "none" for im2row, "static", "learned" or a transform file path
     bits: int
+    scheme: str = "none"   # int8 Winograd quantization scheme (protocol.SCHEMES); "none" otherwise
 
-    def runner_line(self, case_id: int) -> str:
-        """The case as a runner input line (kernels_c/RUNNER.md)."""
+    @property
+    def transform_file(self) -> str | None:
+        """The transform file path, for a case fed one (it is pushed beside the runner)."""
+        if self.transform in ("none",) + BUILTIN_TRANSFORMS:
+            return None
+        if self.transform in NAMED_TRANSFORMS:   # a shipped transform, named as such in the tables
+            return str(named_transform_path(self.transform, int(self.algo[1:])))
+        return self.transform
+
+    def spec(self, case_id: int) -> CaseSpec:
+        """The case for the runner. A transform file is named by its path digest (matrices_token),
+        which bench.deploy maps back to the file it pushes beside the runner."""
         l = self.layer
-        transform = self.transform
-        extra = ""
-        if transform not in ("none", "static", "learned"):
-            extra = f" matrices={Path(transform).name}"   # pushed beside the runner
-            transform = "learned"
-        return (f"algo={self.algo} transform={transform} bits={self.bits} h={l.h} w={l.w} "
-                f"cin={l.cin} cout={l.cout} id={case_id}{extra}")
+        path = self.transform_file
+        transform, matrices = ("learned", matrices_token(path)) if path else (self.transform, "")
+        return CaseSpec(self.algo, transform, self.bits, l.h, l.w, l.cin, l.cout, self.scheme,
+                        str(case_id), matrices)
 
     @property
     def work(self) -> float:
         """Relative cost for progress estimates: the MACs of a direct conv, plus a fixed overhead."""
         l = self.layer
         return l.h * l.w * l.cin * l.cout * 9 + 1e5
+
+
+def matrices_token(path: str) -> str:
+    """How a case line names a transform file: a digest of its absolute path, so that any character
+    in the path (spaces, '#', '=') and two files of the same name stay apart (bench.deploy maps it back)."""
+    return "t" + hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16] + Path(path).suffix.lower()
 
 
 def precision_name(bits: int) -> str:
@@ -128,19 +143,17 @@ def parse_bits(text: str) -> list[int]:
 
 
 def parse_transforms(text: str) -> list[str]:
-    """'static,learned,path/to/t.json' -> names and absolute paths of readable transform files."""
-    from bench.winograd import load_transform
-
+    """'static,learned,pso,path/to/t.json' -> names and absolute paths of readable transform files."""
     values = [v.strip() for v in text.split(",") if v.strip()]
     if not values:
-        raise UsageError("empty transform list; accepted: static, learned or a transform file path")
+        raise UsageError("empty transform list; accepted: static, learned, pso or a transform file path")
     out = []
     for v in values:
-        if v in BUILTIN_TRANSFORMS:
+        if v in BUILTIN_TRANSFORMS or v in NAMED_TRANSFORMS:
             out.append(v)
             continue
         if not Path(v).suffix:
-            raise choice_error("transform", v, ["static", "learned", "a .json/.npz/.txt file"])
+            raise choice_error("transform", v, [*BUILTIN_TRANSFORMS, *NAMED_TRANSFORMS, "a .json/.npz/.txt file"])
         try:
             load_transform(v)
         except ValueError as e:
@@ -164,20 +177,27 @@ def custom_layers(res: str, channels: str | None, cin: str | None, cout: str | N
     return [Layer(r, r, ci, co) for r, ci, co in itertools.product(resolutions, cins, couts)]
 
 
-def expand(layers, algos, transforms, bits) -> list[Case]:
-    """Every layer x operator; im2row has no transform, so it appears once per bit width."""
+def parse_schemes(text: str) -> list[str]:
+    return parse_choices(text, "scheme", SCHEMES)
+
+
+def expand(layers, algos, transforms, bits, schemes=("tensor",)) -> list[Case]:
+    """Every layer x operator; im2row has no transform, so it appears once per bit width; the
+    scheme applies to int8 Winograd only (every other case appears once, with scheme none)."""
     cases = []
     for layer, b, algo in itertools.product(layers, bits, algos):
         for transform in (["none"] if algo == "im2row" else transforms):
-            if transform not in BUILTIN_TRANSFORMS + ("none",) and not _matches_algo(transform, algo):
+            if transform in NAMED_TRANSFORMS:
+                if named_transform_path(transform, int(algo[1:])) is None:
+                    continue   # no shipped transform of that name for this tile size (e.g. pso for F2)
+            elif transform not in BUILTIN_TRANSFORMS + ("none",) and not _matches_algo(transform, algo):
                 continue
-            cases.append(Case(layer, algo, transform, b))
+            for scheme in dict.fromkeys(scheme_for(algo, b, s) for s in schemes):
+                cases.append(Case(layer, algo, transform, b, scheme))
     return cases
 
 
 def _matches_algo(path: str, algo: str) -> bool:
     """A transform file only applies to the tile size it was made for."""
-    from bench.winograd import load_transform
-
     t = load_transform(path)
     return t.r == 3 and f"f{t.m}" == algo

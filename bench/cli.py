@@ -6,7 +6,9 @@ import importlib
 import io
 import os
 import select
+import signal
 import sys
+import threading
 
 from bench.errors import MeasurementError, UsageError
 
@@ -16,9 +18,13 @@ SUBCOMMAND_MODULES = (
     "bench.cmd_transforms",
     "bench.cmd_lut",
     "bench.cmd_plot",
+    "bench.cmd_compare",
+    "bench.cmd_network",
     "bench.cmd_probe",
     "bench.cmd_boards",
+    "bench.cmd_board",
     "bench.cmd_hostbench",
+    "bench.cmd_kernels",
 )
 
 
@@ -42,7 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM takes Ctrl-C's path: runners killed on their boards, dirs removed
+
+
 def main(argv=None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv  # recorded with results, as typed

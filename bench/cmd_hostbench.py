@@ -13,24 +13,24 @@ several SSE/AVX instructions, so int8 versus fp32 on the host says nothing about
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import math
 import os
 import statistics
-import subprocess
 import tempfile
 from pathlib import Path
 
+from bench.boards import format_cpulist, load_board, resolve_core
+from bench.deploy import run_runner
 from bench.errors import MeasurementError, UsageError
 from bench.outfiles import replacing
+from bench.protocol import Repetition
 
 LAYERS = ((32, 64), (16, 128), (8, 256), (4, 512))  # (H = W, Cin = Cout)
 COMBOS = (("im2row", "none"), ("f2", "static"), ("f2", "learned"), ("f4", "static"),
           ("f4", "learned"), ("f6", "static"), ("f6", "learned"))
 TARGET_GEMM_FRACTION = 0.75  # issue 3: GEMM stage of the 32x32 and 16x16 layers
 TARGET_F4_SPEEDUP = 2.0
-MAX_RUNS = 100
-MAX_MIN_TIME_MS = 60_000.0  # per case and run; 1e308 or inf would never finish
 
 
 def register(sub) -> None:
@@ -63,15 +63,24 @@ def cases_text(bits=(32,)) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_once(runner, cpu: int, min_time_ms: float, bits=(32,)) -> list[dict]:
-    p = subprocess.run([str(runner), "--peak", "--verify", "--cpus", str(cpu), "--min-time-ms",
-                        str(min_time_ms)], input=cases_text(bits), capture_output=True, text=True)
-    if p.returncode != 0:
-        raise MeasurementError(f"wb-runner failed ({p.returncode}): {p.stderr.strip()}")
-    lines = [json.loads(l) for l in p.stdout.splitlines()]
+def local_cluster(cpu: int):
+    """The cluster of this machine holding `cpu`, narrowed to it; UsageError naming the online CPUs."""
+    clusters = resolve_core(load_board("local"), "all")
+    for c in clusters:
+        if cpu in c.cpus:
+            return dataclasses.replace(c, cpus=(cpu,))
+    online = sorted(x for c in clusters for x in c.cpus)
+    raise UsageError(f"bad --cpu {cpu}; accepted: {format_cpulist(online)} (this machine's online CPUs)")
+
+
+def run_once(cluster, reps: Repetition, bits=(32,)) -> list[dict]:
+    """One runner process on the local board through the measurement pipeline (deadlines, pinning,
+    cleanup): a `--peak` line, then every case in --verify mode."""
+    lines = list(run_runner(load_board("local"), cluster, cases_text(bits), verify=True, reps=reps, peak=True))
     bad = [l for l in lines if l["type"] == "case" and l["status"] != "ok"]
     if bad:
-        raise MeasurementError(f"case failed: {bad[0]}")
+        raise MeasurementError(f"case {bad[0].get('algo')} {bad[0].get('transform')} failed: "
+                               f"{bad[0].get('error_kind')}: {bad[0].get('message')}")
     return lines
 
 
@@ -150,25 +159,37 @@ def format_table(rows: dict, peaks: dict) -> str:
     return "\n".join(out)
 
 
-def check_args(args) -> None:
-    """Every option within what the runner can do, before anything is built or measured."""
-    if not 1 <= args.runs <= MAX_RUNS:
-        raise UsageError(f"bad --runs {args.runs}; accepted: 1 to {MAX_RUNS}")
-    if not (math.isfinite(args.min_time_ms) and 0 <= args.min_time_ms <= MAX_MIN_TIME_MS):
-        raise UsageError(f"bad --min-time-ms {args.min_time_ms}; accepted: 0 to {MAX_MIN_TIME_MS:g}")
-    allowed = sorted(os.sched_getaffinity(0))
-    if args.cpu not in allowed:
-        from bench.boards import format_cpulist
-        raise UsageError(f"bad --cpu {args.cpu}; accepted: a CPU this process may run on ({format_cpulist(allowed)})")
+def _main(args) -> int:
+    if not 1 <= args.runs <= 1000:
+        raise UsageError(f"bad --runs {args.runs}; accepted: 1 to 1000")
+    try:
+        reps = Repetition(min_time_ms=args.min_time_ms)
+    except ValueError as e:
+        raise UsageError(str(e).replace("min_time_ms", "--min-time-ms")) from None
+    bits = parse_bits(args.bits)
+    cluster = local_cluster(args.cpu)
     if args.json:
-        where = Path(args.json)
-        if not where.parent.is_dir() or (where.exists() and not where.is_file()):
-            raise UsageError(f"bad --json {where}: not a regular file in an existing directory")
+        check_json_path(Path(args.json))
+    runs = [run_once(cluster, reps, bits) for _ in range(args.runs)]
+    info = next(l for l in runs[0] if l["type"] == "info")
+    print(f"wb-runner {info['build_hash']} ({info['arch']}, {info['compiler']}, {info['cflags']}), "
+          f"cpu {args.cpu}, single thread, warm caches (same input every repetition)")
+    rows, peaks = summarize(runs)
+    print(format_table(rows, peaks))
+    if args.json:
+        save_json(runs, args.json)
+    return 0
+
+
+def check_json_path(where: Path) -> None:
+    """Before measuring: --json names a (new or regular) file in an existing directory."""
+    if not where.parent.is_dir() or (where.exists() and not where.is_file()):
+        raise UsageError(f"bad --json {where}: not a regular file in an existing directory")
 
 
 def save_json(runs, path: str) -> None:
     """The runner lines to `path`; if that fails after measuring, to a temporary file instead (the
-    results are never lost), and a one-line error says where."""
+    results are never lost), and the one-line error says where."""
     text = json.dumps(runs)
     try:
         with replacing(Path(path)) as tmp:
@@ -178,23 +199,3 @@ def save_json(runs, path: str) -> None:
         with os.fdopen(fd, "w") as f:
             f.write(text)
         raise MeasurementError(f"could not write --json {path} ({e.strerror}); the results are in {spare}") from None
-
-
-def _main(args) -> int:
-    check_args(args)
-    bits = parse_bits(args.bits)
-    from bench.build import BuildError, build_runner
-
-    try:
-        runner = build_runner("host")
-    except BuildError as e:
-        raise MeasurementError(str(e)) from None
-    runs = [run_once(runner, args.cpu, args.min_time_ms, bits) for _ in range(args.runs)]
-    info = runs[0][0]
-    print(f"wb-runner {info['build_hash']} ({info['arch']}, {info['compiler']}, {info['cflags']}), "
-          f"cpu {args.cpu}, single thread, warm caches (same input every repetition)")
-    rows, peaks = summarize(runs)
-    print(format_table(rows, peaks))
-    if args.json:
-        save_json(runs, args.json)
-    return 0

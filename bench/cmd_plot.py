@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bench.errors import UsageError
 from bench.outfiles import output_dir
-from bench.results import ResultsDir
+from bench.results import RAW_NAME, ResultsDir, load_peaks
 
 
 def register(sub) -> None:
@@ -17,7 +17,7 @@ def register(sub) -> None:
 
 
 def _plot(args) -> int:
-    from bench.plots import all_plots  # matplotlib is slow to import: only when plotting
+    from bench.plots import all_plots, roofline  # matplotlib is slow to import: only when plotting
 
     results = ResultsDir.load(args.results)
     df = results.dataframe()
@@ -25,6 +25,7 @@ def _plot(args) -> int:
         raise UsageError(f"{results.path} has no successful measurements to plot")
     out = output_dir(Path(args.out) if args.out else results.path / "plots")  # checked before plotting
     paths = all_plots(df, out)
+    paths += roofline(df, load_peaks(results.path), out) if (results.path / RAW_NAME).exists() else []
     for p in paths:
         print(f"wrote {p}")
     return 0

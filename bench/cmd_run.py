@@ -11,9 +11,15 @@ import shlex
 import sys
 from pathlib import Path
 
-from bench.cases import ALGOS, PRESETS, custom_layers, expand, parse_bits, parse_choices, parse_transforms, preset_layers
 from bench.board_args import add_board_arguments, boards_from_args
+from bench.cases import (ALGOS, PRESETS, custom_layers, expand, parse_bits, parse_choices, parse_schemes,
+                         parse_transforms, preset_layers)
 from bench.errors import MeasurementError, UsageError
+from bench.farm import close_all, connect_all, plan_targets
+from bench.health import profile_mismatches, unstable_warnings
+from bench.protocol import MAX_CPUS, MAX_MIN_TIME_MS, MAX_REPS, SCHEMES
+from bench.results import ResultsDir
+from bench.sweep import Settings, progress_bar, run, summary, todo
 
 TABLES = Path("tables")
 
@@ -23,12 +29,16 @@ def register(sub) -> None:
     where = p.add_argument_group("where")
     add_board_arguments(where, multiple=True)
     where.add_argument("--core", help="core type (a53, a73, ..., host), big, little or all (default: all)")
-    where.add_argument("--threads", type=int, default=1, help="threads, each pinned to one CPU of the cluster (default 1)")
+    where.add_argument("--threads", type=int, default=1,
+                       help=f"threads, each pinned to one CPU of the cluster (default 1; at most {MAX_CPUS})")
     what = p.add_argument_group("what")
     what.add_argument("--bits", default="8,32", help="8, 32 or 8,32 (default)")
     what.add_argument("--algo", default=",".join(ALGOS), help=f"comma-separated from {', '.join(ALGOS)} (default: all)")
     what.add_argument("--transform", default="static,learned",
-                      help="static, learned and/or transform files (.json/.npz/.txt) (default: static,learned)")
+                      help="static, learned, pso (shipped, found by `bench transforms search`) and/or transform files (.json/.npz/.txt) (default: static,learned)")
+    what.add_argument("--scheme", default="tensor",
+                      help=f"int8 Winograd quantization schemes, from {', '.join(SCHEMES)} (default: tensor); "
+                           f"other cases have scheme none")
     what.add_argument("--preset", help=f"layer set: {', '.join(PRESETS)} (default: resnet18-cifar)")
     what.add_argument("--width", type=float, default=1.0, help="resnet18-cifar width multiplier: 0.5 or 1.0")
     what.add_argument("--res", help="resolutions, e.g. 8,16,32 (H = W)")
@@ -36,11 +46,16 @@ def register(sub) -> None:
     what.add_argument("--cin", help="input channel counts (with --cout, all pairs)")
     what.add_argument("--cout", help="output channel counts")
     how = p.add_argument_group("how")
-    how.add_argument("--reps", type=int, default=10, help="minimum timed repetitions per case (default 10)")
-    how.add_argument("--min-time-ms", type=int, default=200, help="minimum timed milliseconds per case (default 200)")
+    how.add_argument("--reps", type=int, default=10, help=f"minimum timed repetitions per case (default 10, at most {MAX_REPS})")
+    how.add_argument("--min-time-ms", type=float, default=200,
+                     help=f"minimum timed milliseconds per case (default 200, at most {MAX_MIN_TIME_MS})")
+    how.add_argument("--case-timeout", type=float,
+                     help="seconds a case may run before it becomes a timeout row (default: from its work)")
     how.add_argument("--no-errors", action="store_true", help="skip the error figures (SQNR etc.)")
     how.add_argument("--out", help="results directory (default: tables/<board>-<date>)")
     how.add_argument("--resume", action="store_true", help="continue the results in --out, measuring only what is missing")
+    how.add_argument("--mix-settings", action="store_true",
+                     help="with --resume: accept a directory measured with other repetition/thread settings")
     p.set_defaults(func=_run)
 
 
@@ -56,42 +71,74 @@ def _layers(args):
     return preset_layers(args.preset or "resnet18-cifar", args.width)
 
 
-def _positive(value: int, flag: str) -> int:
-    if value < 1:
-        raise UsageError(f"bad {flag} {value}; accepted: a whole number >= 1")
-    return value
+def _settings(args) -> Settings:
+    try:
+        return Settings(threads=args.threads, min_reps=args.reps, min_time_ms=args.min_time_ms,
+                        errors=not args.no_errors, case_timeout=args.case_timeout).check()
+    except ValueError as e:
+        flag = {"min_reps": "--reps", "min_time_ms": "--min-time-ms", "threads": "--threads",
+                "case_timeout": "--case-timeout"}
+        name = str(e).split()[1]
+        raise UsageError(str(e).replace(f"bad {name}", f"bad {flag.get(name, name)}", 1)) from None
 
 
 def _run(args) -> int:
-    from bench.health import unstable_warnings
-    from bench.probe import probe_board
-    from bench.results import ResultsDir
-    from bench.sweep import Settings, plan, progress_bar, run, summary
-
-    # 1. Validate everything first: nothing is built or measured on bad input.
+    # 1. Validate everything first: nothing is built, measured or written on bad input.
     layers = _layers(args)
-    bits = parse_bits(args.bits)
-    algos = parse_choices(args.algo, "algo", ALGOS)
-    transforms = parse_transforms(args.transform)
-    settings = Settings(threads=_positive(args.threads, "--threads"), min_reps=_positive(args.reps, "--reps"),
-                        min_time_ms=_positive(args.min_time_ms, "--min-time-ms"), errors=not args.no_errors)
+    cases = expand(layers, parse_choices(args.algo, "algo", ALGOS), parse_transforms(args.transform),
+                   parse_bits(args.bits), parse_schemes(args.scheme))
+    settings = _settings(args)
     if args.resume and not args.out:
         raise UsageError("--resume needs --out DIR, the results directory to continue")
-    boards = boards_from_args(args)
-    boards = [b if b.clusters else probe_board(b) for b in boards]  # known by address only: ask the board
-    cases = expand(layers, algos, transforms, bits)
+    if args.mix_settings and not args.resume:
+        raise UsageError("--mix-settings goes with --resume")
     if not cases:
         raise UsageError("no case to measure: no transform file matches the chosen algorithms")
+    boards = boards_from_args(args)
     out = Path(args.out) if args.out else _default_out(boards)
-    results = ResultsDir.create(out, resume=args.resume)
-    todo = plan(boards, args.core, cases, results, settings.threads)
+    results = ResultsDir.create(out, resume=args.resume, settings=_compared(settings), mix_settings=args.mix_settings)
 
-    # 2. Measure.
-    print(f"bench run: {len(todo)} of {len(cases)} cases to measure on "
-          f"{', '.join(b.name for b in boards)} (core {args.core or 'all'}) -> {out}", file=sys.stderr)
-    bar, progress = progress_bar(sum(c.work for c in todo) * _targets(boards, args.core))
+    # 2. Reach and probe every board once; resolve cores and CPUs (still nothing written).
+    reached = connect_all(boards)
     try:
-        counts = run(boards, args.core, todo, settings, results, "bench " + shlex.join(args.argv), progress)
+        targets, warnings = _plan(reached, args.core, settings.threads)
+        missing = todo(targets, cases, results)
+        with results:
+            return _measure(args, reached, targets, cases, missing, settings, results, warnings)
+    finally:
+        close_all(reached)
+
+
+def _plan(reached, core_arg, threads):
+    """Targets of the reachable boards and the profile warnings; MeasurementError (one line) when
+    no board can be reached, a warning per unreachable board of a farm."""
+    down = [r for r in reached.values() if r.topology is None]
+    if len(down) == len(reached):
+        raise MeasurementError("; ".join(r.failure for r in down))
+    for r in down:
+        print(f"bench run: warning: {r.failure}; the other boards go on", file=sys.stderr)
+    warnings = [w for r in reached.values() if r.topology is not None
+                for w in profile_mismatches(r.board, r.topology)]
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return plan_targets(reached, core_arg, threads), warnings
+
+
+def _compared(settings: Settings) -> dict:
+    return {"threads": settings.threads, "min_reps": settings.min_reps, "min_time_ms": settings.min_time_ms,
+            "warmup": settings.warmup}
+
+
+def _measure(args, reached, targets, cases, missing, settings, results, profile_warnings) -> int:
+    out = results.path
+    print(f"bench run: {len(missing)} of {len(cases)} cases to measure on "
+          f"{', '.join(sorted({t.board.name for t in targets}))} (core {args.core or 'all'}) -> {out}", file=sys.stderr)
+    per_board = max(1, len(targets) // max(1, len({t.board.name for t in targets})))
+    bar, progress = progress_bar(sum(c.work for c in missing) * per_board)
+    meta = {"command": "bench " + shlex.join(args.argv), "boards": [r.board.name for r in reached.values()],
+            "core": args.core or "all", "profile_warnings": profile_warnings}
+    try:
+        counts = run(reached, targets, missing, settings, results, meta, progress)
     except KeyboardInterrupt:
         print(f"bench run: interrupted; the {len(results.rows)} cases measured so far are in {out} "
               f"(continue with: bench run --resume --out {out} ...)", file=sys.stderr)
@@ -99,14 +146,17 @@ def _run(args) -> int:
     finally:
         bar.close()
     _link_latest(out)
+    return _report(results, counts)
 
-    # 3. Report.
+
+def _report(results, counts) -> int:
+    out = results.path
     df = results.dataframe()
     print(summary(df))
     for w in counts["warnings"] + unstable_warnings(df):
         print(f"warning: {w}")
     print(f"\nresults: {out / 'latency.csv'} ({counts['ok']} ok, {counts['error']} failed this run); "
-          f"raw samples and metadata: {out / 'raw.json'}")
+          f"raw samples and metadata: {out / 'raw.jsonl'}")
     if counts["error"]:
         failed = [r for r in results.rows if r["status"] != "ok"]
         for r in failed[:5]:
@@ -114,12 +164,6 @@ def _run(args) -> int:
                   f"{r['h']}x{r['w']}x{r['cin']}->{r['cout']}: {r['error_kind']}: {r['message']}", file=sys.stderr)
         raise MeasurementError(f"{counts['error']} case(s) failed; see the status column of {out / 'latency.csv'}")
     return 0
-
-
-def _targets(boards, core_arg) -> int:
-    from bench.boards import resolve_core
-
-    return max(1, sum(len(resolve_core(b, core_arg)) for b in boards) // max(1, len(boards)))
 
 
 def _default_out(boards) -> Path:

@@ -6,20 +6,26 @@ What "wrong" means:
   FP32_GROWTH * eps32 * sqrt(9 Cin) (the rounding a correct kernel can accumulate; kernels_c/README.md);
 - int8: output bytes differing from the host build of the same kernels on the same data (the host
   build is tested bit for bit against the numpy reference of the int8 scheme); the int8 error
-  against the direct convolution is the scheme's and is printed, not judged.
+  against the direct convolution is the scheme's and is printed, not judged;
+- a transform that is not an exact Winograd transform (identity error above
+  bench.accuracy.IDENTITY_TOL, e.g. a learned one): fp32 is judged against the float64 Winograd
+  convolution with the same matrices, not the direct one, and the transform's own identity error
+  and error against the direct convolution are printed apart.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 
-from bench.cases import ALGOS, Layer, custom_layers, expand, parse_bits, parse_choices, parse_transforms
+from bench.accuracy import host_run
 from bench.board_args import add_board_arguments, boards_from_args
+from bench.cases import ALGOS, Layer, custom_layers, expand, parse_bits, parse_choices, parse_transforms
 from bench.errors import MeasurementError, UsageError
+from bench.farm import run_farm
+from bench.kernels import checksum
+from bench.protocol import Repetition, fp32_tolerance
+from bench.sweep import transform_files
 
-FP32_GROWTH = 64
-EPS32 = 2.0 ** -23
 DEFAULT_LAYERS = [Layer(1, 1, 3, 5), Layer(7, 13, 3, 5), Layer(7, 13, 17, 5), Layer(16, 16, 32, 16)]
 
 
@@ -29,7 +35,7 @@ def register(sub) -> None:
     p.add_argument("--core", help="core type, big, little or all (default: all)")
     p.add_argument("--bits", default="8,32", help="8, 32 or 8,32 (default)")
     p.add_argument("--algo", default=",".join(ALGOS), help="comma-separated algorithms (default: all)")
-    p.add_argument("--transform", default="static,learned", help="static, learned and/or transform files")
+    p.add_argument("--transform", default="static,learned", help="static, learned, pso and/or transform files")
     p.add_argument("--res", help="resolutions (default: awkward shapes 1x1, 7x13, 16x16)")
     p.add_argument("--channels", help="channel counts with Cin = Cout (with --res)")
     p.add_argument("--cin", help="input channel counts (with --res and --cout)")
@@ -37,22 +43,19 @@ def register(sub) -> None:
     p.set_defaults(func=_verify)
 
 
-def fp32_tolerance(cin: int) -> float:
-    return FP32_GROWTH * EPS32 * math.sqrt(9 * cin)
-
-
 def _host_checksum(case) -> str:
     """The host build's output checksum on the runner's data for the full layer."""
-    from bench.accuracy import host_run
-    from bench.kernels import checksum
-
     return checksum(host_run(case, case.layer.h, case.layer.w)[2])
 
 
 def judge(case, line: dict) -> tuple[bool, str]:
     """(passed, note) for one runner --verify line."""
+    from bench.accuracy import is_exact_transform
+
     if line.get("status") != "ok":
         return False, f"{line.get('error_kind', 'error')}: {line.get('message', '')}"
+    if not is_exact_transform(case):
+        return _judge_learned(case, line)
     err = line.get("error") or {}
     if case.bits == 32:
         rel, tol = err.get("rel_l2"), fp32_tolerance(case.layer.cin)
@@ -65,10 +68,32 @@ def judge(case, line: dict) -> tuple[bool, str]:
     return True, "bit-exact with the host build"
 
 
-def _verify(args) -> int:
-    from bench.farm import run_farm
-    from bench.sweep import _transform_files
+def _judge_learned(case, line: dict) -> tuple[bool, str]:
+    """A transform that is not an exact Winograd transform: the kernel is judged against the float64
+    Winograd convolution with the same matrices (through the host build, whose output the board
+    reproduces byte for byte), and the transform's own error is reported apart."""
+    from bench.accuracy import same_matrices_check
 
+    c = same_matrices_check(case)
+    own = f"transform's own identity error {c['identity_error']:.2g}, rel L2 vs direct {c['transform_rel_l2']:.2g}"
+    if case.bits == 8:
+        if line.get("checksum") != _host_checksum(case):
+            return False, f"int8 output differs from the host build; {own}"
+        return True, f"bit-exact with the host build; {own}"
+    tol = fp32_tolerance(case.layer.cin)
+    if c["rel_l2"] > tol:
+        return False, f"host build: relative L2 {c['rel_l2']:.3g} vs same-matrix Winograd above {tol:.2g}; {own}"
+    if line.get("checksum") == c["checksum"]:
+        return True, f"vs same-matrix Winograd: rel L2 {c['rel_l2']:.2g}; {own}"
+    # Not the host build's bytes: the board's error against the direct convolution must at least be
+    # within the tolerance of the transform's own error (triangle inequality).
+    rel = (line.get("error") or {}).get("rel_l2")
+    if rel is None or abs(rel - c["transform_rel_l2"]) > tol * (1 + c["transform_rel_l2"]):
+        return False, f"output differs from the host build and its rel L2 {rel} vs direct is off the transform's; {own}"
+    return True, f"differs from the host build bytes, consistent with the transform's error; {own}"
+
+
+def _verify(args) -> int:
     layers = custom_layers(args.res, args.channels, args.cin, args.cout) if args.res else DEFAULT_LAYERS
     if not args.res and (args.channels or args.cin or args.cout):
         raise UsageError("--channels, --cin and --cout go with --res")
@@ -77,13 +102,13 @@ def _verify(args) -> int:
     if not cases:
         raise UsageError("no case to verify: no transform file matches the chosen algorithms")
     boards = boards_from_args(args)
-    text = "\n".join(c.runner_line(i) for i, c in enumerate(cases)) + "\n"
+    text = "\n".join(c.spec(i).runner_line() for i, c in enumerate(cases)) + "\n"
 
     print(f"{'board/core':<16} {'algo':<7} {'transform':<10} {'bits':>4} {'layer':<14} {'SQNR dB':>8} "
           f"{'max abs':>9} {'rel L2':>9}  result")
     failed = 0
-    for line in run_farm(boards, args.core, text, verify=True, files=_transform_files(cases),
-                         extra_args=["--min-reps", "1", "--min-time-ms", "1", "--warmup", "0"]):
+    for line in run_farm(boards, args.core, text, verify=True, files=transform_files(cases),
+                         reps=Repetition(min_reps=1, min_time_ms=1, warmup=0)):
         if line.get("type") != "case":
             continue
         case = cases[int(line["id"])]

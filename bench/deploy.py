@@ -1,15 +1,16 @@
 """Deploy and drive the on-board runner (kernels_c/RUNNER.md) on one cluster of one board.
 
-`run_runner` builds the runner for the board's architecture and the cluster's -mcpu, pushes it into
-a fresh private directory on the board (mode 0700), checks its sha256 there, runs the whole sweep in
-one invocation pinned to the cluster, and yields each JSON line as the runner prints it. The
-directory is removed in a `finally`, also when the caller stops iterating early.
+The steps, each its own function: `resolve_target` (the cluster and CPUs as read from the board,
+once), `build_for` (the runner binary), `Deployment` (a context manager: a private directory on the
+board, the runner pushed and its sha256 checked there; on every exit path the runner is killed on
+the board first, then the directory removed), `stream` (runs the cases, one deadline per case; a
+case that hangs or crashes becomes a `timeout` or `crash` row and the runner is restarted on the
+cases after it). `run_runner` chains them for one (board, cluster).
 
-Failures that should not stop a sweep (TVM runner lesson) come back as case-like dicts, one per
-affected case: {"type": "case", "line", "id", <case fields>, "status": "error", "error_kind",
-"message", "board", "core", "cpus", "threads", "emulated"} with error_kind one of ERROR_KINDS.
-Bad usage (a core the board lacks, more threads than the cluster has CPUs, host-key problems)
-raises UsageError instead: nothing could be measured until the user changes something.
+Failures that should not stop a sweep come back as case-like dicts, one per affected case:
+{"type": "case", "line", "id", <case fields>, "status": "error", "error_kind", "message", "board",
+"core", "cpus", "threads", "emulated"}, error_kind a `bench.protocol.ErrorKind`. Bad usage (a core
+the board lacks, more threads than the cluster has CPUs, host-key problems) raises UsageError.
 """
 
 from __future__ import annotations
@@ -29,15 +30,16 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from bench.boards import Board, Cluster, format_cpulist
+from bench.build import build_runner
+from bench.cases import matrices_token
 from bench.errors import UsageError
-from bench.probe import normalize_arch, probe
-from bench.transport import Transport, TransportError, TransportTimeout, open_transport
+from bench.probe import Topology, normalize_arch, probe
+from bench.protocol import ErrorKind, Repetition, case_deadline_s
+from bench.transport import Process, Transport, TransportError, TransportTimeout, open_transport
+from bench.winograd import load_transform, save_transform
 
-# connect: the board could not be reached or probed; build: the runner did not build; push: the
-# remote directory, upload or sha256 check failed; runtime: the runner failed or skipped the case;
-# timeout: the invocation ran past its deadline (killed); bad_matrices: a matrices file is missing.
-ERROR_KINDS = ("connect", "build", "push", "runtime", "timeout", "bad_matrices")
 RUNNER_NAME = "wb-runner"
+PEAK_S = 15.0       # the --peak measurement before the first case
 _INT_FIELDS = ("bits", "h", "w", "cin", "cout", "reps")
 
 
@@ -67,13 +69,62 @@ def parse_cases(cases_text: str) -> list[CaseLine]:
     return out
 
 
-def error_row(case: CaseLine, kind: str, message: str, context: dict) -> dict:
+def error_row(case: CaseLine, kind: ErrorKind | str, message: str, context: dict) -> dict:
     """A case-like dict for a case that could not be measured."""
     fields = {k: v for k, v in case.fields.items() if k != "matrices"}
     row = {"type": "case", "line": case.line, "id": case.fields.get("id"), **fields,
-           "status": "error", "error_kind": kind, "message": " ".join(message.split())[:500]}
+           "status": "error", "error_kind": ErrorKind(kind).value, "message": " ".join(message.split())[:500]}
     row.update(context)
     return row
+
+
+# ---------------------------------------------------------------------------------------------
+# Plan: what runs where, read from the board once
+
+@dataclass
+class Target:
+    """One cluster of one board, as probed: where a runner runs and what its rows say."""
+
+    board: Board
+    topology: Topology
+    cluster: Cluster          # the probed cluster, with the profile's -mcpu/dotprod when given
+    cpus: tuple[int, ...]
+    threads: int
+
+    @property
+    def emulated(self) -> bool:
+        """The profile says so, or the board does (its probed topology)."""
+        return bool(self.board.emulated or getattr(self.topology, "emulated", False))
+
+    def context(self) -> dict:
+        return {"board": self.board.name, "core": self.cluster.core, "cpus": list(self.cpus),
+                "threads": self.threads, "emulated": self.emulated}
+
+
+def pick_cpus(board_name: str, requested: Cluster, probed: Cluster, threads: int) -> tuple[int, ...]:
+    """The CPUs to pin to: `threads` CPUs of the cluster as read from the board (restricted to the
+    caller's CPU list when that is a subset), the highest-numbered ones, because CPU 0 of a system
+    (and often the first CPU of a cluster) takes most interrupts."""
+    if threads < 1:
+        raise UsageError(f"bad --threads {threads}; accepted: 1 to {len(probed.cpus)} on {probed.core}")
+    pool = tuple(c for c in requested.cpus if c in probed.cpus) or probed.cpus
+    if threads > len(pool):
+        raise UsageError(f"bad --threads {threads}: board {board_name!r} has {len(pool)} {probed.core} "
+                         f"CPU(s) ({format_cpulist(pool)}); accepted: 1 to {len(pool)}")
+    return pool[-threads:]
+
+
+def resolve_target(board: Board, requested: Cluster, topo: Topology, threads: int) -> Target:
+    """The requested cluster looked up in the board's probed topology; UsageError when it lacks it."""
+    found = topo.cluster(requested.core)
+    if not found:
+        has = ", ".join(f"{c.core} (cpus {format_cpulist(c.cpus)})" for c in topo.clusters)
+        raise UsageError(f"board {board.name!r} has no core {requested.core!r} (read from the board: {has})")
+    probed = next((c for c in found if set(requested.cpus) & set(c.cpus)), found[-1])
+    cpus = pick_cpus(board.name, requested, probed, threads)
+    cluster = dataclasses.replace(probed, mcpu=requested.mcpu or probed.mcpu,
+                                  dotprod=requested.dotprod or probed.dotprod)
+    return Target(board.with_topology(topo), topo, cluster, cpus, threads)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,8 +148,6 @@ def build_target(board: Board) -> str:
 
 def build_for(board: Board, cluster: Cluster) -> Path:
     """The runner binary for this board and cluster (bench.build caches by sources and flags)."""
-    from bench.build import build_runner
-
     target = build_target(board)
     with _build_lock:
         if target == "host":
@@ -106,211 +155,312 @@ def build_for(board: Board, cluster: Cluster) -> Path:
         return Path(build_runner("aarch64", cluster.mcpu, dotprod=cluster.dotprod))
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 # ---------------------------------------------------------------------------------------------
+# Deployment
 
-def pick_cpus(board_name: str, requested: Cluster, probed: Cluster, threads: int) -> tuple[int, ...]:
-    """The CPUs to pin to: `threads` CPUs of the cluster as read from the board (restricted to the
-    caller's CPU list when that is a subset), the highest-numbered ones, because CPU 0 of a system
-    (and often the first CPU of a cluster) takes most interrupts."""
-    if threads < 1:
-        raise UsageError(f"bad --threads {threads}; accepted: 1 to {len(probed.cpus)} on {probed.core}")
-    pool = tuple(c for c in requested.cpus if c in probed.cpus) or probed.cpus
-    if threads > len(pool):
-        raise UsageError(f"bad --threads {threads}: board {board_name!r} has {len(pool)} {probed.core} "
-                         f"CPU(s) ({format_cpulist(pool)}); accepted: 1 to {len(pool)}")
-    return pool[-threads:]
+class Deployment:
+    """The runner in a private directory on the board. On exit (normal, error, Ctrl-C, SIGTERM
+    turned into an exception by the CLI) the running runner is killed on the board, then the
+    directory removed."""
+
+    def __init__(self, transport: Transport, board: Board, binary: Path):
+        self.transport, self.board, self.binary = transport, board, binary
+        self.dir: str | None = None
+        self.proc: Process | None = None
+        self.digest = hashlib.sha256(binary.read_bytes()).hexdigest()
+        self._n = 0
+
+    def open(self) -> "Deployment":
+        """Make the directory, push the runner and check its digest there (cleaned up on failure)."""
+        try:
+            self.dir = self.transport.mkdtemp("wb-runner.")
+            self.transport.put(self.binary, self.runner, mode=0o700)
+            there = self.transport.sha256(self.runner)
+            if there != self.digest:
+                raise TransportError(f"sha256 mismatch after upload: sent {self.digest}, board has {there}")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __enter__(self) -> "Deployment":
+        return self
+
+    @property
+    def runner(self) -> str:
+        return f"{self.dir}/{RUNNER_NAME}"
+
+    def put_file(self, local: Path, name: str) -> str:
+        remote = f"{self.dir}/{name}"
+        self.transport.put(local, remote, mode=0o600)
+        return remote
+
+    def start(self, lines: Sequence[str], args: Sequence[str]) -> Process:
+        """Start the runner on these case lines (a new cases file per start)."""
+        self._n += 1
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+            f.write("".join(text + "\n" for text in lines))
+        try:
+            cases = self.put_file(Path(f.name), f"cases-{self._n}.txt")
+        finally:
+            os.unlink(f.name)
+        argv = self.board.exec_prefix_argv + [self.runner, *args, "--cases", cases]
+        self.proc = self.transport.start(argv)
+        self.argv = argv
+        return self.proc
+
+    def kill(self) -> None:
+        """Kill the running runner (on the board) and reap it; safe from another thread."""
+        proc = self.proc
+        if proc is not None:
+            proc.kill()
+            try:
+                proc.wait(5)
+            except Exception:  # gone with the connection: nothing more to wait for
+                pass
+
+    def __exit__(self, *exc) -> None:
+        self.kill()
+        if self.dir is None:
+            return
+        try:
+            if self.transport.broken:
+                self._clean_through_a_new_connection()
+            else:
+                self.transport.cleanup(self.dir)
+        except (TransportError, TransportTimeout, OSError) as e:
+            print(f"bench: warning: could not remove {self.dir} on {self.board.name}: {e}", file=sys.stderr)
+
+    def _clean_through_a_new_connection(self) -> None:
+        """The link froze or dropped: kill the runner and remove the directory over a fresh one."""
+        with open_transport(self.board) as fresh:
+            if self.proc is not None and self.proc.pid is not None:
+                try:
+                    fresh.kill_remote(self.proc.pid)
+                except (TransportError, TransportTimeout):
+                    pass  # gone already
+            fresh.adopt(self.dir)
+            fresh.cleanup(self.dir)
 
 
 def _runner_matrices(local: Path, tmpdir: str, n: int) -> Path:
     """The runner reads transforms as text (RUNNER.md); .json/.npz transform files are converted."""
     if local.suffix.lower() == ".txt":
         return local
-    from bench.winograd import load_transform, save_transform
-
     return Path(save_transform(load_transform(local), Path(tmpdir) / f"matrices-{n}.txt"))
 
 
-def _rewrite_cases(cases: list[CaseLine], remote_dir: str, files: dict[str, Path], tmpdir: str):
-    """Runner input lines with `matrices=` pointing into the remote dir, the (local, remote) files to
-    push, and (case, message) for cases whose matrices file is missing or unreadable."""
-    pushes: dict[str, tuple[Path, str]] = {}
+def push_matrices(dep: Deployment, cases: list[CaseLine], files: dict[str, Path], tmpdir: str):
+    """Runner lines with `matrices=` pointing into the deployment, and (case, message) for cases
+    whose matrices file is missing or unreadable."""
+    pushed: dict[str, str] = {}
     lines, bad = [], []
     for c in cases:
         toks = c.text.split()
-        ok = True
-        for i, tok in enumerate(toks):
-            if not tok.startswith("matrices="):
-                continue
-            name = tok[len("matrices="):]
-            local = files.get(name) or Path(name)
-            key = str(local.resolve())
-            if key not in pushes:
-                if not local.is_file():
-                    bad.append((c, f"matrices file {name!r} not found on this machine"))
-                    ok = False
-                    break
-                try:
-                    src = _runner_matrices(local, tmpdir, len(pushes))
-                except ValueError as e:
-                    bad.append((c, f"matrices file {name!r}: {e}"))
-                    ok = False
-                    break
-                pushes[key] = (src, f"{remote_dir}/matrices-{len(pushes)}.txt")
-            toks[i] = f"matrices={pushes[key][1]}"
-        if ok:
-            lines.append((c, " ".join(toks)))
-    return lines, list(pushes.values()), bad
+        try:
+            for i, tok in enumerate(toks):
+                if tok.startswith("matrices="):
+                    toks[i] = "matrices=" + _push_one(dep, tok[len("matrices="):], files, tmpdir, pushed)
+        except ValueError as e:
+            bad.append((c, str(e)))
+            continue
+        lines.append((c, " ".join(toks)))
+    return lines, bad
 
+
+def _push_one(dep: Deployment, name: str, files: dict[str, Path], tmpdir: str, pushed: dict) -> str:
+    local = files.get(name) or Path(name)
+    key = str(local.resolve())
+    if key not in pushed:
+        if not local.is_file():
+            raise ValueError(f"matrices file {name!r} not found on this machine")
+        try:
+            src = _runner_matrices(local, tmpdir, len(pushed))
+        except ValueError as e:
+            raise ValueError(f"matrices file {name!r}: {e}") from None
+        pushed[key] = dep.put_file(src, f"matrices-{len(pushed)}.txt")
+    return pushed[key]
+
+
+# ---------------------------------------------------------------------------------------------
+# Stream: one deadline per case; a hung or crashing case costs only itself
+
+@dataclass
+class StreamOptions:
+    verify: bool = False
+    reps: Repetition = field(default_factory=Repetition)
+    extra_args: Sequence[str] = ()
+    case_timeout: float | None = None   # seconds per case; None: derived from the case's work
+    peak: bool = False                  # measure the peak rates once, before the first case
+    stop: threading.Event | None = None
+
+
+def _deadline(case: CaseLine, opts: StreamOptions) -> float:
+    if opts.case_timeout is not None:
+        return opts.case_timeout
+    return case_deadline_s(case.fields, opts.reps, opts.verify)
+
+
+def _augment(msg: dict, target: Target, dep: Deployment, topo_dict: dict) -> dict:
+    kind = msg.get("type")
+    ctx = target.context()
+    if kind == "case":
+        for k, v in ctx.items():
+            msg.setdefault(k, v)
+        msg.update(board=target.board.name, core=target.cluster.core, emulated=target.emulated)
+    elif kind == "info":
+        msg.update(board=target.board.name, core=target.cluster.core, emulated=target.emulated,
+                   deploy={"remote_dir": dep.dir, "pid": dep.proc.pid, "sha256": dep.digest, "argv": dep.argv,
+                           "binary": str(dep.binary), "transport": target.board.transport,
+                           "address": target.board.address, "topology": topo_dict})
+    else:
+        msg.update(board=ctx["board"], core=ctx["core"], cpus=msg.get("cpus", ctx["cpus"]),
+                   threads=target.threads, emulated=target.emulated)
+    return msg
+
+
+def _drain(proc: Process, pending: list, target: Target, dep: Deployment, opts: StreamOptions, first: bool):
+    """Yield the runner's lines for `pending` [(case, text)]; return (index of the first case not
+    reported, why) when the runner stops early, or None when every case was reported."""
+    topo = target.topology.to_dict()
+    done = 0
+    deadline = time.monotonic() + _deadline(pending[0][0], opts) + (PEAK_S if first and opts.peak else 0)
+    while True:
+        try:
+            text = proc.next_line(deadline)
+        except TransportTimeout:
+            limit = _deadline(pending[done][0], opts)
+            return done, (ErrorKind.TIMEOUT, f"case ran past its deadline of {limit:.0f} s; runner killed")
+        if text is None:
+            break
+        try:
+            msg = json.loads(text)
+        except json.JSONDecodeError:
+            msg = None
+        if not isinstance(msg, dict):
+            yield {"type": "diagnostic", "text": text, **target.context()}
+            continue
+        if msg.get("type") == "case":
+            n = msg.get("line")
+            if not isinstance(n, int) or not 1 <= n <= len(pending):
+                continue
+            msg["line"] = pending[n - 1][0].line
+            done = max(done, n)
+            if done < len(pending):
+                deadline = time.monotonic() + _deadline(pending[done][0], opts)
+        yield _augment(msg, target, dep, topo)
+    if done == len(pending):
+        return None
+    return done, _exit_reason(proc)
+
+
+def _exit_reason(proc: Process) -> tuple[ErrorKind, str]:
+    try:
+        rc = proc.wait(10)
+    except TransportTimeout:
+        proc.kill()
+        rc = None
+    err = " | ".join(proc.stderr.strip().splitlines()[-3:])
+    if rc is not None and rc < 0:
+        name = signal.Signals(-rc).name if -rc in signal.valid_signals() else "a signal (or the connection dropped)"
+        return ErrorKind.CRASH, f"runner killed by {name} on this case"
+    why = "runner did not exit" if rc is None else \
+        f"runner exited with status {rc}" if rc else "runner exited without reporting this case"
+    return ErrorKind.RUNTIME, f"{why}: {err}" if err else why
+
+
+def stream(dep: Deployment, target: Target, jobs: list[tuple[CaseLine, str]], opts: StreamOptions) -> Iterator[dict]:
+    """Run `jobs` [(case, runner line)] in the deployment and yield every line as it arrives. A case
+    that times out or crashes gets its row and the runner starts again on the cases after it; a
+    runner that fails otherwise (bad usage) fails every case left."""
+    base = ["--cpus", ",".join(map(str, target.cpus)), "--threads", str(target.threads),
+            *opts.reps.runner_args(), *(["--verify"] if opts.verify else []), *opts.extra_args]
+    pending, first = list(jobs), True
+    while pending and not (opts.stop and opts.stop.is_set()):
+        try:
+            proc = dep.start([t for _, t in pending], base + (["--peak"] if first and opts.peak else []))
+        except (TransportError, TransportTimeout, OSError) as e:
+            yield from (error_row(c, ErrorKind.CONNECT, f"cannot start the runner: {e}", target.context())
+                        for c, _ in pending)
+            return
+        stopped = yield from _drain(proc, pending, target, dep, opts, first)
+        dep.kill()
+        first = False
+        if stopped is None:
+            return
+        n, (kind, why) = stopped
+        if opts.stop and opts.stop.is_set():
+            return
+        failing = pending[n:] if kind == ErrorKind.RUNTIME else pending[n:n + 1]
+        yield from (error_row(c, kind, why, target.context()) for c, _ in failing)
+        pending = pending[n + len(failing):]
+
+
+# ---------------------------------------------------------------------------------------------
 
 def run_runner(board: Board, cluster: Cluster, cases_text: str, *, threads: int = 1, verify: bool = False,
                extra_args: Sequence[str] = (), transport: Transport | None = None,
-               timeout: float | None = None, files: Sequence[str | os.PathLike] = ()) -> Iterator[dict]:
+               timeout: float | None = None, files: Sequence[str | os.PathLike] = (),
+               reps: Repetition | None = None, peak: bool = False) -> Iterator[dict]:
     """Run the cases of `cases_text` (runner format) on `cluster` of `board`; yield every runner
-    JSON line as a dict as soon as it arrives.
+    JSON line as a dict as soon as it arrives (`info` lines gain `deploy`, `case` lines board,
+    core, cpus, threads, emulated; their `line` is the line number in `cases_text`).
 
-    - The cluster is looked up on the board itself (probe): the core name and CPU list in the results
-      are the board's. `cluster.cpus` narrows the choice when it is a subset of the board's CPUs of
-      that core. `threads` CPUs are used (default 1).
-    - `info` lines gain board, core, emulated and `deploy` (remote dir, pid, sha256, argv, the probed
-      topology); `case` lines gain board, core, cpus (the runner's own report when present), threads
-      and emulated; their `line` is the line number in `cases_text`.
-    - A case whose line the runner never printed gets an error row (runtime or timeout).
-    - `transport`: an open transport to reuse (not closed here); else one is opened and closed.
-    - `timeout`: seconds for the whole invocation (None: no limit); past it the runner is killed.
-    - `files`: local files to push beside the runner; a case's `matrices=NAME` naming one of them by
-      its file name (or naming any existing local path) is pointed at the pushed copy.
-    - `extra_args`: more runner options (e.g. ["--min-time-ms", "50"]).
-    """
+    `timeout`: seconds per case (None: derived from each case's work); `files`: local transform
+    files a case's `matrices=NAME` names by `bench.cases.matrices_token` (a digest of the path, so
+    any character in it is safe); `transport`: an open one to reuse."""
     cases = parse_cases(cases_text)
-    files_by_name = {Path(f).name: Path(f) for f in files}
-    context = {"board": board.name, "core": cluster.core, "cpus": list(cluster.cpus[-threads:]),
-               "threads": threads, "emulated": bool(board.emulated)}
+    ctx = {"board": board.name, "core": cluster.core, "cpus": list(cluster.cpus[-threads:]),
+           "threads": threads, "emulated": bool(board.emulated)}
     own = transport is None
     if own:
         try:
             transport = open_transport(board)
         except TransportError as e:
-            yield from (error_row(c, "connect", str(e), context) for c in cases)
+            yield from (error_row(c, ErrorKind.CONNECT, str(e), ctx) for c in cases)
             return
-    remote_dir = None
-    proc = None
-    local_tmp = tempfile.TemporaryDirectory(prefix="wb-deploy-")
     try:
         try:
             topo = probe(transport)
         except (TransportError, TransportTimeout) as e:
-            yield from (error_row(c, "connect", f"probe failed: {e}", context) for c in cases)
+            yield from (error_row(c, ErrorKind.CONNECT, f"probe failed: {e}", ctx) for c in cases)
             return
-        found = topo.cluster(cluster.core)
-        if not found:
-            has = ", ".join(f"{c.core} (cpus {format_cpulist(c.cpus)})" for c in topo.clusters)
-            raise UsageError(f"board {board.name!r} has no core {cluster.core!r} (read from the board: {has})")
-        probed = next((c for c in found if set(cluster.cpus) & set(c.cpus)), found[-1])
-        cpus = pick_cpus(board.name, cluster, probed, threads)
-        context.update(core=probed.core, cpus=list(cpus))
-        run_board = board.with_topology(topo)
-        build_cluster = dataclasses.replace(probed, mcpu=cluster.mcpu or probed.mcpu,
-                                            dotprod=cluster.dotprod or probed.dotprod)
-
-        try:
-            binary = build_for(run_board, build_cluster)
-        except Exception as e:  # any build failure is reported per case; the sweep goes on
-            yield from (error_row(c, "build", f"runner build failed: {e}", context) for c in cases)
-            return
-
-        try:
-            remote_dir = transport.mkdtemp("wb-runner.")
-            lines, pushes, bad = _rewrite_cases(cases, remote_dir, files_by_name, local_tmp.name)
-            remote_bin = f"{remote_dir}/{RUNNER_NAME}"
-            transport.put(binary, remote_bin, mode=0o700)
-            digest = _sha256(binary)
-            there = transport.sha256(remote_bin)
-            if there != digest:
-                raise TransportError(f"sha256 mismatch after upload: sent {digest}, board has {there}")
-            for local, remote in pushes:
-                transport.put(local, remote, mode=0o600)
-            with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-                f.write("".join(text + "\n" for _, text in lines))
-            try:
-                remote_cases = f"{remote_dir}/cases.txt"
-                transport.put(f.name, remote_cases, mode=0o600)
-            finally:
-                os.unlink(f.name)
-        except (TransportError, TransportTimeout, OSError) as e:
-            yield from (error_row(c, "push", str(e), context) for c in cases)
-            return
-        for c, why in bad:
-            yield error_row(c, "bad_matrices", why, context)
-
-        argv = board.exec_prefix_argv + [remote_bin, "--cpus", ",".join(map(str, cpus)),
-                                         "--threads", str(threads), "--cases", remote_cases]
-        if verify:
-            argv.append("--verify")
-        argv += list(extra_args)
-        by_runner_line = {i: c for i, (c, _) in enumerate(lines, start=1)}
-        reported: set[int] = set()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        proc = transport.start(argv)
-        deploy_info = {"remote_dir": remote_dir, "pid": proc.pid, "sha256": digest, "argv": argv,
-                       "binary": str(binary), "transport": board.transport, "address": board.address,
-                       "topology": topo.to_dict()}
-        try:
-            for text in proc.lines(deadline):
-                try:
-                    msg = json.loads(text)
-                except json.JSONDecodeError:
-                    yield {"type": "diagnostic", "text": text, **context}
-                    continue
-                if not isinstance(msg, dict):
-                    yield {"type": "diagnostic", "text": text, **context}
-                    continue
-                kind = msg.get("type")
-                if kind == "case":
-                    case = by_runner_line.get(msg.get("line"))
-                    if case is not None:
-                        reported.add(msg["line"])
-                        msg["line"] = case.line
-                    for k, v in context.items():
-                        msg.setdefault(k, v)
-                    msg["board"], msg["core"], msg["emulated"] = board.name, probed.core, bool(board.emulated)
-                elif kind == "info":
-                    msg.update(board=board.name, core=probed.core, emulated=bool(board.emulated), deploy=deploy_info)
-                else:
-                    msg.update(board=board.name, core=probed.core, emulated=bool(board.emulated))
-                yield msg
-            rc = proc.wait(None if deadline is None else max(1.0, deadline - time.monotonic()))
-        except TransportTimeout:
-            for i, c in by_runner_line.items():
-                if i not in reported:
-                    yield error_row(c, "timeout", f"runner killed after {timeout} s", context)
-            return
-        if len(reported) < len(by_runner_line):
-            err = " | ".join(proc.stderr.strip().splitlines()[-3:])
-            if rc < 0:
-                why = "runner killed by " + (signal.Signals(-rc).name if -rc in signal.valid_signals() else "a signal (or the connection dropped)")
-            elif rc != 0:
-                why = f"runner exited with status {rc}"
-            else:
-                why = "runner exited without reporting this case"
-            for i, c in by_runner_line.items():
-                if i not in reported:
-                    yield error_row(c, "runtime", f"{why}: {err}" if err else why, context)
+        target = resolve_target(board, cluster, topo, threads)
+        opts = StreamOptions(verify=verify, reps=reps or Repetition(), extra_args=extra_args,
+                             case_timeout=timeout, peak=peak)
+        yield from deploy_and_stream(transport, target, cases, files, opts)
     finally:
-        if proc is not None:
-            proc.kill()
-            try:
-                proc.wait(5)  # gone before its directory is removed (and reaped, when local)
-            except Exception:
-                pass
-        if remote_dir is not None:
-            try:
-                transport.cleanup(remote_dir)
-            except (TransportError, OSError) as e:
-                print(f"bench: warning: could not remove {remote_dir} on {board.name}: {e}", file=sys.stderr)
-        local_tmp.cleanup()
         if own:
             transport.close()
+
+
+def deploy_and_stream(transport: Transport, target: Target, cases: list[CaseLine], files, opts: StreamOptions,
+                      on_deploy=None) -> Iterator[dict]:
+    """Build, deploy, stream, clean up. `on_deploy(dep)`/`on_deploy(None)` lets a caller kill the
+    runner from another thread while the deployment is up."""
+    ctx = target.context()
+    try:
+        binary = build_for(target.board, target.cluster)
+    except Exception as e:  # any build failure is reported per case; the sweep goes on
+        yield from (error_row(c, ErrorKind.BUILD, f"runner build failed: {e}", ctx) for c in cases)
+        return
+    with tempfile.TemporaryDirectory(prefix="wb-deploy-") as tmp:
+        try:
+            dep = Deployment(transport, target.board, binary).open()
+        except (TransportError, TransportTimeout, OSError) as e:
+            yield from (error_row(c, ErrorKind.PUSH, str(e), ctx) for c in cases)
+            return
+        with dep:
+            if on_deploy:
+                on_deploy(dep)
+            try:
+                jobs, bad = push_matrices(dep, cases, {matrices_token(f): Path(f) for f in files}, tmp)
+            except (TransportError, TransportTimeout, OSError) as e:
+                yield from (error_row(c, ErrorKind.PUSH, str(e), ctx) for c in cases)
+                return
+            yield from (error_row(c, ErrorKind.BAD_MATRICES, why, ctx) for c, why in bad)
+            if jobs:
+                yield from stream(dep, target, jobs, opts)
+        if on_deploy:
+            on_deploy(None)
+

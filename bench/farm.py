@@ -1,13 +1,12 @@
 """Board farms: one sweep over several boards at once, one thread per board.
 
-Boards of the same kind (`Board.farm_kind()`: the profile's `kind`, else architecture + core types
-and counts as probed) split the cases between them round-robin; boards of different kinds each run
-every case. Every result carries its `board`, so the merged stream is one table. A board that
-cannot be reached leaves its share to the reachable boards of its kind; when none of a kind is
-reachable, its cases come back as `connect` error rows.
-
-fabric's ThreadingGroup runs one command on many hosts; a deployment is a conversation (put, check,
-stream, clean up), so plain threads drive one `bench.deploy.run_runner` per board and cluster.
+`connect_all` reaches and probes every board once, before any case (a board that cannot be reached
+is one line naming it, its address and the cause). `plan_targets` resolves the cores and CPUs on
+each reachable board (UsageError for a core a board lacks or too many threads). `split` shares the
+cases: boards of the same kind (`Board.farm_kind()`) split them round-robin; boards of different
+kinds each run every case. `run_targets` then drives one `bench.deploy.deploy_and_stream` per
+(board, cluster) in parallel and merges the streams; on any exit (Ctrl-C, SIGTERM, an error) it
+kills the running runners on their boards and waits for every deployment to clean up.
 """
 
 from __future__ import annotations
@@ -15,46 +14,91 @@ from __future__ import annotations
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
 from bench.boards import Board, resolve_core
-from bench.deploy import CaseLine, error_row, parse_cases, run_runner
+from bench.deploy import CaseLine, StreamOptions, Target, deploy_and_stream, error_row, parse_cases, resolve_target
 from bench.errors import UsageError
-from bench.probe import probe
-from bench.transport import TransportError, TransportTimeout, open_transport
+from bench.probe import Topology, probe
+from bench.protocol import ErrorKind, Repetition
+from bench.transport import Transport, TransportError, TransportTimeout, open_transport
 
 _DONE = object()
+CLEANUP_WAIT_S = 30.0
 
 
-def shard_text(cases_text: str, cases: list[CaseLine]) -> str:
-    """`cases_text` keeping only `cases`, other lines blanked, so line numbers stay those of the
-    whole sweep in every board's results."""
-    keep = {c.line for c in cases}
-    return "\n".join(l if n in keep else "" for n, l in enumerate(cases_text.splitlines(), start=1)) + "\n"
+@dataclass
+class Reached:
+    """A board reached and probed (transport open), or why it could not be."""
+
+    board: Board
+    transport: Transport | None = None
+    topology: Topology | None = None
+    failure: str = ""
 
 
-def _connect(board: Board):
+def _reach(board: Board) -> Reached:
     try:
         t = open_transport(board)
     except TransportError as e:
-        return board, None, None, e
-    except UsageError as e:  # host-key and configuration problems: raised once all are connected
-        return board, None, None, e
+        return Reached(board, failure=str(e))
     try:
-        return board, t, probe(t), None
+        return Reached(board, t, probe(t))
     except (TransportError, TransportTimeout) as e:
         t.close()
-        return board, None, None, e
+        return Reached(board, failure=f"board {board.name}: probe failed: {e}")
 
 
-def plan(boards: Sequence[Board], topologies: dict[str, object], cases: list[CaseLine]) -> dict[str, list[CaseLine]]:
+def connect_all(boards: Sequence[Board]) -> dict[str, Reached]:
+    """Every board reached and probed once, in parallel. Host-key and configuration problems
+    (UsageError) are raised once all attempts are over, after closing what was opened."""
+    names = [b.name for b in boards]
+    if not boards:
+        raise UsageError("no boards given")
+    if len(set(names)) != len(names):
+        raise UsageError(f"a board is listed twice: {', '.join(names)}")
+    with ThreadPoolExecutor(max_workers=len(boards)) as ex:
+        futures = [ex.submit(_reach, b) for b in boards]
+    reached, usage = {}, None
+    for b, f in zip(boards, futures):
+        try:
+            reached[b.name] = f.result()
+        except UsageError as e:
+            usage = usage or e
+            reached[b.name] = Reached(b, failure=str(e))
+    if usage:
+        close_all(reached)
+        raise usage
+    return reached
+
+
+def close_all(reached: dict[str, Reached]) -> None:
+    for r in reached.values():
+        if r.transport is not None:
+            r.transport.close()
+
+
+def plan_targets(reached: dict[str, Reached], core_arg: str | None, threads: int) -> list[Target]:
+    """The (board, cluster) targets of the reachable boards, cores and CPUs resolved once."""
+    targets = []
+    for r in reached.values():
+        if r.topology is None:
+            continue
+        probed = r.board.with_topology(r.topology)
+        for cluster in resolve_core(probed, core_arg):
+            targets.append(resolve_target(r.board, cluster, r.topology, threads))
+    return targets
+
+
+def split(boards: Sequence[Board], topologies: dict[str, Topology], cases: list) -> dict[str, list]:
     """Cases per board name: shards for reachable boards of one kind, everything for each kind.
     `topologies` has the probed topology of each reachable board."""
     kinds: dict[str, list[Board]] = {}
     for b in boards:
         probed = b.with_topology(topologies[b.name]) if b.name in topologies else b
         kinds.setdefault(probed.farm_kind(), []).append(b)
-    out: dict[str, list[CaseLine]] = {}
+    out: dict[str, list] = {}
     for members in kinds.values():
         up = [b for b in members if b.name in topologies] or members
         for i, b in enumerate(up):
@@ -62,85 +106,95 @@ def plan(boards: Sequence[Board], topologies: dict[str, object], cases: list[Cas
     return out
 
 
-def run_farm(boards: Sequence[Board], core_arg: str | None, cases: str | Iterable[str], *, threads: int = 1,
-             verify: bool = False, extra_args: Sequence[str] = (), timeout: float | None = None,
-             files: Sequence[str] = ()) -> Iterator[dict]:
-    """Run the sweep `cases` (runner cases text, or its lines) on `core_arg` clusters of every board
-    in parallel; yield every runner line (as `run_runner` augments it) as it arrives, from all boards.
+class _Live:
+    """The deployments running now, so that the consumer's thread can kill them on exit."""
 
-    Before anything runs, every board is connected and probed and `core_arg` is resolved on each:
-    a board lacking that core, or a host-key problem, raises UsageError naming the board.
-    """
-    if not boards:
-        raise UsageError("no boards given")
-    names = [b.name for b in boards]
-    if len(set(names)) != len(names):
-        raise UsageError(f"a board is listed twice: {', '.join(names)}")
-    cases_text = cases if isinstance(cases, str) else "\n".join(cases)
-    case_lines = parse_cases(cases_text)
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._deps: dict[int, object] = {}
 
-    with ThreadPoolExecutor(max_workers=len(boards)) as ex:
-        connected = list(ex.map(_connect, boards))
-    transports = {b.name: t for b, t, _, _ in connected if t is not None}
-    topologies = {b.name: topo for b, _, topo, _ in connected if topo is not None}
-    failures = {b.name: e for b, _, _, e in connected if e is not None}
-    try:
-        usage = [e for e in failures.values() if isinstance(e, UsageError)]
-        if usage:
-            raise usage[0]
-        clusters = {b.name: resolve_core(b.with_topology(topologies[b.name]), core_arg)
-                    for b in boards if b.name in topologies}
-    except BaseException:
-        for t in transports.values():
-            t.close()
-        raise
+    def setter(self, key: int):
+        def set_dep(dep):
+            with self._lock:
+                if dep is None:
+                    self._deps.pop(key, None)
+                else:
+                    self._deps[key] = dep
+        return set_dep
 
-    shares = plan(boards, topologies, case_lines)
+    def kill_all(self) -> None:
+        with self._lock:
+            deps = list(self._deps.values())
+        for dep in deps:
+            dep.kill()
+
+
+def run_targets(reached: dict[str, Reached], targets: list[Target], cases: list[CaseLine],
+                opts: StreamOptions, files: Sequence[str] = ()) -> Iterator[dict]:
+    """Measure `cases` on `targets` (one thread per board; a board's clusters one after another);
+    yield every runner line from all boards as it arrives. Boards that could not be reached give
+    `connect` rows for their share when no board of their kind can take it."""
+    boards = [r.board for r in reached.values()]
+    shares = split(boards, {n: r.topology for n, r in reached.items() if r.topology is not None}, cases)
     results: queue.Queue = queue.Queue()
-    stop = threading.Event()
+    opts.stop = stop = threading.Event()
+    live = _Live()
 
-    def work(board: Board):
-        t = transports.get(board.name)
+    def work(board: Board, key: int):
         try:
             mine = shares.get(board.name, [])
-            if t is None:
-                ctx = {"board": board.name, "core": core_arg or "all", "cpus": [], "threads": threads,
-                       "emulated": bool(board.emulated)}
+            r = reached[board.name]
+            if r.transport is None:
+                ctx = {"board": board.name, "core": "?", "cpus": [], "threads": 0, "emulated": bool(board.emulated)}
                 for c in mine:
-                    results.put(error_row(c, "connect", str(failures[board.name]), ctx))
+                    results.put(error_row(c, ErrorKind.CONNECT, r.failure, ctx))
                 return
-            if not mine:
-                return
-            text = shard_text(cases_text, mine)
-            for cluster in clusters[board.name]:
-                gen = run_runner(board, cluster, text, threads=threads, verify=verify, extra_args=extra_args,
-                                 transport=t, timeout=timeout, files=files)
-                try:
-                    for item in gen:
-                        if stop.is_set():
-                            return
-                        results.put(item)
-                finally:
-                    gen.close()  # runs run_runner's cleanup now, in this thread
+            for target in (t for t in targets if t.board.name == board.name):
+                if stop.is_set() or not mine:
+                    return
+                for item in deploy_and_stream(r.transport, target, mine, files, opts, live.setter(key)):
+                    results.put(item)
         except BaseException as e:  # handed to the consumer, which re-raises it
             results.put(e)
         finally:
-            if t is not None:
-                t.close()
             results.put(_DONE)
 
-    workers = [threading.Thread(target=work, args=(b,), daemon=True, name=f"farm-{b.name}") for b in boards]
+    workers = [threading.Thread(target=work, args=(b, i), daemon=True, name=f"farm-{b.name}")
+               for i, b in enumerate(boards)]
     for w in workers:
         w.start()
-    pending = len(workers)
     try:
-        while pending:
-            item = results.get()
-            if item is _DONE:
-                pending -= 1
-            elif isinstance(item, BaseException):
-                raise item
-            else:
-                yield item
+        yield from _merge(results, len(workers))
     finally:
         stop.set()
+        live.kill_all()   # runners die on their boards; each worker then removes its directory
+        for w in workers:
+            w.join(CLEANUP_WAIT_S)
+        close_all(reached)
+
+
+def _merge(results: queue.Queue, pending: int) -> Iterator[dict]:
+    while pending:
+        item = results.get()
+        if item is _DONE:
+            pending -= 1
+        elif isinstance(item, BaseException):
+            raise item
+        else:
+            yield item
+
+
+def run_farm(boards: Sequence[Board], core_arg: str | None, cases: str | Iterable[str], *, threads: int = 1,
+             verify: bool = False, extra_args: Sequence[str] = (), timeout: float | None = None,
+             files: Sequence[str] = (), reps: Repetition | None = None) -> Iterator[dict]:
+    """Reach every board, plan, and run the sweep `cases` (runner cases text, or its lines) on the
+    `core_arg` clusters of every board in parallel. `timeout`: seconds per case (None: derived)."""
+    cases_text = cases if isinstance(cases, str) else "\n".join(cases)
+    reached = connect_all(boards)
+    try:
+        targets = plan_targets(reached, core_arg, threads)
+    except BaseException:
+        close_all(reached)
+        raise
+    opts = StreamOptions(verify=verify, reps=reps or Repetition(), extra_args=extra_args, case_timeout=timeout)
+    yield from run_targets(reached, targets, parse_cases(cases_text), opts, files)

@@ -60,7 +60,7 @@ def unstable_warnings(df) -> list[str]:
 
 
 def run_warnings(run: dict) -> list[str]:
-    """Frequency and thermal warnings of one `raw.json` run (runner info lines hold the state
+    """Frequency and thermal warnings of one run (its metadata, as `bench.sweep` keeps it) (runner info lines hold the state
     before, `after` the state after)."""
     out = []
     for info in run.get("runners", []):
@@ -71,3 +71,24 @@ def run_warnings(run: dict) -> list[str]:
         out += [f"{board}: {w}" for w in frequency_warnings(after, cpus, "after the sweep")]
         out += thermal_warnings(before, after, board)
     return list(dict.fromkeys(out))
+
+
+def profile_mismatches(board, topology) -> list[str]:
+    """Where a board's profile disagrees with what the probe read from it (core types, CPU lists,
+    maximum frequencies): each a warning for the screen and the run's metadata."""
+    out = []
+    probed = {c.core: c for c in topology.clusters}
+    for c in board.clusters:
+        p = probed.get(c.core)
+        if p is None:
+            out.append(f"{board.name}: the profile's {c.core} cluster is not on the board (it has "
+                       f"{', '.join(probed) or 'no clusters'})")
+            continue
+        if c.cpus and tuple(c.cpus) != tuple(p.cpus):
+            out.append(f"{board.name}: profile {c.core} cpus {','.join(map(str, c.cpus))}, "
+                       f"board {','.join(map(str, p.cpus))}")
+        if c.max_khz and p.max_khz and c.max_khz != p.max_khz:
+            out.append(f"{board.name}: profile {c.core} max {c.max_khz // 1000} MHz, board {p.max_khz // 1000} MHz")
+        if c.max_khz and not p.max_khz:
+            out.append(f"{board.name}: profile {c.core} max {c.max_khz // 1000} MHz, board has no cpufreq")
+    return out

@@ -1,9 +1,10 @@
 """The C kernels of kernels_c/ from Python: the host build (NEON through SIMDe), loaded with cffi.
 
-The shared library is built on first use by bench.build (cached by a hash of sources and flags);
-a missing compiler or SIMDe raises bench.build.BuildError naming it. Every call goes through the
-same kernel registry as the on-board runner, so int8 kernels answer here as soon as they are
-linked in (until then bits=8 raises NotImplementedError). bits=8 returns the dequantized output;
+The shared library is built on first use by bench.build (cached by a hash of sources and flags)
+and opened with cffi in ABI mode (`dlopen`); a missing compiler or SIMDe raises
+bench.build.BuildError naming it. Every call goes through the same kernel registry as the on-board
+runner (a build without the int8 sources, WB_BUILD_EXCLUDE=q8*, answers bits=8 with
+NotImplementedError). bits=8 returns the dequantized output;
 conv2d_int8_stages gives the int8 output and intermediates, conv2d_error the error figures.
 
     y = conv2d(x, w, algo="f4")                         # x NHWC (1,H,W,Cin), w HWIO (3,3,Cin,Cout)
@@ -23,6 +24,8 @@ import numpy as np
 
 ALGOS = ("im2row", "f2", "f4", "f6")
 TILE = {"f2": 2, "f4": 4, "f6": 6}
+
+SCHEMES = ("none", "tensor", "tap", "wide")  # int8 Winograd schemes (bench.reference); none: fp32, im2row
 
 # Status codes of kernels_c/include/wb.h.
 _BAD_CASE, _BAD_MATRICES, _UNSUPPORTED = 1, 2, 3
@@ -102,19 +105,36 @@ def _check_inputs(x, w):
     return x, w, (x.shape[1], x.shape[2], x.shape[3], w.shape[3])
 
 
+def _scheme_id(algo: str, bits: int, scheme: str) -> int:
+    """The C scheme number (0 tensor or none, 1 tap, 2 wide). tap and wide are int8 Winograd's
+    only; "tensor" (the default) means none for fp32 and im2row."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; accepted: {', '.join(SCHEMES)}")
+    wino8 = bits == 8 and algo != "im2row"
+    if scheme in ("tap", "wide") and not wino8:
+        raise ValueError(f"scheme {scheme!r} is for int8 Winograd only, not {algo} at {bits} bits; "
+                         f"accepted there: none, tensor")
+    if scheme == "none" and wino8:
+        raise ValueError(f"int8 {algo} needs a scheme; accepted: tensor, tap, wide")
+    return {"tap": 1, "wide": 2}.get(scheme, 0)
+
+
 def _matrices(algo: str, transform):
     """(kernel transform name, Transform or None) for conv2d's transform argument."""
     if algo == "im2row":
         return "static", None  # no transform; ignored as in the runner
     if isinstance(transform, str) and transform in ("static", "learned"):
         return transform, None
+    from bench.winograd import NAMED_TRANSFORMS, load_transform, named_transform
+
+    if isinstance(transform, str) and transform in NAMED_TRANSFORMS:  # shipped, e.g. "pso"
+        return "learned", named_transform(transform, TILE[algo])
     if isinstance(transform, (str, os.PathLike)):
         path = pathlib.Path(transform)
         if not path.is_file():
-            raise ValueError(f"transform must be 'static', 'learned', a transform object or an "
-                             f"existing file; got {str(transform)!r}")
-        from bench.winograd import load_transform
-
+            raise ValueError(f"transform must be 'static', 'learned', a named transform "
+                             f"({', '.join(NAMED_TRANSFORMS)}), a transform object or an existing file; "
+                             f"got {str(transform)!r}")
         transform = load_transform(path)
     for name in ("AT", "G", "BT"):
         if not hasattr(transform, name):
@@ -139,7 +159,7 @@ class ConvTimes:
 
 
 def conv2d_timed(x, w, *, algo: str, bits: int = 32, transform="static", reps: int = 1,
-                 warmup: int = 0, threads: int = 1):
+                 warmup: int = 0, threads: int = 1, scheme: str = "tensor"):
     """conv2d plus timing: returns (y, ConvTimes) with per-stage times of each of `reps` runs
     after `warmup` untimed ones, on `threads` threads (not pinned)."""
     if algo not in ALGOS:
@@ -148,6 +168,7 @@ def conv2d_timed(x, w, *, algo: str, bits: int = 32, transform="static", reps: i
         raise ValueError(f"bits must be 8 or 32, got {bits!r}")
     if reps < 1 or warmup < 0 or threads < 1:
         raise ValueError("reps and threads must be >= 1, warmup >= 0")
+    _scheme_id(algo, bits, scheme)
     ffi, lib = _lib()
     x, w, (h, wd, cin, cout) = _check_inputs(x, w)
     kind, t = _matrices(algo, transform)
@@ -167,8 +188,9 @@ def conv2d_timed(x, w, *, algo: str, bits: int = 32, transform="static", reps: i
             raise ValueError(f"transform has m={m} but algo {algo} needs m={TILE[algo]}")
     err = ffi.new("char[512]")
     conv = ffi.new("wb_conv **")
-    rc = lib.wb_conv_create(algo.encode(), bits, kind.encode(), m, r, *mats, h, wd, cin, cout,
-                            _fptr(ffi, w), conv, err, 512)
+    c_scheme = scheme.encode() if scheme in ("tap", "wide") else ffi.NULL  # NULL: tensor or none
+    rc = lib.wb_conv_create_scheme(algo.encode(), bits, kind.encode(), c_scheme, m, r, *mats,
+                                   h, wd, cin, cout, _fptr(ffi, w), conv, err, 512)
     if rc != 0:
         msg = ffi.string(err).decode()
         if rc in (_BAD_CASE, _BAD_MATRICES):
@@ -203,26 +225,31 @@ def conv2d_timed(x, w, *, algo: str, bits: int = 32, transform="static", reps: i
         lib.wb_conv_destroy(conv)
 
 
-def conv2d(x, w, *, algo: str, bits: int = 32, transform="static") -> np.ndarray:
+def conv2d(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str = "tensor") -> np.ndarray:
     """3x3, stride 1, padding 1 convolution with the C kernels of the host build (handbook
     contract). x: float32 NHWC (1,H,W,Cin); w: float32 HWIO (3,3,Cin,Cout); returns float32 NHWC
     (1,H,W,Cout). algo: im2row, f2, f4, f6. transform: "static" (sparse hand-written code for the
-    default matrices), "learned" (dense code fed the default matrices), a transform object with
-    AT/G/BT, or a transform file (.json/.npz/.txt) for the dense code. Bad input raises
+    default matrices), "learned" (dense code fed the default matrices), a shipped named transform
+    ("pso": bench.winograd.named_transform), a transform object with AT/G/BT, or a transform file (.json/.npz/.txt) for the dense code. scheme: the int8 Winograd
+    quantization scheme of bench.reference, "tensor" (default), "tap" or "wide" (tap and wide are
+    refused elsewhere; "none" or the default "tensor" for fp32 and im2row). Bad input raises
     ValueError; a combination no linked kernel implements raises NotImplementedError."""
-    return conv2d_timed(x, w, algo=algo, bits=bits, transform=transform)[0]
+    return conv2d_timed(x, w, algo=algo, bits=bits, transform=transform, scheme=scheme)[0]
 
 
 # ---- int8: the pipeline with its intermediates, and error figures -----------------------------
 
-def conv2d_int8_stages(x, w, *, algo: str, transform="static") -> dict:
+def conv2d_int8_stages(x, w, *, algo: str, transform="static", scheme: str = "tensor") -> dict:
     """The int8 pipeline of the host build (kernels_c/include/wb_q8.h) with what bench.reference's
     int8 functions return, for bit-for-bit comparison: "y8" (the timed NEON path), "y8_scalar" (the
     scalar calibration path), "y" (dequantized, float64), "xq", "wq", "s_x", "s_w", "s_y" and,
-    for Winograd, "V8", "U8", "P8" in the reference's layouts, "kB", "kG", "kA" and "mult"
-    ({V, U, P, Y} float32 multipliers)."""
+    for Winograd, "kB", "kG", "kA", "mult" ({V, U, P, Y} float32 multipliers; tap: per-position
+    [a, a] arrays for V, U, P; wide: U and Y) and the intermediates in the reference's layouts:
+    "V8", "U8", "P8" (tensor, tap; tap adds "Sq" and "s1"), "V16", "U16", "M" (wide: M after its
+    rshift by e, with "e", "sV", "QU", "s1")."""
     if algo not in ALGOS:
         raise ValueError(f"unknown algo {algo!r}; accepted: {', '.join(ALGOS)}")
+    scheme_id = _scheme_id(algo, 8, scheme)
     ffi, lib = _lib()
     x, w, (h, wd, cin, cout) = _check_inputs(x, w)
     kind, t = _matrices(algo, transform)
@@ -245,7 +272,8 @@ def conv2d_int8_stages(x, w, *, algo: str, transform="static") -> dict:
     s_x = lib.wb_q8_quantize(_fptr(ffi, x), x.size, i8(xq))
     s_w = lib.wb_q8_quantize(_fptr(ffi, w), w.size, i8(wq))
     plan, err = ffi.new("wb_q8_plan **"), ffi.new("char[512]")
-    rc = lib.wb_q8_plan_create(m, int(kind == "learned"), *mats, h, wd, cin, cout, i8(wq), plan, err, 512)
+    rc = lib.wb_q8_plan_create_scheme(m, int(kind == "learned"), scheme_id, *mats, h, wd, cin, cout,
+                                      i8(wq), plan, err, 512)
     if rc != 0:
         raise (ValueError if rc in (_BAD_CASE, _BAD_MATRICES) else RuntimeError)(ffi.string(err).decode())
     plan = plan[0]
@@ -261,18 +289,36 @@ def conv2d_int8_stages(x, w, *, algo: str, transform="static") -> dict:
             lib.wb_q8_plan_info(plan, k, mult)
             a, th, tw = m + 2, -(-h // m), -(-wd // m)
             out.update(kB=k[0], kG=k[1], kA=k[2], mult=dict(zip("VUPY", map(np.float32, mult))))
-            for name, shape in (("V8", (th, tw, a, a, cin)), ("U8", (a, a, cin, cout)),
-                                ("P8", (th, tw, a, a, cout))):
-                out[name] = np.empty(shape, np.int8)
-                lib.wb_q8_stage(plan, name.encode(), i8(out[name]))
+            stages = (("V8", (th, tw, a, a, cin), np.int8), ("U8", (a, a, cin, cout), np.int8),
+                      ("P8", (th, tw, a, a, cout), np.int8))
+            if scheme == "wide":
+                stages = (("V16", (th, tw, a, a, cin), np.int16), ("U16", (a, a, cin, cout), np.int16),
+                          ("M", (th, tw, a, a, cout), np.int32))
+            for name, shape, dtype in stages:
+                out[name] = np.empty(shape, dtype)
+                lib.wb_q8_stage(plan, name.encode(), i8(out[name].view(np.int8)))
+            if scheme_id:
+                out.update(_scheme_info(ffi, lib, plan, scheme, a, out["mult"]["Y"]))
         return out
     finally:
         lib.wb_q8_plan_destroy(plan)
 
 
-def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static") -> dict:
+def _scheme_info(ffi, lib, plan, scheme: str, a: int, mult_y) -> dict:
+    """tap / wide parameters of a plan (wb_q8_scheme_info) under the reference's key names."""
+    ints, mults, per = ffi.new("int[4]"), ffi.new(f"float[{4 * a * a}]"), ffi.new(f"int32_t[{a * a}]")
+    lib.wb_q8_scheme_info(plan, ints, mults, per)
+    f = np.frombuffer(ffi.buffer(mults), np.float32).reshape(4, a, a).copy()
+    pos = np.frombuffer(ffi.buffer(per), np.int32).reshape(a, a).astype(np.int64)
+    if scheme == "tap":
+        return {"s1": ints[1], "Sq": pos, "mult": {"V": f[0], "U": f[1], "P": f[2], "Y": mult_y}}
+    return {"s1": ints[1], "sV": ints[2], "QU": ints[3], "e": pos, "mult": {"U": f[3, 0, 0], "Y": mult_y}}
+
+
+def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str = "tensor") -> dict:
     """Error of conv2d(...) (dequantized for bits=8) against the float64 direct convolution of
     the unquantized data: {"sqnr_db", "max_abs", "rel_l2"} (bench.reference.error_metrics)."""
     from bench.reference import conv2d_direct, error_metrics
 
-    return error_metrics(conv2d(x, w, algo=algo, bits=bits, transform=transform), conv2d_direct(x, w))
+    y = conv2d(x, w, algo=algo, bits=bits, transform=transform, scheme=scheme)
+    return error_metrics(y, conv2d_direct(x, w))

@@ -123,3 +123,97 @@ def error(df: pd.DataFrame, out: Path) -> list[Path]:
 def all_plots(df: pd.DataFrame, out) -> list[Path]:
     out = output_dir(out)
     return breakdown(df, out) + speedup(df, out) + error(df, out)
+
+
+def compare_plot(cmp: pd.DataFrame, out: Path, min_change: float) -> list[Path]:
+    """`bench compare`: the change of each case's median against its old latency, coloured by the
+    verdict; the band is +-min_change (inside it nothing counts as changed)."""
+    df = cmp.copy()
+    df["change %"] = 100 * df["change"]
+    df["verdict"] = np.select([df["changed"] & (df["change"] > 0), df["changed"]], ["slower", "faster"], "unchanged")
+    df["precision"] = df["bits"].map(precision_name)
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    ax.axhspan(-100 * min_change, 100 * min_change, color="0.9", zorder=0)
+    sns.scatterplot(data=df, x="old_ms", y="change %", hue="verdict", style="precision", ax=ax, s=40,
+                    hue_order=["unchanged", "faster", "slower"], palette=["0.5", "tab:green", "tab:red"])
+    ax.set_xscale("log")
+    ax.axhline(0, color="0.3", lw=0.8)
+    ax.set_xlabel("old median latency (ms, log scale)")
+    ax.set_ylabel("change of the median (%)")
+    ax.set_title(f"{int(df['changed'].sum())} of {len(df)} cases changed (U test and |change| >= {100 * min_change:g}%)")
+    return _save(fig, Path(out), "compare")
+
+
+def network_plot(table: pd.DataFrame, out: Path) -> list[Path]:
+    """`bench network`: stacked stage sums of the whole network per assignment, one panel per
+    (board, core, threads) table; the label on each bar is its speedup over im2row fp32."""
+    tables = list(dict.fromkeys(table["table"]))
+    fig, axes = plt.subplots(1, len(tables), figsize=(0.6 * len(table) / len(tables) + 3.5, 4.2) if len(tables) == 1
+                             else (5.0 * len(tables), 4.2), squeeze=False)
+    colors = sns.color_palette("deep", len(STAGES))
+    for ax, name in zip(axes[0], tables):
+        sub = table[table["table"] == name]
+        bottom = np.zeros(len(sub))
+        parts = [*zip(colors, STAGES.items()), ("0.75", ("predicted_ms", "predicted layers"))]
+        for color, (column, stage) in parts:
+            if sub[column].any():
+                ax.bar(sub["assignment"], sub[column], bottom=bottom, color=color, label=stage)
+                bottom += sub[column].to_numpy(dtype=float)
+        ax.set_ylim(0, 1.12 * float(sub["total_ms"].max()))
+        for x, (top, speed) in enumerate(zip(sub["total_ms"], sub["speedup"])):
+            if np.isfinite(speed):
+                ax.annotate(f"{speed:.2f}x", (x, top), ha="center", va="bottom", fontsize=8)
+        ax.set_title(name)
+        ax.set_ylabel("network latency (ms)")
+        ax.tick_params(axis="x", labelrotation=90, labelsize=8)
+    axes[0][0].legend(frameon=False, fontsize=8)
+    fig.suptitle("Whole network: stage sums (count x median); labels: speedup over im2row fp32", y=1.02)
+    fig.tight_layout()
+    return _save(fig, Path(out), "network")
+
+
+def _roofline_points(df: pd.DataFrame) -> pd.DataFrame:
+    """One point per (case, stage) with operations: arithmetic intensity (ops/byte, bench.workload)
+    and the rate the stage achieved (GOP/s)."""
+    from bench.workload import stage_work
+
+    points = []
+    for r in df.itertuples():
+        work = stage_work(r.algo, r.bits, r.h, r.w, r.cin, r.cout, r.transform)
+        for stage, (ops, nbytes) in work.items():
+            ms = getattr(r, f"{stage}_ms")
+            if ops > 0 and ms and ms > 0:
+                points.append({"board": r.board, "core": r.core, "precision": r.precision, "stage": STAGES[f"{stage}_ms"],
+                               "algo": r.algo, "intensity": ops / nbytes, "gops": ops / (ms * 1e6)})
+    return pd.DataFrame(points)
+
+
+def roofline(df: pd.DataFrame, peaks: pd.DataFrame, out: Path) -> list[Path]:
+    """Each stage of each case on its core's roofline: attainable = min(peak, intensity x bandwidth),
+    with the runner's peak line (fp32 FMA rate or int8 MAC rate, streaming bandwidth); one panel per
+    (board, core, precision). Stages without operations (im2row's patch packing) have no point."""
+    points = _roofline_points(_prepare(df))
+    peaks = peaks.dropna(subset=["bw_gbs"]).groupby(["board", "core"])[["f32_gflops", "i8_gops", "bw_gbs"]].median()
+    if points.empty or peaks.empty:
+        return []
+    panels = [k for k in points.groupby(["board", "core", "precision"]).groups if k[:2] in peaks.index]
+    if not panels:
+        return []
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.6), squeeze=False)
+    for ax, (board, core, precision) in zip(axes[0], panels):
+        peak = peaks.loc[(board, core)]
+        roof = peak["i8_gops" if precision == "int8" else "f32_gflops"]
+        sub = points[(points["board"] == board) & (points["core"] == core) & (points["precision"] == precision)]
+        x = np.logspace(np.log10(min(sub["intensity"].min(), 0.05)), np.log10(max(sub["intensity"].max(), 100) * 2), 200)
+        ax.plot(x, np.minimum(roof, x * peak["bw_gbs"]), color="0.2", lw=1.5, label="roof")
+        ax.annotate(f"peak {roof:.1f} GOP/s, {peak['bw_gbs']:.1f} GB/s", (x[-1], roof), ha="right", va="bottom", fontsize=8)
+        sns.scatterplot(data=sub, x="intensity", y="gops", hue="stage", style="algo", ax=ax, s=28, alpha=0.8,
+                        hue_order=list(STAGES.values()))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("arithmetic intensity (operations per byte)")
+        ax.set_ylabel("achieved GOP/s (fp32: GFLOP/s)")
+        ax.set_title(f"{precision} on {board}/{core}")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _save(fig, Path(out), "roofline")

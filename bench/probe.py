@@ -20,6 +20,7 @@ from pathlib import Path
 from bench import cores
 from bench.boards import Cluster, format_cpulist, parse_cpulist
 from bench.errors import UsageError
+from bench.transport import open_transport
 
 CPU_DIR = "sys/devices/system/cpu"
 _ARCH_ALIASES = {"arm64": "aarch64", "armv8l": "aarch64", "amd64": "x86_64", "x64": "x86_64"}
@@ -57,8 +58,10 @@ class Topology:
 
     machine: `uname -m` (or inferred from /proc/cpuinfo); arch: normalized (`aarch64`, `x86_64`);
     model: board or CPU model string; clusters: online CPUs grouped by core type (and max frequency),
-    little to big, as `bench.boards.Cluster`; emulated: the topology of an emulated board (its core
-    type is qemu's CPU model; `host` then holds the real machine running it).
+    little to big, as `bench.boards.Cluster`; emulated: the board is emulated, so its timings are not
+    real: a full-system emulator seen from inside (`emulation` lists the evidence, see
+    `emulation_evidence`) or qemu-user on this machine (core type from qemu's CPU model; `host` then
+    holds the real machine running it).
     """
 
     machine: str
@@ -68,6 +71,7 @@ class Topology:
     clusters: list[Cluster]
     thermal: list[ThermalZone] = field(default_factory=list)
     emulated: bool = False
+    emulation: list[str] = field(default_factory=list)
     host: "Topology | None" = None
 
     @property
@@ -87,6 +91,8 @@ class Topology:
         """A readable multi-line description."""
         lines = [f"machine   {self.machine}" + (f", {self.model}" if self.model else "")
                  + ("  [EMULATED: timings are not real]" if self.emulated else "")]
+        if self.emulation:
+            lines.append("emulated  " + "; ".join(self.emulation))
         online = self.online_cpus
         offline = [c.cpu for c in self.cpus if not c.online]
         lines.append(f"cpus      {len(online)} online: {format_cpulist(online)}"
@@ -110,7 +116,7 @@ class Topology:
                 bits.append(f"capacity {cl.capacity}")
             if cl.mcpu:
                 bits.append(f"-mcpu={cl.mcpu}{'+dotprod' if cl.dotprod else ''}")
-            if not cl.max_khz and not self.emulated:
+            if not cl.max_khz and self.host is None:
                 bits.append("no cpufreq")
             lines.append(f"cluster   {cl.core:<6} cpus {format_cpulist(cl.cpus):<8} " + ", ".join(bits))
         if self.thermal:
@@ -254,6 +260,27 @@ def read_model(root) -> str:
     return extra.get("Hardware", "")
 
 
+# Device-tree strings of QEMU's `virt` machine: its model and compatible, and the fw-cfg node every
+# QEMU Arm machine has. A real board names itself (e.g. "HiKey960") and has no fw-cfg device.
+_VIRT_MODEL = "linux,dummy-virt"
+_FW_CFG = "qemu,fw-cfg-mmio"
+_DT_DIRS = ("proc/device-tree", "sys/firmware/devicetree/base")
+
+
+def emulation_evidence(root) -> list[str]:
+    """Why the Linux tree under `root` looks like QEMU's `virt` machine (empty: no sign of it)."""
+    root = Path(root)
+    found: list[str] = []   # /proc/device-tree is a link to the other on a live board: one entry each
+    for dt in _DT_DIRS:
+        model = (_read(root, f"{dt}/model") or "").replace("\x00", "").strip()
+        seen = [f"device-tree model {model!r}"] if model == _VIRT_MODEL else []
+        for node in sorted((root / dt).glob("fw-cfg@*")) if (root / dt).is_dir() else []:
+            if _FW_CFG in (_read(root, f"{dt}/{node.name}/compatible") or ""):
+                seen.append(f"device-tree node {node.name} ({_FW_CFG})")
+        found.extend(e for e in seen if e not in found)
+    return found
+
+
 def normalize_arch(machine: str) -> str:
     return _ARCH_ALIASES.get(machine, machine)
 
@@ -288,18 +315,21 @@ def read_topology(root="/", machine: str | None = None) -> Topology:
             info.midr = midrs[cpu]
             info.core = cores.core_type_of_midr(midrs[cpu]).name
         cpus.append(info)
+    evidence = emulation_evidence(root)
     return Topology(machine=machine, arch=arch, model=read_model(root), cpus=cpus,
-                    clusters=group_clusters(cpus), thermal=read_thermal(root))
+                    clusters=group_clusters(cpus), thermal=read_thermal(root),
+                    emulated=bool(evidence), emulation=evidence)
 
 
 def group_clusters(cpus: list[CpuInfo]) -> list[Cluster]:
     """Online CPUs grouped by core type; on Arm also by max frequency (two clusters of one core type
-    clocked differently stay apart). Ordered little to big."""
+    clocked differently stay apart), and by cpu_capacity (the kernel's own judgement: one core type
+    in two clusters of different capacity, as on a two-cluster emulated board). Ordered little to big."""
     groups: dict[tuple, list[CpuInfo]] = {}
     for c in cpus:
         if not c.online or c.core is None:
             continue
-        key = (c.core,) if c.core == cores.HOST else (c.core, c.max_khz)
+        key = (c.core,) if c.core == cores.HOST else (c.core, c.max_khz, c.capacity)
         groups.setdefault(key, []).append(c)
     clusters = []
     for key, members in groups.items():
@@ -322,6 +352,7 @@ def group_clusters(cpus: list[CpuInfo]) -> list[Cluster]:
 _MARK = "@@wb-probe@@"
 _FILES = [
     "/proc/cpuinfo", "/proc/device-tree/model", "/sys/firmware/devicetree/base/model",
+    "/sys/firmware/devicetree/base/fw-cfg@*/compatible",
     f"/{CPU_DIR}/online", f"/{CPU_DIR}/present", f"/{CPU_DIR}/possible",
     f"/{CPU_DIR}/cpu[0-9]*/regs/identification/midr_el1", f"/{CPU_DIR}/cpu[0-9]*/cpu_capacity",
     *(f"/{CPU_DIR}/cpu[0-9]*/cpufreq/{n}"
@@ -333,7 +364,7 @@ PROBE_SCRIPT = (
     f'for f in {" ".join(_FILES)}; do '
     f'[ -f "$f" ] && [ -r "$f" ] || continue; echo "{_MARK} file $f"; cat "$f" 2>/dev/null; echo; done'
 )
-_ALLOWED = re.compile(r"^/(proc|sys)/[A-Za-z0-9_./-]+$")
+_ALLOWED = re.compile(r"^/(proc|sys)/[A-Za-z0-9_.@,/-]+$")
 
 
 def parse_probe_output(text: str) -> tuple[str | None, dict[str, str]]:
@@ -374,7 +405,8 @@ def parse_probe_output(text: str) -> tuple[str | None, dict[str, str]]:
 def probe(transport) -> Topology:
     """Read the topology of the board behind `transport` (a `bench.transport.Transport`).
 
-    On an emulated board the result describes the emulated CPU: one cluster per profile cluster
+    On a board whose runner runs under qemu-user (emulated, with an exec_prefix) the result describes
+    the emulated CPU: one cluster per profile cluster
     (core type from the `-cpu` model of exec_prefix), on the host's online CPUs (the runner is pinned
     there), with `emulated=True` and the real host topology in `.host`.
     """
@@ -388,7 +420,7 @@ def probe(transport) -> Topology:
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(content)
         topo = read_topology(tmp, machine)
-    if transport.board.emulated:
+    if transport.board.emulated and transport.board.exec_prefix:   # qemu-user here or on the board
         return emulated_topology(transport.board, topo)
     return topo
 
@@ -418,13 +450,12 @@ def emulated_topology(board, host: Topology) -> Topology:
     cpus = [CpuInfo(cpu=x, online=True, core=clusters[0].core) for x in host.online_cpus]
     return Topology(machine=board.arch or "aarch64", arch=board.arch or "aarch64",
                     model=f"qemu-user {model or 'default cpu'} via {board.exec_prefix!r}",
-                    cpus=cpus, clusters=clusters, thermal=host.thermal, emulated=True, host=host)
+                    cpus=cpus, clusters=clusters, thermal=host.thermal, emulated=True,
+                    emulation=[f"qemu-user on this machine ({board.exec_prefix})"], host=host)
 
 
 def probe_board(board):
     """`board` with its architecture and clusters as read from it (one connection). For boards known
     only by address (`--host`), before `bench.boards.resolve_core` can select their cores."""
-    from bench.transport import open_transport
-
     with open_transport(board) as t:
         return board.with_topology(probe(t))

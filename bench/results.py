@@ -1,44 +1,54 @@
-"""A results directory: `latency.csv` (tidy, one row per measured case) and `raw.json` (every runner
-line with its raw samples, plus each run's metadata). Both are rewritten atomically (temp file +
-rename) after every case, so an interrupted sweep always leaves valid files and nothing measured is
-lost. The schema is documented in tables/README.md.
+"""A results directory: `latency.csv` (tidy, one row per measured case) and `raw.jsonl` (JSON Lines:
+each run's metadata, every runner `case` record with its raw samples, every `peak` record).
+
+Both files are append-only: each finished case adds one CSV row and one JSON line, flushed and
+fsync'd, so the cost of recording a case does not grow with the sweep and a crash loses at most the
+line being written. Reading back is tolerant: a torn last line (no newline, or not parseable) is
+dropped, and the case is measured again on `--resume`. A retried key may appear twice in the file;
+readers keep its last row. One writer at a time: `open_for_writing` takes an advisory lock
+(`.lock`), and a second `bench run` on the same directory is refused. The schema is documented in
+tables/README.md.
 """
 
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import math
 import os
 import re
-import tempfile
 from pathlib import Path
 
 from bench.errors import UsageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TOOL = "winobench"
 CSV_NAME = "latency.csv"
-RAW_NAME = "raw.json"
+RAW_NAME = "raw.jsonl"
+LOCK_NAME = ".lock"
 
 # Handbook contract first, then the extensions.
 CONTRACT_COLUMNS = ["board", "core", "cpus", "bits", "algo", "transform", "h", "w", "cin", "cout",
                     "input_ms", "gemm_ms", "output_ms", "total_ms", "status"]
 COLUMNS = CONTRACT_COLUMNS + [
-    "threads", "emulated", "reps", "total_min_ms", "total_p10_ms", "total_p90_ms", "total_mad_ms",
+    "scheme", "threads", "emulated", "reps", "total_min_ms", "total_p10_ms", "total_p90_ms", "total_mad_ms",
     "weight_transform_ms", "gemm_gflops", "sqnr_db", "max_abs", "rel_l2", "layer", "count",
     "error_kind", "message", "run",
 ]
-KEY_COLUMNS = ["board", "core", "threads", "bits", "algo", "transform", "h", "w", "cin", "cout"]
-CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": str, "status": str,
-              "layer": str, "error_kind": str, "message": str}
+KEY_COLUMNS = ["board", "core", "threads", "bits", "algo", "transform", "scheme", "h", "w", "cin", "cout"]
+CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": str, "scheme": str,
+              "status": str, "layer": str, "error_kind": str, "message": str}
+STAGES = ("total", "input", "gemm", "output")
+# Settings that change what a measurement means; --resume refuses to mix them unless told to.
+COMPARED_SETTINGS = ("threads", "min_reps", "min_time_ms", "warmup")
 
 
 def case_key(board: str, core: str, threads: int, case) -> tuple:
     """The KEY_COLUMNS values of a case measured on (board, core) with `threads` threads."""
     l = case.layer
-    return (board, core, threads, case.bits, case.algo, case.transform, l.h, l.w, l.cin, l.cout)
+    return (board, core, threads, case.bits, case.algo, case.transform, case.scheme, l.h, l.w, l.cin, l.cout)
 
 
 def format_cpus(cpus) -> str:
@@ -47,15 +57,15 @@ def format_cpus(cpus) -> str:
 
 
 def row_from_case(line: dict, case, run: int) -> dict:
-    """A runner `case` line (as augmented by bench.deploy) -> one CSV row."""
+    """A runner `case` line (as augmented by the pipeline) -> one CSV row."""
     l = case.layer
     row = {"board": line.get("board", ""), "core": line.get("core", ""),
            "cpus": format_cpus(line.get("cpus", [])), "bits": case.bits, "algo": case.algo,
-           "transform": case.transform, "h": l.h, "w": l.w, "cin": l.cin, "cout": l.cout,
-           "status": line.get("status", "error"), "threads": line.get("threads", 1),
+           "transform": case.transform, "scheme": case.scheme, "h": l.h, "w": l.w, "cin": l.cin,
+           "cout": l.cout, "status": line.get("status", "error"), "threads": line.get("threads", 1),
            "emulated": bool(line.get("emulated", False)), "layer": l.name, "count": l.count, "run": run}
     if row["status"] == "ok":
-        for stage in ("input", "gemm", "output", "total"):
+        for stage in STAGES:
             row[f"{stage}_ms"] = line[f"{stage}_ms"]["median"]
         total = line["total_ms"]
         row.update(reps=line.get("reps"), total_min_ms=total.get("min"), total_p10_ms=total.get("p10"),
@@ -68,37 +78,87 @@ def row_from_case(line: dict, case, run: int) -> dict:
     return row
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+def _row_key(row: dict) -> tuple:
+    return tuple(row.get(c) for c in KEY_COLUMNS)
+
+
+def _whole_lines(path: Path) -> list[str]:
+    """The complete lines of a text file: a last line without its newline (torn by a crash) is
+    left out. UsageError for a file that is not UTF-8 text."""
+    data = path.read_bytes()
     try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path} is not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start}); "
+                         f"not a winobench results file") from None
+    if "\0" in text:
+        raise UsageError(f"{path}: binary content (a NUL byte at offset {text.index(chr(0))}); "
+                         f"not a winobench results file")
+    lines = text.split("\n")
+    return lines[:-1]  # the part after the last newline is empty, or torn
+
+
+def _csv_text(rows: list[dict], header: bool) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    if header:
+        writer.writeheader()
+    for r in rows:
+        writer.writerow({c: "" if r.get(c) is None else r[c] for c in COLUMNS})
+    return buf.getvalue()
+
+
+def _append(path: Path, text: str) -> None:
+    """Append and make it durable before going on (a crash loses at most this text)."""
+    with open(path, "a", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 class ResultsDir:
-    """Rows and raw lines of one results directory; `add` persists at once."""
+    """Rows and raw records of one results directory; `add` appends them at once."""
 
-    def __init__(self, path, rows=None, raw=None):
+    def __init__(self, path, rows=None, records=None):
         self.path = Path(path)
-        self.rows: list[dict] = rows or []
-        self.raw: dict = raw or {"schema_version": SCHEMA_VERSION, "tool": TOOL, "runs": [], "cases": []}
+        self._rows: dict[tuple, dict] = {_row_key(r): r for r in rows or []}
+        self.records: list[dict] = records or []
+        self._lock_fd: int | None = None
+        self._runs = sum(1 for r in self.records if r.get("type") == "run")
+
+    @property
+    def rows(self) -> list[dict]:
+        """One row per key, the last written."""
+        return list(self._rows.values())
 
     @classmethod
-    def create(cls, path, resume: bool) -> "ResultsDir":
-        """Open for a sweep: a new or empty directory, or (with resume) one of ours to continue.
-        Nothing is created on disk until the first write."""
+    def create(cls, path, resume: bool, settings: dict | None = None, mix_settings: bool = False) -> "ResultsDir":
+        """Check that `path` can take a sweep (new or empty; with resume: one of ours, written with the
+        same `settings` unless `mix_settings`). Nothing is written: `open_for_writing` does that."""
         path = Path(path)
-        if (path / CSV_NAME).exists() or (path / RAW_NAME).exists():
-            if not resume:
-                raise UsageError(f"{path} already holds results; pass --resume to continue it or choose another --out")
-            return cls.load(path)
         if path.exists() and not path.is_dir():
             raise UsageError(f"--out {path} is a file, not a directory")
-        return cls(path)
+        holds = (path / CSV_NAME).exists() or (path / RAW_NAME).exists()
+        if resume and not holds:
+            raise UsageError(f"--resume: {path} holds no results (no {CSV_NAME}); check the path, "
+                             f"or drop --resume to start a new table")
+        if not holds:
+            return cls(path)
+        if not resume:
+            raise UsageError(f"{path} already holds results; pass --resume to continue it or choose another --out")
+        results = cls.load(path)
+        if settings is not None and not mix_settings:
+            results.check_settings(settings)
+        return results
+
+    def check_settings(self, settings: dict) -> None:
+        for run in (r for r in self.records if r.get("type") == "run"):
+            old = run.get("settings") or {}
+            diff = [f"{k} {old[k]} (now {settings.get(k)})" for k in COMPARED_SETTINGS
+                    if k in old and old[k] != settings.get(k)]
+            if diff:
+                raise UsageError(f"--resume: {self.path} was measured with other settings: {', '.join(diff)}; "
+                                 f"use the same settings, or pass --mix-settings to mix them")
 
     @classmethod
     def load(cls, path) -> "ResultsDir":
@@ -109,40 +169,86 @@ class ResultsDir:
         csv_path, raw_path = path / CSV_NAME, path / RAW_NAME
         if not csv_path.exists():
             raise UsageError(f"{path} is not a winobench results directory (no {CSV_NAME})")
+        records = _read_records(raw_path) if raw_path.exists() else []
+        lines = _whole_lines(csv_path)
+        reader = csv.DictReader(lines)
+        missing = [c for c in CONTRACT_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise UsageError(f"{csv_path} is not a winobench latency table (missing columns: {', '.join(missing)})")
+        rows = []
         try:
-            raw = json.loads(raw_path.read_bytes().decode("utf-8")) if raw_path.exists() else None
-        except (ValueError, RecursionError) as e:  # not UTF-8, not JSON, a huge number, deep nesting
-            raise UsageError(f"{raw_path} is not valid JSON ({str(e)[:100]}); not a winobench results file") from None
-        if raw is not None and (not isinstance(raw, dict) or raw.get("tool") != TOOL):
-            raise UsageError(f"{raw_path} is not a winobench results file")
-        if raw is not None and raw.get("schema_version") != SCHEMA_VERSION:
-            raise UsageError(f"{raw_path} has schema_version {raw.get('schema_version')!r}; this version reads {SCHEMA_VERSION}")
-        return cls(path, read_latency_csv(csv_path), raw)
+            for r in reader:
+                if None in r or any(v is None for v in r.values()):
+                    continue  # a row with the wrong number of fields: never kept
+                rows.append(_typed(r, f"{csv_path} line {reader.line_num}"))
+        except csv.Error as e:
+            raise UsageError(f"{csv_path} line {reader.line_num}: not CSV ({e})") from None
+        return cls(path, rows, records)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def open_for_writing(self) -> "ResultsDir":
+        """Create the directory, take the lock (UsageError when another writer holds it) and bring
+        the files to a clean state (header written, a torn last line cut off)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UsageError(f"{self.path} is being written by another bench run; wait for it to finish "
+                             f"or choose another --out") from None
+        self._lock_fd = fd
+        for name in (CSV_NAME, RAW_NAME):
+            _cut_torn_tail(self.path / name)
+        if not (self.path / CSV_NAME).exists() or (self.path / CSV_NAME).stat().st_size == 0:
+            _append(self.path / CSV_NAME, _csv_text([], header=True))
+        if not self.records:
+            self._write_record({"type": "header", "tool": TOOL, "schema_version": SCHEMA_VERSION})
+        return self
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = None
+
+    def __enter__(self):
+        return self if self._lock_fd is not None else self.open_for_writing()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _write_record(self, record: dict) -> None:
+        self.records.append(record)
+        _append(self.path / RAW_NAME, json.dumps(record, separators=(",", ":"), allow_nan=True) + "\n")
 
     def measured_keys(self) -> set[tuple]:
         """Keys of the cases measured successfully (resume skips them; failed ones are retried)."""
-        return {tuple(r[c] for c in KEY_COLUMNS) for r in self.rows if r["status"] == "ok"}
+        return {k for k, r in self._rows.items() if r["status"] == "ok"}
 
     def start_run(self, metadata: dict) -> int:
-        self.raw["runs"].append({"run": len(self.raw["runs"]), **metadata})
-        self._save()
-        return len(self.raw["runs"]) - 1
+        run = self._runs
+        self._runs += 1
+        self._write_record({"type": "run", "run": run, **metadata})
+        return run
 
-    def update_run(self, run: int, **fields) -> None:
-        self.raw["runs"][run].update(fields)
-        self._save()
+    def add_record(self, kind: str, run: int, record: dict) -> None:
+        """Run metadata that arrives during a sweep: `runner` (an info line), `peak`, `run_end`."""
+        self._write_record({**record, "type": kind, "run": run})
 
     def add(self, row: dict, raw_line: dict) -> None:
-        """Append one case (replacing an earlier failed attempt at the same key) and persist."""
-        key = tuple(row[c] for c in KEY_COLUMNS)
-        self.rows = [r for r in self.rows if tuple(r[c] for c in KEY_COLUMNS) != key]
-        self.rows.append({c: row.get(c) for c in COLUMNS})
-        self.raw["cases"].append({"run": row.get("run"), **raw_line})
-        self._save()
+        """Append one case: its raw record first (the samples), then its row."""
+        row = {c: row.get(c) for c in COLUMNS}
+        self._write_record({**raw_line, "type": "case", "run": row.get("run"),
+                            **{k: row[k] for k in KEY_COLUMNS}})
+        _append(self.path / CSV_NAME, _csv_text([row], header=False))
+        self._rows.pop(_row_key(row), None)
+        self._rows[_row_key(row)] = row
 
     def dataframe(self):
-        """The rows as a DataFrame with every column of COLUMNS (a table with only the contract
-        columns gets threads 1, not emulated, and empty extension columns)."""
+        """The table, one row per key (the last written), in the order the rows were written: the
+        rows `load` checked (or `add` wrote), every column of COLUMNS (a table with only the contract
+        columns gets threads 1, not emulated, scheme none and empty figures)."""
         import pandas as pd
 
         df = pd.DataFrame(self.rows, columns=COLUMNS)
@@ -150,22 +256,74 @@ class ResultsDir:
             df[c] = df[c].astype(float)
         df["threads"] = df["threads"].fillna(1).astype(int)
         df["emulated"] = df["emulated"].map(lambda v: v is True)
+        df["scheme"] = df["scheme"].fillna("none")
         return df
 
-    def _save(self) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.path / RAW_NAME, json.dumps(self.raw, indent=1, allow_nan=True) + "\n")
-        lines = []
+    def runs(self) -> list[dict]:
+        return [r for r in self.records if r.get("type") == "run"]
 
-        class _Sink:
-            def write(self, s):
-                lines.append(s)
 
-        writer = csv.DictWriter(_Sink(), fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        for r in self.rows:
-            writer.writerow({c: "" if r.get(c) is None else r[c] for c in COLUMNS})
-        _atomic_write(self.path / CSV_NAME, "".join(lines))
+def _cut_torn_tail(path: Path) -> None:
+    """Cut a last line that has no newline (a write torn by a crash) off the file."""
+    if not path.exists():
+        return
+    with open(path, "rb+") as f:
+        data = f.read()
+        end = data.rfind(b"\n") + 1
+        if end != len(data):
+            f.truncate(end)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def _read_records(path: Path) -> list[dict]:
+    lines = _whole_lines(path)
+    records = []
+    for n, text in enumerate(lines, start=1):
+        try:
+            rec = json.loads(text)
+        except (ValueError, RecursionError):  # not JSON, a number too long, nesting too deep
+            if n == len(lines):
+                break  # torn last record: dropped
+            raise UsageError(f"{path} line {n} is not JSON; not a winobench results file") from None
+        if not isinstance(rec, dict):
+            raise UsageError(f"{path} line {n} is not a JSON object; not a winobench results file")
+        records.append(rec)
+    if records and (records[0].get("tool") != TOOL or records[0].get("type") != "header"):
+        raise UsageError(f"{path} is not a winobench results file")
+    if records and records[0].get("schema_version") != SCHEMA_VERSION:
+        raise UsageError(f"{path} has schema_version {records[0].get('schema_version')!r}; "
+                         f"this version reads {SCHEMA_VERSION}")
+    return records
+
+
+def load_samples(path):
+    """The raw samples of a results directory as a pandas DataFrame: the KEY_COLUMNS, `run`, `stage`
+    (total_ms, input_ms, gemm_ms, output_ms) and `samples` (a list of floats, ms), one row per
+    successful case and stage. A retried key keeps its last measurement."""
+    import pandas as pd
+
+    results = ResultsDir.load(path)
+    latest = {}
+    for rec in results.records:
+        if rec.get("type") == "case" and rec.get("status") == "ok":
+            latest[tuple(rec.get(c) for c in KEY_COLUMNS)] = rec
+    rows = [{**{c: rec.get(c) for c in KEY_COLUMNS}, "run": rec.get("run"), "stage": f"{s}_ms",
+             "samples": [float(v) for v in (rec.get(f"{s}_ms") or {}).get("samples", [])]}
+            for rec in latest.values() for s in STAGES]
+    return pd.DataFrame(rows, columns=KEY_COLUMNS + ["run", "stage", "samples"])
+
+
+def load_peaks(path):
+    """The runner's `peak` records of a results directory as a pandas DataFrame: board, core, cpus,
+    threads, run and every field the peak line carries (f32_gflops, i8_gops, ...)."""
+    import pandas as pd
+
+    results = ResultsDir.load(path)
+    rows = [{k: v for k, v in rec.items() if k != "type"} for rec in results.records if rec.get("type") == "peak"]
+    base = ["board", "core", "cpus", "threads", "run", "f32_gflops", "i8_gops"]
+    extra = sorted({k for r in rows for k in r} - set(base))
+    return pd.DataFrame(rows, columns=base + extra)
 
 
 _INT_COLUMNS = {"bits", "h", "w", "cin", "cout", "threads", "reps", "count", "run"}
@@ -176,51 +334,15 @@ _REQUIRED = ["board", "core", "bits", "algo", "transform", "h", "w", "cin", "cou
 _BOOLEANS = {"True": True, "False": False, "true": True, "false": False, "1": True, "0": False}
 
 
-def read_latency_csv(path: Path) -> list[dict]:
-    """The typed rows of a latency.csv; UsageError naming the file, line, column and value when
-    it is not one (not UTF-8, binary, missing contract columns, torn or junk rows)."""
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise UsageError(f"{path}: not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start}); "
-                         f"not a latency table") from None
-    if "\0" in text:
-        raise UsageError(f"{path}: binary content (a NUL byte at offset {text.index(chr(0))}); not a latency table")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        missing = [c for c in CONTRACT_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise UsageError(f"{path} is not a winobench latency table (missing columns: {', '.join(missing)})")
-        rows = [_typed(r, f"{path} line {reader.line_num}") for r in reader]
-    except csv.Error as e:
-        raise UsageError(f"{path} line {reader.line_num}: not CSV ({e})") from None
-    _refuse_repeats(rows, path)
-    return rows
-
-
-def _refuse_repeats(rows: list[dict], path: Path) -> None:
-    """`add` keeps one row per case: a table repeating one is not ours (or was edited)."""
-    seen: dict[tuple, int] = {}
-    for i, r in enumerate(rows):
-        key = tuple(r.get(c, 1 if c == "threads" else None) for c in KEY_COLUMNS)
-        if key in seen:
-            raise UsageError(f"{path}: data rows {seen[key] + 1} and {i + 1} hold the same case "
-                             f"({r['algo']} {r['transform']} {r['bits']}-bit {r['h']}x{r['w']}x{r['cin']}->{r['cout']} "
-                             f"on {r['board']}/{r['core']}); a results table has one row per case")
-        seen[key] = i
-
-
 def _typed(row: dict, where: str) -> dict:
     """CSV strings back to the types `add` wrote (so keys compare equal on resume), refusing values
-    `add` could not have written."""
-    if None in row or None in row.values():
-        raise UsageError(f"{where}: {'more' if None in row else 'fewer'} fields than the header (a torn or foreign row)")
+    `add` could not have written: UsageError naming `where`, the column and the value."""
     out = {c: _value(c, v, where) for c, v in row.items()}
     needed = _REQUIRED + (_TIME_COLUMNS if out["status"] == "ok" else [])
     empty = [c for c in needed if out.get(c) is None]
     if empty:
         raise UsageError(f"{where}: no value in column {empty[0]}" + (" of a row with status ok" if empty[0] in _TIME_COLUMNS else ""))
+    out["scheme"] = out.get("scheme") or "none"
     return out
 
 

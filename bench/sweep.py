@@ -1,20 +1,31 @@
 """A sweep: cases x boards x core types, measured by the on-board runner, each finished case written
 to the results at once (bench.results), with error figures from the host build of the same kernels.
 
-One runner invocation per (board, cluster) measures all its cases (bench.farm drives several boards
+One runner deployment per (board, cluster) measures all its cases (bench.farm drives several boards
 in parallel); its JSON lines stream back and each is persisted as it arrives. A case that fails
-(build, push, runtime, timeout, bad case) becomes an error row and the sweep goes on.
+(build, push, runtime, timeout, crash, bad case) becomes an error row and the sweep goes on; after a
+timeout or crash the runner is restarted on the cases left. The runner's `--peak` runs once per
+(board, cluster) and sweep, and its record is kept with the results.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
+import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
+from bench.accuracy import case_errors
 from bench.cases import Case, precision_name
+from bench.deploy import StreamOptions, parse_cases
+from bench.farm import Reached, run_targets
+from bench.health import run_warnings
+from bench.probe import probe
+from bench.protocol import MAX_CPUS, Repetition
 from bench.results import ResultsDir, case_key, row_from_case
+from bench.transport import open_transport
 
 
 @dataclass
@@ -23,31 +34,36 @@ class Settings:
 
     threads: int = 1
     min_reps: int = 10
-    min_time_ms: int = 200
+    min_time_ms: float = 200
     warmup: int = 2
     errors: bool = True     # error figures from the host build on a crop of each layer
+    case_timeout: float | None = None   # seconds per case; None: derived from each case's work
 
-    def runner_args(self) -> list[str]:
-        return ["--min-reps", str(self.min_reps), "--min-time-ms", str(self.min_time_ms),
-                "--warmup", str(self.warmup)]
+    @property
+    def reps(self) -> Repetition:
+        return Repetition(self.min_reps, self.min_time_ms, self.warmup)
+
+    def check(self) -> "Settings":
+        """ValueError naming the bad setting and the accepted range."""
+        self.reps  # noqa: B018 (validates)
+        if not 1 <= self.threads <= MAX_CPUS:
+            raise ValueError(f"bad threads {self.threads}; accepted: 1 to {MAX_CPUS}")
+        t = self.case_timeout
+        if t is not None and not 0 < t <= 86400:
+            raise ValueError(f"bad case_timeout {t}; accepted: more than 0 and at most 86400 seconds")
+        return self
 
 
-def plan(boards, core_arg, cases, results: ResultsDir, threads: int) -> list[Case]:
-    """The cases still to measure: those not yet measured successfully on every selected (board,
-    core). Resolving the cores here refuses a core a board lacks before anything runs."""
-    from bench.boards import resolve_core
-
+def todo(targets, cases, results: ResultsDir) -> list[Case]:
+    """The cases still to measure: those not yet measured successfully on every target."""
     done = results.measured_keys()
-    targets = [(board.name, cluster.core) for board in boards for cluster in resolve_core(board, core_arg)]
-    return [c for c in cases if any(case_key(b, core, threads, c) not in done for b, core in targets)]
+    keys = [(t.board.name, t.cluster.core, t.threads) for t in targets]
+    return [c for c in cases if any(case_key(b, core, n, c) not in done for b, core, n in keys)]
 
 
 def _after(boards) -> dict:
     """Frequency, governor and temperatures per board after the sweep (structured, pyperf-style);
     the state before is in each runner `info` line's `deploy.topology`, probed just before it ran."""
-    from bench.probe import probe
-    from bench.transport import open_transport
-
     out = {}
     for board in boards:
         try:
@@ -62,47 +78,78 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def run(boards, core_arg, cases: list[Case], settings: Settings, results: ResultsDir, command_line: str,
-        progress=None) -> dict:
-    """Measure `cases` on the `core_arg` clusters of every board (in parallel across boards), adding
-    each case to `results` as it arrives; returns {"ok": n, "error": n, "warnings": [...]} (the
-    frequency and thermal warnings of this run, bench.health)."""
-    from bench.accuracy import case_errors
-    from bench.farm import run_farm
-    from bench.health import run_warnings
+def place_harness(targets) -> dict:
+    """Keep this process off the CPUs measured on this machine: pin it (and the threads it starts
+    from now on) to the others; with none left, error figures are computed after timing."""
+    here = {c for t in targets if t.board.transport in ("local", "emulated") for c in t.cpus}
+    allowed = os.sched_getaffinity(0)
+    free = allowed - here
+    if not here:
+        return {"harness_cpus": sorted(allowed), "error_figures": "during the sweep (no measured CPU here)",
+                "restore": None}
+    if free:
+        os.sched_setaffinity(0, free)
+        return {"harness_cpus": sorted(free), "error_figures": "during the sweep (pinned away)", "restore": allowed}
+    return {"harness_cpus": sorted(allowed), "error_figures": "after timing", "restore": None}
 
-    counts = {"ok": 0, "error": 0, "warnings": []}
+
+def run(reached: dict[str, Reached], targets, cases: list[Case], settings: Settings, results: ResultsDir,
+        metadata: dict, progress=None) -> dict:
+    """Measure `cases` on `targets` (in parallel across boards), adding each case to `results` as it
+    arrives; returns {"ok": n, "error": n, "warnings": [...]} (this run's frequency, thermal and
+    profile warnings). `metadata`: the run's command line, profile warnings etc."""
+    counts = {"ok": 0, "error": 0, "warnings": list(metadata.get("profile_warnings", []))}
     if not cases:
         return counts
-    cases_text = "\n".join(case.runner_line(i) for i, case in enumerate(cases)) + "\n"
-    run_id = results.start_run({
-        "command": command_line, "date": _now(), "boards": [b.name for b in boards], "core": core_arg or "all",
-        "settings": dataclasses.asdict(settings), "runners": []})
+    place = place_harness(targets)
+    defer = settings.errors and place["error_figures"] == "after timing"
+    run_meta = {**metadata, "date": _now(), "settings": dataclasses.asdict(settings), "runners": [],
+                "harness": {k: v for k, v in place.items() if k != "restore"}}
+    run_id = results.start_run(run_meta)
+    cases_text = "\n".join(case.spec(i).runner_line() for i, case in enumerate(cases)) + "\n"
+    opts = StreamOptions(reps=settings.reps, case_timeout=settings.case_timeout, peak=True)
+    deferred, finished = [], False
+
+    def record(case, line, with_errors):
+        if line.get("status") == "ok" and with_errors and "error" not in line:
+            line = {**line, "error": case_errors(case)}
+        row = row_from_case(line, case, run_id)
+        results.add(row, line)
+        counts["ok" if row["status"] == "ok" else "error"] += 1
+        if progress:
+            progress(case, row)
+
     try:
-        for line in run_farm(boards, core_arg, cases_text, threads=settings.threads,
-                             extra_args=settings.runner_args(), files=_transform_files(cases)):
-            if line.get("type") == "info":
-                results.raw["runs"][run_id]["runners"].append(line)
-            if line.get("type") != "case":
-                continue
-            case = cases[int(line["id"])]
-            if line.get("status") == "ok" and settings.errors and "error" not in line:
-                line = {**line, "error": case_errors(case)}
-            row = row_from_case(line, case, run_id)
-            results.add(row, line)
-            counts["ok" if row["status"] == "ok" else "error"] += 1
-            if progress:
-                progress(case, row)
+        for line in run_targets(reached, targets, parse_cases(cases_text), opts, transform_files(cases)):
+            kind = line.get("type")
+            if kind == "info":
+                run_meta["runners"].append(line)
+                results.add_record("runner", run_id, line)
+            elif kind == "peak":
+                results.add_record("peak", run_id, line)
+            elif kind == "case":
+                case = cases[int(line["id"])]
+                if defer and line.get("status") == "ok":
+                    deferred.append((case, line))
+                else:
+                    record(case, line, settings.errors)
+        finished = True
     finally:
-        run_meta = results.raw["runs"][run_id]
-        run_meta["after"] = _after(boards)
-        counts["warnings"] = run_warnings(run_meta)
-        results.update_run(run_id, warnings=counts["warnings"])
+        if place["restore"]:
+            os.sched_setaffinity(0, place["restore"])
+        for case, line in deferred:  # interrupted: keep the timings, skip the error figures
+            record(case, line, finished)
+        run_meta["after"] = _after([r.board for r in reached.values() if r.topology is not None])
+        counts["warnings"] += run_warnings(run_meta)
+        try:
+            results.add_record("run_end", run_id, {"after": run_meta["after"], "warnings": counts["warnings"]})
+        except OSError:
+            pass  # a full disk: the error that stopped the sweep says so; the cases are recorded
     return counts
 
 
-def _transform_files(cases) -> list[str]:
-    return sorted({c.transform for c in cases if c.transform not in ("none", "static", "learned")})
+def transform_files(cases) -> list[str]:
+    return sorted({c.transform_file for c in cases if c.transform_file})
 
 
 def summary(df) -> str:
@@ -117,8 +164,9 @@ def summary(df) -> str:
         for (h, w, cin, cout), layer in group.groupby(["h", "w", "cin", "cout"], sort=True):
             best = layer.loc[layer["total_ms"].idxmin()]
             base = layer[(layer["algo"] == "im2row") & (layer["bits"] == 32)]["total_ms"]
+            scheme = best.get("scheme", "none")
             name = f"{best['algo']} {'' if best['algo'] == 'im2row' else best['transform'] + ' '}" \
-                   f"{precision_name(best['bits'])}"
+                   f"{precision_name(best['bits'])}{'' if scheme in ('none', 'tensor', None) else ' ' + scheme}"
             base_ms = f"{base.iloc[0]:.3f}" if len(base) else "-"
             speed = f"{base.iloc[0] / best['total_ms']:.2f}x" if len(base) else "-"
             lines.append(f"  {f'{h}x{w} {cin}->{cout}':<18} {name:<20} {best['total_ms']:>9.3f} {base_ms:>15} {speed:>8}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
 import queue
 import shlex
@@ -39,6 +40,12 @@ _STDERR_KEEP = 64 * 1024
 # Exit status of a command that died of a signal whose number is not known: sshd reports the signal
 # in an "exit-signal" message that paramiko does not read (it then gives -1, which looks like SIGHUP).
 SIGNAL_UNKNOWN = -255
+# paramiko logs connection failures (with a traceback) from its own thread; they are reported here as
+# one line each, so its log stays quiet unless the user configures logging.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+KEEPALIVE_S = 5         # SSH keepalive interval, so a frozen link is noticed by the network stack
+KILL_TIMEOUT_S = 10     # opening a channel or killing a remote command must not hang on a frozen link
+SFTP_TIMEOUT_S = 60     # per SFTP operation
 
 
 class TransportError(MeasurementError):
@@ -113,25 +120,28 @@ class Process:
         with self._err_lock:
             return self._err.decode("utf-8", "replace")
 
-    def lines(self, deadline: float | None = None) -> Iterator[str]:
-        """Stdout lines as they arrive. `deadline` (time.monotonic() value): past it the command is
-        killed and TransportTimeout raised."""
-        while True:
+    def next_line(self, deadline: float | None = None) -> str | None:
+        """The next stdout line, or None once stdout is closed. `deadline` (a time.monotonic()
+        value): past it the command is killed and TransportTimeout raised."""
+        try:
+            if deadline is None:
+                line = self._lines.get()
+            else:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            self.kill()
             try:
-                if deadline is None:
-                    line = self._lines.get()
-                else:
-                    line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                self.kill()
-                try:
-                    self.wait(5)  # reap it: a killed command must not linger as a zombie
-                except Exception:
-                    pass
-                raise TransportTimeout("command ran past its deadline and was killed") from None
-            if line is None:
-                self._lines.put(None)  # later calls end at once too
-                return
+                self.wait(5)  # reap it: a killed command must not linger as a zombie
+            except Exception:
+                pass
+            raise TransportTimeout("command ran past its deadline and was killed") from None
+        if line is None:
+            self._lines.put(None)  # later calls end at once too
+        return line
+
+    def lines(self, deadline: float | None = None) -> Iterator[str]:
+        """Stdout lines as they arrive (see next_line for `deadline`)."""
+        while (line := self.next_line(deadline)) is not None:
             yield line
 
     def wait(self, timeout: float | None = None) -> int:
@@ -153,6 +163,7 @@ class Transport:
     def __init__(self, board):
         self.board = board
         self._made_dirs: set[str] = set()
+        self.broken = ""   # why the connection is unusable (a frozen or lost link), once known
 
     @property
     def emulated(self) -> bool:
@@ -189,6 +200,15 @@ class Transport:
         path = self._make_private_dir(prefix)
         self._made_dirs.add(path)
         return path
+
+    def adopt(self, path: str) -> None:
+        """Take over a directory another connection to the same board made (cleanup after a lost
+        link goes through a fresh connection)."""
+        self._made_dirs.add(path)
+
+    def kill_remote(self, pid: int) -> None:
+        """SIGKILL a process on the board by its PID (bounded; it may be gone already)."""
+        self.run(["kill", "-KILL", str(pid)], timeout=KILL_TIMEOUT_S)
 
     def cleanup(self, path: str) -> None:
         """Remove a directory made by `mkdtemp` on this transport, with everything in it. Refuses
@@ -324,7 +344,11 @@ class SSHTransport(Transport):
 
         self._paramiko = paramiko
         config = fabric.Config(runtime_ssh_path=board.ssh_config) if board.ssh_config else fabric.Config()
-        connect_kwargs = {"key_filename": [board.identity]} if board.identity else {}
+        # banner/auth timeouts: a host that accepts TCP but never speaks SSH (a tarpit) fails in
+        # connect_timeout seconds, not paramiko's own defaults.
+        connect_kwargs = {"banner_timeout": board.connect_timeout, "auth_timeout": board.connect_timeout}
+        if board.identity:
+            connect_kwargs["key_filename"] = [board.identity]
         try:
             conn = fabric.Connection(board.host, user=board.user, port=board.port, config=config,
                                      connect_timeout=int(board.connect_timeout), connect_kwargs=connect_kwargs)
@@ -355,8 +379,10 @@ class SSHTransport(Transport):
     def _connect(self):
         p = self._paramiko
         where = f"{self.conn.user}@{self.conn.host}:{self.conn.port}"
+        t0 = time.monotonic()
         try:
             self.conn.open()
+            self.conn.client.get_transport().set_keepalive(KEEPALIVE_S)
         except HostKeyError:
             raise
         except p.BadHostKeyException as e:
@@ -368,21 +394,39 @@ class SSHTransport(Transport):
                 f"refusing to connect (reinstalled board, or someone in the middle). If the board was "
                 f"reinstalled, remove the old entry: ssh-keygen -R '{name}' -f {self.known_hosts}") from None
         except p.AuthenticationException as e:
-            raise TransportError(f"authentication to {where} failed ({e}); check the key (identity, "
-                                 f"~/.ssh/config IdentityFile or ssh-agent)") from None
+            raise TransportError(f"board {self.board.name}: authentication to {where} failed ({e}); "
+                                 f"key files tried: {self._key_files()}") from None
         except (OSError, p.SSHException, EOFError) as e:
-            raise TransportError(f"cannot connect to {where} (board {self.board.name}): {e}") from None
+            waited = time.monotonic() - t0
+            if isinstance(e, (socket.timeout, TimeoutError)) or waited >= self.board.connect_timeout - 0.5:
+                raise TransportError(f"board {self.board.name}: cannot connect to {where}: timed out after "
+                                     f"{waited:.0f} s (connect_timeout {self.board.connect_timeout:g} s) "
+                                     f"waiting for the SSH server ({e or type(e).__name__})") from None
+            raise TransportError(f"board {self.board.name}: cannot connect to {where}: {e}") from None
+
+    def _key_files(self) -> str:
+        """The private key files an authentication could have used (for the error message)."""
+        named = [self.board.identity] if self.board.identity else []
+        cfg = self.conn.ssh_config.get("identityfile") or []
+        named += [os.path.expanduser(f) for f in ([cfg] if isinstance(cfg, str) else cfg)]
+        defaults = [os.path.expanduser(f"~/.ssh/id_{k}") for k in ("rsa", "ecdsa", "ed25519", "dsa")]
+        tried = list(dict.fromkeys(named + [f for f in defaults if os.path.exists(f)]))
+        agent = "plus ssh-agent" if os.environ.get("SSH_AUTH_SOCK") else "no ssh-agent"
+        return (", ".join(tried) if tried else "none found (no identity, no IdentityFile, no ~/.ssh/id_*)") + f"; {agent}"
 
     @property
     def sftp(self):
         if self._sftp is None:
             try:
                 self._sftp = self.conn.client.open_sftp()
+                self._sftp.get_channel().settimeout(SFTP_TIMEOUT_S)  # a frozen link fails, not hangs
             except self._paramiko.SSHException as e:
                 raise TransportError(f"SFTP unavailable on {self.board.name}: {e}") from None
         return self._sftp
 
     def put(self, local, remote, mode=0o600):
+        if self.broken:
+            raise TransportError(f"connection to {self.board.name} lost: {self.broken}")
         try:
             self.sftp.put(os.fspath(local), remote)
             self.sftp.chmod(remote, mode)
@@ -395,22 +439,26 @@ class SSHTransport(Transport):
         except (OSError, self._paramiko.SSHException) as e:
             raise TransportError(f"download of {self.board.name}:{remote} failed: {e}") from None
 
-    # The board's login shell runs the command line; `sh -c` then reports its PID (so that a kill
-    # can reach it on a separate channel) and exec's the argv, which keeps that PID. The marker lets
-    # anything a login script prints on stdout be skipped.
+    # The board's login shell runs the command line; `sh -c` starts the argv, reports its PID on
+    # stderr (so that a kill can reach it on a separate channel), waits for it and exits with its
+    # status (128 + N when signal N killed it: sshd's exit-signal message is not read by paramiko).
+    # The marker lets anything a login script prints on stderr be skipped; stdout is the command's.
     _PID_MARK = "@@wb-pid@@"
+    _SCRIPT = f'"$@" </dev/null & p=$!; echo "{_PID_MARK} $p" >&2; wait $p'
 
     def start(self, argv):
-        cmd = shlex.join(["sh", "-c", f'echo "{self._PID_MARK} $$"; exec "$@"', "sh", *argv])
+        if self.broken:
+            raise TransportError(f"connection to {self.board.name} lost: {self.broken}")
+        cmd = shlex.join(["sh", "-c", self._SCRIPT, "sh", *argv])
         try:
-            chan = self.conn.client.get_transport().open_session()
+            chan = self.conn.client.get_transport().open_session(timeout=KILL_TIMEOUT_S)
             chan.exec_command(cmd)
         except (OSError, self._paramiko.SSHException, AttributeError) as e:
             raise TransportError(f"cannot run a command on {self.board.name}: {e}") from None
         out = chan.makefile("rb", -1)
         err = chan.makefile_stderr("rb", -1)
         pid = None
-        for raw in iter(out.readline, b""):
+        for raw in iter(err.readline, b""):
             line = raw.decode("utf-8", "replace")
             if line.startswith(self._PID_MARK):
                 pid = int(line.split()[1])
@@ -420,15 +468,23 @@ class SSHTransport(Transport):
             if timeout is not None and not chan.status_event.wait(timeout):
                 raise TransportTimeout("remote command did not exit in time")
             status = chan.recv_exit_status()
-            return SIGNAL_UNKNOWN if status == -1 else status
+            if status == -1:
+                return SIGNAL_UNKNOWN
+            return -(status - 128) if 128 < status < 128 + 65 else status
 
         def killer():
-            if pid is not None:
-                c = self.conn.client.get_transport().open_session()
-                c.exec_command(shlex.join(["kill", "-KILL", str(pid)]))
-                c.recv_exit_status()
-                chan.status_event.wait(3)  # let the killed command's exit status arrive
-            chan.close()
+            try:
+                if pid is not None and not self.broken:  # a separate channel, bounded: the link may be frozen
+                    try:
+                        c = self.conn.client.get_transport().open_session(timeout=KILL_TIMEOUT_S)
+                    except (OSError, self._paramiko.SSHException, EOFError, AttributeError) as e:
+                        self.broken = f"no channel in {KILL_TIMEOUT_S} s ({e or type(e).__name__})"
+                        raise
+                    c.exec_command(shlex.join(["kill", "-KILL", str(pid)]))
+                    c.status_event.wait(KILL_TIMEOUT_S)
+                    chan.status_event.wait(3)  # let the killed command's exit status arrive
+            finally:
+                chan.close()
 
         return Process(out, err, waiter, killer, pid)
 

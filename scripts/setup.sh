@@ -13,6 +13,15 @@ declare -A NEEDED=(
     [/usr/sbin/sshd]=openssh-server
     [gcc]=gcc
     [make]=make
+    # the emulated full-system board (`bench board up`, tests/test_vm.py)
+    [qemu-system-aarch64]=qemu-system-arm
+    [mmdebstrap]=mmdebstrap
+    [update-binfmts]=binfmt-support
+    [cpio]=cpio
+    [zstd]=zstd
+    [dtc]=device-tree-compiler
+    [depmod]=kmod
+    [llvm-mca]=llvm
 )
 missing=()
 for thing in "${!NEEDED[@]}"; do
@@ -35,6 +44,14 @@ if ((${#missing[@]})); then
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     # shellcheck disable=SC2086
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >/dev/null
+fi
+
+# The image build runs arm64 maintainer scripts under qemu-user through binfmt_misc, which is not
+# mounted by default: mount it and enable qemu-aarch64 (root only; bench board up says what is missing).
+binfmt=/proc/sys/fs/binfmt_misc
+if [[ $(id -u) -eq 0 ]] && ! grep -qs '^enabled' "$binfmt/qemu-aarch64"; then
+    [[ -e $binfmt/register ]] || mount -t binfmt_misc binfmt_misc "$binfmt" 2>/dev/null || true
+    update-binfmts --enable qemu-aarch64 2>/dev/null || true
 fi
 
 # Virtual environment; reinstall the package only when pyproject.toml changed.

@@ -33,6 +33,9 @@ def test_flags():
     assert "-std=c11" in host and "-ffp-contract=off" in host and "-march=native" in host
     assert "-mcpu=cortex-a73" in build.flags("aarch64", "cortex-a73")
     assert "-mcpu=cortex-a55+dotprod" in build.flags("aarch64", "cortex-a55", dotprod=True)
+    # in-order cores get the GEMMs whose loads dual-issue (wb_f32_ukernels.h), others the default
+    assert "-DWB_INORDER_CORE=1" in build.flags("aarch64", "cortex-a53")
+    assert "-DWB_INORDER_CORE=0" in build.flags("aarch64", "cortex-a73")
     with pytest.raises(build.BuildError, match="unknown target"):
         build.flags("riscv")
     with pytest.raises(build.BuildError, match="aarch64 targets only"):

@@ -10,7 +10,7 @@ import pytest
 
 from bench.boards import load_board, load_boards
 from bench.errors import UsageError
-from bench.farm import plan, run_farm, shard_text
+from bench.farm import run_farm, split
 from bench.deploy import parse_cases
 
 FAST = ["--min-time-ms", "20", "--min-reps", "3"]
@@ -25,13 +25,6 @@ def by_board(lines):
         if l["type"] == "case":
             out.setdefault(l["board"], []).append(l)
     return out
-
-
-def test_shard_text_keeps_line_numbers():
-    text = "# header\na=1\n\nb=2\nc=3\n"
-    cases = parse_cases(text)
-    shard = shard_text(text, cases[1::2])
-    assert [(c.line, c.text) for c in parse_cases(shard)] == [(4, "b=2")]
 
 
 def test_same_kind_boards_share_the_sweep_in_parallel(ssh_farm):
@@ -104,6 +97,6 @@ def test_plan_with_explicit_kinds():
     pi = load_board("rpi4")
     cases = parse_cases(SWEEP)
     topo = {}  # nothing probed: profile kinds decide; every board is then treated as reachable
-    shares = plan([a, b, pi], topo, cases)
+    shares = split([a, b, pi], topo, cases)
     assert [c.line for c in shares["hk-a"]] == [1, 3, 5] and [c.line for c in shares["hk-b"]] == [2, 4]
     assert [c.line for c in shares["rpi4"]] == [1, 2, 3, 4, 5]

@@ -54,3 +54,22 @@ def test_unstable_cases_are_counted_with_the_worst():
     (w,) = unstable_warnings(df)
     assert w.startswith("1 of 2 cases vary by more than 10%") and "f4 static 8-bit" in w and "50%" in w
     assert unstable_warnings(df.iloc[:1]) == []
+
+
+def test_a_profile_that_disagrees_with_the_probe_is_warned_about():
+    """The shipped HiKey 960 profile against a HiKey 960's sysfs (the fixture tree): no warning;
+    against a Raspberry Pi 4's: the missing clusters are named. A changed frequency is named too."""
+    import dataclasses
+
+    from bench.boards import load_board
+    from bench.health import profile_mismatches
+    from bench.probe import read_topology
+
+    fixtures = Path(__file__).parent / "fixtures"
+    hikey = load_board("hikey960")
+    assert profile_mismatches(hikey, read_topology(fixtures / "hikey960")) == []
+    on_pi = profile_mismatches(hikey, read_topology(fixtures / "rpi4"))
+    assert any("profile's a73 cluster is not on the board" in w for w in on_pi) and all(w.startswith("hikey960:") for w in on_pi)
+    faster = dataclasses.replace(hikey, clusters=(dataclasses.replace(hikey.clusters[1], max_khz=2600000),))
+    (w,) = profile_mismatches(faster, read_topology(fixtures / "hikey960"))
+    assert "a73 max 2600 MHz, board 2362 MHz" in w

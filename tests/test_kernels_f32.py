@@ -117,6 +117,17 @@ def test_threads_give_identical_bytes():
         np.testing.assert_array_equal(one, two, err_msg=f"{algo}/{transform}")
 
 
+def test_few_pixels_split_threads_over_channels():
+    """15 output pixels, 37 channels: im2row's threads take output channels (8 at a time, with a
+    5-column tail), the GEMM runs N-outermost; same bytes as one thread, and the reference."""
+    x, w = data(3, 5, 70, 37)
+    one, _ = kernels.conv2d_timed(x, w, algo="im2row")
+    two, _ = kernels.conv2d_timed(x, w, algo="im2row", threads=2)
+    np.testing.assert_array_equal(one, two)
+    ref = reference.conv2d_direct(x.astype(np.float64), w.astype(np.float64))
+    np.testing.assert_allclose(two, ref, rtol=1e-4, atol=1e-4)
+
+
 def test_conv2d_timed_reports_stages():
     x, w = data(16, 16, 32, 32)
     y, t = kernels.conv2d_timed(x, w, algo="f4", reps=3, warmup=1)

@@ -82,8 +82,10 @@ def test_float_output_is_the_dequantized_reference(algo):
 
 
 @pytest.mark.parametrize("algo", ["im2row", "f4", "f6"])
-def test_threads_give_the_same_bytes(algo):
-    x, w = data(13, 11, 24, 12, seed=8)
+@pytest.mark.parametrize("shape", [(13, 11, 24, 12), (3, 5, 70, 37)], ids=["rows", "few-pixels"])
+def test_threads_give_the_same_bytes(algo, shape):
+    """(3, 5, 70, 37): fewer pixels than channels, so int8 im2row splits the channels."""
+    x, w = data(*shape, seed=8)
     one, _ = kernels.conv2d_timed(x, w, algo=algo, bits=8)
     two, times = kernels.conv2d_timed(x, w, algo=algo, bits=8, threads=2, reps=2)
     assert np.array_equal(one, two) and times.kernel.startswith("wb_q8_conv_")

@@ -164,3 +164,36 @@ def test_bench_probe_over_ssh_and_save(ssh_board):
     saved = load_board("probed")
     assert saved.port == ssh_board.server.port and saved.known_hosts == str(ssh_board.server.known_hosts)
     assert [(c.core, c.cpus) for c in saved.clusters] == [(c.core, c.cpus) for c in read_topology("/").clusters]
+
+
+# ---------------------------------------------------------------------------------------------
+# Full-system emulation seen from inside (tests/fixtures/qemu-virt: recorded from `bench board up`)
+
+def test_qemu_virt_tree_is_recognised_as_emulated():
+    t = read_topology(FIXTURES / "qemu-virt")
+    assert (t.arch, t.model, t.emulated) == ("aarch64", "linux,dummy-virt", True)
+    assert t.emulation == ["device-tree model 'linux,dummy-virt'",
+                           "device-tree node fw-cfg@9020000 (qemu,fw-cfg-mmio)"]
+    assert clusters(t) == [("a53", "0-3", None)] and t.clusters[0].midr == 0x410FD034
+    assert t.thermal == [] and {c.governor for c in t.cpus} == {None}
+    assert "[EMULATED: timings are not real]" in t.summary() and "no cpufreq" in t.summary()
+
+
+@pytest.mark.parametrize("tree", ["hikey960", "rpi4", "x86-host"])
+def test_real_boards_show_no_sign_of_emulation(tree):
+    t = read_topology(FIXTURES / tree)
+    assert (t.emulated, t.emulation) == (False, [])
+
+
+def test_a_profile_probed_as_emulated_becomes_emulated():
+    """`--board hikey960 --host <a VM>`: the board's own evidence wins over the profile."""
+    board = load_board("hikey960")
+    assert board.emulated is False
+    assert board.with_topology(read_topology(FIXTURES / "qemu-virt")).emulated is True
+    assert board.with_topology(read_topology(FIXTURES / "hikey960")).emulated is False
+
+
+def test_probe_output_carries_the_fw_cfg_node():
+    path = "/sys/firmware/devicetree/base/fw-cfg@9020000/compatible"
+    _, files = parse_probe_output(f"@@wb-probe@@ uname\naarch64\n@@wb-probe@@ file {path}\nqemu,fw-cfg-mmio\x00\n")
+    assert files == {path: "qemu,fw-cfg-mmio\x00"}

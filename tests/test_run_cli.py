@@ -55,11 +55,15 @@ def test_run_writes_the_contract_csv_with_types(local_results):
     # int8 Winograd loses accuracy with tile size; fp32 stays near float precision.
     sq = df[df["h"] == 7].set_index(["algo", "transform", "bits"])["sqnr_db"]
     assert sq[("f2", "static", 8)] > sq[("f6", "static", 8)] and sq[("f2", "static", 32)] > 90
-    raw = json.loads((out / "raw.json").read_text())
-    assert raw["schema_version"] == 1 and raw["runs"][0]["command"].startswith("bench run --res 4,7")
-    case = raw["cases"][0]
+    records = [json.loads(l) for l in (out / "raw.jsonl").read_text().splitlines()]
+    kinds = [r["type"] for r in records]
+    assert records[0] == {"type": "header", "tool": "winobench", "schema_version": 2}
+    assert kinds[1] == "run" and records[1]["command"].startswith("bench run --res 4,7")
+    assert kinds.count("case") == len(df) and kinds.count("peak") == 1 and kinds[-1] == "run_end"
+    case = next(r for r in records if r["type"] == "case")
     assert len(case["total_ms"]["samples"]) == case["reps"] and "gemm_ms" in case
-    assert raw["runs"][0]["runners"][0]["type"] == "info" and "after" in raw["runs"][0]
+    assert "runner" in kinds and "after" in records[-1]
+    assert records[1]["harness"]["error_figures"].startswith(("during", "after"))
     assert "fastest" in done.stdout and "speedup" in done.stdout
 
 
@@ -107,6 +111,8 @@ def test_interrupted_run_resumes_without_lost_or_duplicated_rows(tmp_path):
     assert 3 <= len(before) < 42 and (before["status"] == "ok").all()
 
     done = bench("run", "--res", "6,9,12", "--channels", "8", *FAST, "--out", out, "--resume")
+    assert done.returncode == 2 and "other settings" in done.stderr and "--mix-settings" in done.stderr
+    done = bench("run", "--res", "6,9,12", "--channels", "8", *FAST, "--out", out, "--resume", "--mix-settings")
     assert done.returncode == 0, done.stderr
     assert f"{42 - len(before)} of 42 cases" in done.stderr
     after = read_csv(out)
@@ -117,17 +123,38 @@ def test_interrupted_run_resumes_without_lost_or_duplicated_rows(tmp_path):
     assert set(after["run"]) == {0, 1}
 
 
-def test_verify_passes_and_fails_on_a_wrong_transform_file(tmp_path):
+def test_verify_passes_exact_files_and_judges_a_learned_one_against_its_own_matrices(tmp_path):
     good = save_transform(cook_toom(4, 3, BARABASZ_POINTS[(4, 3)]), tmp_path / "barabasz_f4.json")
-    done = bench("verify", "--algo", "f4", "--transform", f"static,learned,{good}")
+    done = bench("verify", "--algo", "f4", "--transform", f"static,learned,{good},pso")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count(" ok") == 3 * 4 * 2 and "all kernel results correct" in done.stdout
+    assert done.stdout.count(" ok") == 4 * 4 * 2 and "all kernel results correct" in done.stdout
+    # Not an exact Winograd transform, in a file whose name would break a runner case line.
     t = cook_toom(4)
-    wrong = type(t)(4, 3, t.AT, t.G, t.BT * np.where(np.eye(6) > 0, 1.0, 1.05))
-    bad = save_transform(wrong, tmp_path / "wrong_f4.json")
-    done = bench("verify", "--algo", "f4", "--bits", "32", "--transform", bad)
-    assert done.returncode == 1
-    assert "WRONG relative L2" in done.stdout and "kernel result(s) wrong" in done.stderr
+    learned = type(t)(4, 3, t.AT, t.G, t.BT * np.where(np.eye(6) > 0, 1.0, 1.05))
+    odd = save_transform(learned, tmp_path / "learned f4 #1 h=4096.json")
+    done = bench("verify", "--algo", "f4", "--transform", odd)
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = [l for l in done.stdout.splitlines() if " f4 " in l]
+    assert len(rows) == 4 * 2 and all("transform's own identity error" in l for l in rows)
+    assert sum("vs same-matrix Winograd" in l for l in rows) == 4
+    assert sum("bit-exact with the host build" in l for l in rows) == 4
+
+
+def test_verify_judge_calls_a_wrong_output_wrong(tmp_path):
+    """The board's answer is fabricated here (a wrong kernel cannot be built on purpose); the
+    judgement uses the real host build and references."""
+    from bench.accuracy import same_matrices_check
+    from bench.cases import Case, Layer
+    from bench.cmd_verify import judge
+
+    t = cook_toom(4)
+    learned = type(t)(4, 3, t.AT, t.G, t.BT * np.where(np.eye(6) > 0, 1.0, 1.05))
+    case = Case(Layer(7, 13, 3, 5), "f4", str(save_transform(learned, tmp_path / "l.json")), 32)
+    right = same_matrices_check(case)
+    ok, note = judge(case, {"status": "ok", "checksum": right["checksum"], "error": {"rel_l2": right["transform_rel_l2"]}})
+    assert ok and "identity error" in note
+    ok, note = judge(case, {"status": "ok", "checksum": "0" * 16, "error": {"rel_l2": 0.9}})
+    assert not ok and "differs from the host build" in note
 
 
 @pytest.mark.parametrize("args,message", [
@@ -139,6 +166,12 @@ def test_verify_passes_and_fails_on_a_wrong_transform_file(tmp_path):
     (["run", "--res", "8", "--channels", ""], "bad channel count ''"),
     (["run", "--res", "8", "--channels", "-3"], "bad channel count -3"),
     (["run", "--threads", "0"], "bad --threads 0"),
+    (["run", "--threads", "99"], "bad --threads 99"),
+    (["run", "--reps", "2000000000"], "bad --reps 2000000000; accepted: 1 to 100000"),
+    (["run", "--min-time-ms", "nan"], "bad --min-time-ms nan"),
+    (["run", "--case-timeout", "0"], "bad --case-timeout 0"),
+    (["run", "--scheme", "row"], "unknown scheme 'row'; accepted: tensor, tap, wide"),
+    (["run", "--resume"], "--resume: "),
     (["run", "--transform", "nosuch.json"], "nosuch.json: cannot read"),
     (["run", "--board", "nosuchboard"], "nosuchboard"),
     (["lut", "."], "not a winobench results directory"),

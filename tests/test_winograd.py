@@ -131,7 +131,7 @@ def test_cli_export_writes_a_loadable_file(tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["show", "--m", "4", "--points", "0,1,1,2,3"], "must be distinct"),
-    (["show", "--m", "0"], "m must be an integer >= 1, got 0"),
+    (["show", "--m", "0"], "bad m 0; accepted: whole numbers from 1 to 16"),
     (["export", "--m", "4", "--out", "x.csv"], "accepted: .json, .npz, .txt"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, args, message):

@@ -10,7 +10,7 @@ enum {
     WB_OK = 0,
     WB_E_BAD_CASE = 1,     /* unknown algo/transform, size out of range */
     WB_E_BAD_MATRICES = 2, /* transform matrices of the wrong shape, or non-finite */
-    WB_E_UNSUPPORTED = 3,  /* a valid request no linked kernel implements (e.g. bits=8 before int8) */
+    WB_E_UNSUPPORTED = 3,  /* a valid request no linked kernel implements (e.g. int8 without its sources) */
     WB_E_RUNTIME = 4       /* out of memory, thread creation failed, ... */
 };
 
@@ -22,6 +22,14 @@ enum {
 int wb_conv_create(const char *algo, int bits, const char *transform, int m, int r,
                    const double *at, const double *g, const double *bt, int h, int w, int cin,
                    int cout, const float *weights, wb_conv **out, char *err, int err_len);
+
+/* The same with an int8 Winograd quantization scheme (bench/reference.py): "tensor" (the default
+ * for int8 Winograd), "tap" or "wide"; "none" (the default) for fp32 and im2row; NULL: the default.
+ * A scheme the (algo, bits) pair does not take is WB_E_BAD_CASE. */
+int wb_conv_create_scheme(const char *algo, int bits, const char *transform, const char *scheme,
+                          int m, int r, const double *at, const double *g, const double *bt, int h,
+                          int w, int cin, int cout, const float *weights, wb_conv **out, char *err,
+                          int err_len);
 
 /* Fixes the data-dependent parameters of the convolution on x, before timing. fp32: nothing.
  * int8 (bits=8): quantizes x (symmetric per tensor), measures each stage's amax on it with a
@@ -56,3 +64,6 @@ void wb_error_metrics(const float *y, const double *ref, unsigned long long n, d
 
 /* Sustained fp32 FMA rate of one thread in GFLOP/s, measured for about min_ms. */
 double wb_peak_f32_gflops(double min_ms);
+/* Streaming read bandwidth of one thread in GB/s over a 64 MiB buffer (beyond the caches); NaN
+ * when the buffer cannot be allocated. */
+double wb_peak_bw_gbs(double min_ms);

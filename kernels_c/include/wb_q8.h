@@ -25,6 +25,11 @@ double wb_q8_quantize(const float *x, unsigned long long n, int8_t *q);
 int wb_q8_plan_create(int m, int learned, const double *at, const double *g, const double *bt,
                       int h, int w, int cin, int cout, const int8_t *wq, wb_q8_plan **out,
                       char *err, int err_len);
+/* The same with an int8 Winograd scheme (bench/reference.py steps 5-7): 0 tensor (what
+ * wb_q8_plan_create plans), 1 tap, 2 wide; im2row takes 0 only. */
+int wb_q8_plan_create_scheme(int m, int learned, int scheme, const double *at, const double *g,
+                             const double *bt, int h, int w, int cin, int cout, const int8_t *wq,
+                             wb_q8_plan **out, char *err, int err_len);
 void wb_q8_plan_destroy(wb_q8_plan *plan);
 
 /* Calibration by the scalar path on xq (NHWC int8); writes that path's output to y8 when not
@@ -47,6 +52,12 @@ void wb_q8_plan_info(const wb_q8_plan *plan, int *k, float *mult);
  * layout of bench.reference.winograd_int8_stages: "V8" (th, tw, a, a, cin), "U8" (a, a, cin,
  * cout), "P8" (th, tw, a, a, cout). Returns 0, or WB_E_BAD_CASE for an unknown name or im2row. */
 int wb_q8_stage(const wb_q8_plan *plan, const char *name, int8_t *out);
+
+/* tap and wide: ints = {scheme, s1, sV, QU}; mults (4 a*a floats) = per-position multipliers of
+ * V8, U8, P8 (tap) then mult_U of U16 (wide) repeated; per_position (a*a) = Sq (tap) or e (wide).
+ * wb_q8_stage also gives, for wide, "V16" and "U16" (int16) and "M" (int32, after rshift e[p]),
+ * written as those types into out. */
+void wb_q8_scheme_info(const wb_q8_plan *plan, int *ints, float *mults, int32_t *per_position);
 
 double wb_q8_weight_transform_ms(const wb_q8_plan *plan);
 double wb_q8_gemm_ops(const wb_q8_plan *plan); /* 2 x useful MACs of the GEMM stage */

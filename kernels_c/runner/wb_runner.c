@@ -270,9 +270,10 @@ static int run_case(const options *o, wb_pool *pool, const wb_case *c, char *err
     }
     wb_fill_gaussian(x, nx, o->seed);
     wb_fill_gaussian(w, nw, o->seed + 1);
-    rc = wb_conv_create(c->algo, c->bits, c->transform, mf.m, mf.r, c->matrices[0] ? mf.at : NULL,
-                        c->matrices[0] ? mf.g : NULL, c->matrices[0] ? mf.bt : NULL, c->h, c->w,
-                        c->cin, c->cout, w, &conv, err, err_len);
+    rc = wb_conv_create_scheme(c->algo, c->bits, c->transform, c->scheme[0] ? c->scheme : NULL,
+                               mf.m, mf.r, c->matrices[0] ? mf.at : NULL, c->matrices[0] ? mf.g : NULL,
+                               c->matrices[0] ? mf.bt : NULL, c->h, c->w, c->cin, c->cout, w, &conv,
+                               err, err_len);
     if (rc != WB_OK)
         goto done;
     if ((rc = wb_conv_calibrate(conv, x)) != WB_OK) { /* int8: quantization, before timing */
@@ -316,10 +317,11 @@ static int run_case(const options *o, wb_pool *pool, const wb_case *c, char *err
         wb_json_string(stdout, c->id);
     else
         printf("null");
-    printf(", \"algo\": \"%s\", \"transform\": \"%s\", \"bits\": %d, \"h\": %d, \"w\": %d, "
-           "\"cin\": %d, \"cout\": %d, \"status\": \"ok\", \"kernel\": \"%s\", \"reps\": %d, "
-           "\"cpus\": [",
-           c->algo, is_wino ? c->transform : "none", c->bits, c->h, c->w, c->cin, c->cout,
+    const char *scheme = c->scheme[0] ? c->scheme : is_wino && c->bits == 8 ? "tensor" : "none";
+    printf(", \"algo\": \"%s\", \"transform\": \"%s\", \"bits\": %d, \"scheme\": \"%s\", \"h\": %d, "
+           "\"w\": %d, \"cin\": %d, \"cout\": %d, \"status\": \"ok\", \"kernel\": \"%s\", "
+           "\"reps\": %d, \"cpus\": [",
+           c->algo, is_wino ? c->transform : "none", c->bits, scheme, c->h, c->w, c->cin, c->cout,
            wb_conv_kernel_name(conv), st[3].n);
     for (int i = 0; i < o->threads; i++)
         printf(i ? ", %d" : "%d", o->cpus[i]);
@@ -390,6 +392,8 @@ int main(int argc, char **argv)
         wb_json_number(stdout, wb_peak_f32_gflops(300.0));
         printf(", \"i8_gops\": ");
         wb_json_number(stdout, wb_q8_peak_gops(300.0));
+        printf(", \"bw_gbs\": ");
+        wb_json_number(stdout, wb_peak_bw_gbs(300.0));
         printf("}\n");
         fflush(stdout);
     }

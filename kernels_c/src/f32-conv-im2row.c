@@ -45,7 +45,8 @@ typedef struct {
     const im2row_plan *p;
     const float *x;
     float *y;
-    size_t rows_per_item;
+    size_t rows_per_item; /* split over rows of A, or */
+    size_t cols_per_item; /* over output channels (then every item takes all rows) */
 } im2row_job;
 
 static void pack_rows(void *ctx, size_t i, int tid)
@@ -66,6 +67,17 @@ static void gemm_rows(void *ctx, size_t i, int tid)
                 j->conv->cout);
 }
 
+static void gemm_cols(void *ctx, size_t i, int tid)
+{
+    (void)tid;
+    const im2row_job *j = ctx;
+    const size_t m = (size_t)j->conv->h * j->conv->w, n = j->conv->cout, n0 = i * j->cols_per_item;
+    const size_t n1 = n0 + j->cols_per_item < n ? n0 + j->cols_per_item : n;
+    /* panel n0/8 of W starts at n0 * k */
+    wb_f32_gemm(0, m, n1 - n0, j->p->k, j->p->patches, j->p->k, j->p->wpacked + n0 * j->p->k,
+                j->y + n0, n);
+}
+
 static int im2row_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, double *stage_ms)
 {
     const im2row_plan *p = conv->impl;
@@ -73,12 +85,19 @@ static int im2row_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, do
     const size_t threads = (size_t)wb_pool_threads(pool);
     /* One item per thread would leave threads idle at the end; 4 per thread, whole micro-tiles. */
     size_t rows = threads == 1 ? m : wb_round_up(wb_div_up(m, 4 * threads), WB_F32_GEMM_MR);
-    im2row_job job = {conv, p, x, y, rows};
+    /* Fewer rows than output channels (small late layers): split the weights, the bigger
+     * operand, so each thread streams only its share of W instead of all of it. */
+    const size_t cols = threads > 1 && m < conv->cout
+                            ? wb_round_up(wb_div_up(conv->cout, 4 * threads), WB_F32_GEMM_NR) : 0;
+    im2row_job job = {conv, p, x, y, rows, cols};
 
     double t0 = wb_now_ms();
     wb_parallel_for(pool, conv->h, pack_rows, &job);
     double t1 = wb_now_ms();
-    wb_parallel_for(pool, wb_div_up(m, rows), gemm_rows, &job);
+    if (cols)
+        wb_parallel_for(pool, wb_div_up(conv->cout, cols), gemm_cols, &job);
+    else
+        wb_parallel_for(pool, wb_div_up(m, rows), gemm_rows, &job);
     double t2 = wb_now_ms();
     double t3 = wb_now_ms(); /* empty output stage */
     stage_ms[0] = t1 - t0;

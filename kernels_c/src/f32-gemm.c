@@ -6,11 +6,17 @@
  * panels of W (each panel, k*32 bytes, stays in L1 across the block's micro-tiles). */
 #define WB_F32_GEMM_L2_BYTES (128 * 1024)
 
+#define WB_SMALL_M 32 /* rows */
+
 void wb_f32_gemm(size_t m0, size_t m1, size_t n, size_t k, const float *a, size_t lda,
                  const float *wpacked, float *c, size_t ldc)
 {
     size_t mc = WB_F32_GEMM_L2_BYTES / (k * sizeof(float));
     mc = mc < WB_F32_GEMM_MR ? WB_F32_GEMM_MR : mc / WB_F32_GEMM_MR * WB_F32_GEMM_MR;
+    /* Few rows (a late layer's tiles or pixels): N outermost, so each panel of W is loaded
+     * once and reused by every row while it is in L1, however large K is. */
+    if (m1 - m0 <= WB_SMALL_M)
+        mc = m1 - m0 ? m1 - m0 : 1;
     for (size_t mb0 = m0; mb0 < m1; mb0 += mc) {
         const size_t mb1 = mb0 + mc < m1 ? mb0 + mc : m1;
         for (size_t n0 = 0; n0 < n; n0 += WB_F32_GEMM_NR) {
@@ -19,7 +25,7 @@ void wb_f32_gemm(size_t m0, size_t m1, size_t n, size_t k, const float *a, size_
             for (size_t i = mb0, mr; i < mb1; i += mr) {
                 /* 8 rows at a time; a remainder of 5-7 rows in one 8x8 call, 2-4 in a 4x8, 1 in the 1x8. */
                 const size_t left = mb1 - i;
-                const wb_f32_gemm_fn ukernel = left >= 5   ? wb_f32_gemm_ukernel_8x8__neon
+                const wb_f32_gemm_fn ukernel = left >= 5   ? WB_F32_GEMM_UKERNEL_8X8
                                                : left >= 2 ? wb_f32_gemm_ukernel_4x8__neon
                                                            : wb_f32_gemm_ukernel_1x8__neon;
                 mr = left >= 8 ? 8 : left;

@@ -98,21 +98,13 @@ int wb_q8_calibrate_im2row(wb_q8_plan *p, const int8_t *xq, int8_t *y8)
     return WB_OK;
 }
 
-/* Tile layouts as in the reference: index ((tile * a + i) * a + j) * channels + c. */
-int wb_q8_calibrate_winograd(wb_q8_plan *p, const int8_t *xq, int8_t *y8)
+/* V = BTq d BTq^T per tile, exact (|V| <= 127 * 4096^2 < 2^31 by the matrix limit), d read
+ * from the zero-padded input: v[(tile * a*a + i * a + l) * cin + c]. */
+void wb_q8_exact_v(const wb_q8_plan *p, const int8_t *xq, int32_t *v)
 {
     const int m = p->m, a = p->a;
-    const size_t aa = (size_t)a * a, tiles = p->tiles, cin = p->cin, cout = p->cout;
-    int32_t *v = malloc(tiles * aa * cin * sizeof *v);
-    int32_t *mm = calloc(tiles * aa * cout, sizeof *mm);
-    int32_t *y = malloc(tiles * (size_t)m * m * cout * sizeof *y);
-    int8_t *v8 = malloc(tiles * aa * cin), *p8 = malloc(tiles * aa * cout);
-    int rc = WB_E_RUNTIME;
-    if (!v || !mm || !y || !v8 || !p8)
-        goto done;
-
-    /* V = BTq d BTq^T per tile, d read from the zero-padded input. */
-    for (size_t t = 0; t < tiles; t++) {
+    const size_t aa = (size_t)a * a, cin = p->cin;
+    for (size_t t = 0; t < p->tiles; t++) {
         const long y0 = (long)(t / p->tw) * m - 1, x0 = (long)(t % p->tw) * m - 1;
         for (size_t c = 0; c < cin; c++) {
             int64_t d[WB_MAX_TILE][WB_MAX_TILE], bd[WB_MAX_TILE][WB_MAX_TILE];
@@ -136,6 +128,22 @@ int wb_q8_calibrate_winograd(wb_q8_plan *p, const int8_t *xq, int8_t *y8)
                 }
         }
     }
+}
+
+/* Tile layouts as in the reference: index ((tile * a + i) * a + j) * channels + c. */
+int wb_q8_calibrate_winograd(wb_q8_plan *p, const int8_t *xq, int8_t *y8)
+{
+    const int m = p->m, a = p->a;
+    const size_t aa = (size_t)a * a, tiles = p->tiles, cin = p->cin, cout = p->cout;
+    int32_t *v = malloc(tiles * aa * cin * sizeof *v);
+    int32_t *mm = calloc(tiles * aa * cout, sizeof *mm);
+    int32_t *y = malloc(tiles * (size_t)m * m * cout * sizeof *y);
+    int8_t *v8 = malloc(tiles * aa * cin), *p8 = malloc(tiles * aa * cout);
+    int rc = WB_E_RUNTIME;
+    if (!v || !mm || !y || !v8 || !p8)
+        goto done;
+
+    wb_q8_exact_v(p, xq, v);
     p->mult_v = wb_q8_multiplier(amax_of(v, tiles * aa * cin));
     for (size_t i = 0; i < tiles * aa * cin; i++)
         v8[i] = wb_q8_requant_scalar(v[i], p->mult_v);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "wb_q8_plan.h"
+#include "wb_q8_schemes.h"
 
 #if defined(__ARM_FEATURE_DOTPROD)
 #include <sys/auxv.h>
@@ -52,6 +53,7 @@ void wb_q8_plan_destroy(wb_q8_plan *p)
     wb_free(p->p8);
     wb_free(p->patches);
     wb_free(p->scratch);
+    wb_q8_scheme_free(p);
     free(p);
 }
 
@@ -151,11 +153,18 @@ static int plan_winograd(wb_q8_plan *p, const double *at, const double *g, const
     p->v8 = wb_zalloc(aa * p->vpos);
     p->p8 = wb_zalloc(p->tiles * aa * p->cout8);
     p->scratch = wb_zalloc((size_t)WB_MAX_THREADS * m * m * p->cout8);
-    if (!p->u8 || !p->wpacked || !p->xpad || !p->v8 || !p->p8 || !p->scratch ||
-        transform_weights(p) != WB_OK)
+    if (!p->u8 || !p->wpacked || !p->xpad || !p->v8 || !p->p8 || !p->scratch)
+        return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
+    if (p->scheme) { /* tap, wide: their own weight transform (q8-conv-schemes.c) */
+        const int rc = wb_q8_plan_scheme(p, err, err_len);
+        if (rc != WB_OK)
+            return rc;
+    } else if (transform_weights(p) != WB_OK)
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
     p->gemm_ops = 2.0 * aa * p->tiles * p->cin * p->cout;
-    snprintf(p->name, sizeof p->name, "wb_q8_conv_winograd_%s_f%d", p->learned ? "learned" : "static", m);
+    static const char *const prefix[] = {"", "tap_", "wide_"};
+    snprintf(p->name, sizeof p->name, "wb_q8_conv_winograd_%s%s_f%d", prefix[p->scheme],
+             p->learned ? "learned" : "static", m);
     return WB_OK;
 }
 
@@ -178,9 +187,20 @@ int wb_q8_plan_create(int m, int learned, const double *at, const double *g, con
                       int h, int w, int cin, int cout, const int8_t *wq, wb_q8_plan **out,
                       char *err, int err_len)
 {
+    return wb_q8_plan_create_scheme(m, learned, WB_Q8_TENSOR, at, g, bt, h, w, cin, cout, wq, out,
+                                    err, err_len);
+}
+
+int wb_q8_plan_create_scheme(int m, int learned, int scheme, const double *at, const double *g,
+                             const double *bt, int h, int w, int cin, int cout, const int8_t *wq,
+                             wb_q8_plan **out, char *err, int err_len)
+{
     *out = NULL;
     if (m != 0 && m != 2 && m != 4 && m != 6)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "tile size m=%d (0 for im2row, 2, 4, 6)", m);
+    if (scheme < WB_Q8_TENSOR || scheme > WB_Q8_WIDE || (!m && scheme != WB_Q8_TENSOR))
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "int8 scheme %d (0 tensor, 1 tap, 2 wide; "
+                       "im2row takes 0 only)", scheme);
     if (h < 1 || w < 1 || cin < 1 || cout < 1)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "sizes must be positive");
     if (!have_dotprod())
@@ -191,7 +211,7 @@ int wb_q8_plan_create(int m, int learned, const double *at, const double *g, con
     wb_q8_plan *p = calloc(1, sizeof *p);
     if (!p)
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
-    p->m = m, p->a = m ? m + 2 : 0, p->learned = m ? learned : 0;
+    p->m = m, p->a = m ? m + 2 : 0, p->learned = m ? learned : 0, p->scheme = scheme;
     p->h = h, p->w = w, p->cin = cin, p->cout = cout;
     const double t0 = wb_now_ms();
     const size_t wbytes = (size_t)9 * cin * cout;
@@ -211,6 +231,8 @@ int wb_q8_plan_create(int m, int learned, const double *at, const double *g, con
 
 int wb_q8_calibrate(wb_q8_plan *p, const int8_t *xq, int8_t *y8)
 {
+    if (p->scheme)
+        return wb_q8_calibrate_scheme(p, xq, y8);
     return p->m ? wb_q8_calibrate_winograd(p, xq, y8) : wb_q8_calibrate_im2row(p, xq, y8);
 }
 
@@ -220,7 +242,8 @@ typedef struct {
     wb_q8_plan *p;
     const int8_t *x;
     int8_t *y;
-    size_t gemm_rows; /* im2row: rows of A per GEMM task */
+    size_t gemm_rows; /* im2row: rows of A per GEMM task, or */
+    size_t gemm_cols; /* output channels per task (then every task takes all rows) */
 } job;
 
 static void pad_rows(void *ctx, size_t row, int tid)
@@ -303,11 +326,25 @@ static void im2row_gemm(void *ctx, size_t blk, int tid)
     wb_q8_gemm(m0, m1, p->cout, p->k16, p->patches, p->k16, p->wpacked, j->y, p->cout, p->mult_y);
 }
 
+static void im2row_gemm_cols(void *ctx, size_t blk, int tid)
+{
+    (void)tid;
+    const job *j = ctx;
+    const wb_q8_plan *p = j->p;
+    const size_t n = p->cout, n0 = blk * j->gemm_cols;
+    const size_t n1 = n0 + j->gemm_cols < n ? n0 + j->gemm_cols : n;
+    /* panel n0/4 of W starts at n0 * k16 */
+    wb_q8_gemm(0, (size_t)p->h * p->w, n1 - n0, p->k16, p->patches, p->k16,
+               p->wpacked + n0 * p->k16, j->y + n0, n, p->mult_y);
+}
+
 int wb_q8_run(wb_q8_plan *p, const int8_t *xq, int8_t *y8, struct wb_pool *pool, double *stage_ms)
 {
     if (!p->calibrated)
         return WB_E_RUNTIME;
-    job j = {p, xq, y8, 0};
+    if (p->scheme)
+        return wb_q8_run_scheme(p, xq, y8, pool, stage_ms);
+    job j = {p, xq, y8, 0, 0};
     double st[4];
     const double t0 = wb_now_ms();
     if (p->m) {
@@ -325,7 +362,15 @@ int wb_q8_run(wb_q8_plan *p, const int8_t *xq, int8_t *y8, struct wb_pool *pool,
         j.gemm_rows = 64;
         wb_parallel_for(pool, p->h, im2row_rows, &j);
         const double t1 = wb_now_ms();
-        wb_parallel_for(pool, wb_div_up(hw, j.gemm_rows), im2row_gemm, &j);
+        /* Fewer output pixels than channels (small late layers): split the weights instead, so
+         * a second thread does not stream all of W again. */
+        const size_t threads = (size_t)wb_pool_threads(pool);
+        if (threads > 1 && hw < (size_t)p->cout) {
+            j.gemm_cols = wb_round_up(wb_div_up(p->cout, 4 * threads), WB_Q8_GEMM_NR);
+            wb_parallel_for(pool, wb_div_up(p->cout, j.gemm_cols), im2row_gemm_cols, &j);
+        } else {
+            wb_parallel_for(pool, wb_div_up(hw, j.gemm_rows), im2row_gemm, &j);
+        }
         const double t2 = wb_now_ms();
         st[0] = t1 - t0, st[1] = t2 - t1, st[2] = 0; /* requantization is fused in the GEMM */
     }
@@ -341,6 +386,8 @@ double wb_q8_output_scale(const wb_q8_plan *p, double s_x, double s_w)
 {
     if (!p->m)
         return s_x * s_w / (double)p->mult_y;
+    if (p->scheme)
+        return wb_q8_output_scale_scheme(p, s_x, s_w);
     const double s_v = s_x * ldexp(1.0, -2 * p->kB) / (double)p->mult_v;
     const double s_u = s_w * ldexp(1.0, -2 * p->kG) / (double)p->mult_u;
     const double s_p = s_v * s_u / (double)p->mult_p;
@@ -357,6 +404,8 @@ int wb_q8_stage(const wb_q8_plan *p, const char *name, int8_t *out)
 {
     if (!p->m)
         return WB_E_BAD_CASE;
+    if (p->scheme == WB_Q8_WIDE)
+        return wb_q8_stage_scheme(p, name, out);
     const size_t aa = (size_t)p->a * p->a;
     if (strcmp(name, "U8") == 0) {
         memcpy(out, p->u8, aa * p->cin * p->cout);

@@ -7,11 +7,17 @@
  * each panel (k16 * 4 bytes) stays in L1 across the block's micro-tiles. */
 #define WB_Q8_GEMM_L2_BYTES (128 * 1024)
 
+#define WB_SMALL_M 32 /* rows */
+
 void wb_q8_gemm(size_t m0, size_t m1, size_t n, size_t k16, const int8_t *a, size_t lda,
                 const int8_t *wpacked, int8_t *c, size_t ldc, float mult)
 {
     size_t mc = WB_Q8_GEMM_L2_BYTES / k16;
     mc = mc < WB_Q8_GEMM_MR ? WB_Q8_GEMM_MR : mc / WB_Q8_GEMM_MR * WB_Q8_GEMM_MR;
+    /* Few rows (a late layer's tiles or pixels): N outermost, so each panel of W is loaded
+     * once and reused by every row while it is in L1, however large K is. */
+    if (m1 - m0 <= WB_SMALL_M)
+        mc = m1 - m0 ? m1 - m0 : 1;
     for (size_t mb0 = m0; mb0 < m1; mb0 += mc) {
         const size_t mb1 = mb0 + mc < m1 ? mb0 + mc : m1;
         for (size_t n0 = 0; n0 < n; n0 += WB_Q8_GEMM_NR) {

@@ -12,9 +12,10 @@
 
 #include "wb_q8_neon.h"
 #include "wb_q8_plan.h"
+#include "wb_q8_schemes.h"
 
 typedef struct {
-    int m, learned;
+    int m, learned, scheme;
 } q8_desc;
 
 typedef struct {
@@ -54,9 +55,9 @@ static int q8_create(wb_conv *conv, const wb_matrices *mats, const float *weight
     q->s_w = wb_q8_quantize(weights, nw, wq);
     /* The static kernels hard-code the default matrices; learned ones take mats as given. */
     const int dense = d->learned && mats;
-    const int rc = wb_q8_plan_create(d->m, d->learned, dense ? mats->at : NULL, dense ? mats->g : NULL,
-                                     dense ? mats->bt : NULL, conv->h, conv->w, conv->cin,
-                                     conv->cout, wq, &q->plan, err, err_len);
+    const int rc = wb_q8_plan_create_scheme(d->m, d->learned, d->scheme, dense ? mats->at : NULL,
+                                            dense ? mats->g : NULL, dense ? mats->bt : NULL, conv->h,
+                                            conv->w, conv->cin, conv->cout, wq, &q->plan, err, err_len);
     wb_free(wq);
     if (rc == WB_OK)
         conv->gemm_flops = wb_q8_gemm_ops(q->plan); /* int8 ops: 2 per multiply-accumulate */
@@ -103,18 +104,31 @@ static int q8_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, double
     return WB_OK;
 }
 
-#define Q8_KERNEL(NAME, ALGO, TRANSFORM, M, LEARNED)                                             \
-    static const q8_desc NAME##_desc = {M, LEARNED};                                             \
-    const wb_kernel NAME = {#NAME,     ALGO,   8,          TRANSFORM,           &NAME##_desc,      \
-                            q8_create, q8_run, q8_destroy, q8_calibrate};
+#define Q8_KERNEL(NAME, ALGO, TRANSFORM, M, LEARNED, SCHEME, SCHEME_NAME)                       \
+    static const q8_desc NAME##_desc = {M, LEARNED, SCHEME};                                     \
+    const wb_kernel NAME = {#NAME,     ALGO,   8,          TRANSFORM,    &NAME##_desc,             \
+                            q8_create, q8_run, q8_destroy, q8_calibrate, SCHEME_NAME};
+#define Q8_SCHEME_KERNELS(S, ID)                                                                   \
+    Q8_KERNEL(wb_q8_conv_winograd_##S##_static_f2, "f2", "static", 2, 0, ID, #S)                 \
+    Q8_KERNEL(wb_q8_conv_winograd_##S##_static_f4, "f4", "static", 4, 0, ID, #S)                 \
+    Q8_KERNEL(wb_q8_conv_winograd_##S##_static_f6, "f6", "static", 6, 0, ID, #S)                 \
+    Q8_KERNEL(wb_q8_conv_winograd_##S##_learned_f2, "f2", "learned", 2, 1, ID, #S)               \
+    Q8_KERNEL(wb_q8_conv_winograd_##S##_learned_f4, "f4", "learned", 4, 1, ID, #S)               \
+    Q8_KERNEL(wb_q8_conv_winograd_##S##_learned_f6, "f6", "learned", 6, 1, ID, #S)
+#define Q8_SCHEME_ENTRIES(S)                                                                       \
+    &wb_q8_conv_winograd_##S##_static_f2, &wb_q8_conv_winograd_##S##_static_f4,                    \
+        &wb_q8_conv_winograd_##S##_static_f6, &wb_q8_conv_winograd_##S##_learned_f2,               \
+        &wb_q8_conv_winograd_##S##_learned_f4, &wb_q8_conv_winograd_##S##_learned_f6
 
-Q8_KERNEL(wb_q8_conv_im2row, "im2row", "none", 0, 0)
-Q8_KERNEL(wb_q8_conv_winograd_static_f2, "f2", "static", 2, 0)
-Q8_KERNEL(wb_q8_conv_winograd_static_f4, "f4", "static", 4, 0)
-Q8_KERNEL(wb_q8_conv_winograd_static_f6, "f6", "static", 6, 0)
-Q8_KERNEL(wb_q8_conv_winograd_learned_f2, "f2", "learned", 2, 1)
-Q8_KERNEL(wb_q8_conv_winograd_learned_f4, "f4", "learned", 4, 1)
-Q8_KERNEL(wb_q8_conv_winograd_learned_f6, "f6", "learned", 6, 1)
+Q8_KERNEL(wb_q8_conv_im2row, "im2row", "none", 0, 0, WB_Q8_TENSOR, NULL)
+Q8_KERNEL(wb_q8_conv_winograd_static_f2, "f2", "static", 2, 0, WB_Q8_TENSOR, NULL)
+Q8_KERNEL(wb_q8_conv_winograd_static_f4, "f4", "static", 4, 0, WB_Q8_TENSOR, NULL)
+Q8_KERNEL(wb_q8_conv_winograd_static_f6, "f6", "static", 6, 0, WB_Q8_TENSOR, NULL)
+Q8_KERNEL(wb_q8_conv_winograd_learned_f2, "f2", "learned", 2, 1, WB_Q8_TENSOR, NULL)
+Q8_KERNEL(wb_q8_conv_winograd_learned_f4, "f4", "learned", 4, 1, WB_Q8_TENSOR, NULL)
+Q8_KERNEL(wb_q8_conv_winograd_learned_f6, "f6", "learned", 6, 1, WB_Q8_TENSOR, NULL)
+Q8_SCHEME_KERNELS(tap, WB_Q8_TAP)
+Q8_SCHEME_KERNELS(wide, WB_Q8_WIDE)
 
 const wb_kernel *const *wb_q8_kernel_table(int *count)
 {
@@ -123,6 +137,7 @@ const wb_kernel *const *wb_q8_kernel_table(int *count)
         &wb_q8_conv_winograd_static_f2,  &wb_q8_conv_winograd_static_f4,
         &wb_q8_conv_winograd_static_f6,  &wb_q8_conv_winograd_learned_f2,
         &wb_q8_conv_winograd_learned_f4, &wb_q8_conv_winograd_learned_f6,
+        Q8_SCHEME_ENTRIES(tap), Q8_SCHEME_ENTRIES(wide),
     };
     *count = (int)(sizeof table / sizeof table[0]);
     return table;

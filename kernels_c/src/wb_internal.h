@@ -39,6 +39,7 @@ typedef struct wb_kernel {
     /* Optional (NULL for fp32): fixes data-dependent parameters on x before timing (int8:
      * quantize x, per-stage amax and multipliers). Runs then convolve that same x. */
     int (*calibrate)(wb_conv *conv, const float *x);
+    const char *scheme; /* int8 Winograd "tap" or "wide"; NULL: tensor (int8 Winograd) or none */
 } wb_kernel;
 
 struct wb_conv {
@@ -50,11 +51,13 @@ struct wb_conv {
 };
 
 /* Kernel lookup over the fp32 table (wb_registry.c) and the int8 one: the int8 sources define
- * wb_q8_kernel_table(); until they are linked, a weak default in wb_registry.c returns none. */
+ * wb_q8_kernel_table(); in a build without them (WB_BUILD_EXCLUDE=q8*) a weak default in
+ * wb_registry.c returns none. */
 const wb_kernel *const *wb_q8_kernel_table(int *count);
 /* Int8 multiply-accumulate rate in GOP/s (int8 sources); NaN when not linked. */
 double wb_q8_peak_gops(double min_ms);
-const wb_kernel *wb_find_kernel(const char *algo, int bits, const char *transform);
+/* scheme: "tap", "wide", or NULL for the tensor scheme (int8 Winograd) and none (the others). */
+const wb_kernel *wb_find_kernel(const char *algo, int bits, const char *transform, const char *scheme);
 
 /* Default Cook-Toom matrices for F(m,3), m in {2,4,6}; 0 on success. */
 int wb_default_matrices(int m, wb_matrices *out);

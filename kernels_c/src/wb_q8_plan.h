@@ -15,6 +15,8 @@
 
 struct wb_q8_plan {
     int m, a, learned; /* m = 0: im2row */
+    int scheme;        /* WB_Q8_TENSOR, _TAP, _WIDE (wb_q8_schemes.h); tap/wide state in sch */
+    struct wb_q8_scheme_state *sch;
     int h, w, cin, cout;
     char name[64];
     size_t th, tw, tiles; /* Winograd tile grid */
@@ -52,6 +54,9 @@ struct wb_q8_plan {
 int wb_q8_quantize_matrix(const double *t, int rows, int cols, double limit, int64_t *tq, int *k);
 float wb_q8_multiplier(int64_t amax);                 /* float(127 / amax), 1 for 0 */
 int8_t wb_q8_requant_scalar(int64_t v, float mult); /* scheme step 2, one value */
+
+/* V = BTq d BTq^T per tile in the reference's layout (tile, a, a, cin), exact in int32. */
+void wb_q8_exact_v(const wb_q8_plan *p, const int8_t *xq, int32_t *v);
 
 /* The scalar pipelines: fix plan->mult_{v,p,y} from xq's per-stage amax; y8 may be NULL. */
 int wb_q8_calibrate_im2row(wb_q8_plan *p, const int8_t *xq, int8_t *y8);

@@ -1,6 +1,6 @@
 /* The kernel registry and the public wb_conv_* API on top of it. Dispatch, the runner, the Python
  * binding and the tests all go through wb_find_kernel, so adding a kernel is adding a table entry:
- * the fp32 table is here, the int8 sources provide their own through wb_q8_kernels(). */
+ * the fp32 table is here, the int8 sources provide their own through wb_q8_kernel_table(). */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,15 +22,15 @@ static const wb_kernel *const f32_kernels[] = {
     &wb_f32_conv_winograd_learned_f4, &wb_f32_conv_winograd_learned_f6,
 };
 
-/* Until the int8 sources are linked in, bits=8 finds no kernel ("unsupported"). Their table is
- * an array of pointers too: wb_q8_kernel_table(&n). */
+/* A build without the int8 sources (WB_BUILD_EXCLUDE=q8*, bench/build.py) finds no kernel for
+ * bits=8 ("unsupported"); q8-registry.c's wb_q8_kernel_table(&n) overrides this weak default. */
 __attribute__((weak)) const wb_kernel *const *wb_q8_kernel_table(int *count)
 {
     *count = 0;
     return NULL;
 }
 
-const wb_kernel *wb_find_kernel(const char *algo, int bits, const char *transform)
+const wb_kernel *wb_find_kernel(const char *algo, int bits, const char *transform, const char *scheme)
 {
     int n8 = 0;
     const wb_kernel *const *q8 = wb_q8_kernel_table(&n8);
@@ -39,7 +39,8 @@ const wb_kernel *wb_find_kernel(const char *algo, int bits, const char *transfor
     for (int i = 0; i < n32 + n8; i++) {
         const wb_kernel *k = i < n32 ? f32_kernels[i] : q8[i - n32];
         if (k->bits == bits && strcmp(k->algo, algo) == 0 &&
-            (is_im2row || strcmp(k->transform, transform) == 0))
+            (is_im2row || strcmp(k->transform, transform) == 0) &&
+            (k->scheme && scheme ? strcmp(k->scheme, scheme) == 0 : k->scheme == scheme))
             return k;
     }
     return NULL;
@@ -116,6 +117,25 @@ int wb_conv_create(const char *algo, int bits, const char *transform, int m, int
                    const double *at, const double *g, const double *bt, int h, int w, int cin,
                    int cout, const float *weights, wb_conv **out, char *err, int err_len)
 {
+    return wb_conv_create_scheme(algo, bits, transform, NULL, m, r, at, g, bt, h, w, cin, cout,
+                                 weights, out, err, err_len);
+}
+
+/* The registry's scheme key for a requested scheme (NULL: the default), or "?" when the
+ * (algo, bits) pair does not take it. */
+static const char *scheme_key(int tile, int bits, const char *scheme)
+{
+    const int wino8 = tile > 0 && bits == 8;
+    if (!scheme || strcmp(scheme, wino8 ? "tensor" : "none") == 0)
+        return NULL;
+    return wino8 && (strcmp(scheme, "tap") == 0 || strcmp(scheme, "wide") == 0) ? scheme : "?";
+}
+
+int wb_conv_create_scheme(const char *algo, int bits, const char *transform, const char *scheme,
+                          int m, int r, const double *at, const double *g, const double *bt, int h,
+                          int w, int cin, int cout, const float *weights, wb_conv **out, char *err,
+                          int err_len)
+{
     *out = NULL;
     if (err && err_len > 0)
         err[0] = 0;
@@ -124,6 +144,10 @@ int wb_conv_create(const char *algo, int bits, const char *transform, int m, int
         return wb_fail(err, err_len, WB_E_BAD_CASE, "unknown algo '%s' (im2row, f2, f4, f6)", algo);
     if (bits != 8 && bits != 32)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "bits must be 8 or 32, not %d", bits);
+    const char *key = scheme_key(tile, bits, scheme);
+    if (key && strcmp(key, "?") == 0)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "scheme '%s' does not apply to %s at %d bits "
+                       "(%s)", scheme, algo, bits, tile && bits == 8 ? "tensor, tap, wide" : "none");
     if (tile && strcmp(transform, "static") != 0 && strcmp(transform, "learned") != 0)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "unknown transform '%s' (static, learned)", transform);
     if (h < 1 || h > 4096 || w < 1 || w > 4096)
@@ -141,7 +165,7 @@ int wb_conv_create(const char *algo, int bits, const char *transform, int m, int
         if (rc != WB_OK)
             return rc;
     }
-    const wb_kernel *k = wb_find_kernel(algo, bits, transform);
+    const wb_kernel *k = wb_find_kernel(algo, bits, transform, key);
     if (!k)
         return wb_fail(err, err_len, WB_E_UNSUPPORTED, "no %d-bit kernel for algo=%s transform=%s in this build",
                        bits, algo, tile ? transform : "none");
@@ -167,11 +191,31 @@ int wb_conv_calibrate(wb_conv *conv, const float *x)
     return conv->kernel->calibrate ? conv->kernel->calibrate(conv, x) : WB_OK;
 }
 
+#ifdef WB_SLOW_KERNEL
+/* Test builds only (the check of `bench compare`, tests/test_compare.py): the kernel named
+ * WB_SLOW_KERNEL spins for WB_SLOW_PERCENT % of its own run time more. Normal builds never
+ * define it (bench.build adds defines only when asked, and they change the build hash). */
+static double slow_spin(const wb_conv *conv, double ran_ms)
+{
+    if (strcmp(conv->kernel->name, WB_SLOW_KERNEL))
+        return 0.0;
+    const double extra = ran_ms * (WB_SLOW_PERCENT) / 100.0, t0 = wb_now_ms();
+    while (wb_now_ms() - t0 < extra)
+        ;
+    return extra;
+}
+#endif
+
 int wb_conv_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, double *stage_ms)
 {
     double st[4] = {0, 0, 0, -1};
     const double t0 = wb_now_ms();
     const int rc = conv->kernel->run(conv, x, y, pool, st);
+#ifdef WB_SLOW_KERNEL
+    const double extra = slow_spin(conv, wb_now_ms() - t0);
+    if (st[3] >= 0) /* the kernel timed its own total: the spin belongs to it too */
+        st[3] += extra;
+#endif
     const double t1 = wb_now_ms();
     if (st[3] < 0) /* the kernel did not time its own total */
         st[3] = t1 - t0;

@@ -2,8 +2,10 @@
  * aarch64 one under qemu in particular) with bench.reference on data the runner cannot make
  * (values at the int8 limits). Not shipped to boards.
  *
- *   q8_driver IN OUT     IN: int32 m, learned, h, w, cin, cout, then xq (h*w*cin int8) and
+ *   q8_driver IN OUT [SCHEME]
+ *                        IN: int32 m, learned, h, w, cin, cout, then xq (h*w*cin int8) and
  *                        wq (9*cin*cout int8); learned also reads AT, G, BT as float64.
+ *                        SCHEME: 0 tensor (default), 1 tap, 2 wide (wb_q8_plan_create_scheme).
  *                        OUT: y8 of the timed NEON path, then y8 of the scalar calibration path. */
 #include <stdint.h>
 #include <stdio.h>
@@ -14,8 +16,8 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: q8_driver IN OUT\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: q8_driver IN OUT [SCHEME]\n");
         return 2;
     }
     FILE *in = fopen(argv[1], "rb");
@@ -41,8 +43,10 @@ int main(int argc, char **argv)
     }
     char err[256];
     wb_q8_plan *p;
-    int rc = wb_q8_plan_create(m, learned, learned ? mats[0] : NULL, learned ? mats[1] : NULL,
-                               learned ? mats[2] : NULL, h, w, cin, cout, wq, &p, err, sizeof err);
+    const int scheme = argc == 4 ? atoi(argv[3]) : 0;
+    int rc = wb_q8_plan_create_scheme(m, learned, scheme, learned ? mats[0] : NULL,
+                                      learned ? mats[1] : NULL, learned ? mats[2] : NULL, h, w, cin,
+                                      cout, wq, &p, err, sizeof err);
     if (rc) {
         fprintf(stderr, "q8_driver: %s\n", err);
         return 1;

@@ -1,0 +1,232 @@
+"""The runner protocol (kernels_c/RUNNER.md), defined once for the host side.
+
+- `CaseSpec`: what one case measures, and `runner_line()`, the text the runner reads for it.
+- `InfoRecord`, `CaseRecord`, `PeakRecord`: the runner's output lines as typed values
+  (`parse_record` turns one JSON line into one of them, or None for a line that is not JSON).
+- `ErrorKind`: every way a case can fail, whether the runner or the harness says so.
+- The limits (sizes, repetitions, CPUs) the runner accepts, and the fp32 tolerance of `bench verify`.
+
+tests/test_protocol.py checks the C side's names and limits against these.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from dataclasses import dataclass, field, fields
+
+# Limits of the runner (kernels_c/runner/wb_runner.c); the CLI checks them before anything runs.
+MAX_HW = 4096          # h, w
+MAX_CHANNELS = 8192    # cin, cout
+MAX_CPUS = 256         # CPUs in --cpus, so also threads
+MAX_REPS = 100_000     # the runner's --max-reps default caps the repetitions of a case
+MAX_WARMUP = 100_000
+MAX_MIN_TIME_MS = 600_000  # 10 minutes per case: more is a typo (the runner itself takes any double)
+
+ALGOS = ("im2row", "f2", "f4", "f6")
+BITS = (8, 32)
+SCHEMES = ("tensor", "tap", "wide")   # int8 Winograd quantization schemes; others use "none"
+
+# fp32 kernels are correct when their relative L2 error against a double-precision direct
+# convolution stays under the rounding a correct kernel can accumulate (kernels_c/README.md).
+FP32_GROWTH = 64
+EPS32 = 2.0 ** -23
+
+
+def fp32_tolerance(cin: int) -> float:
+    return FP32_GROWTH * EPS32 * math.sqrt(9 * cin)
+
+
+class ErrorKind(str, enum.Enum):
+    """Why a case has no measurement (the `error_kind` column)."""
+
+    CONNECT = "connect"            # the board could not be reached or probed
+    BUILD = "build"                # the runner did not build
+    PUSH = "push"                  # remote directory, upload or digest check failed
+    RUNTIME = "runtime"            # the runner failed the case or exited without reporting it
+    CRASH = "crash"                # the runner died of a signal on this case
+    TIMEOUT = "timeout"            # the case ran past its deadline (runner killed)
+    BAD_CASE = "bad_case"          # the runner refused the case line
+    BAD_MATRICES = "bad_matrices"  # a transform (matrices) file is missing or unreadable
+    UNSUPPORTED = "unsupported"    # the build or core lacks what the case needs (e.g. SDOT)
+    WRONG_RESULT = "wrong_result"  # verify: the output is wrong
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# The kinds the runner itself prints (the others are the harness's).
+RUNNER_ERROR_KINDS = (ErrorKind.BAD_CASE, ErrorKind.BAD_MATRICES, ErrorKind.UNSUPPORTED, ErrorKind.RUNTIME)
+
+
+def scheme_for(algo: str, bits: int, scheme: str) -> str:
+    """The scheme a case really has: int8 Winograd cases keep theirs, every other case has none."""
+    return scheme if bits == 8 and algo != "im2row" else "none"
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """One case as the runner reads it. `matrices`: a file path on the board (learned only)."""
+
+    algo: str
+    transform: str      # "none" (im2row), "static" or "learned"
+    bits: int
+    h: int
+    w: int
+    cin: int
+    cout: int
+    scheme: str = "none"
+    id: str = ""
+    matrices: str = ""
+
+    def runner_line(self) -> str:
+        """The runner input line; `scheme=` only for the schemes the runner must be told about."""
+        t = "static" if self.transform == "none" else self.transform
+        line = (f"algo={self.algo} transform={t} bits={self.bits} h={self.h} w={self.w} "
+                f"cin={self.cin} cout={self.cout}")
+        if self.scheme in ("tap", "wide"):
+            line += f" scheme={self.scheme}"
+        if self.id:
+            line += f" id={self.id}"
+        if self.matrices:
+            line += f" matrices={self.matrices}"
+        return line
+
+
+@dataclass(frozen=True)
+class Stats:
+    """One stage's timing over the repetitions, in ms."""
+
+    median: float
+    mean: float | None = None
+    min: float | None = None
+    p10: float | None = None
+    p90: float | None = None
+    mad: float | None = None
+    samples: tuple[float, ...] = ()
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Stats":
+        return cls(**{f.name: d.get(f.name) for f in fields(cls) if f.name != "samples"},
+                   samples=tuple(d.get("samples") or ()))
+
+
+STAGES = ("total", "input", "gemm", "output")
+
+
+@dataclass
+class CaseRecord:
+    """A runner `case` line (or a harness error for a case). `line` is the runner's line number."""
+
+    line: int
+    id: str | None
+    status: str
+    error_kind: str | None = None
+    message: str = ""
+    reps: int | None = None
+    cpus: tuple[int, ...] = ()
+    stages: dict[str, Stats] = field(default_factory=dict)
+    weight_transform_ms: float | None = None
+    gemm_gflops: float | None = None
+    checksum: str | None = None
+    error: dict | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @classmethod
+    def from_json(cls, d: dict) -> "CaseRecord":
+        stages = {s: Stats.from_json(d[f"{s}_ms"]) for s in STAGES if isinstance(d.get(f"{s}_ms"), dict)}
+        kind = d.get("error_kind")
+        return cls(line=d.get("line"), id=None if d.get("id") is None else str(d["id"]),
+                   status=d.get("status", "error"), error_kind=kind, message=d.get("message", ""),
+                   reps=d.get("reps"), cpus=tuple(d.get("cpus") or ()), stages=stages,
+                   weight_transform_ms=d.get("weight_transform_ms"), gemm_gflops=d.get("gemm_gflops"),
+                   checksum=d.get("checksum"), error=d.get("error"))
+
+    @classmethod
+    def failed(cls, line: int, case_id: str | None, kind: ErrorKind, message: str) -> "CaseRecord":
+        return cls(line=line, id=case_id, status="error", error_kind=ErrorKind(kind).value,
+                   message=" ".join(str(message).split())[:500])
+
+
+@dataclass
+class InfoRecord:
+    """The runner's first line: what build runs where."""
+
+    data: dict
+
+    @property
+    def cpus(self) -> tuple[int, ...]:
+        return tuple(self.data.get("cpus") or ())
+
+
+@dataclass
+class PeakRecord:
+    """The runner's `--peak` line: f32_gflops, i8_gops and whatever else it measures (e.g. bw_gbs)."""
+
+    cpu: int | None
+    values: dict
+
+    @classmethod
+    def from_json(cls, d: dict) -> "PeakRecord":
+        return cls(cpu=d.get("cpu"), values={k: v for k, v in d.items() if k not in ("type", "cpu")})
+
+
+Record = InfoRecord | CaseRecord | PeakRecord
+
+
+def parse_record(text: str) -> Record | None:
+    """One runner stdout line -> a typed record; None for a line that is not a known JSON record."""
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(d, dict):
+        return None
+    kind = d.get("type")
+    if kind == "case" and isinstance(d.get("line"), int):
+        return CaseRecord.from_json(d)
+    if kind == "info":
+        return InfoRecord(d)
+    if kind == "peak":
+        return PeakRecord.from_json(d)
+    return None
+
+
+@dataclass(frozen=True)
+class Repetition:
+    """How often each case runs (the runner's repetition rules, kernels_c/RUNNER.md)."""
+
+    min_reps: int = 10
+    min_time_ms: float = 200
+    warmup: int = 2
+
+    def __post_init__(self):
+        for name, low, high in (("min_reps", 1, MAX_REPS), ("warmup", 0, MAX_WARMUP),
+                                ("min_time_ms", 0, MAX_MIN_TIME_MS)):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and low <= v <= high):   # NaN fails both comparisons
+                raise ValueError(f"bad {name} {v!r}; accepted: {low} to {high}")
+
+    def runner_args(self) -> list[str]:
+        return ["--min-reps", str(self.min_reps), "--min-time-ms", f"{self.min_time_ms:g}",
+                "--warmup", str(self.warmup)]
+
+
+# Per-case deadline: generous, from the case's work and the repetition settings. 2e7 MAC/s is far
+# below any core's rate (qemu-user on a slow host included), so only a hung case ever reaches it.
+SLOW_MACS_PER_S = 2e7
+DEADLINE_SLACK_S = 30.0
+
+
+def case_deadline_s(fields: dict, reps: Repetition, verify: bool = False) -> float:
+    """Seconds a case may take before it counts as hung (`bench run --case-timeout` overrides).
+    `fields`: the case line's h, w, cin, cout and, when given, its own reps."""
+    size = [fields.get(k) if isinstance(fields.get(k), int) else MAX_HW for k in ("h", "w", "cin", "cout")]
+    macs = 9.0 * size[0] * size[1] * size[2] * size[3]
+    own = fields.get("reps") if isinstance(fields.get("reps"), int) else reps.min_reps
+    runs = reps.warmup + max(own, reps.min_reps) + 1 + (1 if verify else 0)   # + calibration or the check
+    return DEADLINE_SLACK_S + 10 * reps.min_time_ms / 1000 + runs * macs / SLOW_MACS_PER_S

@@ -1,0 +1,18 @@
+/* wb_q8_winoin_tap_static_ukernel_f4__neon: tap scheme, V8[p] = requant(BTq d BTq^T, mult[p]) for F(4,3)
+ * (a = 6) with the default Cook-Toom matrix as a compile-time constant (BTq = BT 2^0), so that
+ * gcc folds the zero and unit entries away (the dense template, specialised):
+ *
+ *         [  4  0 -5  0  1  0 ]
+ *         [  0 -4 -4  1  1  0 ]
+ *         [  0  4 -4 -1  1  0 ]
+ *   BTq = [  0 -2 -1  2  1  0 ]
+ *         [  0  2 -1 -2  1  0 ]
+ *         [  0  4  0 -5  0  1 ]
+ */
+#include "wb_q8_default_tq.h"
+
+#define WB_FN wb_q8_winoin_tap_static_ukernel_f4__neon
+#define WB_A 6
+#define WB_STORE WB_TAP_STORE
+#define WB_CONST_BT wb_q8_btq_f4
+#include "q8-winoin-scheme-neon.inc"

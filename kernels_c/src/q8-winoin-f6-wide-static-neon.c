@@ -1,0 +1,20 @@
+/* wb_q8_winoin_wide_static_ukernel_f6__neon: wide scheme, V16 = rshift(BTq d BTq^T, shift) for F(6,3)
+ * (a = 8) with the default Cook-Toom matrix as a compile-time constant (BTq = BT 2^2), so that
+ * gcc folds the zero and unit entries away (the dense template, specialised):
+ *
+ *         [  -4   0  21   0 -21   0   4   0 ]
+ *         [   0   4   4 -17 -17   4   4   0 ]
+ *         [   0  -4   4  17 -17  -4   4   0 ]
+ *         [   0   2   1 -10  -5   8   4   0 ]
+ *   BTq = [   0  -2   1  10  -5  -8   4   0 ]
+ *         [   0   8  16 -10 -20   2   4   0 ]
+ *         [   0  -8  16  10 -20  -2   4   0 ]
+ *         [   0  -4   0  21   0 -21   0   4 ]
+ */
+#include "wb_q8_default_tq.h"
+
+#define WB_FN wb_q8_winoin_wide_static_ukernel_f6__neon
+#define WB_A 8
+#define WB_STORE WB_WIDE_STORE
+#define WB_CONST_BT wb_q8_btq_f6
+#include "q8-winoin-scheme-neon.inc"

@@ -1,0 +1,6 @@
+/* wb_q8_winoout_wide_learned_ukernel_f2__neon: wide scheme, Z = M' (the int16 GEMM's int32 sums),
+ * Y8 = requant(rshift(ATq Z, s1) ATq^T) for F(2,3) (a = 4), ATq dense at run time (learned matrices). */
+#define WB_FN wb_q8_winoout_wide_learned_ukernel_f2__neon
+#define WB_A 4
+#define WB_LOADZ WB_WIDE_LOADZ
+#include "q8-winoout-scheme-neon.inc"

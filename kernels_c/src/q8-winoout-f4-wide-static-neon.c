@@ -1,0 +1,16 @@
+/* wb_q8_winoout_wide_static_ukernel_f4__neon: wide scheme, Y8 = requant(rshift(ATq M', s1) ATq^T) for F(4,3)
+ * (a = 6) with the default Cook-Toom matrix as a compile-time constant (ATq = AT 2^0), so that
+ * gcc folds the zero and unit entries away (the dense template, specialised):
+ *
+ *         [  1  1  1  1  1  0 ]
+ *         [  0  1 -1  2 -2  0 ]
+ *   ATq = [  0  1  1  4  4  0 ]
+ *         [  0  1 -1  8 -8  1 ]
+ */
+#include "wb_q8_default_tq.h"
+
+#define WB_FN wb_q8_winoout_wide_static_ukernel_f4__neon
+#define WB_A 6
+#define WB_LOADZ WB_WIDE_LOADZ
+#define WB_CONST_AT wb_q8_atq_f4
+#include "q8-winoout-scheme-neon.inc"

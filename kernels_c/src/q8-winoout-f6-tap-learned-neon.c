@@ -1,0 +1,6 @@
+/* wb_q8_winoout_tap_learned_ukernel_f6__neon: tap scheme, Z = P8 Sq per position, Y8 = requant(
+ * rshift(ATq Z, s1) ATq^T) for F(6,3) (a = 8), ATq dense at run time (learned matrices). */
+#define WB_FN wb_q8_winoout_tap_learned_ukernel_f6__neon
+#define WB_A 8
+#define WB_LOADZ WB_TAP_LOADZ
+#include "q8-winoout-scheme-neon.inc"

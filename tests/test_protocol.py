@@ -1,0 +1,90 @@
+"""bench.protocol against the C runner: error kinds, limits and the case line, read from the C
+sources (names) and checked on the real host runner (limits)."""
+
+import json
+import re
+import subprocess
+
+import pytest
+
+from bench import protocol
+from bench.build import build_runner
+from bench.cases import Layer, expand
+from bench.protocol import ErrorKind, Repetition, case_deadline_s, parse_record
+from bench.resources import kernels_dir
+
+RUNNER_C = kernels_dir() / "runner" / "wb_runner.c"
+
+
+def test_every_error_kind_the_runner_prints_is_in_the_enum():
+    text = RUNNER_C.read_text()
+    body = text[text.index("static const char *error_kind"):]
+    body = body[:body.index("\n}\n")]
+    printed = set(re.findall(r'return "([a-z_]+)";', body))
+    assert printed == {k.value for k in protocol.RUNNER_ERROR_KINDS}
+    assert printed <= {k.value for k in ErrorKind}
+
+
+def test_limits_match_the_runner_sources():
+    text = RUNNER_C.read_text()
+    assert f"#define MAX_CPUS {protocol.MAX_CPUS}" in text
+    assert f".max_reps = {protocol.MAX_REPS}" in text
+    assert f"c->h > {protocol.MAX_HW}" in text and f"c->cin > {protocol.MAX_CHANNELS}" in text
+
+
+@pytest.mark.slow
+def test_limits_hold_on_the_real_runner(tmp_path):
+    """The largest accepted sizes pass the runner's check, one more is a bad_case; the CLI's
+    largest repetition settings are accepted by the runner's command line."""
+    runner = build_runner("host")
+    edge = protocol.CaseSpec("im2row", "none", 32, protocol.MAX_HW + 1, 1, 1, 1, id="over")
+    cases = tmp_path / "c.txt"
+    cases.write_text(edge.runner_line() + "\n")
+    biggest = Repetition(protocol.MAX_REPS, protocol.MAX_MIN_TIME_MS, protocol.MAX_WARMUP).runner_args()
+    done = subprocess.run([runner, *biggest, "--cases", str(cases)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    recs = [parse_record(l) for l in done.stdout.splitlines()]
+    (case,) = [r for r in recs if isinstance(r, protocol.CaseRecord)]
+    assert (case.id, case.status, case.error_kind) == ("over", "error", "bad_case")
+    assert isinstance(recs[0], protocol.InfoRecord)
+
+
+def test_scheme_is_on_the_runner_line_only_for_tap_and_wide():
+    cases = expand([Layer(8, 8, 16, 16)], ["im2row", "f4"], ["static"], [8, 32], ["tensor", "tap", "wide"])
+    got = {(c.algo, c.bits, c.scheme) for c in cases}
+    assert got == {("im2row", 8, "none"), ("im2row", 32, "none"), ("f4", 32, "none"),
+                   ("f4", 8, "tensor"), ("f4", 8, "tap"), ("f4", 8, "wide")}
+    lines = {c.scheme: c.spec(0).runner_line() for c in cases if c.algo == "f4" and c.bits == 8}
+    assert "scheme=" not in lines["tensor"]
+    assert " scheme=tap " in lines["tap"] + " " and " scheme=wide " in lines["wide"] + " "
+
+
+def test_records_are_typed():
+    line = {"type": "case", "line": 2, "id": 7, "status": "ok", "reps": 3, "cpus": [4],
+            "total_ms": {"median": 1.5, "samples": [1.4, 1.5, 1.6]}, "gemm_gflops": 9.0}
+    rec = parse_record(json.dumps(line))
+    assert rec.ok and rec.id == "7" and rec.stages["total"].samples == (1.4, 1.5, 1.6) and rec.cpus == (4,)
+    peak = parse_record('{"type": "peak", "cpu": 4, "f32_gflops": 18.0, "i8_gops": 30.0, "bw_gbs": 5.0}')
+    assert peak.cpu == 4 and peak.values == {"f32_gflops": 18.0, "i8_gops": 30.0, "bw_gbs": 5.0}
+    assert parse_record("not json") is None and parse_record("[1]") is None
+    failed = protocol.CaseRecord.failed(3, "x", ErrorKind.TIMEOUT, "ran\npast")
+    assert failed.error_kind == "timeout" and failed.message == "ran past"
+
+
+@pytest.mark.parametrize("kw,message", [
+    ({"min_reps": 0}, "bad min_reps 0; accepted: 1 to 100000"),
+    ({"min_reps": protocol.MAX_REPS + 1}, "bad min_reps"),
+    ({"min_time_ms": float("nan")}, "bad min_time_ms nan"),
+    ({"min_time_ms": float("inf")}, "bad min_time_ms inf"),
+    ({"warmup": -1}, "bad warmup -1"),
+])
+def test_repetition_bounds(kw, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Repetition(**kw)
+
+
+def test_case_deadline_grows_with_work_and_settings():
+    small = case_deadline_s({"h": 8, "w": 8, "cin": 8, "cout": 8}, Repetition())
+    big = case_deadline_s({"h": 224, "w": 224, "cin": 256, "cout": 256}, Repetition())
+    longer = case_deadline_s({"h": 8, "w": 8, "cin": 8, "cout": 8}, Repetition(min_time_ms=10_000))
+    assert protocol.DEADLINE_SLACK_S <= small < 40 and big > 10 * small and longer >= small + 90

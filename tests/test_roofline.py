@@ -1,0 +1,62 @@
+"""The roofline: the runner's bandwidth probe in its `peak` line, `bench run` recording it per
+(board, core), the stage operations/bytes it is read against, and `bench plot`'s roofline figure."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bench.build import build_runner
+from bench.results import load_peaks
+from bench.workload import stage_work
+
+QEMU = "qemu-aarch64-static"
+
+
+def peak_line(argv):
+    done = subprocess.run(argv + ["--peak"], input="", capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return next(json.loads(l) for l in done.stdout.splitlines() if '"peak"' in l)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["host", "cortex-a53"])
+def test_peak_line_reports_a_streaming_bandwidth(target):
+    if target == "host":
+        peak = peak_line([str(build_runner("host")), "--cpus", "0"])
+    else:
+        peak = peak_line([QEMU, "-cpu", "cortex-a53", str(build_runner("aarch64", "cortex-a53"))])
+    assert math.isfinite(peak["bw_gbs"]) and 0.05 < peak["bw_gbs"] < 2000
+    assert peak["f32_gflops"] > 0
+
+
+def test_stage_work_follows_the_documented_formulas():
+    # F(2,3) static: a = 4, T = 16 tiles on 8x8; nnz(BT) = 8, nnz(AT) = 6
+    w = stage_work("f2", 32, 8, 8, 3, 5)
+    assert w["gemm"] == (2 * 16 * 16 * 3 * 5, 4 * 16 * (16 * 3 + 3 * 5) + 4 * 16 * 16 * 5)
+    assert w["input"][0] == 4 * 4 * 8 * 16 * 3 and w["output"][0] == 2 * (4 + 2) * 6 * 16 * 5
+    dense = stage_work("f2", 32, 8, 8, 3, 5, transform="learned")
+    assert dense["input"][0] == 4 * 4 * 16 * 16 * 3 and dense["gemm"] == w["gemm"]
+    i8 = stage_work("im2row", 8, 7, 7, 3, 5)
+    assert i8["gemm"][0] == 18 * 49 * 15 and i8["input"] == (0.0, 49 * 3 * 10) and i8["output"][0] == 49 * 5
+    assert stage_work("im2row", 32, 7, 7, 3, 5)["output"] == (0.0, 0.0)   # fp32: the GEMM writes y
+
+
+@pytest.mark.slow
+def test_bench_run_records_peaks_and_plot_draws_the_roofline(tmp_path):
+    out = tmp_path / "r"
+    run = subprocess.run([sys.executable, "-m", "bench", "run", "--res", "8,16", "--channels", "16", "--algo", "im2row,f4",
+                          "--transform", "static", "--reps", "2", "--min-time-ms", "1", "--no-errors", "--out", str(out)],
+                         capture_output=True, text=True, timeout=600, env={**os.environ})
+    assert run.returncode == 0, run.stderr
+    peaks = load_peaks(out)
+    assert len(peaks) == 1 and peaks.iloc[0]["board"] == "local" and peaks.iloc[0]["core"] == "host"
+    assert peaks.iloc[0]["bw_gbs"] > 0 and peaks.iloc[0]["f32_gflops"] > 0 and peaks.iloc[0]["threads"] == 1
+    plot = subprocess.run([sys.executable, "-m", "bench", "plot", str(out), "--out", str(tmp_path / "p")],
+                          capture_output=True, text=True, timeout=600)
+    assert plot.returncode == 0, plot.stderr
+    png = tmp_path / "p" / "roofline.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
