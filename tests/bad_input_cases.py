@@ -118,6 +118,9 @@ def board_cases() -> list[BadInput]:
         cases.append(_board_case("security", f"{argv[0]} with a string boolean", bad, "accept_new_host_key", argv))
     cases.append(_board_case("leniency", 'user = ["root"] via bench probe',
                              '[boards.broken]\nhost = "x"\nuser = ["root"]\n', "user", ["probe", "--board", "broken"]))
+    tiny = '[boards.tiny]\ntransport = "local"\n[[boards.tiny.clusters]]\ncore = "host"\ncpus = "99"\n'
+    cases.append(_board_case("leniency", 'cpus = "99" on this machine', tiny, "99",
+                             ["run", "--board", "tiny", "--res", "4", "--channels", "4", "--algo", "im2row", "--bits", "32"]))
     save = ["probe", "--save", "mine"]
     cases += [
         BadInput("traceback", "probe --save, boards file under a file", save, 1, "afile", {"afile": "x"},
@@ -270,6 +273,11 @@ def cli_cases() -> list[BadInput]:
         ("limits", ["hostbench", "--json", "{d}"], 2, "--json"), ("limits", ["hostbench", "--json", "{d}/no/dir/x.json"], 2, "--json"),
         ("limits", ["hostbench", "--json", "/dev/full"], 2, "/dev/full"), ("limits", ["transforms", "show", "--r", "0"], 2, "r"),
         ("limits", ["transforms", "show", "--points", "0,1,x"], 2, "x"),
+        ("work before check", run + ["--threads", "99"], 2, "--threads"),
+        ("limits", run + ["--reps", "2000000000"], 2, "2000000000"),
+        ("leniency", run + ["--resume", "--out", "{d}/nothere"], 2, "nothere"),
+        ("limits", run + ["--scheme", "x"], 2, "x"), ("limits", run + ["--case-timeout", "-1"], 2, "-1"),
+        ("limits", run + ["--case-timeout", "nan"], 2, "nan"), ("limits", run + ["--case-timeout", "inf"], 2, "inf"),
     ]
     cases = [BadInput(kind, " ".join(argv) or "(no arguments)", argv, code, word) for kind, argv, code, word in rows]
     export = ["transforms", "export", "--m", "4", "--out"]

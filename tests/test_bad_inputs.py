@@ -15,7 +15,7 @@ CASES = all_cases()
 def test_the_table_covers_the_issue():
     kinds = {c.kind for c in CASES}
     assert len(CASES) >= 200
-    assert {"security", "traceback", "limits", "leniency", "resources"} <= kinds
+    assert {"security", "traceback", "limits", "leniency", "resources", "work before check"} <= kinds
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.kind}: {c.name}" for c in CASES])
