@@ -283,3 +283,55 @@ def test_plots_of_any_accepted_table(content):
             code = main(["plot", str(path.parent)])
         event(f"exit {code}")
         assert code in (0, 2) and err.getvalue().count("\n") == (code != 0), err.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# Runner output lines (what a board sends back) and the host's case-line parser
+
+from bench.deploy import parse_cases  # noqa: E402
+from bench.protocol import CaseRecord, InfoRecord, PeakRecord, parse_record  # noqa: E402
+
+record_values = st.one_of(json_values, st.fixed_dictionaries(
+    {"type": st.sampled_from(["case", "info", "peak", "other"]), "line": st.one_of(st.integers(), json_values)},
+    optional={k: json_values for k in ("id", "status", "error_kind", "message", "reps", "cpus", "total_ms",
+                                        "input_ms", "gemm_ms", "output_ms", "error", "cpu", "f32_gflops")}))
+
+
+@examples(800)
+@given(st.one_of(record_values.map(json.dumps), st.text()))
+@example("[" * 100_000)
+@example("9" * 5000)
+def test_runner_output_lines(text):
+    """A line from the runner (or from a broken or hostile board) is a typed record or None."""
+    record = parse_record(text)
+    event(type(record).__name__)
+    assert record is None or isinstance(record, (CaseRecord, InfoRecord, PeakRecord))
+
+
+@examples(500)
+@given(st.lists(st.text(max_size=30), max_size=5))
+def test_host_case_lines_number_lines_as_the_runner_does(lines):
+    """parse_cases numbers lines as the runner does: only \\n ends a line (not U+0085 or U+2028)."""
+    text = "\n".join(lines) + "\n"
+    numbers = [c.line for c in parse_cases(text)]
+    assert numbers == [n for n, l in enumerate(text.split("\n")[:-1], start=1) if l.split("#", 1)[0].strip()]
+
+
+GOOD_HEADER = {"type": "header", "tool": "winobench", "schema_version": 2}
+
+
+@examples(400)
+@given(st.lists(st.one_of(st.just(GOOD_HEADER), record_values, json_values).map(json.dumps), max_size=5),
+       st.booleans())
+def test_raw_jsonl(lines, torn):
+    """raw.jsonl beside a good latency.csv: the results load, or one line says why."""
+    text = "\n".join(lines) + ("" if torn else "\n")
+    with file_with("r/raw.jsonl", text) as path:
+        (path.parent / "latency.csv").write_text(",".join(GOOD) + "\n" + ",".join(GOOD.values()) + "\n")
+        try:
+            results = ResultsDir.load(path.parent)
+        except UsageError as e:
+            assert one_line(e), str(e)
+            return
+        event("accepted")
+        assert len(results.rows) == 1
