@@ -372,7 +372,8 @@ def format_matrix(name: str, rows) -> str:
 # ---------------------------------------------------------------------------------------------
 # Named transforms shipped with the package (bench/transforms/NAME-fM.json, with their provenance).
 
-NAMED_TRANSFORMS = {"pso": "found by `bench transforms search` (particle swarm, int8 tensor scheme)"}
+NAMED_TRANSFORMS = {"pso": "found by `bench transforms search` (particle swarm, int8 tensor scheme)",
+                    "pso-tap": "found by `bench transforms search --scheme tap` (F4 only: F6 found nothing better)"}
 _NAMED_DIR = Path(__file__).resolve().parent / "transforms"
 
 

@@ -22,7 +22,7 @@ CASES = [f"algo={a} transform=static bits=32 h={h} w={h} cin={c} cout={c}"
 def samples_frame(groups: dict) -> pd.DataFrame:
     """load_samples-shaped rows from {algo: samples}."""
     rows = [{"board": "b", "core": "a53", "threads": 1, "bits": 32, "algo": algo, "transform": "static",
-             "h": 8, "w": 8, "cin": 8, "cout": 8, "emulated": False, "run": 0, "stage": "total_ms", "samples": list(s)}
+             "scheme": "none", "h": 8, "w": 8, "cin": 8, "cout": 8, "emulated": False, "run": 0, "stage": "total_ms", "samples": list(s)}
             for algo, s in groups.items()]
     return pd.DataFrame(rows)
 
@@ -47,13 +47,13 @@ def run_into_results(binary, out, reps=15):
     assert done.returncode == 0, done.stderr
     import json
 
-    results = ResultsDir(out)
-    for line in map(json.loads, done.stdout.splitlines()):
-        if line["type"] != "case":
-            continue
-        line.update(board="local", core="host", threads=1, emulated=False)
-        case = Case(Layer(line["h"], line["w"], line["cin"], line["cout"]), line["algo"], line["transform"], line["bits"])
-        results.add(row_from_case(line, case, 0), line)
+    with ResultsDir(out) as results:
+        for line in map(json.loads, done.stdout.splitlines()):
+            if line["type"] != "case":
+                continue
+            line.update(board="local", core="host", threads=1, emulated=False)
+            case = Case(Layer(line["h"], line["w"], line["cin"], line["cout"]), line["algo"], line["transform"], line["bits"])
+            results.add(row_from_case(line, case, 0), line)
     return out
 
 
@@ -86,9 +86,9 @@ def test_a_deliberately_slowed_kernel_is_marked_and_fails_ci(tmp_path):
 
 
 def test_bad_compare_input_is_one_line_exit_2(tmp_path):
-    results = ResultsDir(tmp_path / "r")
-    results.start_run({})
-    for args, message in (([tmp_path / "r", tmp_path / "nothing"], "cannot read raw results"),
+    with ResultsDir(tmp_path / "r") as results:
+        results.start_run({})
+    for args, message in (([tmp_path / "r", tmp_path / "nothing"], "is not a winobench results directory"),
                           ([tmp_path / "r", tmp_path / "r"], "has no successful measurements with raw samples"),
                           ([tmp_path / "r", tmp_path / "r", "--alpha", "2"], "bad --alpha 2.0")):
         done = bench("compare", *args)

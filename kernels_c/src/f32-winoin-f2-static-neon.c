@@ -6,31 +6,22 @@
  *        [ 0 -1  0  1 ]
  */
 #include "wb_neon.h"
-#include "wb_f32_ukernels.h"
 
-/* r = BT d on 4 vectors read at stride ds, written at stride rs. */
-static inline void bt4(const float32x4_t *d, size_t ds, float32x4_t *r, size_t rs)
+/* r = BT d on 4 vectors. */
+static inline void bt4(const float32x4_t *d, float32x4_t *r)
 {
-    const float32x4_t d0 = d[0], d1 = d[ds], d2 = d[2 * ds], d3 = d[3 * ds];
-    r[0] = vsubq_f32(d2, d0);
-    r[rs] = vaddq_f32(d1, d2);
-    r[2 * rs] = vsubq_f32(d2, d1);
-    r[3 * rs] = vsubq_f32(d3, d1);
+    r[0] = vsubq_f32(d[2], d[0]);
+    r[1] = vaddq_f32(d[1], d[2]);
+    r[2] = vsubq_f32(d[2], d[1]);
+    r[3] = vsubq_f32(d[3], d[1]);
 }
 
-void wb_f32_winoin_static_ukernel_f2__neon(size_t channels, const float *const *in, float *v,
-                                           size_t v_stride, const float *bt)
-{
-    (void)bt;
-    for (size_t c = 0; c < channels; c += 4) {
-        float32x4_t d[16], t[16], r[16];
-        for (int p = 0; p < 16; p++)
-            d[p] = vld1q_f32(in[p] + c);
-        for (int j = 0; j < 4; j++) /* columns: t = BT d */
-            bt4(d + j, 4, t + j, 4);
-        for (int i = 0; i < 4; i++) /* rows: V = t B */
-            bt4(t + 4 * i, 1, r + 4 * i, 1);
-        for (int p = 0; p < 16; p++)
-            vst1q_f32(v + p * v_stride + c, r[p]);
-    }
-}
+#define WB_PRESCHED 1 /* the tile fits the registers: keep the pre-allocation scheduler */
+#define WB_FN wb_f32_winoin_static_ukernel_f2__neon
+#define WB_M 2
+#define WB_ROWS {0, 1, 2, 3}
+#define WB_GROUP 4 /* the whole 4x4 tile fits the registers */
+#define WB_COEFS(bt) (void)(bt)
+#define WB_PIN_COEFS() (void)0
+#define WB_BT(x, y) bt4(x, y)
+#include "f32-winoin-neon.inc"

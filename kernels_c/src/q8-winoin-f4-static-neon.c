@@ -26,5 +26,8 @@ static inline void bt4_s16(const int16x8_t *d, int16x8_t *r)
 #define WB_A 6
 #define WB_L1 16
 #define WB_L2 16
+#define WB_PRESCHED 1 /* one or two rows per group: no spills with the scheduler kept */
+#define WB_ROWS {0, 5, 1, 2, 3, 4}
+#define WB_GROUP 1
 #define WB_BT16(x, y) bt4_s16(x, y)
 #include "q8-winoin-neon.inc"

@@ -44,6 +44,8 @@ WB_DEF_BT6(s32, int32x4_t)
 #define WB_A 8
 #define WB_L1 16
 #define WB_L2 32
+#define WB_ROWS {0, 1, 2, 3, 4, 5, 6, 7}
+#define WB_GROUP 1 /* pass 2 in 32-bit lanes needs the registers */
 #define WB_BT16(x, y) bt6_s16(x, y)
 #define WB_BT32(x, y) bt6_s32(x, y)
 #include "q8-winoin-neon.inc"

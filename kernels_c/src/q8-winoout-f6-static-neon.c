@@ -29,5 +29,7 @@ static inline void at6_s32(const int32x4_t *d, int32x4_t *r)
 #define WB_M 6
 #define WB_L1 32
 #define WB_L2 32
+#define WB_ROWS {0, 2, 4, 1, 3, 5} /* even rows use the sums, odd rows the differences */
+#define WB_GROUP 1
 #define WB_AT32(x, y) at6_s32(x, y)
 #include "q8-winoout-neon.inc"
