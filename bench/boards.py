@@ -35,6 +35,8 @@ from pathlib import Path
 
 from bench import cores
 from bench.errors import UsageError, choice_error
+from bench.outfiles import replacing
+from bench.profile_schema import CLUSTER_SCHEMA, MAX_CPUS, board_schema, check_table, shown
 from bench.resources import remote_dir
 
 SHIPPED_DIR = remote_dir() / "boards"
@@ -44,12 +46,8 @@ TRANSPORTS = ("local", "ssh", "emulated")
 ARCHES = ("aarch64", "x86_64")
 SELECTORS = ("big", "little", "all")
 
-_BOARD_KEYS = {
-    "description", "transport", "host", "port", "user", "identity", "ssh_config", "known_hosts",
-    "accept_new_host_key", "connect_timeout", "workdir", "arch", "exec_prefix", "emulated", "kind",
-    "probe_clusters", "clusters", "base",
-}
-_CLUSTER_KEYS = {"core", "cpus", "max_khz", "mcpu", "dotprod", "capacity"}
+BOARD_SCHEMA = board_schema(TRANSPORTS, ARCHES)
+NAME = re.compile(r"[A-Za-z0-9_.@:-]+", re.ASCII)  # board and group names, as typed after --board
 _PATH_KEYS = ("identity", "ssh_config", "known_hosts")
 
 
@@ -57,20 +55,23 @@ _PATH_KEYS = ("identity", "ssh_config", "known_hosts")
 # CPU lists ("0-3,5" <-> (0, 1, 2, 3, 5)), the kernel's own notation in sysfs.
 
 def parse_cpulist(text: str) -> tuple[int, ...]:
-    """Parse a kernel CPU list such as "0-3,6" (also accepts spaces as separators: "0 1 2 3")."""
-    cpus: list[int] = []
+    """Parse a kernel CPU list such as "0-3,6" (also accepts spaces as separators: "0 1 2 3").
+    CPU numbers are bounded by what a kernel can have (< MAX_CPUS), checked before a range is expanded."""
+    cpus: set[int] = set()
     for part in re.split(r"[,\s]+", text.strip()):
         if not part:
             continue
-        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        m = re.fullmatch(r"([0-9]{1,9})(?:-([0-9]{1,9}))?", part)
         if not m:
-            raise UsageError(f"bad CPU list {text!r}; expected e.g. '0-3,6'")
+            raise UsageError(f"bad CPU list {shown(text)}; expected e.g. '0-3,6'")
         lo = int(m.group(1))
         hi = int(m.group(2)) if m.group(2) else lo
         if hi < lo:
-            raise UsageError(f"bad CPU list {text!r}; range {part!r} is reversed")
-        cpus.extend(range(lo, hi + 1))
-    return tuple(sorted(set(cpus)))
+            raise UsageError(f"bad CPU list {shown(text)}; range {part!r} is reversed")
+        if hi >= MAX_CPUS:
+            raise UsageError(f"bad CPU list {shown(text)}; CPU {hi} is beyond what a kernel has (0..{MAX_CPUS - 1})")
+        cpus.update(range(lo, hi + 1))
+    return tuple(sorted(cpus))
 
 
 def format_cpulist(cpus) -> str:
@@ -180,6 +181,17 @@ class Board:
         """The profile's `kind`, else the signature: boards of one kind split a sweep between them."""
         return self.kind or self.signature()
 
+    def check_cpus(self, topology) -> None:
+        """UsageError when the profile puts a core type on CPUs the board (as probed) does not have
+        for it: `cpus = "99"` on a 2-CPU board is refused, never measured on another CPU."""
+        for c in self.clusters:
+            theirs = {cpu for p in topology.clusters if p.core == c.core for cpu in p.cpus}
+            stray = sorted(set(c.cpus) - theirs)
+            if stray and theirs:
+                raise UsageError(f"board {self.name!r}: its profile ({self.source}) puts {c.core} on CPU(s) "
+                                 f"{format_cpulist(stray)}, but the board's {c.core} CPUs are "
+                                 f"{format_cpulist(theirs)}; fix `cpus` in the profile")
+
     def with_topology(self, topology) -> "Board":
         """This board with architecture and clusters as probed (`bench.probe.Topology`), keeping the
         profile's build settings (mcpu, dotprod) for core types it names."""
@@ -208,63 +220,52 @@ def user_boards_file() -> Path:
 
 
 def _read_toml(path: Path) -> dict:
+    with open(path, "rb") as f:
+        data = f.read()
     try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start}); "
+                         f"a boards file is TOML in UTF-8") from None
     except tomllib.TOMLDecodeError as e:
         raise UsageError(f"{path}: not valid TOML: {e}") from None
 
 
-def _parse_cluster(data, where: str) -> Cluster:
-    if not isinstance(data, dict):
-        raise UsageError(f"{where}: each [[clusters]] entry must be a table")
-    extra = set(data) - _CLUSTER_KEYS
-    if extra:
-        raise UsageError(f"{where}: unknown cluster key {sorted(extra)[0]!r}; accepted: {', '.join(sorted(_CLUSTER_KEYS))}")
-    if not isinstance(data.get("core"), str) or not data["core"]:
-        raise UsageError(f"{where}: a cluster needs `core = \"a53\"` (a core name)")
+def check_profile(table, where: str) -> dict:
+    """A raw profile table checked against BOARD_SCHEMA and CLUSTER_SCHEMA (types and ranges), so
+    nothing later coerces a wrong type: UsageError naming `where`, the key and what is accepted."""
+    check_table(table, BOARD_SCHEMA, where)
+    for i, cluster in enumerate(table.get("clusters", [])):
+        check_table(cluster, CLUSTER_SCHEMA, f"{where} clusters[{i}]")
+        if "core" not in cluster:
+            raise UsageError(f"{where} clusters[{i}]: a cluster needs `core = \"a53\"` (a core name)")
+        if isinstance(cluster.get("cpus"), str):
+            parse_cpulist(cluster["cpus"])
+    return table
+
+
+def _parse_cluster(data: dict) -> Cluster:
     cpus = data.get("cpus", [])
-    if isinstance(cpus, str):
-        cpus = parse_cpulist(cpus)
-    elif isinstance(cpus, list) and all(isinstance(c, int) and c >= 0 for c in cpus):
-        cpus = tuple(sorted(set(cpus)))
-    else:
-        raise UsageError(f"{where}: bad cpus {cpus!r}; expected a list of CPU numbers or a string like '4-7'")
     known = cores.core_type_by_name(data["core"])
     return Cluster(
         core=data["core"],
-        cpus=cpus,
-        max_khz=_int_or_none(data.get("max_khz"), f"{where}: max_khz"),
+        cpus=parse_cpulist(cpus) if isinstance(cpus, str) else tuple(sorted(set(cpus))),
+        max_khz=data.get("max_khz"),
         mcpu=data.get("mcpu", known.mcpu if known else None),
-        dotprod=bool(data.get("dotprod", False)),
-        capacity=_int_or_none(data.get("capacity"), f"{where}: capacity"),
+        dotprod=data.get("dotprod", False),
+        capacity=data.get("capacity"),
     )
 
 
-def _int_or_none(v, what: str) -> int | None:
-    if v is None:
-        return None
-    if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-        raise UsageError(f"{what}: bad value {v!r}; expected a positive integer")
-    return v
-
-
 def _board_from_dict(name: str, data: dict, source: str, base_dir: Path | None) -> Board:
+    """A Board from a profile table already checked by check_profile (types are right; what is
+    left are the rules between keys)."""
     where = f"{source} [{name}]"
-    extra = set(data) - _BOARD_KEYS
-    if extra:
-        raise UsageError(f"{where}: unknown key {sorted(extra)[0]!r}; accepted: {', '.join(sorted(_BOARD_KEYS))}")
     transport = data.get("transport", "ssh" if data.get("host") else "local")
-    if transport not in TRANSPORTS:
-        raise choice_error(f"transport in {where}:", transport, TRANSPORTS)
     arch = data.get("arch")
-    if arch is not None and arch not in ARCHES:
-        raise choice_error(f"arch in {where}:", arch, ARCHES)
     if transport == "ssh" and not data.get("host"):
         raise UsageError(f"{where}: transport 'ssh' needs `host` (an address or an ~/.ssh/config alias)")
     port = data.get("port")
-    if port is not None and not (isinstance(port, int) and 0 < port < 65536):
-        raise UsageError(f"{where}: bad port {port!r}; expected 1..65535")
     paths = {}
     for k in _PATH_KEYS:
         if data.get(k):
@@ -273,17 +274,17 @@ def _board_from_dict(name: str, data: dict, source: str, base_dir: Path | None) 
                 p = base_dir / p  # relative paths in a profile file are relative to that file
             paths[k] = str(p)
     clusters = tuple(sorted(
-        (_parse_cluster(c, where) for c in data.get("clusters", [])), key=lambda c: (c.rank(), c.cpus)))
-    emulated = bool(data.get("emulated", transport == "emulated"))
+        (_parse_cluster(c) for c in data.get("clusters", [])), key=lambda c: (c.rank(), c.cpus)))
+    emulated = data.get("emulated", transport == "emulated")
     exec_prefix = data.get("exec_prefix", "")
     if transport == "emulated" and not exec_prefix:
         raise UsageError(f"{where}: an emulated board needs exec_prefix, e.g. \"qemu-aarch64-static -cpu cortex-a53\"")
     return Board(
         name=name, transport=transport, host=data.get("host"), port=port, user=data.get("user"),
         arch=arch, exec_prefix=exec_prefix, emulated=emulated, clusters=clusters,
-        kind=data.get("kind"), accept_new_host_key=bool(data.get("accept_new_host_key", False)),
+        kind=data.get("kind"), accept_new_host_key=data.get("accept_new_host_key", False),
         connect_timeout=float(data.get("connect_timeout", 15.0)), workdir=data.get("workdir"),
-        description=data.get("description", ""), probe_clusters=bool(data.get("probe_clusters", False)),
+        description=data.get("description", ""), probe_clusters=data.get("probe_clusters", False),
         source=source, **paths,
     )
 
@@ -292,23 +293,35 @@ def _raw_profiles() -> tuple[dict[str, tuple[dict, str, Path | None]], dict[str,
     """name -> (raw table, source, base dir), and the groups; user entries override shipped ones."""
     raw: dict[str, tuple[dict, str, Path | None]] = {}
     for path in sorted(SHIPPED_DIR.glob("*.toml")):
-        raw[path.stem] = (_read_toml(path), str(path), path.parent)
+        raw[path.stem] = (check_profile(_read_toml(path), str(path)), str(path), path.parent)
     groups: dict[str, list[str]] = {}
     user = user_boards_file()
+    if user.exists() and not user.is_file():
+        raise UsageError(f"{user}: not a file; the boards file (${USER_FILE_ENV}, else "
+                         f"~/.config/bench/boards.toml) must be a TOML file or absent")
     if user.is_file():
-        doc = _read_toml(user)
-        extra = set(doc) - {"boards", "groups", "default"}
-        if extra:
-            raise UsageError(f"{user}: unknown table {sorted(extra)[0]!r}; accepted: default, boards, groups")
+        doc = check_table(_read_toml(user), USER_FILE_SCHEMA, str(user))
         for name, table in doc.get("boards", {}).items():
-            if not isinstance(table, dict):
-                raise UsageError(f"{user}: boards.{name} must be a table")
-            raw[name] = (table, str(user), user.parent)
+            _check_name(name, user, "board")
+            raw[name] = (check_profile(table, f"{user} [boards.{name}]"), str(user), user.parent)
         for gname, members in doc.get("groups", {}).items():
+            _check_name(gname, user, "group")
             if not (isinstance(members, list) and all(isinstance(m, str) for m in members) and members):
-                raise UsageError(f"{user}: groups.{gname} must be a non-empty list of board names")
+                raise UsageError(f"{user}: groups.{gname} must be a non-empty list of board names, got {shown(members)}")
             groups[gname] = members
     return raw, groups
+
+
+def _check_name(name: str, path: Path, what: str) -> None:
+    if not NAME.fullmatch(name):
+        raise UsageError(f"{path}: bad {what} name {shown(name)}; use letters, digits and _.@:-")
+
+
+USER_FILE_SCHEMA = {
+    "default": ((lambda v: isinstance(v, str) and bool(NAME.fullmatch(v))), "a board name, e.g. \"hikey960\""),
+    "boards": ((lambda v: isinstance(v, dict)), "a table of [boards.NAME] tables"),
+    "groups": ((lambda v: isinstance(v, dict)), "a table of NAME = [\"board\", ...] lists"),
+}
 
 
 def _resolve_base(name: str, raw: dict, seen: tuple = ()) -> dict:
@@ -488,14 +501,19 @@ def board_to_table(board: Board) -> dict:
     return {k: v for k, v in t.items() if v is not None}
 
 
+def check_save_name(name: str) -> str:
+    """A board name `save_board` can write (what --board accepts back)."""
+    if not NAME.fullmatch(name):
+        raise UsageError(f"bad board name {shown(name)} to save; use letters, digits and _.@:-")
+    return name
+
+
 def save_board(board: Board, name: str | None = None, path: Path | None = None) -> Path:
     """Write `board` as `[boards.NAME]` into the user's file (replacing an entry of that name).
     tomlkit edits the file in place, so the user's comments and layout survive."""
     import tomlkit
 
-    name = name or board.name
-    if not re.fullmatch(r"[A-Za-z0-9_.@:-]+", name):
-        raise UsageError(f"bad board name {name!r} to save; use letters, digits and _.@:-")
+    name = check_save_name(name or board.name)
     path = path or user_boards_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -505,7 +523,8 @@ def save_board(board: Board, name: str | None = None, path: Path | None = None) 
     if "boards" not in doc:
         doc["boards"] = tomlkit.table(is_super_table=True)
     doc["boards"][name] = without_none(board_to_table(board))
-    path.write_text(tomlkit.dumps(doc))
+    with replacing(path) as tmp:  # the user's file is never left half-written
+        tmp.write_text(tomlkit.dumps(doc))
     return path
 
 

@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import statistics
+import tempfile
+from pathlib import Path
 
 from bench.boards import format_cpulist, load_board, resolve_core
 from bench.deploy import StreamOptions, run_runner
 from bench.errors import MeasurementError, UsageError
+from bench.outfiles import replacing
 from bench.protocol import CaseRecord, CaseSpec, InfoRecord, PeakRecord, Record, Repetition
 
 LAYERS = ((32, 64), (16, 128), (8, 256), (4, 512))  # (H = W, Cin = Cout)
@@ -166,6 +170,8 @@ def _main(args) -> int:
         raise UsageError(str(e).replace("min_time_ms", "--min-time-ms")) from None
     bits = parse_bits(args.bits)
     cluster = local_cluster(args.cpu)
+    if args.json:
+        check_json_path(Path(args.json))
     specs = case_specs(bits)
     runs = [run_once(cluster, reps, specs) for _ in range(args.runs)]
     info = next(r for r in runs[0] if isinstance(r, InfoRecord))
@@ -173,6 +179,25 @@ def _main(args) -> int:
     rows, peaks = summarize(runs, specs)
     print(format_table(rows, peaks))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump([[r.to_json() for r in run] for run in runs], f)
+        save_json([[r.to_json() for r in run] for run in runs], args.json)
     return 0
+
+
+def check_json_path(where: Path) -> None:
+    """Before measuring: --json names a (new or regular) file in an existing directory."""
+    if not where.parent.is_dir() or (where.exists() and not where.is_file()):
+        raise UsageError(f"bad --json {where}: not a regular file in an existing directory")
+
+
+def save_json(runs, path: str) -> None:
+    """The runner lines to `path`; if that fails after measuring, to a temporary file instead (the
+    results are never lost), and the one-line error says where."""
+    text = json.dumps(runs)
+    try:
+        with replacing(Path(path)) as tmp:
+            tmp.write_text(text)
+    except OSError as e:
+        fd, spare = tempfile.mkstemp(prefix="hostbench-", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        raise MeasurementError(f"could not write --json {path} ({e.strerror}); the results are in {spare}") from None

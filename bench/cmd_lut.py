@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bench.errors import UsageError
 from bench.lut import build_lut, fit_predictors, lut_json
+from bench.outfiles import output_dir, replacing
 from bench.results import ResultsDir
 
 
@@ -23,15 +24,16 @@ def write_lut(results: ResultsDir, out: Path, predictors: dict | None = None) ->
     rows = build_lut(results.dataframe())
     if not rows:
         raise UsageError(f"{results.path} has no successful non-emulated measurements to build a LUT from")
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(out)
     csv_path, json_path = out / "lut.csv", out / "lut.json"
-    with open(csv_path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
     if predictors is None:
         predictors = fit_predictors(rows)
-    json_path.write_text(json.dumps(lut_json(rows, predictors), indent=1) + "\n")
+    with replacing(csv_path) as csv_tmp, replacing(json_path) as json_tmp:  # both whole, or neither
+        with open(csv_tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        json_tmp.write_text(json.dumps(lut_json(rows, predictors), indent=1, allow_nan=False) + "\n")
     return csv_path, json_path, len(rows)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.errors import UsageError
+from bench.outfiles import output_dir
 from bench.results import RAW_NAME, ResultsDir, load_peaks
 
 
@@ -22,7 +23,7 @@ def _plot(args) -> int:
     df = results.dataframe()
     if not (df["status"] == "ok").any():
         raise UsageError(f"{results.path} has no successful measurements to plot")
-    out = Path(args.out) if args.out else results.path / "plots"
+    out = output_dir(Path(args.out) if args.out else results.path / "plots")  # checked before plotting
     paths = all_plots(df, out)
     paths += roofline(df, load_peaks(results.path), out) if (results.path / RAW_NAME).exists() else []
     for p in paths:

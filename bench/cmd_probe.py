@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from bench.board_args import add_board_arguments, board_from_args
-from bench.boards import save_board
+from bench.boards import check_save_name, save_board
 from bench.probe import probe
 from bench.transport import open_transport
 
@@ -23,6 +23,8 @@ def register(sub) -> None:
 
 def _probe(args) -> int:
     board = board_from_args(args)
+    if args.save:
+        check_save_name(args.save)  # before connecting to the board
     with open_transport(board) as t:
         topo = probe(t)
     if args.json:

@@ -119,9 +119,10 @@ def _plan(reached, core_arg, threads):
         print(f"bench run: warning: {r.failure}; the other boards go on", file=sys.stderr)
     warnings = [w for r in reached.values() if r.topology is not None
                 for w in profile_mismatches(r.board, r.topology)]
+    targets = plan_targets(reached, core_arg, threads)  # a refusal first, without the warnings before it
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
-    return plan_targets(reached, core_arg, threads), warnings
+    return targets, warnings
 
 
 def _compared(settings: Settings) -> dict:

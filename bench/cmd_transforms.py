@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bench.errors import UsageError
+from bench.errors import UsageError, choice_error
+from bench.outfiles import replacing
 from bench.winograd import cook_toom, format_matrix, identity_error, load_transform, parse_points, save_transform
 
 
@@ -67,14 +68,16 @@ def _show(args) -> int:
     return 0
 
 
+TRANSFORM_SUFFIXES = (".json", ".npz", ".txt")
+
+
 def _export(args) -> int:
+    path = Path(args.out)
+    if path.suffix.lower() not in TRANSFORM_SUFFIXES:
+        raise choice_error(f"transform file type of {path}:", path.suffix, TRANSFORM_SUFFIXES)
     t = _generate(args)
-    try:
-        path = save_transform(t, args.out)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    except OSError as e:
-        raise UsageError(f"cannot write {args.out}: {e.strerror}") from None
+    with replacing(path) as tmp:  # whole or not at all; a machine error (read-only, full) exits 1
+        save_transform(t, tmp)
     print(f"wrote {t.name} to {path}")
     return 0
 

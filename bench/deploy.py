@@ -57,7 +57,7 @@ class CaseLine:
 def parse_cases(cases_text: str) -> list[CaseLine]:
     """Case lines of a runner cases text (`key=value` tokens, `#` comments, blank lines skipped)."""
     out = []
-    for n, raw in enumerate(cases_text.splitlines(), start=1):
+    for n, raw in enumerate(cases_text.split("\n"), start=1):  # as the runner: only \n ends a line
         text = raw.split("#", 1)[0].strip()
         if not text:
             continue

@@ -85,6 +85,7 @@ def plan_targets(reached: dict[str, Reached], core_arg: str | None, threads: int
     for r in reached.values():
         if r.topology is None:
             continue
+        r.board.check_cpus(r.topology)  # a profile CPU the board lacks is refused, not measured elsewhere
         probed = r.board.with_topology(r.topology)
         for cluster in resolve_core(probed, core_arg):
             targets.append(resolve_target(r.board, cluster, r.topology, threads))

@@ -60,7 +60,7 @@ def build_lut(df) -> list[dict]:
             "cin": int(r["cin"]), "cout": int(r["cout"]), "kernel": 3, "stride": 1,
             "op": op_key(r["algo"], r["transform"], r["bits"], r.get("scheme", "none")), "algo": r["algo"],
             "transform": r["transform"], "scheme": r.get("scheme", "none"), "bits": int(r["bits"]),
-            "median_ms": r["total_ms"], "p90_ms": r["total_p90_ms"],
+            "median_ms": r["total_ms"], "p90_ms": _num(r["total_p90_ms"]),
             "input_ms": r["input_ms"], "gemm_ms": r["gemm_ms"], "output_ms": r["output_ms"],
             "sqnr_db": _num(r.get("sqnr_db")), "max_abs": _num(r.get("max_abs")), "rel_l2": _num(r.get("rel_l2")),
         })
@@ -204,19 +204,95 @@ def _assigned(assign, name: str, key: str):
 
 
 def load_lut(path, table: str | None = None) -> LUT:
-    """Load one table of a lut.json; `table` ("board/core/tN") may be omitted when there is one."""
+    """Load one table of a lut.json (or the lut.csv beside it); `table` ("board/core/tN") may be
+    omitted when there is one. UsageError naming the file and what is wrong for anything that is
+    not a well-formed winobench LUT."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise UsageError(f"{path}: not a readable winobench LUT ({e})") from None
-    if not isinstance(doc, dict) or doc.get("tool") != "winobench" or "tables" not in doc:
-        raise UsageError(f"{path}: not a winobench LUT")
-    tables = doc["tables"]
+    tables, predictors = (_read_csv_tables(path), {}) if path.suffix == ".csv" else _read_json_tables(path)
     if table is None:
         if len(tables) != 1:
-            raise UsageError(f"{path} holds {len(tables)} tables; choose one of: {', '.join(sorted(tables))}")
+            raise UsageError(f"{path} holds {len(tables)} tables; choose one of: {_listing(tables)}")
         table = next(iter(tables))
     if table not in tables:
-        raise UsageError(f"{path}: no table {table!r}; it has: {', '.join(sorted(tables))}")
-    return LUT(table, tables[table], doc.get("predictors", {}).get(table, {}))
+        raise UsageError(f"{path}: no table {table!r}; it has: {_listing(tables)}")
+    return LUT(table, tables[table], predictors.get(table, {}))
+
+
+def _listing(names) -> str:
+    """Names for a one-line message: as they are when printable, else quoted; cut when long."""
+    names = sorted(names)
+    text = ", ".join(n if n.isprintable() else repr(n) for n in names)
+    return text if len(text) <= 300 else text[:300] + "..."
+
+
+ENTRY_FIELDS = ("median_ms", "p90_ms", "input_ms", "gemm_ms", "output_ms", "sqnr_db", "max_abs", "rel_l2")
+
+
+def _read_json_tables(path: Path) -> tuple[dict, dict]:
+    """The tables and the predictors (bench.predict models) of a lut.json, checked."""
+    try:
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+    except (ValueError, RecursionError) as e:  # not UTF-8, not JSON, a huge number, deep nesting
+        raise UsageError(f"{path}: not a readable winobench LUT ({str(e)[:100]})") from None
+    if not isinstance(doc, dict) or doc.get("tool") != "winobench" or not isinstance(doc.get("tables"), dict):
+        raise UsageError(f"{path}: not a winobench LUT")
+    if doc.get("schema_version") != LUT_SCHEMA_VERSION:
+        raise UsageError(f"{path}: schema_version {str(doc.get('schema_version'))[:20]!r}; this version reads {LUT_SCHEMA_VERSION}")
+    for name, layers in doc["tables"].items():
+        for layer, ops in (layers.items() if isinstance(layers, dict) else [(None, None)]):
+            for op, entry in (ops.items() if isinstance(ops, dict) else [(None, None)]):
+                _check_entry(entry, f"{path}: table {name!r} layer {layer!r} op {op!r}")
+    predictors = doc.get("predictors", {})
+    if not (isinstance(predictors, dict) and all(isinstance(m, dict) for m in predictors.values())):
+        raise UsageError(f"{path}: bad predictors; expected a table of table name -> {{operator: model}}")
+    return doc["tables"], predictors
+
+
+def _check_entry(entry, where: str) -> None:
+    if not isinstance(entry, dict) or set(entry) - set(ENTRY_FIELDS):
+        raise UsageError(f"{where[:200]}: not a LUT entry (a table of {', '.join(ENTRY_FIELDS)})")
+    for k, v in entry.items():
+        if not (v is None or (type(v) in (int, float) and not math.isnan(v))):
+            raise UsageError(f"{where[:200]}: bad {k} {str(v)[:40]!r}; expected a number or null")
+    median = entry.get("median_ms")
+    if not (type(median) in (int, float) and math.isfinite(median) and median >= 0):
+        raise UsageError(f"{where[:200]}: bad median_ms {str(median)[:40]!r}; expected a finite number >= 0")
+
+
+def _read_csv_tables(path: Path) -> dict:
+    import csv
+    import io
+
+    try:
+        reader = csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8"), newline=""))
+        needed = ("board", "core", "threads", "layer", "op") + ENTRY_FIELDS
+        if not set(needed) <= set(reader.fieldnames or []):
+            raise UsageError(f"{path}: not a winobench lut.csv (columns needed: {', '.join(needed)})")
+        rows = [{**r, **{k: _cell(r[k], k, path, reader.line_num) for k in ENTRY_FIELDS}} for r in reader]
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise UsageError(f"{path}: not a readable winobench lut.csv ({str(e)[:100]})") from None
+    return _tables_from_rows(rows, path)
+
+
+def _cell(text, column: str, path: Path, line: int):
+    if text in ("", None):
+        return None
+    try:
+        value = float(text) if "_" not in text else math.nan
+    except ValueError:
+        value = math.nan
+    if math.isnan(value):
+        raise UsageError(f"{path} line {line}: bad {column} {str(text)[:40]!r}; expected a number")
+    return value
+
+
+def _tables_from_rows(rows: list[dict], path: Path) -> dict:
+    tables: dict = {}
+    for r in rows:
+        if None in r or any(v is None for k, v in r.items() if k not in ENTRY_FIELDS):
+            raise UsageError(f"{path}: a row has more or fewer fields than the header")
+        name = table_name(r)
+        entry = {k: r[k] for k in ENTRY_FIELDS}
+        _check_entry(entry, f"{path}: table {name!r} layer {r['layer']!r} op {r['op']!r}")
+        tables.setdefault(name, {}).setdefault(r["layer"], {})[r["op"]] = entry
+    return tables

@@ -21,6 +21,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from bench.cases import precision_name  # noqa: E402
+from bench.outfiles import output_dir, replacing  # noqa: E402
 
 sns.set_theme(style="whitegrid")
 
@@ -41,7 +42,8 @@ def _save(fig, out: Path, stem: str) -> list[Path]:
     paths = []
     for ext in ("png", "svg"):
         path = out / f"{stem}.{ext}"
-        fig.savefig(path, bbox_inches="tight", dpi=110)
+        with replacing(path) as tmp:
+            fig.savefig(tmp, format=ext, bbox_inches="tight", dpi=110)
         paths.append(path)
     plt.close(fig)
     return paths
@@ -119,8 +121,7 @@ def error(df: pd.DataFrame, out: Path) -> list[Path]:
 
 
 def all_plots(df: pd.DataFrame, out) -> list[Path]:
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(out)
     return breakdown(df, out) + speedup(df, out) + error(df, out)
 
 

@@ -265,17 +265,20 @@ def parse_record(text: str) -> Record | None:
     """One runner stdout line -> a typed record; None for a line that is not a known JSON record."""
     try:
         d = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, a number too long, nesting too deep
         return None
     if not isinstance(d, dict):
         return None
     kind = d.get("type")
-    if kind == "case" and isinstance(d.get("line"), int):
-        return CaseRecord.from_json(d)
-    if kind == "info":
-        return InfoRecord(d)
-    if kind == "peak":
-        return PeakRecord.from_json(d)
+    try:
+        if kind == "case" and isinstance(d.get("line"), int):
+            return CaseRecord.from_json(d)
+        if kind == "info":
+            return InfoRecord(d)
+        if kind == "peak":
+            return PeakRecord.from_json(d)
+    except (TypeError, ValueError, AttributeError):  # fields of the wrong shape: not a record we know
+        return None
     return None
 
 

@@ -16,10 +16,12 @@ import csv
 import fcntl
 import io
 import json
+import math
 import os
+import re
 from pathlib import Path
 
-from bench.errors import MeasurementError, UsageError
+from bench.errors import UsageError
 from bench.protocol import STAGES, CaseRecord, Where
 
 SCHEMA_VERSION = 2
@@ -41,10 +43,6 @@ CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": 
               "status": str, "layer": str, "error_kind": str, "message": str}
 # Settings that change what a measurement means; --resume refuses to mix them unless told to.
 COMPARED_SETTINGS = ("threads", "min_reps", "min_time_ms", "warmup")
-
-
-class ResultsFull(MeasurementError):
-    """The results could not be written (a full disk): the sweep stops, what is recorded stays."""
 
 
 def case_key(board: str, core: str, threads: int, case) -> tuple:
@@ -84,10 +82,15 @@ def _row_key(row: dict) -> tuple:
 def _whole_lines(path: Path) -> list[str]:
     """The complete lines of a text file: a last line without its newline (torn by a crash) is
     left out. UsageError for a file that is not UTF-8 text."""
+    data = path.read_bytes()
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not UTF-8 text; not a winobench results file") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path} is not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start}); "
+                         f"not a winobench results file") from None
+    if "\0" in text:
+        raise UsageError(f"{path}: binary content (a NUL byte at offset {text.index(chr(0))}); "
+                         f"not a winobench results file")
     lines = text.split("\n")
     return lines[:-1]  # the part after the last newline is empty, or torn
 
@@ -103,25 +106,11 @@ def _csv_text(rows: list[dict], header: bool) -> str:
 
 
 def _append(path: Path, text: str) -> None:
-    """Append and make it durable before going on (a crash loses at most this text). A write that
-    fails (a full disk) is cut back off, so the file never ends in half a line."""
+    """Append and make it durable before going on (a crash loses at most this text)."""
     with open(path, "a", encoding="utf-8", newline="") as f:
-        start = f.tell()
-        try:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        except OSError:
-            f.truncate(start)
-            raise
-
-
-def _without_samples(record: dict) -> dict:
-    """A case record with its stage statistics but not the raw samples (the bulk of it)."""
-    out = {k: ({kk: vv for kk, vv in v.items() if kk != "samples"} if isinstance(v, dict) else v)
-           for k, v in record.items()}
-    out["samples_dropped"] = "disk full"
-    return out
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 class ResultsDir:
@@ -184,14 +173,13 @@ class ResultsDir:
         if missing:
             raise UsageError(f"{csv_path} is not a winobench latency table (missing columns: {', '.join(missing)})")
         rows = []
-        for n, r in enumerate(reader, start=2):
-            if None in r or any(v is None for v in r.values()):
-                continue  # a row with the wrong number of fields: never kept
-            try:
-                rows.append(_typed(r))
-            except ValueError:
-                raise UsageError(f"{csv_path} line {n}: a value does not fit its column "
-                                 f"(tables/README.md lists the types)") from None
+        try:
+            for r in reader:
+                if None in r or any(v is None for v in r.values()):
+                    continue  # a row with the wrong number of fields: never kept
+                rows.append(_typed(r, f"{csv_path} line {reader.line_num}"))
+        except csv.Error as e:
+            raise UsageError(f"{csv_path} line {reader.line_num}: not CSV ({e})") from None
         return cls(path, rows, records)
 
     # -- writing ---------------------------------------------------------------------------------
@@ -246,38 +234,27 @@ class ResultsDir:
         self._write_record({**record, "type": kind, "run": run})
 
     def add(self, row: dict, rec: CaseRecord) -> None:
-        """Append one case: its raw record first (the samples), then its row. On a full disk the
-        record is kept without its samples if that fits, and the caller is told to stop
-        (ResultsFull): nothing measured so far is lost and no file ends in half a line."""
+        """Append one case: its raw record first (the samples), then its row."""
         row = {c: row.get(c) for c in COLUMNS}
-        record = {**rec.to_json(), "type": "case", "run": row.get("run"), **{k: row[k] for k in KEY_COLUMNS}}
-        full = None
-        try:
-            try:
-                self._write_record(record)
-            except OSError as e:
-                full = e
-                self.records.pop()
-                self._write_record(_without_samples(record))
-            _append(self.path / CSV_NAME, _csv_text([row], header=False))
-        except OSError as e:
-            raise ResultsFull(f"cannot write to {self.path}: {e.strerror}; the {len(self._rows)} cases "
-                              f"recorded before are kept (free space, then bench run --resume)") from None
+        self._write_record({**rec.to_json(), "type": "case", "run": row.get("run"),
+                            **{k: row[k] for k in KEY_COLUMNS}})
+        _append(self.path / CSV_NAME, _csv_text([row], header=False))
         self._rows.pop(_row_key(row), None)
         self._rows[_row_key(row)] = row
-        if full is not None:
-            raise ResultsFull(f"cannot write to {self.path}: {full.strerror}; {len(self._rows)} cases are "
-                              f"recorded (the last without its raw samples); free space, then bench run --resume")
 
     def dataframe(self):
-        """The table, one row per key (the last written), in the order the rows were written."""
+        """The table, one row per key (the last written), in the order the rows were written: the
+        rows `load` checked (or `add` wrote), every column of COLUMNS (a table with only the contract
+        columns gets threads 1, not emulated, scheme none and empty figures)."""
         import pandas as pd
 
-        df = pd.read_csv(io.StringIO("\n".join(_whole_lines(self.path / CSV_NAME)) + "\n"), dtype=CSV_DTYPES,
-                         keep_default_na=False, na_values=[""], on_bad_lines="skip")
-        if "scheme" in df.columns:
-            df["scheme"] = df["scheme"].fillna("none")
-        return df.drop_duplicates(subset=[c for c in KEY_COLUMNS if c in df.columns], keep="last").reset_index(drop=True)
+        df = pd.DataFrame(self.rows, columns=COLUMNS)
+        for c in _FLOAT_COLUMNS:
+            df[c] = df[c].astype(float)
+        df["threads"] = df["threads"].fillna(1).astype(int)
+        df["emulated"] = df["emulated"].map(lambda v: v is True)
+        df["scheme"] = df["scheme"].fillna("none")
+        return df
 
     def runs(self) -> list[dict]:
         return [r for r in self.records if r.get("type") == "run"]
@@ -302,7 +279,7 @@ def _read_records(path: Path) -> list[dict]:
     for n, text in enumerate(lines, start=1):
         try:
             rec = json.loads(text)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, a number too long, nesting too deep
             if n == len(lines):
                 break  # torn last record: dropped
             raise UsageError(f"{path} line {n} is not JSON; not a winobench results file") from None
@@ -347,23 +324,48 @@ def load_peaks(path):
 
 
 _INT_COLUMNS = {"bits", "h", "w", "cin", "cout", "threads", "reps", "count", "run"}
+_POSITIVE = {"bits", "h", "w", "cin", "cout", "threads"}
 _FLOAT_COLUMNS = {c for c in COLUMNS if c.endswith("_ms")} | {"gemm_gflops", "sqnr_db", "max_abs", "rel_l2"}
+_TIME_COLUMNS = ["input_ms", "gemm_ms", "output_ms", "total_ms"]
+_REQUIRED = ["board", "core", "bits", "algo", "transform", "h", "w", "cin", "cout", "status"]
+_BOOLEANS = {"True": True, "False": False, "true": True, "false": False, "1": True, "0": False}
 
 
-def _typed(row: dict) -> dict:
-    """CSV strings back to the types `add` wrote (so keys compare equal on resume); ValueError for a
-    value that does not fit its column."""
-    out = {}
-    for c, v in row.items():
-        if v in ("", None):
-            out[c] = None
-        elif c in _INT_COLUMNS:
-            out[c] = int(v)
-        elif c in _FLOAT_COLUMNS:
-            out[c] = float(v)
-        elif c == "emulated":
-            out[c] = v == "True"
-        else:
-            out[c] = v
+def _typed(row: dict, where: str) -> dict:
+    """CSV strings back to the types `add` wrote (so keys compare equal on resume), refusing values
+    `add` could not have written: UsageError naming `where`, the column and the value."""
+    out = {c: _value(c, v, where) for c, v in row.items()}
+    needed = _REQUIRED + (_TIME_COLUMNS if out["status"] == "ok" else [])
+    empty = [c for c in needed if out.get(c) is None]
+    if empty:
+        raise UsageError(f"{where}: no value in column {empty[0]}" + (" of a row with status ok" if empty[0] in _TIME_COLUMNS else ""))
     out["scheme"] = out.get("scheme") or "none"
     return out
+
+
+def _value(column: str, text: str, where: str):
+    """One cell, typed; UsageError naming the column, the value and what is accepted."""
+    if text == "":
+        return None
+    value, accepted = text, None
+    if column == "bits":
+        value, accepted = {"8": 8, "32": 32}.get(text), "8 or 32"
+    elif column in _INT_COLUMNS:
+        ok = re.fullmatch(r"[0-9]{1,9}", text) and not (column in _POSITIVE and int(text) == 0)
+        value, accepted = (int(text) if ok else None), "an integer >= 1" if column in _POSITIVE else "an integer >= 0"
+    elif column in _FLOAT_COLUMNS:
+        value, accepted = _float(text), "a number"
+        if column.endswith("_ms") and value is not None and not (math.isfinite(value) and value >= 0):
+            value, accepted = None, "a number of milliseconds, finite and >= 0"
+    elif column == "emulated":
+        value, accepted = _BOOLEANS.get(text), "True or False"
+    if value is None:
+        raise UsageError(f"{where}: bad {column} {text[:40]!r}; expected {accepted}")
+    return value
+
+
+def _float(text: str) -> float | None:
+    try:
+        return float(text) if "_" not in text else None  # float() would read "1_0" as 10
+    except ValueError:
+        return None

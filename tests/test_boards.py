@@ -137,10 +137,10 @@ def test_user_file_location(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("table,needle", [
     ({"host": "x", "colour": "red"}, "unknown key 'colour'"),
-    ({"transport": "telnet"}, "unknown transport"),
+    ({"transport": "telnet"}, "bad transport = 'telnet'; expected 'local' or 'ssh'"),
     ({"host": "x", "clusters": [{"core": "a53", "cpus": "4-x"}]}, "bad CPU list '4-x'"),
     ({"host": "x", "clusters": [{"cpus": [0]}]}, "needs `core"),
-    ({"host": "x", "port": 0}, "bad port 0"),
+    ({"host": "x", "port": 0}, "bad port = 0; expected an integer 1..65535"),
     ({"transport": "emulated"}, "needs exec_prefix"),
 ])
 def test_bad_profiles_are_refused_clearly(boards_file, table, needle):
@@ -182,3 +182,15 @@ def test_cli_bad_board_exits_2_with_one_line():
     r = subprocess.run([sys.executable, "-m", "bench", "probe", "--board", "nope"], capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0 and "unknown board 'nope'; accepted:" in r.stderr
+
+
+def test_profile_cpus_must_be_the_boards(boards_file):
+    """cpus = "99" on a board without CPU 99 is refused, never measured on another CPU."""
+    from pathlib import Path
+
+    topo = read_topology(str(Path(__file__).parent / "fixtures" / "hikey960"))
+    load_board("hikey960").check_cpus(topo)                    # the shipped profile matches the board
+    boards_file.add("wrong", None, base="hikey960", clusters=[{"core": "a53", "cpus": "0-3,99"},
+                                                             {"core": "a73", "cpus": "4-7"}])
+    with pytest.raises(UsageError, match=r"puts a53 on CPU\(s\) 99, but the board's a53 CPUs are 0-3"):
+        load_board("wrong").check_cpus(topo)

@@ -1,0 +1,79 @@
+"""The keys a board profile may hold and the type and range of each, checked before any value is used.
+
+One table per kind of TOML table (a board, a cluster), one checker. A value of the wrong type is
+refused, never coerced: `accept_new_host_key = "false"` is a string, and a string is truthy, so
+coercing it with bool() would turn the opt-in on.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from bench.errors import UsageError
+
+MAX_CPUS = 4096          # arm64 Linux: CONFIG_NR_CPUS is at most 4096, so CPU ids are 0..4095
+MAX_KHZ = 10_000_000     # 10 GHz
+MAX_CAPACITY = 1024      # the kernel's cpu_capacity scale (1024 = the biggest core)
+MAX_TIMEOUT_S = 3600.0
+
+_TOKEN = re.compile(r"[^\s\x00-\x1f\x7f]+")           # no whitespace or control characters
+_WORD = re.compile(r"[A-Za-z0-9_.+-]+", re.ASCII)     # core names, -mcpu values, kinds
+
+
+def _integer(lo: int, hi: int):
+    return (lambda v: type(v) is int and lo <= v <= hi), f"an integer {lo}..{hi}"
+
+
+def _number(hi: float):
+    ok = lambda v: type(v) in (int, float) and math.isfinite(v) and 0 < v <= hi
+    return ok, f"a number of seconds, more than 0 and at most {hi:g}"
+
+
+BOOLEAN = (lambda v: type(v) is bool), "true or false (unquoted)"
+TEXT = (lambda v: isinstance(v, str) and not re.search(r"[\x00-\x1f\x7f]", v)), "a string without control characters"
+TOKEN = (lambda v: isinstance(v, str) and bool(_TOKEN.fullmatch(v))), "a non-empty string without spaces"
+WORD = (lambda v: isinstance(v, str) and bool(_WORD.fullmatch(v))), "a name of letters, digits and _.+-"
+TABLES = (lambda v: isinstance(v, list) and all(isinstance(t, dict) for t in v)), "a list of [[clusters]] tables"
+CPUS = ((lambda v: isinstance(v, str) or (isinstance(v, list) and all(type(c) is int and 0 <= c < MAX_CPUS for c in v))),
+        f"a list of CPU numbers 0..{MAX_CPUS - 1} or a string like '4-7'")
+
+
+def _choice(options):
+    return (lambda v: v in options if isinstance(v, str) else False), " or ".join(repr(o) for o in options)
+
+
+def board_schema(transports, arches) -> dict:
+    return {
+        "description": TEXT, "transport": _choice(transports), "host": TOKEN, "port": _integer(1, 65535),
+        "user": TOKEN, "identity": TEXT, "ssh_config": TEXT, "known_hosts": TEXT,
+        "accept_new_host_key": BOOLEAN, "connect_timeout": _number(MAX_TIMEOUT_S), "workdir": TEXT,
+        "arch": _choice(arches), "exec_prefix": TEXT, "emulated": BOOLEAN, "kind": WORD,
+        "probe_clusters": BOOLEAN, "clusters": TABLES, "base": TOKEN,
+    }
+
+
+CLUSTER_SCHEMA = {
+    "core": WORD, "cpus": CPUS, "max_khz": _integer(1, MAX_KHZ), "mcpu": WORD, "dotprod": BOOLEAN,
+    "capacity": _integer(1, MAX_CAPACITY),
+}
+
+
+def shown(value, limit: int = 60) -> str:
+    """A value as TOML-ish text for a one-line message (repr escapes newlines; long values cut)."""
+    text = ("true" if value else "false") if type(value) is bool else repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def check_table(data, schema: dict, where: str) -> dict:
+    """`data` itself if it is a table whose keys are all in `schema` with values it accepts; else a
+    UsageError naming `where`, the key, the bad value and what is accepted."""
+    if not isinstance(data, dict):
+        raise UsageError(f"{where}: expected a table, got {shown(data)}")
+    for key, value in data.items():
+        if key not in schema:
+            raise UsageError(f"{where}: unknown key {shown(key)}; accepted: {', '.join(sorted(schema))}")
+        ok, accepted = schema[key]
+        if not ok(value):
+            raise UsageError(f"{where}: bad {key} = {shown(value)}; expected {accepted}")
+    return data
