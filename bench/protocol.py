@@ -172,6 +172,13 @@ class CaseRecord:
                    checksum=d.get("checksum"), error=d.get("error"), raw=d)
 
     @classmethod
+    def from_saved(cls, d: dict) -> "CaseRecord":
+        """A case record as the results keep it (the runner's line with its board context)."""
+        rec = cls.from_json(d)
+        rec.where = Where.from_json(d)
+        return rec
+
+    @classmethod
     def failed(cls, line: int, fields: dict, kind: ErrorKind | str, message: str,
                where: Where | None = None) -> "CaseRecord":
         """The error record of a case the harness could not measure; `fields`: the case line's
@@ -184,7 +191,7 @@ class CaseRecord:
                    message=message, where=where, raw=raw)
 
     def to_json(self) -> dict:
-        out = {**self.raw, "line": self.line}
+        out = dict(self.raw) if self.line is None else {**self.raw, "line": self.line}
         if self.error is not None:
             out["error"] = self.error
         return {**out, **(self.where.to_json() if self.where else {})}

@@ -12,15 +12,16 @@ import tempfile
 import time
 
 from bench.cases import Layer, expand
+from bench.protocol import CaseRecord
 from bench.results import ResultsDir, row_from_case
 
 
-def runner_line(n_samples: int) -> dict:
+def runner_line(n_samples: int) -> CaseRecord:
     stage = lambda v: {"median": v, "mean": v, "min": v, "p10": v, "p90": v, "mad": 0.0,
                        "samples": [v + i * 1e-6 for i in range(n_samples)]}
-    return {"type": "case", "status": "ok", "board": "b", "core": "a73", "cpus": [4], "threads": 1,
+    return CaseRecord.from_saved({"type": "case", "status": "ok", "board": "b", "core": "a73", "cpus": [4], "threads": 1,
             "reps": n_samples, "total_ms": stage(1.0), "input_ms": stage(0.2), "gemm_ms": stage(0.7),
-            "output_ms": stage(0.1), "error": {"sqnr_db": 30.0, "max_abs": 0.1, "rel_l2": 0.03}}
+            "output_ms": stage(0.1), "error": {"sqnr_db": 30.0, "max_abs": 0.1, "rel_l2": 0.03}})
 
 
 def main() -> None:

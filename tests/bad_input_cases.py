@@ -144,6 +144,7 @@ def good_results() -> dict[str, str]:
     import tempfile
 
     from bench.cases import Layer, expand
+    from bench.protocol import CaseRecord
     from bench.results import ResultsDir, row_from_case
 
     stats = lambda v: {"median": v, "mean": v, "min": v * 0.9, "p10": v * 0.95, "p90": v * 1.1, "mad": 0.01}
@@ -151,13 +152,13 @@ def good_results() -> dict[str, str]:
         results = ResultsDir.create(Path(tmp) / "r", resume=False).open_for_writing()
         run = results.start_run({"command": "bad_input_cases"})
         for i, case in enumerate(expand([Layer(8, 8, 16, 16)], ["im2row", "f2"], ["static"], [32])):
-            line = {"type": "case", "status": "ok", "board": "b", "core": "a73", "cpus": [4], "threads": 1,
+            line = CaseRecord.from_saved({"type": "case", "status": "ok", "board": "b", "core": "a73", "cpus": [4], "threads": 1,
                     "reps": 3, "total_ms": stats(1.0 + i), "input_ms": stats(0.2), "gemm_ms": stats(0.7 + i),
-                    "output_ms": stats(0.1), "error": {"sqnr_db": 30.0, "max_abs": 0.1, "rel_l2": 0.03}}
+                    "output_ms": stats(0.1), "error": {"sqnr_db": 30.0, "max_abs": 0.1, "rel_l2": 0.03}})
             results.add(row_from_case(line, case, run), line)
         failed = expand([Layer(4, 4, 8, 8)], ["f4"], ["static"], [8])[0]
-        line = {"type": "case", "status": "error", "error_kind": "runtime", "message": "boom", "board": "b",
-                "core": "a73", "cpus": [4]}
+        line = CaseRecord.from_saved({"type": "case", "status": "error", "error_kind": "runtime", "message": "boom",
+                                      "board": "b", "core": "a73", "cpus": [4]})
         results.add(row_from_case(line, failed, run), line)
         results.close()
         return {n: (results.path / n).read_text() for n in ("latency.csv", "raw.jsonl")}

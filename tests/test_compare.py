@@ -12,7 +12,7 @@ import pytest
 from bench.build import build_runner
 from bench.cases import Case, Layer
 from bench.compare import MIN_REPS, compare
-from bench.protocol import CaseRecord, Where
+from bench.protocol import CaseRecord
 from bench.results import KEY_COLUMNS, ResultsDir, load_samples, row_from_case
 
 SLOWED = "wb_f32_conv_winograd_static_f4"
@@ -52,8 +52,7 @@ def run_into_results(binary, out, reps=15):
         for line in map(json.loads, done.stdout.splitlines()):
             if line["type"] != "case":
                 continue
-            rec = CaseRecord.from_json(line)
-            rec.where = Where("local", "host", rec.cpus, 1, False)
+            rec = CaseRecord.from_saved({**line, "board": "local", "core": "host", "threads": 1, "emulated": False})
             case = Case(Layer(line["h"], line["w"], line["cin"], line["cout"]), line["algo"], line["transform"], line["bits"])
             results.add(row_from_case(rec, case, 0), rec)
     return out

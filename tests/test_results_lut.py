@@ -11,7 +11,7 @@ import pytest
 from bench.cases import Layer, custom_layers, expand, parse_bits, parse_choices, preset_layers, resnet18_cifar
 from bench.errors import UsageError
 from bench.lut import LUTError, build_lut, layer_key, load_lut, lut_json, op_key
-from bench.protocol import CaseRecord, Where
+from bench.protocol import CaseRecord
 from bench.results import COLUMNS, CONTRACT_COLUMNS, ResultsDir, case_key, load_peaks, load_samples, row_from_case
 
 
@@ -47,19 +47,12 @@ def test_bad_sweep_input_names_value_and_accepted(call, message):
         call()
 
 
-def _rec(d: dict) -> CaseRecord:
-    """A runner case line as the pipeline hands it on: typed, with its board context."""
-    rec = CaseRecord.from_json({"line": 1, **d})
-    rec.where = Where.from_json(d)
-    return rec
-
-
 def _line(case, ms=1.0, status="ok"):
     stats = lambda v: {"median": v, "mean": v, "min": v * 0.9, "p10": v * 0.95, "p90": v * 1.1, "mad": 0.01, "samples": [v] * 3}
     if status != "ok":
-        return _rec({"type": "case", "status": "error", "error_kind": "runtime", "message": "boom",
+        return CaseRecord.from_saved({"type": "case", "status": "error", "error_kind": "runtime", "message": "boom",
                      "board": "b", "core": "a73", "cpus": [4]})
-    return _rec({"type": "case", "status": "ok", "board": "b", "core": "a73", "cpus": [4], "threads": 1, "reps": 3,
+    return CaseRecord.from_saved({"type": "case", "status": "ok", "board": "b", "core": "a73", "cpus": [4], "threads": 1, "reps": 3,
             "total_ms": stats(ms), "input_ms": stats(ms * 0.2), "gemm_ms": stats(ms * 0.7),
             "output_ms": stats(ms * 0.1), "error": {"sqnr_db": 30.0, "max_abs": 0.1, "rel_l2": 0.03}})
 
