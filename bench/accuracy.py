@@ -14,8 +14,9 @@ import functools
 
 from bench import kernels
 from bench.cases import Case
-from bench.reference import conv2d_direct, error_metrics
-from bench.winograd import load_transform
+from bench.kernels import checksum
+from bench.reference import conv2d_direct, conv2d_winograd, error_metrics
+from bench.winograd import identity_error, load_transform
 
 ERROR_CROP = 16
 SEED = 1  # the runner's default --seed: x from SEED, weights from SEED + 1 (kernels_c/RUNNER.md)
@@ -54,10 +55,6 @@ def same_matrices_check(case: Case) -> dict:
     full layer against the float64 Winograd convolution with the same matrices ({"rel_l2",
     "sqnr_db", "max_abs"}), its checksum, the transform's own identity error, and the relative L2
     error of that float64 Winograd convolution against the direct one (what the transform alone costs)."""
-    from bench.kernels import checksum
-    from bench.reference import conv2d_winograd
-    from bench.winograd import identity_error
-
     t = transform_of(case)
     x, weights, out = host_build_run(case, case.layer.h, case.layer.w)
     same = conv2d_winograd(x, weights, t)
@@ -69,6 +66,5 @@ def is_exact_transform(case: Case) -> bool:
     t = transform_of(case)
     if t is None:
         return True
-    from bench.winograd import identity_error
 
     return identity_error(t) <= IDENTITY_TOL

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from bench.boards import Board, load_board, load_boards
+from bench.errors import UsageError
 
 
 def add_board_arguments(parser, multiple: bool = False) -> None:
@@ -32,7 +33,6 @@ def board_from_args(args) -> Board:
     """The one board the options name."""
     name = args.board[0] if isinstance(args.board, list) else args.board
     if isinstance(args.board, list) and len(args.board) > 1:
-        from bench.errors import UsageError
         raise UsageError(f"this command takes one --board, got {len(args.board)}: {', '.join(args.board)}")
     return _opt_in(load_board(name, args.host), args)
 

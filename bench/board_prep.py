@@ -17,6 +17,8 @@ from pathlib import Path
 from bench.boards import Board, resolve_core
 from bench.errors import MeasurementError, UsageError
 from bench.resources import remote_dir, user_cache_dir
+from bench.probe import probe_board
+from bench.transport import open_transport
 
 SCRIPT = remote_dir() / "prepare.sh"
 BOARD_STATE = "/var/tmp/winobench-prepare.state"
@@ -30,8 +32,6 @@ def local_state_copy(board: Board) -> Path:
 
 def prepare(board: Board, core_arg: str | None) -> str:
     """Prepare `board`'s CPUs of `core_arg` (default: every cluster); returns the script's report."""
-    from bench.probe import probe_board
-
     board = board if board.clusters else probe_board(board)
     cpus = sorted({cpu for c in resolve_core(board, core_arg) for cpu in c.cpus})
     if local_state_copy(board).exists():
@@ -62,8 +62,6 @@ def restore(board: Board) -> str:
 def _run_script(board: Board, args: list[str], fetch_state: bool = False, push_state: str | None = None):
     """Push the script into a private directory, run it, remove the directory on every exit path.
     Returns (output, the board's state file text when fetch_state and it exists)."""
-    from bench.transport import open_transport
-
     with open_transport(board) as t:
         tmp = t.mkdtemp("wb-prepare.")
         try:

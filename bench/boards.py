@@ -34,9 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import cores
+from bench.clusters import Cluster, format_cpulist, parse_cpulist
 from bench.errors import UsageError, choice_error
 from bench.outfiles import replacing
-from bench.profile_schema import CLUSTER_SCHEMA, MAX_CPUS, board_schema, check_table, shown
+from bench.probe import read_topology
+from bench.profile_schema import CLUSTER_SCHEMA, board_schema, check_table, shown
 from bench.resources import remote_dir
 
 SHIPPED_DIR = remote_dir() / "boards"
@@ -49,81 +51,6 @@ SELECTORS = ("big", "little", "all")
 BOARD_SCHEMA = board_schema(TRANSPORTS, ARCHES)
 NAME = re.compile(r"[A-Za-z0-9_.@:-]+", re.ASCII)  # board and group names, as typed after --board
 _PATH_KEYS = ("identity", "ssh_config", "known_hosts")
-
-
-# ---------------------------------------------------------------------------------------------
-# CPU lists ("0-3,5" <-> (0, 1, 2, 3, 5)), the kernel's own notation in sysfs.
-
-def parse_cpulist(text: str) -> tuple[int, ...]:
-    """Parse a kernel CPU list such as "0-3,6" (also accepts spaces as separators: "0 1 2 3").
-    CPU numbers are bounded by what a kernel can have (< MAX_CPUS), checked before a range is expanded."""
-    cpus: set[int] = set()
-    for part in re.split(r"[,\s]+", text.strip()):
-        if not part:
-            continue
-        m = re.fullmatch(r"([0-9]{1,9})(?:-([0-9]{1,9}))?", part)
-        if not m:
-            raise UsageError(f"bad CPU list {shown(text)}; expected e.g. '0-3,6'")
-        lo = int(m.group(1))
-        hi = int(m.group(2)) if m.group(2) else lo
-        if hi < lo:
-            raise UsageError(f"bad CPU list {shown(text)}; range {part!r} is reversed")
-        if hi >= MAX_CPUS:
-            raise UsageError(f"bad CPU list {shown(text)}; CPU {hi} is beyond what a kernel has (0..{MAX_CPUS - 1})")
-        cpus.update(range(lo, hi + 1))
-    return tuple(sorted(cpus))
-
-
-def format_cpulist(cpus) -> str:
-    """(0, 1, 2, 3, 5) -> "0-3,5"."""
-    cpus = sorted(set(cpus))
-    runs: list[str] = []
-    i = 0
-    while i < len(cpus):
-        j = i
-        while j + 1 < len(cpus) and cpus[j + 1] == cpus[j] + 1:
-            j += 1
-        runs.append(str(cpus[i]) if i == j else f"{cpus[i]}-{cpus[j]}")
-        i = j + 1
-    return ",".join(runs)
-
-
-# ---------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Cluster:
-    """CPUs of one core type.
-
-    core: short core name (`a53`, `a73`, `host` on non-Arm machines); cpus: CPU numbers (may be empty
-    in a profile whose CPUs are only known once probed); max_khz: highest cpufreq frequency;
-    mcpu: the `-mcpu` the runner is built with for this cluster (None: the build's default);
-    dotprod: build with +dotprod; capacity: the kernel's cpu_capacity (1024 = the biggest core);
-    midr: MIDR_EL1 as read from the board (None in profiles).
-    """
-
-    core: str
-    cpus: tuple[int, ...] = ()
-    max_khz: int | None = None
-    mcpu: str | None = None
-    dotprod: bool = False
-    capacity: int | None = None
-    midr: int | None = None
-
-    @property
-    def cflags(self) -> list[str]:
-        """The compiler flags this cluster's runner is built with (informational; build_runner builds them)."""
-        if not self.mcpu:
-            return []
-        return [f"-mcpu={self.mcpu}{'+dotprod' if self.dotprod else ''}"]
-
-    def rank(self) -> tuple[int, int]:
-        """Sort key from little to big: capacity first (the kernel's own judgement), then frequency."""
-        return (self.capacity or 0, self.max_khz or 0)
-
-    def describe(self) -> str:
-        mhz = f" @ {self.max_khz // 1000} MHz" if self.max_khz else ""
-        cpus = f"cpus {format_cpulist(self.cpus)}" if self.cpus else "cpus from probe"
-        return f"{self.core} ({cpus}{mhz})"
 
 
 @dataclass(frozen=True)
@@ -349,7 +276,6 @@ def _build(name: str, raw: dict) -> Board:
 
 def _with_local_topology(board: Board) -> Board:
     # The `local` board is whatever machine this is: read its sysfs now (cheap, no transport needed).
-    from bench.probe import read_topology
     return board.with_topology(read_topology("/"))
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 
 from bench.boards import load_board, user_boards_file
+from bench.board_prep import prepare, restore
+from bench.vm import VmSpec, down, up
 
 
 def register(sub) -> None:
@@ -32,8 +34,6 @@ def register(sub) -> None:
 
 
 def _up(args) -> int:
-    from bench.vm import VmSpec, up
-
     board, times = up(args.name, VmSpec(args.cpu, args.smp, args.clusters),
                       log=lambda m: print(f"bench board up: {m}", file=sys.stderr))
     built = f"image built in {times['build_s']:.0f} s, " if times["build_s"] is not None else "image cached, "
@@ -44,8 +44,6 @@ def _up(args) -> int:
 
 
 def _down(args) -> int:
-    from bench.vm import down
-
     was_running, removed = down(args.name)
     print(f"board {args.name}: {'stopped' if was_running else 'was not running'}, "
           f"profile {'removed' if removed else 'already gone'} (the cached image stays)")
@@ -53,15 +51,11 @@ def _down(args) -> int:
 
 
 def _prepare(args) -> int:
-    from bench.board_prep import prepare
-
     print(prepare(load_board(args.name), args.core))
     print(f"undo with: bench board restore {args.name}")
     return 0
 
 
 def _restore(args) -> int:
-    from bench.board_prep import restore
-
     print(restore(load_board(args.name)))
     return 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.errors import MeasurementError, UsageError
+from bench.results import load_samples
 
 
 def register(sub) -> None:
@@ -33,8 +34,7 @@ def _check(args) -> None:
 
 
 def _compare(args) -> int:
-    from bench.compare import compare, format_table, summary_line
-    from bench.results import load_samples
+    from bench.compare import compare, format_table, summary_line  # pandas: only when comparing
 
     _check(args)
     old, new = load_samples(args.old), load_samples(args.new)

@@ -20,7 +20,8 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.boards import format_cpulist, load_board, resolve_core
+from bench.boards import load_board, resolve_core
+from bench.clusters import format_cpulist
 from bench.deploy import StreamOptions, run_runner
 from bench.errors import MeasurementError, UsageError
 from bench.outfiles import replacing

@@ -9,6 +9,8 @@ import json
 import pathlib
 
 from bench.errors import MeasurementError, UsageError
+from bench.build import BuildError, build_runner
+from bench.kernel_model import DEFAULT_MODELS, model_binary
 
 
 def register(sub) -> None:
@@ -31,7 +33,6 @@ def _binary(args) -> pathlib.Path:
         if not path.is_file():
             raise UsageError(f"--binary {args.binary!r} is not a file")
         return path
-    from bench.build import BuildError, build_runner
 
     try:
         return build_runner(args.target, args.mcpu)
@@ -77,8 +78,6 @@ def format_table(kernels: list[dict], models) -> str:
 
 
 def _main(args) -> int:
-    from bench.kernel_model import DEFAULT_MODELS, model_binary
-
     models = tuple(m for m in (args.models or ",".join(DEFAULT_MODELS[args.target])).split(",") if m)
     if not models:
         raise UsageError(f"--models must name at least one llvm-mca CPU; got {args.models!r}")

@@ -11,6 +11,7 @@ from bench.errors import UsageError
 from bench.lut import build_lut, fit_predictors, lut_json
 from bench.outfiles import output_dir, replacing
 from bench.results import ResultsDir
+from bench.predict import MIN_LAYERS
 
 
 def register(sub) -> None:
@@ -39,8 +40,6 @@ def write_lut(results: ResultsDir, out: Path, predictors: dict | None = None) ->
 
 def predictor_report(predictors: dict) -> str:
     """The cross-validated error of every latency model (bench.predict), one line per operator."""
-    from bench.predict import MIN_LAYERS
-
     lines = []
     for table, models in predictors.items():
         if not models:

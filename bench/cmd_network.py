@@ -7,6 +7,9 @@ from pathlib import Path
 
 from bench.cases import preset_layers
 from bench.errors import UsageError
+from bench.lut import build_lut, fit_predictors
+from bench.network import format_table, load_assignment, load_layers, luts_from_rows, network_rows
+from bench.results import ResultsDir
 
 
 def register(sub) -> None:
@@ -23,8 +26,6 @@ def register(sub) -> None:
 
 
 def _layers(args):
-    from bench.network import load_layers
-
     if args.layers and args.preset:
         raise UsageError("give either --preset or --layers, not both")
     if args.layers:
@@ -37,9 +38,6 @@ def _layers(args):
 def _network(args) -> int:
     import pandas as pd
 
-    from bench.lut import build_lut, fit_predictors
-    from bench.network import format_table, load_assignment, luts_from_rows, network_rows
-    from bench.results import ResultsDir
 
     layers = _layers(args)
     assign = load_assignment(args.assign) if args.assign else None

@@ -9,6 +9,7 @@ from pathlib import Path
 from bench.errors import UsageError, choice_error
 from bench.outfiles import replacing
 from bench.winograd import cook_toom, format_matrix, identity_error, load_transform, parse_points, save_transform
+from bench.search import SEARCH_MS, check_scheme, comparison, particle_swarm, write_search_result
 
 
 def register(sub) -> None:
@@ -84,8 +85,6 @@ def _export(args) -> int:
 
 def _check_search_args(args) -> None:
     """Every flag checked before any work, each refusal naming the value and what is accepted."""
-    from bench.search import SEARCH_MS, check_scheme
-
     if args.m not in SEARCH_MS:
         raise UsageError(f"bad --m {args.m}; accepted: {', '.join(map(str, SEARCH_MS))} (the kernels' tile sizes)")
     try:
@@ -110,7 +109,6 @@ def _check_search_args(args) -> None:
 def _search(args) -> int:
     from tqdm import tqdm
 
-    from bench.search import comparison, particle_swarm, write_search_result
 
     _check_search_args(args)
     with tqdm(total=args.iterations, desc=f"PSO F({args.m},3) {args.scheme}", unit="it", file=sys.stderr) as bar:

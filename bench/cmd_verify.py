@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import sys
 
-from bench.accuracy import host_build_run
 from bench.board_args import add_board_arguments, boards_from_args
 from bench.cases import ALGOS, Layer, custom_layers, expand, parse_bits, parse_choices, parse_transforms
 from bench.errors import MeasurementError, UsageError
@@ -26,6 +25,7 @@ from bench.farm import run_farm
 from bench.kernels import checksum
 from bench.protocol import CaseRecord, Repetition, fp32_tolerance
 from bench.sweep import transform_files
+from bench.accuracy import host_build_run, is_exact_transform, same_matrices_check
 
 DEFAULT_LAYERS = [Layer(1, 1, 3, 5), Layer(7, 13, 3, 5), Layer(7, 13, 17, 5), Layer(16, 16, 32, 16)]
 
@@ -51,8 +51,6 @@ def _host_build_checksum(case) -> str:
 
 def judge(case, rec: CaseRecord) -> tuple[bool, str]:
     """(passed, note) for one runner --verify record."""
-    from bench.accuracy import is_exact_transform
-
     if not rec.ok:
         return False, f"{rec.error_kind or 'error'}: {rec.message}"
     if not is_exact_transform(case):
@@ -73,8 +71,6 @@ def _judge_learned(case, rec: CaseRecord) -> tuple[bool, str]:
     """A transform that is not an exact Winograd transform: the kernel is judged against the float64
     Winograd convolution with the same matrices (through the host build, whose output the board
     reproduces byte for byte), and the transform's own error is reported apart."""
-    from bench.accuracy import same_matrices_check
-
     c = same_matrices_check(case)
     own = f"transform's own identity error {c['identity_error']:.2g}, rel L2 vs direct {c['transform_rel_l2']:.2g}"
     if case.bits == 8:

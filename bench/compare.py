@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from bench.results import KEY_COLUMNS
+from bench.lut import op_key
 
 MIN_REPS = 9  # Google Benchmark's compare.py warns below 9 repetitions
 
@@ -42,8 +43,6 @@ def compare(old: pd.DataFrame, new: pd.DataFrame, *, stage: str = "total_ms", al
 
 
 def case_label(r) -> str:
-    from bench.lut import op_key
-
     return f"{r['board']}/{r['core']} {op_key(r['algo'], r['transform'], r['bits'], r['scheme'])} {r['h']}x{r['w']}x{r['cin']}->{r['cout']}"
 
 

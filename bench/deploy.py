@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from bench.boards import Board, Cluster, format_cpulist
+from bench.boards import Board
+from bench.clusters import Cluster, format_cpulist
 from bench.build import build_runner
 from bench.cases import matrices_token
 from bench.errors import UsageError

@@ -22,6 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from bench.build import KERNELS, build_hash, build_library
+from bench.reference import conv2d_direct, error_metrics
+from bench.winograd import NAMED_TRANSFORMS, cook_toom, load_transform, named_transform
+
 ALGOS = ("im2row", "f2", "f4", "f6")
 TILE = {"f2": 2, "f4": 4, "f6": 6}
 
@@ -36,8 +40,6 @@ _state: dict = {}
 
 def _cdef_text() -> str:
     """wb.h and wb_q8.h without preprocessor lines: cffi's cdef reads plain declarations only."""
-    from bench.build import KERNELS
-
     text = "\n".join((KERNELS / "include" / name).read_text() for name in ("wb.h", "wb_q8.h"))
     return "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#"))
 
@@ -47,8 +49,6 @@ def _lib():
     with _lock:
         if "lib" not in _state:
             import cffi
-
-            from bench.build import build_hash, build_library
 
             ffi = cffi.FFI()
             ffi.cdef(_cdef_text())
@@ -125,7 +125,6 @@ def _matrices(algo: str, transform):
         return "static", None  # no transform; ignored as in the runner
     if isinstance(transform, str) and transform in ("static", "learned"):
         return transform, None
-    from bench.winograd import NAMED_TRANSFORMS, load_transform, named_transform
 
     if isinstance(transform, str) and transform in NAMED_TRANSFORMS:  # shipped, e.g. "pso"
         return "learned", named_transform(transform, TILE[algo])
@@ -255,7 +254,6 @@ def conv2d_int8_stages(x, w, *, algo: str, transform="static", scheme: str = "te
     kind, t = _matrices(algo, transform)
     m = TILE.get(algo, 0)
     if t is None and kind == "learned":
-        from bench.winograd import cook_toom
 
         t = cook_toom(m)
     keep, mats = [], [ffi.NULL] * 3
@@ -318,7 +316,5 @@ def _scheme_info(ffi, lib, plan, scheme: str, a: int, mult_y) -> dict:
 def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str = "tensor") -> dict:
     """Error of conv2d(...) (dequantized for bits=8) against the float64 direct convolution of
     the unquantized data: {"sqnr_db", "max_abs", "rel_l2"} (bench.reference.error_metrics)."""
-    from bench.reference import conv2d_direct, error_metrics
-
     y = conv2d(x, w, algo=algo, bits=bits, transform=transform, scheme=scheme)
     return error_metrics(y, conv2d_direct(x, w))

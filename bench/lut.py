@@ -23,6 +23,7 @@ from pathlib import Path
 
 from bench.cases import precision_name
 from bench.errors import UsageError
+from bench.predict import fit_table, predict
 
 LUT_SCHEMA_VERSION = 1
 
@@ -91,8 +92,6 @@ def lut_json(rows: list[dict], predictors: dict | None = None) -> dict:
 
 def fit_predictors(rows: list[dict]) -> dict:
     """{"board/core/tN": {op_key: model}} for every table of build_lut rows (bench.predict)."""
-    from bench.predict import fit_table
-
     by_table: dict = {}
     for r in rows:
         by_table.setdefault(table_name(r), []).append(r)
@@ -131,8 +130,6 @@ class LUT:
     def predict(self, layer, op: str) -> float:
         """Predicted median ms of `op` on a layer (h, w, cin, cout), measured or not (bench.predict);
         PredictError (a ValueError, one line) outside the measured range or without a model."""
-        from bench.predict import predict
-
         h, w, cin, cout = _layer_dims(layer)
         return predict(self.predictors.get(op), h, w, cin, cout, what=f"{op} on {self.name}")
 

@@ -22,6 +22,7 @@ import seaborn as sns  # noqa: E402
 
 from bench.cases import precision_name  # noqa: E402
 from bench.outfiles import output_dir, replacing  # noqa: E402
+from bench.workload import stage_work  # noqa: E402
 
 sns.set_theme(style="whitegrid")
 
@@ -175,8 +176,6 @@ def network_plot(table: pd.DataFrame, out: Path) -> list[Path]:
 def _roofline_points(df: pd.DataFrame) -> pd.DataFrame:
     """One point per (case, stage) with operations: arithmetic intensity (ops/byte, bench.workload)
     and the rate the stage achieved (GOP/s)."""
-    from bench.workload import stage_work
-
     points = []
     for r in df.itertuples():
         work = stage_work(r.algo, r.bits, r.h, r.w, r.cin, r.cout, r.transform)

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench import cores
-from bench.boards import Cluster, format_cpulist, parse_cpulist
+from bench.clusters import Cluster, format_cpulist, parse_cpulist
 from bench.errors import UsageError
 from bench.transport import open_transport
 
@@ -58,7 +58,7 @@ class Topology:
 
     machine: `uname -m` (or inferred from /proc/cpuinfo); arch: normalized (`aarch64`, `x86_64`);
     model: board or CPU model string; clusters: online CPUs grouped by core type (and max frequency),
-    little to big, as `bench.boards.Cluster`; emulated: the board is emulated, so its timings are not
+    little to big, as `bench.clusters.Cluster`; emulated: the board is emulated, so its timings are not
     real: a full-system emulator seen from inside (`emulation` lists the evidence, see
     `emulation_evidence`) or qemu-user on this machine (core type from qemu's CPU model; `host` then
     holds the real machine running it).

@@ -86,10 +86,8 @@ import math
 
 import numpy as np
 
+from bench.matrix_quant import BT_AT_LIMIT, G_LIMIT, quantize_matrix, round_half_away
 from bench.winograd import Transform, cook_toom
-
-BT_AT_LIMIT = 4096
-G_LIMIT = 32768
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,11 +173,6 @@ def conv2d_winograd(x, w, t: Transform | None = None) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # The int8 scheme (see the module docstring)
 
-def round_half_away(v: np.ndarray) -> np.ndarray:
-    v = np.asarray(v, dtype=np.float64)
-    return np.where(v >= 0, np.floor(v + 0.5), -np.floor(-v + 0.5))
-
-
 def quantize_symmetric(x) -> tuple[np.ndarray, float]:
     """Float tensor -> (int8 tensor, scale): step 1 of the scheme."""
     x = np.asarray(x, dtype=np.float64)
@@ -201,22 +194,6 @@ def requantize(T: np.ndarray, amax: int | None = None) -> tuple[np.ndarray, np.f
     mult = requant_multiplier(amax)
     q = np.rint(T.astype(np.float32) * mult)
     return np.clip(q, -127, 127).astype(np.int8), mult
-
-
-def quantize_matrix(T: np.ndarray, limit: int) -> tuple[np.ndarray, int]:
-    """Transform matrix -> (int64 matrix Tq, k) with Tq ~ T * 2^k: step 3 of the scheme."""
-    T = np.asarray(T, dtype=np.float64)
-    best = None
-    for k in range(31):
-        Tq = round_half_away(T * 2.0 ** k)
-        if np.max(np.sum(np.abs(Tq), axis=1)) > limit:
-            break
-        best = (Tq.astype(np.int64), k)
-        if np.array_equal(Tq, T * 2.0 ** k):
-            return best
-    if best is None:
-        raise ValueError(f"transform matrix has a row whose L1 norm exceeds {limit} even unscaled")
-    return best
 
 
 def conv2d_im2row_int8(x, w) -> dict:

@@ -24,6 +24,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from bench import reference
+from bench.reference import conv2d_direct, error_metrics
 from bench.winograd import BARABASZ_POINTS, Transform, cook_toom, diagonal_scaling
 
 SCHEMES = ("tensor", "tap", "wide")
@@ -86,8 +88,6 @@ def reference_candidates(m: int) -> dict[str, Candidate | None]:
 
 def check_scheme(scheme: str) -> None:
     """ValueError unless bench.reference has an integer reference for the scheme."""
-    from bench import reference
-
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}; accepted: {', '.join(SCHEMES)}")
     if scheme != "tensor" and "scheme" not in inspect.signature(reference.conv2d_winograd_int8).parameters:
@@ -96,8 +96,6 @@ def check_scheme(scheme: str) -> None:
 
 def int8_output(x, w, t: Transform, scheme: str) -> np.ndarray:
     """Dequantized output of the scheme's integer reference (bench.reference)."""
-    from bench import reference
-
     if "scheme" in inspect.signature(reference.conv2d_winograd_int8).parameters:
         return reference.conv2d_winograd_int8(x, w, t, scheme=scheme)
     return reference.conv2d_winograd_int8(x, w, t)
@@ -115,8 +113,6 @@ def synthetic_layer(shape, kind: str, entropy) -> tuple[np.ndarray, np.ndarray]:
 
 def training_set(seed: int) -> list[tuple]:
     """[(x, w, float64 direct output)] for every training shape and input kind."""
-    from bench.reference import conv2d_direct
-
     data = []
     for i, (shape, kind) in enumerate((s, k) for s in TRAIN_SHAPES for k in INPUT_KINDS):
         x, w = synthetic_layer(shape, kind, [seed, _TRAIN_TAG, i])
@@ -126,8 +122,6 @@ def training_set(seed: int) -> list[tuple]:
 
 def mean_sqnr(t: Transform, data, scheme: str) -> float:
     """Mean SQNR in dB of the scheme over the data; -inf when the int8 kernels cannot use t."""
-    from bench.reference import error_metrics
-
     try:
         return float(np.mean([error_metrics(int8_output(x, w, t, scheme), ref)["sqnr_db"] for x, w, ref in data]))
     except ValueError:  # a matrix the int8 scheme cannot represent (bench.reference.quantize_matrix)
@@ -136,8 +130,6 @@ def mean_sqnr(t: Transform, data, scheme: str) -> float:
 
 def held_out_sqnr(t: Transform, scheme: str) -> dict[str, float]:
     """{"HxWxCin->Cout": mean SQNR dB over HELD_OUT_SEEDS} on Gaussian data no search ever sees."""
-    from bench.reference import conv2d_direct
-
     out = {}
     for shape in HELD_OUT_SHAPES:
         layers = [synthetic_layer(shape, "gaussian", [s, _HELD_OUT_TAG]) for s in HELD_OUT_SEEDS]

@@ -27,6 +27,7 @@ from bench.boards import Board, load_board, remove_board, save_board
 from bench.errors import MeasurementError, UsageError, choice_error
 from bench.resources import user_cache_dir
 from bench.vm_image import Image, ensure_image
+from bench.probe import probe_board
 
 QEMU = "qemu-system-aarch64"
 CPU_MODELS = ("cortex-a35", "cortex-a53", "cortex-a57", "cortex-a72", "cortex-a76", "neoverse-n1", "max")
@@ -187,8 +188,6 @@ def _last_serial_line(run: Path) -> str:
 
 
 def _register(name: str, run: Path, image: Image, spec: VmSpec, port: int) -> Board:
-    from bench.probe import probe_board
-
     known_hosts = run / "known_hosts"
     known_hosts.write_text(f"[127.0.0.1]:{port} {image.host_pubkey}\n")
     board = Board(name=name, transport="ssh", host="127.0.0.1", port=port, user="root",

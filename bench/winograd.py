@@ -25,6 +25,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from bench.matrix_quant import BT_AT_LIMIT, G_LIMIT, quantize_matrix
 
 # Points in the order the defaults take them: F(2,3) uses the first 3, F(4,3) 5, F(6,3) 7 (handbook).
 _DEFAULT_POINT_SEQUENCE = ("0", "1", "-1", "2", "-2", "1/2", "-1/2", "3", "-3", "1/3", "-1/3",
@@ -244,8 +245,6 @@ def _validate(fields: dict, source: str) -> Transform:
 def _check_int8_matrices(mats: dict, source: str) -> None:
     """The int8 kernels use each matrix as integers with a power-of-two scale (bench.reference, step
     3): refuse matrices that do not fit that, or that have a row rounding to all-zero integers."""
-    from bench.reference import BT_AT_LIMIT, G_LIMIT, quantize_matrix
-
     for name, limit in (("AT", BT_AT_LIMIT), ("G", G_LIMIT), ("BT", BT_AT_LIMIT)):
         try:
             q, _ = quantize_matrix(mats[name], limit)

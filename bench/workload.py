@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from bench.winograd import cook_toom
 
 STAGES = ("input", "gemm", "output")
 ACC_BYTES = 4
@@ -39,7 +40,6 @@ def _nonzeros(m: int, transform: str) -> tuple[int, int]:
     a = m + 2
     if transform != "static":
         return a * a, m * a
-    from bench.winograd import cook_toom
 
     t = cook_toom(m)
     return int(np.count_nonzero(t.BT)), int(np.count_nonzero(t.AT))
