@@ -290,7 +290,7 @@ def list_groups() -> dict[str, list[str]]:
     return _raw_profiles()[1]
 
 
-def parse_host(spec: str) -> tuple[str | None, str, int | None]:
+def parse_ssh_host(spec: str) -> tuple[str | None, str, int | None]:
     """`user@addr[:port]` (IPv6 as `[::1]:22`) -> (user, host, port)."""
     m = re.fullmatch(r"(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s\[\]]+)(?::(\d+))?", spec.strip())
     if not m:
@@ -301,17 +301,17 @@ def parse_host(spec: str) -> tuple[str | None, str, int | None]:
     return user, host, int(port) if port else None
 
 
-def load_board(name: str | None = None, host: str | None = None) -> Board:
-    """The board called `name` (None: the default board, see `default_board`), reached at `host` (`user@addr[:port]`) if given.
+def load_board(name: str | None = None, ssh_host: str | None = None) -> Board:
+    """The board called `name` (None: the default board, see `default_board`), reached at `ssh_host` (`user@addr[:port]`, from --host) if given.
 
-    `host` alone gives an ad-hoc ssh board named after it, with no clusters until probed
+    `ssh_host` alone gives an ad-hoc ssh board named after it, with no clusters until probed
     (`Board.with_topology`). Raises UsageError for an unknown name, listing the known ones.
     """
     raw, _ = _raw_profiles()
-    if host is not None:
-        user, addr, port = parse_host(host)
+    if ssh_host is not None:
+        user, addr, port = parse_ssh_host(ssh_host)
         if name is None:
-            return Board(name=host, transport="ssh", host=addr, user=user, port=port, source="--host")
+            return Board(name=ssh_host, transport="ssh", host=addr, user=user, port=port, source="--host")
         board = load_board(name)
         transport = "ssh" if board.transport in ("local", "emulated") else board.transport
         # The profile's topology stays (e.g. hikey960 at a new address); a `local` board probed
@@ -345,15 +345,15 @@ def default_board() -> tuple[str, str]:
     return "local", "built in"
 
 
-def load_boards(names, host: str | None = None) -> list[Board]:
+def load_boards(names, ssh_host: str | None = None) -> list[Board]:
     """Boards for a farm: each name may be a board or a group of the user's file; duplicates dropped.
-    With `host`: no names gives the ad-hoc board at that address, one name that profile there; a
-    host for several boards is refused."""
+    With `ssh_host` (--host): no names gives the ad-hoc board at that address, one name that profile
+    there; one address for several boards is refused."""
     names = list(names)
-    if host is not None:
+    if ssh_host is not None:
         if len(names) > 1:
             raise UsageError(f"--host names one board, but {len(names)} boards were given: {', '.join(names)}")
-        return [load_board(names[0] if names else None, host)]
+        return [load_board(names[0] if names else None, ssh_host)]
     raw, groups = _raw_profiles()
     out: list[Board] = []
     seen: set[str] = set()

@@ -2,7 +2,7 @@
 `-mcpu` to build for them and whether they have the v8.2 dot-product instructions.
 
 Names are lower-case and short (`a53`, `a73`, `x1`) so that they read well on the command line and in
-the `core` column. A non-Arm host is one core type named `host`; an Arm part missing from the table
+the `core` column. A non-Arm (x86) machine is one core type named `host` (`X86_CORE`); an Arm part missing from the table
 still gets a stable name (`unknown-0x51-0x801`) so that it can be grouped and selected.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ARM = 0x41
-HOST = "host"
+X86_CORE = "host"   # the one core type of a non-Arm (x86) machine; the `core` value stays "host"
 
 
 @dataclass(frozen=True)

@@ -60,8 +60,8 @@ class Topology:
     model: board or CPU model string; clusters: online CPUs grouped by core type (and max frequency),
     little to big, as `bench.clusters.Cluster`; emulated: the board is emulated, so its timings are not
     real: a full-system emulator seen from inside (`emulation` lists the evidence, see
-    `emulation_evidence`) or qemu-user on this machine (core type from qemu's CPU model; `host` then
-    holds the real machine running it).
+    `emulation_evidence`) or qemu-user on this machine (core type from qemu's CPU model; `real_machine`
+    then holds the topology of the machine running it).
     """
 
     machine: str
@@ -72,7 +72,7 @@ class Topology:
     thermal: list[ThermalZone] = field(default_factory=list)
     emulated: bool = False
     emulation: list[str] = field(default_factory=list)
-    host: "Topology | None" = None
+    real_machine: "Topology | None" = None
 
     @property
     def online_cpus(self) -> tuple[int, ...]:
@@ -116,16 +116,16 @@ class Topology:
                 bits.append(f"capacity {cl.capacity}")
             if cl.mcpu:
                 bits.append(f"-mcpu={cl.mcpu}{'+dotprod' if cl.dotprod else ''}")
-            if not cl.max_khz and self.host is None:
+            if not cl.max_khz and self.real_machine is None:
                 bits.append("no cpufreq")
             lines.append(f"cluster   {cl.core:<6} cpus {format_cpulist(cl.cpus):<8} " + ", ".join(bits))
         if self.thermal:
             lines.append("thermal   " + ", ".join(f"{z.type} {z.celsius:.1f} C" for z in self.thermal))
         else:
             lines.append("thermal   no readable thermal zones")
-        if self.host is not None:
-            lines.append("emulated on this host:")
-            lines.extend("  " + line for line in self.host.summary().splitlines())
+        if self.real_machine is not None:
+            lines.append("emulated on this machine:")
+            lines.extend("  " + line for line in self.real_machine.summary().splitlines())
         return "\n".join(lines)
 
 
@@ -310,7 +310,7 @@ def read_topology(root="/", machine: str | None = None) -> Topology:
         info = CpuInfo(cpu=cpu, online=cpu in online, capacity=_read_int(root, f"{CPU_DIR}/cpu{cpu}/cpu_capacity"),
                        **read_cpufreq(root, cpu))
         if arch == "x86_64":
-            info.core = cores.HOST
+            info.core = cores.X86_CORE
         elif cpu in midrs:
             info.midr = midrs[cpu]
             info.core = cores.core_type_of_midr(midrs[cpu]).name
@@ -329,7 +329,7 @@ def group_clusters(cpus: list[CpuInfo]) -> list[Cluster]:
     for c in cpus:
         if not c.online or c.core is None:
             continue
-        key = (c.core,) if c.core == cores.HOST else (c.core, c.max_khz, c.capacity)
+        key = (c.core,) if c.core == cores.X86_CORE else (c.core, c.max_khz, c.capacity)
         groups.setdefault(key, []).append(c)
     clusters = []
     for key, members in groups.items():
@@ -408,7 +408,7 @@ def probe(transport) -> Topology:
     On a board whose runner runs under qemu-user (emulated, with an exec_prefix) the result describes
     the emulated CPU: one cluster per profile cluster
     (core type from the `-cpu` model of exec_prefix), on the host's online CPUs (the runner is pinned
-    there), with `emulated=True` and the real host topology in `.host`.
+    there), with `emulated=True` and the real machine's topology in `.real_machine`.
     """
     result = transport.run(["sh", "-c", PROBE_SCRIPT], timeout=60)
     if result.returncode != 0 and not result.stdout:
@@ -436,22 +436,22 @@ def emulated_cpu_model(exec_prefix: str) -> str | None:
     return None
 
 
-def emulated_topology(board, host: Topology) -> Topology:
-    """The topology an emulated board presents: its CPU model on the host's online CPUs."""
+def emulated_topology(board, real_machine: Topology) -> Topology:
+    """The topology an emulated board presents: its CPU model on the real machine's online CPUs."""
     model = emulated_cpu_model(board.exec_prefix)
     profile = list(board.clusters) or [Cluster(core=cores.core_name_of_qemu_cpu(model or "max"))]
     clusters = []
     for c in profile:
         core = cores.core_name_of_qemu_cpu(model) if model else c.core
         known = cores.core_type_by_name(core)
-        cpus = tuple(x for x in c.cpus if x in host.online_cpus) or host.online_cpus
+        cpus = tuple(x for x in c.cpus if x in real_machine.online_cpus) or real_machine.online_cpus
         clusters.append(Cluster(core=core, cpus=cpus, mcpu=c.mcpu or (known.mcpu if known else None),
                                 dotprod=c.dotprod, capacity=c.capacity))
-    cpus = [CpuInfo(cpu=x, online=True, core=clusters[0].core) for x in host.online_cpus]
+    cpus = [CpuInfo(cpu=x, online=True, core=clusters[0].core) for x in real_machine.online_cpus]
     return Topology(machine=board.arch or "aarch64", arch=board.arch or "aarch64",
                     model=f"qemu-user {model or 'default cpu'} via {board.exec_prefix!r}",
-                    cpus=cpus, clusters=clusters, thermal=host.thermal, emulated=True,
-                    emulation=[f"qemu-user on this machine ({board.exec_prefix})"], host=host)
+                    cpus=cpus, clusters=clusters, thermal=real_machine.thermal, emulated=True,
+                    emulation=[f"qemu-user on this machine ({board.exec_prefix})"], real_machine=real_machine)
 
 
 def probe_board(board):

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from bench.boards import (list_boards, list_groups, load_board, load_boards, parse_cpulist,
-                          format_cpulist, parse_host, resolve_core, save_board, user_boards_file)
+                          format_cpulist, parse_ssh_host, resolve_core, save_board, user_boards_file)
 from bench.cli import main
 from bench.errors import UsageError
 from bench.probe import read_topology
@@ -84,18 +84,18 @@ def test_unknown_board_lists_known_ones():
     ("myalias", (None, "myalias", None)),
     ("me@[fe80::1]:22", ("me", "fe80::1", 22)),
 ])
-def test_parse_host(spec, expected):
-    assert parse_host(spec) == expected
+def test_parse_ssh_host(spec, expected):
+    assert parse_ssh_host(spec) == expected
 
 
 @pytest.mark.parametrize("spec", ["root@", "a@b@c", "host:port", "h:70000", "two words"])
-def test_parse_host_refuses_garbage(spec):
+def test_parse_ssh_host_refuses_garbage(spec):
     with pytest.raises(UsageError, match="--host"):
-        parse_host(spec)
+        parse_ssh_host(spec)
 
 
 def test_host_alone_and_on_a_profile():
-    adhoc = load_board(host="root@10.1.2.3:2200")
+    adhoc = load_board(ssh_host="root@10.1.2.3:2200")
     assert (adhoc.transport, adhoc.user, adhoc.host, adhoc.port, adhoc.clusters) == ("ssh", "root", "10.1.2.3", 2200, ())
     with pytest.raises(UsageError, match="probe it first"):
         resolve_core(adhoc, "big")

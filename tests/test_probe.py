@@ -126,7 +126,7 @@ def test_emulated_board_probe():
     assert topo.emulated and topo.arch == "aarch64"
     online = parse_cpulist(Path("/sys/devices/system/cpu/online").read_text())
     assert [(c.core, c.cpus, c.mcpu) for c in topo.clusters] == [("a53", online, "cortex-a53")]
-    assert topo.host.arch == platform.machine()          # the real machine is kept beside it
+    assert topo.real_machine.arch == platform.machine()          # the real machine is kept beside it
     assert "EMULATED" in topo.summary()
     assert emulated_cpu_model("qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu cortex-a72,sve=off") == "cortex-a72"
 
