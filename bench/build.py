@@ -133,8 +133,10 @@ def _c_string(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _compile(cc, cmd_flags, sources, out: pathlib.Path, extra_link: list[str], pic: bool, info: str):
-    """Compiles sources to objects in parallel, then links out; output appears atomically."""
+def _compile(cc, cmd_flags, sources, out: pathlib.Path, library: bool, info: str):
+    """Compiles sources to objects in parallel, then links out (a shared library, position-independent,
+    or a static executable); output appears atomically."""
+    extra_link, pic = (["-shared"], True) if library else (["-static"], False)
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=BUILD_DIR, prefix="tmp-") as tmp:
         tmp = pathlib.Path(tmp)
@@ -180,8 +182,8 @@ def _build(target, mcpu, dotprod, *, library: bool, defines: tuple[str, ...] = (
     info = (f"const char wb_build_cflags[] = {_c_string(cflags)};\n"
             f"const char wb_build_hash[] = {_c_string(digest)};\n")
     if library:
-        return _compile(cc, cmd_flags, library_sources(), out, ["-shared"], True, info)
-    return _compile(cc, cmd_flags, runner_sources(), out, ["-static"], False, info)
+        return _compile(cc, cmd_flags, library_sources(), out, True, info)
+    return _compile(cc, cmd_flags, runner_sources(), out, False, info)
 
 
 def build_runner(target: str = "host", mcpu: str | None = None, *, dotprod: bool = False,
