@@ -21,7 +21,7 @@ import os
 import re
 from pathlib import Path
 
-from bench.errors import UsageError
+from bench.errors import MeasurementError, UsageError
 from bench.protocol import STAGES, CaseRecord, Where
 
 SCHEMA_VERSION = 2
@@ -43,6 +43,10 @@ CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": 
               "status": str, "layer": str, "error_kind": str, "message": str}
 # Settings that change what a measurement means; --resume refuses to mix them unless told to.
 COMPARED_SETTINGS = ("threads", "min_reps", "min_time_ms", "warmup")
+
+
+class ResultsFull(MeasurementError):
+    """The results could not be written (a full disk): the sweep stops, what is recorded stays."""
 
 
 def case_key(board: str, core: str, threads: int, case) -> tuple:
@@ -106,11 +110,25 @@ def _csv_text(rows: list[dict], header: bool) -> str:
 
 
 def _append(path: Path, text: str) -> None:
-    """Append and make it durable before going on (a crash loses at most this text)."""
+    """Append and make it durable before going on (a crash loses at most this text). A write that
+    fails (a full disk) is cut back off, so the file never ends in half a line."""
     with open(path, "a", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+        start = f.tell()
+        try:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        except OSError:
+            f.truncate(start)
+            raise
+
+
+def _without_samples(record: dict) -> dict:
+    """A case record with its stage statistics but not the raw samples (the bulk of it)."""
+    out = {k: ({kk: vv for kk, vv in v.items() if kk != "samples"} if isinstance(v, dict) else v)
+           for k, v in record.items()}
+    out["samples_dropped"] = "disk full"
+    return out
 
 
 class ResultsDir:
@@ -234,13 +252,28 @@ class ResultsDir:
         self._write_record({**record, "type": kind, "run": run})
 
     def add(self, row: dict, rec: CaseRecord) -> None:
-        """Append one case: its raw record first (the samples), then its row."""
+        """Append one case: its raw record first (the samples), then its row. On a full disk the
+        record is kept without its samples if that fits, and the caller is told to stop
+        (ResultsFull): nothing measured so far is lost and no file ends in half a line."""
         row = {c: row.get(c) for c in COLUMNS}
-        self._write_record({**rec.to_json(), "type": "case", "run": row.get("run"),
-                            **{k: row[k] for k in KEY_COLUMNS}})
-        _append(self.path / CSV_NAME, _csv_text([row], header=False))
+        record = {**rec.to_json(), "type": "case", "run": row.get("run"), **{k: row[k] for k in KEY_COLUMNS}}
+        full = None
+        try:
+            try:
+                self._write_record(record)
+            except OSError as e:
+                full = e
+                self.records.pop()
+                self._write_record(_without_samples(record))
+            _append(self.path / CSV_NAME, _csv_text([row], header=False))
+        except OSError as e:
+            raise ResultsFull(f"cannot write to {self.path}: {e.strerror}; the {len(self._rows)} cases "
+                              f"recorded before are kept (free space, then bench run --resume)") from None
         self._rows.pop(_row_key(row), None)
         self._rows[_row_key(row)] = row
+        if full is not None:
+            raise ResultsFull(f"cannot write to {self.path}: {full.strerror}; {len(self._rows)} cases are "
+                              f"recorded (the last without its raw samples); free space, then bench run --resume")
 
     def dataframe(self):
         """The table, one row per key (the last written), in the order the rows were written: the

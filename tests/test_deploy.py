@@ -170,7 +170,7 @@ def test_ssh_native_runner_private_dir_removed(ssh_board):
 
 def test_ssh_board_without_clusters_probes_them(sshd_server, boards_file):
     """--host user@addr:port alone: the clusters come from the board."""
-    board = load_board(host=f"{sshd_server.user}@127.0.0.1:{sshd_server.port}")
+    board = load_board(ssh_host=f"{sshd_server.user}@127.0.0.1:{sshd_server.port}")
     board = dataclasses.replace(board, identity=str(sshd_server.client_key), known_hosts=str(sshd_server.known_hosts))
     from bench.probe import probe_board
     probed = probe_board(board)
