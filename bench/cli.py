@@ -55,6 +55,9 @@ def _terminated(signum, frame):
 def main(argv=None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminated)
+        # Ctrl-C always takes that path, also when started from a shell that ignores SIGINT in
+        # background jobs (Python then leaves SIGINT ignored, and a sweep could not be stopped).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv  # recorded with results, as typed

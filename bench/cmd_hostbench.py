@@ -25,7 +25,7 @@ from bench.clusters import format_cpulist
 from bench.deploy import StreamOptions, run_runner
 from bench.errors import MeasurementError, UsageError
 from bench.outfiles import replacing
-from bench.protocol import CaseRecord, CaseSpec, InfoRecord, PeakRecord, Record, Repetition
+from bench.protocol import SCHEMES, CaseRecord, CaseSpec, InfoRecord, PeakRecord, Record, Repetition, scheme_for
 
 LAYERS = ((32, 64), (16, 128), (8, 256), (4, 512))  # (H = W, Cin = Cout)
 COMBOS = (("im2row", "none"), ("f2", "static"), ("f2", "learned"), ("f4", "static"),
@@ -37,6 +37,8 @@ TARGET_F4_SPEEDUP = 2.0
 def register(sub) -> None:
     p = sub.add_parser("hostbench", help="kernel latency and error table on this machine (host build)")
     p.add_argument("--bits", default="32,8", help="8, 32 or both (default 32,8)")
+    p.add_argument("--scheme", default="tensor",
+                   help=f"int8 Winograd quantization schemes, from {', '.join(SCHEMES)} (default tensor)")
     p.add_argument("--runs", type=int, default=3, help="runner processes (default 3)")
     p.add_argument("--cpu", type=int, default=0, help="CPU to pin to (default 0)")
     p.add_argument("--min-time-ms", type=float, default=200.0, help="per case and run (default 200)")
@@ -54,13 +56,26 @@ def parse_bits(text: str) -> tuple[int, ...]:
     return bits
 
 
-def case_specs(bits=(32,)) -> list[CaseSpec]:
-    """Every layer x bits x combo, each with its index as id."""
+def parse_schemes(text: str) -> tuple[str, ...]:
+    schemes = tuple(s.strip() for s in text.split(","))
+    if not all(s in SCHEMES for s in schemes) or len(set(schemes)) != len(schemes):
+        raise UsageError(f"bad --scheme {text!r}; accepted: a list from {', '.join(SCHEMES)}")
+    return schemes
+
+
+def combos(bits: int, schemes=("tensor",)) -> list[tuple[str, str, str]]:
+    """(algo, transform, scheme) of a bit width: every scheme for int8 Winograd, `none` otherwise."""
+    return [(algo, transform, s) for algo, transform in COMBOS
+            for s in dict.fromkeys(scheme_for(algo, bits, x) for x in schemes)]
+
+
+def case_specs(bits=(32,), schemes=("tensor",)) -> list[CaseSpec]:
+    """Every layer x bits x combo (x scheme for int8 Winograd), each with its index as id."""
     specs = []
     for hw, c in LAYERS:
         for b in bits:
-            for algo, transform in COMBOS:
-                specs.append(CaseSpec(algo, transform, b, hw, hw, c, c, id=str(len(specs))))
+            for algo, transform, scheme in combos(b, schemes):
+                specs.append(CaseSpec(algo, transform, b, hw, hw, c, c, scheme=scheme, id=str(len(specs))))
     return specs
 
 
@@ -87,7 +102,7 @@ def run_once(cluster, reps: Repetition, specs: list[CaseSpec]) -> list[Record]:
 
 
 def summarize(runs: list[list[Record]], specs: list[CaseSpec]) -> tuple[dict, dict]:
-    """{(h, cin, algo, transform, bits): {stage: median over runs, "spread": ..., "sqnr_db": ...}},
+    """{(h, cin, algo, transform, bits, scheme): {stage: median over runs, "spread": ..., "sqnr_db": ...}},
     and the peaks per run: {"f32_gflops": [...], "i8_gops": [...]}."""
     peak_recs = [next(r for r in run if isinstance(r, PeakRecord)) for run in runs]
     peaks = {k: [p.values.get(k) for p in peak_recs] for k in ("f32_gflops", "i8_gops")}
@@ -95,7 +110,7 @@ def summarize(runs: list[list[Record]], specs: list[CaseSpec]) -> tuple[dict, di
     errors: dict = {}
     for rec in (r for run in runs for r in run if isinstance(r, CaseRecord)):
         s = specs[int(rec.id)]
-        key = (s.h, s.cin, s.algo, s.transform, s.bits)
+        key = (s.h, s.cin, s.algo, s.transform, s.bits, s.scheme)
         errors[key] = rec.error  # deterministic: the same in every run
         r = rows.setdefault(key, {k: [] for k in ("total_ms", "input_ms", "gemm_ms", "output_ms",
                                                   "gemm_gflops", "weight_transform_ms")})
@@ -129,17 +144,18 @@ def format_table(rows: dict, peaks: dict) -> str:
                               peaks["i8_gops"]))
     out += ["GEMM rate: GFLOP/s (fp32) or int8 GOP/s (2 per multiply-accumulate), % of its own peak; "
             "vs im2row: against im2row of the same bits; SQNR: dB against the double direct conv", ""]
-    head = (f"{'layer':>14} {'bits':>4} {'algo':>6} {'transform':>9} {'total ms':>9} {'spread':>6} "
+    schemes = tuple(dict.fromkeys(k[5] for k in rows if k[5] != "none")) or ("tensor",)
+    head = (f"{'layer':>14} {'bits':>4} {'algo':>6} {'transform':>9} {'scheme':>6} {'total ms':>9} {'spread':>6} "
             f"{'input':>7} {'gemm':>7} {'output':>7} {'GEMM G/s':>8} {'% peak':>6} {'vs im2row':>9} "
             f"{'SQNR dB':>7} {'wt ms':>7}")
     out += [head, "-" * len(head)]
     for hw, c in LAYERS:
         for b in bits:
-            base = rows[(hw, c, "im2row", "none", b)]["total_ms"]
-            for algo, transform in COMBOS:
-                r = rows[(hw, c, algo, transform, b)]
+            base = rows[(hw, c, "im2row", "none", b, "none")]["total_ms"]
+            for algo, transform, scheme in combos(b, schemes):
+                r = rows[(hw, c, algo, transform, b, scheme)]
                 sqnr = "inf" if r["sqnr_db"] is None else f"{r['sqnr_db']:.1f}"
-                out.append(f"{f'{hw}x{hw}x{c}->{c}':>14} {b:>4} {algo:>6} {transform:>9} "
+                out.append(f"{f'{hw}x{hw}x{c}->{c}':>14} {b:>4} {algo:>6} {transform:>9} {scheme:>6} "
                            f"{r['total_ms']:9.3f} {100 * r['spread']:5.1f}% {r['input_ms']:7.3f} "
                            f"{r['gemm_ms']:7.3f} {r['output_ms']:7.3f} {r['gemm_gflops']:8.1f} "
                            f"{100 * r['gemm_gflops'] / peak[b]:5.0f}% {base / r['total_ms']:8.2f}x "
@@ -147,7 +163,7 @@ def format_table(rows: dict, peaks: dict) -> str:
             out.append("")
     if 32 not in bits:
         return "\n".join(out)
-    rows = {k[:4]: v for k, v in rows.items() if k[4] == 32}
+    rows = {k[:4]: v for k, v in rows.items() if k[4] == 32}  # fp32: scheme none
     peak = peak[32]
     out.append("targets (issue 3, fp32), on the 32x32 and 16x16 layers:")
     for hw, c in LAYERS[:2]:
@@ -170,10 +186,11 @@ def _main(args) -> int:
     except ValueError as e:
         raise UsageError(str(e).replace("min_time_ms", "--min-time-ms")) from None
     bits = parse_bits(args.bits)
+    schemes = parse_schemes(args.scheme)
     cluster = local_cluster(args.cpu)
     if args.json:
         check_json_path(Path(args.json))
-    specs = case_specs(bits)
+    specs = case_specs(bits, schemes)
     runs = [run_once(cluster, reps, specs) for _ in range(args.runs)]
     info = next(r for r in runs[0] if isinstance(r, InfoRecord))
     print(f"{info.describe()}, cpu {args.cpu}, single thread, warm caches (same input every repetition)")

@@ -33,7 +33,11 @@ MAX_BREAKDOWN_LAYERS = 12
 def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     df = df[df["status"] == "ok"].copy()
     df["precision"] = df["bits"].map(precision_name)
-    df["operator"] = [a if a == "im2row" else f"{a} {Path(t).stem}" for a, t in zip(df["algo"], df["transform"])]
+    schemes = df["scheme"] if "scheme" in df else pd.Series("none", index=df.index)
+    # tap and wide are other kernels of the same operator: named apart (tensor keeps the plain name)
+    df["operator"] = [a if a == "im2row" else f"{a} {Path(t).stem}" + (f" {s}" if s in ("tap", "wide") else "")
+                      for a, t, s in zip(df["algo"], df["transform"], schemes)]
+    df["quantization"] = [p if s == "none" else f"{p} {s}" for p, s in zip(df["precision"], schemes)]
     df["layer_label"] = [f"{h}x{w} {ci}->{co}" for h, w, ci, co in zip(df["h"], df["w"], df["cin"], df["cout"])]
     df["panel"] = df["precision"] + " on " + df["core"] + np.where(df["emulated"].astype(bool), " (emulated)", "")
     return df.sort_values(["h", "cin", "cout", "algo", "transform"])
@@ -112,7 +116,7 @@ def error(df: pd.DataFrame, out: Path) -> list[Path]:
     if "sqnr_db" not in df or df["sqnr_db"].isna().all():
         return []
     df = df[np.isfinite(df["sqnr_db"].astype(float))]
-    grid = sns.relplot(data=df, x="total_ms", y="sqnr_db", hue="operator", style="precision",
+    grid = sns.relplot(data=df, x="total_ms", y="sqnr_db", hue="operator", style="quantization",
                        col="layer_label", col_wrap=min(4, df["layer_label"].nunique()), s=70,
                        facet_kws={"sharex": False, "sharey": False}, height=3.2)
     grid.set_axis_labels("median latency (ms)", "SQNR vs float64 direct (dB)")

@@ -187,17 +187,17 @@ class ResultsDir:
         records = _read_records(raw_path) if raw_path.exists() else []
         lines = _whole_lines(csv_path)
         reader = csv.DictReader(lines)
-        missing = [c for c in CONTRACT_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise UsageError(f"{csv_path} is not a winobench latency table (missing columns: {', '.join(missing)})")
         rows = []
         try:
+            missing = [c for c in CONTRACT_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise UsageError(f"{csv_path} is not a winobench latency table (missing columns: {', '.join(missing)})")
             for r in reader:
                 if None in r or any(v is None for v in r.values()):
                     continue  # a row with the wrong number of fields: never kept
                 rows.append(_typed(r, f"{csv_path} line {reader.line_num}"))
         except csv.Error as e:
-            raise UsageError(f"{csv_path} line {reader.line_num}: not CSV ({e})") from None
+            raise UsageError(f"{csv_path} line {max(reader.line_num, 1)}: not CSV ({e})") from None
         return cls(path, rows, records)
 
     # -- writing ---------------------------------------------------------------------------------

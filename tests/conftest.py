@@ -185,8 +185,9 @@ def ssh_farm(boards_file, sshd_server, sshd_server2):
                            servers=[sshd_server, sshd_server2], file=boards_file)
 
 
-# The `slow` marker (pyproject.toml): sshd and qemu tests, cold builds and whole `bench run`
-# sweeps, so that `pytest -m "not slow"` is the inner loop and `make test` still runs everything.
+# The `slow` marker (pyproject.toml): sshd and qemu tests, cold builds, whole `bench run` sweeps and
+# the property tests (hypothesis: hundreds of generated inputs each), so that `pytest -m "not slow"`
+# is the inner loop and `make test` still runs everything.
 _SLOW_FIXTURES = {"sshd_server", "sshd_server2", "ssh_board", "ssh_farm", "qemu_ssh_board", "local_results",
                   "aarch64_driver"}
 _SLOW_MODULES = {"test_build.py", "test_run_cli.py", "test_faults.py"}
@@ -196,5 +197,6 @@ _SLOW_WORDS = ("qemu", "aarch64", "emulated", "ssh")
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if (_SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.name in _SLOW_MODULES
-                or any(w in item.name for w in _SLOW_WORDS)):
+                or any(w in item.name for w in _SLOW_WORDS)
+                or getattr(getattr(item, "obj", None), "is_hypothesis_test", False)):
             item.add_marker(pytest.mark.slow)

@@ -14,6 +14,7 @@ import pytest
     (["--min-time-ms", "nan"], "bad --min-time-ms nan; accepted: 0 to 600000"),
     (["--min-time-ms", "inf"], "bad --min-time-ms inf"),
     (["--runs", "0"], "bad --runs 0; accepted: 1 to 1000"),
+    (["--scheme", "tensor,int4"], "bad --scheme 'tensor,int4'; accepted: a list from tensor, tap, wide"),
 ])
 def test_bad_settings_are_one_line_exit_2(args, message):
     done = subprocess.run([sys.executable, "-m", "bench", "hostbench", *args], capture_output=True, text=True,
@@ -39,3 +40,13 @@ def test_one_run_gives_the_table_and_the_runner_records(tmp_path):
     assert [r["type"] for r in run[:2]] == ["info", "peak"]
     cases = [r for r in run if r["type"] == "case"]
     assert len(cases) == len(rows) and all(c["status"] == "ok" and c["board"] == "local" for c in cases)
+
+
+def test_every_int8_winograd_case_is_measured_under_each_scheme():
+    from bench.cmd_hostbench import LAYERS, case_specs
+
+    lines = [s.runner_line() for s in case_specs((32, 8), ("tensor", "wide"))]
+    wide = [l for l in lines if "scheme=wide" in l]
+    # 6 int8 Winograd kernels (f2/f4/f6 x static/learned) per layer; im2row and fp32 have no scheme
+    assert len(wide) == 6 * len(LAYERS) and all("bits=8" in l and "im2row" not in l for l in wide)
+    assert len(lines) == len(LAYERS) * (7 + 7 + 6)   # fp32, int8 tensor (the default line), int8 wide

@@ -93,6 +93,23 @@ def test_plots_are_written_and_non_empty(local_results, tmp_path):
         assert b"<svg" in svg.read_bytes()[:1000]
 
 
+def test_ctrl_c_stops_a_run_started_with_sigint_ignored(tmp_path):
+    """A shell's background job starts with SIGINT ignored, and Python keeps it so; bench installs
+    its own handler, so Ctrl-C (SIGINT) still stops the sweep the documented way (exit 130)."""
+    out = tmp_path / "r"
+    args = [sys.executable, "-m", "bench", "run", "--res", "6,9", "--channels", "8", "--reps", "3",
+            "--min-time-ms", "150", "--no-errors", "--out", str(out)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not ((out / "latency.csv").exists() and len(read_csv(out)) >= 1):
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err, err
+    assert 1 <= len(read_csv(out)) < 28
+
+
 def test_interrupted_run_resumes_without_lost_or_duplicated_rows(tmp_path):
     out = tmp_path / "r"
     args = [sys.executable, "-m", "bench", "run", "--res", "6,9,12", "--channels", "8",

@@ -11,6 +11,7 @@
  *         [ 0 -4   0  21   0 -21  0  4 ]
  */
 #include "wb_q8_neon.h"
+#include "wb_q8_ukernels.h"
 
 /* One body for 16- and 32-bit lanes: S is the intrinsic suffix, T the vector type. */
 #define WB_DEF_BT6(S, T)                                                                         \
@@ -39,13 +40,38 @@
 WB_DEF_BT6(s16, int16x8_t)
 WB_DEF_BT6(s32, int32x4_t)
 
-#define WB_FN wb_q8_winoin_static_ukernel_f6__neon
-#define WB_STATIC_FN
-#define WB_A 8
-#define WB_L1 16
-#define WB_L2 32
-#define WB_ROWS {0, 1, 2, 3, 4, 5, 6, 7}
-#define WB_GROUP 1 /* pass 2 in 32-bit lanes needs the registers */
-#define WB_BT16(x, y) bt6_s16(x, y)
-#define WB_BT32(x, y) bt6_s32(x, y)
-#include "q8-winoin-neon.inc"
+/* The tile loop of the template before it was made register-resident (commit 5ec33ea), kept for
+ * F6 alone: llvm-mca scores every row grouping of the template slower here on both the A53 and the
+ * A57 models (the 32-bit row pass leaves too few registers for a group). d and t live in memory. */
+void wb_q8_winoin_static_ukernel_f6__neon(size_t channels, const int8_t *x, size_t x_row,
+                                          size_t x_px, int8_t *v, size_t v_stride, float mult,
+                                          const wb_q8_tmat *tm)
+{
+    enum { A = 8 };
+    (void)tm;
+    const float32x4_t vm = vdupq_n_f32(mult);
+    for (size_t c = 0; c < channels; c += 8) {
+        int16x8_t d[A][A], t[A][A]; /* t = BTq d, column by column */
+        for (int i = 0; i < A; i++)
+            for (int j = 0; j < A; j++)
+                d[i][j] = wb_q8_load_s16(x + i * x_row + j * x_px + c);
+        for (int j = 0; j < A; j++) {
+            int16x8_t col[A], r[A];
+            for (int i = 0; i < A; i++) col[i] = d[i][j];
+            bt6_s16(col, r);
+            for (int i = 0; i < A; i++) t[i][j] = r[i];
+        }
+        for (int i = 0; i < A; i++) { /* V = t BTq^T in 32-bit lanes, row by row, requantized */
+            int8_t *vi = v + (size_t)i * A * v_stride + c;
+            int32x4_t xl[A], xh[A], rl[A], rh[A];
+            for (int k = 0; k < A; k++) {
+                xl[k] = vmovl_s16(vget_low_s16(t[i][k]));
+                xh[k] = vmovl_high_s16(t[i][k]);
+            }
+            bt6_s32(xl, rl);
+            bt6_s32(xh, rh);
+            for (int l = 0; l < A; l++)
+                vst1_s8(vi + l * v_stride, wb_q8_requant_s32(rl[l], rh[l], vm));
+        }
+    }
+}

@@ -9,6 +9,7 @@
  *         [  0  32 -32 1024 -1024   1  -1  32 ]    so both passes in 32-bit lanes
  */
 #include "wb_q8_neon.h"
+#include "wb_q8_ukernels.h"
 
 static inline void at6_s32(const int32x4_t *d, int32x4_t *r)
 {
@@ -24,12 +25,37 @@ static inline void at6_s32(const int32x4_t *d, int32x4_t *r)
     r[5] = vaddq_s32(vaddq_s32(o, vshlq_n_s32(m34, 10)), vaddq_s32(m56, vshlq_n_s32(d[7], 5)));
 }
 
-#define WB_FN wb_q8_winoout_static_ukernel_f6__neon
-#define WB_STATIC_FN
-#define WB_M 6
-#define WB_L1 32
-#define WB_L2 32
-#define WB_ROWS {0, 2, 4, 1, 3, 5} /* even rows use the sums, odd rows the differences */
-#define WB_GROUP 1
-#define WB_AT32(x, y) at6_s32(x, y)
-#include "q8-winoout-neon.inc"
+/* The tile loop of the template before it was made register-resident (commit 5ec33ea), kept for
+ * F6 alone: llvm-mca scores every row grouping of the template slower here on both the A53 and the
+ * A57 models (both passes are 32-bit, two registers per value). */
+void wb_q8_winoout_static_ukernel_f6__neon(size_t channels, const int8_t *p8, size_t p_stride,
+                                           int8_t *const *out, float mult, const wb_q8_tmat *tm)
+{
+    enum { M = 6, A = 8 };
+    (void)tm;
+    const float32x4_t vm = vdupq_n_f32(mult);
+    for (size_t c = 0; c < channels; c += 8) {
+        int16x8_t d[A][A];
+        for (int i = 0; i < A; i++)
+            for (int j = 0; j < A; j++)
+                d[i][j] = wb_q8_load_s16(p8 + (i * A + j) * p_stride + c);
+        int32x4_t tl[M][A], th[M][A]; /* t = ATq P8, column by column */
+        for (int j = 0; j < A; j++) {
+            int32x4_t cl[A], ch[A], rl[M], rh[M];
+            for (int i = 0; i < A; i++) {
+                cl[i] = vmovl_s16(vget_low_s16(d[i][j]));
+                ch[i] = vmovl_high_s16(d[i][j]);
+            }
+            at6_s32(cl, rl);
+            at6_s32(ch, rh);
+            for (int i = 0; i < M; i++) { tl[i][j] = rl[i]; th[i][j] = rh[i]; }
+        }
+        for (int i = 0; i < M; i++) { /* Y = t ATq^T, row by row, then requantize */
+            int32x4_t rl[M], rh[M];
+            at6_s32(tl[i], rl);
+            at6_s32(th[i], rh);
+            for (int j = 0; j < M; j++)
+                vst1_s8(out[i * M + j] + c, wb_q8_requant_s32(rl[j], rh[j], vm));
+        }
+    }
+}
