@@ -24,6 +24,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from bench import build
+
 SSHD = "/usr/sbin/sshd"
 
 
@@ -183,6 +185,17 @@ def ssh_farm(boards_file, sshd_server, sshd_server2):
     boards_file.group("testfarm", names)
     return SimpleNamespace(names=names, group="testfarm", path=boards_file.path,
                            servers=[sshd_server, sshd_server2], file=boards_file)
+
+
+@pytest.fixture(scope="session")
+def aarch64_driver(tmp_path_factory):
+    """kernels_c/tests/q8_driver.c linked with the library sources for cortex-a53 (built once for
+    the int8 tests of every scheme)."""
+    out = tmp_path_factory.mktemp("driver") / "q8_driver"
+    subprocess.run(["aarch64-linux-gnu-gcc", *build.flags("aarch64", "cortex-a53"),
+                    *map(str, build.library_sources()), str(build.KERNELS / "tests" / "q8_driver.c"),
+                    "-static", "-o", str(out), "-lm"], check=True, capture_output=True, timeout=600)
+    return out
 
 
 # The `slow` marker (pyproject.toml): sshd and qemu tests, cold builds, whole `bench run` sweeps and

@@ -231,16 +231,6 @@ def test_peak_line_has_the_int8_rate():
     assert isinstance(peak["i8_gops"], float) and peak["i8_gops"] > 0
 
 
-@pytest.fixture(scope="module")
-def aarch64_driver(tmp_path_factory):
-    """kernels_c/tests/q8_driver.c linked with the library sources, for cortex-a53."""
-    out = tmp_path_factory.mktemp("driver") / "q8_driver"
-    subprocess.run(["aarch64-linux-gnu-gcc", *build.flags("aarch64", "cortex-a53"),
-                    *map(str, build.library_sources()), str(build.KERNELS / "tests" / "q8_driver.c"),
-                    "-static", "-o", str(out), "-lm"], check=True, capture_output=True, timeout=600)
-    return out
-
-
 @needs_qemu
 @pytest.mark.parametrize("algo,transform", [("im2row", "static"), ("f2", "static"), ("f4", "static"),
                                             ("f6", "static"), ("f4", "learned"), ("f6", "learned")])

@@ -176,16 +176,6 @@ def test_aarch64_a53_runner_under_qemu_agrees_with_host(host_cases, tmp_path):
     assert [c.get("error") for c in cases] == [c.get("error") for c in host_cases]
 
 
-@pytest.fixture(scope="module")
-def aarch64_driver(tmp_path_factory):
-    """kernels_c/tests/q8_driver.c linked with the library sources, for cortex-a53."""
-    out = tmp_path_factory.mktemp("driver") / "q8_driver"
-    subprocess.run(["aarch64-linux-gnu-gcc", *build.flags("aarch64", "cortex-a53"),
-                    *map(str, build.library_sources()), str(build.KERNELS / "tests" / "q8_driver.c"),
-                    "-static", "-o", str(out), "-lm"], check=True, capture_output=True, timeout=600)
-    return out
-
-
 def run_driver(driver, tmp_path, x, w, m, scheme, t=None):
     xq, _ = R.quantize_symmetric(x)
     wq, _ = R.quantize_symmetric(w)
