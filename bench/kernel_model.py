@@ -2,8 +2,8 @@
 each `wb_*` function's instructions, the hottest loop is the innermost loop with the most vector
 instructions, and llvm-mca (LLVM's scheduling models) gives that loop's cycles per iteration.
 
-What it counts, per function: instructions; stack references (loads/stores addressed off sp or
-the frame pointer, push/pop on x86), in total and inside the hottest loop; per loop iteration the
+What it counts, per function: instructions; stack references (loads/stores addressed off sp, the
+frame pointer or a register made from them, push/pop on x86), in total and inside the hottest loop; per loop iteration the
 fp32 flops (FMLA = 2 per lane) and integer multiply-accumulates (SMULL/SMLAL = 1 per lane, SDOT =
 4 per lane), and from the cycles the rates against the peaks below. See kernels_c/README.md, "Static model".
 """
@@ -152,10 +152,38 @@ def hottest_loop(insns: list[Insn], target: str) -> Loop | None:
     return max(found, key=lambda l: (own_vector(l), l.start - l.end))
 
 
-def is_stack_ref(insn: Insn, target: str) -> bool:
+_BASE = re.compile(r"\[(\w+)")
+_ARITH = ("add", "sub", "mov", "orr")
+
+
+def stack_ref_flags(insns: list[Insn], target: str) -> list[bool]:
+    """Which instructions load or store on the stack, in order. On aarch64 that is any base
+    register holding a stack address: sp, x29, and registers made from them (`add x19, sp, #304`
+    puts a tile array on the stack as surely as `[sp, #304]` does); a register stops counting when
+    something else is written to it. The order is the function's (or the traced stream's), which
+    is enough here: the pointers are made before the loops that use them."""
     if target == "host":
-        return insn.op.startswith(("push", "pop")) or bool(re.search(r"\(%[re](sp|bp)\b", insn.args))
-    return insn.op.startswith(("ld", "st")) and bool(re.search(r"\[(sp|x29)\b", insn.args))
+        return [i.op.startswith(("push", "pop")) or bool(re.search(r"\(%[re](sp|bp)\b", i.args))
+                for i in insns]
+    derived, flags = {"sp", "x29"}, []
+    for i in insns:
+        regs = [r.strip() for r in i.args.split(",")]
+        memory = i.op.startswith(("ld", "st"))
+        base = _BASE.search(i.args)
+        flags.append(memory and base is not None and base.group(1) in derived)
+        if i.op.startswith("st"):
+            continue
+        written = regs[:2] if i.op.startswith("ldp") else regs[:1]
+        written = ["x" + r[1:] for r in written if re.fullmatch(r"[xw]\d+", r)]
+        if not memory and written and i.op in _ARITH and any(r in derived for r in regs[1:]):
+            derived.add(written[0])
+        else:  # anything else written there (a pointer read back from memory too) is not stack
+            derived.difference_update(r for r in written if r != "x29")
+    return flags
+
+
+def stack_refs(insns: list[Insn], target: str) -> int:
+    return sum(stack_ref_flags(insns, target))
 
 
 def work(insn: Insn, target: str) -> tuple[int, int]:
@@ -230,7 +258,8 @@ def dual_issue_cycles(body: list[Insn]) -> float:
 
 
 def model_function(name: str, insns: list[Insn], target: str, models) -> KernelModel:
-    k = KernelModel(name, len(insns), sum(is_stack_ref(i, target) for i in insns))
+    flags = stack_ref_flags(insns, target)
+    k = KernelModel(name, len(insns), sum(flags))
     loop = hottest_loop(insns, target)
     if loop is None:
         return k
@@ -238,7 +267,7 @@ def model_function(name: str, insns: list[Insn], target: str, models) -> KernelM
     flops = sum(work(i, target)[0] for i in body)
     macs = sum(work(i, target)[1] for i in body)
     k.loop = {"start": hex(body[0].addr), "instructions": len(body),
-              "stack_refs": sum(is_stack_ref(i, target) for i in body), "flops": flops, "macs": macs}
+              "stack_refs": sum(flags[loop.start:loop.end + 1]), "flops": flops, "macs": macs}
     for model in models:
         if model == DUAL_ISSUE:
             cycles, dropped = dual_issue_cycles(body), 0

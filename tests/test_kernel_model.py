@@ -45,17 +45,44 @@ wb_test_ukernel_loop:
 """
 
 
+# A tile array on the stack reached through a register made from sp (x19) and one copied from it
+# (x20): 2 stack references in the loop; once x20 is overwritten by an address read from memory
+# and x19 by arithmetic on an argument, their loads are not stack references.
+DERIVED_LOOP = """
+    .text
+    .global wb_test_ukernel_tile
+    .type wb_test_ukernel_tile, %function
+wb_test_ukernel_tile:
+    sub sp, sp, #256
+    add x19, sp, #64
+    mov x20, x19
+1:
+    ldr q0, [x19, #16]
+    str q0, [x20], #16
+    subs x1, x1, #1
+    b.ne 1b
+    ldr x20, [x0]
+    ldr q1, [x20]
+    add x19, x0, #8
+    ldr q2, [x19]
+    add sp, sp, #256
+    ret
+    .size wb_test_ukernel_tile, .-wb_test_ukernel_tile
+"""
+
+
 @pytest.fixture(scope="module")
 def hand_object(tmp_path_factory):
     d = tmp_path_factory.mktemp("asm")
-    (d / "loop.s").write_text(HAND_LOOP)
+    (d / "loop.s").write_text(HAND_LOOP + DERIVED_LOOP)
     subprocess.run([CROSS, "-c", str(d / "loop.s"), "-o", str(d / "loop.o")], check=True, timeout=60)
     return d / "loop.o"
 
 
 @needs_tools
 def test_hand_written_loop_is_counted_exactly(hand_object):
-    [k] = model_binary(hand_object, "aarch64", ("cortex-a53", "a53-dual-issue", "cortex-a57"))
+    k, tile = model_binary(hand_object, "aarch64", ("cortex-a53", "a53-dual-issue", "cortex-a57"))
+    assert (tile.name, tile.stack_refs, tile.loop["stack_refs"]) == ("wb_test_ukernel_tile", 2, 2)
     assert k.name == "wb_test_ukernel_loop"
     assert k.instructions == 14 and k.stack_refs == 7
     assert k.loop["instructions"] == 7 and k.loop["stack_refs"] == 3

@@ -12,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 
+from bench.kernel_model import Insn, stack_ref_flags
+
 BRANCH = re.compile(r"^(b(\.\w+)?|br|bl|ret|cbn?z|tbn?z)$")
 MOVES = {"mov", "movi", "fmov", "dup", "ins", "umov", "smov", "orr", "mvn"}
 
@@ -42,8 +44,9 @@ def trace_blocks(binary, case, cpu="cortex-a53"):
     return [int(p, 16) for p in pcs]
 
 
-def is_sp(args):
-    return "sp" in re.findall(r"\[(\w+)", args)
+def sp_flags(ins):
+    """Stack references (sp, x29 or a register made from them) among (address, op, args) rows."""
+    return stack_ref_flags([Insn(a, op, args) for a, op, args in ins], "aarch64")
 
 
 def loops(ins):
@@ -79,9 +82,9 @@ def one_iteration(stream, head, entry):
     spans = [(a, b) for a, b in zip(hits, hits[1:])
              if all(x[0] != entry for x in stream[a:b])]
     if not spans:
-        return []
+        return None
     a, b = spans[min(1, len(spans) - 1)]
-    return stream[a:b]
+    return a, b
 
 
 def mca(body, cpu):
@@ -95,13 +98,13 @@ def mca(body, cpu):
     return int(m.group(1)) / 100
 
 
-def counts(body):
+def counts(body, on_stack):
     c = collections.Counter()
-    for _, op, args in body:
+    for (_, op, args), sp in zip(body, on_stack):
         if BRANCH.match(op):
             c["branch"] += 1
         elif op.startswith(("ld", "st")):
-            c["sp" if is_sp(args) else ("load" if op.startswith("ld") else "store")] += 1
+            c["sp" if sp else ("load" if op.startswith("ld") else "store")] += 1
         elif op in MOVES:
             c["move"] += 1
         elif re.search(r"\bv\d+\.", args):
@@ -125,12 +128,13 @@ def main(binary, case, pattern=r"wino(in|out)"):
         executed = {x[0] for x in stream}
         live = [l for l in loops(ins) if l[1] in executed]
         head = min(live, key=lambda l: l[0] - l[1])[0] if live else None  # widest executed loop
-        body = one_iteration(stream, head, ins[0][0]) if head else []
-        if not body:
+        span = one_iteration(stream, head, ins[0][0]) if head else None
+        if not span:
             continue
-        c = counts(body)
+        body = stream[span[0]:span[1]]
+        c = counts(body, sp_flags(stream)[span[0]:span[1]])
         lo = min(live, key=lambda l: l[0] - l[1])
-        fn_sp = sum(is_sp(a) for ad, op, a in ins if op.startswith(("ld", "st")) and lo[0] <= ad <= lo[1])
+        fn_sp = sum(f for (ad, _, _), f in zip(ins, sp_flags(ins)) if lo[0] <= ad <= lo[1])
         print(f"{name.split('@')[0]:44} {len(body):5} {fn_sp:6} {c['sp']:6} {c['vec_arith']:4} "
               f"{c['load']:4} {c['store']:4} {c['move']:4} {mca(body, 'cortex-a53'):7.1f} "
               f"{mca(body, 'cortex-a57'):7.1f}")
