@@ -17,6 +17,7 @@
  * Sums of up to four values of t still fit int16 (4 * 7680), so the shared terms stay 16-bit. */
 #include "wb_q8_neon.h"
 #include "wb_q8_ukernels.h"
+#include "q8-wide32-neon.h"
 
 /* The multipliers, one lane each of one register on aarch64 (a by-element product needs no
  * broadcast register per constant); the host build (SIMDe wants literal lanes) broadcasts them. */
@@ -82,40 +83,22 @@ static inline __attribute__((always_inline)) void bt6_col2(int8x8_t d[2][8], int
     FOR2 r[u][6] = vsubq_s16(e2[u], o2[u]);
 }
 
-/* 8 values in 32-bit lanes (low and high halves) and the widening steps that make them */
-typedef struct {
-    int32x4_t lo, hi;
-} w32;
-#define W_SHLL(x, n) ((w32){vshll_n_s16(vget_low_s16(x), n), vshll_n_s16(vget_high_s16(x), n)})
+/* widening by-element products into 8 values in 32-bit lanes (w32, q8-wide32-neon.h) */
 #define W_MLAL(a, x, n) ((w32){MLAL_LO((a).lo, x, n), MLAL_HI((a).hi, x, n)})
 #define W_MLSL(a, x, n) ((w32){MLSL_LO((a).lo, x, n), MLSL_HI((a).hi, x, n)})
-#define W_ADDW(a, x) ((w32){vaddw_s16((a).lo, vget_low_s16(x)), vaddw_s16((a).hi, vget_high_s16(x))})
-#define W_ADD(a, b) ((w32){vaddq_s32((a).lo, (b).lo), vaddq_s32((a).hi, (b).hi)})
-#define W_SUB(a, b) ((w32){vsubq_s32((a).lo, (b).lo), vsubq_s32((a).hi, (b).hi)})
 
-/* Requantize and store four outputs step by step across all of them: the in-order A53 then has
- * eight independent values between each step and the next (the scheduler before allocation is
- * off, so the source order is the issue order). */
+/* Requantize four outputs (step by step across them, w32_requant) and store them */
 static inline __attribute__((always_inline)) void put4(int8_t *p0, int8_t *p1, int8_t *p2,
                                                        int8_t *p3, w32 a, w32 b, w32 c, w32 d,
                                                        float32x4_t vm)
 {
-    float32x4_t f[8] = {vcvtq_f32_s32(a.lo), vcvtq_f32_s32(a.hi), vcvtq_f32_s32(b.lo),
-                        vcvtq_f32_s32(b.hi), vcvtq_f32_s32(c.lo), vcvtq_f32_s32(c.hi),
-                        vcvtq_f32_s32(d.lo), vcvtq_f32_s32(d.hi)};
-    int32x4_t q[8];
-    for (int i = 0; i < 8; i++)
-        f[i] = vmulq_f32(f[i], vm);
-    for (int i = 0; i < 8; i++)
-        q[i] = wb_q8_cvtn(f[i]);
-    int16x8_t h[4];
-    for (int i = 0; i < 4; i++)
-        h[i] = vcombine_s16(vqmovn_s32(q[2 * i]), vqmovn_s32(q[2 * i + 1]));
-    const int8x8_t lo = vdup_n_s8(-127);
-    vst1_s8(p0, vmax_s8(vqmovn_s16(h[0]), lo));
-    vst1_s8(p1, vmax_s8(vqmovn_s16(h[1]), lo));
-    vst1_s8(p2, vmax_s8(vqmovn_s16(h[2]), lo));
-    vst1_s8(p3, vmax_s8(vqmovn_s16(h[3]), lo));
+    const w32 y[4] = {a, b, c, d};
+    int8x8_t q[4];
+    w32_requant(y, 4, vm, q);
+    vst1_s8(p0, q[0]);
+    vst1_s8(p1, q[1]);
+    vst1_s8(p2, q[2]);
+    vst1_s8(p3, q[3]);
 }
 
 /* Pass 2 on one 16-bit row x of t: V row = BTq x, requantized, stored at vi + l*vs. Written step
