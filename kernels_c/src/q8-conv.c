@@ -73,7 +73,7 @@ static void make_tmat(const int64_t *tq, int rows, int a, wb_q8_tmat *tm)
     tm->lanes2 = 127 * l1 * l1 <= 32767 ? 16 : 32;
     for (int i = 0; i < rows * a; i++) {
         tm->m32[i] = (int32_t)tq[i];
-        tm->m16[i] = (int16_t)(tm->lanes1 == 16 ? tq[i] : 0); /* |Tq| <= l1 <= 258 then */
+        tm->m16[i] = (int16_t)tq[i]; /* |Tq| <= row L1 <= 4096, the scheme's LIMIT */
     }
 }
 
