@@ -68,6 +68,45 @@ enum { M = 6, A = 8 };
 WB_DEF_AT6_ROW(16, int16x8_t)
 WB_DEF_AT6_ROW(32, w32)
 
+/* ATq[l][j] as sign * 2^(e - 1) in AT_E[l][j] = sign * e (0: a zero entry) */
+static const signed char AT_E[M][A] = {
+    {6, 6, 6, 6, 6, 6, 6, 0},   {0, 6, -6, 7, -7, 5, -5, 0},  {0, 6, 6, 8, 8, 4, 4, 0},
+    {0, 6, -6, 9, -9, 3, -3, 0}, {0, 6, 6, 10, 10, 2, 2, 0}, {0, 6, -6, 11, -11, 1, -1, 6}};
+
+/* y[l] (+)= ATq[l][j] x for the six outputs of a row, x a 16-bit column value of t: a widening
+ * product by element of a power of two held in the lanes of p2 (2^0..2^7) and p2hi (2^8..2^10);
+ * twelve independent sums for the in-order A53. */
+#if defined(__aarch64__)
+#define POW_LANE(f, acc, x, e)                                                                   \
+    ((e) < 8 ? f(acc, x, p2, (e)) : f(acc, x, p2hi, (e) - 8))
+#define MLAL_LO_P(acc, x, p, n) vmlal_laneq_s16(acc, vget_low_s16(x), p, n)
+#define MLAL_HI_P(acc, x, p, n) vmlal_high_laneq_s16(acc, x, p, n)
+#define MLSL_LO_P(acc, x, p, n) vmlsl_laneq_s16(acc, vget_low_s16(x), p, n)
+#define MLSL_HI_P(acc, x, p, n) vmlsl_high_laneq_s16(acc, x, p, n)
+#else
+#define POW_LANE(f, acc, x, e) f(acc, x, 0, e)
+#define MLAL_LO_P(acc, x, p, e) vmlal_n_s16(acc, vget_low_s16(x), (int16_t)(1 << (e)))
+#define MLAL_HI_P(acc, x, p, e) vmlal_n_s16(acc, vget_high_s16(x), (int16_t)(1 << (e)))
+#define MLSL_LO_P(acc, x, p, e) vmlsl_n_s16(acc, vget_low_s16(x), (int16_t)(1 << (e)))
+#define MLSL_HI_P(acc, x, p, e) vmlsl_n_s16(acc, vget_high_s16(x), (int16_t)(1 << (e)))
+#endif
+static inline __attribute__((always_inline)) void at6_acc(w32 *y, int16x8_t x, int j,
+                                                          int16x8_t p2, int16x8_t p2hi)
+{
+#pragma GCC unroll 6
+    for (int l = 0; l < M; l++) {
+        const int e = AT_E[l][j] < 0 ? -AT_E[l][j] - 1 : AT_E[l][j] - 1;
+        if (AT_E[l][j] == 0)
+            continue;
+        if (j == (l == 0 ? 0 : 1)) /* the first entry of the row: start the sum */
+            y[l] = W_SHLL(x, e);
+        else if (AT_E[l][j] > 0)
+            y[l] = (w32){POW_LANE(MLAL_LO_P, y[l].lo, x, e), POW_LANE(MLAL_HI_P, y[l].hi, x, e)};
+        else
+            y[l] = (w32){POW_LANE(MLSL_LO_P, y[l].lo, x, e), POW_LANE(MLSL_HI_P, y[l].hi, x, e)};
+    }
+}
+
 /* Compiler fences: without opaque pointers gcc keeps all 64 addresses in general registers, and
  * its pre-allocation scheduler hoists loads past what the registers hold. */
 #if defined(__aarch64__)
@@ -83,33 +122,36 @@ NO_PRESCHED void wb_q8_winoout_static_ukernel_f6__neon(size_t channels, const in
                                                        float mult, const wb_q8_tmat *tm)
 {
     (void)tm;
-    /* the multipliers of rows 0-3 (t = 32 u0, 16 u1, 8 u2, 4 u3) and 4-5, in general registers */
-    const uint32_t vmk[5] = {w32_mult_bits(mult * 32.0f), w32_mult_bits(mult * 16.0f),
-                             w32_mult_bits(mult * 8.0f), w32_mult_bits(mult * 4.0f),
-                             w32_mult_bits(mult)};
+    /* the multipliers of rows 0-3 (t = 32 u0, 16 u1, 8 u2, 4 u3) and of rows 4-5 */
+    const float32x4_t vms = {mult * 32.0f, mult * 16.0f, mult * 8.0f, mult * 4.0f};
+    const uint32_t vm = w32_mult_bits(mult);
+    static const int16_t pow2[16] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
     for (size_t c = 0; c < channels; c += 8) {
-        const int8_t *pr[A]; /* row pointers of P8: each load is [row, column offset] */
-#pragma GCC unroll 8
-        for (int i = 0; i < A; i++) {
+        const int8_t *pr[4]; /* rows 0-3 of P8; rows 4-7 are 4 rows on (a second column offset) */
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; i++) {
             pr[i] = p8 + c + (size_t)i * A * p_stride;
             PIN(pr[i]);
         }
 #pragma GCC unroll 6
         for (int k = 0; k < M; k++) { /* row k of t, then row k of Y */
             int8_t *const *yo = out + k * M;
-            size_t ps = p_stride, o = 0;
+            size_t ps = p_stride, o = 0, o4 = 4 * A * p_stride;
+            const int16_t *pw = pow2;
             PIN(yo);
             PIN(ps);
-            int16x8_t u[A]; /* rows 0-3: t / 32, 16, 8, 4 */
-            w32 t[A];       /* rows 4, 5 */
+            PIN(pw); /* the powers loaded per row, not held through rows 4-5 */
+            const int16x8_t p2 = vld1q_s16(pw), p2hi = vld1q_s16(pw + 8);
+            int16x8_t u[A]; /* rows 0-3: t / 32, 16, 8, 4, summed into y at once */
+            w32 t[A], y[M]; /* rows 4, 5 */
 #pragma GCC unroll 4
             for (int j = 0; j < A; j += 2) { /* two columns, step by step across both */
                 int8x8_t d[2][A];
                 int16x8_t s12[2], m12[2], s34[2], m34[2], s56[2], m56[2], a[2];
 #pragma GCC unroll 8
                 for (int i = 0; i < A; i++) {
-                    d[0][i] = vld1_s8(pr[i] + o);
-                    d[1][i] = vld1_s8(pr[i] + o + ps);
+                    d[0][i] = vld1_s8(pr[i % 4] + (i < 4 ? o : o4));
+                    d[1][i] = vld1_s8(pr[i % 4] + (i < 4 ? o : o4) + ps);
                 }
                 FOR2 s12[v] = vaddl_s8(d[v][1], d[v][2]);
                 FOR2 m12[v] = vsubl_s8(d[v][1], d[v][2]);
@@ -143,13 +185,19 @@ NO_PRESCHED void wb_q8_winoout_static_ukernel_f6__neon(size_t channels, const in
                     FOR2 t[j + v] = W_SHLL(a[v], 0);
                     FOR2 t[j + v] = W_ADD(t[j + v], W_SHLL(m34[v], 10));
                 }
+                if (k < 4) {
+                    at6_acc(y, u[j], j, p2, p2hi);
+                    at6_acc(y, u[j + 1], j + 1, p2, p2hi);
+                }
                 o += 2 * ps;
+                o4 += 2 * ps;
                 PIN(o);
+                PIN(o4);
             }
             if (k < 4)
-                at6_row16(u, yo, c, w32_mult(vmk[k]));
+                w32_requant_store(y, M, yo, c, vdupq_laneq_f32(vms, k));
             else
-                at6_row32(t, yo, c, w32_mult(vmk[4]));
+                at6_row32(t, yo, c, w32_mult(vm));
         }
     }
 }
