@@ -111,10 +111,12 @@ static inline __attribute__((always_inline)) void at6_acc(w32 *y, int16x8_t x, i
  * its pre-allocation scheduler hoists loads past what the registers hold. */
 #if defined(__aarch64__)
 #define PIN(p) __asm__ volatile("" : "+r"(p))
+#define ROW_MULT(vms, mult, k) vdupq_laneq_f32(vms, k) /* the multiplier of row k (0-3) */
 #define NO_PRESCHED __attribute__((optimize("no-schedule-insns", "rename-registers")))
 #else
 #define PIN(p) (void)0
 #define NO_PRESCHED
+#define ROW_MULT(vms, mult, k) ((void)(vms), vdupq_n_f32((mult) * (float)(32 >> (k)))) /* SIMDe */
 #endif
 
 NO_PRESCHED void wb_q8_winoout_static_ukernel_f6__neon(size_t channels, const int8_t *p8,
@@ -195,7 +197,7 @@ NO_PRESCHED void wb_q8_winoout_static_ukernel_f6__neon(size_t channels, const in
                 PIN(o4);
             }
             if (k < 4)
-                w32_requant_store(y, M, yo, c, vdupq_laneq_f32(vms, k));
+                w32_requant_store(y, M, yo, c, ROW_MULT(vms, mult, k));
             else
                 at6_row32(t, yo, c, w32_mult(vm));
         }
