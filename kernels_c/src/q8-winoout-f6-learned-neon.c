@@ -58,7 +58,8 @@ typedef struct {
 #endif
 
 /* Row k of Y with lane widths L1 / L2; the columns are taken COLS at a time (8 independent
- * pass-1 sums with 16-bit t, 4 x 2 halves with 32-bit t). */
+ * pass-1 sums with 16-bit t, 2 x 2 halves with 32-bit t: 4 columns or a fully unrolled column
+ * loop let gcc hoist the int32 entries of later steps, which then spill). */
 #define WB_DEF_ROW(L1, L2, COLS)                                                                 \
     static inline __attribute__((always_inline)) void out_row_##L1##_##L2(                       \
         const int8_t *const *pr, size_t ps, int8_t *const *yo, size_t c, const at_coefs *q,      \
