@@ -96,6 +96,7 @@ typedef struct {
             if (l1 == 32)                                                                        \
                 _Pragma("GCC unroll 6") for (int l = 0; l < M; l++) c32[l] =                     \
                     vld1q_s32(q->m32 + l * A + j0);                                              \
+            (void)c32; /* the host build broadcasts from q->m32 instead */                      \
             _Pragma("GCC unroll 8") for (int u = 0; u < cols; u++)                               \
                 _Pragma("GCC unroll 6") for (int l = 0; l < M; l++)                              \
             {                                                                                    \
