@@ -6,4 +6,6 @@
 #define WB_LOADZ8 WB_TAP_LOADZ8
 #define WB_GROUP 2
 #define WB_LANES 4
+#define WB_STEP_T 2
+#define WB_STEP_Y 3
 #include "q8-winoout-scheme-neon.inc"

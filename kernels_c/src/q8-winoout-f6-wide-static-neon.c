@@ -17,5 +17,7 @@
 #define WB_LOADZ8 WB_WIDE_LOADZ8
 #define WB_GROUP 2
 #define WB_LANES 4
+#define WB_STEP_T 2
+#define WB_STEP_Y 6
 #define WB_CONST_AT wb_q8_atq_f6
 #include "q8-winoout-scheme-neon.inc"
