@@ -186,8 +186,12 @@ WB_ALWAYS void wb_omac_scalar(int64x2_t *lo, int64x2_t *hi, int first, int32x4_t
     if (m != 1) {
         const int64x2_t pl = vmull_n_s32(vget_low_s32(x), (int32_t)m);
         const int64x2_t ph = vmull_n_s32(vget_high_s32(x), (int32_t)m);
-        *lo = first ? (c < 0 ? vnegq_s64(pl) : pl) : (c < 0 ? vsubq_s64(*lo, pl) : vaddq_s64(*lo, pl));
-        *hi = first ? (c < 0 ? vnegq_s64(ph) : ph) : (c < 0 ? vsubq_s64(*hi, ph) : vaddq_s64(*hi, ph));
+        if (first)
+            *lo = c < 0 ? vnegq_s64(pl) : pl, *hi = c < 0 ? vnegq_s64(ph) : ph;
+        else if (c < 0)
+            *lo = vsubq_s64(*lo, pl), *hi = vsubq_s64(*hi, ph);
+        else
+            *lo = vaddq_s64(*lo, pl), *hi = vaddq_s64(*hi, ph);
     } else if (first) {
         *lo = vmovl_s32(vget_low_s32(x)), *hi = vmovl_high_s32(x);
         if (c < 0)
