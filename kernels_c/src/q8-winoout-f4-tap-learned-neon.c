@@ -3,4 +3,4 @@
 #define WB_FN wb_q8_winoout_tap_learned_ukernel_f4__neon
 #define WB_A 6
 #define WB_LOADZ WB_TAP_LOADZ
-#include "q8-winoout-scheme-neon.inc"
+#include "q8-winoout-scheme-buf-neon.inc"
