@@ -47,6 +47,11 @@ struct wb_q8_plan {
      * im2row patches (h*w, k16), per-thread output scratch (m*m, cout8). */
     size_t hp, wp;
     int8_t *xpad, *v8, *p8, *patches, *scratch;
+
+    /* Fused run (tensor scheme; wb_wino_block_tiles): tiles per block (0: staged run), the
+     * block's distance between V8 positions, and per thread a block's V8 then P8 (first run). */
+    size_t block_tiles, vbpos;
+    int8_t *block[WB_MAX_THREADS];
 };
 
 /* Scheme step 3: Tq = round_half_away(T 2^k), smallest exact k within limit, else the largest k
