@@ -118,7 +118,8 @@ static int wino_create(wb_conv *conv, const wb_matrices *mt, const float *weight
     p->m_stride = p->tiles * p->n8 + 16;
     const size_t aa = (size_t)p->a * p->a, hw = (size_t)conv->h * conv->w;
     p->block_tiles = wb_wino_block_tiles(p->tiles, aa * (p->cin4 + p->n8) * sizeof(float),
-                                         aa * p->cin4 * p->n8 * sizeof(float));
+                                         aa * p->cin4 * p->n8 * sizeof(float),
+                                         hw * (p->cin4 + p->cout4) * sizeof(float));
     p->vb_stride = p->block_tiles * p->cin4 + 16;
     p->mb_stride = p->block_tiles * p->n8 + 16;
     p->u = wb_zalloc(aa * p->cin4 * p->n8 * sizeof(float));

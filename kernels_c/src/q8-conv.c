@@ -167,7 +167,8 @@ static int plan_winograd(wb_q8_plan *p, const double *at, const double *g, const
     } else if (transform_weights(p) != WB_OK)
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
     if (!p->scheme) {
-        p->block_tiles = wb_wino_block_tiles(p->tiles, aa * (p->cin16 + p->cout8), aa * p->panel_bytes);
+        p->block_tiles = wb_wino_block_tiles(p->tiles, aa * (p->cin16 + p->cout8), aa * p->panel_bytes,
+                                             p->hp * p->wp * p->cin16 + (size_t)p->h * p->w * p->cout);
         p->vbpos = p->block_tiles * p->cin16 + 64;
     }
     p->gemm_ops = 2.0 * aa * p->tiles * p->cin * p->cout;

@@ -91,13 +91,17 @@ static inline size_t wb_div_up(size_t x, size_t q) { return (x + q - 1) / q; }
 #endif
 
 /* Tiles per block of the fused run, or 0 for the staged run. tile_bytes: V + M of one tile (all
- * a*a positions); weight_bytes: all transformed weights, which every block reads again, so fusion
- * pays only when they stay in L2 beside the block and the staged V + M do not fit in it. Blocks
- * take a quarter of L2, are a multiple of 8 rows (the GEMM's) and of equal size. */
-static inline size_t wb_wino_block_tiles(size_t tiles, size_t tile_bytes, size_t weight_bytes)
+ * a*a positions); weight_bytes: all transformed weights, which every block reads again;
+ * image_bytes: input and output. Fusion pays when the staged run's data does not fit in L2 but
+ * the weights fit beside a block (cachegrind with the A53's caches: 2-9x fewer L2 misses then,
+ * up to 2x more when the weights do not fit; kernels_c/README.md). Blocks take a quarter of L2,
+ * are a multiple of 8 rows (the GEMM's) and of equal size. */
+static inline size_t wb_wino_block_tiles(size_t tiles, size_t tile_bytes, size_t weight_bytes,
+                                         size_t image_bytes)
 {
+    const size_t staged = tiles * tile_bytes + weight_bytes + image_bytes;
     const int fuse = WB_WINO_FUSE >= 0 ? WB_WINO_FUSE
-                                       : tiles * tile_bytes > WB_L2_BYTES && weight_bytes <= WB_L2_BYTES / 2;
+                                       : staged > WB_L2_BYTES && weight_bytes <= WB_L2_BYTES / 8 * 5;
     if (!fuse)
         return 0;
     size_t most = WB_L2_BYTES / 4 / tile_bytes / 8 * 8;
