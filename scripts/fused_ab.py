@@ -1,12 +1,12 @@
 """A/B of wb-runner builds on Winograd layers, for the fused output transform (issue 10 item 5).
 
-    python scripts/fused_ab.py time NAME=RUNNER ... [--rounds 5] [--cpu 0] [--min-time-ms 100]
-    python scripts/fused_ab.py cachegrind NAME=RUNNER ...
+    python scripts/fused_ab.py time NAME=RUNNER ... [--rounds 5] [--cpus 0] [--min-time-ms 100]
+    python scripts/fused_ab.py cachegrind NAME=RUNNER ... [--bits 32,8] [--algo f2,f4,f6] [--layers 32:64]
 
 `time` runs every build in turn, round after round (interleaved, so a slow spell of this shared
-machine hits every build alike), one single-thread runner process per build and round, and prints
-per case and build the median over rounds of each stage's median and the spread of the total
-((max - min) / median over rounds). `cachegrind` runs each case alone under valgrind's cache
+machine hits every build alike), one runner process per build and round (one thread per CPU of
+--cpus), and prints per case and build the median over rounds of each stage's median, the spread
+of the total ((max - min) / median over rounds) and the least total seen. `cachegrind` runs each case alone under valgrind's cache
 simulator with an A53-like hierarchy (32 KiB 4-way L1D, 512 KiB 16-way L2 as the last level) once
 with reps=1 and once with reps=3, so the difference is two timed runs alone (data generation,
 weight transform and warmup cancel out), and prints LL misses per run. The host build must not use
@@ -27,13 +27,15 @@ STAGES = ("total", "input", "gemm", "output")
 DEADLINE_S = 900
 
 
-def cases(bits: tuple[int, ...], algos: tuple[str, ...]) -> list[str]:
+def cases(bits: tuple[int, ...], algos: tuple[str, ...], layers=LAYERS) -> list[str]:
     return [f"algo={a} transform=static bits={b} h={hw} w={hw} cin={c} cout={c}"
-            for hw, c in LAYERS for b in bits for a in algos]
+            for hw, c in layers for b in bits for a in algos]
 
 
-def run_times(runner: str, lines: list[str], cpu: int, min_time_ms: float) -> list[dict]:
-    cmd = [runner, "--cpus", str(cpu), "--min-time-ms", str(min_time_ms), "--min-reps", "5"]
+def run_times(runner: str, lines: list[str], cpus: str, min_time_ms: float) -> list[dict]:
+    threads = len(cpus.split(","))
+    cmd = [runner, "--cpus", cpus, "--threads", str(threads), "--min-time-ms", str(min_time_ms),
+           "--min-reps", "5"]
     out = subprocess.run(cmd, input="\n".join(lines) + "\n", capture_output=True, text=True,
                          timeout=DEADLINE_S, check=True).stdout
     recs = [json.loads(x) for x in out.splitlines() if x.strip()]
@@ -44,11 +46,11 @@ def run_times(runner: str, lines: list[str], cpu: int, min_time_ms: float) -> li
     return recs
 
 
-def time_ab(builds: dict[str, str], lines: list[str], rounds: int, cpu: int, min_time_ms: float) -> None:
+def time_ab(builds: dict[str, str], lines: list[str], rounds: int, cpus: str, min_time_ms: float) -> None:
     got: dict = {}  # (line index, build) -> {stage: [median per round]}
     for _ in range(rounds):
         for name, runner in builds.items():
-            for i, rec in enumerate(run_times(runner, lines, cpu, min_time_ms)):
+            for i, rec in enumerate(run_times(runner, lines, cpus, min_time_ms)):
                 d = got.setdefault((i, name), {s: [] for s in STAGES})
                 for s in STAGES:
                     d[s].append(rec[f"{s}_ms"]["median"])
@@ -94,14 +96,16 @@ def main(argv=None) -> int:
     p.add_argument("builds", nargs="+", help="NAME=PATH of a wb-runner")
     p.add_argument("--bits", default="32,8")
     p.add_argument("--algo", default="f2,f4,f6")
+    p.add_argument("--layers", help="only these H:C layers, e.g. 32:64,56:64")
     p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--cpu", type=int, default=0)
+    p.add_argument("--cpus", default="0", help="CPUs to pin to, one thread each (default 0)")
     p.add_argument("--min-time-ms", type=float, default=100.0)
     a = p.parse_args(argv)
     builds = dict(b.split("=", 1) for b in a.builds)
-    lines = cases(tuple(int(b) for b in a.bits.split(",")), tuple(a.algo.split(",")))
+    layers = [tuple(map(int, x.split(":"))) for x in a.layers.split(",")] if a.layers else LAYERS
+    lines = cases(tuple(int(b) for b in a.bits.split(",")), tuple(a.algo.split(",")), layers)
     if a.mode == "time":
-        time_ab(builds, lines, a.rounds, a.cpu, a.min_time_ms)
+        time_ab(builds, lines, a.rounds, a.cpus, a.min_time_ms)
     else:
         cachegrind_ab(builds, lines)
     return 0

@@ -8,8 +8,8 @@
  *           a x a tile, requantization fused in the micro-kernel's epilogue
  *   output  y8 (h, w, cout) = requant(ATq P8 ATq^T) per tile, cropped at the image edge
  * im2row: patches (h*w, k16) -> y8 = requant(patches * wq), fused too, so its output stage is 0.
- * Fused Winograd run (tensor scheme, where wb_wino_block_tiles says so): threads take blocks of
- * tiles and run the three stages on each in their own V8/P8 buffers, which stay in L2. The full
+ * Fused Winograd run (every scheme, where wb_wino_block_tiles says so): threads take blocks of
+ * tiles and run the three stages on each in their own V/P buffers, which stay in L2. The full
  * V8/P8 then hold the calibration pass's values (the same, as the run is bit-exact). */
 #include <math.h>
 #include <stdio.h>
@@ -119,6 +119,19 @@ static int transform_weights(wb_q8_plan *p)
     return WB_OK;
 }
 
+/* The fused run's blocks (wb_wino_block_tiles): V int8 (int16 for wide), Z = P8 int8 (M' int32
+ * for wide), weights U8 panels (U16 for wide). */
+static void plan_blocks(wb_q8_plan *p)
+{
+    const int wide = p->scheme == WB_Q8_WIDE;
+    const size_t aa = (size_t)p->a * p->a, vsz = wide ? 2 : 1, zsz = wide ? 4 : 1;
+    const size_t weights = wide ? aa * p->sch->panel16 * sizeof(int16_t) : aa * p->panel_bytes;
+    p->block_tiles = wb_wino_block_tiles(p->tiles, aa * (vsz * p->cin16 + zsz * p->cout8), weights,
+                                         p->hp * p->wp * p->cin16 + (size_t)p->h * p->w * p->cout);
+    p->vbpos = p->block_tiles * p->cin16 + 64 / vsz;
+    p->block_bytes = aa * p->vbpos * vsz + p->block_tiles * aa * p->cout8 * zsz;
+}
+
 static int plan_winograd(wb_q8_plan *p, const double *at, const double *g, const double *bt,
                          char *err, int err_len)
 {
@@ -166,11 +179,7 @@ static int plan_winograd(wb_q8_plan *p, const double *at, const double *g, const
             return rc;
     } else if (transform_weights(p) != WB_OK)
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
-    if (!p->scheme) {
-        p->block_tiles = wb_wino_block_tiles(p->tiles, aa * (p->cin16 + p->cout8), aa * p->panel_bytes,
-                                             p->hp * p->wp * p->cin16 + (size_t)p->h * p->w * p->cout);
-        p->vbpos = p->block_tiles * p->cin16 + 64;
-    }
+    plan_blocks(p);
     p->gemm_ops = 2.0 * aa * p->tiles * p->cin * p->cout;
     static const char *const prefix[] = {"", "tap_", "wide_"};
     snprintf(p->name, sizeof p->name, "wb_q8_conv_winograd_%s%s_f%d", prefix[p->scheme],
@@ -380,12 +389,10 @@ static void im2row_gemm_cols(void *ctx, size_t blk, int tid)
                p->wpacked + n0 * p->k16, j->y + n0, n, p->mult_y);
 }
 
-/* Per-thread block buffers of the fused run, made by the first run with that many threads. */
-static int ensure_blocks(wb_q8_plan *p, int threads)
+int wb_q8_ensure_blocks(wb_q8_plan *p, int threads)
 {
-    const size_t aa = (size_t)p->a * p->a;
     for (int t = 0; t < threads; t++)
-        if (!p->block[t] && !(p->block[t] = wb_zalloc(aa * p->vbpos + p->block_tiles * aa * p->cout8)))
+        if (!p->block[t] && !(p->block[t] = wb_zalloc(p->block_bytes)))
             return WB_E_RUNTIME;
     return WB_OK;
 }
@@ -393,7 +400,7 @@ static int ensure_blocks(wb_q8_plan *p, int threads)
 static int run_winograd(wb_q8_plan *p, job *j, struct wb_pool *pool, double *st)
 {
     const int threads = wb_pool_threads(pool);
-    if (p->block_tiles && ensure_blocks(p, threads) != WB_OK)
+    if (p->block_tiles && wb_q8_ensure_blocks(p, threads) != WB_OK)
         return WB_E_RUNTIME;
     wb_stage_sums sums[WB_MAX_THREADS] = {{{0}}};
     j->sums = sums;
