@@ -27,8 +27,9 @@ STAGES = ("total", "input", "gemm", "output")
 DEADLINE_S = 900
 
 
-def cases(bits: tuple[int, ...], algos: tuple[str, ...], layers=LAYERS) -> list[str]:
+def cases(bits: tuple[int, ...], algos: tuple[str, ...], layers=LAYERS, scheme="tensor") -> list[str]:
     return [f"algo={a} transform=static bits={b} h={hw} w={hw} cin={c} cout={c}"
+            + (f" scheme={scheme}" if b == 8 else "")
             for hw, c in layers for b in bits for a in algos]
 
 
@@ -87,7 +88,7 @@ def cachegrind_ab(builds: dict[str, str], lines: list[str]) -> None:
 
 def short(line: str) -> str:
     f = dict(kv.split("=") for kv in line.split())
-    return f"{f['algo']} {f['bits']}b {f['h']}x{f['w']}x{f['cin']}"
+    return f"{f['algo']} {f['bits']}b{' ' + f['scheme'] if 'scheme' in f else ''} {f['h']}x{f['w']}x{f['cin']}"
 
 
 def main(argv=None) -> int:
@@ -97,13 +98,14 @@ def main(argv=None) -> int:
     p.add_argument("--bits", default="32,8")
     p.add_argument("--algo", default="f2,f4,f6")
     p.add_argument("--layers", help="only these H:C layers, e.g. 32:64,56:64")
+    p.add_argument("--scheme", default="tensor", help="int8 scheme: tensor, tap or wide")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--cpus", default="0", help="CPUs to pin to, one thread each (default 0)")
     p.add_argument("--min-time-ms", type=float, default=100.0)
     a = p.parse_args(argv)
     builds = dict(b.split("=", 1) for b in a.builds)
     layers = [tuple(map(int, x.split(":"))) for x in a.layers.split(",")] if a.layers else LAYERS
-    lines = cases(tuple(int(b) for b in a.bits.split(",")), tuple(a.algo.split(",")), layers)
+    lines = cases(tuple(int(b) for b in a.bits.split(",")), tuple(a.algo.split(",")), layers, a.scheme)
     if a.mode == "time":
         time_ab(builds, lines, a.rounds, a.cpus, a.min_time_ms)
     else:

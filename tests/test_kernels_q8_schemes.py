@@ -76,10 +76,10 @@ def test_scheme_with_barabasz_points_matches_reference(m, scheme):
 @pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("algo,m", WINO)
 def test_fused_run_matches_reference_on_one_and_two_threads(algo, m, scheme):
-    """(100, 90, 5, 3) is above the fused run's threshold (wb_wino_block_tiles): the NEON run goes
+    """(101, 90, 5, 3) is above the fused run's threshold (wb_wino_block_tiles): the NEON run goes
     block by block of tiles, the last block partial. y8 is that run's; the intermediates are then
     the calibration pass's (the run keeps its own per block)."""
-    x, w = data(100, 90, 5, 3, seed=6)
+    x, w = data(101, 90, 5, 3, seed=6)
     got = kernels.conv2d_int8_stages(x, w, algo=algo, scheme=scheme)
     assert_scheme_stages_equal(f"{scheme} {algo} fused", got,
                                R.winograd_int8_stages(x, w, cook_toom(m), scheme), scheme)

@@ -30,7 +30,7 @@ typedef struct {
     float *u;        /* a*a packed weight panels, each cin4 x n8 */
     float *v;        /* transformed input, a*a positions of tiles x cin4 (at v_stride) */
     float *mm;       /* GEMM output, a*a positions of tiles x n8 (at m_stride) */
-    size_t block_tiles;            /* fused run: tiles per block (0: staged run, v and mm) */
+    size_t block_tiles;            /* fused run: most tiles per block (0: staged run, v and mm) */
     size_t vb_stride, mb_stride;   /* fused run: v_stride and m_stride of a block */
     float *block[WB_MAX_THREADS];  /* fused run: per thread, V then M of a block (first run) */
     float *xpad;     /* input with channels padded to cin4 (only when cin % 4 != 0) */
@@ -148,6 +148,7 @@ typedef struct {
     size_t ystride;
     float *yfinal;  /* the caller's output (cout channels per pixel) */
     wb_stage_sums *sums; /* fused run: per thread */
+    size_t block;        /* fused run: tiles per block */
 } wino_job;
 
 static void pad_input_row(void *ctx, size_t row, int tid)
@@ -222,8 +223,7 @@ static void fused_block(void *ctx, size_t blk, int tid)
 {
     const wino_job *j = ctx;
     const wino_plan *p = j->p;
-    const size_t t0 = blk * p->block_tiles;
-    const size_t t1 = t0 + p->block_tiles < p->tiles ? t0 + p->block_tiles : p->tiles;
+    const size_t t0 = blk * j->block, t1 = t0 + j->block < p->tiles ? t0 + j->block : p->tiles;
     const size_t aa = (size_t)p->a * p->a;
     float *v = p->block[tid], *mm = v + aa * p->vb_stride;
     const double c0 = wb_now_ms();
@@ -268,7 +268,7 @@ static int wino_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, doub
         return WB_E_RUNTIME;
     wb_stage_sums sums[WB_MAX_THREADS] = {{{0}}};
     wino_job job = {conv, p, x, p->ypad ? p->ypad : y, p->ypad ? p->cout4 : (size_t)conv->cout, y,
-                    sums};
+                    sums, p->block_tiles ? wb_wino_run_block(p->tiles, p->block_tiles, threads) : 0};
 
     double t0 = wb_now_ms();
     if (p->xpad) {
@@ -277,7 +277,7 @@ static int wino_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, doub
     }
     double t1 = wb_now_ms(), t2;
     if (p->block_tiles) {
-        wb_parallel_for(pool, wb_div_up(p->tiles, p->block_tiles), fused_block, &job);
+        wb_parallel_for(pool, wb_div_up(p->tiles, job.block), fused_block, &job);
         t2 = wb_now_ms();
         stage_ms[0] = t1 - t0, stage_ms[1] = 0, stage_ms[2] = 0;
         wb_split_wall(t2 - t1, sums, threads, stage_ms);

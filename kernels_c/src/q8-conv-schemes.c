@@ -343,6 +343,7 @@ typedef struct {
     const int8_t *x;
     int8_t *y;
     wb_stage_sums *sums; /* fused run: per thread */
+    size_t block;        /* fused run: tiles per block */
 } job;
 
 static void pad_row(void *ctx, size_t row, int tid)
@@ -448,8 +449,8 @@ static void fused_block(void *ctx, size_t blk, int tid)
     const job *j = ctx;
     const wb_q8_plan *p = j->p;
     const int wide = p->scheme == WB_Q8_WIDE;
-    const size_t aa = (size_t)p->a * p->a, t0 = blk * p->block_tiles, esz = wide ? 2 : 1;
-    const size_t t1 = t0 + p->block_tiles < p->tiles ? t0 + p->block_tiles : p->tiles;
+    const size_t aa = (size_t)p->a * p->a, t0 = blk * j->block, esz = wide ? 2 : 1;
+    const size_t t1 = t0 + j->block < p->tiles ? t0 + j->block : p->tiles;
     int8_t *v = p->block[tid], *z = v + aa * p->vbpos * esz;
     const size_t zt = aa * p->cout8 * (wide ? 4 : 1); /* Z bytes per tile */
     const double c0 = wb_now_ms();
@@ -472,13 +473,13 @@ int wb_q8_run_scheme(wb_q8_plan *p, const int8_t *xq, int8_t *y8, struct wb_pool
     if (p->block_tiles && wb_q8_ensure_blocks(p, threads) != WB_OK)
         return WB_E_RUNTIME;
     wb_stage_sums sums[WB_MAX_THREADS] = {{{0}}};
-    job j = {p, xq, y8, sums};
+    job j = {p, xq, y8, sums, p->block_tiles ? wb_wino_run_block(p->tiles, p->block_tiles, threads) : 0};
     double st[4];
     const double t0 = wb_now_ms();
     wb_parallel_for(pool, p->h, pad_row, &j);
     const double t1 = wb_now_ms();
     if (p->block_tiles) {
-        wb_parallel_for(pool, wb_div_up(p->tiles, p->block_tiles), fused_block, &j);
+        wb_parallel_for(pool, wb_div_up(p->tiles, j.block), fused_block, &j);
         st[0] = t1 - t0, st[1] = 0, st[2] = 0;
         wb_split_wall(wb_now_ms() - t1, sums, threads, st);
     } else {

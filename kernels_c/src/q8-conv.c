@@ -264,6 +264,7 @@ typedef struct {
     size_t gemm_rows; /* im2row: rows of A per GEMM task, or */
     size_t gemm_cols; /* output channels per task (then every task takes all rows) */
     wb_stage_sums *sums; /* fused Winograd run: per thread */
+    size_t block;        /* fused Winograd run: tiles per block */
 } job;
 
 static void pad_rows(void *ctx, size_t row, int tid)
@@ -342,8 +343,8 @@ static void fused_block(void *ctx, size_t blk, int tid)
 {
     const job *j = ctx;
     const wb_q8_plan *p = j->p;
-    const size_t aa = (size_t)p->a * p->a, t0 = blk * p->block_tiles;
-    const size_t t1 = t0 + p->block_tiles < p->tiles ? t0 + p->block_tiles : p->tiles;
+    const size_t aa = (size_t)p->a * p->a, t0 = blk * j->block;
+    const size_t t1 = t0 + j->block < p->tiles ? t0 + j->block : p->tiles;
     int8_t *v8 = p->block[tid], *p8 = v8 + aa * p->vbpos;
     const double c0 = wb_now_ms();
     for (size_t t = t0; t < t1; t++)
@@ -408,7 +409,8 @@ static int run_winograd(wb_q8_plan *p, job *j, struct wb_pool *pool, double *st)
     wb_parallel_for(pool, p->h, pad_rows, j);
     if (p->block_tiles) {
         const double t1 = wb_now_ms();
-        wb_parallel_for(pool, wb_div_up(p->tiles, p->block_tiles), fused_block, j);
+        j->block = wb_wino_run_block(p->tiles, p->block_tiles, threads);
+        wb_parallel_for(pool, wb_div_up(p->tiles, j->block), fused_block, j);
         const double t2 = wb_now_ms();
         st[0] = t1 - t0, st[1] = 0, st[2] = 0;
         wb_split_wall(t2 - t1, sums, threads, st);
@@ -451,7 +453,7 @@ int wb_q8_run(wb_q8_plan *p, const int8_t *xq, int8_t *y8, struct wb_pool *pool,
         return WB_E_RUNTIME;
     if (p->scheme)
         return wb_q8_run_scheme(p, xq, y8, pool, stage_ms);
-    job j = {p, xq, y8, 0, 0, NULL};
+    job j = {p, xq, y8, 0, 0, NULL, 0};
     double st[4];
     const double t0 = wb_now_ms();
     if (!p->m)

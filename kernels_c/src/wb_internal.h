@@ -90,12 +90,12 @@ static inline size_t wb_div_up(size_t x, size_t q) { return (x + q - 1) / q; }
 #define WB_WINO_FUSE -1
 #endif
 
-/* Tiles per block of the fused run, or 0 for the staged run. tile_bytes: V + M of one tile (all
- * a*a positions); weight_bytes: all transformed weights, which every block reads again;
+/* Most tiles per block of the fused run, or 0 for the staged run. tile_bytes: V + M of one tile
+ * (all a*a positions); weight_bytes: all transformed weights, which every block reads again;
  * image_bytes: input and output. Fusion pays when the staged run's data does not fit in L2 but
  * the weights fit beside a block (cachegrind with the A53's caches: 2-9x fewer L2 misses then,
- * up to 2x more when the weights do not fit; kernels_c/README.md). Blocks take a quarter of L2,
- * are a multiple of 8 rows (the GEMM's) and of equal size. */
+ * up to 2x more when the weights do not fit; kernels_c/README.md). A block takes at most a
+ * quarter of L2 (and at least 8 tiles, the GEMM's rows). */
 static inline size_t wb_wino_block_tiles(size_t tiles, size_t tile_bytes, size_t weight_bytes,
                                          size_t image_bytes)
 {
@@ -104,11 +104,18 @@ static inline size_t wb_wino_block_tiles(size_t tiles, size_t tile_bytes, size_t
                                        : staged > WB_L2_BYTES && weight_bytes <= WB_L2_BYTES / 8 * 5;
     if (!fuse)
         return 0;
-    size_t most = WB_L2_BYTES / 4 / tile_bytes / 8 * 8;
-    most = most < 8 ? 8 : most;
-    const size_t blocks = (tiles + most - 1) / most;
-    const size_t bt = ((tiles + blocks - 1) / blocks + 7) / 8 * 8;
-    return bt < tiles ? bt : tiles;
+    const size_t most = WB_L2_BYTES / 4 / tile_bytes / 8 * 8;
+    return most < 8 ? 8 : most < tiles ? most : tiles;
+}
+
+/* Tiles per block of one fused run on `threads` threads: blocks of at most `most` tiles, of
+ * equal size, as many as a multiple of the threads (so none waits for another's last block). */
+static inline size_t wb_wino_run_block(size_t tiles, size_t most, int threads)
+{
+    size_t blocks = (tiles + most - 1) / most;
+    blocks = (blocks + threads - 1) / threads * threads;
+    blocks = blocks < tiles ? blocks : tiles;
+    return (tiles + blocks - 1) / blocks;
 }
 
 /* Stage times of a fused run: each thread sums its blocks' input, GEMM and output times into
