@@ -178,6 +178,8 @@ RUNNER_CASES = [  # small: qemu is slow
     ("f4", "learned", 1, 1, 3, 5),
     ("f6", "static", 2, 31, 17, 8),
     ("f6", "learned", 7, 13, 3, 5),
+    ("f4", "static", 101, 90, 5, 3),  # fused: block by block of tiles (wb_wino_block_tiles)
+    ("f6", "learned", 101, 90, 5, 3),
 ]
 SEED = 7
 

@@ -146,6 +146,8 @@ RUNNER_CASES = [  # (algo, transform, scheme, h, w, cin, cout); small: qemu is s
     ("f2", "learned", "wide", 2, 31, 17, 5),
     ("f4", "static", "wide", 1, 1, 3, 5),
     ("f6", "static", "wide", 7, 13, 17, 8),
+    ("f4", "learned", "tap", 101, 90, 5, 3),  # fused: block by block of tiles (wb_wino_block_tiles)
+    ("f2", "static", "wide", 101, 90, 5, 3),
 ]
 BAD_CASES = ["algo=f4 bits=32 h=4 w=4 cin=3 cout=3 scheme=tap",
              "algo=im2row bits=8 h=4 w=4 cin=3 cout=3 scheme=wide",
