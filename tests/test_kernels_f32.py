@@ -119,8 +119,8 @@ def test_threads_give_identical_bytes():
 
 # Above the fused run's threshold (wb_wino_block_tiles in kernels_c/src/wb_internal.h): V + M of
 # every F(m) here would not fit in a 512 KiB L2 while the weights do, so the kernels run block by
-# block of tiles (18, 11 and 8 blocks for F2, F4, F6 on one thread; 18, 12 and 8 on two), the last
-# one partial, edge tiles included.
+# block of tiles (18, 11 and 8 blocks for F2, F4, F6 on one thread or two), the last one partial,
+# edge tiles included.
 FUSED_SHAPE = (101, 90, 5, 3)
 
 

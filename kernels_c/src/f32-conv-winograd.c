@@ -268,7 +268,7 @@ static int wino_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, doub
         return WB_E_RUNTIME;
     wb_stage_sums sums[WB_MAX_THREADS] = {{{0}}};
     wino_job job = {conv, p, x, p->ypad ? p->ypad : y, p->ypad ? p->cout4 : (size_t)conv->cout, y,
-                    sums, p->block_tiles ? wb_wino_run_block(p->tiles, p->block_tiles, threads) : 0};
+                    sums, p->block_tiles ? wb_wino_run_block(p->tiles, p->block_tiles, threads, WB_F32_GEMM_MR) : 0};
 
     double t0 = wb_now_ms();
     if (p->xpad) {

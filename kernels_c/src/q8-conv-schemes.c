@@ -473,7 +473,7 @@ int wb_q8_run_scheme(wb_q8_plan *p, const int8_t *xq, int8_t *y8, struct wb_pool
     if (p->block_tiles && wb_q8_ensure_blocks(p, threads) != WB_OK)
         return WB_E_RUNTIME;
     wb_stage_sums sums[WB_MAX_THREADS] = {{{0}}};
-    job j = {p, xq, y8, sums, p->block_tiles ? wb_wino_run_block(p->tiles, p->block_tiles, threads) : 0};
+    job j = {p, xq, y8, sums, p->block_tiles ? wb_wino_run_block(p->tiles, p->block_tiles, threads, WB_Q8_GEMM_MR) : 0};
     double st[4];
     const double t0 = wb_now_ms();
     wb_parallel_for(pool, p->h, pad_row, &j);

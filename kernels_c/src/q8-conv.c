@@ -409,7 +409,7 @@ static int run_winograd(wb_q8_plan *p, job *j, struct wb_pool *pool, double *st)
     wb_parallel_for(pool, p->h, pad_rows, j);
     if (p->block_tiles) {
         const double t1 = wb_now_ms();
-        j->block = wb_wino_run_block(p->tiles, p->block_tiles, threads);
+        j->block = wb_wino_run_block(p->tiles, p->block_tiles, threads, WB_Q8_GEMM_MR);
         wb_parallel_for(pool, wb_div_up(p->tiles, j->block), fused_block, j);
         const double t2 = wb_now_ms();
         st[0] = t1 - t0, st[1] = 0, st[2] = 0;
