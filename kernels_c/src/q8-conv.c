@@ -318,10 +318,8 @@ static void output_tile(const job *j, size_t t, const int8_t *p8, int tid)
     const size_t mh = p->h - oy < m ? p->h - oy : m, mw = p->w - ox < m ? p->w - ox : m;
     /* Write straight into y when the whole tile fits and 8-channel stores cannot overrun. */
     const int direct = mh == m && mw == m && cout % 8 == 0;
-    for (size_t i = 0; i < m; i++)
-        for (size_t k = 0; k < m; k++)
-            out[i * m + k] = direct ? j->y + ((oy + i) * p->w + ox + k) * cout
-                                    : scratch + (i * m + k) * p->cout8;
+    for (size_t i = 0; i < m * m; i++)
+        out[i] = direct ? j->y + ((oy + i / m) * p->w + ox + i % m) * cout : scratch + i * p->cout8;
     p->winoout(p->cout8, p8, p->cout8, out, p->mult_y, &p->at);
     if (!direct)
         for (size_t i = 0; i < mh; i++)
