@@ -93,8 +93,8 @@ static inline size_t wb_div_up(size_t x, size_t q) { return (x + q - 1) / q; }
 /* Most tiles per block of the fused run, or 0 for the staged run. tile_bytes: V + M of one tile
  * (all a*a positions); weight_bytes: all transformed weights, which every block reads again;
  * image_bytes: input and output. Fusion pays when the staged run's data does not fit in L2 but
- * the weights fit beside a block (cachegrind with the A53's caches: 2-9x fewer L2 misses then,
- * up to 2x more when the weights do not fit; kernels_c/README.md). A block takes at most a
+ * the weights fit beside a block (cachegrind with the A53's caches: 1.2-9x fewer L2 misses then,
+ * up to 3x more when the weights do not fit; kernels_c/README.md). A block takes at most a
  * quarter of L2 (and at least 8 tiles, the GEMM's rows). */
 static inline size_t wb_wino_block_tiles(size_t tiles, size_t tile_bytes, size_t weight_bytes,
                                          size_t image_bytes)
