@@ -103,7 +103,11 @@ def main(argv=None) -> int:
     p.add_argument("--cpus", default="0", help="CPUs to pin to, one thread each (default 0)")
     p.add_argument("--min-time-ms", type=float, default=100.0)
     a = p.parse_args(argv)
+    if bad := [b for b in a.builds if "=" not in b]:
+        p.error(f"bad build {bad[0]!r}; accepted: NAME=PATH of a wb-runner")
     builds = dict(b.split("=", 1) for b in a.builds)
+    if a.layers and not re.fullmatch(r"\d+:\d+(,\d+:\d+)*", a.layers):
+        p.error(f"bad --layers {a.layers!r}; accepted: H:C pairs, e.g. 32:64,56:64")
     layers = [tuple(map(int, x.split(":"))) for x in a.layers.split(",")] if a.layers else LAYERS
     lines = cases(tuple(int(b) for b in a.bits.split(",")), tuple(a.algo.split(",")), layers, a.scheme)
     if a.mode == "time":
