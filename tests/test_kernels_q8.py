@@ -71,6 +71,19 @@ def test_winograd_matches_reference_stage_by_stage(shape, algo, m, transform):
     assert got["s_y"] == ref["scale"]["Y"]
 
 
+@pytest.mark.parametrize("algo,m", WINO)
+def test_fused_run_matches_reference_on_one_and_two_threads(algo, m):
+    """(101, 90, 5, 3) is above the fused run's threshold (wb_wino_block_tiles): V8 + P8 do not fit
+    in a 512 KiB L2, so the NEON run goes block by block of tiles, the last block partial. y8 is
+    that run's; V8 and P8 are then the calibration pass's (the run keeps its own per block)."""
+    x, w = data(101, 90, 5, 3, seed=5)
+    got = kernels.conv2d_int8_stages(x, w, algo=algo)
+    assert_stages_equal(f"{algo} fused", got, R.winograd_int8_stages(x, w, cook_toom(m)))
+    one, _ = kernels.conv2d_timed(x, w, algo=algo, bits=8, warmup=0)
+    two, _ = kernels.conv2d_timed(x, w, algo=algo, bits=8, threads=2, reps=2, warmup=0)
+    assert np.array_equal(one, two)
+
+
 @pytest.mark.parametrize("algo", ["im2row", "f2", "f4", "f6"])
 def test_float_output_is_the_dequantized_reference(algo):
     """conv2d(bits=8) goes through the kernel registry like the runner: y = f32(y8) * f32(s_y)."""
@@ -165,6 +178,8 @@ RUNNER_CASES = [  # small: qemu is slow
     ("f4", "learned", 1, 1, 3, 5),
     ("f6", "static", 2, 31, 17, 8),
     ("f6", "learned", 7, 13, 3, 5),
+    ("f4", "static", 101, 90, 5, 3),  # fused: block by block of tiles (wb_wino_block_tiles)
+    ("f6", "learned", 101, 90, 5, 3),
 ]
 SEED = 7
 
