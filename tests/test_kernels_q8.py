@@ -288,44 +288,46 @@ def test_dotprod_build_refuses_a53_and_agrees_on_a_dotprod_core(host_lines, tmp_
     assert [c["checksum"] for c in dot_cases] == [c["checksum"] for c in host_lines[0]]
 
 
-# ---- F6 learned (dense) kernels at each lane width -----------------------------------------------
+# ---- learned (dense) kernels at each lane width (F6 all three, F2/F4 32/32) -----------------------------------------------
 
-def lane_matrix(rng, rows, lim, l1_lo, l1_hi):
-    """A random integer matrix (rows x 8) with entries in [-lim, lim] and max row L1 in
+def lane_matrix(rng, rows, cols, lim, l1_lo, l1_hi):
+    """A random integer matrix (rows x cols) with entries in [-lim, lim] and max row L1 in
     [l1_lo, l1_hi], so the plan picks the lane widths: L1 <= 16 gives 16/16, <= 258 gives 16/32."""
     while True:
-        a = rng.integers(-lim, lim + 1, (rows, 8)).astype(np.float64)
+        a = rng.integers(-lim, lim + 1, (rows, cols)).astype(np.float64)
         if l1_lo <= np.abs(a).sum(1).max() <= l1_hi:
             return a
 
 
-F6_LANES = {"16/16": (1, 1, 16), "16/32": (6, 17, 258), "32/32": (90, 259, 4096)}
+LANES = {"16/16": (1, 1, 16), "16/32": (6, 17, 258), "32/32": (90, 259, 4096)}
+LANE_CASES = [(6, lanes) for lanes in LANES] + [(2, "32/32"), (4, "32/32")]
 
 
-def f6_lane_transform(lanes):
-    """F(6,3) with integer BT and AT (k = 0) of the given lane widths; G from Cook-Toom."""
-    rng = np.random.default_rng(list(F6_LANES).index(lanes))
-    lim, lo, hi = F6_LANES[lanes]
-    return Transform(6, 3, lane_matrix(rng, 6, lim, lo, hi), cook_toom(6).G, lane_matrix(rng, 8, lim, lo, hi))
+def lane_transform(m, lanes):
+    """F(m,3) with integer BT and AT (k = 0) of the given lane widths; G from Cook-Toom."""
+    rng = np.random.default_rng(list(LANES).index(lanes) + 10 * m)
+    lim, lo, hi = LANES[lanes]
+    return Transform(m, 3, lane_matrix(rng, m, m + 2, lim, lo, hi), cook_toom(m).G,
+                     lane_matrix(rng, m + 2, m + 2, lim, lo, hi))
 
 
-@pytest.mark.parametrize("lanes", list(F6_LANES))
-def test_f6_learned_each_lane_width_matches_reference(lanes):
-    t = f6_lane_transform(lanes)
+@pytest.mark.parametrize("m,lanes", LANE_CASES)
+def test_learned_each_lane_width_matches_reference(m, lanes):
+    t = lane_transform(m, lanes)
     x, w = data(7, 13, 11, 5, seed=8)
-    got = kernels.conv2d_int8_stages(x, w, algo="f6", transform=t)
+    got = kernels.conv2d_int8_stages(x, w, algo=f"f{m}", transform=t)
     assert (got["kB"], got["kA"]) == (0, 0)
-    assert_stages_equal(f"f6 learned {lanes}", got, R.winograd_int8_stages(x, w, t))
+    assert_stages_equal(f"f{m} learned {lanes}", got, R.winograd_int8_stages(x, w, t))
 
 
 @needs_qemu
-@pytest.mark.parametrize("lanes", list(F6_LANES))
-def test_aarch64_f6_learned_each_lane_width_under_qemu(aarch64_driver, tmp_path, lanes):
-    t = f6_lane_transform(lanes)
+@pytest.mark.parametrize("m,lanes", LANE_CASES)
+def test_aarch64_learned_each_lane_width_under_qemu(aarch64_driver, tmp_path, m, lanes):
+    t = lane_transform(m, lanes)
     x, w = data(7, 13, 11, 5, seed=8)
     xq, _ = R.quantize_symmetric(x)
     wq, _ = R.quantize_symmetric(w)
-    blob = np.array([6, 1, *x.shape[1:], w.shape[3]], np.int32).tobytes() + xq.tobytes() + wq.tobytes()
+    blob = np.array([m, 1, *x.shape[1:], w.shape[3]], np.int32).tobytes() + xq.tobytes() + wq.tobytes()
     blob += b"".join(np.ascontiguousarray(a, np.float64).tobytes() for a in (t.AT, t.G, t.BT))
     (tmp_path / "in.bin").write_bytes(blob)
     subprocess.run([QEMU, "-cpu", "cortex-a53", str(aarch64_driver), str(tmp_path / "in.bin"),
