@@ -45,6 +45,25 @@ static inline int8x8_t wb_q8_requant_s16(int16x8_t v, float32x4_t mult)
     return wb_q8_requant_s32(vmovl_s16(vget_low_s16(v)), vmovl_high_s16(v), mult);
 }
 
+/* wb_q8_requant_s32 in two steps, so that a 32-bit row pass holds one register per output for its
+ * low half while it makes the high half (the same roundings and saturations, the same bytes). */
+static inline int16x4_t wb_q8_requant_half(int32x4_t v, float32x4_t mult)
+{
+    return vqmovn_s32(wb_q8_cvtn(vmulq_f32(vcvtq_f32_s32(v), mult)));
+}
+
+static inline int8x8_t wb_q8_requant_join(int16x4_t lo, int16x4_t hi)
+{
+    return vmax_s8(vqmovn_s16(vcombine_s16(lo, hi)), vdup_n_s8(-127));
+}
+
+/* one requantized half (4 channels) stored on its own: the bytes wb_q8_requant_join would give */
+static inline void wb_q8_requant_store4(int8_t *p, int16x4_t half)
+{
+    const int8x8_t q = wb_q8_requant_join(half, half);
+    vst1_lane_s32((int32_t *)(void *)p, vreinterpret_s32_s8(q), 0);
+}
+
 static inline int16x8_t wb_q8_load_s16(const int8_t *p) { return vmovl_s8(vld1_s8(p)); }
 
 /* Dense 1-D transform y[0..rows) = M x[0..a) with M (rows x a, row-major) known only at run time:
