@@ -107,4 +107,12 @@ WB_ALWAYS int8x8_t wb_q8_narrow_f32(float32x4_t lo, float32x4_t hi)
         hi = vld1q_s32((const int32_t *)(p8) + (p) * (ps) + (c) + 4);                              \
     } while (0)
 
+/* input transforms (q8-winoin-scheme-neon.inc) */
+/* 16-bit forms of WB_TAP_STORE / WB_WIDE_STORE for V already in int16 lanes (the same bytes:
+ * requant widens first; SRSHL rounds without overflow and the result fits int16) */
+#define WB_TAP_STORE16(v, p, vs, c, v16, mult, shift)                                              \
+    vst1_s8((int8_t *)(v) + (p) * (vs) + (c), wb_q8_requant_s16(v16, vdupq_n_f32((mult)[p])))
+#define WB_WIDE_STORE16(v, p, vs, c, v16, mult, shift)                                             \
+    vst1q_s16((int16_t *)(v) + (p) * (vs) + (c), vrshlq_s16(v16, vdupq_n_s16((int16_t) - (shift))))
+
 #endif
