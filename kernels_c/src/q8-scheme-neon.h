@@ -108,11 +108,16 @@ WB_ALWAYS int8x8_t wb_q8_narrow_f32(float32x4_t lo, float32x4_t hi)
     } while (0)
 
 /* input transforms (q8-winoin-scheme-neon.inc) */
-/* 16-bit forms of WB_TAP_STORE / WB_WIDE_STORE for V already in int16 lanes (the same bytes:
- * requant widens first; SRSHL rounds without overflow and the result fits int16) */
-#define WB_TAP_STORE16(v, p, vs, c, v16, mult, shift)                                              \
-    vst1_s8((int8_t *)(v) + (p) * (vs) + (c), wb_q8_requant_s16(v16, vdupq_n_f32((mult)[p])))
-#define WB_WIDE_STORE16(v, p, vs, c, v16, mult, shift)                                             \
+/* WB_TAP_STORE / WB_WIDE_STORE with the position's multiplier given as a vector vm (the template
+ * loads a row's multipliers before its stores: a store may alias mult), and their forms for V
+ * already in int16 lanes (the same bytes: requant widens first; SRSHL rounds without overflow,
+ * and the result fits int16) */
+#define WB_TAP_STORE_VM(v, p, vs, c, lo, hi, vm, shift)                                            \
+    vst1_s8((int8_t *)(v) + (p) * (vs) + (c), wb_q8_requant_s32(lo, hi, vm))
+#define WB_WIDE_STORE_VM(v, p, vs, c, lo, hi, vm, shift) WB_WIDE_STORE(v, p, vs, c, lo, hi, 0, shift)
+#define WB_TAP_STORE16_VM(v, p, vs, c, v16, vm, shift)                                             \
+    vst1_s8((int8_t *)(v) + (p) * (vs) + (c), wb_q8_requant_s16(v16, vm))
+#define WB_WIDE_STORE16_VM(v, p, vs, c, v16, vm, shift)                                            \
     vst1q_s16((int16_t *)(v) + (p) * (vs) + (c), vrshlq_s16(v16, vdupq_n_s16((int16_t) - (shift))))
 
 #endif
