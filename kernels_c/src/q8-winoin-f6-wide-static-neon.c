@@ -16,9 +16,9 @@
 #include "wb_q8_schemes.h"
 
 /* Not the register-resident template (q8-winoin-scheme-neon.inc): its version of this kernel has
- * no stack reference in the loop and scores 1497 cycles per iteration in the A57 model (a73
- * build) for 2344 here, but 2760 in the A53 model (a53 build) for 2596 here, so the in-order A53
- * keeps the old template's loop (84 stack references per iteration: the a x a x 8 int32 tile
+ * no stack reference in the loop and, on the a53 build, scores 1497 cycles per iteration in the
+ * A57 model for 2328 here, but 2760 in the A53 model for 2596 here; the in-order A53 decides, so
+ * this keeps the old template's loop (84 stack references per iteration: the a x a x 8 int32 tile
  * buffer carrying the row pass to the column pass). kernels_c/README.md, "Tile transforms". */
 void wb_q8_winoin_wide_static_ukernel_f6__neon(size_t channels, const int8_t *x, size_t x_row,
                                                size_t x_px, void *v, size_t v_stride,
