@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import cores
-from bench.clusters import Cluster, format_cpulist, parse_cpulist
+from bench.clusters import Cluster, format_cpulist, label, parse_cpulist
 from bench.errors import UsageError, choice_error
 from bench.outfiles import replacing
 from bench.probe import read_topology
@@ -373,7 +373,8 @@ def load_boards(names, ssh_host: str | None = None) -> list[Board]:
 def resolve_core(board: Board, core_arg: str | None) -> list[Cluster]:
     """The clusters `core_arg` selects on `board`, little to big.
 
-    core_arg: a core name the board has (`a53`, `a73`, `host`, ...), `big` (the highest-capacity /
+    core_arg: a core name the board has (`a53`, `a73`, `host`, ...; `a53@4-7` for one of two
+    clusters of one core type, see `bench.clusters.label`), `big` (the highest-capacity /
     fastest cluster), `little` (the lowest), `all` or None (every cluster), or a comma-separated list
     of these. Raises UsageError naming the bad value and what the board has.
     """
@@ -382,7 +383,8 @@ def resolve_core(board: Board, core_arg: str | None) -> list[Cluster]:
         raise UsageError(f"board {board.name!r} lists no clusters yet; probe it first "
                          f"(bench.probe.probe_board, or: bench probe {how} --save NAME)")
     ordered = sorted(board.clusters, key=lambda c: (c.rank(), c.cpus))
-    names = list(dict.fromkeys(c.core for c in ordered))
+    labels = {c: label(c, ordered) for c in ordered}
+    names = list(dict.fromkeys(c.core for c in ordered)) + [v for v in labels.values() if "@" in v]
     picked: list[Cluster] = []
     for arg in (core_arg or "all").split(","):
         arg = arg.strip().lower()
@@ -393,7 +395,7 @@ def resolve_core(board: Board, core_arg: str | None) -> list[Cluster]:
         elif arg == "little":
             sel = [c for c in ordered if c.rank() == ordered[0].rank()]
         else:
-            sel = [c for c in ordered if c.core == arg]
+            sel = [c for c in ordered if arg in (c.core, labels[c])]
             if not sel:
                 has = ", ".join(c.describe() for c in ordered)
                 raise UsageError(f"board {board.name!r} has no core {arg!r}; it has {has}; "

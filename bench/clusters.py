@@ -83,3 +83,11 @@ class Cluster:
         mhz = f" @ {self.max_khz // 1000} MHz" if self.max_khz else ""
         cpus = f"cpus {format_cpulist(self.cpus)}" if self.cpus else "cpus from probe"
         return f"{self.core} ({cpus}{mhz})"
+
+
+def label(cluster: Cluster, clusters) -> str:
+    """The name a cluster's rows carry among a board's `clusters`: its core name, or, when another
+    cluster of the board has the same core type (two A53 clusters at different frequencies, as on
+    some phones), the core name with its CPUs (`a53@4-7`), so that their rows stay apart."""
+    twins = [c for c in clusters if c.core == cluster.core and c.cpus != cluster.cpus]
+    return f"{cluster.core}@{format_cpulist(cluster.cpus)}" if twins else cluster.core

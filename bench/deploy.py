@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from bench.boards import Board
-from bench.clusters import Cluster, format_cpulist
+from bench.clusters import Cluster, format_cpulist, label
 from bench.build import build_runner
 from bench.cases import matrices_token
 from bench.errors import UsageError
@@ -96,7 +96,8 @@ class Target:
         return bool(self.board.emulated or getattr(self.topology, "emulated", False))
 
     def where(self) -> Where:
-        return Where(self.board.name, self.cluster.core, self.cpus, self.threads, self.emulated)
+        core = label(self.cluster, self.topology.clusters)
+        return Where(self.board.name, core, self.cpus, self.threads, self.emulated)
 
 
 def pick_cpus(board_name: str, requested: Cluster, probed: Cluster, threads: int) -> tuple[int, ...]:

@@ -66,7 +66,7 @@ class Plan:
 def todo(targets, cases, results: ResultsDir) -> list[Case]:
     """The cases still to measure: those not yet measured successfully on every target."""
     done = results.measured_keys()
-    keys = [(t.board.name, t.cluster.core, t.threads) for t in targets]
+    keys = [(w.board, w.core, w.threads) for w in (t.where() for t in targets)]
     return [c for c in cases if any(case_key(b, core, n, c) not in done for b, core, n in keys)]
 
 

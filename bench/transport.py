@@ -297,6 +297,15 @@ def fingerprint(key) -> str:
     return "SHA256:" + base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
 
 
+def _reason(e: Exception) -> str:
+    """Why a connection failed, in words: paramiko folds per-address socket errors into one
+    NoValidConnectionsError whose text starts with "[Errno None]"."""
+    per_address = getattr(e, "errors", None)
+    if isinstance(per_address, dict) and per_address:
+        return "; ".join(sorted({(x.strerror or str(x)).lower() for x in per_address.values()}))
+    return str(e)
+
+
 def _ssh_policies():
     import paramiko
 
@@ -402,7 +411,7 @@ class SSHTransport(Transport):
                 raise TransportError(f"board {self.board.name}: cannot connect to {where}: timed out after "
                                      f"{waited:.0f} s (connect_timeout {self.board.connect_timeout:g} s) "
                                      f"waiting for the SSH server ({e or type(e).__name__})") from None
-            raise TransportError(f"board {self.board.name}: cannot connect to {where}: {e}") from None
+            raise TransportError(f"board {self.board.name}: cannot connect to {where}: {_reason(e)}") from None
 
     def _key_files(self) -> str:
         """The private key files an authentication could have used (for the error message)."""

@@ -83,8 +83,11 @@ def up(name: str, spec: VmSpec, log=print) -> tuple[Board, dict]:
     old_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
         image, build_s = ensure_image(log)
+        if build_s is not None:
+            prune_images(keep=image.dir, log=log)
         shutil.rmtree(run, ignore_errors=True)
         run.mkdir(parents=True, mode=0o700)
+        (run / "image").write_text(f"{image.dir}\n")  # in use: prune_images keeps it
         port = _free_port()
         start = time.monotonic()
         try:
@@ -97,6 +100,26 @@ def up(name: str, spec: VmSpec, log=print) -> tuple[Board, dict]:
     finally:
         signal.signal(signal.SIGTERM, old_term)
     return board, {"build_s": build_s, "boot_s": time.monotonic() - start}
+
+
+def prune_images(keep: Path, log=print) -> list[Path]:
+    """Remove the cached images other than `keep` that no brought-up VM uses (a VM's profile names
+    its image's client key; a recipe change leaves the old ~70 MB image behind otherwise)."""
+    vms = user_cache_dir() / "vms"
+    in_use = {keep.resolve()}
+    for marker in vms.glob("*/image"):
+        in_use.add(Path(marker.read_text().strip()).resolve())
+    for run in vms.glob("*"):  # VMs brought up before the marker existed: their qemu command line
+        pid = running_pid(run)
+        if pid is not None and not (run / "image").exists():
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+            in_use.update(Path(a).parent.resolve() for a in args if a.endswith("initrd.cpio.zst"))
+    removed = [d for d in keep.parent.glob("debian-*-arm64-*") if d.is_dir() and d.resolve() not in in_use]
+    for d in removed:
+        shutil.rmtree(d, ignore_errors=True)
+    if removed:
+        log(f"removed {len(removed)} older cached image(s): {', '.join(d.name for d in removed)}")
+    return removed
 
 
 def _interrupt(signum, frame):

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from bench.vm import VmSpec, _cluster_dtb, running_pid, vm_dir
+from bench.vm import VmSpec, _cluster_dtb, prune_images, running_pid, vm_dir
 
 
 def bench(*args, timeout=120):
@@ -76,3 +76,31 @@ def test_sigterm_during_up_leaves_no_vm(boards_file):
     assert name not in boards_file.path.read_text()
     bench("board", "down", name)   # removes the leftover run directory
     assert not vm_dir(name).exists()
+
+
+def test_a_new_image_prunes_the_old_ones_no_vm_uses(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    images = tmp_path / "winobench" / "images"
+    new, old, marked, booted = (images / f"debian-bookworm-arm64-{k}" for k in ("new", "old", "marked", "booted"))
+    for d in (new, old, marked, booted):
+        d.mkdir(parents=True)
+        (d / "initrd.cpio.zst").write_bytes(b"x")
+    (images / "last-build.log").write_text("log")
+    vm_dir("up").mkdir(parents=True)
+    (vm_dir("up") / "image").write_text(f"{marked}\n")       # brought up with the marker
+    old_vm = vm_dir("older")                                   # brought up before the marker: its qemu's argv
+    old_vm.mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(old_vm),
+                             str(booted / "initrd.cpio.zst")])
+    try:
+        (old_vm / "pid").write_text(str(proc.pid))
+        deadline = time.monotonic() + 10
+        while running_pid(old_vm) is None and time.monotonic() < deadline:  # until it has exec'd
+            time.sleep(0.05)
+        seen = []
+        assert prune_images(keep=new, log=seen.append) == [old]
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    assert sorted(p.name for p in images.iterdir()) == sorted([new.name, marked.name, booted.name, "last-build.log"])
+    assert seen == [f"removed 1 older cached image(s): {old.name}"]

@@ -9,6 +9,7 @@ import pytest
 from bench.boards import (list_boards, list_groups, load_board, load_boards, parse_cpulist,
                           format_cpulist, parse_ssh_host, resolve_core, save_board, user_boards_file)
 from bench.cli import main
+from bench.clusters import Cluster, label
 from bench.errors import UsageError
 from bench.probe import read_topology
 
@@ -54,6 +55,19 @@ def test_resolve_core_on_hikey():
     assert names("little") == ["a53"]
     assert names("all") == names(None) == ["a53", "a73"]
     assert names("a73,a53,big") == ["a73", "a53"]
+
+
+def test_two_clusters_of_one_core_type_get_labels_of_their_own():
+    # a phone-style board: two A53 clusters at different frequencies (the two-cluster VM of
+    # tests/test_vm.py measures rows for both through `--core all`)
+    b = dataclasses.replace(load_board("hikey960"), clusters=(
+        Cluster("a53", (0, 1, 2, 3), 1100000, capacity=462), Cluster("a53", (4, 5, 6, 7), 1800000, capacity=1024)))
+    labels = lambda sel: [label(c, b.clusters) for c in resolve_core(b, sel)]
+    assert labels("all") == ["a53@0-3", "a53@4-7"] and labels("a53") == labels("all")
+    assert labels("big") == labels("a53@4-7") == ["a53@4-7"] and labels("little") == ["a53@0-3"]
+    assert [label(c, load_board("hikey960").clusters) for c in load_board("hikey960").clusters] == ["a53", "a73"]
+    with pytest.raises(UsageError, match=r"no core 'a53@0-4'; .*accepted: a53, a53@0-3, a53@4-7, big"):
+        resolve_core(b, "a53@0-4")
 
 
 @pytest.mark.parametrize("bad", ["a72", "host", "A7"])

@@ -117,6 +117,25 @@ def test_threads_give_identical_bytes():
         np.testing.assert_array_equal(one, two, err_msg=f"{algo}/{transform}")
 
 
+# Above the fused run's threshold (wb_wino_block_tiles in kernels_c/src/wb_internal.h): V + M of
+# every F(m) here would not fit in a 512 KiB L2 while the weights do, so the kernels run block by
+# block of tiles (18, 11 and 8 blocks for F2, F4, F6 on one thread or two), the last one partial,
+# edge tiles included.
+FUSED_SHAPE = (101, 90, 5, 3)
+
+
+@pytest.mark.parametrize("algo,transform", COMBOS[1:])
+def test_fused_run_matches_reference_on_one_and_two_threads(algo, transform):
+    x, w = data(*FUSED_SHAPE)
+    one, t = kernels.conv2d_timed(x, w, algo=algo, transform=transform, reps=2, warmup=0)
+    two, _ = kernels.conv2d_timed(x, w, algo=algo, transform=transform, threads=2, reps=2, warmup=0)
+    assert_close(one, reference.conv2d_direct(x, w), algo, FUSED_SHAPE[2], f"{algo}/{transform} fused")
+    np.testing.assert_array_equal(one, two)
+    for i in range(2):  # per-block stage sums, scaled to the blocks' wall time: within the total
+        stages = (t.input_ms[i], t.gemm_ms[i], t.output_ms[i])
+        assert all(v > 0 for v in stages) and t.total_ms[i] >= sum(stages)
+
+
 def test_few_pixels_split_threads_over_channels():
     """15 output pixels, 37 channels: im2row's threads take output channels (8 at a time, with a
     5-column tail), the GEMM runs N-outermost; same bytes as one thread, and the reference."""

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from bench import build, kernels, reference as R
-from bench.winograd import BARABASZ_POINTS, cook_toom
+from bench.winograd import BARABASZ_POINTS, Transform, cook_toom
 
 SHAPES = [  # (h, w, cin, cout)
     (1, 1, 3, 5),
@@ -69,6 +69,19 @@ def test_winograd_matches_reference_stage_by_stage(shape, algo, m, transform):
     ref = R.winograd_int8_stages(x, w, cook_toom(m))
     assert_stages_equal(f"{algo} {transform} {shape}", got, ref)
     assert got["s_y"] == ref["scale"]["Y"]
+
+
+@pytest.mark.parametrize("algo,m", WINO)
+def test_fused_run_matches_reference_on_one_and_two_threads(algo, m):
+    """(101, 90, 5, 3) is above the fused run's threshold (wb_wino_block_tiles): V8 + P8 do not fit
+    in a 512 KiB L2, so the NEON run goes block by block of tiles, the last block partial. y8 is
+    that run's; V8 and P8 are then the calibration pass's (the run keeps its own per block)."""
+    x, w = data(101, 90, 5, 3, seed=5)
+    got = kernels.conv2d_int8_stages(x, w, algo=algo)
+    assert_stages_equal(f"{algo} fused", got, R.winograd_int8_stages(x, w, cook_toom(m)))
+    one, _ = kernels.conv2d_timed(x, w, algo=algo, bits=8, warmup=0)
+    two, _ = kernels.conv2d_timed(x, w, algo=algo, bits=8, threads=2, reps=2, warmup=0)
+    assert np.array_equal(one, two)
 
 
 @pytest.mark.parametrize("algo", ["im2row", "f2", "f4", "f6"])
@@ -165,6 +178,8 @@ RUNNER_CASES = [  # small: qemu is slow
     ("f4", "learned", 1, 1, 3, 5),
     ("f6", "static", 2, 31, 17, 8),
     ("f6", "learned", 7, 13, 3, 5),
+    ("f4", "static", 101, 90, 5, 3),  # fused: block by block of tiles (wb_wino_block_tiles)
+    ("f6", "learned", 101, 90, 5, 3),
 ]
 SEED = 7
 
@@ -271,3 +286,50 @@ def test_dotprod_build_refuses_a53_and_agrees_on_a_dotprod_core(host_lines, tmp_
     assert next(l for l in lines if l["type"] == "peak")["i8_gops"] is None
     dot_cases, _ = run_runner([QEMU, "-cpu", "max", str(binary)], tmp_path)
     assert [c["checksum"] for c in dot_cases] == [c["checksum"] for c in host_lines[0]]
+
+
+# ---- F6 learned (dense) kernels at each lane width -----------------------------------------------
+
+def lane_matrix(rng, rows, lim, l1_lo, l1_hi):
+    """A random integer matrix (rows x 8) with entries in [-lim, lim] and max row L1 in
+    [l1_lo, l1_hi], so the plan picks the lane widths: L1 <= 16 gives 16/16, <= 258 gives 16/32."""
+    while True:
+        a = rng.integers(-lim, lim + 1, (rows, 8)).astype(np.float64)
+        if l1_lo <= np.abs(a).sum(1).max() <= l1_hi:
+            return a
+
+
+F6_LANES = {"16/16": (1, 1, 16), "16/32": (6, 17, 258), "32/32": (90, 259, 4096)}
+
+
+def f6_lane_transform(lanes):
+    """F(6,3) with integer BT and AT (k = 0) of the given lane widths; G from Cook-Toom."""
+    rng = np.random.default_rng(list(F6_LANES).index(lanes))
+    lim, lo, hi = F6_LANES[lanes]
+    return Transform(6, 3, lane_matrix(rng, 6, lim, lo, hi), cook_toom(6).G, lane_matrix(rng, 8, lim, lo, hi))
+
+
+@pytest.mark.parametrize("lanes", list(F6_LANES))
+def test_f6_learned_each_lane_width_matches_reference(lanes):
+    t = f6_lane_transform(lanes)
+    x, w = data(7, 13, 11, 5, seed=8)
+    got = kernels.conv2d_int8_stages(x, w, algo="f6", transform=t)
+    assert (got["kB"], got["kA"]) == (0, 0)
+    assert_stages_equal(f"f6 learned {lanes}", got, R.winograd_int8_stages(x, w, t))
+
+
+@needs_qemu
+@pytest.mark.parametrize("lanes", list(F6_LANES))
+def test_aarch64_f6_learned_each_lane_width_under_qemu(aarch64_driver, tmp_path, lanes):
+    t = f6_lane_transform(lanes)
+    x, w = data(7, 13, 11, 5, seed=8)
+    xq, _ = R.quantize_symmetric(x)
+    wq, _ = R.quantize_symmetric(w)
+    blob = np.array([6, 1, *x.shape[1:], w.shape[3]], np.int32).tobytes() + xq.tobytes() + wq.tobytes()
+    blob += b"".join(np.ascontiguousarray(a, np.float64).tobytes() for a in (t.AT, t.G, t.BT))
+    (tmp_path / "in.bin").write_bytes(blob)
+    subprocess.run([QEMU, "-cpu", "cortex-a53", str(aarch64_driver), str(tmp_path / "in.bin"),
+                    str(tmp_path / "out.bin")], check=True, timeout=300)
+    out = np.frombuffer((tmp_path / "out.bin").read_bytes(), np.int8).reshape(2, *x.shape[:3], w.shape[3])
+    ref = R.winograd_int8_stages(x, w, t)
+    assert np.array_equal(out[0], ref["y8"]) and np.array_equal(out[1], ref["y8"]), lanes

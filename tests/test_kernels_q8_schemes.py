@@ -74,6 +74,21 @@ def test_scheme_with_barabasz_points_matches_reference(m, scheme):
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("algo,m", WINO)
+def test_fused_run_matches_reference_on_one_and_two_threads(algo, m, scheme):
+    """(101, 90, 5, 3) is above the fused run's threshold (wb_wino_block_tiles): the NEON run goes
+    block by block of tiles, the last block partial. y8 is that run's; the intermediates are then
+    the calibration pass's (the run keeps its own per block)."""
+    x, w = data(101, 90, 5, 3, seed=6)
+    got = kernels.conv2d_int8_stages(x, w, algo=algo, scheme=scheme)
+    assert_scheme_stages_equal(f"{scheme} {algo} fused", got,
+                               R.winograd_int8_stages(x, w, cook_toom(m), scheme), scheme)
+    one, _ = kernels.conv2d_timed(x, w, algo=algo, bits=8, scheme=scheme)
+    two, _ = kernels.conv2d_timed(x, w, algo=algo, bits=8, scheme=scheme, threads=2, reps=2)
+    assert np.array_equal(one, two)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
 def test_float_output_threads_and_kernel_names(scheme):
     x, w = data(13, 11, 24, 12, seed=8)
     ref = R.winograd_int8_stages(x, w, cook_toom(4), scheme)
@@ -131,6 +146,8 @@ RUNNER_CASES = [  # (algo, transform, scheme, h, w, cin, cout); small: qemu is s
     ("f2", "learned", "wide", 2, 31, 17, 5),
     ("f4", "static", "wide", 1, 1, 3, 5),
     ("f6", "static", "wide", 7, 13, 17, 8),
+    ("f4", "learned", "tap", 101, 90, 5, 3),  # fused: block by block of tiles (wb_wino_block_tiles)
+    ("f2", "static", "wide", 101, 90, 5, 3),
 ]
 BAD_CASES = ["algo=f4 bits=32 h=4 w=4 cin=3 cout=3 scheme=tap",
              "algo=im2row bits=8 h=4 w=4 cin=3 cout=3 scheme=wide",

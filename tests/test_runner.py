@@ -167,7 +167,8 @@ CROSS = shutil.which("aarch64-linux-gnu-gcc")
 @pytest.mark.skipif(not (QEMU and CROSS), reason="needs qemu-user-static and gcc-aarch64-linux-gnu (make setup)")
 def test_aarch64_a53_build_under_qemu_agrees_with_host(host_runner, tmp_path):
     """Static cortex-a53 binary under an A53 CPU model (SIGILL on v8.2 instructions): every
-    algo x transform gives the host build's bytes (checksum) and error figures."""
+    algo x transform gives the host build's bytes (checksum) and error figures; 101x90x5x3 runs
+    fused, block by block of tiles (wb_wino_block_tiles), on one thread and on two."""
     a53 = build_runner("aarch64", "cortex-a53")
     learned = save_transform(cook_toom(6, points=BARABASZ_POINTS[6, 3]), tmp_path / "b6.txt")
     cases = "".join(f"algo={a} transform={t} h={h} w={w} cin={ci} cout={co}\n"
@@ -176,6 +177,14 @@ def test_aarch64_a53_build_under_qemu_agrees_with_host(host_runner, tmp_path):
                     for h, w, ci, co in [(7, 13, 17, 5), (1, 1, 3, 5), (9, 8, 16, 24)])
     cases += f"algo=f6 transform=learned h=7 w=13 cin=3 cout=5 matrices={learned}\n"
     cases += "algo=f7 h=1 w=1 cin=1 cout=1\n"
+    fused = "".join(f"algo={a} transform={t} h=101 w=90 cin=5 cout=3\n"
+                    for a, t in [("f2", "learned"), ("f4", "static"), ("f6", "static")])
+    for threads in ("1", "2"):
+        p_arm, arm = run(a53, fused, "--verify", "--threads", threads, "--cpus", "0,1", *FAST,
+                         prefix=(QEMU, "-cpu", "cortex-a53"), timeout=600)
+        _, host = run(host_runner, fused, "--verify", *FAST)
+        assert [c["checksum"] for c in case_lines(arm)] == [c["checksum"] for c in case_lines(host)], threads
+        assert all(c["error"]["sqnr_db"] > 100 for c in case_lines(arm))
     p_arm, arm = run(a53, cases, "--verify", *FAST, prefix=(QEMU, "-cpu", "cortex-a53"), timeout=600)
     assert p_arm.returncode == 0, p_arm.stderr
     _, host = run(host_runner, cases, "--verify", *FAST)

@@ -250,19 +250,18 @@ def test_two_clusters_are_told_apart_and_built_and_pinned_per_cluster(vm2, tmp_p
     clusters = json.loads(res.stdout)["topology"]["clusters"]
     assert [(c["core"], c["cpus"], c["capacity"]) for c in clusters] == \
         [("a53", [0, 1, 2, 3], 462), ("a53", [4, 5, 6, 7], 1024)]
-    # One run per cluster: both clusters are "a53" (one qemu CPU model), and a results table keys rows
-    # by core name, so `--core all` would keep only one of them.
-    cpus = {}
-    for which in ("little", "big"):
-        out = tmp_path / which
-        with PinWatcher(vm2) as pins:
-            res = bench("run", "--board", vm2.name, "--core", which, "--bits", "8", "--algo", "f2",
-                        "--transform", "static", "--res", "4", "--channels", "4", "--reps", "20",
-                        "--min-time-ms", "1500", "--no-errors", "--out", out, env=vm2.env)
-        assert res.returncode == 0, res.stderr
-        rows = read_rows(out)
-        assert len(rows) == 1 and (rows["status"] == "ok").all() and rows["emulated"].all()
-        cpus[which] = rows["cpus"][0]
-        assert pins.seen == {cpus[which]}, (pins.seen, pins.errors[-3:])   # as the board's kernel reports it
-    assert int(cpus["little"]) in range(0, 4) and int(cpus["big"]) in range(4, 8)
+    # Both clusters are "a53" (one qemu CPU model): their rows carry the core with its CPUs, so that
+    # one table keeps both, each built for and pinned to its own cluster.
+    out = tmp_path / "all"
+    with PinWatcher(vm2) as pins:
+        res = bench("run", "--board", vm2.name, "--core", "all", "--bits", "8", "--algo", "f2",
+                    "--transform", "static", "--res", "4", "--channels", "4", "--reps", "20",
+                    "--min-time-ms", "1500", "--no-errors", "--out", out, env=vm2.env)
+    assert res.returncode == 0, res.stderr
+    rows = read_rows(out)
+    assert (rows["status"] == "ok").all() and rows["emulated"].all()
+    cpus = dict(zip(rows["core"], rows["cpus"]))
+    assert len(rows) == 2 and sorted(cpus) == ["a53@0-3", "a53@4-7"]
+    assert int(cpus["a53@0-3"]) in range(0, 4) and int(cpus["a53@4-7"]) in range(4, 8)
+    assert pins.seen == set(cpus.values()), (pins.seen, pins.errors[-3:])   # as the board's kernel reports it
     no_runner_dirs_left(vm2)

@@ -195,6 +195,13 @@ int wb_q8_calibrate_winograd(wb_q8_plan *p, const int8_t *xq, int8_t *y8)
                         y8[(oy * p->w + ox) * cout + co] = wb_q8_requant_scalar(
                             y[(t * m * m + (size_t)i * m + l) * cout + co], p->mult_y);
                 }
+    /* The plan's V8 and P8 (wb_q8_stage) hold these until a staged run rewrites them with the
+     * same values; a fused run keeps its own in per-block buffers. */
+    for (size_t t = 0; t < tiles; t++)
+        for (size_t q = 0; q < aa; q++) {
+            memcpy(p->v8 + q * p->vpos + t * p->cin16, v8 + (t * aa + q) * cin, cin);
+            memcpy(p->p8 + (t * aa + q) * p->cout8, p8 + (t * aa + q) * cout, cout);
+        }
     p->calibrated = 1;
     rc = WB_OK;
 done:

@@ -274,6 +274,27 @@ static void tap_factors(wb_q8_scheme_state *s, size_t aa)
     }
 }
 
+/* The plan's V8/P8 (tap) or V16/M' (wide), read by wb_q8_stage, hold the calibration pass's values
+ * until a staged run rewrites them with the same; a fused run keeps its own per block. */
+static void keep_intermediates(wb_q8_plan *p, const int8_t *v8, const int16_t *v16, const int8_t *p8,
+                               const int64_t *mm)
+{
+    const wb_q8_scheme_state *s = p->sch;
+    const size_t aa = (size_t)p->a * p->a, cin = p->cin, cout = p->cout;
+    for (size_t t = 0; t < p->tiles; t++)
+        for (size_t q = 0; q < aa; q++) {
+            const size_t iv = (t * aa + q) * cin, im = (t * aa + q) * cout;
+            if (p->scheme == WB_Q8_TAP) {
+                memcpy(p->v8 + q * p->vpos + t * p->cin16, v8 + iv, cin);
+                memcpy(p->p8 + (t * aa + q) * p->cout8, p8 + im, cout);
+                continue;
+            }
+            memcpy(s->v16 + q * s->vpos16 + t * p->cin16, v16 + iv, cin * sizeof *v16);
+            for (size_t c = 0; c < cout; c++)
+                s->m32[(t * aa + q) * p->cout8 + c] = (int32_t)mm[im + c];
+        }
+}
+
 int wb_q8_calibrate_scheme(wb_q8_plan *p, const int8_t *xq, int8_t *y8)
 {
     wb_q8_scheme_state *s = p->sch;
@@ -303,6 +324,7 @@ int wb_q8_calibrate_scheme(wb_q8_plan *p, const int8_t *xq, int8_t *y8)
             mm[i] = rshift(mm[i], s->e[(i / p->cout) % aa]);
         }
     }
+    keep_intermediates(p, v8, v16, p8, mm);
     if ((rc = scalar_output(p, mm, y8)) == WB_OK)
         p->calibrated = 1;
 done:
@@ -320,6 +342,8 @@ typedef struct {
     wb_q8_plan *p;
     const int8_t *x;
     int8_t *y;
+    wb_stage_sums *sums; /* fused run: per thread */
+    size_t block;        /* fused run: tiles per block */
 } job;
 
 static void pad_row(void *ctx, size_t row, int tid)
@@ -332,83 +356,141 @@ static void pad_row(void *ctx, size_t row, int tid)
         memcpy(dst + x * p->cin16, j->x + (row * p->w + x) * p->cin, p->cin);
 }
 
+/* V of tile t (int8 for tap, int16 for wide) into v, positions vs elements apart. */
+static void input_tile(const wb_q8_plan *p, size_t t, void *v, size_t vs)
+{
+    const wb_q8_scheme_state *s = p->sch;
+    const size_t ty = t / p->tw, tx = t % p->tw;
+    fns[p->scheme - 1][p->learned][p->m].in(p->cin16, p->xpad + (ty * p->m * p->wp + tx * p->m) * p->cin16,
+                                            p->wp * p->cin16, p->cin16, v, vs, s->mult_v, s->sv, p->bt.m32);
+}
+
 static void input_row(void *ctx, size_t ty, int tid)
 {
     (void)tid;
-    const job *j = ctx;
-    const wb_q8_plan *p = j->p;
+    const wb_q8_plan *p = ((const job *)ctx)->p;
     const wb_q8_scheme_state *s = p->sch;
-    const int wide = p->scheme == WB_Q8_WIDE;
-    const wb_q8_sin_fn fn = fns[p->scheme - 1][p->learned][p->m].in;
-    for (size_t tx = 0; tx < p->tw; tx++) {
-        const size_t t = ty * p->tw + tx;
-        void *v = wide ? (void *)(s->v16 + t * p->cin16) : (void *)(p->v8 + t * p->cin16);
-        fn(p->cin16, p->xpad + (ty * p->m * p->wp + tx * p->m) * p->cin16, p->wp * p->cin16,
-           p->cin16, v, wide ? s->vpos16 : p->vpos, s->mult_v, s->sv, p->bt.m32);
+    for (size_t t = ty * p->tw; t < (ty + 1) * p->tw; t++) {
+        if (p->scheme == WB_Q8_WIDE)
+            input_tile(p, t, s->v16 + t * p->cin16, s->vpos16);
+        else
+            input_tile(p, t, p->v8 + t * p->cin16, p->vpos);
+    }
+}
+
+/* Position q's product for `rows` tiles: V rows at v (int8 tap, int16 wide), Z at z (P8 int8 tap,
+ * M' int32 wide; a*a positions of cout8 per tile). */
+static void gemm_rows(const wb_q8_plan *p, size_t q, size_t rows, const void *v, void *z)
+{
+    const wb_q8_scheme_state *s = p->sch;
+    const size_t aa = (size_t)p->a * p->a, ldc = aa * p->cout8, k8 = wb_round_up(p->cin, 8);
+    if (p->scheme == WB_Q8_TAP) {
+        wb_q8_gemm(0, rows, p->cout, p->cin16, v, p->cin16, p->wpacked + q * p->panel_bytes,
+                   (int8_t *)z + q * p->cout8, ldc, s->mult_p[q]);
+        return;
+    }
+    for (size_t n0 = 0; n0 < (size_t)p->cout; n0 += 8) {
+        const size_t nc = p->cout - n0 < 8 ? p->cout - n0 : 8;
+        const int16_t *w = s->w16 + q * s->panel16 + n0 * k8;
+        for (size_t m0 = 0; m0 < rows; m0 += 4) {
+            const size_t mr = rows - m0 < 4 ? rows - m0 : 4;
+            (mr == 1 ? wb_q8_gemm_s16_ukernel_1x8__neon : wb_q8_gemm_s16_ukernel_4x8__neon)(
+                mr, nc, k8, (const int16_t *)v + m0 * p->cin16, p->cin16, w,
+                (int32_t *)z + m0 * ldc + q * p->cout8 + n0, ldc, s->e[q]);
+        }
     }
 }
 
 static void gemm_position(void *ctx, size_t q, int tid)
 {
     (void)tid;
-    const job *j = ctx;
+    const wb_q8_plan *p = ((const job *)ctx)->p;
+    const wb_q8_scheme_state *s = p->sch;
+    if (p->scheme == WB_Q8_TAP)
+        gemm_rows(p, q, p->tiles, p->v8 + q * p->vpos, p->p8);
+    else
+        gemm_rows(p, q, p->tiles, s->v16 + q * s->vpos16, s->m32);
+}
+
+/* y8 of tile t from its Z (a*a positions of cout8: P8 int8 tap, M' int32 wide), cropped at the
+ * image edge. */
+static void output_tile(const job *j, size_t t, const void *z, int tid)
+{
     const wb_q8_plan *p = j->p;
     const wb_q8_scheme_state *s = p->sch;
-    const size_t aa = (size_t)p->a * p->a, ldc = aa * p->cout8, k8 = wb_round_up(p->cin, 8);
-    if (p->scheme == WB_Q8_TAP) {
-        wb_q8_gemm(0, p->tiles, p->cout, p->cin16, p->v8 + q * p->vpos, p->cin16,
-                   p->wpacked + q * p->panel_bytes, p->p8 + q * p->cout8, ldc, s->mult_p[q]);
-        return;
-    }
-    for (size_t n0 = 0; n0 < (size_t)p->cout; n0 += 8) {
-        const size_t nc = p->cout - n0 < 8 ? p->cout - n0 : 8;
-        const int16_t *w = s->w16 + q * s->panel16 + n0 * k8;
-        for (size_t m0 = 0; m0 < p->tiles; m0 += 4) {
-            const size_t mr = p->tiles - m0 < 4 ? p->tiles - m0 : 4;
-            (mr == 1 ? wb_q8_gemm_s16_ukernel_1x8__neon : wb_q8_gemm_s16_ukernel_4x8__neon)(
-                mr, nc, k8, s->v16 + q * s->vpos16 + m0 * p->cin16, p->cin16, w,
-                s->m32 + m0 * ldc + q * p->cout8 + n0, ldc, s->e[q]);
-        }
-    }
+    const size_t m = p->m, cout = p->cout, oy = t / p->tw * m, ox = t % p->tw * m;
+    const size_t mh = p->h - oy < m ? p->h - oy : m, mw = p->w - ox < m ? p->w - ox : m;
+    const int direct = mh == m && mw == m && cout % 8 == 0; /* 8-channel stores fit in y */
+    int8_t *scratch = p->scratch + (size_t)tid * m * m * p->cout8;
+    int8_t *out[WB_MAX_TILE * WB_MAX_TILE];
+    for (size_t i = 0; i < m * m; i++)
+        out[i] = direct ? j->y + ((oy + i / m) * p->w + ox + i % m) * cout : scratch + i * p->cout8;
+    fns[p->scheme - 1][p->learned][p->m].out(p->cout8, z, p->cout8, s->sq, s->s1, out, p->mult_y, p->at.m32);
+    for (size_t i = 0; !direct && i < mh * mw; i++)
+        memcpy(j->y + ((oy + i / mw) * p->w + ox + i % mw) * cout, out[(i / mw) * m + i % mw], cout);
 }
 
 static void output_row(void *ctx, size_t ty, int tid)
 {
     const job *j = ctx;
     const wb_q8_plan *p = j->p;
-    const wb_q8_scheme_state *s = p->sch;
-    const int wide = p->scheme == WB_Q8_WIDE;
-    const wb_q8_sout_fn fn = fns[p->scheme - 1][p->learned][p->m].out;
-    const size_t m = p->m, aa = (size_t)p->a * p->a, cout = p->cout;
-    int8_t *scratch = p->scratch + (size_t)tid * m * m * p->cout8;
-    int8_t *out[WB_MAX_TILE * WB_MAX_TILE];
-    for (size_t tx = 0; tx < p->tw; tx++) {
-        const size_t oy = ty * m, ox = tx * m, t = ty * p->tw + tx;
-        const size_t mh = p->h - oy < m ? p->h - oy : m, mw = p->w - ox < m ? p->w - ox : m;
-        const int direct = mh == m && mw == m && cout % 8 == 0; /* 8-channel stores fit in y */
-        for (size_t i = 0; i < m * m; i++)
-            out[i] = direct ? j->y + ((oy + i / m) * p->w + ox + i % m) * cout : scratch + i * p->cout8;
-        const void *z = wide ? (const void *)(s->m32 + t * aa * p->cout8) : (const void *)(p->p8 + t * aa * p->cout8);
-        fn(p->cout8, z, p->cout8, s->sq, s->s1, out, p->mult_y, p->at.m32);
-        for (size_t i = 0; !direct && i < mh * mw; i++)
-            memcpy(j->y + ((oy + i / mw) * p->w + ox + i % mw) * cout, out[(i / mw) * m + i % mw], cout);
+    const size_t zt = (size_t)p->a * p->a * p->cout8; /* Z elements per tile */
+    for (size_t t = ty * p->tw; t < (ty + 1) * p->tw; t++) {
+        if (p->scheme == WB_Q8_WIDE)
+            output_tile(j, t, p->sch->m32 + t * zt, tid);
+        else
+            output_tile(j, t, p->p8 + t * zt, tid);
     }
+}
+
+/* The three stages on block blk of tiles, in this thread's buffers (V, then Z). */
+static void fused_block(void *ctx, size_t blk, int tid)
+{
+    const job *j = ctx;
+    const wb_q8_plan *p = j->p;
+    const int wide = p->scheme == WB_Q8_WIDE;
+    const size_t aa = (size_t)p->a * p->a, t0 = blk * j->block, esz = wide ? 2 : 1;
+    const size_t t1 = t0 + j->block < p->tiles ? t0 + j->block : p->tiles;
+    int8_t *v = p->block[tid], *z = v + aa * p->vbpos * esz;
+    const size_t zt = aa * p->cout8 * (wide ? 4 : 1); /* Z bytes per tile */
+    const double c0 = wb_now_ms();
+    for (size_t t = t0; t < t1; t++)
+        input_tile(p, t, v + (t - t0) * p->cin16 * esz, p->vbpos);
+    const double c1 = wb_now_ms();
+    for (size_t q = 0; q < aa; q++) /* the weight panel of q, reused by the block's rows */
+        gemm_rows(p, q, t1 - t0, v + q * p->vbpos * esz, z);
+    const double c2 = wb_now_ms();
+    for (size_t t = t0; t < t1; t++)
+        output_tile(j, t, z + (t - t0) * zt, tid);
+    double *ms = j->sums[tid].ms;
+    ms[0] += c1 - c0, ms[1] += c2 - c1, ms[2] += wb_now_ms() - c2;
 }
 
 int wb_q8_run_scheme(wb_q8_plan *p, const int8_t *xq, int8_t *y8, struct wb_pool *pool,
                      double *stage_ms)
 {
-    job j = {p, xq, y8};
+    const int threads = wb_pool_threads(pool);
+    if (p->block_tiles && wb_q8_ensure_blocks(p, threads) != WB_OK)
+        return WB_E_RUNTIME;
+    wb_stage_sums sums[WB_MAX_THREADS] = {{{0}}};
+    job j = {p, xq, y8, sums, p->block_tiles ? wb_wino_run_block(p->tiles, p->block_tiles, threads, WB_Q8_GEMM_MR) : 0};
     double st[4];
     const double t0 = wb_now_ms();
     wb_parallel_for(pool, p->h, pad_row, &j);
-    wb_parallel_for(pool, p->th, input_row, &j);
     const double t1 = wb_now_ms();
-    wb_parallel_for(pool, (size_t)p->a * p->a, gemm_position, &j);
-    const double t2 = wb_now_ms();
-    wb_parallel_for(pool, p->th, output_row, &j);
-    const double t3 = wb_now_ms();
-    st[0] = t1 - t0, st[1] = t2 - t1, st[2] = t3 - t2, st[3] = t3 - t0;
+    if (p->block_tiles) {
+        wb_parallel_for(pool, wb_div_up(p->tiles, j.block), fused_block, &j);
+        st[0] = t1 - t0, st[1] = 0, st[2] = 0;
+        wb_split_wall(wb_now_ms() - t1, sums, threads, st);
+    } else {
+        wb_parallel_for(pool, p->th, input_row, &j);
+        const double t2 = wb_now_ms();
+        wb_parallel_for(pool, (size_t)p->a * p->a, gemm_position, &j);
+        const double t3 = wb_now_ms();
+        wb_parallel_for(pool, p->th, output_row, &j);
+        st[0] = t2 - t0, st[1] = t3 - t2, st[2] = wb_now_ms() - t3;
+    }
+    st[3] = wb_now_ms() - t0;
     if (stage_ms)
         memcpy(stage_ms, st, sizeof st);
     return WB_OK;

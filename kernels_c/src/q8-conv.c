@@ -7,7 +7,10 @@
  *   gemm    P8[tile][p][cout8] = requant(V8[p] * U8[p]), one product per position p of the
  *           a x a tile, requantization fused in the micro-kernel's epilogue
  *   output  y8 (h, w, cout) = requant(ATq P8 ATq^T) per tile, cropped at the image edge
- * im2row: patches (h*w, k16) -> y8 = requant(patches * wq), fused too, so its output stage is 0. */
+ * im2row: patches (h*w, k16) -> y8 = requant(patches * wq), fused too, so its output stage is 0.
+ * Fused Winograd run (every scheme, where wb_wino_block_tiles says so): threads take blocks of
+ * tiles and run the three stages on each in their own V/P buffers, which stay in L2. The full
+ * V8/P8 then hold the calibration pass's values (the same, as the run is bit-exact). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +56,8 @@ void wb_q8_plan_destroy(wb_q8_plan *p)
     wb_free(p->p8);
     wb_free(p->patches);
     wb_free(p->scratch);
+    for (int t = 0; t < WB_MAX_THREADS; t++)
+        wb_free(p->block[t]);
     wb_q8_scheme_free(p);
     free(p);
 }
@@ -73,7 +78,7 @@ static void make_tmat(const int64_t *tq, int rows, int a, wb_q8_tmat *tm)
     tm->lanes2 = 127 * l1 * l1 <= 32767 ? 16 : 32;
     for (int i = 0; i < rows * a; i++) {
         tm->m32[i] = (int32_t)tq[i];
-        tm->m16[i] = (int16_t)(tm->lanes1 == 16 ? tq[i] : 0); /* |Tq| <= l1 <= 258 then */
+        tm->m16[i] = (int16_t)tq[i]; /* |Tq| <= row L1 <= 4096, the scheme's LIMIT */
     }
 }
 
@@ -112,6 +117,19 @@ static int transform_weights(wb_q8_plan *p)
         wb_q8_packb_ukernel_x4c16__scalar(cin, cout, p->u8 + q * cin * cout, cout,
                                           p->wpacked + q * p->panel_bytes);
     return WB_OK;
+}
+
+/* The fused run's blocks (wb_wino_block_tiles): V int8 (int16 for wide), Z = P8 int8 (M' int32
+ * for wide), weights U8 panels (U16 for wide). */
+static void plan_blocks(wb_q8_plan *p)
+{
+    const int wide = p->scheme == WB_Q8_WIDE;
+    const size_t aa = (size_t)p->a * p->a, vsz = wide ? 2 : 1, zsz = wide ? 4 : 1;
+    const size_t weights = wide ? aa * p->sch->panel16 * sizeof(int16_t) : aa * p->panel_bytes;
+    p->block_tiles = wb_wino_block_tiles(p->tiles, aa * (vsz * p->cin16 + zsz * p->cout8), weights,
+                                         p->hp * p->wp * p->cin16 + (size_t)p->h * p->w * p->cout);
+    p->vbpos = p->block_tiles * p->cin16 + 64 / vsz;
+    p->block_bytes = aa * p->vbpos * vsz + p->block_tiles * aa * p->cout8 * zsz;
 }
 
 static int plan_winograd(wb_q8_plan *p, const double *at, const double *g, const double *bt,
@@ -161,6 +179,7 @@ static int plan_winograd(wb_q8_plan *p, const double *at, const double *g, const
             return rc;
     } else if (transform_weights(p) != WB_OK)
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
+    plan_blocks(p);
     p->gemm_ops = 2.0 * aa * p->tiles * p->cin * p->cout;
     static const char *const prefix[] = {"", "tap_", "wide_"};
     snprintf(p->name, sizeof p->name, "wb_q8_conv_winograd_%s%s_f%d", prefix[p->scheme],
@@ -244,6 +263,8 @@ typedef struct {
     int8_t *y;
     size_t gemm_rows; /* im2row: rows of A per GEMM task, or */
     size_t gemm_cols; /* output channels per task (then every task takes all rows) */
+    wb_stage_sums *sums; /* fused Winograd run: per thread */
+    size_t block;        /* fused Winograd run: tiles per block */
 } job;
 
 static void pad_rows(void *ctx, size_t row, int tid)
@@ -260,17 +281,20 @@ static void pad_rows(void *ctx, size_t row, int tid)
             memcpy(dst + x * p->cin16, src + x * p->cin, p->cin);
 }
 
+/* V8 of tile t, its a*a positions vs bytes apart, into v. */
+static void input_tile(const wb_q8_plan *p, size_t t, int8_t *v, size_t vs)
+{
+    const size_t ty = t / p->tw, tx = t % p->tw;
+    p->winoin(p->cin16, p->xpad + (ty * p->m * p->wp + tx * p->m) * p->cin16, p->wp * p->cin16,
+              p->cin16, v, vs, p->mult_v, &p->bt);
+}
+
 static void input_tile_row(void *ctx, size_t ty, int tid)
 {
     (void)tid;
-    const job *j = ctx;
-    const wb_q8_plan *p = j->p;
-    const size_t row = p->wp * p->cin16, vs = p->vpos;
-    for (size_t tx = 0; tx < p->tw; tx++) {
-        const size_t t = ty * p->tw + tx;
-        p->winoin(p->cin16, p->xpad + (ty * p->m * p->wp + tx * p->m) * p->cin16, row, p->cin16,
-                  p->v8 + t * p->cin16, vs, p->mult_v, &p->bt);
-    }
+    const wb_q8_plan *p = ((const job *)ctx)->p;
+    for (size_t t = ty * p->tw; t < (ty + 1) * p->tw; t++)
+        input_tile(p, t, p->v8 + t * p->cin16, p->vpos);
 }
 
 static void gemm_position(void *ctx, size_t q, int tid)
@@ -283,29 +307,55 @@ static void gemm_position(void *ctx, size_t q, int tid)
                p->wpacked + q * p->panel_bytes, p->p8 + q * p->cout8, aa * p->cout8, p->mult_p);
 }
 
+/* y8 of tile t from its P8 (a*a positions of cout8), cropped at the image edge. */
+static void output_tile(const job *j, size_t t, const int8_t *p8, int tid)
+{
+    const wb_q8_plan *p = j->p;
+    const size_t m = p->m, cout = p->cout;
+    int8_t *scratch = p->scratch + (size_t)tid * m * m * p->cout8;
+    int8_t *out[WB_MAX_TILE * WB_MAX_TILE];
+    const size_t oy = t / p->tw * m, ox = t % p->tw * m;
+    const size_t mh = p->h - oy < m ? p->h - oy : m, mw = p->w - ox < m ? p->w - ox : m;
+    /* Write straight into y when the whole tile fits and 8-channel stores cannot overrun. */
+    const int direct = mh == m && mw == m && cout % 8 == 0;
+    for (size_t i = 0; i < m * m; i++)
+        out[i] = direct ? j->y + ((oy + i / m) * p->w + ox + i % m) * cout : scratch + i * p->cout8;
+    p->winoout(p->cout8, p8, p->cout8, out, p->mult_y, &p->at);
+    if (!direct)
+        for (size_t i = 0; i < mh; i++)
+            for (size_t k = 0; k < mw; k++)
+                memcpy(j->y + ((oy + i) * p->w + ox + k) * cout, out[i * m + k], cout);
+}
+
 static void output_tile_row(void *ctx, size_t ty, int tid)
 {
     const job *j = ctx;
     const wb_q8_plan *p = j->p;
-    const size_t m = p->m, aa = (size_t)p->a * p->a, cout = p->cout;
-    int8_t *scratch = p->scratch + (size_t)tid * m * m * p->cout8;
-    int8_t *out[WB_MAX_TILE * WB_MAX_TILE];
-    for (size_t tx = 0; tx < p->tw; tx++) {
-        const size_t oy = ty * m, ox = tx * m;
-        const size_t mh = p->h - oy < m ? p->h - oy : m, mw = p->w - ox < m ? p->w - ox : m;
-        /* Write straight into y when the whole tile fits and 8-channel stores cannot overrun. */
-        const int direct = mh == m && mw == m && cout % 8 == 0;
-        for (size_t i = 0; i < m; i++)
-            for (size_t k = 0; k < m; k++)
-                out[i * m + k] = direct ? j->y + ((oy + i) * p->w + ox + k) * cout
-                                        : scratch + (i * m + k) * p->cout8;
-        p->winoout(p->cout8, p->p8 + (ty * p->tw + tx) * aa * p->cout8, p->cout8, out, p->mult_y,
-                   &p->at);
-        if (!direct)
-            for (size_t i = 0; i < mh; i++)
-                for (size_t k = 0; k < mw; k++)
-                    memcpy(j->y + ((oy + i) * p->w + ox + k) * cout, out[i * m + k], cout);
-    }
+    const size_t aa = (size_t)p->a * p->a;
+    for (size_t t = ty * p->tw; t < (ty + 1) * p->tw; t++)
+        output_tile(j, t, p->p8 + t * aa * p->cout8, tid);
+}
+
+/* The three stages on block blk of tiles, in this thread's buffers (V8 then P8). */
+static void fused_block(void *ctx, size_t blk, int tid)
+{
+    const job *j = ctx;
+    const wb_q8_plan *p = j->p;
+    const size_t aa = (size_t)p->a * p->a, t0 = blk * j->block;
+    const size_t t1 = t0 + j->block < p->tiles ? t0 + j->block : p->tiles;
+    int8_t *v8 = p->block[tid], *p8 = v8 + aa * p->vbpos;
+    const double c0 = wb_now_ms();
+    for (size_t t = t0; t < t1; t++)
+        input_tile(p, t, v8 + (t - t0) * p->cin16, p->vbpos);
+    const double c1 = wb_now_ms();
+    for (size_t q = 0; q < aa; q++) /* the weight panel of q, reused by the block's rows */
+        wb_q8_gemm(0, t1 - t0, p->cout, p->cin16, v8 + q * p->vbpos, p->cin16,
+                   p->wpacked + q * p->panel_bytes, p8 + q * p->cout8, aa * p->cout8, p->mult_p);
+    const double c2 = wb_now_ms();
+    for (size_t t = t0; t < t1; t++)
+        output_tile(j, t, p8 + (t - t0) * aa * p->cout8, tid);
+    double *ms = j->sums[tid].ms;
+    ms[0] += c1 - c0, ms[1] += c2 - c1, ms[2] += wb_now_ms() - c2;
 }
 
 static void im2row_rows(void *ctx, size_t row, int tid)
@@ -338,42 +388,76 @@ static void im2row_gemm_cols(void *ctx, size_t blk, int tid)
                p->wpacked + n0 * p->k16, j->y + n0, n, p->mult_y);
 }
 
+int wb_q8_ensure_blocks(wb_q8_plan *p, int threads)
+{
+    for (int t = 0; t < threads; t++)
+        if (!p->block[t] && !(p->block[t] = wb_zalloc(p->block_bytes)))
+            return WB_E_RUNTIME;
+    return WB_OK;
+}
+
+static int run_winograd(wb_q8_plan *p, job *j, struct wb_pool *pool, double *st)
+{
+    const int threads = wb_pool_threads(pool);
+    if (p->block_tiles && wb_q8_ensure_blocks(p, threads) != WB_OK)
+        return WB_E_RUNTIME;
+    wb_stage_sums sums[WB_MAX_THREADS] = {{{0}}};
+    j->sums = sums;
+    const double t0 = wb_now_ms();
+    wb_parallel_for(pool, p->h, pad_rows, j);
+    if (p->block_tiles) {
+        const double t1 = wb_now_ms();
+        j->block = wb_wino_run_block(p->tiles, p->block_tiles, threads, WB_Q8_GEMM_MR);
+        wb_parallel_for(pool, wb_div_up(p->tiles, j->block), fused_block, j);
+        const double t2 = wb_now_ms();
+        st[0] = t1 - t0, st[1] = 0, st[2] = 0;
+        wb_split_wall(t2 - t1, sums, threads, st);
+        return WB_OK;
+    }
+    wb_parallel_for(pool, p->th, input_tile_row, j);
+    const double t1 = wb_now_ms();
+    wb_parallel_for(pool, (size_t)p->a * p->a, gemm_position, j);
+    const double t2 = wb_now_ms();
+    wb_parallel_for(pool, p->th, output_tile_row, j);
+    const double t3 = wb_now_ms();
+    st[0] = t1 - t0, st[1] = t2 - t1, st[2] = t3 - t2;
+    return WB_OK;
+}
+
+static void run_im2row(wb_q8_plan *p, job *j, struct wb_pool *pool, double *st)
+{
+    const double t0 = wb_now_ms();
+    const size_t hw = (size_t)p->h * p->w;
+    /* GEMM tasks of 64 rows: enough items to balance threads, big enough to amortize. */
+    j->gemm_rows = 64;
+    wb_parallel_for(pool, p->h, im2row_rows, j);
+    const double t1 = wb_now_ms();
+    /* Fewer output pixels than channels (small late layers): split the weights instead, so
+     * a second thread does not stream all of W again. */
+    const size_t threads = (size_t)wb_pool_threads(pool);
+    if (threads > 1 && hw < (size_t)p->cout) {
+        j->gemm_cols = wb_round_up(wb_div_up(p->cout, 4 * threads), WB_Q8_GEMM_NR);
+        wb_parallel_for(pool, wb_div_up(p->cout, j->gemm_cols), im2row_gemm_cols, j);
+    } else {
+        wb_parallel_for(pool, wb_div_up(hw, j->gemm_rows), im2row_gemm, j);
+    }
+    const double t2 = wb_now_ms();
+    st[0] = t1 - t0, st[1] = t2 - t1, st[2] = 0; /* requantization is fused in the GEMM */
+}
+
 int wb_q8_run(wb_q8_plan *p, const int8_t *xq, int8_t *y8, struct wb_pool *pool, double *stage_ms)
 {
     if (!p->calibrated)
         return WB_E_RUNTIME;
     if (p->scheme)
         return wb_q8_run_scheme(p, xq, y8, pool, stage_ms);
-    job j = {p, xq, y8, 0, 0};
+    job j = {p, xq, y8, 0, 0, NULL, 0};
     double st[4];
     const double t0 = wb_now_ms();
-    if (p->m) {
-        wb_parallel_for(pool, p->h, pad_rows, &j);
-        wb_parallel_for(pool, p->th, input_tile_row, &j);
-        const double t1 = wb_now_ms();
-        wb_parallel_for(pool, (size_t)p->a * p->a, gemm_position, &j);
-        const double t2 = wb_now_ms();
-        wb_parallel_for(pool, p->th, output_tile_row, &j);
-        const double t3 = wb_now_ms();
-        st[0] = t1 - t0, st[1] = t2 - t1, st[2] = t3 - t2;
-    } else {
-        const size_t hw = (size_t)p->h * p->w;
-        /* GEMM tasks of 64 rows: enough items to balance threads, big enough to amortize. */
-        j.gemm_rows = 64;
-        wb_parallel_for(pool, p->h, im2row_rows, &j);
-        const double t1 = wb_now_ms();
-        /* Fewer output pixels than channels (small late layers): split the weights instead, so
-         * a second thread does not stream all of W again. */
-        const size_t threads = (size_t)wb_pool_threads(pool);
-        if (threads > 1 && hw < (size_t)p->cout) {
-            j.gemm_cols = wb_round_up(wb_div_up(p->cout, 4 * threads), WB_Q8_GEMM_NR);
-            wb_parallel_for(pool, wb_div_up(p->cout, j.gemm_cols), im2row_gemm_cols, &j);
-        } else {
-            wb_parallel_for(pool, wb_div_up(hw, j.gemm_rows), im2row_gemm, &j);
-        }
-        const double t2 = wb_now_ms();
-        st[0] = t1 - t0, st[1] = t2 - t1, st[2] = 0; /* requantization is fused in the GEMM */
-    }
+    if (!p->m)
+        run_im2row(p, &j, pool, st);
+    else if (run_winograd(p, &j, pool, st) != WB_OK)
+        return WB_E_RUNTIME;
     st[3] = wb_now_ms() - t0;
     if (stage_ms)
         memcpy(stage_ms, st, sizeof st);

@@ -120,4 +120,157 @@ WB_ALWAYS int8x8_t wb_q8_narrow_f32(float32x4_t lo, float32x4_t hi)
 #define WB_WIDE_STORE16_VM(v, p, vs, c, v16, vm, shift)                                            \
     vst1q_s16((int16_t *)(v) + (p) * (vs) + (c), vrshlq_s16(v16, vdupq_n_s16((int16_t) - (shift))))
 
+/* output transforms (q8-winoout-scheme-neon.inc) */
+
+#include <string.h>
+
+/* A row of ATq as the products of the output transform take it: static kernels read r (a
+ * compile-time constant, so each entry folds), learned ones entry k < 4 from lane k of v0 and the
+ * rest from v1 = r[a-4 .. a). */
+typedef struct {
+    const int32_t *r;
+    int32x4_t v0, v1;
+    int a, known;
+} wb_orow;
+
+WB_ALWAYS wb_orow wb_orow_const(const int32_t *r, int a)
+{
+    return (wb_orow){r, vdupq_n_s32(0), vdupq_n_s32(0), a, 1};
+}
+
+WB_ALWAYS wb_orow wb_orow_load(const int32_t *r, int a)
+{
+    return (wb_orow){r, vld1q_s32(r), vld1q_s32(r + a - 4), a, 0};
+}
+
+/* 1, 2, 4 .. 2048 in lanes: static entries +-2^e multiply by lane e of p[e / 4] */
+typedef struct { int32x4_t p0, p1, p2; } wb_pow2;
+static const int32_t wb_pow2_tab[12] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048};
+
+WB_ALWAYS wb_pow2 wb_pow2_load(const int32_t *tab)
+{
+    return (wb_pow2){vld1q_s32(tab), vld1q_s32(tab + 4), vld1q_s32(tab + 8)};
+}
+
+/* Products by lane n of v on the low / high half of x: SMULL(2) / SMLAL(2) / SMLSL(2) by element
+ * (through vget_high gcc may move the half out first and keep both halves of a vector). SIMDe
+ * wants a literal lane, so the host build takes the scalar. */
+#if defined(__aarch64__)
+#define WB_MULL_LO(x, v, n) vmull_laneq_s32(vget_low_s32(x), v, n)
+#define WB_MLAL_LO(a, x, v, n) vmlal_laneq_s32(a, vget_low_s32(x), v, n)
+#define WB_MLSL_LO(a, x, v, n) vmlsl_laneq_s32(a, vget_low_s32(x), v, n)
+#define WB_MULL_HI(x, v, n) vmull_high_laneq_s32(x, v, n)
+#define WB_MLAL_HI(a, x, v, n) vmlal_high_laneq_s32(a, x, v, n)
+#define WB_MLSL_HI(a, x, v, n) vmlsl_high_laneq_s32(a, x, v, n)
+#else
+WB_ALWAYS int32_t wb_lane_s32(int32x4_t v, int n)
+{
+    int32_t a[4];
+    vst1q_s32(a, v);
+    return a[n];
+}
+#define WB_MULL_LO(x, v, n) vmull_n_s32(vget_low_s32(x), wb_lane_s32(v, n))
+#define WB_MLAL_LO(a, x, v, n) vmlal_n_s32(a, vget_low_s32(x), wb_lane_s32(v, n))
+#define WB_MLSL_LO(a, x, v, n) vmlsl_n_s32(a, vget_low_s32(x), wb_lane_s32(v, n))
+#define WB_MULL_HI(x, v, n) vmull_n_s32(vget_high_s32(x), wb_lane_s32(v, n))
+#define WB_MLAL_HI(a, x, v, n) vmlal_n_s32(a, vget_high_s32(x), wb_lane_s32(v, n))
+#define WB_MLSL_HI(a, x, v, n) vmlsl_n_s32(a, vget_high_s32(x), wb_lane_s32(v, n))
+#endif
+
+/* (*lo, *hi) += c * x on int64 lanes by lane n of v (c < 0: subtract); *first: nothing to add to */
+WB_ALWAYS void wb_omac_lane(int64x2_t *lo, int64x2_t *hi, int first, int neg, int32x4_t x,
+                            int32x4_t v, int n)
+{
+    if (first) {
+        *lo = WB_MULL_LO(x, v, n), *hi = WB_MULL_HI(x, v, n);
+        if (neg)
+            *lo = vnegq_s64(*lo), *hi = vnegq_s64(*hi);
+    } else if (neg) {
+        *lo = WB_MLSL_LO(*lo, x, v, n), *hi = WB_MLSL_HI(*hi, x, v, n);
+    } else {
+        *lo = WB_MLAL_LO(*lo, x, v, n), *hi = WB_MLAL_HI(*hi, x, v, n);
+    }
+}
+
+/* the same for a static entry c that is +-1 or no power of two */
+WB_ALWAYS void wb_omac_scalar(int64x2_t *lo, int64x2_t *hi, int first, int32x4_t x, int32_t c)
+{
+    const uint32_t m = c < 0 ? -(uint32_t)c : (uint32_t)c;
+    if (m != 1) {
+        const int64x2_t pl = vmull_n_s32(vget_low_s32(x), (int32_t)m);
+        const int64x2_t ph = vmull_n_s32(vget_high_s32(x), (int32_t)m);
+        if (first)
+            *lo = c < 0 ? vnegq_s64(pl) : pl, *hi = c < 0 ? vnegq_s64(ph) : ph;
+        else if (c < 0)
+            *lo = vsubq_s64(*lo, pl), *hi = vsubq_s64(*hi, ph);
+        else
+            *lo = vaddq_s64(*lo, pl), *hi = vaddq_s64(*hi, ph);
+    } else if (first) {
+        *lo = vmovl_s32(vget_low_s32(x)), *hi = vmovl_high_s32(x);
+        if (c < 0)
+            *lo = vnegq_s64(*lo), *hi = vnegq_s64(*hi);
+    } else if (c < 0) {
+        *lo = vsubw_s32(*lo, vget_low_s32(x)), *hi = vsubw_high_s32(*hi, x);
+    } else {
+        *lo = vaddw_s32(*lo, vget_low_s32(x)), *hi = vaddw_high_s32(*hi, x);
+    }
+}
+
+/* (*lo, *hi) += w.r[k] * x on int64 lanes (first: the accumulators hold nothing yet); returns
+ * whether a term was added. Static: zero entries vanish, +-1 is a widening add or subtract, +-2^e
+ * (e < 12) a multiply by lane of the powers of two; learned: a multiply by lane of the row. */
+WB_ALWAYS int wb_omac(int64x2_t *lo, int64x2_t *hi, int first, int32x4_t x, wb_orow w, int k,
+                      wb_pow2 pw)
+{
+    if (!w.known) {
+        wb_omac_lane(lo, hi, first, 0, x, k < 4 ? w.v0 : w.v1, k < 4 ? k : k - (w.a - 4));
+        return 1;
+    }
+    const int32_t c = w.r[k];
+    const uint32_t m = c < 0 ? -(uint32_t)c : (uint32_t)c;
+    if (c == 0)
+        return 0;
+    if (m == 1 || (m & (m - 1)) != 0 || m > 2048) {
+        wb_omac_scalar(lo, hi, first, x, c);
+    } else {
+        const int e = __builtin_ctz(m);
+        wb_omac_lane(lo, hi, first, c < 0, x, e < 4 ? pw.p0 : e < 8 ? pw.p1 : pw.p2, e & 3);
+    }
+    return 1;
+}
+
+/* 4 int8 at p (any alignment) -> int32x4 */
+WB_ALWAYS int32x4_t wb_load4_s32(const int8_t *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return vmovl_s16(vget_low_s16(vmovl_s8(vcreate_s8(w))));
+}
+
+/* 4 float32 (already multiplied) -> 4 int8 at p, as wb_q8_narrow_f32 */
+WB_ALWAYS void wb_store4_q8(int8_t *p, float32x4_t v)
+{
+    const int16x4_t s = vqmovn_s32(wb_q8_cvtn(v));
+    const int8x8_t q = vmax_s8(vqmovn_s16(vcombine_s16(s, s)), vdup_n_s8(-127));
+    const uint32_t w = vget_lane_u32(vreinterpret_u32_s8(q), 0);
+    memcpy(p, &w, 4);
+}
+
+/* Z at position p, 4 or 8 channels from c (WB_LOADZ4 / WB_LOADZ8 of q8-winoout-scheme-neon.inc):
+ * tap widens P8 and multiplies by Sq[p], wide reads the int32 sums M'. */
+#define WB_TAP_LOADZ4(p8, p, ps, c, sq)                                                            \
+    vmulq_n_s32(wb_load4_s32((const int8_t *)(p8) + (p) * (ps) + (c)), (sq)[p])
+#define WB_WIDE_LOADZ4(p8, p, ps, c, sq) vld1q_s32((const int32_t *)(p8) + (p) * (ps) + (c))
+#define WB_TAP_LOADZ8(p8, p, ps, c, sq, lo, hi)                                                    \
+    do {                                                                                           \
+        wb_load8_s32((const int8_t *)(p8) + (p) * (ps) + (c), &lo, &hi);                           \
+        lo = vmulq_n_s32(lo, (sq)[p]);                                                             \
+        hi = vmulq_n_s32(hi, (sq)[p]);                                                             \
+    } while (0)
+#define WB_WIDE_LOADZ8(p8, p, ps, c, sq, lo, hi)                                                   \
+    do {                                                                                           \
+        lo = vld1q_s32((const int32_t *)(p8) + (p) * (ps) + (c));                                  \
+        hi = vld1q_s32((const int32_t *)(p8) + (p) * (ps) + (c) + 4);                              \
+    } while (0)
+
 #endif

@@ -11,4 +11,4 @@
 #define WB_A 4
 #define WB_LOADZ WB_TAP_LOADZ
 #define WB_CONST_AT wb_q8_atq_f2
-#include "q8-winoout-scheme-neon.inc"
+#include "q8-winoout-scheme-buf-neon.inc"

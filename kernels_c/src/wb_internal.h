@@ -81,6 +81,63 @@ static inline double wb_now_ms(void)
 static inline size_t wb_round_up(size_t x, size_t q) { return (x + q - 1) / q * q; }
 static inline size_t wb_div_up(size_t x, size_t q) { return (x + q - 1) / q; }
 
+/* Fused Winograd (input transform, GEMMs and output transform per block of tiles, so the block's
+ * V and M stay in L2 instead of going through memory at full size). Sized for the A53's 512 KiB
+ * L2, the smallest of the boards we target. WB_WINO_FUSE: -1 (default) fuses where
+ * wb_wino_block_tiles decides, 0 never, 1 always (builds for A/B measurements only). */
+#define WB_L2_BYTES (512 * 1024)
+#ifndef WB_WINO_FUSE
+#define WB_WINO_FUSE -1
+#endif
+
+/* Most tiles per block of the fused run, or 0 for the staged run. tile_bytes: V + M of one tile
+ * (all a*a positions); weight_bytes: all transformed weights, which every block reads again;
+ * image_bytes: input and output. Fusion pays when the staged run's data does not fit in L2 but
+ * the weights fit beside a block (cachegrind with the A53's caches: 1.2-9x fewer L2 misses then,
+ * up to 3x more when the weights do not fit; kernels_c/README.md). A block takes at most a
+ * quarter of L2 (and at least 8 tiles, the GEMM's rows). */
+static inline size_t wb_wino_block_tiles(size_t tiles, size_t tile_bytes, size_t weight_bytes,
+                                         size_t image_bytes)
+{
+    const size_t staged = tiles * tile_bytes + weight_bytes + image_bytes;
+    const int fuse = WB_WINO_FUSE >= 0 ? WB_WINO_FUSE
+                                       : staged > WB_L2_BYTES && weight_bytes <= WB_L2_BYTES / 8 * 5;
+    if (!fuse)
+        return 0;
+    const size_t most = WB_L2_BYTES / 4 / tile_bytes / 8 * 8;
+    return most < 8 ? 8 : most < tiles ? most : tiles;
+}
+
+/* Tiles per block of one fused run on `threads` threads: blocks of at most `most` tiles, about
+ * equal, about a multiple of the threads (so none waits long for another's last block), and a
+ * multiple of the GEMM's mr rows (a 2-row remainder per block made int8 F4 5-7% slower). */
+static inline size_t wb_wino_run_block(size_t tiles, size_t most, int threads, size_t mr)
+{
+    size_t blocks = (tiles + most - 1) / most;
+    blocks = (blocks + threads - 1) / threads * threads;
+    blocks = blocks < tiles ? blocks : tiles;
+    const size_t bt = ((tiles + blocks - 1) / blocks + mr - 1) / mr * mr;
+    return bt < most ? bt : most;
+}
+
+/* Stage times of a fused run: each thread sums its blocks' input, GEMM and output times into
+ * sums (per thread, padded against false sharing); the wall time of the blocks is split between
+ * the stages in proportion, so the three add up to it as the staged run's do. */
+typedef struct {
+    double ms[8]; /* input, gemm, output; the rest pads to a cache line */
+} wb_stage_sums;
+
+static inline void wb_split_wall(double wall, const wb_stage_sums *sums, int threads, double *stage_ms)
+{
+    double s[3] = {0, 0, 0};
+    for (int t = 0; t < threads; t++)
+        for (int k = 0; k < 3; k++)
+            s[k] += sums[t].ms[k];
+    const double all = s[0] + s[1] + s[2];
+    for (int k = 0; k < 3; k++)
+        stage_ms[k] += all > 0 ? wall * s[k] / all : wall / 3;
+}
+
 /* Writes a one-line message into err (if any) and returns code. */
 int wb_fail(char *err, int err_len, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -47,7 +47,15 @@ struct wb_q8_plan {
      * im2row patches (h*w, k16), per-thread output scratch (m*m, cout8). */
     size_t hp, wp;
     int8_t *xpad, *v8, *p8, *patches, *scratch;
+
+    /* Fused run (wb_wino_block_tiles): tiles per block (0: staged run), the block's distance
+     * between V positions (elements), and per thread a block's V then P8 (or M'), block_bytes
+     * in all, made by the first run with that many threads (wb_q8_ensure_blocks). */
+    size_t block_tiles, vbpos, block_bytes;
+    int8_t *block[WB_MAX_THREADS];
 };
+
+int wb_q8_ensure_blocks(wb_q8_plan *p, int threads); /* WB_OK or WB_E_RUNTIME */
 
 /* Scheme step 3: Tq = round_half_away(T 2^k), smallest exact k within limit, else the largest k
  * within it. Returns 0, or -1 when even k = 0 exceeds the limit. */

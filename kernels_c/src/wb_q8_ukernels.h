@@ -62,7 +62,7 @@ void wb_q8_im2row_ukernel_3x3__scalar(size_t h, size_t w, size_t cin, size_t k16
 typedef struct wb_q8_tmat {
     int rows, a;
     int lanes1, lanes2; /* 16 or 32 */
-    int16_t m16[64];    /* the same entries, for 16-bit lanes (only when they fit) */
+    int16_t m16[64];    /* the same entries as int16 (|entry| <= 4096 always fits) */
     int32_t m32[64];
 } wb_q8_tmat;
 

@@ -1,0 +1,88 @@
+/* Eight int8 channels in 32-bit lanes (low and high halves), the widening steps that make them from
+ * 16-bit lanes, and their requantization step by step across several values. Private to the
+ * register-resident int8 F6 tile kernels, whose second pass needs 32-bit lanes. */
+#ifndef WB_Q8_WIDE32_NEON_H
+#define WB_Q8_WIDE32_NEON_H
+
+#include "wb_q8_neon.h"
+
+/* Compiler fences: a value gcc must (re)make where it stands, not hoist and keep in a register */
+#if defined(__aarch64__)
+#define WB_PIN_VREG(v) __asm__ volatile("" : "+w"(v))
+#define WB_PIN_GREG(v) __asm__ volatile("" : "+r"(v))
+#else
+#define WB_PIN_VREG(v) (void)0
+#define WB_PIN_GREG(v) (void)0
+#endif
+
+/* a float multiplier kept in a general register, broadcast where it is used */
+static inline __attribute__((always_inline)) uint32_t w32_mult_bits(float m)
+{
+    union {
+        float f;
+        uint32_t u;
+    } b = {m};
+    return b.u;
+}
+
+static inline __attribute__((always_inline)) float32x4_t w32_mult(uint32_t bits)
+{
+    WB_PIN_GREG(bits);
+    return vreinterpretq_f32_u32(vdupq_n_u32(bits));
+}
+
+typedef struct {
+    int32x4_t lo, hi;
+} w32;
+
+#define W_SHLL(x, n) ((w32){vshll_n_s16(vget_low_s16(x), n), vshll_n_s16(vget_high_s16(x), n)})
+#define W_ADDL(x, y) ((w32){vaddl_s16(vget_low_s16(x), vget_low_s16(y)), vaddl_high_s16(x, y)})
+#define W_SUBL(x, y) ((w32){vsubl_s16(vget_low_s16(x), vget_low_s16(y)), vsubl_high_s16(x, y)})
+#define W_ADDW(a, x) ((w32){vaddw_s16((a).lo, vget_low_s16(x)), vaddw_high_s16((a).hi, x)})
+#define W_SHL(a, n) ((w32){vshlq_n_s32((a).lo, n), vshlq_n_s32((a).hi, n)})
+#define W_ADD(a, b) ((w32){vaddq_s32((a).lo, (b).lo), vaddq_s32((a).hi, (b).hi)})
+#define W_SUB(a, b) ((w32){vsubq_s32((a).lo, (b).lo), vsubq_s32((a).hi, (b).hi)})
+
+/* b[0..n) = wb_q8_requant_s32 of y[0..n), each step made for all n values before the next: the
+ * in-order A53 then finds independent work between a step and the one that needs it (the
+ * kernels turn gcc's pre-allocation scheduler off, so the source order is the issue order). */
+static inline __attribute__((always_inline)) void w32_requant(const w32 *y, int n, float32x4_t vm,
+                                                              int8x8_t *b)
+{
+    float32x4_t f[16];
+    int32x4_t q[16];
+    int16x8_t h[8];
+    int8x8_t lo = vdup_n_s8(-127);
+    WB_PIN_VREG(lo); /* made per call, not held in a register through the loop */
+#pragma GCC unroll 8
+    for (int l = 0; l < n; l++) {
+        f[2 * l] = vcvtq_f32_s32(y[l].lo);
+        f[2 * l + 1] = vcvtq_f32_s32(y[l].hi);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 2 * n; i++)
+        f[i] = vmulq_f32(f[i], vm);
+#pragma GCC unroll 16
+    for (int i = 0; i < 2 * n; i++)
+        q[i] = wb_q8_cvtn(f[i]);
+#pragma GCC unroll 8
+    for (int l = 0; l < n; l++)
+        h[l] = vcombine_s16(vqmovn_s32(q[2 * l]), vqmovn_s32(q[2 * l + 1]));
+#pragma GCC unroll 8
+    for (int l = 0; l < n; l++)
+        b[l] = vmax_s8(vqmovn_s16(h[l]), lo);
+}
+
+/* requantize y[0..n) and store output l at yo[l] + c */
+static inline __attribute__((always_inline)) void w32_requant_store(const w32 *y, int n,
+                                                                    int8_t *const *yo, size_t c,
+                                                                    float32x4_t vm)
+{
+    int8x8_t b[8];
+    w32_requant(y, n, vm, b);
+#pragma GCC unroll 8
+    for (int l = 0; l < n; l++)
+        vst1_s8(yo[l] + c, b[l]);
+}
+
+#endif
