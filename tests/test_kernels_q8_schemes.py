@@ -223,6 +223,22 @@ def test_aarch64_int8_limits_under_qemu(aarch64_driver, tmp_path, algo, learned,
 
 @needs_qemu
 @pytest.mark.slow
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("m,matrices", [(2, "static"), (6, "static"), (2, "default"), (4, "default"),
+                                        (4, "barabasz"), (6, "barabasz")])
+def test_aarch64_tile_transforms_awkward_shape_under_qemu(aarch64_driver, tmp_path, m, matrices, scheme):
+    """The register-resident tile kernels (static: constant matrices; learned: matrices in vector
+    lanes, default and Barabasz) with Cin = 17 (not a multiple of 8) and partial tiles."""
+    t = (None if matrices == "static" else
+         cook_toom(m, 3, BARABASZ_POINTS[(m, 3)]) if matrices == "barabasz" else cook_toom(m))
+    x, w = data(7, 13, 17, 5, seed=5)
+    out = run_driver(aarch64_driver, tmp_path, x, w, m, scheme, t)
+    ref = R.winograd_int8_stages(x, w, cook_toom(m) if t is None else t, scheme)
+    assert np.array_equal(out[0], ref["y8"]) and np.array_equal(out[1], ref["y8"])
+
+
+@needs_qemu
+@pytest.mark.slow
 def test_aarch64_wide_f6_at_the_cin_bound_under_qemu(aarch64_driver, tmp_path):
     x, w = cin_bound_data(37576)
     out = run_driver(aarch64_driver, tmp_path, x, w, 6, "wide")

@@ -107,6 +107,19 @@ WB_ALWAYS int8x8_t wb_q8_narrow_f32(float32x4_t lo, float32x4_t hi)
         hi = vld1q_s32((const int32_t *)(p8) + (p) * (ps) + (c) + 4);                              \
     } while (0)
 
+/* input transforms (q8-winoin-scheme-neon.inc) */
+/* WB_TAP_STORE / WB_WIDE_STORE with the position's multiplier given as a vector vm (the template
+ * loads a row's multipliers before its stores: a store may alias mult), and their forms for V
+ * already in int16 lanes (the same bytes: requant widens first; SRSHL rounds without overflow,
+ * and the result fits int16) */
+#define WB_TAP_STORE_VM(v, p, vs, c, lo, hi, vm, shift)                                            \
+    vst1_s8((int8_t *)(v) + (p) * (vs) + (c), wb_q8_requant_s32(lo, hi, vm))
+#define WB_WIDE_STORE_VM(v, p, vs, c, lo, hi, vm, shift) WB_WIDE_STORE(v, p, vs, c, lo, hi, 0, shift)
+#define WB_TAP_STORE16_VM(v, p, vs, c, v16, vm, shift)                                             \
+    vst1_s8((int8_t *)(v) + (p) * (vs) + (c), wb_q8_requant_s16(v16, vm))
+#define WB_WIDE_STORE16_VM(v, p, vs, c, v16, vm, shift)                                            \
+    vst1q_s16((int16_t *)(v) + (p) * (vs) + (c), vrshlq_s16(v16, vdupq_n_s16((int16_t) - (shift))))
+
 /* output transforms (q8-winoout-scheme-neon.inc) */
 
 #include <string.h>

@@ -15,4 +15,5 @@
 #define WB_A 6
 #define WB_STORE WB_WIDE_STORE
 #define WB_CONST_BT wb_q8_btq_f4
+#define WB_SIN_G 3 /* rows per group: 3 (A53 model 892 cycles) beats 2 (983); tap spills with 3 */
 #include "q8-winoin-scheme-neon.inc"
