@@ -288,7 +288,7 @@ def test_dotprod_build_refuses_a53_and_agrees_on_a_dotprod_core(host_lines, tmp_
     assert [c["checksum"] for c in dot_cases] == [c["checksum"] for c in host_lines[0]]
 
 
-# ---- learned (dense) kernels at each lane width (F6 all three, F2/F4 32/32) -----------------------------------------------
+# ---- learned (dense) kernels at each lane width (F6 all three, F2/F4 16/32 and 32/32) -----------------------------------------------
 
 def lane_matrix(rng, rows, cols, lim, l1_lo, l1_hi):
     """A random integer matrix (rows x cols) with entries in [-lim, lim] and max row L1 in
@@ -300,7 +300,7 @@ def lane_matrix(rng, rows, cols, lim, l1_lo, l1_hi):
 
 
 LANES = {"16/16": (1, 1, 16), "16/32": (6, 17, 258), "32/32": (90, 259, 4096)}
-LANE_CASES = [(6, lanes) for lanes in LANES] + [(2, "32/32"), (4, "32/32")]
+LANE_CASES = [(6, lanes) for lanes in LANES] + [(m, lanes) for m in (2, 4) for lanes in ("16/32", "32/32")]
 
 
 def lane_transform(m, lanes):
