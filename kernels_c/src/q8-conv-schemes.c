@@ -350,10 +350,7 @@ static void pad_row(void *ctx, size_t row, int tid)
 {
     (void)tid;
     const job *j = ctx;
-    const wb_q8_plan *p = j->p;
-    int8_t *dst = p->xpad + ((row + 1) * p->wp + 1) * p->cin16;
-    for (int x = 0; x < p->w; x++) /* the channel tail stays 0 */
-        memcpy(dst + x * p->cin16, j->x + (row * p->w + x) * p->cin, p->cin);
+    wb_q8_pad_row(j->p, j->x, row);
 }
 
 /* V of tile t (int8 for tap, int16 for wide) into v, positions vs elements apart. */

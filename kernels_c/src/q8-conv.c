@@ -267,18 +267,22 @@ typedef struct {
     size_t block;        /* fused Winograd run: tiles per block */
 } job;
 
+void wb_q8_pad_row(const wb_q8_plan *p, const int8_t *x, size_t row)
+{
+    int8_t *dst = p->xpad + ((row + 1) * p->wp + 1) * p->cin16;
+    const int8_t *src = x + row * p->w * p->cin;
+    if (p->cin16 == (size_t)p->cin)
+        memcpy(dst, src, p->w * p->cin);
+    else
+        for (int c = 0; c < p->w; c++) /* channel tail stays 0 */
+            memcpy(dst + c * p->cin16, src + c * p->cin, p->cin);
+}
+
 static void pad_rows(void *ctx, size_t row, int tid)
 {
     (void)tid;
     const job *j = ctx;
-    const wb_q8_plan *p = j->p;
-    int8_t *dst = p->xpad + ((row + 1) * p->wp + 1) * p->cin16;
-    const int8_t *src = j->x + row * p->w * p->cin;
-    if (p->cin16 == (size_t)p->cin)
-        memcpy(dst, src, p->w * p->cin);
-    else
-        for (int x = 0; x < p->w; x++) /* channel tail stays 0 */
-            memcpy(dst + x * p->cin16, src + x * p->cin, p->cin);
+    wb_q8_pad_row(j->p, j->x, row);
 }
 
 /* V8 of tile t, its a*a positions vs bytes apart, into v. */

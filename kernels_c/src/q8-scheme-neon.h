@@ -10,55 +10,22 @@
 #define WB_V8(x) x##0, x##1, x##2, x##3, x##4, x##5, x##6, x##7
 #define WB_V8DECL(T, x) T x##0, T x##1, T x##2, T x##3, T x##4, T x##5, T x##6, T x##7
 
-/* sum_k r[k] x_k over k < n, int32 lanes (n is a compile-time constant after inlining) */
-WB_ALWAYS int32x4_t wb_dot_s32(const int32_t *r, int n, WB_V8DECL(int32x4_t, x))
+/* sum_k r[k] x_k over k < n (a compile-time constant after inlining) with int64 products and
+ * sums, on the low (h = 0) or high (h = 1) 2 lanes of each x_k */
+#define WB_HALF(x, h) ((h) ? vget_high_s32(x) : vget_low_s32(x))
+WB_ALWAYS int64x2_t wb_dot_s64(const int32_t *r, int n, int h, WB_V8DECL(int32x4_t, x))
 {
-    int32x4_t acc = vmulq_n_s32(x0, r[0]);
-    acc = vmlaq_n_s32(acc, x1, r[1]);
-    acc = vmlaq_n_s32(acc, x2, r[2]);
-    acc = vmlaq_n_s32(acc, x3, r[3]);
+    int64x2_t acc = vmull_n_s32(WB_HALF(x0, h), r[0]);
+    acc = vmlal_n_s32(acc, WB_HALF(x1, h), r[1]);
+    acc = vmlal_n_s32(acc, WB_HALF(x2, h), r[2]);
+    acc = vmlal_n_s32(acc, WB_HALF(x3, h), r[3]);
     if (n > 4) {
-        acc = vmlaq_n_s32(acc, x4, r[4]);
-        acc = vmlaq_n_s32(acc, x5, r[5]);
+        acc = vmlal_n_s32(acc, WB_HALF(x4, h), r[4]);
+        acc = vmlal_n_s32(acc, WB_HALF(x5, h), r[5]);
     }
     if (n > 6) {
-        acc = vmlaq_n_s32(acc, x6, r[6]);
-        acc = vmlaq_n_s32(acc, x7, r[7]);
-    }
-    return acc;
-}
-
-/* the same with int64 products and sums, 2 lanes per half: returns (lo, hi) of the 4 lanes */
-WB_ALWAYS int64x2_t wb_dot_s64_lo(const int32_t *r, int n, WB_V8DECL(int32x4_t, x))
-{
-    int64x2_t acc = vmull_n_s32(vget_low_s32(x0), r[0]);
-    acc = vmlal_n_s32(acc, vget_low_s32(x1), r[1]);
-    acc = vmlal_n_s32(acc, vget_low_s32(x2), r[2]);
-    acc = vmlal_n_s32(acc, vget_low_s32(x3), r[3]);
-    if (n > 4) {
-        acc = vmlal_n_s32(acc, vget_low_s32(x4), r[4]);
-        acc = vmlal_n_s32(acc, vget_low_s32(x5), r[5]);
-    }
-    if (n > 6) {
-        acc = vmlal_n_s32(acc, vget_low_s32(x6), r[6]);
-        acc = vmlal_n_s32(acc, vget_low_s32(x7), r[7]);
-    }
-    return acc;
-}
-
-WB_ALWAYS int64x2_t wb_dot_s64_hi(const int32_t *r, int n, WB_V8DECL(int32x4_t, x))
-{
-    int64x2_t acc = vmull_n_s32(vget_high_s32(x0), r[0]);
-    acc = vmlal_n_s32(acc, vget_high_s32(x1), r[1]);
-    acc = vmlal_n_s32(acc, vget_high_s32(x2), r[2]);
-    acc = vmlal_n_s32(acc, vget_high_s32(x3), r[3]);
-    if (n > 4) {
-        acc = vmlal_n_s32(acc, vget_high_s32(x4), r[4]);
-        acc = vmlal_n_s32(acc, vget_high_s32(x5), r[5]);
-    }
-    if (n > 6) {
-        acc = vmlal_n_s32(acc, vget_high_s32(x6), r[6]);
-        acc = vmlal_n_s32(acc, vget_high_s32(x7), r[7]);
+        acc = vmlal_n_s32(acc, WB_HALF(x6, h), r[6]);
+        acc = vmlal_n_s32(acc, WB_HALF(x7, h), r[7]);
     }
     return acc;
 }

@@ -56,6 +56,8 @@ struct wb_q8_plan {
 };
 
 int wb_q8_ensure_blocks(wb_q8_plan *p, int threads); /* WB_OK or WB_E_RUNTIME */
+/* Row `row` of the int8 image x (Cin channels) into the plan's zero-padded xpad (Cin16 channels). */
+void wb_q8_pad_row(const wb_q8_plan *p, const int8_t *x, size_t row);
 
 /* Scheme step 3: Tq = round_half_away(T 2^k), smallest exact k within limit, else the largest k
  * within it. Returns 0, or -1 when even k = 0 exceeds the limit. */
