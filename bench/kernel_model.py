@@ -3,9 +3,10 @@ each `wb_*` function's instructions, the hottest loop is the innermost loop with
 instructions, and llvm-mca (LLVM's scheduling models) gives that loop's cycles per iteration.
 
 What it counts, per function: instructions; stack references (loads/stores addressed off sp, the
-frame pointer or a register made from them, push/pop on x86), in total and inside the hottest loop; per loop iteration the
-fp32 flops (FMLA = 2 per lane) and integer multiply-accumulates (SMULL/SMLAL = 1 per lane, SDOT =
-4 per lane), and from the cycles the rates against the peaks below. See kernels_c/README.md, "Static model".
+frame pointer or a register made from them, push/pop on x86), in total and inside the hottest
+loop; per loop iteration the fp32 flops (FMLA = 2 per lane) and integer multiply-accumulates
+(SMULL/SMLAL = 1 per lane, SDOT = 4 per lane), and from the cycles the rates against the peaks
+below. See kernels_c/README.md, "Static model".
 """
 
 from __future__ import annotations
@@ -180,10 +181,6 @@ def stack_ref_flags(insns: list[Insn], target: str) -> list[bool]:
         else:  # anything else written there (a pointer read back from memory too) is not stack
             derived.difference_update(r for r in written if r != "x29")
     return flags
-
-
-def stack_refs(insns: list[Insn], target: str) -> int:
-    return sum(stack_ref_flags(insns, target))
 
 
 def work(insn: Insn, target: str) -> tuple[int, int]:

@@ -111,9 +111,13 @@ def prune_images(keep: Path, log=print) -> list[Path]:
         in_use.add(Path(marker.read_text().strip()).resolve())
     for run in vms.glob("*"):  # VMs brought up before the marker existed: their qemu command line
         pid = running_pid(run)
-        if pid is not None and not (run / "image").exists():
+        if pid is None or (run / "image").exists():
+            continue
+        try:
             args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-            in_use.update(Path(a).parent.resolve() for a in args if a.endswith("initrd.cpio.zst"))
+        except OSError:  # it stopped meanwhile: nothing of it to keep
+            continue
+        in_use.update(Path(a).parent.resolve() for a in args if a.endswith("initrd.cpio.zst"))
     removed = [d for d in keep.parent.glob("debian-*-arm64-*") if d.is_dir() and d.resolve() not in in_use]
     for d in removed:
         shutil.rmtree(d, ignore_errors=True)

@@ -76,8 +76,9 @@ def dynamic_stream(ins, pcs):
 
 
 def one_iteration(stream, head, entry):
-    """The stream between two consecutive runs of the loop head within one call (the function's
-    first instruction not in between), preferring a later one (steady state)."""
+    """(start, end) in the stream of the span between two consecutive runs of the loop head within
+    one call (the function's first instruction not in between), preferring a later one (steady
+    state); None when there is none."""
     hits = [i for i, x in enumerate(stream) if x[0] == head]
     spans = [(a, b) for a, b in zip(hits, hits[1:])
              if all(x[0] != entry for x in stream[a:b])]
