@@ -8,6 +8,7 @@
 #define WB_LANES 4
 #define WB_STEP_T 2
 #define WB_STEP_Y 4
+#define WB_LOADZ WB_TAP_LOADZ /* the host build's form */
 #define WB_LOADZ4 WB_TAP_LOADZ4
 #define WB_LOADZ8 WB_TAP_LOADZ8
 #include "q8-winoout-scheme-neon.inc"

@@ -13,6 +13,7 @@
 
 #define WB_FN wb_q8_winoout_tap_static_ukernel_f6__neon
 #define WB_A 8
+#define WB_LOADZ WB_TAP_LOADZ /* the host build's form */
 #define WB_LOADZ4 WB_TAP_LOADZ4
 #define WB_LOADZ8 WB_TAP_LOADZ8
 #define WB_GROUP 2

@@ -13,6 +13,7 @@
 
 #define WB_FN wb_q8_winoout_wide_static_ukernel_f6__neon
 #define WB_A 8
+#define WB_LOADZ WB_WIDE_LOADZ /* the host build's form */
 #define WB_LOADZ4 WB_WIDE_LOADZ4
 #define WB_LOADZ8 WB_WIDE_LOADZ8
 #define WB_GROUP 2
