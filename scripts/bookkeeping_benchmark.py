@@ -11,9 +11,9 @@ import statistics
 import tempfile
 import time
 
-from bench.cases import Layer, expand
-from bench.protocol import CaseRecord
-from bench.results import ResultsDir, row_from_case
+from bench.measure.cases import Layer, expand
+from bench.measure.protocol import CaseRecord
+from bench.measure.results import ResultsDir, row_from_case
 
 
 def runner_line(n_samples: int) -> CaseRecord:

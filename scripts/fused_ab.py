@@ -10,7 +10,7 @@ of the total ((max - min) / median over rounds) and the least total seen. `cache
 simulator with an A53-like hierarchy (32 KiB 4-way L1D, 512 KiB 16-way L2 as the last level) once
 with reps=1 and once with reps=3, so the difference is two timed runs alone (data generation,
 weight transform and warmup cancel out), and prints LL misses per run. The host build must not use
-AVX-512 for valgrind: build it with `python -m bench.build host --mcpu x86-64-v3`.
+AVX-512 for valgrind: build it with `python -m bench.native.build host --mcpu x86-64-v3`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The bad-input table (issue 13): inputs a careless or hostile user gives `bench`, each with the exit
 code it must get (2 bad input, 1 an environment error) and a word its one-line message must hold.
 
-Shared by tests/test_bad_inputs.py and scripts/bad_inputs.py. Each case runs `bench.cli.main`
+Shared by tests/test_bad_inputs.py and scripts/bad_inputs.py. Each case runs `bench.cli.main.main`
 in-process in a fresh directory D (`{d}` in argv, env and file names) holding the case's files, with
 $BENCH_BOARDS_FILE at D/boards.toml. `check` lists what is wrong with an answer: not one line, a
 traceback or internal error, the wrong exit code, the word missing, or any file under D changed.
@@ -143,9 +143,9 @@ def good_results() -> dict[str, str]:
     """latency.csv and raw.json of a small real-shaped results directory (two ok cases, one failed)."""
     import tempfile
 
-    from bench.cases import Layer, expand
-    from bench.protocol import CaseRecord
-    from bench.results import ResultsDir, row_from_case
+    from bench.measure.cases import Layer, expand
+    from bench.measure.protocol import CaseRecord
+    from bench.measure.results import ResultsDir, row_from_case
 
     stats = lambda v: {"median": v, "mean": v, "min": v * 0.9, "p10": v * 0.95, "p90": v * 1.1, "mad": 0.01}
     with tempfile.TemporaryDirectory() as tmp:
@@ -347,7 +347,7 @@ def can_mount() -> bool:
 
 def run_case(case: BadInput, d: Path) -> Answer:
     """Run one case in the empty directory `d` (in-process, in `d`, with its own boards file)."""
-    from bench.cli import main
+    from bench.cli.main import main
 
     _write_files(d, case.files)
     argv = [a.replace("{d}", str(d)) for a in case.argv]

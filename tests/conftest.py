@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench import build
+from bench.native import build
 
 SSHD = "/usr/sbin/sshd"
 
@@ -161,13 +161,13 @@ class BoardsFile:
     def _write(self):
         import tomlkit
 
-        from bench.boards import without_none
+        from bench.boards.profiles import without_none
         self.path.write_text(tomlkit.dumps(without_none({"boards": self.boards, "groups": self.groups})))
 
 
 @pytest.fixture
 def boards_file(tmp_path, monkeypatch):
-    from bench.boards import USER_FILE_ENV
+    from bench.boards.profiles import USER_FILE_ENV
     f = BoardsFile(tmp_path / "boards.toml")
     monkeypatch.setenv(USER_FILE_ENV, str(f.path))
     return f

@@ -27,7 +27,7 @@ def test_bad_input_gets_one_line_and_its_exit_code(case, tmp_path):
 
 
 def test_debug_shows_the_traceback_of_an_environment_error(tmp_path, capsys):
-    from bench.cli import main
+    from bench.cli.main import main
 
     results = good_results()
     (tmp_path / "r").mkdir()
@@ -44,9 +44,9 @@ def test_a_table_with_only_the_contract_columns_gives_a_lut_and_plots(tmp_path, 
     import csv
     import io
 
-    from bench.cli import main
-    from bench.lut import load_lut
-    from bench.results import CONTRACT_COLUMNS
+    from bench.cli.main import main
+    from bench.analysis.lut import load_lut
+    from bench.measure.results import CONTRACT_COLUMNS
 
     rows = list(csv.DictReader(io.StringIO(good_results()["latency.csv"])))
     (tmp_path / "r").mkdir()
@@ -75,7 +75,7 @@ def test_hostbench_json_on_a_full_disk_keeps_the_results(tmp_path, capsys):
     import re
 
     from bad_input_cases import _tmpfs
-    from bench.cli import main
+    from bench.cli.main import main
 
     with _tmpfs(tmp_path, "full"):
         code = main(["hostbench", "--bits", "32", "--runs", "1", "--min-time-ms", "0",

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from bench.vm import VmSpec, _cluster_dtb, prune_images, running_pid, vm_dir
+from bench.boards.vm import VmSpec, _cluster_dtb, prune_images, running_pid, vm_dir
 
 
 def bench(*args, timeout=120):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.resources import remote_dir
+from bench.files import remote_dir
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SCRIPT = remote_dir() / "prepare.sh"

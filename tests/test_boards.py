@@ -6,12 +6,12 @@ import sys
 
 import pytest
 
-from bench.boards import (list_boards, list_groups, load_board, load_boards, parse_cpulist,
+from bench.boards.profiles import (list_boards, list_groups, load_board, load_boards, parse_cpulist,
                           format_cpulist, parse_ssh_host, resolve_core, save_board, user_boards_file)
-from bench.cli import main
-from bench.clusters import Cluster, label
+from bench.cli.main import main
+from bench.boards.cpus import Cluster, label
 from bench.errors import UsageError
-from bench.probe import read_topology
+from bench.boards.topology import read_topology
 
 
 def test_cpulists_round_trip():

@@ -1,4 +1,4 @@
-"""bench.build: cached builds keyed by a hash of sources, flags and compiler; clear errors for a
+"""bench.native.build: cached builds keyed by a hash of sources, flags and compiler; clear errors for a
 missing compiler or SIMDe; the committed default-transform header is what the generator writes."""
 
 import importlib.util
@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from bench import build
+from bench.native import build
 
 
 def test_second_build_is_cached(tmp_path):
@@ -73,7 +73,7 @@ def test_default_transform_header_is_regenerated_identically():
     spec = importlib.util.spec_from_file_location("gen", build.KERNELS / "tools" / "gen_default_transforms.py")
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
-    from bench.winograd import cook_toom
+    from bench.numerics.winograd import cook_toom
 
     assert gen.HEADER.read_text() == gen.render(cook_toom)
 

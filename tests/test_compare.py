@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.build import build_runner
-from bench.cases import Case, Layer
-from bench.compare import MIN_REPS, compare
-from bench.protocol import CaseRecord
-from bench.results import KEY_COLUMNS, ResultsDir, load_samples, row_from_case
+from bench.native.build import build_runner
+from bench.measure.cases import Case, Layer
+from bench.analysis.compare import MIN_REPS, compare
+from bench.measure.protocol import CaseRecord
+from bench.measure.results import KEY_COLUMNS, ResultsDir, load_samples, row_from_case
 
 SLOWED = "wb_f32_conv_winograd_static_f4"
 CASES = [f"algo={a} transform=static bits=32 h={h} w={h} cin={c} cout={c}"

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bench.boards import DEFAULT_ENV, default_board, load_board
+from bench.boards.profiles import DEFAULT_ENV, default_board, load_board
 from bench.errors import UsageError
 
 

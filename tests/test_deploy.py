@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.boards import Board, Cluster, load_board, resolve_core
-from bench.deploy import StreamOptions, parse_cases, run_runner
+from bench.boards.profiles import Board, Cluster, load_board, resolve_core
+from bench.measure.deploy import StreamOptions, parse_cases, run_runner
 from bench.errors import UsageError
-from bench.protocol import CaseRecord, InfoRecord
+from bench.measure.protocol import CaseRecord, InfoRecord
 
 CASES = """algo=f4 transform=static bits=32 h=16 w=16 cin=16 cout=16 id=a
 # a comment and a blank line, so that result line numbers are checked against the caller's text
@@ -172,7 +172,7 @@ def test_ssh_board_without_clusters_probes_them(sshd_server, boards_file):
     """--host user@addr:port alone: the clusters come from the board."""
     board = load_board(ssh_host=f"{sshd_server.user}@127.0.0.1:{sshd_server.port}")
     board = dataclasses.replace(board, identity=str(sshd_server.client_key), known_hosts=str(sshd_server.known_hosts))
-    from bench.probe import probe_board
+    from bench.boards.topology import probe_board
     probed = probe_board(board)
     lines = run(probed)
     assert [c.status for c in cases_of(lines)] == ["ok", "ok"]
@@ -203,11 +203,11 @@ def test_local_emulated_board():
 
 
 def test_matrices_files_are_pushed(tmp_path):
-    """By token from `files` (bench.cases.matrices_token), by local path, and as .json (converted to the
+    """By token from `files` (bench.measure.cases.matrices_token), by local path, and as .json (converted to the
     runner's text form);
     a missing or broken file is a bad_matrices row while the other cases run."""
-    from bench.cases import matrices_token
-    from bench.winograd import cook_toom, save_transform
+    from bench.measure.cases import matrices_token
+    from bench.numerics.winograd import cook_toom, save_transform
     save_transform(cook_toom(4), tmp_path / "f4.txt")
     save_transform(cook_toom(4), tmp_path / "f4.json")
     (tmp_path / "broken.json").write_text("{}")

@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from bench.boards import load_board, load_boards
+from bench.boards.profiles import load_board, load_boards
 from bench.errors import UsageError
-from bench.deploy import StreamOptions, parse_cases
-from bench.farm import run_farm, split
-from bench.protocol import CaseRecord, InfoRecord
+from bench.measure.deploy import StreamOptions, parse_cases
+from bench.measure.farm import run_farm, split
+from bench.measure.protocol import CaseRecord, InfoRecord
 
 FAST = ["--min-time-ms", "20", "--min-reps", "3"]
 QEMU = "qemu-aarch64-static -cpu cortex-a53"

@@ -16,10 +16,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.boards import load_board, resolve_core
-from bench.deploy import StreamOptions, run_runner
-from bench.protocol import CaseRecord
-from bench.results import CSV_DTYPES, KEY_COLUMNS
+from bench.boards.profiles import load_board, resolve_core
+from bench.measure.deploy import StreamOptions, run_runner
+from bench.measure.protocol import CaseRecord
+from bench.measure.results import CSV_DTYPES, KEY_COLUMNS
 
 from conftest import start_sshd
 

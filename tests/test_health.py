@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.health import run_warnings, unstable_warnings
-from bench.probe import read_topology
+from bench.measure.health import run_warnings, unstable_warnings
+from bench.boards.topology import read_topology
 
 HIKEY = Path(__file__).parent / "fixtures" / "hikey960"
 
@@ -61,9 +61,9 @@ def test_a_profile_that_disagrees_with_the_probe_is_warned_about():
     against a Raspberry Pi 4's: the missing clusters are named. A changed frequency is named too."""
     import dataclasses
 
-    from bench.boards import load_board
-    from bench.health import profile_mismatches
-    from bench.probe import read_topology
+    from bench.boards.profiles import load_board
+    from bench.measure.health import profile_mismatches
+    from bench.boards.topology import read_topology
 
     fixtures = Path(__file__).parent / "fixtures"
     hikey = load_board("hikey960")

@@ -28,7 +28,7 @@ def test_one_run_gives_the_table_and_the_runner_records(tmp_path):
     every runner record of the run (info, peak, one case per row) with its board context."""
     import json
 
-    from bench.cmd_hostbench import COMBOS, LAYERS
+    from bench.cli.hostbench import COMBOS, LAYERS
 
     out = tmp_path / "runs.json"
     done = subprocess.run([sys.executable, "-m", "bench", "hostbench", "--runs", "1", "--min-time-ms", "1",
@@ -43,7 +43,7 @@ def test_one_run_gives_the_table_and_the_runner_records(tmp_path):
 
 
 def test_every_int8_winograd_case_is_measured_under_each_scheme():
-    from bench.cmd_hostbench import LAYERS, case_specs
+    from bench.cli.hostbench import LAYERS, case_specs
 
     lines = [s.runner_line() for s in case_specs((32, 8), ("tensor", "wide"))]
     wide = [l for l in lines if "scheme=wide" in l]

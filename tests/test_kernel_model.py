@@ -1,4 +1,4 @@
-"""`bench kernels` and bench.kernel_model: the static model of a build's micro-kernels. A hand-written
+"""`bench kernels` and bench.native.kernel_model: the static model of a build's micro-kernels. A hand-written
 aarch64 loop with a known answer checks the counting exactly; the real aarch64 builds check that
 the GEMM loops are found and their figures fall in sane ranges (figures from llvm-mca's models
 are deterministic for a given LLVM; no timing is asserted)."""
@@ -11,9 +11,9 @@ import subprocess
 
 import pytest
 
-from bench import build
-from bench.cli import main
-from bench.kernel_model import Insn, dual_issue_cycles, model_binary
+from bench.native import build
+from bench.cli.main import main
+from bench.native.kernel_model import Insn, dual_issue_cycles, model_binary
 
 CROSS = shutil.which("aarch64-linux-gnu-gcc")
 MCA = shutil.which("llvm-mca")

@@ -15,8 +15,10 @@ around 1e5 or more), far outside.
 import numpy as np
 import pytest
 
-from bench import kernels, reference
-from bench.winograd import BARABASZ_POINTS, cook_toom, save_transform
+from bench.native import kernels
+
+from bench.numerics import reference
+from bench.numerics.winograd import BARABASZ_POINTS, cook_toom, save_transform
 
 EPS32 = float(np.finfo(np.float32).eps)
 GROWTH = {"im2row": 2.0, "f2": 2.0, "f4": 16.0, "f6": 48.0}

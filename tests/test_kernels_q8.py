@@ -1,4 +1,4 @@
-"""int8 kernels (kernels_c/src/q8-*) against bench.reference's int8 scheme, bit for bit.
+"""int8 kernels (kernels_c/src/q8-*) against bench.numerics.reference's int8 scheme, bit for bit.
 
 Through the cffi binding (host build, NEON via SIMDe): the timed NEON path, the scalar calibration
 path and the Winograd intermediates V8, U8, P8 must equal the reference's on awkward shapes, the
@@ -18,8 +18,12 @@ import subprocess
 import numpy as np
 import pytest
 
-from bench import build, kernels, reference as R
-from bench.winograd import BARABASZ_POINTS, Transform, cook_toom
+from bench.native import build
+
+from bench.native import kernels
+
+from bench.numerics import reference as R
+from bench.numerics.winograd import BARABASZ_POINTS, Transform, cook_toom
 
 SHAPES = [  # (h, w, cin, cout)
     (1, 1, 3, 5),
@@ -196,7 +200,7 @@ def run_runner(cmd, tmp_path, extra=()):
 
 
 def reference_checksums():
-    """The runner's checksum of f32(y8) * f32(s_y), y8 from bench.reference on the runner's data."""
+    """The runner's checksum of f32(y8) * f32(s_y), y8 from bench.numerics.reference on the runner's data."""
     sums = []
     for algo, _, h, w, cin, cout in RUNNER_CASES:
         x = kernels.gaussian((1, h, w, cin), SEED)

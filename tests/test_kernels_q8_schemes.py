@@ -1,5 +1,5 @@
 """The int8 Winograd schemes tap and wide in C (kernels_c/src/q8-conv-schemes.c and their NEON
-micro-kernels) against bench.reference, bit for bit.
+micro-kernels) against bench.numerics.reference, bit for bit.
 
 Host build through cffi: the timed NEON path, the scalar calibration path and every intermediate
 (tap: V8, U8, P8, per-position multipliers, Sq; wide: V16, U16, M after its rshift, e, QU) on
@@ -16,8 +16,12 @@ import subprocess
 import numpy as np
 import pytest
 
-from bench import build, kernels, reference as R
-from bench.winograd import BARABASZ_POINTS, cook_toom
+from bench.native import build
+
+from bench.native import kernels
+
+from bench.numerics import reference as R
+from bench.numerics.winograd import BARABASZ_POINTS, cook_toom
 
 SHAPES = [(1, 1, 3, 5), (7, 13, 3, 5), (2, 31, 17, 5), (7, 13, 17, 8), (5, 6, 33, 19)]
 WINO = [("f2", 2), ("f4", 4), ("f6", 6)]

@@ -1,4 +1,4 @@
-"""Whole-network latency (bench.network, LUT.network_latency, `bench network`).
+"""Whole-network latency (bench.analysis.network, LUT.network_latency, `bench network`).
 
 The LUT tests use synthetic latencies: the network total is arithmetic over the table, checked here
 against an independent sum; the measured path is covered by the `bench network` run at the end."""
@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from bench.cases import resnet18_cifar
-from bench.lut import LUT, LUTError, layer_key
+from bench.measure.cases import resnet18_cifar
+from bench.analysis.lut import LUT, LUTError, layer_key
 
 OPS = ("im2row-fp32", "f4-static-int8", "f2-static-fp32")
 
@@ -99,7 +99,7 @@ def test_bench_network_on_a_measured_quick_sweep(quick_results, tmp_path):
     assert done.returncode == 0, done.stderr
     import pandas as pd
 
-    from bench.results import ResultsDir
+    from bench.measure.results import ResultsDir
 
     df = ResultsDir.load(quick_results).dataframe()
     f4 = df[(df["algo"] == "f4") & (df["bits"] == 8)]

@@ -1,4 +1,4 @@
-"""bench.outfiles: files written whole or not at all, keeping a replaced file's mode and symlinks."""
+"""bench.files: files written whole or not at all, keeping a replaced file's mode and symlinks."""
 
 import os
 import stat
@@ -6,7 +6,7 @@ import stat
 import pytest
 
 from bench.errors import UsageError
-from bench.outfiles import output_dir, replacing
+from bench.files import output_dir, replacing
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):

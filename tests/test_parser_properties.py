@@ -18,11 +18,11 @@ import tomlkit
 from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 
-from bench.boards import BOARD_SCHEMA, list_boards, parse_cpulist, format_cpulist
+from bench.boards.profiles import BOARD_SCHEMA, list_boards, parse_cpulist, format_cpulist
 from bench.errors import UsageError
-from bench.lut import ENTRY_FIELDS, build_lut, load_lut, lut_json
-from bench.profile_schema import CLUSTER_SCHEMA, MAX_CPUS
-from bench.results import COLUMNS, CONTRACT_COLUMNS, ResultsDir
+from bench.analysis.lut import ENTRY_FIELDS, build_lut, load_lut, lut_json
+from bench.boards.schema import CLUSTER_SCHEMA, MAX_CPUS
+from bench.measure.results import COLUMNS, CONTRACT_COLUMNS, ResultsDir
 
 
 
@@ -279,7 +279,7 @@ def test_latency_tables_any_bytes(content):
 @given(latency_tables())
 def test_plots_of_any_accepted_table(content):
     """What `bench plot` accepts, it draws (or refuses in one line): the figures never crash."""
-    from bench.cli import main
+    from bench.cli.main import main
 
     with file_with("r/latency.csv", content) as path:
         try:
@@ -296,8 +296,8 @@ def test_plots_of_any_accepted_table(content):
 # ---------------------------------------------------------------------------------------------
 # Runner output lines (what a board sends back) and the host's case-line parser
 
-from bench.deploy import parse_cases  # noqa: E402
-from bench.protocol import CaseRecord, InfoRecord, PeakRecord, parse_record  # noqa: E402
+from bench.measure.deploy import parse_cases  # noqa: E402
+from bench.measure.protocol import CaseRecord, InfoRecord, PeakRecord, parse_record  # noqa: E402
 
 record_values = st.one_of(json_values, st.fixed_dictionaries(
     {"type": st.sampled_from(["case", "info", "peak", "other"]), "line": st.one_of(st.integers(), json_values)},

@@ -1,4 +1,4 @@
-"""The latency predictor (bench.predict, LUT.predict, `bench lut`'s report).
+"""The latency predictor (bench.analysis.predict, LUT.predict, `bench lut`'s report).
 
 Synthetic data drawn from the model's own form (plus noise) checks that the fit recovers it and that
 cross-validation measures what it should; the refusals are checked on the same models."""
@@ -6,8 +6,8 @@ cross-validation measures what it should; the refusals are checked on the same m
 import numpy as np
 import pytest
 
-from bench.lut import LUT, layer_key
-from bench.predict import MIN_LAYERS, PredictError, features, fit_model, fit_table, predict
+from bench.analysis.lut import LUT, layer_key
+from bench.analysis.predict import MIN_LAYERS, PredictError, features, fit_model, fit_table, predict
 
 # Resolutions off the tile sizes too: on multiples of m alone a stage's ops and bytes are proportional
 # and the fit could not tell them apart.
@@ -71,7 +71,7 @@ def test_bench_lut_fits_reports_and_stores_the_models_of_a_measured_sweep(tmp_pa
     import subprocess
     import sys
 
-    from bench.lut import load_lut
+    from bench.analysis.lut import load_lut
 
     def bench(*args):
         return subprocess.run([sys.executable, "-m", "bench", *map(str, args)], capture_output=True, text=True,

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.boards import format_cpulist, load_board, parse_cpulist
+from bench.boards.profiles import format_cpulist, load_board, parse_cpulist
 from bench.errors import UsageError
-from bench.probe import (PROBE_SCRIPT, emulated_cpu_model, parse_cpuinfo, parse_probe_output, probe,
+from bench.boards.topology import (PROBE_SCRIPT, emulated_cpu_model, parse_cpuinfo, parse_probe_output, probe,
                          read_midrs, read_topology)
-from bench.transport import open_transport
+from bench.boards.transport import open_transport
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -1,4 +1,4 @@
-"""bench.protocol against the C runner: error kinds, limits and the case line, read from the C
+"""bench.measure.protocol against the C runner: error kinds, limits and the case line, read from the C
 sources (names) and checked on the real host runner (limits)."""
 
 import json
@@ -7,11 +7,11 @@ import subprocess
 
 import pytest
 
-from bench import protocol
-from bench.build import build_runner
-from bench.cases import Layer, expand
-from bench.protocol import ErrorKind, Repetition, case_deadline_s, parse_record
-from bench.resources import kernels_dir
+from bench.measure import protocol
+from bench.native.build import build_runner
+from bench.measure.cases import Layer, expand
+from bench.measure.protocol import ErrorKind, Repetition, case_deadline_s, parse_record
+from bench.files import kernels_dir
 
 RUNNER_C = kernels_dir() / "runner" / "wb_runner.c"
 

@@ -1,4 +1,4 @@
-"""The float64 references and the int8 scheme of bench.reference."""
+"""The float64 references and the int8 scheme of bench.numerics.reference."""
 
 import itertools
 import time
@@ -6,8 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from bench import reference as ref
-from bench.winograd import BARABASZ_POINTS, cook_toom
+from bench.numerics import reference as ref
+from bench.numerics.winograd import BARABASZ_POINTS, cook_toom
 
 SHAPES = [(7, 13, 3, 5), (1, 1, 3, 5), (2, 31, 4, 2), (5, 5, 17, 3)]
 

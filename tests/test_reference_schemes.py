@@ -1,10 +1,10 @@
-"""The int8 Winograd schemes tap and wide of bench.reference (docstring steps 6 and 7)."""
+"""The int8 Winograd schemes tap and wide of bench.numerics.reference (docstring steps 6 and 7)."""
 
 import numpy as np
 import pytest
 
-from bench import reference as ref
-from bench.winograd import BARABASZ_POINTS, cook_toom
+from bench.numerics import reference as ref
+from bench.numerics.winograd import BARABASZ_POINTS, cook_toom
 
 SHAPES = [(7, 13, 3, 5), (1, 1, 3, 5), (2, 31, 4, 2), (5, 5, 17, 3)]
 

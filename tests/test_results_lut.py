@@ -8,11 +8,11 @@ import stat
 import numpy as np
 import pytest
 
-from bench.cases import Layer, custom_layers, expand, parse_bits, parse_choices, preset_layers, resnet18_cifar
+from bench.measure.cases import Layer, custom_layers, expand, parse_bits, parse_choices, preset_layers, resnet18_cifar
 from bench.errors import UsageError
-from bench.lut import LUTError, build_lut, layer_key, load_lut, lut_json, op_key
-from bench.protocol import CaseRecord
-from bench.results import COLUMNS, CONTRACT_COLUMNS, ResultsDir, case_key, load_peaks, load_samples, row_from_case
+from bench.analysis.lut import LUTError, build_lut, layer_key, load_lut, lut_json, op_key
+from bench.measure.protocol import CaseRecord
+from bench.measure.results import COLUMNS, CONTRACT_COLUMNS, ResultsDir, case_key, load_peaks, load_samples, row_from_case
 
 
 def test_resnet18_cifar_has_16_winograd_layers():

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from bench.build import build_runner
-from bench.results import load_peaks
-from bench.workload import stage_work
+from bench.native.build import build_runner
+from bench.measure.results import load_peaks
+from bench.analysis.workload import stage_work
 
 QEMU = "qemu-aarch64-static"
 

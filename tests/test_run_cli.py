@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench.lut import LUTError, load_lut
-from bench.results import COLUMNS, CSV_DTYPES, KEY_COLUMNS
-from bench.winograd import BARABASZ_POINTS, cook_toom, save_transform
+from bench.analysis.lut import LUTError, load_lut
+from bench.measure.results import COLUMNS, CSV_DTYPES, KEY_COLUMNS
+from bench.numerics.winograd import BARABASZ_POINTS, cook_toom, save_transform
 
 FAST = ["--reps", "2", "--min-time-ms", "1"]
 SMALL = ["--res", "4,7", "--channels", "5"]
@@ -160,10 +160,10 @@ def test_verify_passes_exact_files_and_judges_a_learned_one_against_its_own_matr
 def test_verify_judge_calls_a_wrong_output_wrong(tmp_path):
     """The board's answer is fabricated here (a wrong kernel cannot be built on purpose); the
     judgement uses the real host build and references."""
-    from bench.accuracy import same_matrices_check
-    from bench.cases import Case, Layer
-    from bench.cmd_verify import judge
-    from bench.protocol import CaseRecord
+    from bench.measure.accuracy import same_matrices_check
+    from bench.measure.cases import Case, Layer
+    from bench.cli.verify import judge
+    from bench.measure.protocol import CaseRecord
 
     t = cook_toom(4)
     learned = type(t)(4, 3, t.AT, t.G, t.BT * np.where(np.eye(6) > 0, 1.0, 1.05))

@@ -8,9 +8,11 @@ import subprocess
 import numpy as np
 import pytest
 
-from bench import kernels, reference
-from bench.build import build_runner
-from bench.winograd import BARABASZ_POINTS, cook_toom, save_transform
+from bench.native import kernels
+
+from bench.numerics import reference
+from bench.native.build import build_runner
+from bench.numerics.winograd import BARABASZ_POINTS, cook_toom, save_transform
 
 FAST = ["--min-time-ms", "0", "--min-reps", "1", "--warmup", "0"]
 
@@ -55,7 +57,7 @@ def test_info_and_case_lines(host_runner):
 
 
 def test_runner_data_and_output_match_the_binding(host_runner):
-    """Same sources and flags: the runner's output bytes equal bench.kernels' on gaussian data."""
+    """Same sources and flags: the runner's output bytes equal bench.native.kernels' on gaussian data."""
     cases = "".join(f"algo={a} transform={t} h=7 w=13 cin=17 cout=5\n"
                     for a, t in [("im2row", "static"), ("f2", "static"), ("f4", "learned"), ("f6", "static")])
     p, lines = run(host_runner, cases, "--verify", "--seed", "11", *FAST)

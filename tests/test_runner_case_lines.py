@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bench.build import build_runner
+from bench.native.build import build_runner
 
 FAST = ["--min-time-ms", "0", "--min-reps", "1", "--warmup", "0"]
 KINDS = {"bad_case", "bad_matrices", "unsupported", "runtime"}

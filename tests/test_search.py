@@ -1,4 +1,4 @@
-"""The data-free transform search (bench.search, `bench transforms search`) and the shipped named
+"""The data-free transform search (bench.numerics.search, `bench transforms search`) and the shipped named
 transforms: exactness, determinism, the objective's integer reference, provenance, held-out figures."""
 
 import inspect
@@ -10,10 +10,10 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from bench import reference
-from bench.search import (HELD_OUT_SHAPES, Candidate, balanced, check_scheme, comparison, held_out_sqnr,
+from bench.numerics import reference
+from bench.numerics.search import (HELD_OUT_SHAPES, Candidate, balanced, check_scheme, comparison, held_out_sqnr,
                           particle_swarm, reference_candidates, training_set)
-from bench.winograd import (NAMED_TRANSFORMS, cook_toom, diagonal_scaling, identity_holds_exactly, load_transform,
+from bench.numerics.winograd import (NAMED_TRANSFORMS, cook_toom, diagonal_scaling, identity_holds_exactly, load_transform,
                             named_transform, named_transform_path)
 
 
@@ -46,7 +46,7 @@ def test_the_search_is_deterministic_for_a_seed_and_never_worse_than_its_seeds()
     runs = [particle_swarm(4, "tensor", particles=4, iterations=2, seed=7, time_budget_s=600) for _ in range(2)]
     assert runs[0].best == runs[1].best and runs[0].objective_db == runs[1].objective_db
     assert runs[0].iterations_done == 2 and not runs[0].stopped_by_budget
-    from bench.search import Objective
+    from bench.numerics.search import Objective
     seeds = Objective(4, "tensor", 7)
     assert runs[0].objective_db >= max(seeds(c) for c in reference_candidates(4).values())
 
@@ -137,7 +137,7 @@ def test_named_transform_resolution():
 
 @pytest.mark.parametrize("algo", ["f4", "f6"])
 def test_kernels_run_the_pso_transform_bit_exact_with_the_reference(algo):
-    from bench import kernels
+    from bench.native import kernels
 
     rng = np.random.default_rng(5)
     x = rng.standard_normal((1, 9, 7, 5)).astype(np.float32)
@@ -151,7 +151,7 @@ def test_kernels_run_the_pso_transform_bit_exact_with_the_reference(algo):
 
 
 def test_run_cases_resolve_pso_per_tile_size():
-    from bench.cases import Layer, expand, parse_transforms
+    from bench.measure.cases import Layer, expand, parse_transforms
 
     cases = expand([Layer(4, 4, 3, 3)], ["f2", "f4", "f6"], parse_transforms("static,pso"), [8])
     got = {(c.algo, c.transform, c.transform_file) for c in cases}

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.winograd import (MAX_M, MAX_POINT, MAX_POINT_DENOMINATOR, cook_toom, load_transform, parse_points,
+from bench.numerics.winograd import (MAX_M, MAX_POINT, MAX_POINT_DENOMINATOR, cook_toom, load_transform, parse_points,
                             save_transform)
 
 PROPERTY = settings(max_examples=400, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -120,7 +120,7 @@ def test_cli_refuses_bad_points_and_sizes_at_once(tmp_path, args, message):
 
 
 def test_a_transform_path_with_any_characters_stays_one_runner_token(tmp_path):
-    from bench.cases import Case, Layer, matrices_token
+    from bench.measure.cases import Case, Layer, matrices_token
 
     odd = tmp_path / "a b#c h=4096 id=7.json"
     save_transform(cook_toom(4), odd)

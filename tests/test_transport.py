@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.boards import Board, load_board
+from bench.boards.profiles import Board, load_board
 from bench.errors import UsageError
-from bench.transport import (HostKeyError, TransportError, TransportTimeout, open_transport)
+from bench.boards.transport import (HostKeyError, TransportError, TransportTimeout, open_transport)
 
 
 @pytest.fixture(params=["local", "ssh"])

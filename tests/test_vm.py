@@ -19,8 +19,8 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from bench.boards import DEFAULT_ENV, USER_FILE_ENV
-from bench.results import KEY_COLUMNS
+from bench.boards.profiles import DEFAULT_ENV, USER_FILE_ENV
+from bench.measure.results import KEY_COLUMNS
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ def bench(*args, env, timeout=900):
 
 
 def vm_run_dir(name):
-    from bench.vm import vm_dir
+    from bench.boards.vm import vm_dir
     return vm_dir(name)
 
 
@@ -69,7 +69,7 @@ def vm2(tmp_path_factory):
 
 def vm_board(vm):
     """The VM's profile as the harness loads it (from the session's own boards file)."""
-    from bench.boards import load_board
+    from bench.boards.profiles import load_board
     old = os.environ.get(USER_FILE_ENV)
     os.environ[USER_FILE_ENV] = vm.env[USER_FILE_ENV]
     try:
@@ -80,7 +80,7 @@ def vm_board(vm):
 
 def on_board(vm, *argv, timeout=60):
     """Run a command on the VM through the harness's own SSH transport."""
-    from bench.transport import open_transport
+    from bench.boards.transport import open_transport
     with open_transport(vm_board(vm)) as t:
         return t.run(list(argv), timeout=timeout)
 
@@ -92,7 +92,7 @@ class PinWatcher:
     SCRIPT = "for p in $(pidof wb-runner); do grep Cpus_allowed_list /proc/$p/status; done; true"
 
     def __init__(self, vm):
-        from bench.transport import open_transport
+        from bench.boards.transport import open_transport
         self.transport = open_transport(vm_board(vm))
         self.seen, self.stop, self.errors = set(), threading.Event(), []
         self.thread = threading.Thread(target=self._poll, daemon=True)
@@ -164,7 +164,7 @@ def test_emulation_is_detected_whatever_the_profile_says(vm):
         assert res.returncode == 0, res.stderr
         assert json.loads(res.stdout)["topology"]["emulated"] is True
     finally:
-        from bench.boards import remove_board
+        from bench.boards.profiles import remove_board
         remove_board("fake-hikey", vm.boards_file)
 
 
@@ -211,7 +211,7 @@ def test_default_board_runs_the_command_as_written(vm, tmp_path):
 
 def test_resume_after_the_board_is_killed_measures_only_the_missing_cases(vm, tmp_path):
     """Last of the single-cluster tests: it kills the VM mid-sweep and brings it back up."""
-    from bench.vm import running_pid
+    from bench.boards.vm import running_pid
     out = tmp_path / "r"
     args = ["run", "--board", vm.name, "--core", "a53", "--bits", "8", "--algo", "im2row,f2",
             "--transform", "static", "--res", "4,5,6,7", "--channels", "4", "--reps", "2",

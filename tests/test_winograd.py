@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from bench.winograd import (BARABASZ_POINTS, cook_toom, exact_matrices, identity_error,
+from bench.numerics.winograd import (BARABASZ_POINTS, cook_toom, exact_matrices, identity_error,
                             identity_holds_exactly, load_transform, parse_points, save_transform)
 
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 
-from bench.kernel_model import Insn, stack_ref_flags
+from bench.native.kernel_model import Insn, stack_ref_flags
 
 BRANCH = re.compile(r"^(b(\.\w+)?|br|bl|ret|cbn?z|tbn?z)$")
 MOVES = {"mov", "movi", "fmov", "dup", "ins", "umov", "smov", "orr", "mvn"}

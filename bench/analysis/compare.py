@@ -1,0 +1,70 @@
+"""Did a change make things faster, or is it noise? Two results directories, case by case.
+
+For every case measured successfully in both (same board, core, threads, bits, algo, transform and
+layer), the change of the median total latency and a two-sided Mann-Whitney U test on the raw
+samples (as Google Benchmark's compare.py). A case counts as `changed` when the test is significant
+(p < alpha) and the medians differ by at least `min_change`; `slower` when it changed and got slower
+by more than `fail_above` (what a CI job fails on). With fewer than MIN_REPS samples on a side the
+test has little power (3 against 3 can never reach p < 0.05): such cases are flagged `few_reps`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bench.measure.results import KEY_COLUMNS
+from bench.analysis.lut import op_key
+
+MIN_REPS = 9  # Google Benchmark's compare.py warns below 9 repetitions
+
+
+def compare(old: pd.DataFrame, new: pd.DataFrame, *, stage: str = "total_ms", alpha: float = 0.05,
+            min_change: float = 0.05, fail_above: float = 0.10) -> pd.DataFrame:
+    """One row per case in both sample tables (bench.measure.results.load_samples): KEY_COLUMNS, old_ms,
+    new_ms (medians), change (new/old - 1), p_value, n_old, n_new and the flags few_reps,
+    significant, changed, slower."""
+    from scipy.stats import mannwhitneyu
+
+    pick = lambda df: df[df["stage"] == stage].set_index(KEY_COLUMNS)["samples"]  # noqa: E731
+    both = pd.concat([pick(old).rename("old"), pick(new).rename("new")], axis=1, join="inner")
+    rows = []
+    for key, (a, b) in both.iterrows():
+        old_ms, new_ms = float(np.median(a)), float(np.median(b))
+        p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue) if len(a) > 1 and len(b) > 1 else 1.0
+        rows.append({**dict(zip(KEY_COLUMNS, key)), "old_ms": old_ms, "new_ms": new_ms,
+                     "change": new_ms / old_ms - 1.0, "p_value": p, "n_old": len(a), "n_new": len(b)})
+    out = pd.DataFrame(rows, columns=KEY_COLUMNS + ["old_ms", "new_ms", "change", "p_value", "n_old", "n_new"])
+    out["few_reps"] = (out["n_old"] < MIN_REPS) | (out["n_new"] < MIN_REPS)
+    out["significant"] = out["p_value"] < alpha
+    out["changed"] = out["significant"] & (out["change"].abs() >= min_change)
+    out["slower"] = out["changed"] & (out["change"] > fail_above)
+    return out.sort_values(KEY_COLUMNS).reset_index(drop=True)
+
+
+def case_label(r) -> str:
+    return f"{r['board']}/{r['core']} {op_key(r['algo'], r['transform'], r['bits'], r['scheme'])} {r['h']}x{r['w']}x{r['cin']}->{r['cout']}"
+
+
+def format_table(cmp: pd.DataFrame) -> str:
+    """A fixed-width table, one line per case; the marks say changed (+ slower, - faster), few reps (~)."""
+    lines = [f"{'case':<52} {'old ms':>10} {'new ms':>10} {'change':>8} {'p':>7} {'n':>7}  flags"]
+    for _, r in cmp.iterrows():
+        flags = []
+        if r["changed"]:
+            flags.append("SLOWER" if r["change"] > 0 else "faster")
+        if r["slower"]:
+            flags.append("FAIL")
+        if r["few_reps"]:
+            flags.append(f"few reps (<{MIN_REPS})")
+        lines.append(f"{case_label(r):<52} {r['old_ms']:>10.4f} {r['new_ms']:>10.4f} {100 * r['change']:>+7.1f}% "
+                     f"{r['p_value']:>7.3g} {f'{r.n_old}/{r.n_new}':>7}  {' '.join(flags)}")
+    return "\n".join(lines)
+
+
+def summary_line(cmp: pd.DataFrame) -> str:
+    n = len(cmp)
+    changed, slower, few = int(cmp["changed"].sum()), int(cmp["slower"].sum()), int(cmp["few_reps"].sum())
+    faster = changed - int((cmp["changed"] & (cmp["change"] > 0)).sum())
+    return (f"{n} matching cases: {changed} changed ({100 * changed / max(n, 1):.1f}%; {faster} faster, "
+            f"{changed - faster} slower), {slower} slower beyond the threshold; {few} with too few repetitions")

@@ -1,0 +1,130 @@
+"""Latency of layers that were not measured: a model per (board, core, threads, operator), fitted on
+the measured layers from the arithmetic and memory terms of each stage (bench.analysis.workload).
+
+    total_ms ~ sum over stages s of (a_s ops_s + b_s bytes_s) + c,   every coefficient >= 0
+
+with each stage's (a_s, b_s) split in two regimes by whether its bytes exceed a threshold (the
+working set leaving the core's caches makes every byte and operation dearer). The threshold is
+picked from powers of two by training error. The fit is non-negative least squares on relative
+residuals (scipy.optimize.nnls, each row divided by its latency), so a 4x4x8 layer counts as much as
+a 224x224x512 one, reweighted a few times (Huber) so that a few disturbed measurements do not pull
+the model. Its error is estimated by leave-one-layer-out cross-validation (the threshold is
+chosen again inside every fold). Predictions are refused outside the box of measured (h, w, cin,
+cout) or outside the measured range of cout/cin (a grid with cin = cout cannot tell the input
+terms from the output terms), and when fewer than MIN_LAYERS layers were measured.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.analysis.workload import STAGES, stage_work
+
+MIN_LAYERS = 16
+THRESHOLDS = [float(2 ** k) for k in range(14, 28)]   # 16 KiB .. 128 MiB
+DIMENSIONS = ("h", "w", "cin", "cout")
+ROBUST_ROUNDS = 6
+HUBER_K = 1.345
+
+
+class PredictError(ValueError):
+    """A prediction the data cannot support; the message is one line saying why."""
+
+
+def features(algo: str, bits: int, h: int, w: int, cin: int, cout: int, threshold: float) -> np.ndarray:
+    work = stage_work(algo, bits, h, w, cin, cout)
+    out = []
+    for stage in STAGES:
+        ops, nbytes = work[stage]
+        big = nbytes > threshold
+        out += [0.0 if big else ops, 0.0 if big else nbytes, ops if big else 0.0, nbytes if big else 0.0]
+    return np.array(out + [1.0])
+
+
+def _nnls_relative(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Non-negative coefficients minimising the relative residuals, made robust to disturbed
+    measurements (a shared or throttling board) by a few rounds of Huber reweighting."""
+    from scipy.optimize import nnls
+
+    weights = np.ones(len(y))
+    for _ in range(ROBUST_ROUNDS):
+        a = x / y[:, None] * weights[:, None]
+        scale = a.max(axis=0)
+        scale[scale == 0] = 1.0   # unused columns (e.g. im2row's input ops) stay at zero
+        coef, _ = nnls(a / scale, weights)
+        coef /= scale
+        residual = np.abs(x @ coef / y - 1.0)
+        spread = max(1.4826 * float(np.median(residual)), 1e-3)   # robust sigma (MAD)
+        weights = np.sqrt(np.minimum(1.0, HUBER_K * spread / np.maximum(residual, 1e-12)))
+    return coef
+
+
+def _fit(algo: str, bits: int, layers: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """(threshold, coefficients) with the lowest median relative training error."""
+    best = None
+    for threshold in THRESHOLDS:
+        x = np.array([features(algo, bits, *l, threshold) for l in layers])
+        coef = _nnls_relative(x, y)
+        err = float(np.median(np.abs(x @ coef / y - 1.0)))
+        if best is None or err < best[0]:
+            best = (err, threshold, coef)
+    return best[1], best[2]
+
+
+def _cross_validate(algo: str, bits: int, layers: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Leave-one-layer-out relative errors |predicted / measured - 1|."""
+    errors = []
+    for i in range(len(y)):
+        keep = np.arange(len(y)) != i
+        threshold, coef = _fit(algo, bits, layers[keep], y[keep])
+        errors.append(abs(features(algo, bits, *layers[i], threshold) @ coef / y[i] - 1.0))
+    return np.array(errors)
+
+
+def fit_model(algo: str, bits: int, layers, latency_ms) -> dict | None:
+    """A JSON-ready model from measured layers [(h, w, cin, cout), ...] and their median total ms,
+    or None when there are fewer than MIN_LAYERS distinct layers."""
+    layers = np.asarray(layers, dtype=float)
+    y = np.asarray(latency_ms, dtype=float)
+    if len(y) < MIN_LAYERS:
+        return None
+    threshold, coef = _fit(algo, bits, layers, y)
+    cv = _cross_validate(algo, bits, layers, y)
+    ratio = layers[:, 3] / layers[:, 2]
+    return {"algo": algo, "bits": int(bits), "threshold_bytes": threshold, "coef": [float(c) for c in coef],
+            "n": int(len(y)), "cv_median_rel_err": float(np.median(cv)), "cv_p90_rel_err": float(np.percentile(cv, 90)),
+            "range": {d: [int(layers[:, i].min()), int(layers[:, i].max())] for i, d in enumerate(DIMENSIONS)},
+            "cout_per_cin": [float(ratio.min()), float(ratio.max())]}
+
+
+def fit_table(entries: list[dict]) -> dict:
+    """{op: model} for one LUT table, from its rows (bench.analysis.lut.build_lut rows of one table)."""
+    by_op: dict = {}
+    for r in entries:
+        by_op.setdefault(r["op"], []).append(r)
+    models = {}
+    for op, rows in sorted(by_op.items()):
+        model = fit_model(rows[0]["algo"], rows[0]["bits"], [(r["h"], r["w"], r["cin"], r["cout"]) for r in rows],
+                          [r["median_ms"] for r in rows])
+        if model is not None:
+            models[op] = model
+    return models
+
+
+def predict(model: dict | None, h: int, w: int, cin: int, cout: int, *, what: str) -> float:
+    """Predicted median total ms; PredictError (one line) outside the measured range. `what` names
+    the table and operator in messages."""
+    if model is None:
+        raise PredictError(f"no latency model for {what}: fewer than {MIN_LAYERS} layers measured "
+                           "(measure a wider set, e.g. bench run --preset grid)")
+    layer = dict(zip(DIMENSIONS, (h, w, cin, cout)))
+    outside = [f"{d} {layer[d]} not in {lo}..{hi}" for d, (lo, hi) in model["range"].items()
+               if not lo <= layer[d] <= hi]
+    lo, hi = model["cout_per_cin"]
+    if not lo * (1 - 1e-9) <= cout / cin <= hi * (1 + 1e-9):
+        outside.append(f"cout/cin {cout / cin:.3g} not in {lo:.3g}..{hi:.3g}")
+    if outside:
+        raise PredictError(f"refusing to extrapolate {what} to {h}x{w}x{cin}->{cout}: {', '.join(outside)} "
+                           "(the range of the measured layers)")
+    x = features(model["algo"], model["bits"], h, w, cin, cout, model["threshold_bytes"])
+    return float(x @ np.asarray(model["coef"]))

@@ -1,0 +1,480 @@
+"""Board profiles: how to reach a board, what it is (architecture, clusters of one core type each) and
+how to build for each cluster.
+
+Where profiles come from, later ones overriding earlier ones of the same name:
+  1. shipped profiles, one TOML file per board in `remote/boards/` (name = file name);
+  2. the user's file: `$BENCH_BOARDS_FILE`, else `$XDG_CONFIG_HOME/bench/boards.toml`, else
+     `~/.config/bench/boards.toml`, with `[boards.NAME]` tables (same keys as a shipped file, plus
+     `base = "hikey960"` to start from another profile), `[groups]` (`shelf = ["a", "b"]`) and, at
+     the top, `default = "NAME"`: the board used when none is named (`$BENCH_BOARD` wins over it);
+  3. `--host user@addr[:port]` on the command line, alone (an ad-hoc board, probed on use) or on top
+     of a profile (`--board hikey960 --host root@10.0.0.5`).
+
+A host may be an alias of `~/.ssh/config`: fabric resolves HostName, User, Port and IdentityFile.
+
+Profile keys (all optional except as noted): `description`, `transport` ("local", "ssh" or
+"emulated"; default "ssh" when `host` is set, else "local"), `host`, `port`, `user`, `identity`,
+`ssh_config`, `known_hosts`, `accept_new_host_key`, `connect_timeout`, `workdir` (parent of the
+private remote dirs; default `$TMPDIR` or /tmp on the board), `arch` ("aarch64", "x86_64"),
+`exec_prefix` (command put before the runner, e.g. "qemu-aarch64-static -cpu cortex-a53"),
+`emulated` (results are marked emulated), `kind` (boards of one kind share a sweep in a farm),
+`probe_clusters` (take the clusters from this machine's own sysfs at load time: the `local` board),
+and `[[clusters]]` tables with `core` (required), `cpus` ([4, 5] or "4-7"), `max_khz`, `mcpu`,
+`dotprod`, `capacity`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shlex
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.boards import cores
+from bench.boards.cpus import Cluster, format_cpulist, label, parse_cpulist
+from bench.errors import UsageError, choice_error
+from bench.files import replacing
+from bench.boards.topology import read_topology
+from bench.boards.schema import CLUSTER_SCHEMA, board_schema, check_table, shown
+from bench.files import remote_dir
+
+SHIPPED_DIR = remote_dir() / "boards"
+USER_FILE_ENV = "BENCH_BOARDS_FILE"
+DEFAULT_ENV = "BENCH_BOARD"
+TRANSPORTS = ("local", "ssh", "emulated")
+ARCHES = ("aarch64", "x86_64")
+SELECTORS = ("big", "little", "all")
+
+BOARD_SCHEMA = board_schema(TRANSPORTS, ARCHES)
+NAME = re.compile(r"[A-Za-z0-9_.@:-]+", re.ASCII)  # board and group names, as typed after --board
+_PATH_KEYS = ("identity", "ssh_config", "known_hosts")
+
+
+@dataclass(frozen=True)
+class Board:
+    """A board profile (see the module docstring for the keys).
+
+    `transport`: "local" (this machine), "ssh" or "emulated" (this machine running the aarch64 runner
+    under `exec_prefix`, normally qemu-user). `emulated` marks results as not real latencies; it is
+    true for the emulated transport and may also be set on an ssh board that runs qemu remotely.
+    `clusters` are ordered little to big. `source` is the file the profile came from.
+    """
+
+    name: str
+    transport: str = "local"
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    arch: str | None = None
+    exec_prefix: str = ""
+    emulated: bool = False
+    clusters: tuple[Cluster, ...] = ()
+    kind: str | None = None
+    identity: str | None = None
+    ssh_config: str | None = None
+    known_hosts: str | None = None
+    accept_new_host_key: bool = False
+    connect_timeout: float = 15.0
+    workdir: str | None = None
+    description: str = ""
+    probe_clusters: bool = False
+    source: str = ""
+
+    @property
+    def exec_prefix_argv(self) -> list[str]:
+        return shlex.split(self.exec_prefix)
+
+    @property
+    def address(self) -> str:
+        """user@host:port as far as known (for messages); the name for local boards."""
+        if self.transport != "ssh":
+            return self.transport
+        s = self.host or "?"
+        if self.user:
+            s = f"{self.user}@{s}"
+        if self.port:
+            s = f"{s}:{self.port}"
+        return s
+
+    def signature(self) -> str:
+        """What makes two boards interchangeable for a sweep: architecture, core types and counts."""
+        parts = "+".join(f"{c.core}x{len(c.cpus)}" for c in self.clusters) or "unprobed"
+        return f"{self.arch or '?'}:{parts}{':emulated' if self.emulated else ''}"
+
+    def farm_kind(self) -> str:
+        """The profile's `kind`, else the signature: boards of one kind split a sweep between them."""
+        return self.kind or self.signature()
+
+    def check_cpus(self, topology) -> None:
+        """UsageError when the profile puts a core type on CPUs the board (as probed) does not have
+        for it: `cpus = "99"` on a 2-CPU board is refused, never measured on another CPU."""
+        for c in self.clusters:
+            theirs = {cpu for p in topology.clusters if p.core == c.core for cpu in p.cpus}
+            stray = sorted(set(c.cpus) - theirs)
+            if stray and theirs:
+                raise UsageError(f"board {self.name!r}: its profile ({self.source}) puts {c.core} on CPU(s) "
+                                 f"{format_cpulist(stray)}, but the board's {c.core} CPUs are "
+                                 f"{format_cpulist(theirs)}; fix `cpus` in the profile")
+
+    def with_topology(self, topology) -> "Board":
+        """This board with architecture and clusters as probed (`bench.boards.topology.Topology`), keeping the
+        profile's build settings (mcpu, dotprod) for core types it names."""
+        mine = {c.core: c for c in self.clusters}
+        merged = []
+        for c in topology.clusters:
+            p = mine.get(c.core)
+            if p is not None:
+                c = dataclasses.replace(c, mcpu=p.mcpu or c.mcpu, dotprod=p.dotprod or c.dotprod)
+            merged.append(c)
+        # A board that shows itself emulated (bench.boards.topology.emulation_evidence) is, whatever its profile says.
+        return dataclasses.replace(self, arch=topology.arch, clusters=tuple(merged),
+                                   emulated=self.emulated or bool(getattr(topology, "emulated", False)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading profiles
+
+def user_boards_file() -> Path:
+    """The user's profile file (it need not exist)."""
+    env = os.environ.get(USER_FILE_ENV)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "bench" / "boards.toml"
+
+
+def _read_toml(path: Path) -> dict:
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{path}: not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start}); "
+                         f"a boards file is TOML in UTF-8") from None
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"{path}: not valid TOML: {e}") from None
+
+
+def check_profile(table, where: str) -> dict:
+    """A raw profile table checked against BOARD_SCHEMA and CLUSTER_SCHEMA (types and ranges), so
+    nothing later coerces a wrong type: UsageError naming `where`, the key and what is accepted."""
+    check_table(table, BOARD_SCHEMA, where)
+    for i, cluster in enumerate(table.get("clusters", [])):
+        check_table(cluster, CLUSTER_SCHEMA, f"{where} clusters[{i}]")
+        if "core" not in cluster:
+            raise UsageError(f"{where} clusters[{i}]: a cluster needs `core = \"a53\"` (a core name)")
+        if isinstance(cluster.get("cpus"), str):
+            parse_cpulist(cluster["cpus"])
+    return table
+
+
+def _parse_cluster(data: dict) -> Cluster:
+    cpus = data.get("cpus", [])
+    known = cores.core_type_by_name(data["core"])
+    return Cluster(
+        core=data["core"],
+        cpus=parse_cpulist(cpus) if isinstance(cpus, str) else tuple(sorted(set(cpus))),
+        max_khz=data.get("max_khz"),
+        mcpu=data.get("mcpu", known.mcpu if known else None),
+        dotprod=data.get("dotprod", False),
+        capacity=data.get("capacity"),
+    )
+
+
+def _board_from_dict(name: str, data: dict, source: str, base_dir: Path | None) -> Board:
+    """A Board from a profile table already checked by check_profile (types are right; what is
+    left are the rules between keys)."""
+    where = f"{source} [{name}]"
+    transport = data.get("transport", "ssh" if data.get("host") else "local")
+    arch = data.get("arch")
+    if transport == "ssh" and not data.get("host"):
+        raise UsageError(f"{where}: transport 'ssh' needs `host` (an address or an ~/.ssh/config alias)")
+    port = data.get("port")
+    paths = {}
+    for k in _PATH_KEYS:
+        if data.get(k):
+            p = Path(os.path.expanduser(data[k]))
+            if not p.is_absolute() and base_dir is not None:
+                p = base_dir / p  # relative paths in a profile file are relative to that file
+            paths[k] = str(p)
+    clusters = tuple(sorted(
+        (_parse_cluster(c) for c in data.get("clusters", [])), key=lambda c: (c.rank(), c.cpus)))
+    emulated = data.get("emulated", transport == "emulated")
+    exec_prefix = data.get("exec_prefix", "")
+    if transport == "emulated" and not exec_prefix:
+        raise UsageError(f"{where}: an emulated board needs exec_prefix, e.g. \"qemu-aarch64-static -cpu cortex-a53\"")
+    return Board(
+        name=name, transport=transport, host=data.get("host"), port=port, user=data.get("user"),
+        arch=arch, exec_prefix=exec_prefix, emulated=emulated, clusters=clusters,
+        kind=data.get("kind"), accept_new_host_key=data.get("accept_new_host_key", False),
+        connect_timeout=float(data.get("connect_timeout", 15.0)), workdir=data.get("workdir"),
+        description=data.get("description", ""), probe_clusters=data.get("probe_clusters", False),
+        source=source, **paths,
+    )
+
+
+def _raw_profiles() -> tuple[dict[str, tuple[dict, str, Path | None]], dict[str, list[str]]]:
+    """name -> (raw table, source, base dir), and the groups; user entries override shipped ones."""
+    raw: dict[str, tuple[dict, str, Path | None]] = {}
+    for path in sorted(SHIPPED_DIR.glob("*.toml")):
+        raw[path.stem] = (check_profile(_read_toml(path), str(path)), str(path), path.parent)
+    groups: dict[str, list[str]] = {}
+    user = user_boards_file()
+    if user.exists() and not user.is_file():
+        raise UsageError(f"{user}: not a file; the boards file (${USER_FILE_ENV}, else "
+                         f"~/.config/bench/boards.toml) must be a TOML file or absent")
+    if user.is_file():
+        doc = check_table(_read_toml(user), USER_FILE_SCHEMA, str(user))
+        for name, table in doc.get("boards", {}).items():
+            _check_name(name, user, "board")
+            raw[name] = (check_profile(table, f"{user} [boards.{name}]"), str(user), user.parent)
+        for gname, members in doc.get("groups", {}).items():
+            _check_name(gname, user, "group")
+            if not (isinstance(members, list) and all(isinstance(m, str) for m in members) and members):
+                raise UsageError(f"{user}: groups.{gname} must be a non-empty list of board names, got {shown(members)}")
+            groups[gname] = members
+    return raw, groups
+
+
+def _check_name(name: str, path: Path, what: str) -> None:
+    if not NAME.fullmatch(name):
+        raise UsageError(f"{path}: bad {what} name {shown(name)}; use letters, digits and _.@:-")
+
+
+USER_FILE_SCHEMA = {
+    "default": ((lambda v: isinstance(v, str) and bool(NAME.fullmatch(v))), "a board name, e.g. \"hikey960\""),
+    "boards": ((lambda v: isinstance(v, dict)), "a table of [boards.NAME] tables"),
+    "groups": ((lambda v: isinstance(v, dict)), "a table of NAME = [\"board\", ...] lists"),
+}
+
+
+def _resolve_base(name: str, raw: dict, seen: tuple = ()) -> dict:
+    table, source, _ = raw[name]
+    if "base" not in table:
+        return table
+    base = table["base"]
+    if base in seen or base == name:
+        raise UsageError(f"{source}: profile {name!r} inherits from itself through 'base'")
+    if base not in raw:
+        raise choice_error(f"base board for {name!r}:", base, sorted(raw))
+    merged = dict(_resolve_base(base, raw, seen + (name,)))
+    merged.pop("description", None)
+    merged.update({k: v for k, v in table.items() if k != "base"})
+    return merged
+
+
+def _build(name: str, raw: dict) -> Board:
+    _, source, base_dir = raw[name]
+    board = _board_from_dict(name, _resolve_base(name, raw), source, base_dir)
+    if board.probe_clusters:
+        board = _with_local_topology(board)
+    return board
+
+
+def _with_local_topology(board: Board) -> Board:
+    # The `local` board is whatever machine this is: read its sysfs now (cheap, no transport needed).
+    return board.with_topology(read_topology("/"))
+
+
+def list_boards() -> list[Board]:
+    """Every known profile (shipped and the user's), sorted by name."""
+    raw, _ = _raw_profiles()
+    return [_build(n, raw) for n in sorted(raw)]
+
+
+def list_groups() -> dict[str, list[str]]:
+    """The user's board groups: name -> board names."""
+    return _raw_profiles()[1]
+
+
+def parse_ssh_host(spec: str) -> tuple[str | None, str, int | None]:
+    """`user@addr[:port]` (IPv6 as `[::1]:22`) -> (user, host, port)."""
+    m = re.fullmatch(r"(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s\[\]]+)(?::(\d+))?", spec.strip())
+    if not m:
+        raise UsageError(f"bad --host {spec!r}; expected user@addr[:port], e.g. root@192.168.1.20:22")
+    user, host, port = m.group(1), m.group(2).strip("[]"), m.group(3)
+    if port is not None and not 0 < int(port) < 65536:
+        raise UsageError(f"bad port in --host {spec!r}; expected 1..65535")
+    return user, host, int(port) if port else None
+
+
+def load_board(name: str | None = None, ssh_host: str | None = None) -> Board:
+    """The board called `name` (None: the default board, see `default_board`), reached at `ssh_host` (`user@addr[:port]`, from --host) if given.
+
+    `ssh_host` alone gives an ad-hoc ssh board named after it, with no clusters until probed
+    (`Board.with_topology`). Raises UsageError for an unknown name, listing the known ones.
+    """
+    raw, _ = _raw_profiles()
+    if ssh_host is not None:
+        user, addr, port = parse_ssh_host(ssh_host)
+        if name is None:
+            return Board(name=ssh_host, transport="ssh", host=addr, user=user, port=port, source="--host")
+        board = load_board(name)
+        transport = "ssh" if board.transport in ("local", "emulated") else board.transport
+        # The profile's topology stays (e.g. hikey960 at a new address); a `local` board probed
+        # here describes this machine, not the remote one, so its clusters are dropped.
+        clusters = () if board.probe_clusters else board.clusters
+        arch = None if board.probe_clusters else board.arch
+        return dataclasses.replace(board, transport=transport, host=addr, user=user or board.user,
+                                   port=port or board.port, clusters=clusters, arch=arch, probe_clusters=False)
+    if name is None:
+        name, where = default_board()
+        if name not in raw:
+            raise UsageError(f"unknown default board {name!r} (from {where}); accepted: {', '.join(sorted(raw))}")
+    if name not in raw:
+        raise choice_error("board", name, sorted(raw))
+    return _build(name, raw)
+
+
+def default_board() -> tuple[str, str]:
+    """(name, where it came from) of the board used when none is named: `$BENCH_BOARD`, else
+    `default = "NAME"` at the top of the user's file, else `local`."""
+    env = os.environ.get(DEFAULT_ENV)
+    if env:
+        return env, f"${DEFAULT_ENV}"
+    user = user_boards_file()
+    if user.is_file():
+        value = _read_toml(user).get("default")
+        if value is not None:
+            if not isinstance(value, str) or not value:
+                raise UsageError(f"{user}: bad default {value!r}; expected default = \"NAME\" (a board name)")
+            return value, f"default in {user}"
+    return "local", "built in"
+
+
+def load_boards(names, ssh_host: str | None = None) -> list[Board]:
+    """Boards for a farm: each name may be a board or a group of the user's file; duplicates dropped.
+    With `ssh_host` (--host): no names gives the ad-hoc board at that address, one name that profile
+    there; one address for several boards is refused."""
+    names = list(names)
+    if ssh_host is not None:
+        if len(names) > 1:
+            raise UsageError(f"--host names one board, but {len(names)} boards were given: {', '.join(names)}")
+        return [load_board(names[0] if names else None, ssh_host)]
+    raw, groups = _raw_profiles()
+    out: list[Board] = []
+    seen: set[str] = set()
+    for n in names:
+        members = groups.get(n, [n]) if n not in raw else [n]
+        for m in members:
+            if m not in seen:
+                seen.add(m)
+                if m not in raw:
+                    raise choice_error("board", m, sorted(raw) + sorted(groups))
+                out.append(load_board(m))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+
+def resolve_core(board: Board, core_arg: str | None) -> list[Cluster]:
+    """The clusters `core_arg` selects on `board`, little to big.
+
+    core_arg: a core name the board has (`a53`, `a73`, `host`, ...; `a53@4-7` for one of two
+    clusters of one core type, see `bench.boards.cpus.label`), `big` (the highest-capacity /
+    fastest cluster), `little` (the lowest), `all` or None (every cluster), or a comma-separated list
+    of these. Raises UsageError naming the bad value and what the board has.
+    """
+    if not board.clusters:
+        how = f"--host {board.name}" if board.source == "--host" else f"--board {board.name}"
+        raise UsageError(f"board {board.name!r} lists no clusters yet; probe it first "
+                         f"(bench.boards.topology.probe_board, or: bench probe {how} --save NAME)")
+    ordered = sorted(board.clusters, key=lambda c: (c.rank(), c.cpus))
+    labels = {c: label(c, ordered) for c in ordered}
+    names = list(dict.fromkeys(c.core for c in ordered)) + [v for v in labels.values() if "@" in v]
+    picked: list[Cluster] = []
+    for arg in (core_arg or "all").split(","):
+        arg = arg.strip().lower()
+        if arg == "all":
+            sel = ordered
+        elif arg == "big":
+            sel = [c for c in ordered if c.rank() == ordered[-1].rank()]
+        elif arg == "little":
+            sel = [c for c in ordered if c.rank() == ordered[0].rank()]
+        else:
+            sel = [c for c in ordered if arg in (c.core, labels[c])]
+            if not sel:
+                has = ", ".join(c.describe() for c in ordered)
+                raise UsageError(f"board {board.name!r} has no core {arg!r}; it has {has}; "
+                                 f"accepted: {', '.join(names + list(SELECTORS))}")
+        picked.extend(c for c in sel if c not in picked)
+    return picked
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing the user's file (bench probe --save)
+
+def board_to_table(board: Board) -> dict:
+    """The profile table of `board` as written to the user's file."""
+    t = {
+        "description": board.description or None,
+        "transport": board.transport,
+        "host": board.host, "port": board.port, "user": board.user,
+        "identity": board.identity, "ssh_config": board.ssh_config, "known_hosts": board.known_hosts,
+        "accept_new_host_key": board.accept_new_host_key or None,
+        "workdir": board.workdir, "arch": board.arch,
+        "exec_prefix": board.exec_prefix or None, "emulated": board.emulated or None,
+        "kind": board.kind,
+        "clusters": [
+            {"core": c.core, "cpus": list(c.cpus) or None, "max_khz": c.max_khz, "mcpu": c.mcpu,
+             "dotprod": c.dotprod or None, "capacity": c.capacity}
+            for c in board.clusters
+        ],
+    }
+    if not t["clusters"]:
+        del t["clusters"]
+    return {k: v for k, v in t.items() if v is not None}
+
+
+def check_save_name(name: str) -> str:
+    """A board name `save_board` can write (what --board accepts back)."""
+    if not NAME.fullmatch(name):
+        raise UsageError(f"bad board name {shown(name)} to save; use letters, digits and _.@:-")
+    return name
+
+
+def save_board(board: Board, name: str | None = None, path: Path | None = None) -> Path:
+    """Write `board` as `[boards.NAME]` into the user's file (replacing an entry of that name).
+    tomlkit edits the file in place, so the user's comments and layout survive."""
+    import tomlkit
+
+    name = check_save_name(name or board.name)
+    path = path or user_boards_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        doc = tomlkit.parse(path.read_text()) if path.is_file() else tomlkit.document()
+    except tomlkit.exceptions.ParseError as e:
+        raise UsageError(f"{path}: not valid TOML ({e}); fix or move it before saving a board") from None
+    if "boards" not in doc:
+        doc["boards"] = tomlkit.table(is_super_table=True)
+    doc["boards"][name] = without_none(board_to_table(board))
+    with replacing(path) as tmp:  # the user's file is never left half-written
+        tmp.write_text(tomlkit.dumps(doc))
+    return path
+
+
+def without_none(value):
+    """TOML has no null: drop None values from nested tables and lists of tables."""
+    if isinstance(value, dict):
+        return {k: without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_none(v) for v in value]
+    return value
+
+
+def remove_board(name: str, path: Path | None = None) -> bool:
+    """Remove `[boards.NAME]` from the user's file (comments and the rest survive); True if it was there."""
+    import tomlkit
+
+    path = path or user_boards_file()
+    if not path.is_file():
+        return False
+    doc = tomlkit.parse(path.read_text())
+    if name not in doc.get("boards", {}):
+        return False
+    del doc["boards"][name]
+    path.write_text(tomlkit.dumps(doc))
+    return True

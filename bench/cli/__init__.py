@@ -1,0 +1,5 @@
+"""TODO"""
+
+from bench.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,61 @@
+"""`bench board up|down|prepare|restore NAME`: emulated full-system boards (bench.boards.vm) and board
+preparation for measuring (bench.boards.prepare)."""
+
+from __future__ import annotations
+
+import sys
+
+from bench.boards.profiles import load_board, user_boards_file
+from bench.boards.prepare import prepare, restore
+from bench.boards.vm import VmSpec, down, up
+
+
+def register(sub) -> None:
+    p = sub.add_parser("board", help="bring emulated boards up and down; prepare a board for measuring")
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    up = verbs.add_parser("up", help="boot an emulated aarch64 board (qemu-system) and register its profile")
+    up.add_argument("name", metavar="NAME")
+    up.add_argument("--cpu", default="cortex-a53", help="qemu CPU model (default cortex-a53)")
+    up.add_argument("--smp", type=int, default=4, help="number of CPUs (default 4)")
+    up.add_argument("--clusters", type=int, default=1,
+                    help="1, or 2: two clusters with capacity 462 and 1024 (little and big)")
+    up.set_defaults(func=_up)
+    down = verbs.add_parser("down", help="stop an emulated board and remove its profile (the image stays cached)")
+    down.add_argument("name", metavar="NAME")
+    down.set_defaults(func=_down)
+    prep = verbs.add_parser("prepare", help="governor performance and maximum frequency on the measured "
+                                            "clusters; report idle states and thermal trip points")
+    prep.add_argument("name", metavar="NAME")
+    prep.add_argument("--core", help="core type, big, little or all (default: all)")
+    prep.set_defaults(func=_prepare)
+    restore = verbs.add_parser("restore", help="put back what `bench board prepare` changed")
+    restore.add_argument("name", metavar="NAME")
+    restore.set_defaults(func=_restore)
+
+
+def _up(args) -> int:
+    board, times = up(args.name, VmSpec(args.cpu, args.smp, args.clusters),
+                      log=lambda m: print(f"bench board up: {m}", file=sys.stderr))
+    built = f"image built in {times['build_s']:.0f} s, " if times["build_s"] is not None else "image cached, "
+    print(f"board {board.name} up at {board.address}: {built}booted to sshd in {times['boot_s']:.1f} s")
+    print(f"clusters  {', '.join(c.describe() for c in board.clusters)}  [emulated]")
+    print(f"profile   saved to {user_boards_file()}; stop it with: bench board down {board.name}")
+    return 0
+
+
+def _down(args) -> int:
+    was_running, removed = down(args.name)
+    print(f"board {args.name}: {'stopped' if was_running else 'was not running'}, "
+          f"profile {'removed' if removed else 'already gone'} (the cached image stays)")
+    return 0
+
+
+def _prepare(args) -> int:
+    print(prepare(load_board(args.name), args.core))
+    print(f"undo with: bench board restore {args.name}")
+    return 0
+
+
+def _restore(args) -> int:
+    print(restore(load_board(args.name)))
+    return 0

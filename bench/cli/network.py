@@ -1,0 +1,58 @@
+"""`bench network RESULTS`: whole-network latency (bench.analysis.network) per (board, core, threads): a
+table, network.csv and a stacked-bar plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.measure.cases import preset_layers
+from bench.errors import UsageError
+from bench.analysis.lut import build_lut, fit_predictors
+from bench.analysis.network import format_table, load_assignment, load_layers, luts_from_rows, network_rows
+from bench.measure.results import ResultsDir
+
+
+def register(sub) -> None:
+    p = sub.add_parser("network", help="whole-network latency and stage breakdown from a results directory")
+    p.add_argument("results", help="a results directory (or its latency.csv)")
+    p.add_argument("--preset", help="resnet18-cifar (with --width) or quick (default: resnet18-cifar)")
+    p.add_argument("--width", type=float, default=1.0, help="resnet18-cifar width: 0.5 or 1.0 (default 1.0)")
+    p.add_argument("--layers", help="a JSON/TOML file of layers with counts instead of a preset")
+    p.add_argument("--assign", help="an operator key used everywhere (e.g. f4-static-int8) or a JSON/TOML "
+                                    "file mapping layers to operators (default: each operator, and the fastest per layer)")
+    p.add_argument("--predict", action="store_true", help="predict layers missing from the table (bench lut's models)")
+    p.add_argument("--out", help="where network.csv and the plot go (default: RESULTS/network)")
+    p.set_defaults(func=_network)
+
+
+def _layers(args):
+    if args.layers and args.preset:
+        raise UsageError("give either --preset or --layers, not both")
+    if args.layers:
+        return load_layers(args.layers)
+    if args.preset not in (None, "resnet18-cifar", "quick"):
+        raise UsageError(f"unknown network preset {args.preset!r}; accepted: resnet18-cifar, quick")
+    return preset_layers(args.preset or "resnet18-cifar", args.width)
+
+
+def _network(args) -> int:
+    import pandas as pd
+
+
+    layers = _layers(args)
+    assign = load_assignment(args.assign) if args.assign else None
+    results = ResultsDir.load(args.results)
+    rows = build_lut(results.dataframe())
+    if not rows:
+        raise UsageError(f"{results.path} has no successful non-emulated measurements")
+    luts = luts_from_rows(rows, fit_predictors(rows) if args.predict else None)
+    table = [r for lut in luts for r in network_rows(lut, layers, assign, predict=args.predict)]
+    print(format_table(table, layers))
+    out = Path(args.out) if args.out else results.path / "network"
+    out.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(table).to_csv(out / "network.csv", index=False)
+    from bench.analysis.plots import network_plot  # matplotlib is slow to import: only now
+
+    for p in [out / "network.csv", *network_plot(pd.DataFrame(table), out)]:
+        print(f"wrote {p}")
+    return 0

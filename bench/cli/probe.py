@@ -1,0 +1,38 @@
+"""`bench probe [--board NAME | --host USER@ADDR[:PORT]] [--save [NAME]] [--json]`: read a board's
+topology (CPUs, core types from MIDR, cpufreq, thermal zones) and print it; `--save` writes it as a
+profile into the user's boards file."""
+
+from __future__ import annotations
+
+import json
+
+from bench.cli.options import add_board_arguments, board_from_args
+from bench.boards.profiles import check_save_name, save_board
+from bench.boards.topology import probe
+from bench.boards.transport import open_transport
+
+
+def register(sub) -> None:
+    p = sub.add_parser("probe", help="read a board's CPU topology, frequencies and temperatures")
+    add_board_arguments(p)
+    p.add_argument("--save", nargs="?", const="", metavar="NAME",
+                   help="save the probed profile to the user's boards file (as NAME; default: the board's name)")
+    p.add_argument("--json", action="store_true", help="print the topology as JSON")
+    p.set_defaults(func=_probe)
+
+
+def _probe(args) -> int:
+    board = board_from_args(args)
+    if args.save:
+        check_save_name(args.save)  # before connecting to the board
+    with open_transport(board) as t:
+        topo = probe(t)
+    if args.json:
+        print(json.dumps({"board": board.name, "address": board.address, "topology": topo.to_dict()}, indent=1))
+    else:
+        print(f"board     {board.name} ({board.address})")
+        print(topo.summary())
+    if args.save is not None:
+        path = save_board(board.with_topology(topo), args.save or None)
+        print(f"saved board {args.save or board.name!r} to {path}")
+    return 0

@@ -1,0 +1,184 @@
+"""`bench run`: sweep layers x operators on a board's cores into a latency table (handbook contract).
+
+Everything the user typed is validated before anything is built or measured; every finished case is
+in the results at once, so Ctrl-C leaves a valid table and `--resume` measures only what is missing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import shlex
+import sys
+from pathlib import Path
+
+from bench.cli.options import add_board_arguments, boards_from_args
+from bench.measure.cases import (ALGOS, PRESETS, custom_layers, expand, parse_bits, parse_choices, parse_schemes,
+                         parse_transforms, preset_layers)
+from bench.errors import MeasurementError, UsageError
+from bench.measure.farm import close_all, connect_all, plan_targets
+from bench.measure.health import profile_mismatches, unstable_warnings
+from bench.measure.protocol import MAX_CPUS, MAX_MIN_TIME_MS, MAX_REPS, SCHEMES
+from bench.measure.results import ResultsDir
+from bench.measure.sweep import Plan, Settings, progress_bar, run, summary, todo
+
+TABLES = Path("tables")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="measure latency tables on a board (default: this machine)")
+    where = p.add_argument_group("where")
+    add_board_arguments(where, multiple=True)
+    where.add_argument("--core", help="core type (a53, a73, ..., host), big, little or all (default: all)")
+    where.add_argument("--threads", type=int, default=1,
+                       help=f"threads, each pinned to one CPU of the cluster (default 1; at most {MAX_CPUS})")
+    what = p.add_argument_group("what")
+    what.add_argument("--bits", default="8,32", help="8, 32 or 8,32 (default)")
+    what.add_argument("--algo", default=",".join(ALGOS), help=f"comma-separated from {', '.join(ALGOS)} (default: all)")
+    what.add_argument("--transform", default="static,learned",
+                      help="static, learned, pso (shipped, found by `bench transforms search`) and/or transform files (.json/.npz/.txt) (default: static,learned)")
+    what.add_argument("--scheme", default="tensor",
+                      help=f"int8 Winograd quantization schemes, from {', '.join(SCHEMES)} (default: tensor); "
+                           f"other cases have scheme none")
+    what.add_argument("--preset", help=f"layer set: {', '.join(PRESETS)} (default: resnet18-cifar)")
+    what.add_argument("--width", type=float, default=1.0, help="resnet18-cifar width multiplier: 0.5 or 1.0")
+    what.add_argument("--res", help="resolutions, e.g. 8,16,32 (H = W)")
+    what.add_argument("--channels", help="channel counts with Cin = Cout, e.g. 32,64")
+    what.add_argument("--cin", help="input channel counts (with --cout, all pairs)")
+    what.add_argument("--cout", help="output channel counts")
+    how = p.add_argument_group("how")
+    how.add_argument("--reps", type=int, default=10, help=f"minimum timed repetitions per case (default 10, at most {MAX_REPS})")
+    how.add_argument("--min-time-ms", type=float, default=200,
+                     help=f"minimum timed milliseconds per case (default 200, at most {MAX_MIN_TIME_MS})")
+    how.add_argument("--case-timeout", type=float,
+                     help="seconds a case may run before it becomes a timeout row (default: from its work)")
+    how.add_argument("--no-errors", action="store_true", help="skip the error figures (SQNR etc.)")
+    how.add_argument("--out", help="results directory (default: tables/<board>-<date>)")
+    how.add_argument("--resume", action="store_true", help="continue the results in --out, measuring only what is missing")
+    how.add_argument("--mix-settings", action="store_true",
+                     help="with --resume: accept a directory measured with other repetition/thread settings")
+    p.set_defaults(func=_run)
+
+
+def _layers(args):
+    if args.preset and args.res:
+        raise UsageError("give either --preset or --res, not both")
+    if args.res:
+        return custom_layers(args.res, args.channels, args.cin, args.cout)
+    if args.channels or args.cin or args.cout:
+        raise UsageError("--channels, --cin and --cout go with --res")
+    if args.width != 1.0 and args.preset not in (None, "resnet18-cifar"):
+        raise UsageError("--width applies to the resnet18-cifar preset only")
+    return preset_layers(args.preset or "resnet18-cifar", args.width)
+
+
+def _settings(args) -> Settings:
+    try:
+        return Settings(threads=args.threads, min_reps=args.reps, min_time_ms=args.min_time_ms,
+                        errors=not args.no_errors, case_timeout=args.case_timeout).check()
+    except ValueError as e:
+        flag = {"min_reps": "--reps", "min_time_ms": "--min-time-ms", "threads": "--threads",
+                "case_timeout": "--case-timeout"}
+        name = str(e).split()[1]
+        raise UsageError(str(e).replace(f"bad {name}", f"bad {flag.get(name, name)}", 1)) from None
+
+
+def _run(args) -> int:
+    # 1. Validate everything first: nothing is built, measured or written on bad input.
+    layers = _layers(args)
+    cases = expand(layers, parse_choices(args.algo, "algo", ALGOS), parse_transforms(args.transform),
+                   parse_bits(args.bits), parse_schemes(args.scheme))
+    settings = _settings(args)
+    if args.resume and not args.out:
+        raise UsageError("--resume needs --out DIR, the results directory to continue")
+    if args.mix_settings and not args.resume:
+        raise UsageError("--mix-settings goes with --resume")
+    if not cases:
+        raise UsageError("no case to measure: no transform file matches the chosen algorithms")
+    boards = boards_from_args(args)
+    out = Path(args.out) if args.out else _default_out(boards)
+    results = ResultsDir.create(out, resume=args.resume, settings=_compared(settings), mix_settings=args.mix_settings)
+
+    # 2. Reach and probe every board once; resolve cores and CPUs (still nothing written).
+    reached = connect_all(boards)
+    try:
+        targets, warnings = _plan(reached, args.core, settings.threads)
+        plan = Plan(reached, targets, todo(targets, cases, results))
+        with results:
+            return _measure(args, plan, len(cases), settings, results, warnings)
+    finally:
+        close_all(reached)
+
+
+def _plan(reached, core_arg, threads):
+    """Targets of the reachable boards and the profile warnings; MeasurementError (one line) when
+    no board can be reached, a warning per unreachable board of a farm."""
+    down = [r for r in reached.values() if r.topology is None]
+    if len(down) == len(reached):
+        raise MeasurementError("; ".join(r.failure for r in down))
+    for r in down:
+        print(f"bench run: warning: {r.failure}; the other boards go on", file=sys.stderr)
+    warnings = [w for r in reached.values() if r.topology is not None
+                for w in profile_mismatches(r.board, r.topology)]
+    targets = plan_targets(reached, core_arg, threads)  # a refusal first, without the warnings before it
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return targets, warnings
+
+
+def _compared(settings: Settings) -> dict:
+    return {"threads": settings.threads, "min_reps": settings.min_reps, "min_time_ms": settings.min_time_ms,
+            "warmup": settings.warmup}
+
+
+def _measure(args, plan: Plan, n_cases: int, settings, results, profile_warnings) -> int:
+    out, reached, targets, missing = results.path, plan.reached, plan.targets, plan.cases
+    print(f"bench run: {len(missing)} of {n_cases} cases to measure on "
+          f"{', '.join(sorted({t.board.name for t in targets}))} (core {args.core or 'all'}) -> {out}", file=sys.stderr)
+    per_board = max(1, len(targets) // max(1, len({t.board.name for t in targets})))
+    bar, progress = progress_bar(sum(c.work for c in missing) * per_board)
+    meta = {"command": "bench " + shlex.join(args.argv), "boards": [r.board.name for r in reached.values()],
+            "core": args.core or "all", "profile_warnings": profile_warnings}
+    try:
+        counts = run(plan, settings, results, meta, progress)
+    except KeyboardInterrupt:
+        print(f"bench run: interrupted; the {len(results.rows)} cases measured so far are in {out} "
+              f"(continue with: bench run --resume --out {out} ...)", file=sys.stderr)
+        return 130
+    finally:
+        bar.close()
+    _link_latest(out)
+    return _report(results, counts)
+
+
+def _report(results, counts) -> int:
+    out = results.path
+    df = results.dataframe()
+    print(summary(df))
+    for w in counts["warnings"] + unstable_warnings(df):
+        print(f"warning: {w}")
+    print(f"\nresults: {out / 'latency.csv'} ({counts['ok']} ok, {counts['error']} failed this run); "
+          f"raw samples and metadata: {out / 'raw.jsonl'}")
+    if counts["error"]:
+        failed = [r for r in results.rows if r["status"] != "ok"]
+        for r in failed[:5]:
+            print(f"  failed: {r['board']}/{r['core']} {r['algo']} {r['transform']} {r['bits']}-bit "
+                  f"{r['h']}x{r['w']}x{r['cin']}->{r['cout']}: {r['error_kind']}: {r['message']}", file=sys.stderr)
+        raise MeasurementError(f"{counts['error']} case(s) failed; see the status column of {out / 'latency.csv'}")
+    return 0
+
+
+def _default_out(boards) -> Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return TABLES / f"{'+'.join(b.name for b in boards)}-{stamp}"
+
+
+def _link_latest(out: Path) -> None:
+    """tables/latest -> the newest results directory under tables/ (for the README's commands)."""
+    if out.resolve().parent != TABLES.resolve():
+        return
+    latest = TABLES / "latest"
+    if latest.is_symlink() or not latest.exists():
+        tmp = TABLES / ".latest.tmp"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(out.name)
+        tmp.replace(latest)

@@ -1,0 +1,202 @@
+"""A sweep: cases x boards x core types, measured by the on-board runner, each finished case written
+to the results at once (bench.measure.results), with error figures from the host build of the same kernels.
+
+One runner deployment per (board, cluster) measures all its cases (bench.measure.farm drives several boards
+in parallel); its JSON lines stream back and each is persisted as it arrives. A case that fails
+(build, push, runtime, timeout, crash, bad case) becomes an error row and the sweep goes on; after a
+timeout or crash the runner is restarted on the cases left. The runner's `--peak` runs once per
+(board, cluster) and sweep, and its record is kept with the results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+import sys
+from dataclasses import dataclass
+
+from bench.measure.accuracy import case_errors
+from bench.measure.cases import Case, precision_name
+from bench.measure.deploy import StreamOptions, parse_cases
+from bench.measure.farm import Reached, run_targets
+from bench.measure.health import run_warnings
+from bench.boards.topology import probe
+from bench.measure.protocol import MAX_CPUS, CaseRecord, InfoRecord, PeakRecord, Repetition
+from bench.measure.results import ResultsDir, case_key, row_from_case
+from bench.boards.transport import open_transport
+
+
+@dataclass
+class Settings:
+    """How each case is measured (the runner's repetition rules, kernels_c/RUNNER.md)."""
+
+    threads: int = 1
+    min_reps: int = 10
+    min_time_ms: float = 200
+    warmup: int = 2
+    errors: bool = True     # error figures from the host build on a crop of each layer
+    case_timeout: float | None = None   # seconds per case; None: derived from each case's work
+
+    @property
+    def reps(self) -> Repetition:
+        return Repetition(self.min_reps, self.min_time_ms, self.warmup)
+
+    def check(self) -> "Settings":
+        """ValueError naming the bad setting and the accepted range."""
+        self.reps  # noqa: B018 (validates)
+        if not 1 <= self.threads <= MAX_CPUS:
+            raise ValueError(f"bad threads {self.threads}; accepted: 1 to {MAX_CPUS}")
+        t = self.case_timeout
+        if t is not None and not 0 < t <= 86400:
+            raise ValueError(f"bad case_timeout {t}; accepted: more than 0 and at most 86400 seconds")
+        return self
+
+
+@dataclass
+class Plan:
+    """What a sweep measures: the boards reached and probed once, the (board, cluster) targets
+    resolved on them, and the cases to measure on every target."""
+
+    reached: dict[str, Reached]
+    targets: list
+    cases: list[Case]
+
+
+def todo(targets, cases, results: ResultsDir) -> list[Case]:
+    """The cases still to measure: those not yet measured successfully on every target."""
+    done = results.measured_keys()
+    keys = [(w.board, w.core, w.threads) for w in (t.where() for t in targets)]
+    return [c for c in cases if any(case_key(b, core, n, c) not in done for b, core, n in keys)]
+
+
+def _after(boards) -> dict:
+    """Frequency, governor and temperatures per board after the sweep (structured, pyperf-style);
+    the state before is in each runner `info` line's `deploy.topology`, probed just before it ran."""
+    out = {}
+    for board in boards:
+        try:
+            with open_transport(board) as transport:
+                out[board.name] = {"time": _now(), "topology": probe(transport).to_dict()}
+        except Exception as e:  # metadata must never cost the measurements already taken
+            out[board.name] = {"error": f"{type(e).__name__}: {e}"}
+    return out
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def place_harness(targets) -> dict:
+    """Keep this process off the CPUs measured on this machine: pin it (and the threads it starts
+    from now on) to the others; with none left, error figures are computed after timing."""
+    here = {c for t in targets if t.board.transport in ("local", "emulated") for c in t.cpus}
+    allowed = os.sched_getaffinity(0)
+    free = allowed - here
+    if not here:
+        return {"harness_cpus": sorted(allowed), "error_figures": "during the sweep (no measured CPU here)",
+                "restore": None}
+    if free:
+        os.sched_setaffinity(0, free)
+        return {"harness_cpus": sorted(free), "error_figures": "during the sweep (pinned away)", "restore": allowed}
+    return {"harness_cpus": sorted(allowed), "error_figures": "after timing", "restore": None}
+
+
+def run(plan: Plan, settings: Settings, results: ResultsDir, metadata: dict, progress=None) -> dict:
+    """Measure the plan's cases on its targets (in parallel across boards), adding each case to
+    `results` as it arrives; returns {"ok": n, "error": n, "warnings": [...]} (this run's frequency, thermal and
+    profile warnings). `metadata`: the run's command line, profile warnings etc."""
+    reached, targets, cases = plan.reached, plan.targets, plan.cases
+    counts = {"ok": 0, "error": 0, "warnings": list(metadata.get("profile_warnings", []))}
+    if not cases:
+        return counts
+    place = place_harness(targets)
+    defer = settings.errors and place["error_figures"] == "after timing"
+    run_meta = {**metadata, "date": _now(), "settings": dataclasses.asdict(settings), "runners": [],
+                "harness": {k: v for k, v in place.items() if k != "restore"}}
+    run_id = results.start_run(run_meta)
+    cases_text = "\n".join(case.spec(i).runner_line() for i, case in enumerate(cases)) + "\n"
+    opts = StreamOptions(threads=settings.threads, reps=settings.reps, case_timeout=settings.case_timeout,
+                         peak=True, files=transform_files(cases))
+    deferred, finished = [], False
+
+    def record(case, rec: CaseRecord, with_errors):
+        if rec.ok and with_errors and rec.error is None:
+            rec.error = case_errors(case)
+        row = row_from_case(rec, case, run_id)
+        results.add(row, rec)
+        counts["ok" if row["status"] == "ok" else "error"] += 1
+        if progress:
+            progress(case, row)
+
+    try:
+        for rec in run_targets(reached, targets, parse_cases(cases_text), opts):
+            if isinstance(rec, InfoRecord):
+                run_meta["runners"].append(rec.to_json())
+                results.add_record("runner", run_id, rec.to_json())
+            elif isinstance(rec, PeakRecord):
+                results.add_record("peak", run_id, rec.to_json())
+            elif isinstance(rec, CaseRecord):
+                case = cases[int(rec.id)]
+                if defer and rec.ok:
+                    deferred.append((case, rec))
+                else:
+                    record(case, rec, settings.errors)
+        finished = True
+    finally:
+        if place["restore"]:
+            os.sched_setaffinity(0, place["restore"])
+        for case, rec in deferred:  # interrupted: keep the timings, skip the error figures
+            record(case, rec, finished)
+        run_meta["after"] = _after([r.board for r in reached.values() if r.topology is not None])
+        counts["warnings"] += run_warnings(run_meta)
+        try:
+            results.add_record("run_end", run_id, {"after": run_meta["after"], "warnings": counts["warnings"]})
+        except OSError:
+            pass  # a full disk: the error that stopped the sweep says so; the cases are recorded
+    return counts
+
+
+def transform_files(cases) -> list[str]:
+    return sorted({c.transform_file for c in cases if c.transform_file})
+
+
+def summary(df) -> str:
+    """Fastest operator per layer and its speedup over im2row fp32, per (board, core)."""
+    ok = df[df["status"] == "ok"]
+    if ok.empty:
+        return "no successful measurements"
+    lines = []
+    for (board, core), group in ok.groupby(["board", "core"]):
+        lines.append(f"{board} / {core}:")
+        lines.append(f"  {'layer':<18} {'fastest':<20} {'ms':>9} {'im2row fp32 ms':>15} {'speedup':>8}")
+        for (h, w, cin, cout), layer in group.groupby(["h", "w", "cin", "cout"], sort=True):
+            best = layer.loc[layer["total_ms"].idxmin()]
+            base = layer[(layer["algo"] == "im2row") & (layer["bits"] == 32)]["total_ms"]
+            scheme = best.get("scheme", "none")
+            name = f"{best['algo']} {'' if best['algo'] == 'im2row' else best['transform'] + ' '}" \
+                   f"{precision_name(best['bits'])}{'' if scheme in ('none', 'tensor', None) else ' ' + scheme}"
+            base_ms = f"{base.iloc[0]:.3f}" if len(base) else "-"
+            speed = f"{base.iloc[0] / best['total_ms']:.2f}x" if len(base) else "-"
+            lines.append(f"  {f'{h}x{w} {cin}->{cout}':<18} {name:<20} {best['total_ms']:>9.3f} {base_ms:>15} {speed:>8}")
+    emulated = ok["emulated"].astype(bool).any()
+    if emulated:
+        lines.append("note: emulated (qemu) timings say nothing about real cores; they are kept out of LUTs")
+    return "\n".join(lines)
+
+
+def progress_bar(total_work: float):
+    """A tqdm bar over the cases' relative work (MACs), so the time estimate weighs big layers right."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total_work, unit="work", file=sys.stderr, dynamic_ncols=True,
+               disable=None,  # None: no bar without a TTY (logs, CI)
+               bar_format="{l_bar}{bar}| {percentage:3.0f}% [{elapsed}<{remaining}] {postfix}")
+
+    def update(case, row):
+        l = case.layer
+        bar.set_postfix_str(f"{row['board']}/{row['core']} {case.algo} {case.transform} "
+                            f"{precision_name(case.bits)} {l.h}x{l.w}x{l.cin}->{l.cout} {row['status']}")
+        bar.update(case.work)
+
+    return bar, update

@@ -1,0 +1,403 @@
+"""float64 numpy references for every kernel, and the int8 pipelines the C kernels match bit for bit.
+
+Layouts: activations NHWC (1, H, W, C), weights HWIO (r, r, Cin, Cout); stride 1, "same" zero padding
+(r // 2 on each side). Clarity first, vectorised so that a 32x32x64->64 layer takes well under a second.
+
+The int8 scheme (the contract with kernels_c/; every step is integer or a single IEEE operation, so C
+and numpy agree to the bit)
+-------------------------------------------------------------------------------------------------
+round_half_away(v)  for a double v:  v >= 0 ? floor(v + 0.5) : -floor(-v + 0.5)
+
+1. Inputs and weights, symmetric per tensor:  amax = max |x| (as double);  s = amax / 127.0 (s = 1.0
+   when amax == 0);  q = clamp(round_half_away((double)x / s), -127, 127) as int8. -128 is never used,
+   so two int8 x int8 products always fit an int16 (2 * 127 * 127 = 32258).
+2. Requantization of an integer tensor T (int32 or int64) to int8, "fp32 requantization" as in
+   XNNPACK's ARMv8 kernels:  amax = max |T| over the tensor;  mult = (float)(127.0 / amax)  (the
+   double quotient rounded once to float32; mult = 1.0f when amax == 0);
+   q = clamp(rint_f32((float)T * mult), -127, 127)  where (float)T rounds to nearest-even (vcvtq_f32_s32
+   / scvtf), the product is one float32 multiply (never fused), and rint_f32 rounds half to even
+   (vcvtnq_s32_f32). The real scale of q is  scale(T) / mult.
+3. Transform matrices are quantized to integers with a power-of-two scale:  Tq = round_half_away(T * 2^k)
+   with k the smallest k in 0..30 that makes T * 2^k integral and keeps every row's L1 norm of Tq
+   within LIMIT; when no such k exists (non-dyadic or learned entries), the largest k within LIMIT.
+   LIMIT = 4096 for BT and AT (then 127 * 4096^2 < 2^31, so BTq d BTq^T and ATq P ATq^T fit int32
+   for any int8 d, P) and 32768 for G (the weight transform is offline, in int64). Cook-Toom matrices
+   with dyadic points are therefore exact: BT and AT of F(2,3) and F(4,3) get k = 0, F(6,3) gets
+   k = 2 for BT and k = 5 for AT.
+4. im2row int8:  acc = sum over the 9 * Cin patch of xq * wq in int32; output = requant(acc), one step.
+5. Winograd int8 `tensor` scheme, one quantization step after each stage as in Winograd-aware
+   networks:
+     V  = BTq d BTq^T  per a x a input tile d of xq (zero padding, edge tiles included)  -> int32
+     V8 = requant(V)           amax over all tiles, all positions, all channels
+     U  = Gq g Gq^T   per (cin, cout) from wq, offline                                    -> int64
+     U8 = requant(U)           amax over the whole transformed weight tensor
+     M  = sum_cin V8 * U8  per Winograd position (the batched GEMM)                        -> int32
+     P8 = requant(M)           amax over all positions, tiles and output channels
+     Y  = ATq P8 ATq^T  per tile                                                           -> int32
+     Y8 = requant(Y)           amax over the valid H x W outputs only (edge-tile overhang excluded)
+   Real scales: s_V = s_x 2^-2kB / mult_V, s_U = s_w 2^-2kG / mult_U, s_P = s_V s_U / mult_P,
+   s_Y = s_P 2^-2kA / mult_Y; the dequantized output is Y8 * s_Y.
+   The amax of each stage is calibrated on the data being convolved (a calibration set of one
+   sample, done before timing); the timed kernels then apply fixed multipliers, as a deployed
+   network would.
+   This is the `tensor` scheme; `tap` and `wide` (steps 6, 7) share steps 1-3 and the exact
+   integer transforms V = BTq d BTq^T (int32: |V| <= 127 L1B^2, L1B = max row L1 of BTq) and
+   U = Gq g Gq^T (int64). Helpers: rshift(v, s) = floor((v + 2^(s-1)) / 2^s) for s > 0, v for
+   s = 0 (NEON SRSHR / SRSHL by -s); shift_to_fit(b, L) = the smallest s >= 0 with
+   rshift(b, s) <= L. Both end with the same output stage:
+     out(Z, zb):  T = ATq Z (along the first position index, exact),  s1 = shift_to_fit(zb L1A,
+                  2^31 - 1) (L1A = max row L1 of ATq), T' = rshift(T, s1) (|T'| < 2^31),
+                  Y = T' ATq^T (exact, |Y| < 2^31 L1A < 2^53),
+                  Y8 = clamp(rint_f32(float32(float64(Y)) * mult_Y), -127, 127), mult_Y from the
+                  amax of Y over the valid outputs (step 2). float64(Y) is exact, so
+                  float32(float64(Y)) is Y rounded once to nearest-even.
+6. tap, one scale per Winograd position p = (i, j):
+     V8[p] = requant(V[p]), mult_V[p] from the amax of position p over all tiles and channels;
+     U8[p] = requant(U[p]), mult_U[p] per position over (cin, cout);
+     M = sum_cin V8 U8 (int32, |M| <= 127^2 Cin: Cin <= 133143);  P8[p] = requant(M[p]), mult_P[p];
+     the position scales folded into the output's integers:  d[p] = (double)mult_V[p] *
+     (double)mult_U[p] * (double)mult_P[p] (left to right), dmin = min_p d[p],
+     Sq[p] = round_half_away(ldexp(dmin / d[p], 20)) in 1..2^20 (int32; 2^14 lost F6 3 dB);
+     Z = P8 Sq (int32, |Z| <= 127 * 2^20), Y8 = out(Z, 127 * 2^20).
+     s_Y = s_x s_w 2^(-2kB - 2kG - 20) / dmin * 2^(s1 - 2kA) / mult_Y.
+     Default matrices: s1 = 0 for F2, 1 for F4 (L1A = 19), 8 for F6 (ATq = 32 AT, L1A = 2146).
+7. wide, V and U in int16, int32 products, nothing requantized in the Winograd domain:
+     V16 = rshift(V, sV), sV = shift_to_fit(127 L1B^2, 32767): the transform's integer scale
+     2^(2kB) is undone just enough for int16: sV = 0 for F2 (|V| <= 508) and F4 (12700), 4 for F6
+     (BTq = 4 BT, |V| <= 457200, |V16| <= 28575 = vb16).
+     U16: B = (2^31 - 1) // vb16 (the largest sum_cin |U16| that keeps |M| < 2^31 for any int8
+     input), amax = max |U|, Lsum[p] = max over cout of sum over cin |U[p, :, cout]|;
+     QU = min(32767, (B - Cin) amax // max_p Lsum[p]) (integer arithmetic; the plan is refused
+     when QU < 1: in the worst case Lsum = Cin amax, so any Cin <= B / 2 is accepted: 2113665 F2,
+     84546 F4, 37576 F6); e[p] = the largest e in 0..15 with pmax[p] QU 2^e <= 32767 amax and
+     Lsum[p] QU 2^e <= (B - Cin) amax (pmax[p] = max |U[p]|): a data-free power of two per
+     position that gives the small positions the int16 range; mult_U = float32(QU / amax) (1 when
+     amax = 0); U16[p] = clamp(rint_f32(float32(U[p]) * (mult_U 2^e[p])), -32767, 32767) (the
+     float32 factor mult_U 2^e[p] is exact). The slack Cin in B - Cin covers the rounding, so
+     sum_cin |U16[p, :, co]| <= B and |M| <= 2^31 - 1 always.
+     M = sum_cin V16 U16 (int32, SMLAL);  Y8 = out(rshift(M, e[p]), 2^31 - 1)
+     (s1 = 2 F2, 5 F4, 12 F6 with the default matrices).
+     s_Y = s_x s_w 2^(sV - 2kB - 2kG) / mult_U * 2^(s1 - 2kA) / mult_Y.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bench.numerics.matrix_quant import BT_AT_LIMIT, G_LIMIT, quantize_matrix, round_half_away
+from bench.numerics.winograd import Transform, cook_toom
+
+
+# ---------------------------------------------------------------------------------------------
+# float64 references
+
+def _check_shapes(x, w):
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    if x.ndim != 4 or x.shape[0] != 1:
+        raise ValueError(f"x must be NHWC with batch 1, got shape {x.shape}")
+    if w.ndim != 4 or w.shape[0] != w.shape[1] or w.shape[0] % 2 == 0:
+        raise ValueError(f"w must be HWIO with an odd square kernel, got shape {w.shape}")
+    if w.shape[2] != x.shape[3]:
+        raise ValueError(f"Cin mismatch: x has {x.shape[3]} channels, w expects {w.shape[2]}")
+    return x, w
+
+
+def _pad(x, before, after_h, after_w):
+    return np.pad(x, ((0, 0), (before, after_h), (before, after_w), (0, 0)))
+
+
+def conv2d_direct(x, w) -> np.ndarray:
+    """Direct convolution: y[h, w] = sum over (i, j, cin) of xpad[h+i, w+j, cin] * w[i, j, cin, :]."""
+    x, w = _check_shapes(x, w)
+    r = w.shape[0]
+    _, H, W, _ = x.shape
+    xp = _pad(x, r // 2, r // 2, r // 2)
+    y = np.zeros((1, H, W, w.shape[3]))
+    for i in range(r):
+        for j in range(r):
+            y += xp[:, i:i + H, j:j + W, :] @ w[i, j]
+    return y
+
+
+def im2row(x: np.ndarray, r: int) -> np.ndarray:
+    """Patch matrix [H*W, r*r*Cin], columns ordered (i, j, cin) like HWIO weights flattened."""
+    _, H, W, C = x.shape
+    xp = _pad(x, r // 2, r // 2, r // 2)
+    cols = [xp[0, i:i + H, j:j + W, :] for i in range(r) for j in range(r)]
+    return np.stack(cols, axis=2).reshape(H * W, r * r * C)
+
+
+def conv2d_im2row(x, w) -> np.ndarray:
+    """im2row: patch matrix times the weights flattened to [r*r*Cin, Cout]."""
+    x, w = _check_shapes(x, w)
+    _, H, W, _ = x.shape
+    y = im2row(x, w.shape[0]) @ w.reshape(-1, w.shape[3])
+    return y.reshape(1, H, W, w.shape[3])
+
+
+def input_tiles(x: np.ndarray, m: int, r: int) -> np.ndarray:
+    """Overlapping a x a tiles [tiles_h, tiles_w, a, a, C] of the zero-padded input; tile (i, j)
+    produces outputs [i*m, i*m + m) x [j*m, j*m + m), the overhang past H, W is discarded later."""
+    _, H, W, C = x.shape
+    a = m + r - 1
+    th, tw = -(-H // m), -(-W // m)
+    pad = r // 2
+    xp = _pad(x, pad, th * m + a - m - pad - H, tw * m + a - m - pad - W)[0]
+    s0, s1, s2 = xp.strides
+    return np.lib.stride_tricks.as_strided(xp, (th, tw, a, a, C), (m * s0, m * s1, s0, s1, s2), writeable=False)
+
+
+def untile(Y: np.ndarray, H: int, W: int) -> np.ndarray:
+    """[tiles_h, tiles_w, m, m, C] output tiles -> (1, H, W, C), overhang cropped."""
+    th, tw, m, _, C = Y.shape
+    return Y.transpose(0, 2, 1, 3, 4).reshape(1, th * m, tw * m, C)[:, :H, :W, :]
+
+
+def conv2d_winograd(x, w, t: Transform | None = None) -> np.ndarray:
+    """Winograd convolution with any transform (default F(4,3)), edge tiles included."""
+    x, w = _check_shapes(x, w)
+    t = t or cook_toom(4, w.shape[0])
+    if t.r != w.shape[0]:
+        raise ValueError(f"transform is for r = {t.r} but the kernel is {w.shape[0]} x {w.shape[0]}")
+    _, H, W, _ = x.shape
+    V = np.einsum("ij,hwjkc,lk->hwilc", t.BT, input_tiles(x, t.m, t.r), t.BT, optimize=True)
+    U = np.einsum("ij,jkcd,lk->ilcd", t.G, w, t.G, optimize=True)
+    M = np.einsum("hwijc,ijcd->hwijd", V, U, optimize=True)
+    Y = np.einsum("ij,hwjkd,lk->hwild", t.AT, M, t.AT, optimize=True)
+    return untile(Y, H, W)
+
+
+# ---------------------------------------------------------------------------------------------
+# The int8 scheme (see the module docstring)
+
+def quantize_symmetric(x) -> tuple[np.ndarray, float]:
+    """Float tensor -> (int8 tensor, scale): step 1 of the scheme."""
+    x = np.asarray(x, dtype=np.float64)
+    amax = float(np.max(np.abs(x))) if x.size else 0.0
+    scale = amax / 127.0 if amax > 0 else 1.0
+    return np.clip(round_half_away(x / scale), -127, 127).astype(np.int8), scale
+
+
+def requant_multiplier(amax: int) -> np.float32:
+    """float32(127 / amax), 1.0 for an all-zero tensor: step 2 of the scheme."""
+    return np.float32(127.0 / amax) if amax > 0 else np.float32(1.0)
+
+
+def requantize(T: np.ndarray, amax: int | None = None) -> tuple[np.ndarray, np.float32]:
+    """Integer tensor -> (int8 tensor, multiplier): step 2 of the scheme."""
+    T = np.asarray(T)
+    if amax is None:
+        amax = int(np.max(np.abs(T.astype(np.int64)))) if T.size else 0
+    mult = requant_multiplier(amax)
+    q = np.rint(T.astype(np.float32) * mult)
+    return np.clip(q, -127, 127).astype(np.int8), mult
+
+
+def conv2d_im2row_int8(x, w) -> dict:
+    """int8 im2row (step 4). Returns a dict with the dequantized float64 output `y` and the integer
+    intermediates (`xq`, `wq`, `y8`) and scales, so kernels can be compared bit for bit."""
+    x, w = _check_shapes(x, w)
+    _, H, W, _ = x.shape
+    xq, s_x = quantize_symmetric(x)
+    wq, s_w = quantize_symmetric(w)
+    acc = im2row(xq.astype(np.int64), w.shape[0]) @ wq.reshape(-1, w.shape[3]).astype(np.int64)
+    y8, mult = requantize(acc)
+    s_y = s_x * s_w / float(mult)
+    y8 = y8.reshape(1, H, W, w.shape[3])
+    return {"y": y8 * s_y, "y8": y8, "xq": xq, "wq": wq, "s_x": s_x, "s_w": s_w, "s_y": s_y}
+
+
+def winograd_int8_stages(x, w, t: Transform | None = None, scheme: str = "tensor") -> dict:
+    """int8 Winograd with every intermediate, for `scheme` "tensor" (step 5), "tap" (step 6) or
+    "wide" (step 7). Common keys: xq, wq, Y8 (tile layout), y8 (cropped), y (dequantized float64),
+    kB, kG, kA, BTq, Gq, ATq, mult, scale (scale["Y"] is the real scale of y8). Per scheme:
+    tensor V8, U8, P8; tap V8, U8, P8, Sq, s1; wide V16, U16, M, sV, QU, e, s1."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown int8 scheme {scheme!r}; accepted: {', '.join(SCHEMES)}")
+    q = _quantized_inputs(x, w, t)
+    st = {"tensor": _tensor_stages, "tap": _tap_stages, "wide": _wide_stages}[scheme](q)
+    y8 = untile(st["Y8"], q["H"], q["W"])
+    st.update({"y": y8 * st["scale"]["Y"], "y8": y8, "scheme": scheme})
+    st.update({k: q[k] for k in ("xq", "wq", "kB", "kG", "kA", "BTq", "Gq", "ATq")})
+    return st
+
+
+def conv2d_winograd_int8(x, w, t: Transform | None = None, scheme: str = "tensor") -> np.ndarray:
+    """Dequantized float64 output of the int8 Winograd pipeline of `scheme`."""
+    return winograd_int8_stages(x, w, t, scheme)["y"]
+
+
+def _quantized_inputs(x, w, t) -> dict:
+    """Steps 1 and 3 and the exact transforms V = BTq d BTq^T (int64 tiles) and U = Gq g Gq^T."""
+    x, w = _check_shapes(x, w)
+    t = t or cook_toom(4, w.shape[0])
+    if t.r != w.shape[0]:
+        raise ValueError(f"transform is for r = {t.r} but the kernel is {w.shape[0]} x {w.shape[0]}")
+    xq, s_x = quantize_symmetric(x)
+    wq, s_w = quantize_symmetric(w)
+    BTq, kB = quantize_matrix(t.BT, BT_AT_LIMIT)
+    Gq, kG = quantize_matrix(t.G, G_LIMIT)
+    ATq, kA = quantize_matrix(t.AT, BT_AT_LIMIT)
+    d = input_tiles(xq.astype(np.int64), t.m, t.r)
+    V = np.einsum("ij,hwjkc,lk->hwilc", BTq, d, BTq, optimize=True)
+    U = np.einsum("ij,jkcd,lk->ilcd", Gq, wq.astype(np.int64), Gq, optimize=True)
+    return {"xq": xq, "wq": wq, "s_x": s_x, "s_w": s_w, "kB": kB, "kG": kG, "kA": kA,
+            "BTq": BTq, "Gq": Gq, "ATq": ATq, "V": V, "U": U, "H": x.shape[1], "W": x.shape[2]}
+
+
+def _tensor_stages(q: dict) -> dict:
+    V8, mult_V = requantize(q["V"])
+    U8, mult_U = requantize(q["U"])
+    M = np.einsum("hwijc,ijcd->hwijd", V8.astype(np.int64), U8.astype(np.int64), optimize=True)
+    P8, mult_P = requantize(M)
+    Y = np.einsum("ij,hwjkd,lk->hwild", q["ATq"], P8.astype(np.int64), q["ATq"], optimize=True)
+    amax_Y = int(np.max(np.abs(untile(Y, q["H"], q["W"])))) if Y.size else 0
+    Y8, mult_Y = requantize(Y, amax_Y)
+    s_V = q["s_x"] * 2.0 ** (-2 * q["kB"]) / float(mult_V)
+    s_U = q["s_w"] * 2.0 ** (-2 * q["kG"]) / float(mult_U)
+    s_P = s_V * s_U / float(mult_P)
+    s_Y = s_P * 2.0 ** (-2 * q["kA"]) / float(mult_Y)
+    return {"V8": V8, "U8": U8, "P8": P8, "Y8": Y8,
+            "mult": {"V": mult_V, "U": mult_U, "P": mult_P, "Y": mult_Y},
+            "scale": {"x": q["s_x"], "w": q["s_w"], "V": s_V, "U": s_U, "P": s_P, "Y": s_Y}}
+
+
+# ---------------------------------------------------------------------------------------------
+# The tap and wide schemes (module docstring, steps 6 and 7)
+
+SCHEMES = ("tensor", "tap", "wide")
+TAP_SCALE_BITS = 20  # Sq <= 2^20: an int32 factor per position (2^14 cost F6 3 dB)
+INT32_MAX = 2**31 - 1
+INT16_MAX = 32767
+
+
+def rshift(v, s) -> np.ndarray:
+    """Rounding arithmetic shift right (NEON SRSHR): floor((v + 2^(s-1)) / 2^s), v where s = 0;
+    s may be an array broadcast against v."""
+    v = np.asarray(v, dtype=np.int64)
+    s = np.asarray(s, dtype=np.int64)
+    return (v + np.where(s > 0, np.left_shift(1, np.maximum(s - 1, 0)), 0)) >> s
+
+
+def max_row_l1(Tq: np.ndarray) -> int:
+    return int(np.max(np.sum(np.abs(np.asarray(Tq, dtype=np.int64)), axis=1)))
+
+
+def shift_to_fit(bound: int, limit: int) -> int:
+    """The smallest s >= 0 with rshift(bound, s) <= limit."""
+    s = 0
+    while int(rshift(bound, s)) > limit:
+        s += 1
+    return s
+
+
+def requantize_positions(T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Step 2 with one amax per Winograd position: T in tile layout [th, tw, a, a, C] or U's
+    [a, a, cin, cout]; returns (int8 tensor, float32 multipliers [a, a])."""
+    T = np.asarray(T, dtype=np.int64)
+    lead = 0 if T.ndim == 4 else 2
+    axes = tuple(i for i in range(T.ndim) if i not in (lead, lead + 1))
+    amax = np.max(np.abs(T), axis=axes, initial=0)
+    mult = np.array([[requant_multiplier(int(v)) for v in row] for row in amax], dtype=np.float32)
+    shape = [1] * T.ndim
+    shape[lead], shape[lead + 1] = mult.shape
+    q = np.rint(T.astype(np.float32) * mult.reshape(shape))
+    return np.clip(q, -127, 127).astype(np.int8), mult
+
+
+def tap_factors(mult_V, mult_U, mult_P) -> tuple[np.ndarray, float]:
+    """Step 6: Sq[p] = round_half_away(2^20 dmin / d[p]), d[p] = (mV[p] mU[p]) mP[p] in double;
+    returns (Sq int64 [a, a], dmin)."""
+    d = (mult_V.astype(np.float64) * mult_U.astype(np.float64)) * mult_P.astype(np.float64)
+    dmin = float(np.min(d))
+    return round_half_away(np.ldexp(dmin / d, TAP_SCALE_BITS)).astype(np.int64), dmin
+
+
+def wide_weight_scaling(U: np.ndarray, vbound16: int) -> tuple[int, np.ndarray]:
+    """Step 7: (QU, e) for U (a, a, cin, cout) int64, from B = (2^31 - 1) // vbound16."""
+    a, _, cin, _ = U.shape
+    B = INT32_MAX // vbound16
+    amax = int(np.max(np.abs(U), initial=0))
+    lsum = np.max(np.sum(np.abs(U), axis=2), axis=2, initial=0)  # [a, a]
+    pmax = np.max(np.abs(U), axis=(2, 3), initial=0)
+    if amax == 0:
+        return INT16_MAX, np.zeros((a, a), np.int64)
+    qu = min(INT16_MAX, (B - cin) * amax // int(np.max(lsum)))
+    if qu < 1:
+        raise ValueError(f"wide scheme: cin={cin} is past the int32 bound for these weights "
+                         f"((B - cin) * max|U| < max column L1 of U, B = {B})")
+    e = np.zeros((a, a), np.int64)
+    for i in range(a):
+        for j in range(a):
+            while (e[i, j] < 15 and int(pmax[i, j]) * (qu << (e[i, j] + 1)) <= INT16_MAX * amax
+                   and int(lsum[i, j]) * (qu << (e[i, j] + 1)) <= (B - cin) * amax):
+                e[i, j] += 1
+    return qu, e
+
+
+def output_transform(Z: np.ndarray, ATq: np.ndarray, zbound: int) -> tuple[np.ndarray, int]:
+    """Y = rshift(ATq Z, s1) ATq^T per tile, exact in int64; s1 keeps the first pass in int32."""
+    s1 = shift_to_fit(zbound * max_row_l1(ATq), INT32_MAX)
+    T = rshift(np.einsum("ij,hwjkd->hwikd", ATq, Z, optimize=True), s1)
+    return np.einsum("hwikd,lk->hwild", T, ATq, optimize=True), s1
+
+
+def requantize_output(Y: np.ndarray, H: int, W: int) -> tuple[np.ndarray, np.float32]:
+    """Y8 = requant(Y), Y int64 through float64 (exact below 2^53) to float32, amax over the valid
+    H x W outputs."""
+    mult = requant_multiplier(int(np.max(np.abs(untile(Y, H, W)), initial=0)))
+    q = np.rint(Y.astype(np.float64).astype(np.float32) * mult)
+    return np.clip(q, -127, 127).astype(np.int8), mult
+
+
+def _tap_stages(q: dict) -> dict:
+    V8, mult_V = requantize_positions(q["V"])
+    U8, mult_U = requantize_positions(q["U"])
+    M = np.einsum("hwijc,ijcd->hwijd", V8.astype(np.int64), U8.astype(np.int64), optimize=True)
+    P8, mult_P = requantize_positions(M)
+    Sq, dmin = tap_factors(mult_V, mult_U, mult_P)
+    Y, s1 = output_transform(P8.astype(np.int64) * Sq[:, :, None], q["ATq"], 127 << TAP_SCALE_BITS)
+    Y8, mult_Y = requantize_output(Y, q["H"], q["W"])
+    s_Z = q["s_x"] * q["s_w"] * 2.0 ** (-2 * q["kB"] - 2 * q["kG"] - TAP_SCALE_BITS) / dmin
+    s_Y = s_Z * 2.0 ** (s1 - 2 * q["kA"]) / float(mult_Y)
+    return {"V8": V8, "U8": U8, "P8": P8, "Y8": Y8, "Sq": Sq, "s1": s1,
+            "mult": {"V": mult_V, "U": mult_U, "P": mult_P, "Y": mult_Y},
+            "scale": {"x": q["s_x"], "w": q["s_w"], "Z": s_Z, "Y": s_Y}}
+
+
+def _wide_stages(q: dict) -> dict:
+    vbound = 127 * max_row_l1(q["BTq"]) ** 2
+    sV = shift_to_fit(vbound, INT16_MAX)
+    V16 = rshift(q["V"], sV).astype(np.int16)
+    qu, e = wide_weight_scaling(q["U"], int(rshift(vbound, sV)))
+    amax_U = int(np.max(np.abs(q["U"]), initial=0))
+    mult_U = np.float32(qu / amax_U) if amax_U > 0 else np.float32(1.0)
+    mults = (mult_U * np.ldexp(np.float32(1), e.astype(np.int32))).astype(np.float32)
+    U16 = np.rint(q["U"].astype(np.float32) * mults[:, :, None, None])
+    U16 = np.clip(U16, -INT16_MAX, INT16_MAX).astype(np.int16)
+    M = np.einsum("hwijc,ijcd->hwijd", V16.astype(np.int64), U16.astype(np.int64), optimize=True)
+    assert np.max(np.abs(M), initial=0) <= INT32_MAX  # guaranteed by QU and e
+    Y, s1 = output_transform(rshift(M, e[:, :, None]), q["ATq"], INT32_MAX)
+    Y8, mult_Y = requantize_output(Y, q["H"], q["W"])
+    s_M = q["s_x"] * q["s_w"] * 2.0 ** (sV - 2 * q["kB"] - 2 * q["kG"]) / float(mult_U)
+    s_Y = s_M * 2.0 ** (s1 - 2 * q["kA"]) / float(mult_Y)
+    return {"V16": V16, "U16": U16, "M": M.astype(np.int32), "Y8": Y8, "sV": sV, "QU": qu, "e": e,
+            "s1": s1, "mult": {"U": mult_U, "Y": mult_Y},
+            "scale": {"x": q["s_x"], "w": q["s_w"], "M": s_M, "Y": s_Y}}
+
+
+# ---------------------------------------------------------------------------------------------
+# Error metrics, always against the float64 direct convolution
+
+def error_metrics(out, ref) -> dict:
+    """SQNR in dB (10 log10 of signal over error energy; inf when exact), max abs error, relative L2."""
+    out = np.asarray(out, dtype=np.float64)
+    ref = np.asarray(ref, dtype=np.float64)
+    err = out - ref
+    signal, noise = float(np.sum(ref * ref)), float(np.sum(err * err))
+    sqnr = math.inf if noise == 0 else (10 * math.log10(signal / noise) if signal > 0 else -math.inf)
+    rel = math.sqrt(noise / signal) if signal > 0 else (0.0 if noise == 0 else math.inf)
+    return {"sqnr_db": sqnr, "max_abs": float(np.max(np.abs(err))) if err.size else 0.0, "rel_l2": rel}
