@@ -1,4 +1,5 @@
-"""Errors the CLI turns into exit codes (handbook: 1 measurement/verification failed, 2 bad usage or input)."""
+"""Errors the CLI turns into exit codes (1: a measurement or verification failed; 2: bad usage or
+bad input), and the helpers that make their one-line messages."""
 
 
 class UsageError(ValueError):
@@ -12,3 +13,9 @@ class MeasurementError(RuntimeError):
 def choice_error(what: str, value, accepted) -> UsageError:
     """One-line error naming the bad value and the accepted ones."""
     return UsageError(f"unknown {what} {value!r}; accepted: {', '.join(map(str, accepted))}")
+
+
+def shown(value, limit: int = 60) -> str:
+    """A value as TOML-ish text for a one-line message (repr escapes newlines; long values cut)."""
+    text = ("true" if value else "false") if type(value) is bool else repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -4,6 +4,7 @@ whole or not at all.
 - Shipped files: a source checkout and an installed wheel behave alike: the board profiles and
   board-side scripts (`remote/`), the kernel sources (`kernels_c/`), and a per-user cache for builds
   and emulated-board images.
+- Input: JSON or TOML mapping files (layers, assignments), read with one-line errors.
 - Output: a directory checked before any work (`output_dir`) and files replaced in one rename
   (`replacing`), so a results file is never half-written.
 """
@@ -11,9 +12,11 @@ whole or not at all.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import sys
+import tomllib
 from pathlib import Path
 
 from bench.errors import UsageError
@@ -82,3 +85,19 @@ def replacing(path: Path):
     finally:
         with contextlib.suppress(OSError):  # e.g. under a file: there is no temporary to remove
             tmp.unlink(missing_ok=True)
+
+
+def read_mapping(path: Path, what: str) -> dict:
+    """A JSON file, or TOML for a `.toml` path, holding a table at the top (a layers or assignment
+    file); UsageError naming the file and what is wrong with it."""
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise UsageError(f"cannot read the {what} file {path}: {e.strerror}") from None
+    try:
+        doc = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
+        raise UsageError(f"{path} is not a valid {'TOML' if path.suffix == '.toml' else 'JSON'} {what} file ({e})") from None
+    if not isinstance(doc, dict):
+        raise UsageError(f"{path}: a {what} file holds a table/object at the top")
+    return doc

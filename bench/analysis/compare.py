@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from bench.measure.results import KEY_COLUMNS
-from bench.analysis.lut import op_key
+from bench.operators import op_key
 
 MIN_REPS = 9  # Google Benchmark's compare.py warns below 9 repetitions
 

@@ -21,8 +21,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.measure.cases import precision_name
 from bench.errors import UsageError
+from bench.layers import layer_key
+from bench.operators import op_key
 from bench.analysis.predict import fit_table, predict
 
 LUT_SCHEMA_VERSION = 1
@@ -33,20 +34,6 @@ class LUTError(KeyError):
 
     def __str__(self):
         return self.args[0]
-
-
-def layer_key(h: int, w: int, cin: int, cout: int, kernel: int = 3, stride: int = 1) -> str:
-    ho, wo = -(-h // stride), -(-w // stride)
-    return f"conv-input:{h}x{w}x{cin}-output:{ho}x{wo}x{cout}-kernel:{kernel}-stride:{stride}"
-
-
-def op_key(algo: str, transform: str, bits: int, scheme: str = "tensor") -> str:
-    precision = precision_name(bits)
-    if algo == "im2row" or transform in ("none", "", None):
-        return f"im2row-{precision}"
-    name = transform if transform in ("static", "learned") else Path(transform).stem
-    suffix = f"-{scheme}" if scheme in ("tap", "wide") else ""
-    return f"{algo}-{name}-{precision}{suffix}"
 
 
 def build_lut(df) -> list[dict]:

@@ -2,8 +2,7 @@
 an assignment of operators to layers (one everywhere, or a per-layer mapping in a JSON/TOML file),
 the total with its stage breakdown and the speedup over im2row fp32, per (board, core, threads).
 
-Layers file (JSON, or TOML with [[layers]] tables):
-    {"layers": [{"name": "stage1", "h": 32, "w": 32, "cin": 32, "cout": 32, "count": 4}, ...]}
+Layers come from bench.layers (presets or a layers file).
 Assignment file: layer name (or LUT layer key) -> operator key, or -> {operator: probability}
 (the wiNAS expected latency); "default" covers every layer not named:
     {"default": "f4-static-int8", "stage1": "f2-static-int8"}
@@ -11,57 +10,21 @@ Assignment file: layer name (or LUT layer key) -> operator key, or -> {operator:
 
 from __future__ import annotations
 
-import json
-import tomllib
 from pathlib import Path
 
-from bench.measure.cases import MAX_CHANNELS, MAX_HW, Layer
 from bench.errors import UsageError
+from bench.files import read_mapping
+from bench.layers import Layer
 from bench.analysis.lut import LUT, LUTError, layer_key, lut_json
 
 BASELINE = "im2row-fp32"
 FASTEST = "fastest per layer"
 
 
-def _read_mapping(path: Path, what: str) -> dict:
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise UsageError(f"cannot read the {what} file {path}: {e.strerror}") from None
-    try:
-        doc = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
-        raise UsageError(f"{path} is not a valid {'TOML' if path.suffix == '.toml' else 'JSON'} {what} file ({e})") from None
-    if not isinstance(doc, dict):
-        raise UsageError(f"{path}: a {what} file holds a table/object at the top")
-    return doc
-
-
-def load_layers(path) -> list[Layer]:
-    """Layers with counts from a JSON/TOML file (format above)."""
-    path = Path(path)
-    items = _read_mapping(path, "layers").get("layers")
-    if not isinstance(items, list) or not items:
-        raise UsageError(f"{path}: expected a non-empty list `layers` of {{name, h, w, cin, cout, count}}")
-    layers = []
-    for i, item in enumerate(items):
-        try:
-            layer = Layer(int(item["h"]), int(item["w"]), int(item["cin"]), int(item["cout"]),
-                          int(item.get("count", 1)), str(item.get("name", f"layer{i}")))
-        except (KeyError, TypeError, ValueError) as e:
-            raise UsageError(f"{path}: layer {i} needs whole numbers h, w, cin, cout (and count): {e!r}") from None
-        if not (1 <= layer.h <= MAX_HW and 1 <= layer.w <= MAX_HW and 1 <= layer.cin <= MAX_CHANNELS
-                and 1 <= layer.cout <= MAX_CHANNELS and layer.count >= 1):
-            raise UsageError(f"{path}: layer {i} {layer.h}x{layer.w}x{layer.cin}->{layer.cout} x{layer.count} out of "
-                             f"range; accepted: h, w 1..{MAX_HW}, channels 1..{MAX_CHANNELS}, count >= 1")
-        layers.append(layer)
-    return layers
-
-
 def load_assignment(text: str):
     """--assign: an operator key (one everywhere) or a .json/.toml file mapping layers to operators."""
     if Path(text).suffix in (".json", ".toml"):
-        mapping = _read_mapping(Path(text), "assignment")
+        mapping = read_mapping(Path(text), "assignment")
         for name, op in mapping.items():
             if not isinstance(op, (str, dict)):
                 raise UsageError(f"{text}: layer {name!r} maps to {op!r}; expected an operator key or {{op: probability}}")

@@ -20,9 +20,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from bench.measure.cases import precision_name  # noqa: E402
-from bench.files import output_dir, replacing  # noqa: E402
 from bench.analysis.workload import stage_work  # noqa: E402
+from bench.files import output_dir, replacing  # noqa: E402
+from bench.operators import precision_name, scheme_suffix, transform_name  # noqa: E402
 
 sns.set_theme(style="whitegrid")
 
@@ -35,7 +35,7 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     df["precision"] = df["bits"].map(precision_name)
     schemes = df["scheme"] if "scheme" in df else pd.Series("none", index=df.index)
     # tap and wide are other kernels of the same operator: named apart (tensor keeps the plain name)
-    df["operator"] = [a if a == "im2row" else f"{a} {Path(t).stem}" + (f" {s}" if s in ("tap", "wide") else "")
+    df["operator"] = [a if a == "im2row" else f"{a} {transform_name(t)}" + (f" {scheme_suffix(s)}" if scheme_suffix(s) else "")
                       for a, t, s in zip(df["algo"], df["transform"], schemes)]
     df["quantization"] = [p if s == "none" else f"{p} {s}" for p, s in zip(df["precision"], schemes)]
     df["layer_label"] = [f"{h}x{w} {ci}->{co}" for h, w, ci, co in zip(df["h"], df["w"], df["cin"], df["cout"])]

@@ -17,8 +17,8 @@ from pathlib import Path
 from bench.boards.profiles import Board, resolve_core
 from bench.errors import MeasurementError, UsageError
 from bench.files import remote_dir, user_cache_dir
-from bench.boards.topology import probe_board
-from bench.boards.transport import open_transport
+from bench.boards.probe import probe_board
+from bench.boards.transport import Transport, open_transport
 
 SCRIPT = remote_dir() / "prepare.sh"
 BOARD_STATE = "/var/tmp/winobench-prepare.state"
@@ -31,13 +31,14 @@ def local_state_copy(board: Board) -> Path:
 
 
 def prepare(board: Board, core_arg: str | None) -> str:
-    """Prepare `board`'s CPUs of `core_arg` (default: every cluster); returns the script's report."""
-    board = board if board.clusters else probe_board(board)
-    cpus = sorted({cpu for c in resolve_core(board, core_arg) for cpu in c.cpus})
+    """Prepare `board`'s CPUs of `core_arg` (default: every cluster, as read from the board);
+    returns the script's report."""
     if local_state_copy(board).exists():
         raise UsageError(f"board {board.name!r} is already prepared ({local_state_copy(board)}); "
                          f"`bench board restore {board.name}` first")
-    out, state = _run_script(board, ["prepare", "/", BOARD_STATE, *map(str, cpus)], fetch_state=True)
+    with probe_board(board) as reached:
+        cpus = sorted({cpu for c in resolve_core(reached.board, core_arg) for cpu in c.cpus})
+        out, state = _run_script(reached.transport, ["prepare", "/", BOARD_STATE, *map(str, cpus)], fetch_state=True)
     _keep(board, state)
     return out
 
@@ -54,33 +55,34 @@ def restore(board: Board) -> str:
     copy = local_state_copy(board)
     if not copy.exists():
         raise UsageError(f"board {board.name!r} was not prepared from here (no {copy})")
-    out, _ = _run_script(board, ["restore", "/", BOARD_STATE], push_state=copy.read_text())
+    with open_transport(board) as t:
+        out, _ = _run_script(t, ["restore", "/", BOARD_STATE], push_state=copy.read_text())
     copy.unlink()
     return out
 
 
-def _run_script(board: Board, args: list[str], fetch_state: bool = False, push_state: str | None = None):
+def _run_script(t: Transport, args: list[str], fetch_state: bool = False, push_state: str | None = None):
     """Push the script into a private directory, run it, remove the directory on every exit path.
     Returns (output, the board's state file text when fetch_state and it exists)."""
-    with open_transport(board) as t:
-        tmp = t.mkdtemp("wb-prepare.")
-        try:
-            script = posixpath.join(tmp, "prepare.sh")
-            t.put(SCRIPT, script, 0o700)
-            if push_state is not None and t.run(["test", "-f", BOARD_STATE], timeout=30).returncode != 0:
-                with tempfile.TemporaryDirectory(prefix="wb-prepare-") as local:
-                    (Path(local) / "state").write_text(push_state)
-                    t.put(Path(local) / "state", BOARD_STATE, 0o600)   # the board lost its copy: use ours
-            res = t.run(["sh", script, *args], timeout=TIMEOUT_S)
-            state = _fetch(t) if fetch_state else None
-        finally:
-            t.cleanup(tmp)
+    name = t.board.name
+    tmp = t.mkdtemp("wb-prepare.")
+    try:
+        script = posixpath.join(tmp, "prepare.sh")
+        t.put(SCRIPT, script, 0o700)
+        if push_state is not None and t.run(["test", "-f", BOARD_STATE], timeout=30).returncode != 0:
+            with tempfile.TemporaryDirectory(prefix="wb-prepare-") as local:
+                (Path(local) / "state").write_text(push_state)
+                t.put(Path(local) / "state", BOARD_STATE, 0o600)   # the board lost its copy: use ours
+        res = t.run(["sh", script, *args], timeout=TIMEOUT_S)
+        state = _fetch(t) if fetch_state else None
+    finally:
+        t.cleanup(tmp)
     output = (res.stdout + res.stderr).strip()
     if res.returncode == 2:
-        raise UsageError(f"{board.name}: {res.stderr.strip() or res.stdout.strip()}")
+        raise UsageError(f"{name}: {res.stderr.strip() or res.stdout.strip()}")
     if res.returncode != 0:
-        _keep(board, state)   # some values may have changed before the error: keep the record
-        raise MeasurementError(f"{board.name}: board preparation failed:\n{output}")
+        _keep(t.board, state)   # some values may have changed before the error: keep the record
+        raise MeasurementError(f"{name}: board preparation failed:\n{output}")
     return output, state
 
 

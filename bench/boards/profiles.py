@@ -34,12 +34,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.boards import cores
-from bench.boards.cpus import Cluster, format_cpulist, label, parse_cpulist
-from bench.errors import UsageError, choice_error
-from bench.files import replacing
-from bench.boards.topology import read_topology
-from bench.boards.schema import CLUSTER_SCHEMA, board_schema, check_table, shown
-from bench.files import remote_dir
+from bench.boards.cpus import format_cpulist, parse_cpulist
+from bench.boards.schema import CLUSTER_SCHEMA, board_schema, check_table
+from bench.boards.topology import Cluster, label, read_topology
+from bench.errors import UsageError, choice_error, shown
+from bench.files import remote_dir, replacing
 
 SHIPPED_DIR = remote_dir() / "boards"
 USER_FILE_ENV = "BENCH_BOARDS_FILE"
@@ -381,7 +380,7 @@ def resolve_core(board: Board, core_arg: str | None) -> list[Cluster]:
     if not board.clusters:
         how = f"--host {board.name}" if board.source == "--host" else f"--board {board.name}"
         raise UsageError(f"board {board.name!r} lists no clusters yet; probe it first "
-                         f"(bench.boards.topology.probe_board, or: bench probe {how} --save NAME)")
+                         f"(bench.boards.probe.probe_board, or: bench probe {how} --save NAME)")
     ordered = sorted(board.clusters, key=lambda c: (c.rank(), c.cpus))
     labels = {c: label(c, ordered) for c in ordered}
     names = list(dict.fromkeys(c.core for c in ordered)) + [v for v in labels.values() if "@" in v]

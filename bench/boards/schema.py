@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 import re
 
-from bench.errors import UsageError
+from bench.boards.cpus import MAX_CPU_ID
+from bench.errors import UsageError, shown
 
-MAX_CPUS = 4096          # arm64 Linux: CONFIG_NR_CPUS is at most 4096, so CPU ids are 0..4095
 MAX_KHZ = 10_000_000     # 10 GHz
 MAX_CAPACITY = 1024      # the kernel's cpu_capacity scale (1024 = the biggest core)
 MAX_TIMEOUT_S = 3600.0
@@ -35,8 +35,8 @@ TEXT = (lambda v: isinstance(v, str) and not re.search(r"[\x00-\x1f\x7f]", v)), 
 TOKEN = (lambda v: isinstance(v, str) and bool(_TOKEN.fullmatch(v))), "a non-empty string without spaces"
 WORD = (lambda v: isinstance(v, str) and bool(_WORD.fullmatch(v))), "a name of letters, digits and _.+-"
 TABLES = (lambda v: isinstance(v, list) and all(isinstance(t, dict) for t in v)), "a list of [[clusters]] tables"
-CPUS = ((lambda v: isinstance(v, str) or (isinstance(v, list) and all(type(c) is int and 0 <= c < MAX_CPUS for c in v))),
-        f"a list of CPU numbers 0..{MAX_CPUS - 1} or a string like '4-7'")
+CPUS = ((lambda v: isinstance(v, str) or (isinstance(v, list) and all(type(c) is int and 0 <= c < MAX_CPU_ID for c in v))),
+        f"a list of CPU numbers 0..{MAX_CPU_ID - 1} or a string like '4-7'")
 
 
 def _choice(options):
@@ -57,12 +57,6 @@ CLUSTER_SCHEMA = {
     "core": WORD, "cpus": CPUS, "max_khz": _integer(1, MAX_KHZ), "mcpu": WORD, "dotprod": BOOLEAN,
     "capacity": _integer(1, MAX_CAPACITY),
 }
-
-
-def shown(value, limit: int = 60) -> str:
-    """A value as TOML-ish text for a one-line message (repr escapes newlines; long values cut)."""
-    text = ("true" if value else "false") if type(value) is bool else repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def check_table(data, schema: dict, where: str) -> dict:

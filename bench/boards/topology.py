@@ -1,29 +1,68 @@
-"""Topology probing: which CPUs a board has, their core types (from MIDR), frequencies and temperatures.
+"""What a board is: its CPUs, their core types (from MIDR) grouped in clusters, frequencies and
+temperatures (`Topology`, `Cluster`).
 
 The parsers read a directory laid out like a Linux root (`root/proc/cpuinfo`,
 `root/sys/devices/system/cpu/...`), so they run unchanged on this machine (root "/"), on recorded
-trees of real boards (tests/fixtures/) and on what `probe(transport)` copies from a board: one shell
-command prints the files, and they are written into a temporary tree and parsed the same way.
+trees of real boards (tests/fixtures/) and on what bench.boards.probe copies from a board.
 
 Units as the kernel gives them: cpufreq in kHz, thermal zones in millidegrees Celsius.
 """
 
 from __future__ import annotations
 
-import posixpath
-import re
-import shlex
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench.boards import cores
-from bench.boards.cpus import Cluster, format_cpulist, parse_cpulist
+from bench.boards.cpus import format_cpulist, parse_cpulist
 from bench.errors import UsageError
-from bench.boards.transport import open_transport
 
 CPU_DIR = "sys/devices/system/cpu"
 _ARCH_ALIASES = {"arm64": "aarch64", "armv8l": "aarch64", "amd64": "x86_64", "x64": "x86_64"}
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """CPUs of one core type.
+
+    core: short core name (`a53`, `a73`, `host` on non-Arm machines); cpus: CPU numbers (may be empty
+    in a profile whose CPUs are only known once probed); max_khz: highest cpufreq frequency;
+    mcpu: the `-mcpu` the runner is built with for this cluster (None: the build's default);
+    dotprod: build with +dotprod; capacity: the kernel's cpu_capacity (1024 = the biggest core);
+    midr: MIDR_EL1 as read from the board (None in profiles).
+    """
+
+    core: str
+    cpus: tuple[int, ...] = ()
+    max_khz: int | None = None
+    mcpu: str | None = None
+    dotprod: bool = False
+    capacity: int | None = None
+    midr: int | None = None
+
+    @property
+    def cflags(self) -> list[str]:
+        """The compiler flags this cluster's runner is built with (informational; build_runner builds them)."""
+        if not self.mcpu:
+            return []
+        return [f"-mcpu={self.mcpu}{'+dotprod' if self.dotprod else ''}"]
+
+    def rank(self) -> tuple[int, int]:
+        """Sort key from little to big: capacity first (the kernel's own judgement), then frequency."""
+        return (self.capacity or 0, self.max_khz or 0)
+
+    def describe(self) -> str:
+        mhz = f" @ {self.max_khz // 1000} MHz" if self.max_khz else ""
+        cpus = f"cpus {format_cpulist(self.cpus)}" if self.cpus else "cpus from probe"
+        return f"{self.core} ({cpus}{mhz})"
+
+
+def label(cluster: Cluster, clusters) -> str:
+    """The name a cluster's rows carry among a board's `clusters`: its core name, or, when another
+    cluster of the board has the same core type (two A53 clusters at different frequencies, as on
+    some phones), the core name with its CPUs (`a53@4-7`), so that their rows stay apart."""
+    twins = [c for c in clusters if c.core == cluster.core and c.cpus != cluster.cpus]
+    return f"{cluster.core}@{format_cpulist(cluster.cpus)}" if twins else cluster.core
 
 
 @dataclass
@@ -342,120 +381,3 @@ def group_clusters(cpus: list[CpuInfo]) -> list[Cluster]:
             mcpu=known.mcpu if known else None, dotprod=known.dotprod if known else False,
             capacity=max(caps) if caps else None, midr=members[0].midr))
     return sorted(clusters, key=lambda c: (c.rank(), c.cpus))
-
-
-# ---------------------------------------------------------------------------------------------
-# Probing through a transport
-
-# Prints `uname -m` and every file the parsers read, each after a marker line. sysfs/procfs files
-# report size 0, so they are cat'ed rather than archived; unmatched globs stay literal and are skipped.
-_MARK = "@@wb-probe@@"
-_FILES = [
-    "/proc/cpuinfo", "/proc/device-tree/model", "/sys/firmware/devicetree/base/model",
-    "/sys/firmware/devicetree/base/fw-cfg@*/compatible",
-    f"/{CPU_DIR}/online", f"/{CPU_DIR}/present", f"/{CPU_DIR}/possible",
-    f"/{CPU_DIR}/cpu[0-9]*/regs/identification/midr_el1", f"/{CPU_DIR}/cpu[0-9]*/cpu_capacity",
-    *(f"/{CPU_DIR}/cpu[0-9]*/cpufreq/{n}"
-      for n in ("cpuinfo_max_freq", "cpuinfo_min_freq", "scaling_cur_freq", "scaling_governor")),
-    "/sys/class/thermal/thermal_zone*/type", "/sys/class/thermal/thermal_zone*/temp",
-]
-PROBE_SCRIPT = (
-    f'echo "{_MARK} uname"; uname -m; '
-    f'for f in {" ".join(_FILES)}; do '
-    f'[ -f "$f" ] && [ -r "$f" ] || continue; echo "{_MARK} file $f"; cat "$f" 2>/dev/null; echo; done'
-)
-_ALLOWED = re.compile(r"^/(proc|sys)/[A-Za-z0-9_.@,/-]+$")
-
-
-def parse_probe_output(text: str) -> tuple[str | None, dict[str, str]]:
-    """The probe script's output -> (uname -m, {absolute path: content}). Paths are checked: a board
-    must not be able to make us write outside the temporary tree (no `..`, only /proc and /sys)."""
-    machine = None
-    files: dict[str, str] = {}
-    current: str | None = None
-    buf: list[str] = []
-
-    def flush():
-        if current is not None:
-            content = "".join(buf)
-            files[current] = content[:-1] if content.endswith("\n") else content  # the added `echo`
-
-    for line in text.splitlines(keepends=True):
-        if line.startswith(_MARK + " "):
-            flush()
-            buf = []
-            what = line[len(_MARK) + 1:].rstrip("\n")
-            if what == "uname":
-                current = None
-                machine = ""
-            elif what.startswith("file "):
-                path = what[5:]
-                ok = _ALLOWED.match(path) and posixpath.normpath(path) == path and ".." not in path.split("/")
-                current = path if ok else None
-            continue
-        if machine == "" and current is None:
-            machine = line.strip()
-            continue
-        if current is not None:
-            buf.append(line)
-    flush()
-    return machine or None, files
-
-
-def probe(transport) -> Topology:
-    """Read the topology of the board behind `transport` (a `bench.boards.transport.Transport`).
-
-    On a board whose runner runs under qemu-user (emulated, with an exec_prefix) the result describes
-    the emulated CPU: one cluster per profile cluster
-    (core type from the `-cpu` model of exec_prefix), on the host's online CPUs (the runner is pinned
-    there), with `emulated=True` and the real machine's topology in `.real_machine`.
-    """
-    result = transport.run(["sh", "-c", PROBE_SCRIPT], timeout=60)
-    if result.returncode != 0 and not result.stdout:
-        raise UsageError(f"probe of {transport.board.name} failed: {result.stderr.strip()[:300]}")
-    machine, files = parse_probe_output(result.stdout)
-    with tempfile.TemporaryDirectory(prefix="wb-probe-") as tmp:
-        for path, content in files.items():
-            dest = Path(tmp) / path.lstrip("/")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text(content)
-        topo = read_topology(tmp, machine)
-    if transport.board.emulated and transport.board.exec_prefix:   # qemu-user here or on the board
-        return emulated_topology(transport.board, topo)
-    return topo
-
-
-def emulated_cpu_model(exec_prefix: str) -> str | None:
-    """The qemu `-cpu` model in an exec_prefix (`qemu-aarch64-static -cpu cortex-a53` -> cortex-a53)."""
-    argv = shlex.split(exec_prefix)
-    for i, a in enumerate(argv):
-        if a == "-cpu" and i + 1 < len(argv):
-            return argv[i + 1].split(",")[0]
-        if a.startswith("-cpu="):
-            return a[5:].split(",")[0]
-    return None
-
-
-def emulated_topology(board, real_machine: Topology) -> Topology:
-    """The topology an emulated board presents: its CPU model on the real machine's online CPUs."""
-    model = emulated_cpu_model(board.exec_prefix)
-    profile = list(board.clusters) or [Cluster(core=cores.core_name_of_qemu_cpu(model or "max"))]
-    clusters = []
-    for c in profile:
-        core = cores.core_name_of_qemu_cpu(model) if model else c.core
-        known = cores.core_type_by_name(core)
-        cpus = tuple(x for x in c.cpus if x in real_machine.online_cpus) or real_machine.online_cpus
-        clusters.append(Cluster(core=core, cpus=cpus, mcpu=c.mcpu or (known.mcpu if known else None),
-                                dotprod=c.dotprod, capacity=c.capacity))
-    cpus = [CpuInfo(cpu=x, online=True, core=clusters[0].core) for x in real_machine.online_cpus]
-    return Topology(machine=board.arch or "aarch64", arch=board.arch or "aarch64",
-                    model=f"qemu-user {model or 'default cpu'} via {board.exec_prefix!r}",
-                    cpus=cpus, clusters=clusters, thermal=real_machine.thermal, emulated=True,
-                    emulation=[f"qemu-user on this machine ({board.exec_prefix})"], real_machine=real_machine)
-
-
-def probe_board(board):
-    """`board` with its architecture and clusters as read from it (one connection). For boards known
-    only by address (`--host`), before `bench.boards.profiles.resolve_core` can select their cores."""
-    with open_transport(board) as t:
-        return board.with_topology(probe(t))

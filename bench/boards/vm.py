@@ -27,7 +27,7 @@ from bench.boards.profiles import Board, load_board, remove_board, save_board
 from bench.errors import MeasurementError, UsageError, choice_error
 from bench.files import user_cache_dir
 from bench.boards.vm_image import Image, ensure_image
-from bench.boards.topology import probe_board
+from bench.boards.probe import probe_board
 
 QEMU = "qemu-system-aarch64"
 CPU_MODELS = ("cortex-a35", "cortex-a53", "cortex-a57", "cortex-a72", "cortex-a76", "neoverse-n1", "max")
@@ -220,9 +220,9 @@ def _register(name: str, run: Path, image: Image, spec: VmSpec, port: int) -> Bo
     board = Board(name=name, transport="ssh", host="127.0.0.1", port=port, user="root",
                   identity=str(image.client_key), known_hosts=str(known_hosts), arch="aarch64",
                   emulated=True, connect_timeout=30.0, description=spec.describe(), source="bench board up")
-    board = probe_board(board)
-    save_board(board)
-    return board
+    with probe_board(board) as reached:
+        save_board(reached.board)
+    return reached.board
 
 
 def running_pid(run: Path) -> int | None:

@@ -20,17 +20,19 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bench.boards.profiles import load_board, resolve_core
 from bench.boards.cpus import format_cpulist
-from bench.measure.deploy import StreamOptions, run_runner
+from bench.boards.profiles import load_board, resolve_core
 from bench.errors import MeasurementError, UsageError
 from bench.files import replacing
-from bench.measure.protocol import SCHEMES, CaseRecord, CaseSpec, InfoRecord, PeakRecord, Record, Repetition, scheme_for
+from bench.measure.deploy import StreamOptions
+from bench.measure.farm import run_runner
+from bench.measure.protocol import CaseRecord, CaseSpec, InfoRecord, PeakRecord, Record, Repetition
+from bench.operators import SCHEMES, parse_bits, parse_schemes, sweep_scheme
 
 LAYERS = ((32, 64), (16, 128), (8, 256), (4, 512))  # (H = W, Cin = Cout)
 COMBOS = (("im2row", "none"), ("f2", "static"), ("f2", "learned"), ("f4", "static"),
           ("f4", "learned"), ("f6", "static"), ("f6", "learned"))
-TARGET_GEMM_FRACTION = 0.75  # issue 3: GEMM stage of the 32x32 and 16x16 layers
+TARGET_GEMM_FRACTION = 0.75  # of the fp32 peak, for the GEMM stage of the 32x32 and 16x16 layers
 TARGET_F4_SPEEDUP = 2.0
 
 
@@ -46,27 +48,10 @@ def register(sub) -> None:
     p.set_defaults(func=_main)
 
 
-def parse_bits(text: str) -> tuple[int, ...]:
-    try:
-        bits = tuple(int(b) for b in text.split(","))
-    except ValueError:
-        bits = ()
-    if not bits or any(b not in (8, 32) for b in bits) or len(set(bits)) != len(bits):
-        raise UsageError(f"--bits must be 8, 32 or 32,8; got {text!r}")
-    return bits
-
-
-def parse_schemes(text: str) -> tuple[str, ...]:
-    schemes = tuple(s.strip() for s in text.split(","))
-    if not all(s in SCHEMES for s in schemes) or len(set(schemes)) != len(schemes):
-        raise UsageError(f"bad --scheme {text!r}; accepted: a list from {', '.join(SCHEMES)}")
-    return schemes
-
-
 def combos(bits: int, schemes=("tensor",)) -> list[tuple[str, str, str]]:
     """(algo, transform, scheme) of a bit width: every scheme for int8 Winograd, `none` otherwise."""
     return [(algo, transform, s) for algo, transform in COMBOS
-            for s in dict.fromkeys(scheme_for(algo, bits, x) for x in schemes)]
+            for s in dict.fromkeys(sweep_scheme(algo, bits, x) for x in schemes)]
 
 
 def case_specs(bits=(32,), schemes=("tensor",)) -> list[CaseSpec]:
@@ -92,11 +77,10 @@ def local_cluster(cpu: int):
 def run_once(cluster, reps: Repetition, specs: list[CaseSpec]) -> list[Record]:
     """One runner process on the local board through the measurement pipeline (deadlines, pinning,
     cleanup): a `--peak` line, then every case in --verify mode."""
-    text = "".join(s.runner_line() + "\n" for s in specs)
-    recs = list(run_runner(load_board("local"), cluster, text, StreamOptions(verify=True, reps=reps, peak=True)))
+    recs = list(run_runner(load_board("local"), cluster, specs, StreamOptions(verify=True, reps=reps, peak=True)))
     bad = [r for r in recs if isinstance(r, CaseRecord) and not r.ok]
     if bad:
-        spec = specs[int(bad[0].id)]
+        spec = specs[bad[0].line - 1]
         raise MeasurementError(f"case {spec.algo} {spec.transform} failed: {bad[0].error_kind}: {bad[0].message}")
     return recs
 
@@ -109,7 +93,7 @@ def summarize(runs: list[list[Record]], specs: list[CaseSpec]) -> tuple[dict, di
     rows: dict = {}
     errors: dict = {}
     for rec in (r for run in runs for r in run if isinstance(r, CaseRecord)):
-        s = specs[int(rec.id)]
+        s = specs[rec.line - 1]
         key = (s.h, s.cin, s.algo, s.transform, s.bits, s.scheme)
         errors[key] = rec.error  # deterministic: the same in every run
         r = rows.setdefault(key, {k: [] for k in ("total_ms", "input_ms", "gemm_ms", "output_ms",
@@ -165,7 +149,7 @@ def format_table(rows: dict, peaks: dict) -> str:
         return "\n".join(out)
     rows = {k[:4]: v for k, v in rows.items() if k[4] == 32}  # fp32: scheme none
     peak = peak[32]
-    out.append("targets (issue 3, fp32), on the 32x32 and 16x16 layers:")
+    out.append("targets (fp32), on the 32x32 and 16x16 layers:")
     for hw, c in LAYERS[:2]:
         worst = min(rows[(hw, c, a, t)]["gemm_gflops"] for a, t in COMBOS)
         im2row, f4 = rows[(hw, c, "im2row", "none")], rows[(hw, c, "f4", "static")]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.measure.cases import preset_layers
-from bench.errors import UsageError
 from bench.analysis.lut import build_lut, fit_predictors
-from bench.analysis.network import format_table, load_assignment, load_layers, luts_from_rows, network_rows
+from bench.analysis.network import format_table, load_assignment, luts_from_rows, network_rows
+from bench.errors import UsageError
+from bench.layers import load_layers, preset_layers
 from bench.measure.results import ResultsDir
 
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 
-from bench.cli.options import add_board_arguments, board_from_args
+from bench.boards.probe import probe_board
 from bench.boards.profiles import check_save_name, save_board
-from bench.boards.topology import probe
-from bench.boards.transport import open_transport
+from bench.cli.options import add_board_arguments, board_from_args
 
 
 def register(sub) -> None:
@@ -25,14 +24,14 @@ def _probe(args) -> int:
     board = board_from_args(args)
     if args.save:
         check_save_name(args.save)  # before connecting to the board
-    with open_transport(board) as t:
-        topo = probe(t)
+    with probe_board(board) as reached:
+        topo = reached.topology
     if args.json:
         print(json.dumps({"board": board.name, "address": board.address, "topology": topo.to_dict()}, indent=1))
     else:
         print(f"board     {board.name} ({board.address})")
         print(topo.summary())
     if args.save is not None:
-        path = save_board(board.with_topology(topo), args.save or None)
+        path = save_board(reached.board, args.save or None)
         print(f"saved board {args.save or board.name!r} to {path}")
     return 0

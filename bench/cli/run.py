@@ -1,4 +1,4 @@
-"""`bench run`: sweep layers x operators on a board's cores into a latency table (handbook contract).
+"""`bench run`: sweep layers x operators on a board's cores into a latency table (tables/README.md).
 
 Everything the user typed is validated before anything is built or measured; every finished case is
 in the results at once, so Ctrl-C leaves a valid table and `--resume` measures only what is missing.
@@ -12,14 +12,15 @@ import sys
 from pathlib import Path
 
 from bench.cli.options import add_board_arguments, boards_from_args
-from bench.measure.cases import (ALGOS, PRESETS, custom_layers, expand, parse_bits, parse_choices, parse_schemes,
-                         parse_transforms, preset_layers)
 from bench.errors import MeasurementError, UsageError
-from bench.measure.farm import close_all, connect_all, plan_targets
+from bench.layers import PRESETS, custom_layers, preset_layers
+from bench.measure.cases import expand, parse_transforms
 from bench.measure.health import profile_mismatches, unstable_warnings
-from bench.measure.protocol import MAX_CPUS, MAX_MIN_TIME_MS, MAX_REPS, SCHEMES
+from bench.measure.protocol import MAX_MIN_TIME_MS, MAX_REPS, MAX_RUNNER_CPUS, Repetition
 from bench.measure.results import ResultsDir
 from bench.measure.sweep import Plan, Settings, progress_bar, run, summary, todo
+from bench.measure.targets import close_all, connect_all, plan_targets
+from bench.operators import ALGOS, SCHEMES, parse_algos, parse_bits, parse_schemes
 
 TABLES = Path("tables")
 
@@ -30,7 +31,7 @@ def register(sub) -> None:
     add_board_arguments(where, multiple=True)
     where.add_argument("--core", help="core type (a53, a73, ..., host), big, little or all (default: all)")
     where.add_argument("--threads", type=int, default=1,
-                       help=f"threads, each pinned to one CPU of the cluster (default 1; at most {MAX_CPUS})")
+                       help=f"threads, each pinned to one CPU of the cluster (default 1; at most {MAX_RUNNER_CPUS})")
     what = p.add_argument_group("what")
     what.add_argument("--bits", default="8,32", help="8, 32 or 8,32 (default)")
     what.add_argument("--algo", default=",".join(ALGOS), help=f"comma-separated from {', '.join(ALGOS)} (default: all)")
@@ -72,21 +73,21 @@ def _layers(args):
 
 
 def _settings(args) -> Settings:
+    """The repetition and sweep settings, each bad value named by its flag."""
+    flags = {"min_reps": "--reps", "min_time_ms": "--min-time-ms", "threads": "--threads", "case_timeout": "--case-timeout"}
     try:
-        return Settings(threads=args.threads, min_reps=args.reps, min_time_ms=args.min_time_ms,
-                        errors=not args.no_errors, case_timeout=args.case_timeout).check()
+        reps = Repetition(min_reps=args.reps, min_time_ms=args.min_time_ms)
+        return Settings(threads=args.threads, reps=reps, errors=not args.no_errors, case_timeout=args.case_timeout).check()
     except ValueError as e:
-        flag = {"min_reps": "--reps", "min_time_ms": "--min-time-ms", "threads": "--threads",
-                "case_timeout": "--case-timeout"}
         name = str(e).split()[1]
-        raise UsageError(str(e).replace(f"bad {name}", f"bad {flag.get(name, name)}", 1)) from None
+        raise UsageError(str(e).replace(f"bad {name}", f"bad {flags.get(name, name)}", 1)) from None
 
 
 def _run(args) -> int:
     # 1. Validate everything first: nothing is built, measured or written on bad input.
     layers = _layers(args)
-    cases = expand(layers, parse_choices(args.algo, "algo", ALGOS), parse_transforms(args.transform),
-                   parse_bits(args.bits), parse_schemes(args.scheme))
+    cases = expand(layers, parse_algos(args.algo), parse_transforms(args.transform), parse_bits(args.bits),
+                   parse_schemes(args.scheme))
     settings = _settings(args)
     if args.resume and not args.out:
         raise UsageError("--resume needs --out DIR, the results directory to continue")
@@ -96,7 +97,7 @@ def _run(args) -> int:
         raise UsageError("no case to measure: no transform file matches the chosen algorithms")
     boards = boards_from_args(args)
     out = Path(args.out) if args.out else _default_out(boards)
-    results = ResultsDir.create(out, resume=args.resume, settings=_compared(settings), mix_settings=args.mix_settings)
+    results = ResultsDir.create(out, resume=args.resume, settings=settings.compared(), mix_settings=args.mix_settings)
 
     # 2. Reach and probe every board once; resolve cores and CPUs (still nothing written).
     reached = connect_all(boards)
@@ -112,22 +113,16 @@ def _run(args) -> int:
 def _plan(reached, core_arg, threads):
     """Targets of the reachable boards and the profile warnings; MeasurementError (one line) when
     no board can be reached, a warning per unreachable board of a farm."""
-    down = [r for r in reached.values() if r.topology is None]
+    down = [r for r in reached.values() if not r.up]
     if len(down) == len(reached):
         raise MeasurementError("; ".join(r.failure for r in down))
     for r in down:
         print(f"bench run: warning: {r.failure}; the other boards go on", file=sys.stderr)
-    warnings = [w for r in reached.values() if r.topology is not None
-                for w in profile_mismatches(r.board, r.topology)]
+    warnings = [w for r in reached.values() if r.up for w in profile_mismatches(r.profile, r.topology)]
     targets = plan_targets(reached, core_arg, threads)  # a refusal first, without the warnings before it
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     return targets, warnings
-
-
-def _compared(settings: Settings) -> dict:
-    return {"threads": settings.threads, "min_reps": settings.min_reps, "min_time_ms": settings.min_time_ms,
-            "warmup": settings.warmup}
 
 
 def _measure(args, plan: Plan, n_cases: int, settings, results, profile_warnings) -> int:

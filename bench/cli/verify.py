@@ -18,14 +18,15 @@ from __future__ import annotations
 import sys
 
 from bench.cli.options import add_board_arguments, boards_from_args
-from bench.measure.cases import ALGOS, Layer, custom_layers, expand, parse_bits, parse_choices, parse_transforms
 from bench.errors import MeasurementError, UsageError
+from bench.layers import Layer, custom_layers
+from bench.measure.accuracy import host_build_run, is_exact_transform, same_matrices_check
+from bench.measure.cases import expand, parse_transforms
 from bench.measure.deploy import StreamOptions
 from bench.measure.farm import run_farm
-from bench.native.kernels import checksum
 from bench.measure.protocol import CaseRecord, Repetition, fp32_tolerance
-from bench.measure.sweep import transform_files
-from bench.measure.accuracy import host_build_run, is_exact_transform, same_matrices_check
+from bench.native.kernels import checksum
+from bench.operators import ALGOS, parse_algos, parse_bits
 
 DEFAULT_LAYERS = [Layer(1, 1, 3, 5), Layer(7, 13, 3, 5), Layer(7, 13, 17, 5), Layer(16, 16, 32, 16)]
 
@@ -94,21 +95,19 @@ def _verify(args) -> int:
     layers = custom_layers(args.res, args.channels, args.cin, args.cout) if args.res else DEFAULT_LAYERS
     if not args.res and (args.channels or args.cin or args.cout):
         raise UsageError("--channels, --cin and --cout go with --res")
-    cases = expand(layers, parse_choices(args.algo, "algo", ALGOS), parse_transforms(args.transform),
-                   parse_bits(args.bits))
+    cases = expand(layers, parse_algos(args.algo), parse_transforms(args.transform), parse_bits(args.bits))
     if not cases:
         raise UsageError("no case to verify: no transform file matches the chosen algorithms")
     boards = boards_from_args(args)
-    text = "\n".join(c.spec(i).runner_line() for i, c in enumerate(cases)) + "\n"
 
     print(f"{'board/core':<16} {'algo':<7} {'transform':<10} {'bits':>4} {'layer':<14} {'SQNR dB':>8} "
           f"{'max abs':>9} {'rel L2':>9}  result")
     failed = 0
-    opts = StreamOptions(verify=True, files=transform_files(cases), reps=Repetition(min_reps=1, min_time_ms=1, warmup=0))
-    for rec in run_farm(boards, args.core, text, opts):
+    opts = StreamOptions(verify=True, reps=Repetition(min_reps=1, min_time_ms=1, warmup=0))
+    for rec in run_farm(boards, args.core, [c.spec(i) for i, c in enumerate(cases)], opts):
         if not isinstance(rec, CaseRecord):
             continue
-        case = cases[int(rec.id)]
+        case = cases[rec.line - 1]
         ok, note = judge(case, rec)
         failed += not ok
         err, l, where = rec.error or {}, case.layer, rec.where

@@ -17,6 +17,7 @@ from bench.measure.cases import Case
 from bench.native.kernels import checksum
 from bench.numerics.reference import conv2d_direct, conv2d_winograd, error_metrics
 from bench.numerics.winograd import identity_error, load_transform
+from bench.operators import NO_TRANSFORM
 
 ERROR_CROP = 16
 SEED = 1  # the runner's default --seed: x from SEED, weights from SEED + 1 (kernels_c/RUNNER.md)
@@ -24,13 +25,12 @@ SEED = 1  # the runner's default --seed: x from SEED, weights from SEED + 1 (ker
 
 def host_build_run(case: Case, h: int, w: int):
     """(x, weights, output) of the case's kernel in the host build on the runner's data, h x w.
-    An int8 Winograd case of the `tap` or `wide` scheme is run with that scheme."""
+    An int8 Winograd case runs with its scheme."""
     l = case.layer
     x = kernels.gaussian((1, h, w, l.cin), SEED)
     weights = kernels.gaussian((3, 3, l.cin, l.cout), SEED + 1)
-    transform = "static" if case.transform == "none" else case.transform
-    scheme = {"scheme": case.scheme} if case.scheme in ("tap", "wide") else {}
-    return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform, **scheme)
+    transform = "static" if case.transform == NO_TRANSFORM else case.transform
+    return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform, scheme=case.scheme)
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,110 +1,27 @@
 """Board farms: one sweep over several boards at once, one thread per board.
 
-`connect_all` reaches and probes every board once, before any case (a board that cannot be reached
-is one line naming it, its address and the cause). `plan_targets` resolves the cores and CPUs on
-each reachable board (UsageError for a core a board lacks or too many threads). `split` shares the
-cases: boards of the same kind (`Board.farm_kind()`) split them round-robin; boards of different
-kinds each run every case. `run_targets` then drives one `bench.measure.deploy.deploy_and_stream` per
-(board, cluster) in parallel and merges the streams; on any exit (Ctrl-C, SIGTERM, an error) it
-kills the running runners on their boards and waits for every deployment to clean up.
+`run_targets` drives one `bench.measure.deploy.deploy_and_stream` per (board, cluster) target
+(bench.measure.targets) in parallel, each board its share of the cases (`split`), and merges the
+streams; on any exit (Ctrl-C, SIGTERM, an error) it kills the running runners on their boards and
+waits for every deployment to clean up. `run_farm` and `run_runner` reach the boards first (the
+whole pipeline for a list of boards or one cluster of one board) and close them at the end.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Iterator, Sequence
 
-from bench.boards.profiles import Board, resolve_core
-from bench.measure.deploy import CaseLine, StreamOptions, Target, deploy_and_stream, failed_all, parse_cases, resolve_target
-from bench.errors import UsageError
-from bench.boards.topology import Topology, probe
-from bench.measure.protocol import ErrorKind, Record, Where
-from bench.boards.transport import Transport, TransportError, TransportTimeout, open_transport
+from bench.boards.probe import Reached
+from bench.boards.profiles import Board
+from bench.boards.topology import Cluster
+from bench.measure.deploy import Job, StreamOptions, deploy_and_stream, failed_all, jobs_of
+from bench.measure.protocol import CaseSpec, ErrorKind, Record, Where
+from bench.measure.targets import Target, close_all, connect_all, plan_targets, resolve_target, split
 
 _DONE = object()
 CLEANUP_WAIT_S = 30.0
-
-
-@dataclass
-class Reached:
-    """A board reached and probed (transport open), or why it could not be."""
-
-    board: Board
-    transport: Transport | None = None
-    topology: Topology | None = None
-    failure: str = ""
-
-
-def _reach(board: Board) -> Reached:
-    try:
-        t = open_transport(board)
-    except TransportError as e:
-        return Reached(board, failure=str(e))
-    try:
-        return Reached(board, t, probe(t))
-    except (TransportError, TransportTimeout) as e:
-        t.close()
-        return Reached(board, failure=f"board {board.name}: probe failed: {e}")
-
-
-def connect_all(boards: Sequence[Board]) -> dict[str, Reached]:
-    """Every board reached and probed once, in parallel. Host-key and configuration problems
-    (UsageError) are raised once all attempts are over, after closing what was opened."""
-    names = [b.name for b in boards]
-    if not boards:
-        raise UsageError("no boards given")
-    if len(set(names)) != len(names):
-        raise UsageError(f"a board is listed twice: {', '.join(names)}")
-    with ThreadPoolExecutor(max_workers=len(boards)) as ex:
-        futures = [ex.submit(_reach, b) for b in boards]
-    reached, usage = {}, None
-    for b, f in zip(boards, futures):
-        try:
-            reached[b.name] = f.result()
-        except UsageError as e:
-            usage = usage or e
-            reached[b.name] = Reached(b, failure=str(e))
-    if usage:
-        close_all(reached)
-        raise usage
-    return reached
-
-
-def close_all(reached: dict[str, Reached]) -> None:
-    for r in reached.values():
-        if r.transport is not None:
-            r.transport.close()
-
-
-def plan_targets(reached: dict[str, Reached], core_arg: str | None, threads: int) -> list[Target]:
-    """The (board, cluster) targets of the reachable boards, cores and CPUs resolved once."""
-    targets = []
-    for r in reached.values():
-        if r.topology is None:
-            continue
-        r.board.check_cpus(r.topology)  # a profile CPU the board lacks is refused, not measured elsewhere
-        probed = r.board.with_topology(r.topology)
-        for cluster in resolve_core(probed, core_arg):
-            targets.append(resolve_target(r.board, cluster, r.topology, threads))
-    return targets
-
-
-def split(boards: Sequence[Board], topologies: dict[str, Topology], cases: list) -> dict[str, list]:
-    """Cases per board name: shards for reachable boards of one kind, everything for each kind.
-    `topologies` has the probed topology of each reachable board."""
-    kinds: dict[str, list[Board]] = {}
-    for b in boards:
-        probed = b.with_topology(topologies[b.name]) if b.name in topologies else b
-        kinds.setdefault(probed.farm_kind(), []).append(b)
-    out: dict[str, list] = {}
-    for members in kinds.values():
-        up = [b for b in members if b.name in topologies] or members
-        for i, b in enumerate(up):
-            out[b.name] = cases[i::len(up)]
-    return out
 
 
 class _Live:
@@ -130,37 +47,36 @@ class _Live:
             dep.kill()
 
 
-def run_targets(reached: dict[str, Reached], targets: list[Target], cases: list[CaseLine],
+def run_targets(reached: dict[str, Reached], targets: list[Target], jobs: list[Job],
                 opts: StreamOptions) -> Iterator[Record]:
-    """Measure `cases` on `targets` (one thread per board; a board's clusters one after another);
+    """Measure `jobs` on `targets` (one thread per board; a board's clusters one after another);
     yield every runner line from all boards as it arrives. Boards that could not be reached give
     `connect` rows for their share when no board of their kind can take it."""
-    boards = [r.board for r in reached.values()]
-    shares = split(boards, {n: r.topology for n, r in reached.items() if r.topology is not None}, cases)
+    shares = split(reached, jobs)
     results: queue.Queue = queue.Queue()
     opts.stop = stop = threading.Event()
     live = _Live()
 
-    def work(board: Board, key: int):
+    def work(r: Reached, key: int):
         try:
-            mine = shares.get(board.name, [])
-            r = reached[board.name]
-            if r.transport is None:
-                for rec in failed_all(mine, ErrorKind.CONNECT, r.failure, Where(board.name, "?", (), 0, bool(board.emulated))):
+            mine = shares.get(r.board.name, [])
+            if not r.up:
+                where = Where(r.board.name, "?", (), 0, bool(r.board.emulated))
+                for rec in failed_all(mine, ErrorKind.CONNECT, r.failure, where):
                     results.put(rec)
                 return
-            for target in (t for t in targets if t.board.name == board.name):
+            for target in (t for t in targets if t.reached is r):
                 if stop.is_set() or not mine:
                     return
-                for item in deploy_and_stream(r.transport, target, mine, opts, live.setter(key)):
+                for item in deploy_and_stream(target, mine, opts, live.setter(key)):
                     results.put(item)
         except BaseException as e:  # handed to the consumer, which re-raises it
             results.put(e)
         finally:
             results.put(_DONE)
 
-    workers = [threading.Thread(target=work, args=(b, i), daemon=True, name=f"farm-{b.name}")
-               for i, b in enumerate(boards)]
+    workers = [threading.Thread(target=work, args=(r, i), daemon=True, name=f"farm-{r.board.name}")
+               for i, r in enumerate(reached.values())]
     for w in workers:
         w.start()
     try:
@@ -170,7 +86,6 @@ def run_targets(reached: dict[str, Reached], targets: list[Target], cases: list[
         live.kill_all()   # runners die on their boards; each worker then removes its directory
         for w in workers:
             w.join(CLEANUP_WAIT_S)
-        close_all(reached)
 
 
 def _merge(results: queue.Queue, pending: int) -> Iterator[Record]:
@@ -184,17 +99,34 @@ def _merge(results: queue.Queue, pending: int) -> Iterator[Record]:
             yield item
 
 
-def run_farm(boards: Sequence[Board], core_arg: str | None, cases: str | Iterable[str],
+def run_farm(boards: Sequence[Board], core_arg: str | None, specs: Sequence[CaseSpec],
              opts: StreamOptions | None = None) -> Iterator[Record]:
-    """Reach every board, plan, and run the sweep `cases` (runner cases text, or its lines) on the
-    `core_arg` clusters of every board in parallel, as `opts` says (threads, repetitions, per-case
-    timeout, transform files); yields typed records as run_runner does."""
+    """Reach every board, plan, and run `specs` on the `core_arg` clusters of every board in
+    parallel, as `opts` says (threads, repetitions, per-case timeout); yield typed records, each
+    CaseRecord's `line` the 1-based position of its spec in `specs`."""
     opts = opts or StreamOptions()
-    cases_text = cases if isinstance(cases, str) else "\n".join(cases)
     reached = connect_all(boards)
     try:
         targets = plan_targets(reached, core_arg, opts.threads)
-    except BaseException:
+        yield from run_targets(reached, targets, jobs_of(specs), opts)
+    finally:
         close_all(reached)
-        raise
-    yield from run_targets(reached, targets, parse_cases(cases_text), opts)
+
+
+def run_runner(board: Board, cluster: Cluster, specs: Sequence[CaseSpec],
+               opts: StreamOptions | None = None) -> Iterator[Record]:
+    """Run `specs` on `cluster` of `board` (a requested CPU list narrows its CPUs); yield every
+    runner line as a typed record as soon as it arrives, with its board context. A board that
+    cannot be reached gives a `connect` row per case."""
+    opts = opts or StreamOptions()
+    jobs = jobs_of(specs)
+    reached = connect_all([board])
+    try:
+        r = reached[board.name]
+        if not r.up:
+            where = Where(board.name, cluster.core, cluster.cpus[-opts.threads:], opts.threads, bool(board.emulated))
+            yield from failed_all(jobs, ErrorKind.CONNECT, r.failure, where)
+            return
+        yield from run_targets(reached, [resolve_target(r, cluster, opts.threads)], jobs, opts)
+    finally:
+        close_all(reached)

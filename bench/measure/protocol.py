@@ -1,13 +1,15 @@
 """The runner protocol (kernels_c/RUNNER.md), defined once for the host side.
 
-- `CaseSpec`: what one case measures, and `runner_line()`, the text the runner reads for it.
+- `CaseSpec`: what one case measures, with the local path of its transform file; `runner_line()`
+  gives the text the runner reads for it, once the deployment knows where that file is on the board.
 - `InfoRecord`, `CaseRecord`, `PeakRecord`: the runner's output lines as typed values
   (`parse_record` turns one JSON line into one of them, or None for a line that is not JSON), with
   the board context (`Where`) the pipeline adds; `to_json` gives the raw record the results keep.
 - `ErrorKind`: every way a case can fail, whether the runner or the harness says so.
-- The limits (sizes, repetitions, CPUs) the runner accepts, and the fp32 tolerance of `bench verify`.
+- `Repetition`: how often each case runs; `case_deadline_s`: how long it may take.
+- The limits the runner accepts, and the fp32 tolerance of `bench verify`.
 
-tests/test_protocol.py checks the C side's names and limits against these.
+tests/measure/test_protocol.py checks the C side's names and limits against these.
 """
 
 from __future__ import annotations
@@ -17,18 +19,15 @@ import enum
 import json
 import math
 from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from bench.operators import scheme_suffix
 
 # Limits of the runner (kernels_c/runner/wb_runner.c); the CLI checks them before anything runs.
-MAX_HW = 4096          # h, w
-MAX_CHANNELS = 8192    # cin, cout
-MAX_CPUS = 256         # CPUs in --cpus, so also threads
-MAX_REPS = 100_000     # the runner's --max-reps default caps the repetitions of a case
+MAX_RUNNER_CPUS = 256      # CPUs in --cpus, so also threads
+MAX_REPS = 100_000         # the runner's --max-reps default caps the repetitions of a case
 MAX_WARMUP = 100_000
 MAX_MIN_TIME_MS = 600_000  # 10 minutes per case: more is a typo (the runner itself takes any double)
-
-ALGOS = ("im2row", "f2", "f4", "f6")
-BITS = (8, 32)
-SCHEMES = ("tensor", "tap", "wide")   # int8 Winograd quantization schemes; others use "none"
 
 # fp32 kernels are correct when their relative L2 error against a double-precision direct
 # convolution stays under the rounding a correct kernel can accumulate (kernels_c/README.md).
@@ -62,17 +61,14 @@ class ErrorKind(str, enum.Enum):
 RUNNER_ERROR_KINDS = (ErrorKind.BAD_CASE, ErrorKind.BAD_MATRICES, ErrorKind.UNSUPPORTED, ErrorKind.RUNTIME)
 
 
-def scheme_for(algo: str, bits: int, scheme: str) -> str:
-    """The scheme a case really has: int8 Winograd cases keep theirs, every other case has none."""
-    return scheme if bits == 8 and algo != "im2row" else "none"
-
-
 @dataclass(frozen=True)
 class CaseSpec:
-    """One case as the runner reads it. `matrices`: a file path on the board (learned only)."""
+    """One case as the runner measures it. `matrices`: the local transform file of a `learned` case
+    fed one (.txt, .json or .npz; the deployment pushes it, converted to the runner's text format);
+    `reps`: the case's own minimum repetitions, if any."""
 
     algo: str
-    transform: str      # "none" (im2row), "static" or "learned"
+    transform: str      # "static" or "learned" (im2row: "static", ignored)
     bits: int
     h: int
     w: int
@@ -80,20 +76,28 @@ class CaseSpec:
     cout: int
     scheme: str = "none"
     id: str = ""
-    matrices: str = ""
+    matrices: Path | None = None
+    reps: int | None = None
 
-    def runner_line(self) -> str:
-        """The runner input line; `scheme=` only for the schemes the runner must be told about."""
-        t = "static" if self.transform == "none" else self.transform
-        line = (f"algo={self.algo} transform={t} bits={self.bits} h={self.h} w={self.w} "
+    def runner_line(self, matrices_on_board: str = "") -> str:
+        """The runner input line; `scheme=` only for the schemes the runner must be told about,
+        `matrices=` the path of the transform file on the board."""
+        line = (f"algo={self.algo} transform={self.transform} bits={self.bits} h={self.h} w={self.w} "
                 f"cin={self.cin} cout={self.cout}")
-        if self.scheme in ("tap", "wide"):
+        if scheme_suffix(self.scheme):
             line += f" scheme={self.scheme}"
+        if self.reps is not None:
+            line += f" reps={self.reps}"
         if self.id:
             line += f" id={self.id}"
-        if self.matrices:
-            line += f" matrices={self.matrices}"
+        if matrices_on_board:
+            line += f" matrices={matrices_on_board}"
         return line
+
+    def fields(self) -> dict:
+        """The case's keys as a raw record names them (no local path)."""
+        keys = ("id", "algo", "transform", "bits", "h", "w", "cin", "cout", "scheme", "reps")
+        return {k: getattr(self, k) for k in keys if getattr(self, k) not in (None, "")}
 
 
 @dataclass(frozen=True)
@@ -139,9 +143,11 @@ class Where:
 
 @dataclass
 class CaseRecord:
-    """A runner `case` line, or the harness's error for a case (`failed`). `line` is the case's line
-    number in the cases text; `raw` the runner's JSON as received (or the error's fields), which
-    `to_json` returns with the typed values that the pipeline sets (line, error, where) on top."""
+    """A runner `case` line, or the harness's error for a case (`failed`). `line` is the case's
+    1-based position in the caller's list of CaseSpecs (the pipeline sets it: the runner numbers the
+    lines of the cases file it was started on); `raw` the runner's JSON as received (or the error's
+    fields), which `to_json` returns with the typed values that the pipeline sets (line, error,
+    where) on top."""
 
     line: int
     id: str | None
@@ -179,16 +185,13 @@ class CaseRecord:
         return rec
 
     @classmethod
-    def failed(cls, line: int, fields: dict, kind: ErrorKind | str, message: str,
+    def failed(cls, line: int, spec: CaseSpec, kind: ErrorKind | str, message: str,
                where: Where | None = None) -> "CaseRecord":
-        """The error record of a case the harness could not measure; `fields`: the case line's
-        key=value fields (its id among them), kept in the raw record but for `matrices`."""
+        """The error record of a case the harness could not measure (`line`: its 1-based position
+        in the caller's list); the raw record keeps the case's keys."""
         kind, message = ErrorKind(kind).value, " ".join(str(message).split())[:500]
-        case_id = fields.get("id")
-        raw = {"type": "case", "line": line, "id": case_id, **{k: v for k, v in fields.items() if k != "matrices"},
-               "status": "error", "error_kind": kind, "message": message}
-        return cls(line=line, id=None if case_id is None else str(case_id), status="error", error_kind=kind,
-                   message=message, where=where, raw=raw)
+        raw = {"type": "case", "line": line, **spec.fields(), "status": "error", "error_kind": kind, "message": message}
+        return cls(line=line, id=spec.id or None, status="error", error_kind=kind, message=message, where=where, raw=raw)
 
     def to_json(self) -> dict:
         out = dict(self.raw) if self.line is None else {**self.raw, "line": self.line}
@@ -315,11 +318,8 @@ SLOW_MACS_PER_S = 2e7
 DEADLINE_SLACK_S = 30.0
 
 
-def case_deadline_s(fields: dict, reps: Repetition, verify: bool = False) -> float:
-    """Seconds a case may take before it counts as hung (`bench run --case-timeout` overrides).
-    `fields`: the case line's h, w, cin, cout and, when given, its own reps."""
-    size = [fields.get(k) if isinstance(fields.get(k), int) else MAX_HW for k in ("h", "w", "cin", "cout")]
-    macs = 9.0 * size[0] * size[1] * size[2] * size[3]
-    own = fields.get("reps") if isinstance(fields.get("reps"), int) else reps.min_reps
-    runs = reps.warmup + max(own, reps.min_reps) + 1 + (1 if verify else 0)   # + calibration or the check
+def case_deadline_s(spec: CaseSpec, reps: Repetition, verify: bool = False) -> float:
+    """Seconds a case may take before it counts as hung (`bench run --case-timeout` overrides)."""
+    macs = 9.0 * spec.h * spec.w * spec.cin * spec.cout
+    runs = reps.warmup + max(spec.reps or 0, reps.min_reps) + 1 + (1 if verify else 0)   # + calibration or the check
     return DEADLINE_SLACK_S + 10 * reps.min_time_ms / 1000 + runs * macs / SLOW_MACS_PER_S

@@ -14,43 +14,46 @@ import dataclasses
 import datetime
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bench.boards.probe import Reached, reach
 from bench.measure.accuracy import case_errors
-from bench.measure.cases import Case, precision_name
-from bench.measure.deploy import StreamOptions, parse_cases
-from bench.measure.farm import Reached, run_targets
+from bench.measure.cases import Case
+from bench.measure.deploy import StreamOptions, jobs_of
+from bench.measure.farm import run_targets
 from bench.measure.health import run_warnings
-from bench.boards.topology import probe
-from bench.measure.protocol import MAX_CPUS, CaseRecord, InfoRecord, PeakRecord, Repetition
+from bench.measure.protocol import MAX_RUNNER_CPUS, CaseRecord, InfoRecord, PeakRecord, Repetition
 from bench.measure.results import ResultsDir, case_key, row_from_case
-from bench.boards.transport import open_transport
+from bench.measure.targets import Target
+from bench.operators import precision_name, scheme_suffix
 
 
 @dataclass
 class Settings:
-    """How each case is measured (the runner's repetition rules, kernels_c/RUNNER.md)."""
+    """How each case is measured: the runner's repetition rules (kernels_c/RUNNER.md), threads, the
+    error figures and the per-case deadline."""
 
     threads: int = 1
-    min_reps: int = 10
-    min_time_ms: float = 200
-    warmup: int = 2
+    reps: Repetition = field(default_factory=Repetition)
     errors: bool = True     # error figures from the host build on a crop of each layer
     case_timeout: float | None = None   # seconds per case; None: derived from each case's work
 
-    @property
-    def reps(self) -> Repetition:
-        return Repetition(self.min_reps, self.min_time_ms, self.warmup)
-
     def check(self) -> "Settings":
         """ValueError naming the bad setting and the accepted range."""
-        self.reps  # noqa: B018 (validates)
-        if not 1 <= self.threads <= MAX_CPUS:
-            raise ValueError(f"bad threads {self.threads}; accepted: 1 to {MAX_CPUS}")
+        if not 1 <= self.threads <= MAX_RUNNER_CPUS:
+            raise ValueError(f"bad threads {self.threads}; accepted: 1 to {MAX_RUNNER_CPUS}")
         t = self.case_timeout
         if t is not None and not 0 < t <= 86400:
             raise ValueError(f"bad case_timeout {t}; accepted: more than 0 and at most 86400 seconds")
         return self
+
+    def compared(self) -> dict:
+        """The settings that change what a measurement means (--resume refuses to mix them)."""
+        return {"threads": self.threads, **dataclasses.asdict(self.reps)}
+
+    def to_json(self) -> dict:
+        """As a run's metadata keeps them (one flat table)."""
+        return {**self.compared(), "errors": self.errors, "case_timeout": self.case_timeout}
 
 
 @dataclass
@@ -59,7 +62,7 @@ class Plan:
     resolved on them, and the cases to measure on every target."""
 
     reached: dict[str, Reached]
-    targets: list
+    targets: list[Target]
     cases: list[Case]
 
 
@@ -70,16 +73,18 @@ def todo(targets, cases, results: ResultsDir) -> list[Case]:
     return [c for c in cases if any(case_key(b, core, n, c) not in done for b, core, n in keys)]
 
 
-def _after(boards) -> dict:
-    """Frequency, governor and temperatures per board after the sweep (structured, pyperf-style);
-    the state before is in each runner `info` line's `deploy.topology`, probed just before it ran."""
+def _after(reached) -> dict:
+    """Frequency, governor and temperatures per board after the sweep (structured, pyperf-style),
+    over a fresh connection; the state before is in each runner `info` line's `deploy.topology`,
+    probed just before it ran."""
     out = {}
-    for board in boards:
+    for r in (r for r in reached.values() if r.up):
         try:
-            with open_transport(board) as transport:
-                out[board.name] = {"time": _now(), "topology": probe(transport).to_dict()}
+            with reach(r.profile) as again:
+                out[r.profile.name] = ({"time": _now(), "topology": again.topology.to_dict()} if again.up
+                                       else {"error": again.failure})
         except Exception as e:  # metadata must never cost the measurements already taken
-            out[board.name] = {"error": f"{type(e).__name__}: {e}"}
+            out[r.profile.name] = {"error": f"{type(e).__name__}: {e}"}
     return out
 
 
@@ -87,78 +92,98 @@ def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def place_harness(targets) -> dict:
+@dataclass
+class Placement:
+    """Where this process runs during a sweep: off the CPUs measured on this machine when it can
+    be (`harness_cpus`); with none left, the error figures wait until timing is over (`defer_errors`).
+    `restore`: the affinity to put back afterwards, if it was changed."""
+
+    harness_cpus: list[int]
+    defer_errors: bool = False
+    restore: set[int] | None = None
+
+    def to_json(self) -> dict:
+        when = "after timing" if self.defer_errors else \
+            "during the sweep (pinned away)" if self.restore else "during the sweep (no measured CPU here)"
+        return {"harness_cpus": self.harness_cpus, "error_figures": when}
+
+
+def place_harness(targets) -> Placement:
     """Keep this process off the CPUs measured on this machine: pin it (and the threads it starts
     from now on) to the others; with none left, error figures are computed after timing."""
     here = {c for t in targets if t.board.transport in ("local", "emulated") for c in t.cpus}
     allowed = os.sched_getaffinity(0)
     free = allowed - here
-    if not here:
-        return {"harness_cpus": sorted(allowed), "error_figures": "during the sweep (no measured CPU here)",
-                "restore": None}
-    if free:
+    if here and free:
         os.sched_setaffinity(0, free)
-        return {"harness_cpus": sorted(free), "error_figures": "during the sweep (pinned away)", "restore": allowed}
-    return {"harness_cpus": sorted(allowed), "error_figures": "after timing", "restore": None}
+        return Placement(sorted(free), restore=allowed)
+    return Placement(sorted(allowed), defer_errors=bool(here))
 
 
 def run(plan: Plan, settings: Settings, results: ResultsDir, metadata: dict, progress=None) -> dict:
     """Measure the plan's cases on its targets (in parallel across boards), adding each case to
-    `results` as it arrives; returns {"ok": n, "error": n, "warnings": [...]} (this run's frequency, thermal and
-    profile warnings). `metadata`: the run's command line, profile warnings etc."""
-    reached, targets, cases = plan.reached, plan.targets, plan.cases
+    `results` as it arrives; returns {"ok": n, "error": n, "warnings": [...]} (this run's frequency,
+    thermal and profile warnings). `metadata`: the run's command line, profile warnings etc."""
     counts = {"ok": 0, "error": 0, "warnings": list(metadata.get("profile_warnings", []))}
-    if not cases:
+    if not plan.cases:
         return counts
-    place = place_harness(targets)
-    defer = settings.errors and place["error_figures"] == "after timing"
-    run_meta = {**metadata, "date": _now(), "settings": dataclasses.asdict(settings), "runners": [],
-                "harness": {k: v for k, v in place.items() if k != "restore"}}
-    run_id = results.start_run(run_meta)
-    cases_text = "\n".join(case.spec(i).runner_line() for i, case in enumerate(cases)) + "\n"
-    opts = StreamOptions(threads=settings.threads, reps=settings.reps, case_timeout=settings.case_timeout,
-                         peak=True, files=transform_files(cases))
+    place = place_harness(plan.targets)
+    run_meta = {**metadata, "date": _now(), "settings": settings.to_json(), "runners": [], "harness": place.to_json()}
+    recorder = _Recorder(results, results.start_run(run_meta), settings.errors, counts, progress)
+    opts = StreamOptions(threads=settings.threads, reps=settings.reps, case_timeout=settings.case_timeout, peak=True)
     deferred, finished = [], False
-
-    def record(case, rec: CaseRecord, with_errors):
-        if rec.ok and with_errors and rec.error is None:
-            rec.error = case_errors(case)
-        row = row_from_case(rec, case, run_id)
-        results.add(row, rec)
-        counts["ok" if row["status"] == "ok" else "error"] += 1
-        if progress:
-            progress(case, row)
-
     try:
-        for rec in run_targets(reached, targets, parse_cases(cases_text), opts):
+        jobs = jobs_of([case.spec(i) for i, case in enumerate(plan.cases)])
+        for rec in run_targets(plan.reached, plan.targets, jobs, opts):
             if isinstance(rec, InfoRecord):
                 run_meta["runners"].append(rec.to_json())
-                results.add_record("runner", run_id, rec.to_json())
+                results.add_record("runner", recorder.run_id, rec.to_json())
             elif isinstance(rec, PeakRecord):
-                results.add_record("peak", run_id, rec.to_json())
+                results.add_record("peak", recorder.run_id, rec.to_json())
             elif isinstance(rec, CaseRecord):
-                case = cases[int(rec.id)]
-                if defer and rec.ok:
+                case = plan.cases[rec.line - 1]
+                if place.defer_errors and rec.ok:
                     deferred.append((case, rec))
                 else:
-                    record(case, rec, settings.errors)
+                    recorder.record(case, rec, with_errors=True)
         finished = True
     finally:
-        if place["restore"]:
-            os.sched_setaffinity(0, place["restore"])
+        if place.restore:
+            os.sched_setaffinity(0, place.restore)
         for case, rec in deferred:  # interrupted: keep the timings, skip the error figures
-            record(case, rec, finished)
-        run_meta["after"] = _after([r.board for r in reached.values() if r.topology is not None])
-        counts["warnings"] += run_warnings(run_meta)
-        try:
-            results.add_record("run_end", run_id, {"after": run_meta["after"], "warnings": counts["warnings"]})
-        except OSError:
-            pass  # a full disk: the error that stopped the sweep says so; the cases are recorded
+            recorder.record(case, rec, with_errors=finished)
+        _end_run(plan, results, recorder.run_id, run_meta, counts)
     return counts
 
 
-def transform_files(cases) -> list[str]:
-    return sorted({c.transform_file for c in cases if c.transform_file})
+@dataclass
+class _Recorder:
+    """Adds each finished case to the results (with its error figures when asked) and counts it."""
+
+    results: ResultsDir
+    run_id: int
+    errors: bool
+    counts: dict
+    progress: object = None
+
+    def record(self, case: Case, rec: CaseRecord, with_errors: bool) -> None:
+        if rec.ok and self.errors and with_errors and rec.error is None:
+            rec.error = case_errors(case)
+        row = row_from_case(rec, case, self.run_id)
+        self.results.add(row, rec)
+        self.counts["ok" if row["status"] == "ok" else "error"] += 1
+        if self.progress:
+            self.progress(case, row)
+
+
+def _end_run(plan: Plan, results: ResultsDir, run_id: int, run_meta: dict, counts: dict) -> None:
+    """The state of the boards after the sweep and this run's warnings, in the run's metadata."""
+    run_meta["after"] = _after(plan.reached)
+    counts["warnings"] += run_warnings(run_meta)
+    try:
+        results.add_record("run_end", run_id, {"after": run_meta["after"], "warnings": counts["warnings"]})
+    except OSError:
+        pass  # a full disk: the error that stopped the sweep says so; the cases are recorded
 
 
 def summary(df) -> str:
@@ -173,9 +198,9 @@ def summary(df) -> str:
         for (h, w, cin, cout), layer in group.groupby(["h", "w", "cin", "cout"], sort=True):
             best = layer.loc[layer["total_ms"].idxmin()]
             base = layer[(layer["algo"] == "im2row") & (layer["bits"] == 32)]["total_ms"]
-            scheme = best.get("scheme", "none")
+            suffix = scheme_suffix(best.get("scheme"))
             name = f"{best['algo']} {'' if best['algo'] == 'im2row' else best['transform'] + ' '}" \
-                   f"{precision_name(best['bits'])}{'' if scheme in ('none', 'tensor', None) else ' ' + scheme}"
+                   f"{precision_name(best['bits'])}{' ' + suffix if suffix else ''}"
             base_ms = f"{base.iloc[0]:.3f}" if len(base) else "-"
             speed = f"{base.iloc[0] / best['total_ms']:.2f}x" if len(base) else "-"
             lines.append(f"  {f'{h}x{w} {cin}->{cout}':<18} {name:<20} {best['total_ms']:>9.3f} {base_ms:>15} {speed:>8}")

@@ -1,16 +1,16 @@
 """The C kernels of kernels_c/ from Python: the host build (NEON through SIMDe), loaded with cffi.
 
-The shared library is built on first use by bench.native.build (cached by a hash of sources and flags)
-and opened with cffi in ABI mode (`dlopen`); a missing compiler or SIMDe raises
-bench.native.build.BuildError naming it. Every call goes through the same kernel registry as the on-board
-runner (a build without the int8 sources, WB_BUILD_EXCLUDE=q8*, answers bits=8 with
-NotImplementedError). bits=8 returns the dequantized output;
-conv2d_int8_stages gives the int8 output and intermediates, conv2d_error the error figures.
+The shared library is built on first use by bench.native.build (cached by a hash of sources and
+flags) and opened with cffi in ABI mode (`dlopen`); a missing compiler or SIMDe raises
+bench.native.build.BuildError naming it. Every call goes through the same kernel registry as the
+on-board runner (a build without the int8 sources, WB_BUILD_EXCLUDE=q8*, answers bits=8 with
+NotImplementedError). bits=8 returns the dequantized output; conv2d_int8_stages gives the int8
+output and intermediates, conv2d_error the error figures.
 
     y = conv2d(x, w, algo="f4")                         # x NHWC (1,H,W,Cin), w HWIO (3,3,Cin,Cout)
     y = conv2d(x, w, algo="f6", transform="learned")    # dense kernel, default matrices
     y = conv2d(x, w, algo="f4", transform=cook_toom(4, points=BARABASZ_POINTS[4, 3]))
-    y, t = conv2d_timed(x, w, algo="f4", reps=10)       # t.total_ms, t.gemm_ms, ... (lists)
+    y, t = conv2d_timed(x, w, ConvOp("f4"), Timing(reps=10))   # t.total_ms, t.gemm_ms, ... (lists)
 """
 
 from __future__ import annotations
@@ -24,12 +24,8 @@ import numpy as np
 
 from bench.native.build import KERNELS, build_hash, build_library
 from bench.numerics.reference import conv2d_direct, error_metrics
-from bench.numerics.winograd import NAMED_TRANSFORMS, cook_toom, load_transform, named_transform
-
-ALGOS = ("im2row", "f2", "f4", "f6")
-TILE = {"f2": 2, "f4": 4, "f6": 6}
-
-SCHEMES = ("none", "tensor", "tap", "wide")  # int8 Winograd schemes (bench.numerics.reference); none: fp32, im2row
+from bench.numerics.winograd import cook_toom, load_transform, named_transform
+from bench.operators import ALGOS, BITS, BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, SCHEMES, TILE, resolve_scheme
 
 # Status codes of kernels_c/include/wb.h.
 _BAD_CASE, _BAD_MATRICES, _UNSUPPORTED = 1, 2, 3
@@ -105,40 +101,67 @@ def _check_inputs(x, w):
     return x, w, (x.shape[1], x.shape[2], x.shape[3], w.shape[3])
 
 
-def _scheme_id(algo: str, bits: int, scheme: str) -> int:
-    """The C scheme number (0 tensor or none, 1 tap, 2 wide). tap and wide are int8 Winograd's
-    only; "tensor" (the default) means none for fp32 and im2row."""
-    if scheme not in SCHEMES:
-        raise ValueError(f"unknown scheme {scheme!r}; accepted: {', '.join(SCHEMES)}")
-    wino8 = bits == 8 and algo != "im2row"
-    if scheme in ("tap", "wide") and not wino8:
-        raise ValueError(f"scheme {scheme!r} is for int8 Winograd only, not {algo} at {bits} bits; "
-                         f"accepted there: none, tensor")
-    if scheme == "none" and wino8:
-        raise ValueError(f"int8 {algo} needs a scheme; accepted: tensor, tap, wide")
-    return {"tap": 1, "wide": 2}.get(scheme, 0)
+@dataclass(frozen=True)
+class ConvOp:
+    """An operator of the host build. algo: im2row, f2, f4, f6; bits: 8 or 32; transform: "static"
+    (sparse code for the default matrices), "learned" (dense code fed the default matrices), a named
+    transform ("pso"), a transform object with AT/G/BT or a transform file (.json/.npz/.txt) for
+    the dense code; scheme: the int8 Winograd quantization scheme, None for the default of the bits
+    (bench.operators). `tensor` is also taken for fp32 and im2row, where it means none."""
+
+    algo: str
+    bits: int = 32
+    transform: object = "static"
+    scheme: str | None = None
+
+    def __post_init__(self):
+        if self.algo not in ALGOS:
+            raise ValueError(f"unknown algo {self.algo!r}; accepted: {', '.join(ALGOS)}")
+        if self.bits not in BITS:
+            raise ValueError(f"bits must be 8 or 32, got {self.bits!r}")
+        if self.scheme is not None and self.scheme not in (*SCHEMES, "none"):
+            raise ValueError(f"unknown scheme {self.scheme!r}; accepted: {', '.join(SCHEMES)}, none")
+        scheme = None if self.scheme == SCHEMES[0] else self.scheme   # tensor: the int8 default
+        object.__setattr__(self, "scheme", resolve_scheme(self.algo, self.bits, scheme))
+
+    @property
+    def c_scheme(self) -> str | None:
+        """The scheme as the C API takes it: NULL (None) for the default."""
+        return None if self.scheme in ("none", SCHEMES[0]) else self.scheme
+
+    def matrices(self):
+        """(the kernel's transform name, Transform or None: the default matrices)."""
+        if self.algo == "im2row":
+            return "static", None  # no transform; ignored as in the runner
+        t = self.transform
+        if isinstance(t, str) and t in BUILTIN_TRANSFORMS:
+            return t, None
+        if isinstance(t, str) and t in NAMED_TRANSFORMS:  # shipped, e.g. "pso"
+            return "learned", named_transform(t, TILE[self.algo])
+        if isinstance(t, (str, os.PathLike)):
+            if not pathlib.Path(t).is_file():
+                raise ValueError(f"transform must be 'static', 'learned', a named transform "
+                                 f"({', '.join(NAMED_TRANSFORMS)}), a transform object or an existing file; "
+                                 f"got {str(t)!r}")
+            t = load_transform(t)
+        for name in ("AT", "G", "BT"):
+            if not hasattr(t, name):
+                raise ValueError(f"transform object has no {name} matrix")
+        return "learned", t
 
 
-def _matrices(algo: str, transform):
-    """(kernel transform name, Transform or None) for conv2d's transform argument."""
-    if algo == "im2row":
-        return "static", None  # no transform; ignored as in the runner
-    if isinstance(transform, str) and transform in ("static", "learned"):
-        return transform, None
+@dataclass(frozen=True)
+class Timing:
+    """How conv2d_timed runs: `reps` timed runs after `warmup` untimed ones, on `threads` threads
+    (not pinned)."""
 
-    if isinstance(transform, str) and transform in NAMED_TRANSFORMS:  # shipped, e.g. "pso"
-        return "learned", named_transform(transform, TILE[algo])
-    if isinstance(transform, (str, os.PathLike)):
-        path = pathlib.Path(transform)
-        if not path.is_file():
-            raise ValueError(f"transform must be 'static', 'learned', a named transform "
-                             f"({', '.join(NAMED_TRANSFORMS)}), a transform object or an existing file; "
-                             f"got {str(transform)!r}")
-        transform = load_transform(path)
-    for name in ("AT", "G", "BT"):
-        if not hasattr(transform, name):
-            raise ValueError(f"transform object has no {name} matrix")
-    return "learned", transform
+    reps: int = 1
+    warmup: int = 0
+    threads: int = 1
+
+    def __post_init__(self):
+        if self.reps < 1 or self.warmup < 0 or self.threads < 1:
+            raise ValueError("reps and threads must be >= 1, warmup >= 0")
 
 
 @dataclass
@@ -157,149 +180,166 @@ class ConvTimes:
         return float(np.median(getattr(self, stage)))
 
 
-def conv2d_timed(x, w, *, algo: str, bits: int = 32, transform="static", reps: int = 1,
-                 warmup: int = 0, threads: int = 1, scheme: str = "tensor"):
-    """conv2d plus timing: returns (y, ConvTimes) with per-stage times of each of `reps` runs
-    after `warmup` untimed ones, on `threads` threads (not pinned)."""
-    if algo not in ALGOS:
-        raise ValueError(f"unknown algo {algo!r}; accepted: {', '.join(ALGOS)}")
-    if bits not in (8, 32):
-        raise ValueError(f"bits must be 8 or 32, got {bits!r}")
-    if reps < 1 or warmup < 0 or threads < 1:
-        raise ValueError("reps and threads must be >= 1, warmup >= 0")
-    _scheme_id(algo, bits, scheme)
-    ffi, lib = _lib()
-    x, w, (h, wd, cin, cout) = _check_inputs(x, w)
-    kind, t = _matrices(algo, transform)
-    mats = [ffi.NULL] * 3
-    m = r = 0
+def _matrix_pointers(ffi, t, m: int, algo: str):
+    """([AT, G, BT] as double pointers, or NULLs for the default matrices; the arrays to keep
+    alive; r). ValueError for a wrong shape."""
+    if t is None:
+        return [ffi.NULL] * 3, [], 0
+    r = int(np.asarray(t.G).shape[1])
+    a = m + r - 1
+    if int(np.asarray(t.AT).shape[0]) != m:
+        raise ValueError(f"transform has m={int(np.asarray(t.AT).shape[0])} but algo {algo} needs m={m}")
     keep = []
-    if t is not None:
-        m, r = int(np.asarray(t.AT).shape[0]), int(np.asarray(t.G).shape[1])
-        a = m + r - 1
-        for i, (name, shape) in enumerate((("AT", (m, a)), ("G", (a, r)), ("BT", (a, a)))):
-            arr = np.ascontiguousarray(getattr(t, name), dtype=np.float64)
-            if arr.shape != shape:
-                raise ValueError(f"transform {name} has shape {arr.shape}, expected {shape}")
-            keep.append(arr)
-            mats[i] = ffi.cast("double *", ffi.from_buffer(arr))
-        if m != TILE[algo]:
-            raise ValueError(f"transform has m={m} but algo {algo} needs m={TILE[algo]}")
-    err = ffi.new("char[512]")
-    conv = ffi.new("wb_conv **")
-    c_scheme = scheme.encode() if scheme in ("tap", "wide") else ffi.NULL  # NULL: tensor or none
-    rc = lib.wb_conv_create_scheme(algo.encode(), bits, kind.encode(), c_scheme, m, r, *mats,
-                                   h, wd, cin, cout, _fptr(ffi, w), conv, err, 512)
+    for name, shape in (("AT", (m, a)), ("G", (a, r)), ("BT", (a, a))):
+        arr = np.ascontiguousarray(getattr(t, name), dtype=np.float64)
+        if arr.shape != shape:
+            raise ValueError(f"transform {name} has shape {arr.shape}, expected {shape} for {algo}")
+        keep.append(arr)
+    return [ffi.cast("double *", ffi.from_buffer(a)) for a in keep], keep, r
+
+
+def _raise_for(rc: int, message: str):
+    if rc in (_BAD_CASE, _BAD_MATRICES):
+        raise ValueError(message)
+    if rc == _UNSUPPORTED:
+        raise NotImplementedError(message)
+    raise RuntimeError(message)
+
+
+def _create(ffi, lib, op: ConvOp, shape, w):
+    """A wb_conv of the host build for `op` on layer `shape` (h, w, cin, cout), weights transformed."""
+    h, wd, cin, cout = shape
+    kind, t = op.matrices()
+    m = TILE.get(op.algo, 0)
+    mats, keep, r = _matrix_pointers(ffi, t, m, op.algo)
+    err, conv = ffi.new("char[512]"), ffi.new("wb_conv **")
+    scheme = op.c_scheme.encode() if op.c_scheme else ffi.NULL
+    rc = lib.wb_conv_create_scheme(op.algo.encode(), op.bits, kind.encode(), scheme, m if t is not None else 0, r,
+                                   *mats, h, wd, cin, cout, _fptr(ffi, w), conv, err, 512)
     if rc != 0:
-        msg = ffi.string(err).decode()
-        if rc in (_BAD_CASE, _BAD_MATRICES):
-            raise ValueError(msg)
-        if rc == _UNSUPPORTED:
-            raise NotImplementedError(msg)
-        raise RuntimeError(msg)
-    conv = conv[0]
+        _raise_for(rc, ffi.string(err).decode())
+    return conv[0]
+
+
+def _timed_runs(ffi, lib, conv, x, y, pool, timing: Timing) -> ConvTimes:
+    times = ConvTimes(ffi.string(lib.wb_conv_kernel_name(conv)).decode(),
+                      lib.wb_conv_weight_transform_ms(conv), lib.wb_conv_gemm_flops(conv))
+    stage = ffi.new("double[4]")
+    for i in range(timing.warmup + timing.reps):
+        rc = lib.wb_conv_run(conv, _fptr(ffi, x), _fptr(ffi, y), pool, stage)
+        if rc != 0:
+            raise RuntimeError(f"{times.kernel} failed with code {rc}")
+        if i >= timing.warmup:
+            for k, name in enumerate(("input_ms", "gemm_ms", "output_ms", "total_ms")):
+                getattr(times, name).append(stage[k])
+    return times
+
+
+def conv2d_timed(x, w, op: ConvOp, timing: Timing = Timing()):
+    """conv2d plus timing: returns (y, ConvTimes) with per-stage times of each timed run."""
+    ffi, lib = _lib()
+    x, w, shape = _check_inputs(x, w)
+    conv = _create(ffi, lib, op, shape, w)
     pool = ffi.NULL
     try:
-        if threads > 1:
-            pool = lib.wb_pool_create(threads, ffi.NULL, err, 512)
+        if timing.threads > 1:
+            err = ffi.new("char[512]")
+            pool = lib.wb_pool_create(timing.threads, ffi.NULL, err, 512)
             if pool == ffi.NULL:
                 raise RuntimeError(ffi.string(err).decode())
         if lib.wb_conv_calibrate(conv, _fptr(ffi, x)) != 0:  # int8: quantization, before timing
             raise RuntimeError(f"calibration of {ffi.string(lib.wb_conv_kernel_name(conv)).decode()} failed")
-        y = np.empty((1, h, wd, cout), dtype=np.float32)
-        times = ConvTimes(ffi.string(lib.wb_conv_kernel_name(conv)).decode(),
-                          lib.wb_conv_weight_transform_ms(conv), lib.wb_conv_gemm_flops(conv))
-        stage = ffi.new("double[4]")
-        for i in range(warmup + reps):
-            rc = lib.wb_conv_run(conv, _fptr(ffi, x), _fptr(ffi, y), pool, stage)
-            if rc != 0:
-                raise RuntimeError(f"{times.kernel} failed with code {rc}")
-            if i >= warmup:
-                for k, name in enumerate(("input_ms", "gemm_ms", "output_ms", "total_ms")):
-                    getattr(times, name).append(stage[k])
-        return y, times
+        y = np.empty((1, shape[0], shape[1], shape[3]), dtype=np.float32)
+        return y, _timed_runs(ffi, lib, conv, x, y, pool, timing)
     finally:
         if pool != ffi.NULL:
             lib.wb_pool_destroy(pool)
         lib.wb_conv_destroy(conv)
 
 
-def conv2d(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str = "tensor") -> np.ndarray:
-    """3x3, stride 1, padding 1 convolution with the C kernels of the host build (handbook
-    contract). x: float32 NHWC (1,H,W,Cin); w: float32 HWIO (3,3,Cin,Cout); returns float32 NHWC
-    (1,H,W,Cout). algo: im2row, f2, f4, f6. transform: "static" (sparse hand-written code for the
-    default matrices), "learned" (dense code fed the default matrices), a shipped named transform
-    ("pso": bench.numerics.winograd.named_transform), a transform object with AT/G/BT, or a transform file (.json/.npz/.txt) for the dense code. scheme: the int8 Winograd
-    quantization scheme of bench.numerics.reference, "tensor" (default), "tap" or "wide" (tap and wide are
-    refused elsewhere; "none" or the default "tensor" for fp32 and im2row). Bad input raises
-    ValueError; a combination no linked kernel implements raises NotImplementedError."""
-    return conv2d_timed(x, w, algo=algo, bits=bits, transform=transform, scheme=scheme)[0]
+def conv2d(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str | None = None) -> np.ndarray:
+    """3x3, stride 1, padding 1 convolution with the C kernels of the host build. x: float32 NHWC
+    (1,H,W,Cin); w: float32 HWIO (3,3,Cin,Cout); returns float32 NHWC (1,H,W,Cout). algo, bits,
+    transform and scheme as ConvOp takes them (scheme None: tensor for int8 Winograd, none
+    otherwise). Bad input raises ValueError; a combination no linked kernel implements raises
+    NotImplementedError."""
+    return conv2d_timed(x, w, ConvOp(algo, bits, transform, scheme))[0]
 
 
 # ---- int8: the pipeline with its intermediates, and error figures -----------------------------
 
-def conv2d_int8_stages(x, w, *, algo: str, transform="static", scheme: str = "tensor") -> dict:
-    """The int8 pipeline of the host build (kernels_c/include/wb_q8.h) with what bench.numerics.reference's
-    int8 functions return, for bit-for-bit comparison: "y8" (the timed NEON path), "y8_scalar" (the
-    scalar calibration path), "y" (dequantized, float64), "xq", "wq", "s_x", "s_w", "s_y" and,
-    for Winograd, "kB", "kG", "kA", "mult" ({V, U, P, Y} float32 multipliers; tap: per-position
-    [a, a] arrays for V, U, P; wide: U and Y) and the intermediates in the reference's layouts:
-    "V8", "U8", "P8" (tensor, tap; tap adds "Sq" and "s1"), "V16", "U16", "M" (wide: M after its
-    rshift by e, with "e", "sV", "QU", "s1")."""
-    if algo not in ALGOS:
-        raise ValueError(f"unknown algo {algo!r}; accepted: {', '.join(ALGOS)}")
-    scheme_id = _scheme_id(algo, 8, scheme)
+def conv2d_int8_stages(x, w, *, algo: str, transform="static", scheme: str | None = None) -> dict:
+    """The int8 pipeline of the host build (kernels_c/include/wb_q8.h) with what
+    bench.numerics.reference's int8 functions return, for bit-for-bit comparison: "y8" (the timed
+    NEON path), "y8_scalar" (the scalar calibration path), "y" (dequantized, float64), "xq", "wq",
+    "s_x", "s_w", "s_y" and, for Winograd, "kB", "kG", "kA", "mult" ({V, U, P, Y} float32
+    multipliers; tap: per-position [a, a] arrays for V, U, P; wide: U and Y) and the
+    intermediates in the reference's layouts: "V8", "U8", "P8" (tensor, tap; tap adds "Sq" and
+    "s1"), "V16", "U16", "M" (wide: M after its rshift by e, with "e", "sV", "QU", "s1")."""
+    op = ConvOp(algo, 8, transform, scheme)
     ffi, lib = _lib()
-    x, w, (h, wd, cin, cout) = _check_inputs(x, w)
-    kind, t = _matrices(algo, transform)
-    m = TILE.get(algo, 0)
-    if t is None and kind == "learned":
-
-        t = cook_toom(m)
-    keep, mats = [], [ffi.NULL] * 3
-    if t is not None:
-        a = m + 2
-        for i, (name, shape) in enumerate((("AT", (m, a)), ("G", (a, 3)), ("BT", (a, a)))):
-            arr = np.ascontiguousarray(getattr(t, name), dtype=np.float64)
-            if arr.shape != shape:
-                raise ValueError(f"transform {name} has shape {arr.shape}, expected {shape} for {algo}")
-            keep.append(arr)
-            mats[i] = ffi.cast("double *", ffi.from_buffer(arr))
-    i8 = lambda a: ffi.cast("int8_t *", ffi.from_buffer(a))
+    x, w, shape = _check_inputs(x, w)
     xq, wq = np.empty(x.shape, np.int8), np.empty(w.shape, np.int8)
-    s_x = lib.wb_q8_quantize(_fptr(ffi, x), x.size, i8(xq))
-    s_w = lib.wb_q8_quantize(_fptr(ffi, w), w.size, i8(wq))
-    plan, err = ffi.new("wb_q8_plan **"), ffi.new("char[512]")
-    rc = lib.wb_q8_plan_create_scheme(m, int(kind == "learned"), scheme_id, *mats, h, wd, cin, cout,
-                                      i8(wq), plan, err, 512)
-    if rc != 0:
-        raise (ValueError if rc in (_BAD_CASE, _BAD_MATRICES) else RuntimeError)(ffi.string(err).decode())
-    plan = plan[0]
+    s_x = lib.wb_q8_quantize(_fptr(ffi, x), x.size, _i8(ffi, xq))
+    s_w = lib.wb_q8_quantize(_fptr(ffi, w), w.size, _i8(ffi, wq))
+    plan = _q8_plan(ffi, lib, op, shape, wq)
     try:
+        h, wd, _, cout = shape
         y8, y8s = np.empty((1, h, wd, cout), np.int8), np.empty((1, h, wd, cout), np.int8)
-        if lib.wb_q8_calibrate(plan, i8(xq), i8(y8s)) or lib.wb_q8_run(plan, i8(xq), i8(y8), ffi.NULL, ffi.NULL):
+        if lib.wb_q8_calibrate(plan, _i8(ffi, xq), _i8(ffi, y8s)) or \
+                lib.wb_q8_run(plan, _i8(ffi, xq), _i8(ffi, y8), ffi.NULL, ffi.NULL):
             raise RuntimeError(f"int8 {algo} failed")
         s_y = lib.wb_q8_output_scale(plan, s_x, s_w)
-        out = {"y8": y8, "y8_scalar": y8s, "y": y8 * s_y, "xq": xq, "wq": wq,
-               "s_x": s_x, "s_w": s_w, "s_y": s_y}
-        if m:
-            k, mult = ffi.new("int[3]"), ffi.new("float[4]")
-            lib.wb_q8_plan_info(plan, k, mult)
-            a, th, tw = m + 2, -(-h // m), -(-wd // m)
-            out.update(kB=k[0], kG=k[1], kA=k[2], mult=dict(zip("VUPY", map(np.float32, mult))))
-            stages = (("V8", (th, tw, a, a, cin), np.int8), ("U8", (a, a, cin, cout), np.int8),
-                      ("P8", (th, tw, a, a, cout), np.int8))
-            if scheme == "wide":
-                stages = (("V16", (th, tw, a, a, cin), np.int16), ("U16", (a, a, cin, cout), np.int16),
-                          ("M", (th, tw, a, a, cout), np.int32))
-            for name, shape, dtype in stages:
-                out[name] = np.empty(shape, dtype)
-                lib.wb_q8_stage(plan, name.encode(), i8(out[name].view(np.int8)))
-            if scheme_id:
-                out.update(_scheme_info(ffi, lib, plan, scheme, a, out["mult"]["Y"]))
+        out = {"y8": y8, "y8_scalar": y8s, "y": y8 * s_y, "xq": xq, "wq": wq, "s_x": s_x, "s_w": s_w, "s_y": s_y}
+        if algo in TILE:
+            out.update(_winograd_stages(ffi, lib, plan, op, shape))
         return out
     finally:
         lib.wb_q8_plan_destroy(plan)
+
+
+def _i8(ffi, a):
+    return ffi.cast("int8_t *", ffi.from_buffer(a))
+
+
+_C_SCHEME_IDS = {"tap": 1, "wide": 2}   # wb_q8.h: 0 is tensor (or none)
+
+
+def _q8_plan(ffi, lib, op: ConvOp, shape, wq):
+    """A wb_q8_plan for `op` (int8) on layer `shape` with the quantized weights."""
+    h, wd, cin, cout = shape
+    kind, t = op.matrices()
+    m = TILE.get(op.algo, 0)
+    if t is None and kind == "learned":
+        t = cook_toom(m)
+    mats, keep, _ = _matrix_pointers(ffi, t, m, op.algo)
+    plan, err = ffi.new("wb_q8_plan **"), ffi.new("char[512]")
+    rc = lib.wb_q8_plan_create_scheme(m, int(kind == "learned"), _C_SCHEME_IDS.get(op.scheme, 0), *mats,
+                                      h, wd, cin, cout, _i8(ffi, wq), plan, err, 512)
+    if rc != 0:
+        raise (ValueError if rc in (_BAD_CASE, _BAD_MATRICES) else RuntimeError)(ffi.string(err).decode())
+    return plan[0]
+
+
+def _winograd_stages(ffi, lib, plan, op: ConvOp, shape) -> dict:
+    """The matrix scales, multipliers and intermediates of an int8 Winograd plan (wb_q8_stage)."""
+    h, wd, cin, cout = shape
+    m = TILE[op.algo]
+    k, mult = ffi.new("int[3]"), ffi.new("float[4]")
+    lib.wb_q8_plan_info(plan, k, mult)
+    a, th, tw = m + 2, -(-h // m), -(-wd // m)
+    out = {"kB": k[0], "kG": k[1], "kA": k[2], "mult": dict(zip("VUPY", map(np.float32, mult)))}
+    stages = (("V8", (th, tw, a, a, cin), np.int8), ("U8", (a, a, cin, cout), np.int8),
+              ("P8", (th, tw, a, a, cout), np.int8))
+    if op.scheme == "wide":
+        stages = (("V16", (th, tw, a, a, cin), np.int16), ("U16", (a, a, cin, cout), np.int16),
+                  ("M", (th, tw, a, a, cout), np.int32))
+    for name, stage_shape, dtype in stages:
+        out[name] = np.empty(stage_shape, dtype)
+        lib.wb_q8_stage(plan, name.encode(), _i8(ffi, out[name].view(np.int8)))
+    if op.scheme in _C_SCHEME_IDS:
+        out.update(_scheme_info(ffi, lib, plan, op.scheme, a, out["mult"]["Y"]))
+    return out
 
 
 def _scheme_info(ffi, lib, plan, scheme: str, a: int, mult_y) -> dict:
@@ -313,7 +353,7 @@ def _scheme_info(ffi, lib, plan, scheme: str, a: int, mult_y) -> dict:
     return {"s1": ints[1], "sV": ints[2], "QU": ints[3], "e": pos, "mult": {"U": f[3, 0, 0], "Y": mult_y}}
 
 
-def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str = "tensor") -> dict:
+def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str | None = None) -> dict:
     """Error of conv2d(...) (dequantized for bits=8) against the float64 direct convolution of
     the unquantized data: {"sqnr_db", "max_abs", "rel_l2"} (bench.numerics.reference.error_metrics)."""
     y = conv2d(x, w, algo=algo, bits=bits, transform=transform, scheme=scheme)

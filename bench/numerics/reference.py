@@ -86,6 +86,8 @@ import math
 
 import numpy as np
 
+from bench.operators import SCHEMES
+
 from bench.numerics.matrix_quant import BT_AT_LIMIT, G_LIMIT, quantize_matrix, round_half_away
 from bench.numerics.winograd import Transform, cook_toom
 
@@ -268,7 +270,6 @@ def _tensor_stages(q: dict) -> dict:
 # ---------------------------------------------------------------------------------------------
 # The tap and wide schemes (module docstring, steps 6 and 7)
 
-SCHEMES = ("tensor", "tap", "wide")
 TAP_SCALE_BITS = 20  # Sq <= 2^20: an int32 factor per position (2^14 cost F6 3 dB)
 INT32_MAX = 2**31 - 1
 INT16_MAX = 32767

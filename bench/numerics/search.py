@@ -24,11 +24,12 @@ from fractions import Fraction
 
 import numpy as np
 
+from bench.operators import SCHEMES
+
 from bench.numerics import reference
 from bench.numerics.reference import conv2d_direct, error_metrics
 from bench.numerics.winograd import BARABASZ_POINTS, Transform, cook_toom, diagonal_scaling
 
-SCHEMES = ("tensor", "tap", "wide")
 SEARCH_MS = (2, 4, 6)              # the tile sizes the kernels implement
 POINT_STEP = Fraction(1, 4)
 POINT_BOUND = 4

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 from bench.numerics.matrix_quant import BT_AT_LIMIT, G_LIMIT, quantize_matrix
+from bench.operators import NAMED_TRANSFORMS
 
 # Points in the order the defaults take them: F(2,3) uses the first 3, F(4,3) 5, F(6,3) 7 (handbook).
 _DEFAULT_POINT_SEQUENCE = ("0", "1", "-1", "2", "-2", "1/2", "-1/2", "3", "-3", "1/3", "-1/3",
@@ -371,8 +372,6 @@ def format_matrix(name: str, rows) -> str:
 # ---------------------------------------------------------------------------------------------
 # Named transforms shipped with the package (bench/numerics/transforms/NAME-fM.json, with their provenance).
 
-NAMED_TRANSFORMS = {"pso": "found by `bench transforms search` (particle swarm, int8 tensor scheme)",
-                    "pso-tap": "found by `bench transforms search --scheme tap` (F4 only: F6 found nothing better)"}
 _NAMED_DIR = Path(__file__).resolve().parent / "transforms"
 
 

@@ -1,0 +1,115 @@
+"""The operator vocabulary every part of the package shares: algorithms, tile sizes, bit widths,
+transforms, int8 Winograd quantization schemes with the default-scheme rule, precision names and
+operator keys, and the parsers of their comma-separated command-line lists.
+
+An operator is (algo, transform, bits, scheme):
+- algo: `im2row` (patches + GEMM) or Winograd `f2`, `f4`, `f6` (F(m x m, 3 x 3), m = TILE[algo]);
+- transform: `static` (sparse code for the default Cook-Toom matrices), `learned` (dense code fed
+  matrices), a shipped named transform (NAMED_TRANSFORMS) or a transform file; `none` for im2row;
+- bits: 8 (int8) or 32 (fp32);
+- scheme: how int8 Winograd quantizes its transformed domain (`tensor`, `tap`, `wide`); every other
+  operator has scheme `none`. `tensor` is the default and is left out of keys and labels.
+
+The C side names the same things (kernels_c/kernels.toml, the runner's case lines):
+tests/test_operators.py checks them against these.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.errors import UsageError, choice_error
+
+ALGOS = ("im2row", "f2", "f4", "f6")
+TILE = {"f2": 2, "f4": 4, "f6": 6}      # Winograd outputs per tile side
+BITS = (8, 32)
+BUILTIN_TRANSFORMS = ("static", "learned")
+NO_TRANSFORM = "none"                    # im2row has no transform
+NAMED_TRANSFORMS = {                     # shipped with bench.numerics.winograd, usable as --transform NAME
+    "pso": "found by `bench transforms search` (particle swarm, int8 tensor scheme)",
+    "pso-tap": "found by `bench transforms search --scheme tap` (F4 only: F6 found nothing better)",
+}
+SCHEMES = ("tensor", "tap", "wide")      # int8 Winograd quantization schemes
+NO_SCHEME = "none"                       # every operator that is not int8 Winograd
+
+
+def is_winograd(algo: str) -> bool:
+    return algo in TILE
+
+
+def precision_name(bits: int) -> str:
+    """8 -> "int8", 32 -> "fp32": how tables, plots and operator keys name a bit width."""
+    return "int8" if int(bits) == 8 else "fp32"
+
+
+def default_scheme(algo: str, bits: int) -> str:
+    """The scheme an operator has when none is asked for: `tensor` for int8 Winograd, else `none`."""
+    return SCHEMES[0] if int(bits) == 8 and is_winograd(algo) else NO_SCHEME
+
+
+def accepted_schemes(algo: str, bits: int) -> tuple[str, ...]:
+    return SCHEMES if default_scheme(algo, bits) != NO_SCHEME else (NO_SCHEME,)
+
+
+def resolve_scheme(algo: str, bits: int, scheme: str | None = None) -> str:
+    """The scheme of an operator: None means the default for (algo, bits); ValueError naming the bad
+    scheme and the accepted ones (`tap` for fp32, say)."""
+    if scheme is None:
+        return default_scheme(algo, bits)
+    accepted = accepted_schemes(algo, bits)
+    if scheme not in accepted:
+        raise ValueError(f"scheme {scheme!r} does not apply to {algo} at {bits} bits; accepted: {', '.join(accepted)}")
+    return scheme
+
+
+def sweep_scheme(algo: str, bits: int, requested: str) -> str:
+    """The scheme a case of a sweep gets for a requested one (`--scheme tap`): the requested scheme
+    for int8 Winograd, `none` for every other case."""
+    return requested if default_scheme(algo, bits) != NO_SCHEME else NO_SCHEME
+
+
+def scheme_suffix(scheme: str | None) -> str:
+    """The scheme as keys and labels name it: empty for the defaults (`tensor`, `none`), else itself."""
+    return "" if scheme in (None, NO_SCHEME, SCHEMES[0]) else scheme
+
+
+def transform_name(transform: str) -> str:
+    """A transform as keys name it: static, learned, a named transform, or a file's stem."""
+    if transform in BUILTIN_TRANSFORMS or transform in NAMED_TRANSFORMS:
+        return transform
+    return Path(transform).stem
+
+
+def op_key(algo: str, transform: str, bits: int, scheme: str | None = NO_SCHEME) -> str:
+    """`f4-static-int8`, `im2row-fp32`, `f4-flex_f4-int8` (a transform file), `f4-static-int8-tap`."""
+    precision = precision_name(bits)
+    if algo == "im2row" or transform in (NO_TRANSFORM, "", None):
+        return f"im2row-{precision}"
+    suffix = scheme_suffix(scheme)
+    return f"{algo}-{transform_name(transform)}-{precision}" + (f"-{suffix}" if suffix else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Comma-separated lists from the command line (UsageError names the bad value and the accepted ones)
+
+def parse_choices(text: str, what: str, accepted) -> list[str]:
+    """'a,b' -> ['a', 'b'] (duplicates dropped, order kept), each one of `accepted`."""
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if not values:
+        raise UsageError(f"empty {what} list; accepted: {', '.join(map(str, accepted))}")
+    for v in values:
+        if v not in accepted:
+            raise choice_error(what, v, accepted)
+    return list(dict.fromkeys(values))
+
+
+def parse_algos(text: str) -> list[str]:
+    return parse_choices(text, "algo", ALGOS)
+
+
+def parse_bits(text: str) -> list[int]:
+    return [int(b) for b in parse_choices(text, "bit width", [str(b) for b in BITS])]
+
+
+def parse_schemes(text: str) -> list[str]:
+    return parse_choices(text, "scheme", SCHEMES)

@@ -1,0 +1,133 @@
+"""The results directory (bench.measure.results) on constructed runner records. (The end-to-end
+tests through the real runner are in tests/e2e/test_run.py.)"""
+
+import json
+import os
+import stat
+
+import pytest
+
+from bench.errors import UsageError
+from bench.layers import Layer
+from bench.measure.cases import expand
+from bench.measure.results import COLUMNS, CONTRACT_COLUMNS, ResultsDir, load_peaks, load_samples, row_from_case
+from tests.support import case_record
+
+
+def _write(path, cases, statuses, run_meta=None):
+    results = ResultsDir.create(path, resume=path.exists())
+    with results:
+        run = results.start_run(run_meta or {"command": "test", "settings": {"threads": 1, "min_reps": 3}})
+        for case, status in zip(cases, statuses):
+            results.add(row_from_case(case_record(status=status), case, run), case_record(status=status))
+    return results
+
+
+def test_results_persist_after_every_case_and_resume(tmp_path):
+    cases = expand([Layer(8, 8, 16, 16, 2, "l1"), Layer(4, 4, 8, 8)], ["im2row", "f2"], ["static"], [8])
+    _write(tmp_path / "r", cases[:2], ["ok", "error"])
+    # What is on disk now is a complete table (as after a Ctrl-C).
+    df = ResultsDir.load(tmp_path / "r").dataframe()
+    assert list(df.columns) == COLUMNS and COLUMNS[:len(CONTRACT_COLUMNS)] == CONTRACT_COLUMNS
+    assert df["status"].tolist() == ["ok", "error"] and df["cpus"].tolist() == ["4", "4"]
+    assert df.loc[0, "total_ms"] == 1.0 and df.loc[0, "sqnr_db"] == 30.0 and df.loc[0, "count"] == 2
+    assert df["scheme"].tolist() == ["none", "tensor"]
+    with pytest.raises(UsageError, match="already holds results; pass --resume"):
+        ResultsDir.create(tmp_path / "r", resume=False)
+    again = ResultsDir.create(tmp_path / "r", resume=True)
+    key = lambda c: ("b", "a73", 1, c.bits, c.algo, c.transform, c.scheme, c.layer.h, c.layer.w, c.layer.cin, c.layer.cout)
+    assert again.measured_keys() == {key(cases[0])}  # the failed case is measured again
+    _write(tmp_path / "r", cases[1:2], ["ok"])
+    df = ResultsDir.load(tmp_path / "r").dataframe()
+    assert len(df) == 2 and (df["status"] == "ok").all() and df["run"].tolist() == [0, 1]
+    records = [json.loads(l) for l in (tmp_path / "r" / "raw.jsonl").read_text().splitlines()]
+    assert records[0]["schema_version"] == 2 and [r["type"] for r in records].count("run") == 2
+    assert [r["type"] for r in records].count("case") == 3
+    samples = load_samples(tmp_path / "r")
+    assert len(samples) == 2 * 4 and set(samples["stage"]) == {"total_ms", "input_ms", "gemm_ms", "output_ms"}
+    assert samples[samples["stage"] == "total_ms"]["samples"].tolist() == [[1.0] * 3] * 2
+
+
+def test_results_follow_the_umask_and_append_only(tmp_path):
+    cases = expand([Layer(4, 4, 8, 8)], ["im2row", "f2"], ["static"], [8])
+    old = os.umask(0o022)
+    try:
+        _write(tmp_path / "r", cases[:1], ["ok"])
+        size = (tmp_path / "r" / "latency.csv").stat().st_size
+        _write(tmp_path / "r", cases[1:], ["ok"])
+    finally:
+        os.umask(old)
+    for name in ("latency.csv", "raw.jsonl"):
+        assert stat.S_IMODE((tmp_path / "r" / name).stat().st_mode) == 0o644
+    text = (tmp_path / "r" / "latency.csv").read_text()
+    assert text.count("board,core") == 1 and len(text) > size   # one header, rows appended
+
+
+def test_a_torn_last_line_is_dropped_and_cut_off(tmp_path):
+    cases = expand([Layer(4, 4, 8, 8)], ["im2row", "f2"], ["static"], [8])
+    _write(tmp_path / "r", cases, ["ok", "ok"])
+    csv_path, raw_path = tmp_path / "r" / "latency.csv", tmp_path / "r" / "raw.jsonl"
+    text = csv_path.read_text()
+    csv_path.write_text(text[:-25])                              # the last row torn mid-write
+    raw_path.write_text(raw_path.read_text()[:-40])              # and its raw record
+    loaded = ResultsDir.create(tmp_path / "r", resume=True)
+    assert len(loaded.rows) == 1 and len(loaded.measured_keys()) == 1   # measured again on resume
+    with loaded:
+        assert csv_path.read_text().endswith("\n") and raw_path.read_text().endswith("\n")
+    assert len(ResultsDir.load(tmp_path / "r").dataframe()) == 1
+
+
+def test_a_second_writer_is_refused(tmp_path):
+    cases = expand([Layer(4, 4, 8, 8)], ["im2row"], ["static"], [8])
+    _write(tmp_path / "r", cases, ["ok"])
+    first = ResultsDir.create(tmp_path / "r", resume=True)
+    with first:
+        second = ResultsDir.create(tmp_path / "r", resume=True)
+        with pytest.raises(UsageError, match="being written by another bench run"):
+            second.open_for_writing()
+    with ResultsDir.create(tmp_path / "r", resume=True):
+        pass   # released on exit
+
+
+def test_resume_refuses_other_settings_and_missing_dirs(tmp_path):
+    cases = expand([Layer(4, 4, 8, 8)], ["im2row"], ["static"], [8])
+    _write(tmp_path / "r", cases, ["ok"])
+    now = {"threads": 1, "min_reps": 5}
+    with pytest.raises(UsageError, match="min_reps 3 \\(now 5\\).*--mix-settings"):
+        ResultsDir.create(tmp_path / "r", resume=True, settings=now)
+    assert ResultsDir.create(tmp_path / "r", resume=True, settings=now, mix_settings=True).rows
+    with pytest.raises(UsageError, match="holds no results"):
+        ResultsDir.create(tmp_path / "misspelt", resume=True)
+    assert not (tmp_path / "misspelt").exists()
+
+
+def test_load_peaks_gives_every_field(tmp_path):
+    with ResultsDir.create(tmp_path / "r", resume=False) as results:
+        run = results.start_run({"command": "test"})
+        results.add_record("peak", run, {"board": "b", "core": "a73", "cpus": [4], "threads": 1,
+                                         "f32_gflops": 18.5, "i8_gops": 30.0, "bw_gbs": 7.5})
+        results.add(row_from_case(case_record(), _one(), run), case_record())
+    peaks = load_peaks(tmp_path / "r")
+    assert peaks.loc[0, ["board", "core", "f32_gflops", "i8_gops", "bw_gbs"]].tolist() == ["b", "a73", 18.5, 30.0, 7.5]
+
+
+def _one():
+    return expand([Layer(4, 4, 8, 8)], ["im2row"], ["static"], [8])[0]
+
+
+@pytest.mark.parametrize("content,name,message", [
+    ("a,b\n1,2\n", "latency.csv", "missing columns"),
+    ('{"tool": "other"}\n', "raw.jsonl", "not a winobench results file"),
+    ('not json\n{}\n', "raw.jsonl", "line 1 is not JSON"),
+    (b"\xff\xfe", "latency.csv", "not UTF-8"),
+])
+def test_foreign_results_are_refused(tmp_path, content, name, message):
+    (tmp_path / "latency.csv").write_text(",".join(CONTRACT_COLUMNS) + "\n")
+    if isinstance(content, bytes):
+        (tmp_path / name).write_bytes(content)
+    else:
+        (tmp_path / name).write_text(content)
+    with pytest.raises(UsageError, match=message):
+        ResultsDir.load(tmp_path)
+    with pytest.raises(UsageError, match="not a winobench results directory"):
+        ResultsDir.load(tmp_path / "empty")

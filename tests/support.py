@@ -1,0 +1,125 @@
+"""What several test folders share: the recorded trees (FIXTURES), the repository root, and a real
+OpenSSH server on 127.0.0.1 for the current user (`start_sshd`), with its own host key, client key
+and sshd_config; nothing under /etc changes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"   # recorded sysfs/procfs trees of real boards
+
+SSHD = "/usr/sbin/sshd"
+
+
+@dataclass
+class SshServer:
+    host: str
+    port: int
+    user: str
+    dir: Path
+    client_key: Path       # private key the server authorizes
+    host_pubkey: str       # "ssh-ed25519 AAAA..." of the server's host key
+    known_hosts: Path      # a known_hosts file holding exactly this server's key
+    log: Path
+    pid: int
+
+    @property
+    def known_hosts_name(self) -> str:
+        return f"[{self.host}]:{self.port}"
+
+    def profile(self, **keys) -> dict:
+        """A board profile table reaching this server."""
+        return {"transport": "ssh", "host": self.host, "port": self.port, "user": self.user,
+                "identity": str(self.client_key), "known_hosts": str(self.known_hosts), **keys}
+
+
+def _keygen(path: Path) -> None:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "winobench-test", "-f", str(path)],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_banner(port: int, proc: subprocess.Popen, log: Path, timeout=15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"sshd exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                if s.recv(64).startswith(b"SSH-2.0"):
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"sshd on port {port} did not answer within {timeout}s: {log.read_text()[-2000:]}")
+
+
+def start_sshd(workdir: Path) -> tuple[SshServer, subprocess.Popen]:
+    """Start an sshd for the current user on a free 127.0.0.1 port; nothing under /etc changes."""
+    user = os.environ.get("USER") or __import__("getpass").getuser()
+    _keygen(workdir / "host_key")
+    _keygen(workdir / "client_key")
+    auth = workdir / "authorized"
+    auth.mkdir()
+    shutil.copy(workdir / "client_key.pub", auth / user)
+    # sshd refuses to start as root without its privilege-separation directory.
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+    host_pub = (workdir / "host_key.pub").read_text().split()
+    last_error = None
+    for _ in range(5):  # another process may grab the port between probing it and sshd binding it
+        port = _free_port()
+        cfg = workdir / "sshd_config"
+        cfg.write_text("\n".join([
+            f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {workdir / 'host_key'}",
+            f"PidFile {workdir / 'sshd.pid'}", f"AuthorizedKeysFile {auth}/%u", "StrictModes no",
+            "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
+            "PermitRootLogin prohibit-password", "Subsystem sftp internal-sftp", "LogLevel VERBOSE", "",
+        ]))
+        log = workdir / "sshd.log"
+        proc = subprocess.Popen([SSHD, "-D", "-f", str(cfg), "-E", str(log)])
+        try:
+            _wait_for_banner(port, proc, log)
+        except RuntimeError as e:
+            last_error = e
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            continue
+        known = workdir / "known_hosts"
+        known.write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
+        return SshServer("127.0.0.1", port, user, workdir, workdir / "client_key",
+                         f"{host_pub[0]} {host_pub[1]}", known, log, proc.pid), proc
+    raise RuntimeError(f"could not start sshd: {last_error}")
+
+
+def case_record(ms=1.0, status="ok"):
+    """A runner case record as the results keep it (board "b", core "a73", CPU 4): ok with
+    stage medians in the ratio 0.2 / 0.7 / 0.1 of `ms`, or a runtime error."""
+    from bench.measure.protocol import CaseRecord
+
+    stats = lambda v: {"median": v, "mean": v, "min": v * 0.9, "p10": v * 0.95, "p90": v * 1.1, "mad": 0.01, "samples": [v] * 3}
+    if status != "ok":
+        return CaseRecord.from_saved({"type": "case", "status": "error", "error_kind": "runtime", "message": "boom",
+                                      "board": "b", "core": "a73", "cpus": [4]})
+    return CaseRecord.from_saved({"type": "case", "status": "ok", "board": "b", "core": "a73", "cpus": [4], "threads": 1,
+                                  "reps": 3, "total_ms": stats(ms), "input_ms": stats(ms * 0.2), "gemm_ms": stats(ms * 0.7),
+                                  "output_ms": stats(ms * 0.1), "error": {"sqnr_db": 30.0, "max_abs": 0.1, "rel_l2": 0.03}})
+
+
+def spec(algo: str, h: int, c: int, **keys):
+    """A square case h x h x c -> c for the runner (fp32, static unless `keys` say otherwise)."""
+    from bench.measure.protocol import CaseSpec
+
+    keys = {"transform": "static", "bits": 32, **keys}
+    return CaseSpec(algo, keys.pop("transform"), keys.pop("bits"), h, h, c, c, **keys)
