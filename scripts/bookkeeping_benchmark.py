@@ -1,4 +1,4 @@
-"""Bookkeeping cost per case (issue 9): the time `ResultsDir.add` takes to record case 10 and case
+"""Bookkeeping cost per case: the time `ResultsDir.add` takes to record case 10 and case
 1,000 of one sweep, with runner lines as large as the defaults give (about 500 samples per stage).
 Not a test: timings on a shared machine are noisy. Prints the medians over a window of cases
 around each and their ratio.

@@ -1,4 +1,4 @@
-"""A/B of wb-runner builds on Winograd layers, for the fused output transform (issue 10 item 5).
+"""A/B of wb-runner builds on Winograd layers, for the fused output transform (kernels_c/README.md).
 
     python scripts/fused_ab.py time NAME=RUNNER ... [--rounds 5] [--cpus 0] [--min-time-ms 100]
     python scripts/fused_ab.py cachegrind NAME=RUNNER ... [--bits 32,8] [--algo f2,f4,f6] [--layers 32:64]

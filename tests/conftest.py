@@ -1,4 +1,4 @@
-"""Shared fixtures: real OpenSSH servers on 127.0.0.1 (handbook section 3 recipe) and user board
+"""Shared fixtures: real OpenSSH servers on 127.0.0.1 (tests/support.py) and user board
 files pointing at them, for the SSH, deploy, farm and `bench run` tests.
 
 - `sshd_server`, `sshd_server2`: session-scoped, independent sshd instances (own host key, port).

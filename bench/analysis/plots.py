@@ -182,7 +182,7 @@ def _roofline_points(df: pd.DataFrame) -> pd.DataFrame:
     and the rate the stage achieved (GOP/s)."""
     points = []
     for r in df.itertuples():
-        work = stage_work(r.algo, r.bits, r.h, r.w, r.cin, r.cout, r.transform)
+        work = stage_work(r.algo, r.bits, (r.h, r.w, r.cin, r.cout), r.transform)
         for stage, (ops, nbytes) in work.items():
             ms = getattr(r, f"{stage}_ms")
             if ops > 0 and ms and ms > 0:

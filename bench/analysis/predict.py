@@ -31,8 +31,10 @@ class PredictError(ValueError):
     """A prediction the data cannot support; the message is one line saying why."""
 
 
-def features(algo: str, bits: int, h: int, w: int, cin: int, cout: int, threshold: float) -> np.ndarray:
-    work = stage_work(algo, bits, h, w, cin, cout)
+def features(algo: str, bits: int, shape, threshold: float) -> np.ndarray:
+    """The model's terms for a layer (h, w, cin, cout): each stage's operations and bytes, split by
+    whether the stage's bytes exceed `threshold`, and a constant."""
+    work = stage_work(algo, bits, shape)
     out = []
     for stage in STAGES:
         ops, nbytes = work[stage]
@@ -63,7 +65,7 @@ def _fit(algo: str, bits: int, layers: np.ndarray, y: np.ndarray) -> tuple[float
     """(threshold, coefficients) with the lowest median relative training error."""
     best = None
     for threshold in THRESHOLDS:
-        x = np.array([features(algo, bits, *l, threshold) for l in layers])
+        x = np.array([features(algo, bits, l, threshold) for l in layers])
         coef = _nnls_relative(x, y)
         err = float(np.median(np.abs(x @ coef / y - 1.0)))
         if best is None or err < best[0]:
@@ -77,7 +79,7 @@ def _cross_validate(algo: str, bits: int, layers: np.ndarray, y: np.ndarray) -> 
     for i in range(len(y)):
         keep = np.arange(len(y)) != i
         threshold, coef = _fit(algo, bits, layers[keep], y[keep])
-        errors.append(abs(features(algo, bits, *layers[i], threshold) @ coef / y[i] - 1.0))
+        errors.append(abs(features(algo, bits, layers[i], threshold) @ coef / y[i] - 1.0))
     return np.array(errors)
 
 
@@ -126,5 +128,5 @@ def predict(model: dict | None, h: int, w: int, cin: int, cout: int, *, what: st
     if outside:
         raise PredictError(f"refusing to extrapolate {what} to {h}x{w}x{cin}->{cout}: {', '.join(outside)} "
                            "(the range of the measured layers)")
-    x = features(model["algo"], model["bits"], h, w, cin, cout, model["threshold_bytes"])
+    x = features(model["algo"], model["bits"], (h, w, cin, cout), model["threshold_bytes"])
     return float(x @ np.asarray(model["coef"]))

@@ -45,9 +45,9 @@ def _nonzeros(m: int, transform: str) -> tuple[int, int]:
     return int(np.count_nonzero(t.BT)), int(np.count_nonzero(t.AT))
 
 
-def stage_work(algo: str, bits: int, h: int, w: int, cin: int, cout: int,
-               transform: str = "static") -> dict[str, tuple[float, float]]:
-    """{stage: (operations, bytes)} for one layer and operator, by the formulas above."""
+def stage_work(algo: str, bits: int, shape, transform: str = "static") -> dict[str, tuple[float, float]]:
+    """{stage: (operations, bytes)} for one layer (h, w, cin, cout) and operator, by the formulas above."""
+    h, w, cin, cout = shape
     e = 1 if int(bits) == 8 else 4
     if algo == "im2row":
         hw = h * w

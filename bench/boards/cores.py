@@ -21,7 +21,7 @@ class CoreType:
     dotprod: bool
 
 
-# Implementer 0x41 (Arm) part numbers (handbook section 2). dotprod: ARMv8.2+ cores with SDOT/UDOT.
+# Implementer 0x41 (Arm) part numbers (Arm's technical reference manuals). dotprod: ARMv8.2+ cores with SDOT/UDOT.
 _ARM_PARTS = {
     0xD04: CoreType("a35", "cortex-a35", False),
     0xD03: CoreType("a53", "cortex-a53", False),

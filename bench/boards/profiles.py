@@ -37,17 +37,17 @@ from bench.boards import cores
 from bench.boards.cpus import format_cpulist, parse_cpulist
 from bench.boards.schema import CLUSTER_SCHEMA, board_schema, check_table
 from bench.boards.topology import Cluster, label, read_topology
+from bench.boards.transport import TRANSPORTS
 from bench.errors import UsageError, choice_error, shown
 from bench.files import remote_dir, replacing
 
 SHIPPED_DIR = remote_dir() / "boards"
 USER_FILE_ENV = "BENCH_BOARDS_FILE"
 DEFAULT_ENV = "BENCH_BOARD"
-TRANSPORTS = ("local", "ssh", "emulated")
 ARCHES = ("aarch64", "x86_64")
 SELECTORS = ("big", "little", "all")
 
-BOARD_SCHEMA = board_schema(TRANSPORTS, ARCHES)
+BOARD_SCHEMA = board_schema(tuple(TRANSPORTS), ARCHES)
 NAME = re.compile(r"[A-Za-z0-9_.@:-]+", re.ASCII)  # board and group names, as typed after --board
 _PATH_KEYS = ("identity", "ssh_config", "known_hosts")
 

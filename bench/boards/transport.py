@@ -514,10 +514,13 @@ class SSHTransport(Transport):
             self.conn.close()
 
 
+# The implementation of each profile `transport` value.
+TRANSPORTS = {"local": LocalTransport, "ssh": SSHTransport, "emulated": EmulatedTransport}
+
+
 def open_transport(board) -> Transport:
     """The transport for `board` (a `bench.boards.profiles.Board`), connected; use it as a context manager.
 
     Raises HostKeyError (a UsageError) for host-key problems and TransportError when the board
     cannot be reached."""
-    kinds = {"local": LocalTransport, "emulated": EmulatedTransport, "ssh": SSHTransport}
-    return kinds[board.transport](board)
+    return TRANSPORTS[board.transport](board)

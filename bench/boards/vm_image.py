@@ -1,5 +1,5 @@
 """The emulated board's image: a Debian arm64 root file system packed as an initramfs, plus a Debian
-arm64 kernel, built once per user from Debian packages (handbook section 3c).
+arm64 kernel, built once per user from Debian packages.
 
 `ensure_image()` returns the cached image, building it first when missing. The cache directory is
 named after a hash of everything that goes into the image (suite, mirror, packages, the files in

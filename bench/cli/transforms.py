@@ -3,13 +3,15 @@ learned one; `search` looks for int8-friendly transforms (bench.numerics.search)
 
 from __future__ import annotations
 
+import json
+import shlex
 import sys
 from pathlib import Path
 
 from bench.errors import UsageError, choice_error
 from bench.files import replacing
 from bench.numerics.winograd import cook_toom, format_matrix, identity_error, load_transform, parse_points, save_transform
-from bench.numerics.search import SEARCH_MS, check_scheme, comparison, particle_swarm, write_search_result
+from bench.numerics.search import SEARCH_MS, Swarm, check_scheme, comparison, particle_swarm, result_document
 
 
 def register(sub) -> None:
@@ -109,19 +111,21 @@ def _check_search_args(args) -> None:
 def _search(args) -> int:
     from tqdm import tqdm
 
-
     _check_search_args(args)
+    swarm = Swarm(args.particles, args.iterations, args.seed, args.time_budget)
     with tqdm(total=args.iterations, desc=f"PSO F({args.m},3) {args.scheme}", unit="it", file=sys.stderr) as bar:
         def progress(best_db):
             bar.update(1)
             bar.set_postfix_str(f"best {best_db:.2f} dB")
-        result = particle_swarm(args.m, args.scheme, particles=args.particles, iterations=args.iterations,
-                                seed=args.seed, time_budget_s=args.time_budget, progress=progress)
+        result = particle_swarm(args.m, args.scheme, swarm, progress)
     if result.stopped_by_budget:
         print(f"time budget reached after {result.iterations_done} of {args.iterations} iterations")
     rows = comparison(args.m, args.scheme, result.best)
+    doc = result_document(args.m, args.scheme, swarm, result, rows, "bench " + shlex.join(args.argv))
+    path = Path(args.out)
     try:
-        path = write_search_result(args, result, rows)
+        with replacing(path) as tmp:
+            tmp.write_text(json.dumps(doc, indent=1) + "\n")
     except OSError as e:
         raise UsageError(f"cannot write {args.out}: {e.strerror}") from None
     print(f"training objective {result.objective_db:.2f} dB after {result.evaluations} distinct transforms")

@@ -30,7 +30,7 @@ CSV_NAME = "latency.csv"
 RAW_NAME = "raw.jsonl"
 LOCK_NAME = ".lock"
 
-# Handbook contract first, then the extensions.
+# The contract columns first (tables/README.md: users and scripts depend on them), then the extensions.
 CONTRACT_COLUMNS = ["board", "core", "cpus", "bits", "algo", "transform", "h", "w", "cin", "cout",
                     "input_ms", "gemm_ms", "output_ms", "total_ms", "status"]
 COLUMNS = CONTRACT_COLUMNS + [

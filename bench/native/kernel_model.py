@@ -233,8 +233,8 @@ DUAL_ISSUE = "a53-dual-issue"  # the rule-based A53 estimate below, a "model" be
 
 
 def dual_issue_cycles(body: list[Insn]) -> float:
-    """Cycles per iteration by the A53's issue rules (ncnn's arm-a53-a55-dual-issue notes, handbook
-    3b), a bound that ignores latencies: a 128-bit vector instruction takes a cycle; a 128-bit load
+    """Cycles per iteration by the A53's issue rules (ncnn's arm-a53-a55-dual-issue notes; kernels_c/README.md,
+    "Static model"), a bound that ignores latencies: a 128-bit vector instruction takes a cycle; a 128-bit load
     issues alone for two; a 64-bit vector load (LDR d/s) takes a cycle, shared with one INS from a
     general register (an INS without such a partner takes a cycle of its own); general-register
     loads, pointer updates and branches pair with a vector instruction, or with each other."""

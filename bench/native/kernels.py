@@ -221,7 +221,8 @@ def _create(ffi, lib, op: ConvOp, shape, w):
     return conv[0]
 
 
-def _timed_runs(ffi, lib, conv, x, y, pool, timing: Timing) -> ConvTimes:
+def _timed_runs(conv, x, y, pool, timing: Timing) -> ConvTimes:
+    ffi, lib = _lib()
     times = ConvTimes(ffi.string(lib.wb_conv_kernel_name(conv)).decode(),
                       lib.wb_conv_weight_transform_ms(conv), lib.wb_conv_gemm_flops(conv))
     stage = ffi.new("double[4]")
@@ -250,7 +251,7 @@ def conv2d_timed(x, w, op: ConvOp, timing: Timing = Timing()):
         if lib.wb_conv_calibrate(conv, _fptr(ffi, x)) != 0:  # int8: quantization, before timing
             raise RuntimeError(f"calibration of {ffi.string(lib.wb_conv_kernel_name(conv)).decode()} failed")
         y = np.empty((1, shape[0], shape[1], shape[3]), dtype=np.float32)
-        return y, _timed_runs(ffi, lib, conv, x, y, pool, timing)
+        return y, _timed_runs(conv, x, y, pool, timing)
     finally:
         if pool != ffi.NULL:
             lib.wb_pool_destroy(pool)

@@ -141,6 +141,17 @@ def held_out_sqnr(t: Transform, scheme: str) -> dict[str, float]:
 # ---------------------------------------------------------------------------------------------
 # The particle swarm
 
+@dataclass(frozen=True)
+class Swarm:
+    """How the search runs: swarm size, iterations, the seed of the swarm and of its training data,
+    and a time budget in seconds (checked between iterations)."""
+
+    particles: int = 24
+    iterations: int = 40
+    seed: int = 0
+    time_budget_s: float = 1800.0
+
+
 @dataclass
 class SearchResult:
     best: Candidate
@@ -202,14 +213,14 @@ def _initial_swarm(space: Space, particles: int, rng) -> np.ndarray:
     return np.clip(swarm, space.low, space.high)
 
 
-def particle_swarm(m: int, scheme: str, *, particles: int, iterations: int, seed: int,
-                   time_budget_s: float, progress=None) -> SearchResult:
+def particle_swarm(m: int, scheme: str, swarm: Swarm, progress=None) -> SearchResult:
     """Global-best PSO (inertia 0.9 -> 0.4, c1 = c2 = 1.5). Deterministic for a seed as long as the
     time budget does not cut it short (the budget is checked between iterations)."""
     check_scheme(scheme)
-    space, objective = Space(m), Objective(m, scheme, seed)
-    rng = np.random.default_rng([seed, _TRAIN_TAG])
-    pos = _initial_swarm(space, particles, rng)
+    iterations, time_budget_s = swarm.iterations, swarm.time_budget_s
+    space, objective = Space(m), Objective(m, scheme, swarm.seed)
+    rng = np.random.default_rng([swarm.seed, _TRAIN_TAG])
+    pos = _initial_swarm(space, swarm.particles, rng)
     vel = rng.uniform(-1.0, 1.0, size=pos.shape)
     vmax = 0.25 * (space.high - space.low)
     best_pos, best_val = pos.copy(), np.array([objective(space.decode(p)) for p in pos])
@@ -263,22 +274,19 @@ def comparison(m: int, scheme: str, found: Candidate) -> dict[str, dict]:
     return rows
 
 
-def write_search_result(args, result: SearchResult, rows: dict):
-    """The found transform as .json with its provenance, written whole or not at all."""
-    import json
-    import os
+def result_document(m: int, scheme: str, swarm: Swarm, result: SearchResult, rows: dict, command: str) -> dict:
+    """The found transform as a transform file's fields with its provenance (what load_transform
+    reads, plus points, exponents and how they were found)."""
     from datetime import datetime, timezone
-    from pathlib import Path
 
-    t = result.best.transform(args.m)
+    t = result.best.transform(m)
     doc = {"m": t.m, "r": t.r, "AT": t.AT.tolist(), "G": t.G.tolist(), "BT": t.BT.tolist(),
            **result.best.describe(),
            "provenance": {
                "method": "particle swarm over Cook-Toom points and power-of-two diagonal scalings "
                          "(Protsenko et al., ECCV 2024), data-free; identity checked in exact arithmetic",
-               "command": "bench transforms search " + " ".join(getattr(args, "argv", [])[2:]),
-               "scheme": args.scheme, "seed": args.seed, "particles": args.particles,
-               "iterations": args.iterations, "iterations_done": result.iterations_done,
+               "command": command, "scheme": scheme, "seed": swarm.seed, "particles": swarm.particles,
+               "iterations": swarm.iterations, "iterations_done": result.iterations_done,
                "distinct_transforms_evaluated": result.evaluations,
                "search_space": {"point_step": str(POINT_STEP), "point_bound": POINT_BOUND,
                                 "exponent_offset_bound": EXP_BOUND},
@@ -288,11 +296,4 @@ def write_search_result(args, result: SearchResult, rows: dict):
                              "inputs": list(INPUT_KINDS)},
                "held_out": {"seeds": list(HELD_OUT_SEEDS), "inputs": "gaussian", "sqnr_db": rows},
                "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}}
-    path = Path(args.out)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(doc, indent=1) + "\n")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return doc

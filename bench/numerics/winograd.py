@@ -28,12 +28,12 @@ import numpy as np
 from bench.numerics.matrix_quant import BT_AT_LIMIT, G_LIMIT, quantize_matrix
 from bench.operators import NAMED_TRANSFORMS
 
-# Points in the order the defaults take them: F(2,3) uses the first 3, F(4,3) 5, F(6,3) 7 (handbook).
+# Points in the order the defaults take them: F(2,3) uses the first 3, F(4,3) 5, F(6,3) 7.
 _DEFAULT_POINT_SEQUENCE = ("0", "1", "-1", "2", "-2", "1/2", "-1/2", "3", "-3", "1/3", "-1/3",
                            "4", "-4", "1/4", "-1/4")
 DEFAULT_POINTS = tuple(Fraction(p) for p in _DEFAULT_POINT_SEQUENCE)
 
-# Lower-error points of Barabasz et al. 2018 (handbook section 2).
+# Lower-error points of Barabasz et al. 2018.
 BARABASZ_POINTS = {
     (4, 3): tuple(Fraction(p) for p in ("0", "-1", "1", "1/2", "-2")),
     (6, 3): tuple(Fraction(p) for p in ("0", "-1", "1", "1/2", "-1/2", "2", "-2")),

@@ -35,14 +35,14 @@ def test_peak_line_reports_a_streaming_bandwidth(target):
 
 def test_stage_work_follows_the_documented_formulas():
     # F(2,3) static: a = 4, T = 16 tiles on 8x8; nnz(BT) = 8, nnz(AT) = 6
-    w = stage_work("f2", 32, 8, 8, 3, 5)
+    w = stage_work("f2", 32, (8, 8, 3, 5))
     assert w["gemm"] == (2 * 16 * 16 * 3 * 5, 4 * 16 * (16 * 3 + 3 * 5) + 4 * 16 * 16 * 5)
     assert w["input"][0] == 4 * 4 * 8 * 16 * 3 and w["output"][0] == 2 * (4 + 2) * 6 * 16 * 5
-    dense = stage_work("f2", 32, 8, 8, 3, 5, transform="learned")
+    dense = stage_work("f2", 32, (8, 8, 3, 5), transform="learned")
     assert dense["input"][0] == 4 * 4 * 16 * 16 * 3 and dense["gemm"] == w["gemm"]
-    i8 = stage_work("im2row", 8, 7, 7, 3, 5)
+    i8 = stage_work("im2row", 8, (7, 7, 3, 5))
     assert i8["gemm"][0] == 18 * 49 * 15 and i8["input"] == (0.0, 49 * 3 * 10) and i8["output"][0] == 49 * 5
-    assert stage_work("im2row", 32, 7, 7, 3, 5)["output"] == (0.0, 0.0)   # fp32: the GEMM writes y
+    assert stage_work("im2row", 32, (7, 7, 3, 5))["output"] == (0.0, 0.0)   # fp32: the GEMM writes y
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ GRID = [(r, r, ci, co) for r in (4, 7, 16, 30, 56) for ci in (8, 32, 128) for co
 
 def synthetic_ms(layer, noise=0.0, rng=None):
     """A 'core' with 20 GOP/s in cache and 5 beyond 2 MiB of stage bytes, 10 GB/s, 2 us per call."""
-    x = features("f4", 32, *layer, threshold=2.0 ** 21)
+    x = features("f4", 32, layer, threshold=2.0 ** 21)
     coef = np.zeros(len(x))
     for s in range(3):
         coef[4 * s: 4 * s + 4] = [1 / 20e6, 1 / 10e6, 1 / 5e6, 1 / 4e6]

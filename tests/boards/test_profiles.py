@@ -23,7 +23,7 @@ def test_cpulists_round_trip():
         parse_cpulist("3-1")
 
 
-def test_hikey960_profile_matches_the_handbook():
+def test_hikey960_profile_matches_the_hi3660_device_tree():
     b = load_board("hikey960")
     assert (b.transport, b.arch, b.emulated) == ("ssh", "aarch64", False)
     a53, a73 = b.clusters                           # little first

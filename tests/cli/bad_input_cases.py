@@ -1,4 +1,4 @@
-"""The bad-input table (issue 13): inputs a careless or hostile user gives `bench`, each with the exit
+"""The bad-input table: inputs a careless or hostile user gives `bench`, each with the exit
 code it must get (2 bad input, 1 an environment error) and a word its one-line message must hold.
 
 Shared by tests/test_bad_inputs.py and scripts/bad_inputs.py. Each case runs `bench.cli.main.main`

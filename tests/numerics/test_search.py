@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench.numerics import reference
-from bench.numerics.search import (HELD_OUT_SHAPES, Candidate, balanced, check_scheme, comparison, held_out_sqnr,
+from bench.numerics.search import (HELD_OUT_SHAPES, Candidate, Swarm, balanced, check_scheme, comparison, held_out_sqnr,
                           particle_swarm, reference_candidates, training_set)
 from bench.numerics.winograd import (NAMED_TRANSFORMS, cook_toom, diagonal_scaling, identity_holds_exactly, load_transform,
                             named_transform, named_transform_path)
@@ -43,7 +43,7 @@ def test_diagonal_scaling_refuses_wrong_lengths_and_learned_transforms():
 
 
 def test_the_search_is_deterministic_for_a_seed_and_never_worse_than_its_seeds():
-    runs = [particle_swarm(4, "tensor", particles=4, iterations=2, seed=7, time_budget_s=600) for _ in range(2)]
+    runs = [particle_swarm(4, "tensor", Swarm(particles=4, iterations=2, seed=7, time_budget_s=600)) for _ in range(2)]
     assert runs[0].best == runs[1].best and runs[0].objective_db == runs[1].objective_db
     assert runs[0].iterations_done == 2 and not runs[0].stopped_by_budget
     from bench.numerics.search import Objective
@@ -101,7 +101,7 @@ def test_shipped_pso_transforms_are_exact_and_carry_their_provenance(name, m, sc
 
 
 def test_shipped_f4_meets_the_tensor_target_on_held_out_data():
-    """Issue 11: F4 >= 17 dB and >= 1 dB above default, Barabasz and Barabasz balanced, on Gaussian
+    """The shipped pso F4 (README, "Searching for int8-friendly transforms"): >= 17 dB and >= 1 dB above default, Barabasz and Barabasz balanced, on Gaussian
     16x16x64->64 and 32x32x32->32 with seeds the search never used (integer reference)."""
     rows = comparison(4, "tensor", _candidate_of(4))
     for shape in rows["found"]["held_out_sqnr_db"]:
@@ -111,7 +111,7 @@ def test_shipped_f4_meets_the_tensor_target_on_held_out_data():
 
 
 def test_shipped_pso_tap_f4_meets_the_tap_target_on_held_out_data():
-    """Issue 11: `tap` F4 >= 20 dB on held-out Gaussian 16x16x64->64 and 32x32x32->32 (integer
+    """The shipped pso-tap F4: `tap` >= 20 dB on held-out Gaussian 16x16x64->64 and 32x32x32->32 (integer
     reference); the default points give about 16 dB, Barabasz about 19.7."""
     rows = comparison(4, "tap", _candidate_of(4, "pso-tap"))
     for shape, found in rows["found"]["held_out_sqnr_db"].items():

@@ -53,7 +53,7 @@ def test_f43_matches_the_published_cook_toom_matrices_up_to_row_scaling():
     _rows_equal_up_to_scaling(list(zip(*ours[0])), list(zip(*AT)))
 
 
-def test_default_points_follow_the_handbook():
+def test_default_points_are_the_documented_ones():
     assert [str(p) for p in cook_toom(2).points] == ["0", "1", "-1"]
     assert [str(p) for p in cook_toom(4).points] == ["0", "1", "-1", "2", "-2"]
     assert [str(p) for p in cook_toom(6).points] == ["0", "1", "-1", "2", "-2", "1/2", "-1/2"]
