@@ -1,5 +1,5 @@
 #!/bin/sh
-# mmdebstrap customize hook of the emulated board's image (bench/vm_image.py runs it):
+# mmdebstrap customize hook of the emulated board's image (bench/boards/vm_image.py runs it):
 #   customize.sh ROOT OUT
 # ROOT is the arm64 root file system mmdebstrap made; OUT holds the keys made beforehand
 # (host_key, client_key.pub) and receives `Image` (the kernel) and `initrd.cpio.zst` (ROOT packed
