@@ -10,7 +10,8 @@
 #include "wb_q8_default_tq.h"
 
 #define WB_FN wb_q8_winoin_tap_static_ukernel_f2__neon
-#define WB_A 4
-#define WB_STORE WB_TAP_STORE
-#define WB_CONST_BT wb_q8_btq_f2
+#define WB_M 2
+#define WB_SCHEME TAP
+#define WB_CONST_MATRIX wb_q8_btq_f2
+#define WB_GROUP 4
 #include "q8-winoin-scheme-neon.inc"

@@ -1,6 +1,7 @@
 /* wb_q8_winoin_tap_learned_ukernel_f4__neon: tap scheme, V8[p] = requant(BTq d BTq^T, mult[p]) for F(4,3)
  * (a = 6), BTq dense at run time (learned matrices). */
 #define WB_FN wb_q8_winoin_tap_learned_ukernel_f4__neon
-#define WB_A 6
-#define WB_STORE WB_TAP_STORE
+#define WB_M 4
+#define WB_SCHEME TAP
+#define WB_GROUP 1
 #include "q8-winoin-scheme-neon.inc"

@@ -12,8 +12,8 @@
 #include "wb_q8_default_tq.h"
 
 #define WB_FN wb_q8_winoin_wide_static_ukernel_f4__neon
-#define WB_A 6
-#define WB_STORE WB_WIDE_STORE
-#define WB_CONST_BT wb_q8_btq_f4
-#define WB_SIN_G 3 /* rows per group: 3 (A53 model 892 cycles) beats 2 (983); tap spills with 3 */
+#define WB_M 4
+#define WB_SCHEME WIDE
+#define WB_CONST_MATRIX wb_q8_btq_f4
+#define WB_GROUP 3 /* rows per group: 3 (A53 model 892 cycles) beats 2 (983); tap spills with 3 */
 #include "q8-winoin-scheme-neon.inc"

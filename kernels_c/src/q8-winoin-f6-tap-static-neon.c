@@ -14,7 +14,8 @@
 #include "wb_q8_default_tq.h"
 
 #define WB_FN wb_q8_winoin_tap_static_ukernel_f6__neon
-#define WB_A 8
-#define WB_STORE WB_TAP_STORE
-#define WB_CONST_BT wb_q8_btq_f6
+#define WB_M 6
+#define WB_SCHEME TAP
+#define WB_CONST_MATRIX wb_q8_btq_f6
+#define WB_GROUP 2
 #include "q8-winoin-scheme-neon.inc"

@@ -17,7 +17,8 @@
  * A53 model 2760 cycles (a53 build) against 2596 for the old tile-buffer loop, A57 model 1497
  * against 2328: kept for the A73-class cores' gain and a loop free of stack traffic. */
 #define WB_FN wb_q8_winoin_wide_static_ukernel_f6__neon
-#define WB_A 8
-#define WB_STORE WB_WIDE_STORE
-#define WB_CONST_BT wb_q8_btq_f6
+#define WB_M 6
+#define WB_SCHEME WIDE
+#define WB_CONST_MATRIX wb_q8_btq_f6
+#define WB_GROUP 2
 #include "q8-winoin-scheme-neon.inc"

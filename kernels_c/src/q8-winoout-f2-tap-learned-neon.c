@@ -1,10 +1,8 @@
 /* wb_q8_winoout_tap_learned_ukernel_f2__neon: tap scheme, Z = P8 Sq per position, Y8 = requant(
  * rshift(ATq Z, s1) ATq^T) for F(2,3) (a = 4), ATq dense at run time (learned matrices). */
 #define WB_FN wb_q8_winoout_tap_learned_ukernel_f2__neon
-#define WB_A 4
-#define WB_LOADZ WB_TAP_LOADZ /* the host build's form */
-#define WB_LOADZ4 WB_TAP_LOADZ4
-#define WB_LOADZ8 WB_TAP_LOADZ8
+#define WB_M 2
+#define WB_SCHEME TAP
 #define WB_GROUP 2
 #define WB_LANES 4
 #define WB_STEP_T 2

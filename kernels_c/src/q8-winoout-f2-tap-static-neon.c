@@ -8,7 +8,7 @@
 #include "wb_q8_default_tq.h"
 
 #define WB_FN wb_q8_winoout_tap_static_ukernel_f2__neon
-#define WB_A 4
-#define WB_LOADZ WB_TAP_LOADZ
-#define WB_CONST_AT wb_q8_atq_f2
+#define WB_M 2
+#define WB_SCHEME TAP
+#define WB_CONST_MATRIX wb_q8_atq_f2
 #include "q8-winoout-scheme-buf-neon.inc"

@@ -3,12 +3,10 @@
  * Register-resident (A53 model 3228 cycles per iteration against 3202 for the tile-buffer
  * template, A57 1602 against 1607: the same, without the stack). */
 #define WB_FN wb_q8_winoout_tap_learned_ukernel_f4__neon
-#define WB_A 6
+#define WB_M 4
 #define WB_GROUP 2
 #define WB_LANES 4
 #define WB_STEP_T 2
 #define WB_STEP_Y 4
-#define WB_LOADZ WB_TAP_LOADZ /* the host build's form */
-#define WB_LOADZ4 WB_TAP_LOADZ4
-#define WB_LOADZ8 WB_TAP_LOADZ8
+#define WB_SCHEME TAP
 #include "q8-winoout-scheme-neon.inc"

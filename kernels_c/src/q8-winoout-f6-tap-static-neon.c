@@ -12,13 +12,11 @@
 #include "wb_q8_default_tq.h"
 
 #define WB_FN wb_q8_winoout_tap_static_ukernel_f6__neon
-#define WB_A 8
-#define WB_LOADZ WB_TAP_LOADZ /* the host build's form */
-#define WB_LOADZ4 WB_TAP_LOADZ4
-#define WB_LOADZ8 WB_TAP_LOADZ8
+#define WB_M 6
+#define WB_SCHEME TAP
 #define WB_GROUP 2
 #define WB_LANES 4
 #define WB_STEP_T 2
 #define WB_STEP_Y 6
-#define WB_CONST_AT wb_q8_atq_f6
+#define WB_CONST_MATRIX wb_q8_atq_f6
 #include "q8-winoout-scheme-neon.inc"
