@@ -1,6 +1,7 @@
 /* The kernel registry and the public wb_conv_* API on top of it. Dispatch, the runner, the Python
  * binding and the tests all go through wb_find_kernel over the one table below, fp32 and int8
- * alike: adding a kernel is defining its wb_kernel in its source and naming it in WB_KERNELS. */
+ * alike (the list is wb_kernel_list.h, generated from kernels_c/kernels.toml): adding a kernel is
+ * defining its wb_kernel in its source and naming it in the table's convs. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,14 +10,8 @@
 
 #include "wb_default_transforms.h"
 #include "wb_internal.h"
+#include "wb_kernel_list.h"
 
-/* The six Winograd kernels of one family, named P{static,learned}_f{2,4,6}. */
-#define WB_WINOGRAD_SIX(X, P)                                                                      \
-    X(P##static_f2) X(P##static_f4) X(P##static_f6) X(P##learned_f2) X(P##learned_f4) X(P##learned_f6)
-#define WB_F32_KERNELS(X) X(wb_f32_conv_im2row) WB_WINOGRAD_SIX(X, wb_f32_conv_winograd_)
-#define WB_Q8_KERNELS(X)                                                                           \
-    X(wb_q8_conv_im2row) WB_WINOGRAD_SIX(X, wb_q8_conv_winograd_)                                  \
-    WB_WINOGRAD_SIX(X, wb_q8_conv_winograd_tap_) WB_WINOGRAD_SIX(X, wb_q8_conv_winograd_wide_)
 /* A build without the int8 sources (WB_BUILD_EXCLUDE=q8*, bench/build.py defines WB_WITHOUT_Q8)
  * has no kernel for bits=8: such cases are "unsupported". */
 #ifdef WB_WITHOUT_Q8
