@@ -5,7 +5,7 @@
  * epilogue applies the position's rounding shift (SRSHL by -shift). Rows past mr alias the last
  * valid row: computed, not stored. */
 #include "wb_q8_neon.h"
-#include "wb_q8_schemes.h"
+#include "wb_q8_ukernels.h"
 
 /* SMLAL2 by lane; SIMDe lacks vmlal_high_laneq_s16 (and gcc does not fuse vget_high into it) */
 #if defined(__aarch64__)

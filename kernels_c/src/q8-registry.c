@@ -12,7 +12,6 @@
 
 #include "wb_q8_neon.h"
 #include "wb_q8_plan.h"
-#include "wb_q8_schemes.h"
 
 typedef struct {
     int m, learned, scheme;

@@ -1,5 +1,5 @@
-/* The Winograd tile-transform templates (src/*-neon.inc) and their settings, named once here.
- * A kernel file (generated from kernels_c/kernels.toml, or hand-written) defines its settings,
+/* The Winograd tile-transform templates (the src/ files ending -neon.inc) and their settings,
+ * named once here. A kernel file (generated from kernels_c/kernels.toml, or hand-written) defines its settings,
  * then includes one template; every template includes this header.
  *
  *   WB_FN              the function's name (the file name mirrors it)
