@@ -187,9 +187,13 @@ def conv2d_timed(x, w, *, algo: str, bits: int = 32, transform="static", reps: i
             raise ValueError(f"transform has m={m} but algo {algo} needs m={TILE[algo]}")
     err = ffi.new("char[512]")
     conv = ffi.new("wb_conv **")
-    c_scheme = scheme.encode() if scheme in ("tap", "wide") else ffi.NULL  # NULL: tensor or none
-    rc = lib.wb_conv_create_scheme(algo.encode(), bits, kind.encode(), c_scheme, m, r, *mats,
-                                   h, wd, cin, cout, _fptr(ffi, w), conv, err, 512)
+    words = {"algo": algo, "transform": kind}
+    if scheme in ("tap", "wide"):  # else NULL: tensor or none
+        words["scheme"] = scheme
+    words = {k: ffi.new("char[]", v.encode()) for k, v in words.items()}  # alive through the call
+    spec = ffi.new("wb_conv_spec *", {**words, "bits": bits, "m": m, "r": r, "at": mats[0], "g": mats[1],
+                                      "bt": mats[2], "h": h, "w": wd, "cin": cin, "cout": cout})
+    rc = lib.wb_conv_create(spec, _fptr(ffi, w), conv, err, 512)
     if rc != 0:
         msg = ffi.string(err).decode()
         if rc in (_BAD_CASE, _BAD_MATRICES):
@@ -270,8 +274,10 @@ def conv2d_int8_stages(x, w, *, algo: str, transform="static", scheme: str = "te
     s_x = lib.wb_q8_quantize(_fptr(ffi, x), x.size, i8(xq))
     s_w = lib.wb_q8_quantize(_fptr(ffi, w), w.size, i8(wq))
     plan, err = ffi.new("wb_q8_plan **"), ffi.new("char[512]")
-    rc = lib.wb_q8_plan_create_scheme(m, int(kind == "learned"), scheme_id, *mats, h, wd, cin, cout,
-                                      i8(wq), plan, err, 512)
+    spec = ffi.new("wb_q8_spec *", {"m": m, "learned": int(kind == "learned"), "scheme": scheme_id,
+                                    "at": mats[0], "g": mats[1], "bt": mats[2], "h": h, "w": wd, "cin": cin,
+                                    "cout": cout})
+    rc = lib.wb_q8_plan_create(spec, i8(wq), plan, err, 512)
     if rc != 0:
         raise (ValueError if rc in (_BAD_CASE, _BAD_MATRICES) else RuntimeError)(ffi.string(err).decode())
     plan = plan[0]

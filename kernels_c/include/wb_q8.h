@@ -18,18 +18,23 @@ struct wb_pool;
  * (1.0 for an all-zero tensor). Returns s. */
 double wb_q8_quantize(const float *x, unsigned long long n, int8_t *q);
 
-/* m = 0 for im2row, else 2, 4 or 6. learned = 0: the static (sparse) kernels for the default
- * Cook-Toom matrices; learned = 1: the dense kernels fed at (m x a), g (a x 3), bt (a x a),
- * row-major doubles (all NULL: the default matrices). wq: HWIO int8 (3, 3, cin, cout).
+/* What to plan. The scheme (bench/reference.py steps 5-7): 0 tensor, 1 tap, 2 wide; im2row
+ * takes 0 only. */
+typedef struct wb_q8_spec {
+    int m;            /* 0 for im2row, else 2, 4 or 6 */
+    int learned;      /* 0: the static (sparse) kernels for the default Cook-Toom matrices;
+                       * 1: the dense kernels fed at (m x a), g (a x 3), bt (a x a) */
+    int scheme;
+    const double *at; /* learned: row-major doubles; all NULL: the default matrices */
+    const double *g;
+    const double *bt;
+    int h, w, cin, cout;
+} wb_q8_spec;
+
+/* The integer matrices, weight transform and packing of spec; wq: HWIO int8 (3, 3, cin, cout).
  * Returns 0, or a WB_E_* code (wb.h) with *out = NULL and a one-line message in err. */
-int wb_q8_plan_create(int m, int learned, const double *at, const double *g, const double *bt,
-                      int h, int w, int cin, int cout, const int8_t *wq, wb_q8_plan **out,
-                      char *err, int err_len);
-/* The same with an int8 Winograd scheme (bench/reference.py steps 5-7): 0 tensor (what
- * wb_q8_plan_create plans), 1 tap, 2 wide; im2row takes 0 only. */
-int wb_q8_plan_create_scheme(int m, int learned, int scheme, const double *at, const double *g,
-                             const double *bt, int h, int w, int cin, int cout, const int8_t *wq,
-                             wb_q8_plan **out, char *err, int err_len);
+int wb_q8_plan_create(const wb_q8_spec *spec, const int8_t *wq, wb_q8_plan **out, char *err,
+                      int err_len);
 void wb_q8_plan_destroy(wb_q8_plan *plan);
 
 /* Calibration by the scalar path on xq (NHWC int8); writes that path's output to y8 when not

@@ -270,10 +270,11 @@ static int run_case(const options *o, wb_pool *pool, const wb_case *c, char *err
     }
     wb_fill_gaussian(x, nx, o->seed);
     wb_fill_gaussian(w, nw, o->seed + 1);
-    rc = wb_conv_create_scheme(c->algo, c->bits, c->transform, c->scheme[0] ? c->scheme : NULL,
-                               mf.m, mf.r, c->matrices[0] ? mf.at : NULL, c->matrices[0] ? mf.g : NULL,
-                               c->matrices[0] ? mf.bt : NULL, c->h, c->w, c->cin, c->cout, w, &conv,
-                               err, err_len);
+    const int user = c->matrices[0] != 0;
+    const wb_conv_spec spec = {c->algo, c->bits, c->transform, c->scheme[0] ? c->scheme : NULL,
+                               mf.m, mf.r, user ? mf.at : NULL, user ? mf.g : NULL,
+                               user ? mf.bt : NULL, c->h, c->w, c->cin, c->cout};
+    rc = wb_conv_create(&spec, w, &conv, err, err_len);
     if (rc != WB_OK)
         goto done;
     if ((rc = wb_conv_calibrate(conv, x)) != WB_OK) { /* int8: quantization, before timing */

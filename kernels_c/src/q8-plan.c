@@ -183,42 +183,42 @@ static int plan_im2row(wb_q8_plan *p, char *err, int err_len)
     return WB_OK;
 }
 
-int wb_q8_plan_create(int m, int learned, const double *at, const double *g, const double *bt,
-                      int h, int w, int cin, int cout, const int8_t *wq, wb_q8_plan **out,
-                      char *err, int err_len)
+static int check_spec(const wb_q8_spec *s, char *err, int err_len)
 {
-    return wb_q8_plan_create_scheme(m, learned, WB_Q8_TENSOR, at, g, bt, h, w, cin, cout, wq, out,
-                                    err, err_len);
-}
-
-int wb_q8_plan_create_scheme(int m, int learned, int scheme, const double *at, const double *g,
-                             const double *bt, int h, int w, int cin, int cout, const int8_t *wq,
-                             wb_q8_plan **out, char *err, int err_len)
-{
-    *out = NULL;
-    if (m != 0 && m != 2 && m != 4 && m != 6)
-        return wb_fail(err, err_len, WB_E_BAD_CASE, "tile size m=%d (0 for im2row, 2, 4, 6)", m);
-    if (scheme < WB_Q8_TENSOR || scheme > WB_Q8_WIDE || (!m && scheme != WB_Q8_TENSOR))
+    if (s->m != 0 && s->m != 2 && s->m != 4 && s->m != 6)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "tile size m=%d (0 for im2row, 2, 4, 6)", s->m);
+    if (s->scheme < WB_Q8_TENSOR || s->scheme > WB_Q8_WIDE || (!s->m && s->scheme != WB_Q8_TENSOR))
         return wb_fail(err, err_len, WB_E_BAD_CASE, "int8 scheme %d (0 tensor, 1 tap, 2 wide; "
-                       "im2row takes 0 only)", scheme);
-    if (h < 1 || w < 1 || cin < 1 || cout < 1)
+                       "im2row takes 0 only)", s->scheme);
+    if (s->h < 1 || s->w < 1 || s->cin < 1 || s->cout < 1)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "sizes must be positive");
     if (!wb_q8_have_dotprod())
         return wb_fail(err, err_len, WB_E_UNSUPPORTED, "this build's int8 GEMM uses SDOT (ARMv8.2 "
                        "dot product) and this core lacks it (no asimddp in HWCAP)");
-    if ((at || g || bt) && (!at || !g || !bt || !learned || !m))
+    if ((s->at || s->g || s->bt) && (!s->at || !s->g || !s->bt || !s->learned || !s->m))
         return wb_fail(err, err_len, WB_E_BAD_MATRICES, "matrices need learned Winograd and all of AT, G, BT");
+    return WB_OK;
+}
+
+int wb_q8_plan_create(const wb_q8_spec *spec, const int8_t *wq, wb_q8_plan **out, char *err,
+                      int err_len)
+{
+    *out = NULL;
+    int rc = check_spec(spec, err, err_len);
+    if (rc != WB_OK)
+        return rc;
     wb_q8_plan *p = calloc(1, sizeof *p);
     if (!p)
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
-    p->m = m, p->a = m ? m + 2 : 0, p->learned = m ? learned : 0, p->scheme = scheme;
-    p->h = h, p->w = w, p->cin = cin, p->cout = cout;
+    const int m = spec->m;
+    p->m = m, p->a = m ? m + 2 : 0, p->learned = m ? spec->learned : 0, p->scheme = spec->scheme;
+    p->h = spec->h, p->w = spec->w, p->cin = spec->cin, p->cout = spec->cout;
     const double t0 = wb_now_ms();
-    const size_t wbytes = (size_t)9 * cin * cout;
-    int rc = (p->wq = wb_zalloc(wbytes)) ? WB_OK : wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
+    const size_t wbytes = (size_t)9 * p->cin * p->cout;
+    rc = (p->wq = wb_zalloc(wbytes)) ? WB_OK : wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
     if (rc == WB_OK) {
         memcpy(p->wq, wq, wbytes);
-        rc = m ? plan_winograd(p, at, g, bt, err, err_len) : plan_im2row(p, err, err_len);
+        rc = m ? plan_winograd(p, spec->at, spec->g, spec->bt, err, err_len) : plan_im2row(p, err, err_len);
     }
     p->weight_ms = wb_now_ms() - t0;
     if (rc != WB_OK) {
