@@ -1,6 +1,8 @@
 /* Public C API of the winobench kernels: plain declarations only (no macros, no intrinsics), so
  * that the Python binding can hand this file to cffi's cdef. Everything is batch 1, 3x3 filters,
  * stride 1, padding 1; x is NHWC (1,h,w,cin), weights HWIO (3,3,cin,cout), y NHWC (1,h,w,cout). */
+#ifndef WB_H /* preprocessor lines: the binding drops them */
+#define WB_H
 
 typedef struct wb_conv wb_conv;
 typedef struct wb_pool wb_pool;
@@ -69,3 +71,5 @@ double wb_peak_f32_gflops(double min_ms);
 /* Streaming read bandwidth of one thread in GB/s over a 64 MiB buffer (beyond the caches); NaN
  * when the buffer cannot be allocated. */
 double wb_peak_bw_gbs(double min_ms);
+
+#endif

@@ -10,6 +10,8 @@
  *                             multipliers of V8, P8 and Y8 (done once, before timing)
  *   wb_q8_run                 the timed NEON path: int8 in, int8 out, fixed multipliers
  *   wb_q8_output_scale        the real scale of the int8 output, to dequantize it */
+#ifndef WB_Q8_H /* preprocessor lines: the binding drops them */
+#define WB_Q8_H
 
 typedef struct wb_q8_plan wb_q8_plan;
 struct wb_pool;
@@ -71,3 +73,5 @@ const char *wb_q8_kernel_name(const wb_q8_plan *plan);
 /* Sustained rate, in GOP/s (2 ops per MAC), of the int8 GEMM's own inner loop (the 4x4c16
  * micro-kernel: SMULL/SMLAL2/SADALP) on L1-resident operands, measured for about min_ms. */
 double wb_q8_peak_gops(double min_ms);
+
+#endif
