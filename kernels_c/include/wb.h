@@ -21,10 +21,10 @@ typedef struct wb_conv_spec {
     const char *algo;      /* "im2row", "f2", "f4", "f6" */
     int bits;              /* 32 or 8 */
     const char *transform; /* "static" (NULL too) or "learned"; ignored for im2row */
-    const char *scheme;    /* int8 Winograd: "tensor" (NULL too), "tap" or "wide"; else "none" (NULL) */
+    const char *scheme;    /* int8 Winograd: "tensor" (NULL too), "tap", "wide"; else "none" (NULL) */
     int m, r;              /* learned with matrices: their tile size m (the algo's) and r = 3 */
-    const double *at;      /* learned: row-major AT (m x a), G (a x r), BT (a x a), a = m + r - 1; */
-    const double *g;       /* all NULL: the default Cook-Toom matrices */
+    const double *at;      /* learned: row-major AT (m x a), G (a x r), BT (a x a), a = m + r - 1 */
+    const double *g;       /* (all NULL: the default Cook-Toom matrices) */
     const double *bt;
     int h, w, cin, cout;   /* h, w in 1..4096; cin, cout in 1..8192 */
 } wb_conv_spec;

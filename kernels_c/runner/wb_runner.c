@@ -81,7 +81,8 @@ static int parse_count(const char *s, long min, long *out)
 static int parse_args(int argc, char **argv, options *o)
 {
     *o = (options){.threads = 1, .cases = "-",
-                   .m = {.seed = 1, .warmup = 2, .min_reps = 10, .max_reps = 100000, .min_time_ms = 200.0}};
+                   .m = {.seed = 1, .warmup = 2, .min_reps = 10, .max_reps = 100000,
+                         .min_time_ms = 200.0}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;

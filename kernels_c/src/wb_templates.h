@@ -1,6 +1,6 @@
 /* The Winograd tile-transform templates (the src/ files ending -neon.inc) and their settings,
- * named once here. A kernel file (generated from kernels_c/kernels.toml, or hand-written) defines its settings,
- * then includes one template; every template includes this header.
+ * named once here. A kernel file (generated from kernels_c/kernels.toml, or hand-written) defines
+ * its settings, then includes one template; every template includes this header.
  *
  *   WB_FN              the function's name (the file name mirrors it)
  *   WB_M               output tile size m: 2, 4 or 6; the input tile a = m + 2 is WB_A below
