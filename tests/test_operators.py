@@ -1,9 +1,13 @@
 """bench.operators: the vocabulary, the default-scheme rule, operator keys and list parsers."""
 
+import tomllib
+
 import pytest
 
 from bench.errors import UsageError
-from bench.operators import op_key, parse_bits, parse_choices
+from bench.files import kernels_dir
+from bench.operators import (ALGOS, BITS, BUILTIN_TRANSFORMS, NO_TRANSFORM, SCHEMES, accepted_schemes, default_scheme,
+                             op_key, parse_bits, parse_choices, resolve_scheme, sweep_scheme)
 
 
 @pytest.mark.parametrize("call,message", [
@@ -19,3 +23,34 @@ def test_op_keys():
     assert op_key("im2row", "none", 32) == "im2row-fp32"
     assert op_key("f6", "learned", 8) == "f6-learned-int8"
     assert op_key("f4", "/x/flex_f4.json", 8) == "f4-flex_f4-int8"
+
+
+def test_the_c_side_names_the_same_operators():
+    """kernels_c/kernels.toml, the table the C registry and kernel files are generated from, names
+    the algorithms, bit widths, transforms and schemes bench.operators names, and its registry has
+    one kernel for every operator and the default scheme where none is asked for."""
+    table = tomllib.loads((kernels_dir() / "kernels.toml").read_text())
+    voc = table["vocabulary"]
+    assert tuple(voc["algorithms"]) == ALGOS and set(voc["bits"]) == set(BITS)
+    assert tuple(voc["transforms"]) == BUILTIN_TRANSFORMS and tuple(voc["schemes"]) == SCHEMES
+    got = sorted((c["bits"], c["algo"], c["transform"], c["scheme"]) for c in table["convs"])
+    want = sorted((bits, algo, NO_TRANSFORM if algo == "im2row" else transform, scheme)
+                  for bits in BITS for algo in ALGOS for transform in ({"static"} if algo == "im2row" else BUILTIN_TRANSFORMS)
+                  for scheme in accepted_schemes(algo, bits))
+    assert got == want
+    assert {(c["bits"], c["algo"], c["scheme"]) for c in table["convs"] if "_tap_" not in c["name"] and "_wide_" not in c["name"]} \
+        == {(b, a, default_scheme(a, b)) for b in BITS for a in ALGOS}
+
+
+@pytest.mark.parametrize("algo,bits,scheme,resolved", [
+    ("f4", 8, None, "tensor"), ("f4", 32, None, "none"), ("im2row", 8, None, "none"), ("f6", 8, "wide", "wide"),
+])
+def test_the_default_scheme_rule(algo, bits, scheme, resolved):
+    assert resolve_scheme(algo, bits, scheme) == resolved
+    assert sweep_scheme(algo, bits, "tap") == ("tap" if resolved not in ("none",) else "none")
+
+
+def test_a_scheme_that_does_not_apply_is_refused_naming_the_accepted_ones():
+    with pytest.raises(ValueError, match="scheme 'tap' does not apply to f4 at 32 bits; accepted: none"):
+        resolve_scheme("f4", 32, "tap")
+    assert op_key("f4", "static", 8, "tensor") == "f4-static-int8" and op_key("f4", "static", 8, "tap") == "f4-static-int8-tap"

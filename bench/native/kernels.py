@@ -213,9 +213,12 @@ def _create(ffi, lib, op: ConvOp, shape, w):
     m = TILE.get(op.algo, 0)
     mats, keep, r = _matrix_pointers(ffi, t, m, op.algo)
     err, conv = ffi.new("char[512]"), ffi.new("wb_conv **")
-    scheme = op.c_scheme.encode() if op.c_scheme else ffi.NULL
-    rc = lib.wb_conv_create_scheme(op.algo.encode(), op.bits, kind.encode(), scheme, m if t is not None else 0, r,
-                                   *mats, h, wd, cin, cout, _fptr(ffi, w), conv, err, 512)
+    words = {"algo": op.algo, "transform": kind, **({"scheme": op.c_scheme} if op.c_scheme else {})}
+    words = {k: ffi.new("char[]", v.encode()) for k, v in words.items()}   # alive through the call
+    spec = ffi.new("wb_conv_spec *", {**words, "bits": op.bits, "m": m if t is not None else 0, "r": r,
+                                      "at": mats[0], "g": mats[1], "bt": mats[2], "h": h, "w": wd, "cin": cin,
+                                      "cout": cout})
+    rc = lib.wb_conv_create(spec, _fptr(ffi, w), conv, err, 512)
     if rc != 0:
         _raise_for(rc, ffi.string(err).decode())
     return conv[0]
@@ -315,8 +318,9 @@ def _q8_plan(ffi, lib, op: ConvOp, shape, wq):
         t = cook_toom(m)
     mats, keep, _ = _matrix_pointers(ffi, t, m, op.algo)
     plan, err = ffi.new("wb_q8_plan **"), ffi.new("char[512]")
-    rc = lib.wb_q8_plan_create_scheme(m, int(kind == "learned"), _C_SCHEME_IDS.get(op.scheme, 0), *mats,
-                                      h, wd, cin, cout, _i8(ffi, wq), plan, err, 512)
+    spec = ffi.new("wb_q8_spec *", {"m": m, "learned": int(kind == "learned"), "scheme": _C_SCHEME_IDS.get(op.scheme, 0),
+                                    "at": mats[0], "g": mats[1], "bt": mats[2], "h": h, "w": wd, "cin": cin, "cout": cout})
+    rc = lib.wb_q8_plan_create(spec, _i8(ffi, wq), plan, err, 512)
     if rc != 0:
         raise (ValueError if rc in (_BAD_CASE, _BAD_MATRICES) else RuntimeError)(ffi.string(err).decode())
     return plan[0]

@@ -1,6 +1,8 @@
 /* Public C API of the winobench kernels: plain declarations only (no macros, no intrinsics), so
  * that the Python binding can hand this file to cffi's cdef. Everything is batch 1, 3x3 filters,
  * stride 1, padding 1; x is NHWC (1,h,w,cin), weights HWIO (3,3,cin,cout), y NHWC (1,h,w,cout). */
+#ifndef WB_H /* preprocessor lines: the binding drops them */
+#define WB_H
 
 typedef struct wb_conv wb_conv;
 typedef struct wb_pool wb_pool;
@@ -14,22 +16,24 @@ enum {
     WB_E_RUNTIME = 4       /* out of memory, thread creation failed, ... */
 };
 
-/* Plans a convolution and transforms/packs the weights (timed apart: wb_conv_weight_transform_ms).
- * algo: "im2row", "f2", "f4", "f6". transform: "static" or "learned" (ignored for im2row).
- * For "learned", at/g/bt are the row-major AT (m x a), G (a x r), BT (a x a) with r = 3 and m the
- * algo's tile size; all NULL means the default Cook-Toom matrices. On failure returns a WB_E_*
- * code, *out = NULL and a one-line message in err. */
-int wb_conv_create(const char *algo, int bits, const char *transform, int m, int r,
-                   const double *at, const double *g, const double *bt, int h, int w, int cin,
-                   int cout, const float *weights, wb_conv **out, char *err, int err_len);
+/* What to convolve and how. Zero or NULL fields take the defaults noted. */
+typedef struct wb_conv_spec {
+    const char *algo;      /* "im2row", "f2", "f4", "f6" */
+    int bits;              /* 32 or 8 */
+    const char *transform; /* "static" (NULL too) or "learned"; ignored for im2row */
+    const char *scheme;    /* int8 Winograd: "tensor" (NULL too), "tap", "wide"; else "none" (NULL) */
+    int m, r;              /* learned with matrices: their tile size m (the algo's) and r = 3 */
+    const double *at;      /* learned: row-major AT (m x a), G (a x r), BT (a x a), a = m + r - 1 */
+    const double *g;       /* (all NULL: the default Cook-Toom matrices) */
+    const double *bt;
+    int h, w, cin, cout;   /* h, w in 1..4096; cin, cout in 1..8192 */
+} wb_conv_spec;
 
-/* The same with an int8 Winograd quantization scheme (bench/reference.py): "tensor" (the default
- * for int8 Winograd), "tap" or "wide"; "none" (the default) for fp32 and im2row; NULL: the default.
- * A scheme the (algo, bits) pair does not take is WB_E_BAD_CASE. */
-int wb_conv_create_scheme(const char *algo, int bits, const char *transform, const char *scheme,
-                          int m, int r, const double *at, const double *g, const double *bt, int h,
-                          int w, int cin, int cout, const float *weights, wb_conv **out, char *err,
-                          int err_len);
+/* Plans a convolution and transforms/packs the weights (timed apart: wb_conv_weight_transform_ms).
+ * A scheme the (algo, bits) pair does not take is WB_E_BAD_CASE. On failure returns a WB_E_* code,
+ * *out = NULL and a one-line message in err. */
+int wb_conv_create(const wb_conv_spec *spec, const float *weights, wb_conv **out, char *err,
+                   int err_len);
 
 /* Fixes the data-dependent parameters of the convolution on x, before timing. fp32: nothing.
  * int8 (bits=8): quantizes x (symmetric per tensor), measures each stage's amax on it with a
@@ -67,3 +71,5 @@ double wb_peak_f32_gflops(double min_ms);
 /* Streaming read bandwidth of one thread in GB/s over a 64 MiB buffer (beyond the caches); NaN
  * when the buffer cannot be allocated. */
 double wb_peak_bw_gbs(double min_ms);
+
+#endif

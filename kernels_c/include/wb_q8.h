@@ -1,5 +1,5 @@
 /* Public C API of the int8 convolutions (dtype q8), plain declarations only so that the Python
- * binding can hand this file to cffi's cdef (C users include <stdint.h> and wb.h first). The scheme is the one in bench/reference.py's
+ * binding can hand this file to cffi's cdef (C users include <stdint.h> and wb.h first). The scheme is the one in bench/numerics/reference.py's
  * docstring; every step is integer or a single IEEE operation, so results are bit-exact.
  *
  * Life of an int8 convolution, as a deployed network would run it:
@@ -10,6 +10,8 @@
  *                             multipliers of V8, P8 and Y8 (done once, before timing)
  *   wb_q8_run                 the timed NEON path: int8 in, int8 out, fixed multipliers
  *   wb_q8_output_scale        the real scale of the int8 output, to dequantize it */
+#ifndef WB_Q8_H /* preprocessor lines: the binding drops them */
+#define WB_Q8_H
 
 typedef struct wb_q8_plan wb_q8_plan;
 struct wb_pool;
@@ -18,18 +20,23 @@ struct wb_pool;
  * (1.0 for an all-zero tensor). Returns s. */
 double wb_q8_quantize(const float *x, unsigned long long n, int8_t *q);
 
-/* m = 0 for im2row, else 2, 4 or 6. learned = 0: the static (sparse) kernels for the default
- * Cook-Toom matrices; learned = 1: the dense kernels fed at (m x a), g (a x 3), bt (a x a),
- * row-major doubles (all NULL: the default matrices). wq: HWIO int8 (3, 3, cin, cout).
+/* What to plan. The scheme (bench/numerics/reference.py steps 5-7): 0 tensor, 1 tap, 2 wide; im2row
+ * takes 0 only. */
+typedef struct wb_q8_spec {
+    int m;            /* 0 for im2row, else 2, 4 or 6 */
+    int learned;      /* 0: the static (sparse) kernels for the default Cook-Toom matrices;
+                       * 1: the dense kernels fed at (m x a), g (a x 3), bt (a x a) */
+    int scheme;
+    const double *at; /* learned: row-major doubles; all NULL: the default matrices */
+    const double *g;
+    const double *bt;
+    int h, w, cin, cout;
+} wb_q8_spec;
+
+/* The integer matrices, weight transform and packing of spec; wq: HWIO int8 (3, 3, cin, cout).
  * Returns 0, or a WB_E_* code (wb.h) with *out = NULL and a one-line message in err. */
-int wb_q8_plan_create(int m, int learned, const double *at, const double *g, const double *bt,
-                      int h, int w, int cin, int cout, const int8_t *wq, wb_q8_plan **out,
-                      char *err, int err_len);
-/* The same with an int8 Winograd scheme (bench/reference.py steps 5-7): 0 tensor (what
- * wb_q8_plan_create plans), 1 tap, 2 wide; im2row takes 0 only. */
-int wb_q8_plan_create_scheme(int m, int learned, int scheme, const double *at, const double *g,
-                             const double *bt, int h, int w, int cin, int cout, const int8_t *wq,
-                             wb_q8_plan **out, char *err, int err_len);
+int wb_q8_plan_create(const wb_q8_spec *spec, const int8_t *wq, wb_q8_plan **out, char *err,
+                      int err_len);
 void wb_q8_plan_destroy(wb_q8_plan *plan);
 
 /* Calibration by the scalar path on xq (NHWC int8); writes that path's output to y8 when not
@@ -66,3 +73,5 @@ const char *wb_q8_kernel_name(const wb_q8_plan *plan);
 /* Sustained rate, in GOP/s (2 ops per MAC), of the int8 GEMM's own inner loop (the 4x4c16
  * micro-kernel: SMULL/SMLAL2/SADALP) on L1-resident operands, measured for about min_ms. */
 double wb_q8_peak_gops(double min_ms);
+
+#endif

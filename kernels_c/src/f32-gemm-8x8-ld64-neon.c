@@ -3,10 +3,11 @@
  *
  * The A53 issues a 128-bit load (LDR q / LD1 .4s) alone for two cycles. A 64-bit LDR d takes one
  * cycle, shared with an INS v.d[i], x; LDR x and pointer updates pair with an FMLA (ncnn's
- * arm-a53-a55-dual-issue notes, handbook 3b; XNNPACK's *-cortex-a53 GEMMs load this way). So A is
- * read 2 k at a time (FMLA by lanes 0 and 1), rows 0-3 as LDR d, rows 4-7 as LDR x + INS v.d[0];
- * each 4-float vector of W as LDR d + LDR x + INS v.d[1]: per pair of k, 8 LDR d and 8 INS share
- * 8 cycles beside 32 FMLA (80% of peak by these rules, against 65% for the 128-bit-load kernel).
+ * docs/developer-guide/arm-a53-a55-dual-issue.md; XNNPACK's *-cortex-a53 GEMMs load this way).
+ * So A is read 2 k at a time (FMLA by lanes 0 and 1), rows 0-3 as LDR d, rows 4-7 as LDR x +
+ * INS v.d[0]; each 4-float vector of W as LDR d + LDR x + INS v.d[1]: per pair of k, 8 LDR d and
+ * 8 INS share 8 cycles beside 32 FMLA (80% of peak by these rules, against 65% for the
+ * 128-bit-load kernel).
  * gcc turns such intrinsics back into 128-bit or lane loads, hence the inline asm (aarch64 only;
  * other targets call the 8x8 kernel, which gives the same bits).
  *

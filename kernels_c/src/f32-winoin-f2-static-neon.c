@@ -21,7 +21,5 @@ static inline void bt4(const float32x4_t *d, float32x4_t *r)
 #define WB_M 2
 #define WB_ROWS {0, 1, 2, 3}
 #define WB_GROUP 4 /* the whole 4x4 tile fits the registers */
-#define WB_COEFS(bt) (void)(bt)
-#define WB_PIN_COEFS() (void)0
-#define WB_BT(x, y) bt4(x, y)
+#define WB_PASS(x, y) bt4(x, y)
 #include "f32-winoin-neon.inc"

@@ -26,7 +26,5 @@ static inline void bt6(const float32x4_t *d, float32x4_t *r)
 #define WB_M 4
 #define WB_ROWS {0, 5, 1, 2, 3, 4} /* 3 and 4 share d4-d2 and d3-d1 */
 #define WB_GROUP 2
-#define WB_COEFS(bt) (void)(bt)
-#define WB_PIN_COEFS() (void)0
-#define WB_BT(x, y) bt6(x, y)
+#define WB_PASS(x, y) bt6(x, y)
 #include "f32-winoin-neon.inc"

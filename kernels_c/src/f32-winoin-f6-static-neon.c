@@ -40,7 +40,5 @@ static inline void bt8(const float32x4_t *d, float32x4_t *r)
 #define WB_M 6
 #define WB_ROWS {0, 7, 1, 2, 3, 4, 5, 6} /* pairs 1/2, 3/4, 5/6 share their even and odd terms */
 #define WB_GROUP 2
-#define WB_COEFS(bt) (void)(bt)
-#define WB_PIN_COEFS() (void)0
-#define WB_BT(x, y) bt8(x, y)
+#define WB_PASS(x, y) bt8(x, y)
 #include "f32-winoin-neon.inc"

@@ -17,7 +17,5 @@ static inline void at2(const float32x4_t *d, float32x4_t *r)
 #define WB_M 2
 #define WB_ROWS {0, 1}
 #define WB_GROUP 2
-#define WB_COEFS(at) (void)(at)
-#define WB_PIN_COEFS() (void)0
-#define WB_AT(x, y) at2(x, y)
+#define WB_PASS(x, y) at2(x, y)
 #include "f32-winoout-neon.inc"

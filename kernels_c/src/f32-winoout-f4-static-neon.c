@@ -23,7 +23,5 @@ static inline void at4(const float32x4_t *d, float32x4_t *r)
 #define WB_M 4
 #define WB_ROWS {0, 2, 1, 3} /* even rows use the sums, odd rows the differences */
 #define WB_GROUP 2
-#define WB_COEFS(at) (void)(at)
-#define WB_PIN_COEFS() (void)0
-#define WB_AT(x, y) at4(x, y)
+#define WB_PASS(x, y) at4(x, y)
 #include "f32-winoout-neon.inc"

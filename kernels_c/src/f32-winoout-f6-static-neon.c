@@ -30,7 +30,5 @@ static inline void at6(const float32x4_t *d, float32x4_t *r)
 #define WB_M 6
 #define WB_ROWS {0, 2, 4, 1, 3, 5} /* even rows use the sums, odd rows the differences */
 #define WB_GROUP 2
-#define WB_COEFS(at) (void)(at)
-#define WB_PIN_COEFS() (void)0
-#define WB_AT(x, y) at6(x, y)
+#define WB_PASS(x, y) at6(x, y)
 #include "f32-winoout-neon.inc"

@@ -1,106 +1,19 @@
-/* The plain scalar side of the int8 scheme (bench/reference.py): input quantization, transform
- * matrix quantization, and the calibration pipelines that measure each stage's amax on the data
- * and fix the multipliers the timed NEON kernels then apply. Straight loops in int64, written to
- * read like the reference rather than to be fast: calibration runs once, before timing. */
+/* The scalar calibration of the int8 Winograd schemes (bench/numerics/reference.py, steps 5-7): plain
+ * int64 loops that read like the reference rather than to be fast (they run once, before
+ * timing), measure each stage's amax on the data and fix the multipliers the timed NEON kernels
+ * then apply. Tile layouts as in the reference: index ((tile * a + i) * a + j) * channels + c.
+ *   tensor  V8 = requant(V), P8 = requant(V8 U8), Y8 = requant(ATq P8 ATq^T), per tensor
+ *   tap     V8, P8 per position; Z = P8 Sq; Y8 = requant(rshift(ATq Z, s1) ATq^T)
+ *   wide    V16 = rshift(V, sV); Z = rshift(V16 U16, e[p]); Y8 = requant(rshift(ATq Z, s1) ATq^T) */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wb_q8_plan.h"
 
-static double round_half_away(double v) { return v >= 0 ? floor(v + 0.5) : -floor(-v + 0.5); }
-
-double wb_q8_quantize(const float *x, unsigned long long n, int8_t *q)
-{
-    float amax = 0; /* |x| is exact in float; a plain compare (gcc 12 -O3 ICEs on fmax here) */
-    for (unsigned long long i = 0; i < n; i++)
-        amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
-    const double s = amax > 0 ? (double)amax / 127.0 : 1.0;
-    for (unsigned long long i = 0; i < n; i++) {
-        const double r = round_half_away((double)x[i] / s);
-        q[i] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
-    }
-    return s;
-}
-
-int wb_q8_quantize_matrix(const double *t, int rows, int cols, double limit, int64_t *tq, int *k)
-{
-    int best = -1;
-    for (int kk = 0; kk <= 30; kk++) {
-        const double scale = ldexp(1.0, kk);
-        double worst = 0;
-        int exact = 1;
-        for (int i = 0; i < rows; i++) {
-            double l1 = 0;
-            for (int j = 0; j < cols; j++) {
-                const double v = t[i * cols + j] * scale, r = round_half_away(v);
-                l1 += fabs(r);
-                exact &= r == v;
-            }
-            worst = fmax(worst, l1);
-        }
-        if (worst > limit)
-            break;
-        best = kk;
-        if (exact)
-            break;
-    }
-    if (best < 0)
-        return -1;
-    for (int i = 0; i < rows * cols; i++)
-        tq[i] = (int64_t)round_half_away(t[i] * ldexp(1.0, best));
-    *k = best;
-    return 0;
-}
-
-float wb_q8_multiplier(int64_t amax) { return amax > 0 ? (float)(127.0 / (double)amax) : 1.0f; }
-
-int8_t wb_q8_requant_scalar(int64_t v, float mult)
-{
-    const float r = rintf((float)v * mult); /* (float)v: nearest even; one float multiply */
-    return (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : (int)r);
-}
-
-static int64_t amax_of(const int32_t *t, size_t n)
-{
-    int64_t a = 0;
-    for (size_t i = 0; i < n; i++)
-        a = llabs(t[i]) > a ? llabs(t[i]) : a;
-    return a;
-}
-
-int wb_q8_calibrate_im2row(wb_q8_plan *p, const int8_t *xq, int8_t *y8)
-{
-    const size_t h = p->h, w = p->w, cin = p->cin, cout = p->cout;
-    int32_t *acc = calloc(h * w * cout, sizeof *acc);
-    if (!acc)
-        return WB_E_RUNTIME;
-    for (size_t y = 0; y < h; y++)
-        for (size_t x = 0; x < w; x++)
-            for (int ky = 0; ky < 3; ky++)
-                for (int kx = 0; kx < 3; kx++) {
-                    const long sy = (long)y + ky - 1, sx = (long)x + kx - 1;
-                    if (sy < 0 || sy >= (long)h || sx < 0 || sx >= (long)w)
-                        continue;
-                    const int8_t *src = xq + ((size_t)sy * w + (size_t)sx) * cin;
-                    const int8_t *wk = p->wq + (size_t)(ky * 3 + kx) * cin * cout;
-                    int32_t *dst = acc + (y * w + x) * cout;
-                    for (size_t ci = 0; ci < cin; ci++)
-                        for (size_t co = 0; co < cout; co++)
-                            dst[co] += src[ci] * wk[ci * cout + co];
-                }
-    p->mult_y = wb_q8_multiplier(amax_of(acc, h * w * cout));
-    if (y8)
-        for (size_t i = 0; i < h * w * cout; i++)
-            y8[i] = wb_q8_requant_scalar(acc[i], p->mult_y);
-    free(acc);
-    p->calibrated = 1;
-    return WB_OK;
-}
-
 /* V = BTq d BTq^T per tile, exact (|V| <= 127 * 4096^2 < 2^31 by the matrix limit), d read
  * from the zero-padded input: v[(tile * a*a + i * a + l) * cin + c]. */
-void wb_q8_exact_v(const wb_q8_plan *p, const int8_t *xq, int32_t *v)
+static void exact_v(const wb_q8_plan *p, const int8_t *xq, int32_t *v)
 {
     const int m = p->m, a = p->a;
     const size_t aa = (size_t)a * a, cin = p->cin;
@@ -130,85 +43,166 @@ void wb_q8_exact_v(const wb_q8_plan *p, const int8_t *xq, int32_t *v)
     }
 }
 
-/* Tile layouts as in the reference: index ((tile * a + i) * a + j) * channels + c. */
-int wb_q8_calibrate_winograd(wb_q8_plan *p, const int8_t *xq, int8_t *y8)
+/* M[(t * aa + p) * cout + co] = sum_c A[(t * aa + p) * cin + c] * B[(p * cin + c) * cout + co] */
+#define SCALAR_GEMM(mm, A, B)                                                                      \
+    for (size_t t = 0; t < p->tiles; t++)                                                          \
+        for (size_t q = 0; q < aa; q++)                                                            \
+            for (size_t c = 0; c < (size_t)p->cin; c++)                                            \
+                for (size_t co = 0; co < (size_t)p->cout; co++)                                    \
+                    mm[(t * aa + q) * p->cout + co] +=                                             \
+                        (int64_t)(A)[(t * aa + q) * p->cin + c] * (B)[(q * p->cin + c) * p->cout + co]
+
+/* Y = rshift(ATq Z, s1) ATq^T per tile and channel, mult_y from its amax over the valid outputs,
+ * then y8 there (when not NULL) */
+static int scalar_output(wb_q8_plan *p, const int64_t *z, int s1, int8_t *y8)
 {
     const int m = p->m, a = p->a;
-    const size_t aa = (size_t)a * a, tiles = p->tiles, cin = p->cin, cout = p->cout;
-    int32_t *v = malloc(tiles * aa * cin * sizeof *v);
-    int32_t *mm = calloc(tiles * aa * cout, sizeof *mm);
-    int32_t *y = malloc(tiles * (size_t)m * m * cout * sizeof *y);
-    int8_t *v8 = malloc(tiles * aa * cin), *p8 = malloc(tiles * aa * cout);
-    int rc = WB_E_RUNTIME;
-    if (!v || !mm || !y || !v8 || !p8)
-        goto done;
-
-    wb_q8_exact_v(p, xq, v);
-    p->mult_v = wb_q8_multiplier(amax_of(v, tiles * aa * cin));
-    for (size_t i = 0; i < tiles * aa * cin; i++)
-        v8[i] = wb_q8_requant_scalar(v[i], p->mult_v);
-
-    /* M = sum over cin of V8 * U8, per tile and position. */
-    for (size_t t = 0; t < tiles; t++)
-        for (size_t q = 0; q < aa; q++) {
-            const int8_t *vr = v8 + (t * aa + q) * cin, *u = p->u8 + q * cin * cout;
-            int32_t *dst = mm + (t * aa + q) * cout;
-            for (size_t c = 0; c < cin; c++)
-                for (size_t co = 0; co < cout; co++)
-                    dst[co] += vr[c] * u[c * cout + co];
-        }
-    p->mult_p = wb_q8_multiplier(amax_of(mm, tiles * aa * cout));
-    for (size_t i = 0; i < tiles * aa * cout; i++)
-        p8[i] = wb_q8_requant_scalar(mm[i], p->mult_p);
-
-    /* Y = ATq P8 ATq^T per tile; its amax over the valid h x w outputs only. */
-    int64_t amax_y = 0;
-    for (size_t t = 0; t < tiles; t++)
+    const size_t aa = (size_t)a * a, cout = p->cout, mm = (size_t)m * m;
+    int64_t *y = malloc(p->tiles * mm * cout * sizeof *y), amax = 0;
+    if (!y)
+        return WB_E_RUNTIME;
+    for (size_t t = 0; t < p->tiles; t++)
         for (size_t co = 0; co < cout; co++) {
-            int64_t ap[WB_MAX_TILE][WB_MAX_TILE];
+            int64_t tt[WB_MAX_TILE][WB_MAX_TILE];
             for (int i = 0; i < m; i++)
-                for (int j = 0; j < a; j++) {
+                for (int l = 0; l < a; l++) {
                     int64_t s = 0;
                     for (int k = 0; k < a; k++)
-                        s += p->atq[i * a + k] * p8[(t * aa + (size_t)k * a + j) * cout + co];
-                    ap[i][j] = s;
+                        s += p->atq[i * a + k] * z[(t * aa + (size_t)k * a + l) * cout + co];
+                    tt[i][l] = wb_q8_rshift(s, s1);
                 }
             for (int i = 0; i < m; i++)
-                for (int l = 0; l < m; l++) {
+                for (int j = 0; j < m; j++) {
                     int64_t s = 0;
-                    for (int k = 0; k < a; k++) s += ap[i][k] * p->atq[l * a + k];
-                    y[(t * m * m + (size_t)i * m + l) * cout + co] = (int32_t)s;
-                    const size_t oy = (t / p->tw) * m + i, ox = (t % p->tw) * m + l;
+                    for (int l = 0; l < a; l++) s += tt[i][l] * p->atq[j * a + l];
+                    y[(t * mm + (size_t)i * m + j) * cout + co] = s;
+                    const size_t oy = (t / p->tw) * m + i, ox = (t % p->tw) * m + j;
                     if (oy < (size_t)p->h && ox < (size_t)p->w)
-                        amax_y = llabs(s) > amax_y ? llabs(s) : amax_y;
+                        amax = wb_q8_max(amax, llabs(s));
                 }
         }
-    p->mult_y = wb_q8_multiplier(amax_y);
-    if (y8)
-        for (size_t t = 0; t < tiles; t++)
-            for (int i = 0; i < m; i++)
-                for (int l = 0; l < m; l++) {
-                    const size_t oy = (t / p->tw) * m + i, ox = (t % p->tw) * m + l;
-                    if (oy >= (size_t)p->h || ox >= (size_t)p->w)
-                        continue;
-                    for (size_t co = 0; co < cout; co++)
-                        y8[(oy * p->w + ox) * cout + co] = wb_q8_requant_scalar(
-                            y[(t * m * m + (size_t)i * m + l) * cout + co], p->mult_y);
-                }
-    /* The plan's V8 and P8 (wb_q8_stage) hold these until a staged run rewrites them with the
-     * same values; a fused run keeps its own in per-block buffers. */
-    for (size_t t = 0; t < tiles; t++)
+    p->mult_y = wb_q8_multiplier(amax);
+    for (size_t t = 0; y8 && t < p->tiles; t++)
+        for (size_t i = 0; i < mm; i++) {
+            const size_t oy = (t / p->tw) * m + i / m, ox = (t % p->tw) * m + i % m;
+            if (oy < (size_t)p->h && ox < (size_t)p->w)
+                for (size_t co = 0; co < cout; co++) /* (float) of |Y| < 2^53: one rounding */
+                    y8[(oy * p->w + ox) * cout + co] = wb_q8_requant_scalar(y[(t * mm + i) * cout + co], p->mult_y);
+        }
+    free(y);
+    return WB_OK;
+}
+
+/* Requantization of a tile tensor t[(tile * aa + p) * ch + c], int32 (t32) or int64 (t64, when
+ * t32 is NULL), with one multiplier per position (mult[aa]) or for the whole tensor (*mult). */
+static void requant_tiles(const wb_q8_plan *p, const int32_t *t32, const int64_t *t64, size_t ch,
+                          int per_position, float *mult, int8_t *q8)
+{
+    const size_t aa = (size_t)p->a * p->a;
+#define T_AT(k) (t32 ? t32[k] : t64[k])
+    int64_t amax[WB_Q8_AA] = {0};
+    for (size_t i = 0; i < p->tiles; i++)
+        for (size_t q = 0; q < aa; q++)
+            for (size_t c = 0; c < ch; c++) {
+                const int64_t v = llabs(T_AT((i * aa + q) * ch + c));
+                amax[per_position ? q : 0] = wb_q8_max(amax[per_position ? q : 0], v);
+            }
+    for (size_t q = 0; q < (per_position ? aa : 1); q++)
+        mult[q] = wb_q8_multiplier(amax[q]);
+    for (size_t i = 0; i < p->tiles; i++)
+        for (size_t q = 0; q < aa; q++)
+            for (size_t c = 0; c < ch; c++) {
+                const size_t k = (i * aa + q) * ch + c;
+                q8[k] = wb_q8_requant_scalar(T_AT(k), mult[per_position ? q : 0]);
+            }
+#undef T_AT
+}
+
+/* tap: the per-position real scales as integer factors Sq (scheme step 6) */
+static void tap_factors(wb_q8_scheme_state *s, size_t aa)
+{
+    double d[WB_Q8_AA], dmin = INFINITY;
+    for (size_t q = 0; q < aa; q++) {
+        d[q] = (double)s->mult_v[q] * (double)s->mult_u[q] * (double)s->mult_p[q];
+        dmin = d[q] < dmin ? d[q] : dmin;
+    }
+    s->dmin = dmin;
+    for (size_t q = 0; q < aa; q++) {
+        const double r = ldexp(dmin / d[q], WB_Q8_TAP_SCALE_BITS);
+        s->sq[q] = (int32_t)(r >= 0 ? floor(r + 0.5) : -floor(-r + 0.5));
+    }
+}
+
+/* The plan's V8/P8 (tensor, tap) or V16/M' (wide), read by wb_q8_stage, hold the calibration
+ * pass's values until a staged run rewrites them with the same; a fused run keeps its own per
+ * block. */
+static void keep_intermediates(wb_q8_plan *p, const int8_t *v8, const int16_t *v16, const int8_t *p8,
+                               const int64_t *mm)
+{
+    const wb_q8_scheme_state *s = p->sch;
+    const size_t aa = (size_t)p->a * p->a, cin = p->cin, cout = p->cout;
+    for (size_t t = 0; t < p->tiles; t++)
         for (size_t q = 0; q < aa; q++) {
-            memcpy(p->v8 + q * p->vpos + t * p->cin16, v8 + (t * aa + q) * cin, cin);
-            memcpy(p->p8 + (t * aa + q) * p->cout8, p8 + (t * aa + q) * cout, cout);
+            const size_t iv = (t * aa + q) * cin, im = (t * aa + q) * cout;
+            if (p->scheme != WB_Q8_WIDE) {
+                memcpy(p->v8 + q * p->vpos + t * p->cin16, v8 + iv, cin);
+                memcpy(p->p8 + (t * aa + q) * p->cout8, p8 + im, cout);
+                continue;
+            }
+            memcpy(s->v16 + q * s->vpos16 + t * p->cin16, v16 + iv, cin * sizeof *v16);
+            for (size_t c = 0; c < cout; c++)
+                s->m32[(t * aa + q) * p->cout8 + c] = (int32_t)mm[im + c];
         }
-    p->calibrated = 1;
-    rc = WB_OK;
-done:
+}
+
+/* From V (exact) to Z, the output transform's input, in mm; the V and P intermediates on the way. */
+static int scheme_z(wb_q8_plan *p, const int32_t *v, int8_t *v8, int16_t *v16, int8_t *p8, int64_t *mm)
+{
+    wb_q8_scheme_state *s = p->sch;
+    const size_t aa = (size_t)p->a * p->a, nv = p->tiles * aa * p->cin, nm = p->tiles * aa * p->cout;
+    if (p->scheme == WB_Q8_WIDE) {
+        for (size_t i = 0; i < nv; i++)
+            v16[i] = (int16_t)wb_q8_rshift(v[i], s->sv);
+        SCALAR_GEMM(mm, v16, s->u16);
+        for (size_t i = 0; i < nm; i++) {
+            if (llabs(mm[i]) > WB_Q8_I32_MAX) /* excluded by QU and e: a broken invariant */
+                return WB_E_RUNTIME;
+            mm[i] = wb_q8_rshift(mm[i], s->e[(i / p->cout) % aa]);
+        }
+        return WB_OK;
+    }
+    const int tap = p->scheme == WB_Q8_TAP;
+    requant_tiles(p, v, NULL, p->cin, tap, tap ? s->mult_v : &p->mult_v, v8);
+    SCALAR_GEMM(mm, v8, p->u8);
+    requant_tiles(p, NULL, mm, p->cout, tap, tap ? s->mult_p : &p->mult_p, p8);
+    if (tap)
+        tap_factors(s, aa);
+    for (size_t i = 0; i < nm; i++)
+        mm[i] = (int64_t)p8[i] * (tap ? s->sq[(i / p->cout) % aa] : 1);
+    return WB_OK;
+}
+
+int wb_q8_calibrate_winograd(wb_q8_plan *p, const int8_t *xq, int8_t *y8)
+{
+    const size_t aa = (size_t)p->a * p->a, nv = p->tiles * aa * p->cin, nm = p->tiles * aa * p->cout;
+    int32_t *v = malloc(nv * sizeof *v);
+    int64_t *mm = calloc(nm, sizeof *mm);
+    int8_t *v8 = malloc(nv), *p8 = malloc(nm);
+    int16_t *v16 = malloc(nv * sizeof *v16);
+    int rc = WB_E_RUNTIME;
+    if (v && mm && v8 && p8 && v16) {
+        exact_v(p, xq, v);
+        rc = scheme_z(p, v, v8, v16, p8, mm);
+    }
+    if (rc == WB_OK) {
+        keep_intermediates(p, v8, v16, p8, mm);
+        if ((rc = scalar_output(p, mm, p->sch ? p->sch->s1 : 0, y8)) == WB_OK)
+            p->calibrated = 1;
+    }
     free(v);
     free(mm);
-    free(y);
     free(v8);
     free(p8);
+    free(v16);
     return rc;
 }

@@ -3,7 +3,7 @@
  * over. Per 8 k: 1 A load, 8 W loads, 16 SMLAL/SMLAL2 by lane split over two accumulator pairs
  * (even and odd k) to hide the multiply-accumulate latency; same epilogue as the 4x8 kernel. */
 #include "wb_q8_neon.h"
-#include "wb_q8_schemes.h"
+#include "wb_q8_ukernels.h"
 
 #if defined(__aarch64__)
 #define WB_MLAL_HI(acc, w, a, k) vmlal_high_laneq_s16(acc, w, a, k)

@@ -1,11 +1,11 @@
 /* wb_q8_gemm_s16_ukernel_4x8__neon: the wide scheme's GEMM, int16 x int16 -> int32 (ARMv8.0
  * SMLAL / SMLAL2 by lane: no SDOT). Per 8 k: 4 A loads (8 k of a row), 8 W loads (8 columns of
  * one k), 64 SMLAL into 8 named int32x4 accumulators (row r: c{r}l columns 0-3, c{r}h 4-7). The
- * scheme bounds every sum below 2^31 (bench/reference.py step 7), so int32 never wraps. The
+ * scheme bounds every sum below 2^31 (bench/numerics/reference.py step 7), so int32 never wraps. The
  * epilogue applies the position's rounding shift (SRSHL by -shift). Rows past mr alias the last
  * valid row: computed, not stored. */
 #include "wb_q8_neon.h"
-#include "wb_q8_schemes.h"
+#include "wb_q8_ukernels.h"
 
 /* SMLAL2 by lane; SIMDe lacks vmlal_high_laneq_s16 (and gcc does not fuse vget_high into it) */
 #if defined(__aarch64__)

@@ -1,6 +1,6 @@
 /* wb_q8_packb_s16_ukernel_x8__scalar: k x n int16 into ceil(n/8) panels of round_up(k, 8) rows,
  * each row 8 contiguous columns (zeros past k and n): the layout of the s16 GEMM's W loads. */
-#include "wb_q8_schemes.h"
+#include "wb_q8_ukernels.h"
 
 void wb_q8_packb_s16_ukernel_x8__scalar(size_t k, size_t n, const int16_t *b, size_t b_stride,
                                         int16_t *packed)

@@ -12,7 +12,6 @@
 
 #include "wb_q8_neon.h"
 #include "wb_q8_plan.h"
-#include "wb_q8_schemes.h"
 
 typedef struct {
     int m, learned, scheme;
@@ -55,9 +54,9 @@ static int q8_create(wb_conv *conv, const wb_matrices *mats, const float *weight
     q->s_w = wb_q8_quantize(weights, nw, wq);
     /* The static kernels hard-code the default matrices; learned ones take mats as given. */
     const int dense = d->learned && mats;
-    const int rc = wb_q8_plan_create_scheme(d->m, d->learned, d->scheme, dense ? mats->at : NULL,
-                                            dense ? mats->g : NULL, dense ? mats->bt : NULL, conv->h,
-                                            conv->w, conv->cin, conv->cout, wq, &q->plan, err, err_len);
+    const wb_q8_spec spec = {d->m, d->learned, d->scheme, dense ? mats->at : NULL, dense ? mats->g : NULL,
+                             dense ? mats->bt : NULL, conv->h, conv->w, conv->cin, conv->cout};
+    const int rc = wb_q8_plan_create(&spec, wq, &q->plan, err, err_len);
     wb_free(wq);
     if (rc == WB_OK)
         conv->gemm_flops = wb_q8_gemm_ops(q->plan); /* int8 ops: 2 per multiply-accumulate */

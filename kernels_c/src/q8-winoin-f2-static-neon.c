@@ -17,12 +17,11 @@ static inline void bt2_s16(const int16x8_t *d, int16x8_t *r)
 }
 
 #define WB_FN wb_q8_winoin_static_ukernel_f2__neon
-#define WB_STATIC_FN
-#define WB_A 4
+#define WB_M 2
 #define WB_L1 16
 #define WB_L2 16
 #define WB_ROWS {0, 1, 2, 3}
 #define WB_PRESCHED 1 /* one or two rows per group: no spills with the scheduler kept */
 #define WB_GROUP 2
-#define WB_BT16(x, y) bt2_s16(x, y)
+#define WB_PASS16(x, y) bt2_s16(x, y)
 #include "q8-winoin-neon.inc"

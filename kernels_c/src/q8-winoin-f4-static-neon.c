@@ -22,12 +22,11 @@ static inline void bt4_s16(const int16x8_t *d, int16x8_t *r)
 }
 
 #define WB_FN wb_q8_winoin_static_ukernel_f4__neon
-#define WB_STATIC_FN
-#define WB_A 6
+#define WB_M 4
 #define WB_L1 16
 #define WB_L2 16
 #define WB_PRESCHED 1 /* one or two rows per group: no spills with the scheduler kept */
 #define WB_ROWS {0, 5, 1, 2, 3, 4}
 #define WB_GROUP 1
-#define WB_BT16(x, y) bt4_s16(x, y)
+#define WB_PASS16(x, y) bt4_s16(x, y)
 #include "q8-winoin-neon.inc"

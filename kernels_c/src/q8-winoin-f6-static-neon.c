@@ -17,7 +17,7 @@
  * Sums of up to four values of t still fit int16 (4 * 7680), so the shared terms stay 16-bit. */
 #include "wb_q8_neon.h"
 #include "wb_q8_ukernels.h"
-#include "q8-wide32-neon.h"
+#include "wb_q8_wide32_neon.h"
 
 /* The multipliers, one lane each of one register on aarch64 (a by-element product needs no
  * broadcast register per constant); the host build (SIMDe wants literal lanes) broadcasts them. */
@@ -83,7 +83,7 @@ static inline __attribute__((always_inline)) void bt6_col2(int8x8_t d[2][8], int
     FOR2 r[u][6] = vsubq_s16(e2[u], o2[u]);
 }
 
-/* widening by-element products into 8 values in 32-bit lanes (w32, q8-wide32-neon.h) */
+/* widening by-element products into 8 values in 32-bit lanes (w32, wb_q8_wide32_neon.h) */
 #define W_MLAL(a, x, n) ((w32){MLAL_LO((a).lo, x, n), MLAL_HI((a).hi, x, n)})
 #define W_MLSL(a, x, n) ((w32){MLSL_LO((a).lo, x, n), MLSL_HI((a).hi, x, n)})
 

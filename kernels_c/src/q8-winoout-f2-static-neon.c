@@ -13,11 +13,10 @@ static inline void at2_s16(const int16x8_t *d, int16x8_t *r)
 
 #define WB_PRESCHED 1 /* the tile fits the registers: keep the pre-allocation scheduler */
 #define WB_FN wb_q8_winoout_static_ukernel_f2__neon
-#define WB_STATIC_FN
 #define WB_M 2
 #define WB_L1 16
 #define WB_L2 16
 #define WB_ROWS {0, 1}
 #define WB_GROUP 2
-#define WB_AT16(x, y) at2_s16(x, y)
+#define WB_PASS16(x, y) at2_s16(x, y)
 #include "q8-winoout-neon.inc"

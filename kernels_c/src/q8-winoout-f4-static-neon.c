@@ -23,12 +23,11 @@ WB_DEF_AT4(s32, int32x4_t)
 
 #define WB_PRESCHED 1 /* no spills with the pre-allocation scheduler here */
 #define WB_FN wb_q8_winoout_static_ukernel_f4__neon
-#define WB_STATIC_FN
 #define WB_M 4
 #define WB_L1 16
 #define WB_L2 32
 #define WB_ROWS {0, 2, 1, 3} /* even rows use the sums, odd rows the differences */
 #define WB_GROUP 2
-#define WB_AT16(x, y) at4_s16(x, y)
-#define WB_AT32(x, y) at4_s32(x, y)
+#define WB_PASS16(x, y) at4_s16(x, y)
+#define WB_PASS32(x, y) at4_s32(x, y)
 #include "q8-winoout-neon.inc"

@@ -8,7 +8,7 @@
  * scheme's row-L1 limit), the 32-bit second pass broadcasts its int32 entries from tm->m32. */
 #include "wb_q8_neon.h"
 #include "wb_q8_ukernels.h"
-#include "q8-wide32-neon.h"
+#include "wb_q8_wide32_neon.h"
 
 enum { M = 6, A = 8 };
 

@@ -18,7 +18,7 @@
  * rows), requantized and stored, step by step across the outputs for the in-order A53. */
 #include "wb_q8_neon.h"
 #include "wb_q8_ukernels.h"
-#include "q8-wide32-neon.h"
+#include "wb_q8_wide32_neon.h"
 
 enum { M = 6, A = 8 };
 #define FOR2 _Pragma("GCC unroll 2") for (int v = 0; v < 2; v++)

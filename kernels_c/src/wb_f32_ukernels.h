@@ -21,7 +21,7 @@ void wb_f32_gemm_ukernel_8x8__neon(size_t mr, size_t nc, size_t kc, const float 
 void wb_f32_gemm_ld64_ukernel_8x8__neon(size_t mr, size_t nc, size_t kc, const float *restrict a,
                                         size_t a_stride, const float *restrict w, float *restrict c,
                                         size_t c_stride);
-/* The build's 8x8 block, chosen by its -mcpu (bench/build.py defines WB_INORDER_CORE for
+/* The build's 8x8 block, chosen by its -mcpu (bench/native/build.py defines WB_INORDER_CORE for
  * in-order cores), as XNNPACK and ncnn pick GEMMs per core class. */
 #if defined(WB_INORDER_CORE) && WB_INORDER_CORE
 #define WB_F32_GEMM_UKERNEL_8X8 wb_f32_gemm_ld64_ukernel_8x8__neon

@@ -52,7 +52,7 @@ struct wb_conv {
 };
 
 /* Int8 multiply-accumulate rate in GOP/s (int8 sources); NaN in a build without them
- * (WB_WITHOUT_Q8, which bench/build.py defines when WB_BUILD_EXCLUDE leaves q8-registry.c out). */
+ * (WB_WITHOUT_Q8, which bench/native/build.py defines when WB_BUILD_EXCLUDE leaves q8-registry.c out). */
 double wb_q8_peak_gops(double min_ms);
 /* The registry entry for a case; scheme: "none", "tensor", "tap" or "wide" (NULL for the default
  * of the (algo, bits): tensor for int8 Winograd, none otherwise). NULL when the build has none. */

@@ -1,5 +1,5 @@
 /* NEON helpers shared by the int8 micro-kernels: the requantization step of the int8 scheme
- * (bench/reference.py, step 2) and widening loads. Private to the q8 sources.
+ * (bench/numerics/reference.py, step 2) and widening loads. Private to the q8 sources.
  *
  * Requantization, bit for bit as the scheme says: (float)T rounds to nearest even (SCVTF /
  * vcvtq_f32_s32), one float32 multiply by the fixed multiplier (never fused: there is no add),
@@ -68,17 +68,6 @@ static inline int16x8_t wb_q8_load_s16(const int8_t *p) { return vmovl_s8(vld1_s
 
 /* Dense 1-D transform y[0..rows) = M x[0..a) with M (rows x a, row-major) known only at run time:
  * a multiply-accumulate by a broadcast scalar per entry, zeros and ones included. */
-static inline void wb_q8_dense_s16(const int16_t *m, int rows, int a, const int16x8_t *x,
-                                   int16x8_t *y)
-{
-    for (int i = 0; i < rows; i++) {
-        int16x8_t acc = vmulq_n_s16(x[0], m[i * a]);
-        for (int k = 1; k < a; k++)
-            acc = vmlaq_n_s16(acc, x[k], m[i * a + k]);
-        y[i] = acc;
-    }
-}
-
 static inline void wb_q8_dense_s32(const int32_t *m, int rows, int a, const int32x4_t *x,
                                    int32x4_t *y)
 {

@@ -1,5 +1,12 @@
-/* The int8 plan shared by the q8 drivers (q8-conv.c) and the scalar calibration path
- * (q8-calib.c). Private to the q8 sources. */
+/* The int8 plan (wb_q8.h) and what the q8 sources share. Private to them. They call one another in
+ * one direction only, top to bottom:
+ *   q8-conv.c            the public entry points: calibrate, run, output scale, peak
+ *   q8-conv-winograd.c   the timed Winograd run, every scheme      q8-conv-im2row.c   im2row
+ *   q8-calib.c           the scalar calibration of the Winograd schemes
+ *   q8-plan.c            plan creation: integer matrices, micro-kernels, buffers, fused blocks;
+ *                        the intermediates and parameters a plan exposes
+ *   q8-weights.c         the offline weight transforms of every scheme
+ *   q8-quantize.c        the scheme's scalar steps (bench/numerics/reference.py) */
 #ifndef WB_Q8_PLAN_H
 #define WB_Q8_PLAN_H
 
@@ -12,10 +19,34 @@
 
 #define WB_Q8_BT_AT_LIMIT 4096 /* scheme step 3 */
 #define WB_Q8_G_LIMIT 32768
+#define WB_Q8_TAP_SCALE_BITS 20 /* Sq <= 2^20 (int32) */
+#define WB_Q8_AA (WB_MAX_TILE * WB_MAX_TILE)
+#define WB_Q8_I32_MAX 2147483647LL
+#define WB_Q8_I16_MAX 32767LL
+
+enum { WB_Q8_TENSOR = 0, WB_Q8_TAP = 1, WB_Q8_WIDE = 2 };
+
+/* The tap and wide schemes' own state (bench/numerics/reference.py, steps 6 and 7). */
+typedef struct wb_q8_scheme_state {
+    /* tap: per-position multipliers of V8, U8, P8, the output factors Sq and dmin */
+    float mult_v[WB_Q8_AA], mult_u[WB_Q8_AA], mult_p[WB_Q8_AA];
+    int32_t sq[WB_Q8_AA];
+    double dmin;
+    /* wide: V shift, U16 levels and per-position exponents, U multiplier */
+    int sv, qu;
+    int e[WB_Q8_AA];
+    float mult_u16;
+    int s1; /* both: the output's first-pass shift */
+    /* wide buffers: V16 (a*a positions vpos16 elements apart, tiles, cin16), U16 (a*a, cin, cout)
+     * and its packed panels, M' (tiles, a*a, cout8) int32 */
+    size_t vpos16, panel16;
+    int16_t *v16, *u16, *w16;
+    int32_t *m32;
+} wb_q8_scheme_state;
 
 struct wb_q8_plan {
     int m, a, learned; /* m = 0: im2row */
-    int scheme;        /* WB_Q8_TENSOR, _TAP, _WIDE (wb_q8_schemes.h); tap/wide state in sch */
+    int scheme;        /* WB_Q8_TENSOR, _TAP, _WIDE; tap/wide state in sch */
     struct wb_q8_scheme_state *sch;
     int h, w, cin, cout;
     char name[64];
@@ -28,8 +59,11 @@ struct wb_q8_plan {
     int kB, kG, kA;
     int64_t btq[WB_MAX_TILE * WB_MAX_TILE], gq[WB_MAX_TILE * 3], atq[WB_MAX_TILE * WB_MAX_TILE];
     wb_q8_tmat bt, at; /* the same for the dense kernels, with their lane widths */
+    /* The tile transforms of the scheme: tensor winoin/winoout, tap and wide sin/sout. */
     wb_q8_winoin_fn winoin;
     wb_q8_winoout_fn winoout;
+    wb_q8_sin_fn sin;
+    wb_q8_sout_fn sout;
 
     /* Weights: U8 (a*a, cin, cout) for Winograd, wq (9 cin, cout) for im2row, and their packed
      * panels, one set per Winograd position. */
@@ -43,33 +77,49 @@ struct wb_q8_plan {
     float mult_v, mult_p, mult_y;
 
     /* Work buffers: padded input (hp, wp, cin16), V8 (a*a positions vpos apart, tiles, cin16),
-     * P8 (tiles, a*a, cout8),
-     * im2row patches (h*w, k16), per-thread output scratch (m*m, cout8). */
+     * P8 (tiles, a*a, cout8), im2row patches (h*w, k16), per-thread output scratch (m*m, cout8). */
     size_t hp, wp;
     int8_t *xpad, *v8, *p8, *patches, *scratch;
 
     /* Fused run (wb_wino_block_tiles): tiles per block (0: staged run), the block's distance
      * between V positions (elements), and per thread a block's V then P8 (or M'), block_bytes
-     * in all, made by the first run with that many threads (wb_q8_ensure_blocks). */
+     * in all, made by the first run with that many threads. */
     size_t block_tiles, vbpos, block_bytes;
     int8_t *block[WB_MAX_THREADS];
 };
 
-int wb_q8_ensure_blocks(wb_q8_plan *p, int threads); /* WB_OK or WB_E_RUNTIME */
-/* Row `row` of the int8 image x (Cin channels) into the plan's zero-padded xpad (Cin16 channels). */
-void wb_q8_pad_row(const wb_q8_plan *p, const int8_t *x, size_t row);
+/* ---- q8-conv-winograd.c, q8-conv-im2row.c, q8-calib.c: the runners of q8-conv.c ------------- */
+
+/* The timed runs: stage_ms[0..3) = input, gemm, output (q8-conv.c times the total). */
+int wb_q8_run_winograd(wb_q8_plan *p, const int8_t *xq, int8_t *y8, struct wb_pool *pool,
+                       double *stage_ms);
+void wb_q8_run_im2row(wb_q8_plan *p, const int8_t *xq, int8_t *y8, struct wb_pool *pool,
+                      double *stage_ms);
+/* The scalar pipelines: fix the plan's multipliers from xq's per-stage amax; y8 may be NULL. */
+int wb_q8_calibrate_winograd(wb_q8_plan *p, const int8_t *xq, int8_t *y8);
+int wb_q8_calibrate_im2row(wb_q8_plan *p, const int8_t *xq, int8_t *y8);
+
+/* ---- q8-plan.c ------------------------------------------------------------------------------ */
+
+int wb_q8_have_dotprod(void); /* 0 on a dot-product build whose core lacks SDOT */
+
+/* ---- q8-weights.c: U = Gq g Gq^T, requantized and packed per scheme ------------------------- */
+
+int wb_q8_transform_weights(wb_q8_plan *p, char *err, int err_len); /* WB_OK or a WB_E_* code */
+
+/* ---- q8-quantize.c: the scheme's scalar steps ------------------------------------------------ */
 
 /* Scheme step 3: Tq = round_half_away(T 2^k), smallest exact k within limit, else the largest k
  * within it. Returns 0, or -1 when even k = 0 exceeds the limit. */
 int wb_q8_quantize_matrix(const double *t, int rows, int cols, double limit, int64_t *tq, int *k);
+int64_t wb_q8_max_row_l1(const int64_t *t, int rows, int cols);
 float wb_q8_multiplier(int64_t amax);                 /* float(127 / amax), 1 for 0 */
 int8_t wb_q8_requant_scalar(int64_t v, float mult); /* scheme step 2, one value */
+/* Smallest s with rshift(bound, s) <= limit. */
+int wb_q8_shift_to_fit(int64_t bound, int64_t limit);
 
-/* V = BTq d BTq^T per tile in the reference's layout (tile, a, a, cin), exact in int32. */
-void wb_q8_exact_v(const wb_q8_plan *p, const int8_t *xq, int32_t *v);
-
-/* The scalar pipelines: fix plan->mult_{v,p,y} from xq's per-stage amax; y8 may be NULL. */
-int wb_q8_calibrate_im2row(wb_q8_plan *p, const int8_t *xq, int8_t *y8);
-int wb_q8_calibrate_winograd(wb_q8_plan *p, const int8_t *xq, int8_t *y8);
+/* round(v / 2^s), halves up (the reference's rshift) */
+static inline int64_t wb_q8_rshift(int64_t v, int s) { return s ? (v + (1LL << (s - 1))) >> s : v; }
+static inline int64_t wb_q8_max(int64_t a, int64_t b) { return a > b ? a : b; }
 
 #endif

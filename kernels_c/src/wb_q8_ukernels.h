@@ -95,4 +95,63 @@ WB_Q8_WINOOUT(wb_q8_winoout_learned_ukernel_f2__neon);
 WB_Q8_WINOOUT(wb_q8_winoout_learned_ukernel_f4__neon);
 WB_Q8_WINOOUT(wb_q8_winoout_learned_ukernel_f6__neon);
 
+/* ---- the tap and wide schemes (bench/numerics/reference.py, steps 6 and 7) ---------------------------- */
+
+/* Winograd input tile, V = BTq d BTq^T exact in int32 lanes, 8 channels per step, then per
+ * position p: tap stores int8 requant(V, mult[p]) to (int8_t *)v + p*v_stride; wide stores int16
+ * rshift(V, shift) to (int16_t *)v + p*v_stride (strides in elements). bt: BTq (a x a) row-major. */
+typedef void (*wb_q8_sin_fn)(size_t channels, const int8_t *x, size_t x_row, size_t x_px, void *v,
+                             size_t v_stride, const float *mult, int shift, const int32_t *bt);
+/* Winograd output tile: Z[p] = tap: P8[p] * sq[p] (p8 int8), wide: M'[p] (p8 int32), positions
+ * p_stride elements apart; Y = rshift(ATq Z, s1) ATq^T in int64 lanes, out[i*m + j] = requant(Y,
+ * mult). at: ATq (m x a) row-major. */
+typedef void (*wb_q8_sout_fn)(size_t channels, const void *p8, size_t p_stride, const int32_t *sq,
+                              int s1, int8_t *const *out, float mult, const int32_t *at);
+
+#define WB_Q8_SIN(name)                                                                            \
+    void name(size_t, const int8_t *, size_t, size_t, void *, size_t, const float *, int,          \
+              const int32_t *)
+#define WB_Q8_SOUT(name)                                                                           \
+    void name(size_t, const void *, size_t, const int32_t *, int, int8_t *const *, float,          \
+              const int32_t *)
+
+WB_Q8_SIN(wb_q8_winoin_tap_static_ukernel_f2__neon);
+WB_Q8_SIN(wb_q8_winoin_tap_learned_ukernel_f2__neon);
+WB_Q8_SIN(wb_q8_winoin_tap_static_ukernel_f4__neon);
+WB_Q8_SIN(wb_q8_winoin_tap_learned_ukernel_f4__neon);
+WB_Q8_SIN(wb_q8_winoin_tap_static_ukernel_f6__neon);
+WB_Q8_SIN(wb_q8_winoin_tap_learned_ukernel_f6__neon);
+WB_Q8_SIN(wb_q8_winoin_wide_static_ukernel_f2__neon);
+WB_Q8_SIN(wb_q8_winoin_wide_learned_ukernel_f2__neon);
+WB_Q8_SIN(wb_q8_winoin_wide_static_ukernel_f4__neon);
+WB_Q8_SIN(wb_q8_winoin_wide_learned_ukernel_f4__neon);
+WB_Q8_SIN(wb_q8_winoin_wide_static_ukernel_f6__neon);
+WB_Q8_SIN(wb_q8_winoin_wide_learned_ukernel_f6__neon);
+WB_Q8_SOUT(wb_q8_winoout_tap_static_ukernel_f2__neon);
+WB_Q8_SOUT(wb_q8_winoout_tap_learned_ukernel_f2__neon);
+WB_Q8_SOUT(wb_q8_winoout_tap_static_ukernel_f4__neon);
+WB_Q8_SOUT(wb_q8_winoout_tap_learned_ukernel_f4__neon);
+WB_Q8_SOUT(wb_q8_winoout_tap_static_ukernel_f6__neon);
+WB_Q8_SOUT(wb_q8_winoout_tap_learned_ukernel_f6__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_static_ukernel_f2__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_learned_ukernel_f2__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_static_ukernel_f4__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_learned_ukernel_f4__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_static_ukernel_f6__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_learned_ukernel_f6__neon);
+
+/* int16 GEMM block: C[mr x nc] (int32) = rshift(A[mr x kc] * W[kc x nc], shift). A: int16 rows
+ * at a_stride elements; W: one panel of wb_q8_packb_s16_ukernel_x8__scalar; kc % 8 == 0,
+ * 1 <= mr <= 4, 1 <= nc <= 8. SMLAL/SMLAL2 by lane (ARMv8.0), 8 int32x4 accumulators. */
+void wb_q8_gemm_s16_ukernel_4x8__neon(size_t mr, size_t nc, size_t kc, const int16_t *restrict a,
+                                      size_t a_stride, const int16_t *restrict w,
+                                      int32_t *restrict c, size_t c_stride, int shift);
+/* One row (mr must be 1): single-tile layers and 1-row remainders. */
+void wb_q8_gemm_s16_ukernel_1x8__neon(size_t mr, size_t nc, size_t kc, const int16_t *restrict a,
+                                      size_t a_stride, const int16_t *restrict w,
+                                      int32_t *restrict c, size_t c_stride, int shift);
+/* k x n int16 (row stride b_stride) -> ceil(n/8) panels of round_up(k, 8) rows x 8 columns. */
+void wb_q8_packb_s16_ukernel_x8__scalar(size_t k, size_t n, const int16_t *b, size_t b_stride,
+                                        int16_t *packed);
+
 #endif

@@ -1,23 +1,16 @@
 /* The kernel registry and the public wb_conv_* API on top of it. Dispatch, the runner, the Python
  * binding and the tests all go through wb_find_kernel over the one table below, fp32 and int8
- * alike: adding a kernel is defining its wb_kernel in its source and naming it in WB_KERNELS. */
+ * alike (the list is wb_kernel_list.h, generated from kernels_c/kernels.toml): adding a kernel is
+ * defining its wb_kernel in its source and naming it in the table's convs. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "wb_default_transforms.h"
 #include "wb_internal.h"
+#include "wb_kernel_list.h"
 
-/* The six Winograd kernels of one family, named P{static,learned}_f{2,4,6}. */
-#define WB_WINOGRAD_SIX(X, P)                                                                      \
-    X(P##static_f2) X(P##static_f4) X(P##static_f6) X(P##learned_f2) X(P##learned_f4) X(P##learned_f6)
-#define WB_F32_KERNELS(X) X(wb_f32_conv_im2row) WB_WINOGRAD_SIX(X, wb_f32_conv_winograd_)
-#define WB_Q8_KERNELS(X)                                                                           \
-    X(wb_q8_conv_im2row) WB_WINOGRAD_SIX(X, wb_q8_conv_winograd_)                                  \
-    WB_WINOGRAD_SIX(X, wb_q8_conv_winograd_tap_) WB_WINOGRAD_SIX(X, wb_q8_conv_winograd_wide_)
-/* A build without the int8 sources (WB_BUILD_EXCLUDE=q8*, bench/build.py defines WB_WITHOUT_Q8)
+/* A build without the int8 sources (WB_BUILD_EXCLUDE=q8*, bench/native/build.py defines WB_WITHOUT_Q8)
  * has no kernel for bits=8: such cases are "unsupported". */
 #ifdef WB_WITHOUT_Q8
 #define WB_KERNELS(X) WB_F32_KERNELS(X)
@@ -48,35 +41,6 @@ const wb_kernel *wb_find_kernel(const char *algo, int bits, const char *transfor
             return k;
     }
     return NULL;
-}
-
-int wb_fail(char *err, int err_len, int code, const char *fmt, ...)
-{
-    if (err && err_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, (size_t)err_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-int wb_default_matrices(int m, wb_matrices *out)
-{
-    const double *at, *g, *bt;
-    switch (m) {
-    case 2: at = wb_default_at_f2, g = wb_default_g_f2, bt = wb_default_bt_f2; break;
-    case 4: at = wb_default_at_f4, g = wb_default_g_f4, bt = wb_default_bt_f4; break;
-    case 6: at = wb_default_at_f6, g = wb_default_g_f6, bt = wb_default_bt_f6; break;
-    default: return WB_E_BAD_CASE;
-    }
-    const int a = m + 2;
-    out->m = m;
-    out->r = 3;
-    memcpy(out->at, at, sizeof(double) * m * a);
-    memcpy(out->g, g, sizeof(double) * a * 3);
-    memcpy(out->bt, bt, sizeof(double) * a * a);
-    return WB_OK;
 }
 
 static int algo_tile(const char *algo)
@@ -117,14 +81,6 @@ static int user_matrices(int tile, int m, int r, const double *at, const double 
     return WB_OK;
 }
 
-int wb_conv_create(const char *algo, int bits, const char *transform, int m, int r,
-                   const double *at, const double *g, const double *bt, int h, int w, int cin,
-                   int cout, const float *weights, wb_conv **out, char *err, int err_len)
-{
-    return wb_conv_create_scheme(algo, bits, transform, NULL, m, r, at, g, bt, h, w, cin, cout,
-                                 weights, out, err, err_len);
-}
-
 /* The registry's scheme for a requested one (NULL: the default), or NULL when the (algo, bits)
  * pair does not take it. */
 static const char *scheme_key(const char *algo, int tile, int bits, const char *scheme)
@@ -138,52 +94,58 @@ static const char *scheme_key(const char *algo, int tile, int bits, const char *
     return NULL;
 }
 
-int wb_conv_create_scheme(const char *algo, int bits, const char *transform, const char *scheme,
-                          int m, int r, const double *at, const double *g, const double *bt, int h,
-                          int w, int cin, int cout, const float *weights, wb_conv **out, char *err,
-                          int err_len)
+/* Checks a spec (s->transform already defaulted): its tile size (0 for im2row), the registry's
+ * scheme and, for Winograd, the matrices the kernel gets. */
+static int check_spec(const wb_conv_spec *s, int *tile, const char **key, wb_matrices *mats,
+                      char *err, int err_len)
+{
+    if ((*tile = algo_tile(s->algo)) < 0)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "unknown algo '%s' (im2row, f2, f4, f6)", s->algo);
+    if (s->bits != 8 && s->bits != 32)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "bits must be 8 or 32, not %d", s->bits);
+    if (!(*key = scheme_key(s->algo, *tile, s->bits, s->scheme)))
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "scheme '%s' does not apply to %s at %d bits "
+                       "(%s)", s->scheme, s->algo, s->bits, *tile && s->bits == 8 ? "tensor, tap, wide" : "none");
+    const int learned = strcmp(s->transform, "learned") == 0;
+    if (*tile && !learned && strcmp(s->transform, "static") != 0)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "unknown transform '%s' (static, learned)", s->transform);
+    if (s->h < 1 || s->h > 4096 || s->w < 1 || s->w > 4096)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "h and w must be in 1..4096 (got %d x %d)", s->h, s->w);
+    if (s->cin < 1 || s->cin > 8192 || s->cout < 1 || s->cout > 8192)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "cin and cout must be in 1..8192 (got %d, %d)", s->cin, s->cout);
+    const int user = s->at || s->g || s->bt;
+    if (user && (!*tile || !learned))
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "matrices are only for learned Winograd transforms");
+    if (!*tile)
+        return WB_OK;
+    return user ? user_matrices(*tile, s->m, s->r, s->at, s->g, s->bt, mats, err, err_len)
+                : wb_default_matrices(*tile, mats);
+}
+
+int wb_conv_create(const wb_conv_spec *spec, const float *weights, wb_conv **out, char *err,
+                   int err_len)
 {
     *out = NULL;
     if (err && err_len > 0)
         err[0] = 0;
-    const int tile = algo_tile(algo);
-    if (tile < 0)
-        return wb_fail(err, err_len, WB_E_BAD_CASE, "unknown algo '%s' (im2row, f2, f4, f6)", algo);
-    if (bits != 8 && bits != 32)
-        return wb_fail(err, err_len, WB_E_BAD_CASE, "bits must be 8 or 32, not %d", bits);
-    const char *key = scheme_key(algo, tile, bits, scheme);
-    if (!key)
-        return wb_fail(err, err_len, WB_E_BAD_CASE, "scheme '%s' does not apply to %s at %d bits "
-                       "(%s)", scheme, algo, bits, tile && bits == 8 ? "tensor, tap, wide" : "none");
-    if (tile && strcmp(transform, "static") != 0 && strcmp(transform, "learned") != 0)
-        return wb_fail(err, err_len, WB_E_BAD_CASE, "unknown transform '%s' (static, learned)", transform);
-    if (h < 1 || h > 4096 || w < 1 || w > 4096)
-        return wb_fail(err, err_len, WB_E_BAD_CASE, "h and w must be in 1..4096 (got %d x %d)", h, w);
-    if (cin < 1 || cin > 8192 || cout < 1 || cout > 8192)
-        return wb_fail(err, err_len, WB_E_BAD_CASE, "cin and cout must be in 1..8192 (got %d, %d)", cin, cout);
-    const int user = at || g || bt;
-    if (user && (!tile || strcmp(transform, "learned") != 0))
-        return wb_fail(err, err_len, WB_E_BAD_CASE, "matrices are only for learned Winograd transforms");
-
+    wb_conv_spec s = *spec;
+    s.transform = s.transform ? s.transform : "static";
+    int tile, rc;
+    const char *key = NULL;
     wb_matrices mats;
-    if (tile) {
-        int rc = user ? user_matrices(tile, m, r, at, g, bt, &mats, err, err_len)
-                      : wb_default_matrices(tile, &mats);
-        if (rc != WB_OK)
-            return rc;
-    }
-    const wb_kernel *k = wb_find_kernel(algo, bits, transform, key);
+    if ((rc = check_spec(&s, &tile, &key, &mats, err, err_len)) != WB_OK)
+        return rc;
+    const wb_kernel *k = wb_find_kernel(s.algo, s.bits, s.transform, key);
     if (!k)
         return wb_fail(err, err_len, WB_E_UNSUPPORTED, "no %d-bit kernel for algo=%s transform=%s in this build",
-                       bits, algo, tile ? transform : "none");
-
+                       s.bits, s.algo, tile ? s.transform : "none");
     wb_conv *c = calloc(1, sizeof *c);
     if (!c)
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
     c->kernel = k;
-    c->h = h, c->w = w, c->cin = cin, c->cout = cout;
+    c->h = s.h, c->w = s.w, c->cin = s.cin, c->cout = s.cout;
     const double t0 = wb_now_ms();
-    const int rc = k->create(c, tile ? &mats : NULL, weights, err, err_len);
+    rc = k->create(c, tile ? &mats : NULL, weights, err, err_len);
     c->weight_transform_ms = wb_now_ms() - t0;
     if (rc != WB_OK) {
         wb_conv_destroy(c);
@@ -199,7 +161,7 @@ int wb_conv_calibrate(wb_conv *conv, const float *x)
 }
 
 #ifdef WB_SLOW_KERNEL
-/* Test builds only (the check of `bench compare`, tests/test_compare.py): the kernel named
+/* Test builds only (the check of `bench compare`, tests/analysis/test_compare.py): the kernel named
  * WB_SLOW_KERNEL spins for WB_SLOW_PERCENT % of its own run time more. Normal builds never
  * define it (bench.build adds defines only when asked, and they change the build hash). */
 static double slow_spin(const wb_conv *conv, double ran_ms)

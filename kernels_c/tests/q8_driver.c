@@ -5,7 +5,7 @@
  *   q8_driver IN OUT [SCHEME]
  *                        IN: int32 m, learned, h, w, cin, cout, then xq (h*w*cin int8) and
  *                        wq (9*cin*cout int8); learned also reads AT, G, BT as float64.
- *                        SCHEME: 0 tensor (default), 1 tap, 2 wide (wb_q8_plan_create_scheme).
+ *                        SCHEME: 0 tensor (default), 1 tap, 2 wide (wb_q8_spec).
  *                        OUT: y8 of the timed NEON path, then y8 of the scalar calibration path. */
 #include <stdint.h>
 #include <stdio.h>
@@ -44,9 +44,9 @@ int main(int argc, char **argv)
     char err[256];
     wb_q8_plan *p;
     const int scheme = argc == 4 ? atoi(argv[3]) : 0;
-    int rc = wb_q8_plan_create_scheme(m, learned, scheme, learned ? mats[0] : NULL,
-                                      learned ? mats[1] : NULL, learned ? mats[2] : NULL, h, w, cin,
-                                      cout, wq, &p, err, sizeof err);
+    const wb_q8_spec spec = {m, learned, scheme, learned ? mats[0] : NULL, learned ? mats[1] : NULL,
+                             learned ? mats[2] : NULL, h, w, cin, cout};
+    int rc = wb_q8_plan_create(&spec, wq, &p, err, sizeof err);
     if (rc) {
         fprintf(stderr, "q8_driver: %s\n", err);
         return 1;

@@ -1,6 +1,6 @@
 """Writes kernels_c/src/wb_default_transforms.h: the default Cook-Toom matrices of F(2,3), F(4,3)
 and F(6,3) from bench.winograd.cook_toom, as C double arrays. The header is committed;
-tests/test_build.py checks that regenerating it gives the same text.
+tests/native/test_build.py checks that regenerating it gives the same text.
 
 Usage: python kernels_c/tools/gen_default_transforms.py [--check]"""
 

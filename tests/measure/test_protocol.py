@@ -15,11 +15,15 @@ from bench.measure.cases import expand
 from bench.measure.protocol import CaseSpec, ErrorKind, Repetition, case_deadline_s, parse_record
 from bench.native.build import build_runner
 
-RUNNER_C = kernels_dir() / "runner" / "wb_runner.c"
+RUNNER_DIR = kernels_dir() / "runner"
+
+
+def _runner_sources() -> str:
+    return "\n".join(p.read_text() for p in sorted(RUNNER_DIR.glob("*.c")))
 
 
 def test_every_error_kind_the_runner_prints_is_in_the_enum():
-    text = RUNNER_C.read_text()
+    text = _runner_sources()
     body = text[text.index("static const char *error_kind"):]
     body = body[:body.index("\n}\n")]
     printed = set(re.findall(r'return "([a-z_]+)";', body))
@@ -28,7 +32,7 @@ def test_every_error_kind_the_runner_prints_is_in_the_enum():
 
 
 def test_limits_match_the_runner_sources():
-    text = RUNNER_C.read_text()
+    text = _runner_sources()
     assert f"#define MAX_CPUS {protocol.MAX_RUNNER_CPUS}" in text
     assert f".max_reps = {protocol.MAX_REPS}" in text
     assert f"c->h > {MAX_HW}" in text and f"c->cin > {MAX_CHANNELS}" in text

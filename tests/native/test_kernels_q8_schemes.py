@@ -1,5 +1,5 @@
-"""The int8 Winograd schemes tap and wide in C (kernels_c/src/q8-conv-schemes.c and their NEON
-micro-kernels) against bench.numerics.reference, bit for bit.
+"""The int8 Winograd schemes tap and wide in C (kernels_c/src/q8-*.c and their NEON micro-kernels)
+against bench.numerics.reference, bit for bit.
 
 Host build through cffi: the timed NEON path, the scalar calibration path and every intermediate
 (tap: V8, U8, P8, per-position multipliers, Sq; wide: V16, U16, M after its rshift, e, QU) on

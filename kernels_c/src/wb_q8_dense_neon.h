@@ -1,10 +1,13 @@
 /* The dense 16-bit 1-D transform of the learned int8 tile kernels with the coefficients in vector
- * lanes (as f32-wino-dense-neon.inc): y[0..rows) = T x[0..cols) for the row-major int16 matrix
+ * lanes (as wb_f32_dense_neon.h): y[0..rows) = T x[0..cols) for the row-major int16 matrix
  * tm->m16, whose n-th value is lane n % 8 of vector n / 8, loaded once per call (8 vectors hold
  * any a <= 8). Each product is one MUL/MLA by element; the low 16 bits are those of the scalar
  * form, so the bytes are unchanged. The 32-bit passes keep wb_q8_dense_s32. */
-#ifndef WB_Q8_DENSE_LANES
-#define WB_Q8_DENSE_LANES
+#ifndef WB_Q8_DENSE_NEON_H
+#define WB_Q8_DENSE_NEON_H
+
+#include "wb_q8_neon.h"
+
 typedef struct {
     int16x8_t q0, q1, q2, q3, q4, q5, q6, q7;
     const int16_t *m; /* the matrix itself, for the host build's broadcasts */

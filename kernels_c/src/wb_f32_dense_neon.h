@@ -3,6 +3,11 @@
  * once per call. The vectors are named struct fields, not an array: gcc 12 keeps an array of
  * vectors in memory, while fields picked by a constant (after full unrolling) stay in registers.
  * Every product is then one FMLA by element and no coefficient is reloaded in the tile loop. */
+#ifndef WB_F32_DENSE_NEON_H
+#define WB_F32_DENSE_NEON_H
+
+#include "wb_neon.h"
+
 typedef struct {
     float32x4_t q0, q1, q2, q3, q4, q5, q6, q7, q8, q9, q10, q11, q12, q13, q14, q15;
     const float *mat; /* the matrix itself, for the host build's broadcasts */
@@ -73,3 +78,5 @@ wb_f32_dense(const wb_f32_coefs *q, int rows, int cols, const float32x4_t *x, fl
         y[i] = acc;
     }
 }
+
+#endif

@@ -1,8 +1,11 @@
 /* Shared pieces of the tap/wide tile transforms (q8-winoin-scheme-neon.inc,
- * q8-winoout-scheme-neon.inc): dense 1-D transforms on named vector variables (never arrays of
- * vectors: gcc 12 spills those), with the matrix row given at run time. Private to the q8 sources. */
+ * q8-winoout-scheme-neon.inc, q8-winoout-scheme-buf-neon.inc): dense 1-D transforms on named
+ * vector variables (never arrays of vectors: gcc 12 spills those), with the matrix row given at
+ * run time, and the per-position loads and stores of each scheme. Private to the q8 sources. */
 #ifndef WB_Q8_SCHEME_NEON_H
 #define WB_Q8_SCHEME_NEON_H
+
+#include <string.h>
 
 #include "wb_q8_neon.h"
 
@@ -51,45 +54,23 @@ WB_ALWAYS int8x8_t wb_q8_narrow_f32(float32x4_t lo, float32x4_t hi)
     return vmax_s8(q, vdup_n_s8(-127));
 }
 
-/* Per-position stores of the input transform (WB_STORE of q8-winoin-scheme-neon.inc): tap
- * requantizes to int8 with the position's multiplier, wide shifts into int16. */
-#define WB_TAP_STORE(v, p, vs, c, lo, hi, mult, shift)                                             \
-    vst1_s8((int8_t *)(v) + (p) * (vs) + (c), wb_q8_requant_s32(lo, hi, vdupq_n_f32((mult)[p])))
-#define WB_WIDE_STORE(v, p, vs, c, lo, hi, mult, shift)                                            \
+/* Per-position stores of the input transform (q8-winoin-scheme-neon.inc, picked by WB_SCHEME),
+ * the position's multiplier given as a vector vm (the template loads a row's multipliers before
+ * its stores: a store may alias mult): tap requantizes to int8, wide shifts into int16; the 16
+ * forms take V already in int16 lanes (the same bytes: requant widens first; SRSHL rounds without
+ * overflow, and the result fits int16). */
+#define WB_TAP_STORE_VM(v, p, vs, c, lo, hi, vm, shift)                                            \
+    vst1_s8((int8_t *)(v) + (p) * (vs) + (c), wb_q8_requant_s32(lo, hi, vm))
+#define WB_WIDE_STORE_VM(v, p, vs, c, lo, hi, vm, shift)                                           \
     vst1q_s16((int16_t *)(v) + (p) * (vs) + (c),                                                   \
               vcombine_s16(vmovn_s32(vrshlq_s32(lo, vdupq_n_s32(-(shift)))),                       \
                            vmovn_s32(vrshlq_s32(hi, vdupq_n_s32(-(shift))))))
-
-/* Per-position loads of the output transform (WB_LOADZ of q8-winoout-scheme-neon.inc): tap
- * widens P8 and multiplies by Sq[p], wide reads the int32 sums M'. */
-#define WB_TAP_LOADZ(p8, p, ps, c, sq, lo, hi)                                                     \
-    do {                                                                                           \
-        wb_load8_s32((const int8_t *)(p8) + (p) * (ps) + (c), &lo, &hi);                           \
-        lo = vmulq_n_s32(lo, (sq)[p]);                                                             \
-        hi = vmulq_n_s32(hi, (sq)[p]);                                                             \
-    } while (0)
-#define WB_WIDE_LOADZ(p8, p, ps, c, sq, lo, hi)                                                    \
-    do {                                                                                           \
-        lo = vld1q_s32((const int32_t *)(p8) + (p) * (ps) + (c));                                  \
-        hi = vld1q_s32((const int32_t *)(p8) + (p) * (ps) + (c) + 4);                              \
-    } while (0)
-
-/* input transforms (q8-winoin-scheme-neon.inc) */
-/* WB_TAP_STORE / WB_WIDE_STORE with the position's multiplier given as a vector vm (the template
- * loads a row's multipliers before its stores: a store may alias mult), and their forms for V
- * already in int16 lanes (the same bytes: requant widens first; SRSHL rounds without overflow,
- * and the result fits int16) */
-#define WB_TAP_STORE_VM(v, p, vs, c, lo, hi, vm, shift)                                            \
-    vst1_s8((int8_t *)(v) + (p) * (vs) + (c), wb_q8_requant_s32(lo, hi, vm))
-#define WB_WIDE_STORE_VM(v, p, vs, c, lo, hi, vm, shift) WB_WIDE_STORE(v, p, vs, c, lo, hi, 0, shift)
 #define WB_TAP_STORE16_VM(v, p, vs, c, v16, vm, shift)                                             \
     vst1_s8((int8_t *)(v) + (p) * (vs) + (c), wb_q8_requant_s16(v16, vm))
 #define WB_WIDE_STORE16_VM(v, p, vs, c, v16, vm, shift)                                            \
     vst1q_s16((int16_t *)(v) + (p) * (vs) + (c), vrshlq_s16(v16, vdupq_n_s16((int16_t) - (shift))))
 
 /* output transforms (q8-winoout-scheme-neon.inc) */
-
-#include <string.h>
 
 /* A row of ATq as the products of the output transform take it: static kernels read r (a
  * compile-time constant, so each entry folds), learned ones entry k < 4 from lane k of v0 and the
@@ -223,8 +204,9 @@ WB_ALWAYS void wb_store4_q8(int8_t *p, float32x4_t v)
     memcpy(p, &w, 4);
 }
 
-/* Z at position p, 4 or 8 channels from c (WB_LOADZ4 / WB_LOADZ8 of q8-winoout-scheme-neon.inc):
- * tap widens P8 and multiplies by Sq[p], wide reads the int32 sums M'. */
+/* Z at position p, 4 or 8 channels from c (the loads of q8-winoout-scheme-neon.inc and
+ * q8-winoout-scheme-buf-neon.inc, picked by WB_SCHEME): tap widens P8 and multiplies by Sq[p],
+ * wide reads the int32 sums M'. */
 #define WB_TAP_LOADZ4(p8, p, ps, c, sq)                                                            \
     vmulq_n_s32(wb_load4_s32((const int8_t *)(p8) + (p) * (ps) + (c)), (sq)[p])
 #define WB_WIDE_LOADZ4(p8, p, ps, c, sq) vld1q_s32((const int32_t *)(p8) + (p) * (ps) + (c))

@@ -5,15 +5,7 @@
 #define WB_Q8_WIDE32_NEON_H
 
 #include "wb_q8_neon.h"
-
-/* Compiler fences: a value gcc must (re)make where it stands, not hoist and keep in a register */
-#if defined(__aarch64__)
-#define WB_PIN_VREG(v) __asm__ volatile("" : "+w"(v))
-#define WB_PIN_GREG(v) __asm__ volatile("" : "+r"(v))
-#else
-#define WB_PIN_VREG(v) (void)0
-#define WB_PIN_GREG(v) (void)0
-#endif
+#include "wb_templates.h" /* WB_PIN_GREG, WB_PIN_VREG */
 
 /* a float multiplier kept in a general register, broadcast where it is used */
 static inline __attribute__((always_inline)) uint32_t w32_mult_bits(float m)
