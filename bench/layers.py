@@ -1,13 +1,22 @@
 """Layers: the convolution shapes the tables are measured on and the networks are summed over.
 
-A `Layer` is a 3x3, stride-1, same-padded convolution H x W x Cin -> Cout with how often a network
-uses it (`count`) and a name. Layers come from presets (`preset_layers`), from `--res` with
-`--channels` or `--cin`/`--cout` lists (`custom_layers`), or from a layers file (`load_layers`:
-JSON, or TOML with [[layers]] tables):
+A `Layer` is a convolution H x W x Cin -> Cout with a k x k kernel, a stride and a padding (3x3,
+stride 1, same padding unless said otherwise), how often a network uses it (`count`), a name, and
+optionally its own transform file and trained weights. Layers come from presets (`preset_layers`),
+from `--res` with `--channels` or `--cin`/`--cout` lists (`custom_layers`), or from a network file
+(`load_network`), the one format `bench run`, `bench network` and the importers of checkpoints and
+models read and write: JSON, or TOML with [[layers]] tables.
 
-    {"layers": [{"name": "stage1", "h": 32, "w": 32, "cin": 32, "cout": 32, "count": 4}, ...]}
+    {"network": "resnet18-cifar-w0.5",
+     "layers": [{"name": "layer1.0.conv1", "h": 32, "w": 32, "cin": 32, "cout": 32, "count": 1,
+                 "k": 3, "stride": 1, "pad": 1,          # defaults: k 3, stride 1, pad k // 2
+                 "transform": "layer1.0.conv1.json",     # optional: the layer's own transform file
+                 "weights": "layer1.0.conv1.npz"}],      # optional: its trained weights (and ranges)
+     "not_measured": [{"op": "maxpool", "macs": 65536}]} # optional: named in network totals
 
-`layer_key` names a layer in lookup tables, as once-for-all / ProxylessNAS tables do.
+Paths are relative to the file. Numbers must be whole JSON/TOML integers (8.0, "8" and true are
+refused); unknown keys are refused, so a misspelt key never goes unnoticed. `layer_key` names a
+layer in lookup tables, as once-for-all / ProxylessNAS tables do.
 """
 
 from __future__ import annotations
@@ -16,8 +25,8 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.errors import UsageError, choice_error
-from bench.files import read_mapping
+from bench.errors import UsageError, choice_error, shown
+from bench.files import read_mapping, replacing
 
 # The largest layer the runner accepts (kernels_c/runner; tests/measure/test_protocol.py checks it).
 MAX_HW = 4096
@@ -26,7 +35,8 @@ MAX_CHANNELS = 8192
 
 @dataclass(frozen=True)
 class Layer:
-    """A 3x3, stride-1, same-padded convolution layer; `count` is how often a network uses it."""
+    """A convolution layer; `count` is how often a network uses it. `pad` None means k // 2 (same
+    padding for odd k); `transform` and `weights` are absolute paths of files of this layer."""
 
     h: int
     w: int
@@ -34,19 +44,43 @@ class Layer:
     cout: int
     count: int = 1
     name: str = ""
+    k: int = 3
+    stride: int = 1
+    pad: int | None = None
+    transform: str | None = None
+    weights: str | None = None
+
+    def __post_init__(self):
+        if self.pad is None:
+            object.__setattr__(self, "pad", self.k // 2)
+
+    @property
+    def out_hw(self) -> tuple[int, int]:
+        return conv_out(self.h, self.k, self.stride, self.pad), conv_out(self.w, self.k, self.stride, self.pad)
 
     @property
     def key(self) -> str:
-        return layer_key(self.h, self.w, self.cin, self.cout)
+        return layer_key(self.h, self.w, self.cin, self.cout, self.k, self.stride, self.pad)
 
     @property
     def shape(self) -> str:
-        return f"{self.h}x{self.w}x{self.cin}->{self.cout}"
+        conv = "" if (self.k, self.stride) == (3, 1) else f" k{self.k}s{self.stride}"
+        return f"{self.h}x{self.w}x{self.cin}->{self.cout}{conv}"
+
+    @property
+    def macs(self) -> int:
+        ho, wo = self.out_hw
+        return ho * wo * self.k * self.k * self.cin * self.cout
 
 
-def layer_key(h: int, w: int, cin: int, cout: int, kernel: int = 3, stride: int = 1) -> str:
+def conv_out(size: int, k: int, stride: int, pad: int) -> int:
+    return (size + 2 * pad - k) // stride + 1
+
+
+def layer_key(h: int, w: int, cin: int, cout: int, kernel: int = 3, stride: int = 1, pad: int | None = None) -> str:
     """`conv-input:32x32x64-output:32x32x64-kernel:3-stride:1`."""
-    ho, wo = -(-h // stride), -(-w // stride)
+    pad = kernel // 2 if pad is None else pad
+    ho, wo = conv_out(h, kernel, stride, pad), conv_out(w, kernel, stride, pad)
     return f"conv-input:{h}x{w}x{cin}-output:{ho}x{wo}x{cout}-kernel:{kernel}-stride:{stride}"
 
 
@@ -123,22 +157,129 @@ def custom_layers(res: str, channels: str | None, cin: str | None, cout: str | N
     return [Layer(r, r, ci, co) for r, ci, co in itertools.product(resolutions, cins, couts)]
 
 
-def load_layers(path) -> list[Layer]:
-    """Layers with counts from a layers file (format in the module docstring)."""
+# ---------------------------------------------------------------------------------------------
+# Network files
+
+MAX_K = 15
+MAX_STRIDE = 8
+_LAYER_KEYS = ("name", "h", "w", "cin", "cout", "count", "k", "stride", "pad", "transform", "weights")
+
+
+@dataclass(frozen=True)
+class Network:
+    """A network file: its name, its layers, and the operations it has that are not measured
+    ({"op": name, "macs": multiply-accumulates}), which network totals name apart."""
+
+    name: str
+    layers: tuple[Layer, ...]
+    not_measured: tuple[dict, ...] = ()
+
+
+def load_network(path) -> Network:
+    """A network file (format in the module docstring); UsageError naming the file, the layer, the
+    key and what is accepted."""
     path = Path(path)
-    items = read_mapping(path, "layers").get("layers")
+    doc = read_mapping(path, "network")
+    _only_keys(doc, ("network", "layers", "not_measured"), f"{path}")
+    items = doc.get("layers")
     if not isinstance(items, list) or not items:
-        raise UsageError(f"{path}: expected a non-empty list `layers` of {{name, h, w, cin, cout, count}}")
-    layers = []
+        raise UsageError(f"{path}: expected a non-empty list `layers` of tables {{name, h, w, cin, cout, count, ...}}")
+    layers = tuple(_layer(item, i, path) for i, item in enumerate(items))
+    names = [l.name for l in layers]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise UsageError(f"{path}: layer names must be unique; named twice: {', '.join(twice)}")
+    name = doc.get("network", path.stem)
+    if not isinstance(name, str) or not name:
+        raise UsageError(f"{path}: bad network {name!r}; expected a name (a string)")
+    return Network(name, layers, tuple(_not_measured(doc.get("not_measured", []), path)))
+
+
+def load_layers(path) -> list[Layer]:
+    """The layers of a network file."""
+    return list(load_network(path).layers)
+
+
+def save_network(network: Network, path) -> Path:
+    """Write a network file (JSON) that load_network reads back; layer files are named relative to
+    it where they lie beside or below it."""
+    import json
+
+    path = Path(path)
+    rows = []
+    for l in network.layers:
+        row = {"name": l.name, "h": l.h, "w": l.w, "cin": l.cin, "cout": l.cout, "count": l.count,
+               "k": l.k, "stride": l.stride, "pad": l.pad}
+        for key in ("transform", "weights"):
+            if getattr(l, key):
+                row[key] = _relative(Path(getattr(l, key)), path.parent)
+        rows.append(row)
+    doc = {"network": network.name, "layers": rows}
+    if network.not_measured:
+        doc["not_measured"] = list(network.not_measured)
+    with replacing(path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=1) + "\n")
+    return path
+
+
+def _relative(p: Path, base: Path) -> str:
+    try:
+        return str(p.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(p.resolve())
+
+
+def _only_keys(table: dict, accepted, where: str) -> None:
+    for key in table:
+        if key not in accepted:
+            raise UsageError(f"{where}: unknown key {key!r}; accepted: {', '.join(accepted)}")
+
+
+def _whole(item: dict, key: str, low: int, high: int, where: str, default=None) -> int:
+    v = item.get(key, default)
+    if type(v) is not int or not low <= v <= high:
+        raise UsageError(f"{where}: bad {key} {shown(v)}; accepted: a whole number from {low} to {high}")
+    return v
+
+
+def _file(item: dict, key: str, base: Path, where: str) -> str | None:
+    v = item.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, str) or not v:
+        raise UsageError(f"{where}: bad {key} {str(v)[:40]!r}; accepted: a file path relative to the network file")
+    p = (base / v).resolve()
+    if not p.is_file():
+        raise UsageError(f"{where}: {key} file {str(p)!r} not found")
+    return str(p)
+
+
+def _layer(item, i: int, path: Path) -> Layer:
+    where = f"{path}: layer {i}"
+    if not isinstance(item, dict):
+        raise UsageError(f"{where}: expected a table {{name, h, w, cin, cout, count, ...}}")
+    _only_keys(item, _LAYER_KEYS, where)
+    name = item.get("name", f"layer{i}")
+    if not isinstance(name, str) or not name:
+        raise UsageError(f"{where}: bad name {name!r}; expected a string")
+    k = _whole(item, "k", 1, MAX_K, where, 3)
+    return Layer(_whole(item, "h", 1, MAX_HW, where), _whole(item, "w", 1, MAX_HW, where),
+                 _whole(item, "cin", 1, MAX_CHANNELS, where), _whole(item, "cout", 1, MAX_CHANNELS, where),
+                 _whole(item, "count", 1, 1_000_000, where, 1), name, k,
+                 _whole(item, "stride", 1, MAX_STRIDE, where, 1), _whole(item, "pad", 0, k, where, k // 2),
+                 _file(item, "transform", path.parent, where), _file(item, "weights", path.parent, where))
+
+
+def _not_measured(items, path: Path) -> list[dict]:
+    if not isinstance(items, list):
+        raise UsageError(f"{path}: bad not_measured; expected a list of {{op, macs}} tables")
+    out = []
     for i, item in enumerate(items):
-        try:
-            layer = Layer(int(item["h"]), int(item["w"]), int(item["cin"]), int(item["cout"]),
-                          int(item.get("count", 1)), str(item.get("name", f"layer{i}")))
-        except (KeyError, TypeError, ValueError) as e:
-            raise UsageError(f"{path}: layer {i} needs whole numbers h, w, cin, cout (and count): {e!r}") from None
-        if not (1 <= layer.h <= MAX_HW and 1 <= layer.w <= MAX_HW and 1 <= layer.cin <= MAX_CHANNELS
-                and 1 <= layer.cout <= MAX_CHANNELS and layer.count >= 1):
-            raise UsageError(f"{path}: layer {i} {layer.h}x{layer.w}x{layer.cin}->{layer.cout} x{layer.count} out of "
-                             f"range; accepted: h, w 1..{MAX_HW}, channels 1..{MAX_CHANNELS}, count >= 1")
-        layers.append(layer)
-    return layers
+        where = f"{path}: not_measured {i}"
+        if not isinstance(item, dict):
+            raise UsageError(f"{where}: expected a table {{op, macs}}")
+        _only_keys(item, ("op", "macs"), where)
+        if not isinstance(item.get("op"), str) or not item["op"]:
+            raise UsageError(f"{where}: bad op {str(item.get('op'))[:40]!r}; expected a name")
+        out.append({"op": item["op"], "macs": _whole(item, "macs", 0, 10 ** 15, where, 0)})
+    return out

@@ -69,9 +69,22 @@ def parse_transforms(text: str) -> list[str]:
     return out
 
 
+MEASURED_CONVS = ((3, 1, 1),)   # (k, stride, pad) the kernels implement
+
+
+def check_measurable(layers) -> None:
+    """UsageError naming the first layer no kernel implements and what is implemented."""
+    for l in layers:
+        if (l.k, l.stride, l.pad) not in MEASURED_CONVS:
+            accepted = ", ".join(f"k {k} stride {s} pad {p}" for k, s, p in MEASURED_CONVS)
+            raise UsageError(f"layer {l.name or l.shape!r} (k {l.k} stride {l.stride} pad {l.pad}) has no kernel; "
+                             f"accepted: {accepted}")
+
+
 def expand(layers, algos, transforms, bits, schemes=("tensor",)) -> list[Case]:
     """Every layer x operator; im2row has no transform, so it appears once per bit width; the
     scheme applies to int8 Winograd only (every other case appears once, with scheme none)."""
+    check_measurable(layers)
     cases = []
     for layer, b, algo in itertools.product(layers, bits, algos):
         for transform in ([NO_TRANSFORM] if algo == "im2row" else transforms):
