@@ -60,7 +60,9 @@ class Layer:
 
     @property
     def key(self) -> str:
-        return layer_key(self.h, self.w, self.cin, self.cout, self.k, self.stride, self.pad)
+        """`conv-input:32x32x64-output:32x32x64-kernel:3-stride:1`, as once-for-all tables key layers."""
+        ho, wo = self.out_hw
+        return f"conv-input:{self.h}x{self.w}x{self.cin}-output:{ho}x{wo}x{self.cout}-kernel:{self.k}-stride:{self.stride}"
 
     @property
     def shape(self) -> str:
@@ -77,11 +79,9 @@ def conv_out(size: int, k: int, stride: int, pad: int) -> int:
     return (size + 2 * pad - k) // stride + 1
 
 
-def layer_key(h: int, w: int, cin: int, cout: int, kernel: int = 3, stride: int = 1, pad: int | None = None) -> str:
-    """`conv-input:32x32x64-output:32x32x64-kernel:3-stride:1`."""
-    pad = kernel // 2 if pad is None else pad
-    ho, wo = conv_out(h, kernel, stride, pad), conv_out(w, kernel, stride, pad)
-    return f"conv-input:{h}x{w}x{cin}-output:{ho}x{wo}x{cout}-kernel:{kernel}-stride:{stride}"
+def layer_key(h: int, w: int, cin: int, cout: int, kernel: int = 3, stride: int = 1) -> str:
+    """The key of a layer with same padding (Layer.key)."""
+    return Layer(h, w, cin, cout, k=kernel, stride=stride).key
 
 
 # ---------------------------------------------------------------------------------------------
