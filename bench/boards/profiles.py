@@ -318,7 +318,8 @@ def load_board(name: str | None = None, ssh_host: str | None = None) -> Board:
         clusters = () if board.probe_clusters else board.clusters
         arch = None if board.probe_clusters else board.arch
         return dataclasses.replace(board, transport=transport, host=addr, user=user or board.user,
-                                   port=port or board.port, clusters=clusters, arch=arch, probe_clusters=False)
+                                   port=port or board.port, clusters=clusters, arch=arch, probe_clusters=False,
+                                   source=f"--host on {board.source}")
     if name is None:
         name, where = default_board()
         if name not in raw:
@@ -344,7 +345,7 @@ def address_setting(board: Board) -> str:
     except UsageError:  # a bad default entry has its own message when it is used
         default, where = None, ""
     chosen = f"{board.name!r} is the default board ({where}); " if board.name == default else ""
-    if board.source == "--host":
+    if board.source.startswith("--host"):
         return f"{chosen}the address came from --host"
     if board.source.startswith(str(SHIPPED_DIR)):
         return (f"{chosen}the address {board.host!r} is the shipped profile's ({board.source}): give yours with "

@@ -307,15 +307,16 @@ def connect_failure(e: BaseException, host: str, port: int, waited: float, timeo
     (refused, no answer) or the server (not SSH)."""
     errors = getattr(e, "errors", None)
     causes = list(errors.values()) if isinstance(errors, dict) and errors else [e]
-    if any(isinstance(c, socket.gaierror) for c in causes):
-        return f"the host name {host!r} does not resolve (DNS: {_reason(e)}); check the name or use an address"
+    dns = next((c for c in causes if isinstance(c, socket.gaierror)), None)
+    if dns is not None:
+        return f"the host name {host!r} does not resolve (DNS: {dns.strerror or dns}); check the name or use an address"
     if all(isinstance(c, ConnectionRefusedError) for c in causes):
         return (f"connection refused: nothing listens on port {port} of {host} (the board is still booting, "
                 f"its SSH server is off, or the port is another)")
-    if isinstance(e, (socket.timeout, TimeoutError)) and "banner" not in str(e):
+    if isinstance(e, (socket.timeout, TimeoutError)):
         return (f"no answer within {waited:.0f} s (connect_timeout {timeout:g} s): the board is off, on another "
                 f"network, or a firewall drops the connection")
-    if isinstance(e, EOFError) or "banner" in str(e) or "protocol" in str(e).lower():
+    if not isinstance(e, OSError):  # paramiko's SSHException or EOFError: TCP connected, SSH did not start
         if waited >= timeout - 0.5:
             return (f"port {port} of {host} took the connection but no SSH server answered within {waited:.0f} s "
                     f"(connect_timeout {timeout:g} s): another service on that port, or an overloaded board")
