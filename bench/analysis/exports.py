@@ -27,7 +27,8 @@ import statistics
 
 import numpy as np
 
-from bench.analysis.lut import KEY_COLUMNS, table_name
+from bench.analysis.lut import table_name
+from bench.measure.results import KEY_COLUMNS
 
 FORMATS = ("ofa", "pyperf", "gbench")
 GBENCH_REPETITIONS = 100

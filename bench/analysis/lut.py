@@ -23,7 +23,7 @@ is never imported otherwise; bench.analysis.tensors):
     lut.network_latency(layers, probs, ops=OPS)["total_ms"]   # [] or [B]: sum of count x expectation
 
 The table behind the tensor form is built once per (layers, operators, statistic) and kept on the
-device of the probabilities, so a search step costs one small einsum.
+device of the probabilities, so a search step costs one small batched matmul.
 """
 
 from __future__ import annotations
@@ -40,13 +40,13 @@ from bench.errors import UsageError
 from bench.layers import layer_key
 from bench.operators import op_key
 from bench.analysis.predict import PredictError, fit_table, predict
+from bench.measure.results import KEY_COLUMNS
 from bench.analysis.tensors import (check_rows, compute_dtype, expectation, is_array, matrix_like, tolerance, torch_of,
                                     unstack, weighted_sum)
 
 LUT_SCHEMA_VERSION = 2
 # Version 1 had no mean_ms, std_ms, n_samples and no provenance; load_lut reads it as it was.
 READ_SCHEMA_VERSIONS = (1, 2)
-KEY_COLUMNS = ("board", "core", "threads", "bits", "algo", "transform", "scheme", "h", "w", "cin", "cout")
 
 
 class LUTError(KeyError):
@@ -64,7 +64,7 @@ def build_lut(df, samples: dict | None = None) -> list[dict]:
     ok = df[(df["status"] == "ok") & (~df["emulated"].astype(bool))]
     rows = []
     for r in ok.to_dict("records"):
-        key = tuple(r.get(c, "none") for c in KEY_COLUMNS)
+        key = tuple(r.get(c) for c in KEY_COLUMNS)
         rows.append({
             "board": r["board"], "core": r["core"], "threads": int(r["threads"]),
             "layer": layer_key(r["h"], r["w"], r["cin"], r["cout"]), "h": int(r["h"]), "w": int(r["w"]),
@@ -343,7 +343,7 @@ def _check_shape(p, n_layers: int, n_ops: int) -> None:
 
 
 def _array_kind(like) -> tuple:
-    """(dtype, device) of what the tensor form computes in for probabilities `like`."""
+    """(library, dtype, device) the tensor form computes in for probabilities `like`."""
     torch = torch_of(like)
     if torch is not None:
         return "torch", str(compute_dtype(like)), str(like.device)

@@ -18,7 +18,8 @@ pipeline, not an Arm latency). Without raw.jsonl only board, core, threads and C
 
 from __future__ import annotations
 
-from bench.analysis.lut import KEY_COLUMNS, table_name
+from bench.analysis.lut import table_name
+from bench.measure.results import KEY_COLUMNS
 
 WHERE_MEANS = {
     "native": "the kernels ran natively on the board's cores",
