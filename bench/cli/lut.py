@@ -55,8 +55,9 @@ def write_lut(results: ResultsDir, out: Path, predictors: dict | None = None) ->
     return csv_path, json_path, len(rows)
 
 
-def write_exports(results: ResultsDir, out: Path, formats: list[str]) -> list[Path]:
-    """The other tools' formats, each file whole or not at all; UsageError when no entry has raw samples."""
+def export_texts(results: ResultsDir, out: Path, formats: list[str]) -> dict[Path, str]:
+    """The files of the other tools' formats, path -> text, nothing written yet; UsageError when no
+    entry has raw samples."""
     samples = total_samples(results.records)
     rows = build_lut(results.dataframe(), samples)
     if not rows:
@@ -69,7 +70,6 @@ def write_exports(results: ResultsDir, out: Path, formats: list[str]) -> list[Pa
         print(f"bench lut: warning: {len(rows) - len(with_samples)} of {len(rows)} entries have no raw samples "
               f"in raw.jsonl and are left out of --format {','.join(formats)}", file=sys.stderr)
     prov = provenance(results.records, with_samples)
-    out = output_dir(out)
     texts = {}
     if "ofa" in formats:
         for name, text in ofa_documents(with_samples, prov).items():
@@ -79,10 +79,14 @@ def write_exports(results: ResultsDir, out: Path, formats: list[str]) -> list[Pa
     if "gbench" in formats:
         texts[out / "lut.gbench.json"] = json.dumps(gbench_document(with_samples, samples, prov), indent=1,
                                                     allow_nan=False) + "\n"
-    with contextlib.ExitStack() as stack:  # every file whole, or none
+    return texts
+
+
+def write_texts(texts: dict[Path, str]) -> None:
+    """Every file whole, or none."""
+    with contextlib.ExitStack() as stack:
         for path, text in texts.items():
             stack.enter_context(replacing(path)).write_text(text)
-    return list(texts)
 
 
 def predictor_report(predictors: dict) -> str:
@@ -105,14 +109,16 @@ def _lut(args) -> int:
     formats = parse_choices(args.format, "--format", FORMAT_CHOICES)
     results = ResultsDir.load(args.results)
     out = Path(args.out) if args.out else results.path
+    others = [f for f in formats if f != "lut"]
+    texts = export_texts(results, out, others) if others else {}   # refusals come before any file is written
+    output_dir(out)
     if "lut" in formats:
         rows = build_lut(results.dataframe())
         predictors = fit_predictors(rows) if rows else {}
         csv_path, json_path, n = write_lut(results, out, predictors)
         print(f"wrote {n} entries to {csv_path} and {json_path}")
         print(predictor_report(predictors))
-    others = [f for f in formats if f != "lut"]
-    if others:
-        for path in write_exports(results, out, others):
-            print(f"wrote {path}")
+    write_texts(texts)
+    for path in texts:
+        print(f"wrote {path}")
     return 0

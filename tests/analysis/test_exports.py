@@ -168,7 +168,7 @@ def test_google_benchmark_compare_reads_the_export_and_compares_two(exported):
 def test_export_refusals_are_one_line(tmp_path):
     only_csv = results_dir(tmp_path / "r", 1.0)
     (only_csv / "raw.jsonl").unlink()
-    for args, message in ((["--format", "ofa"], "has no raw samples (raw.jsonl)"),
+    for args, message in ((["--format", "lut,ofa"], "has no raw samples (raw.jsonl)"),
                           (["--format", "yaml"], "unknown --format 'yaml'; accepted: lut, ofa, pyperf, gbench")):
         done = bench("lut", only_csv, *args)
         assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
