@@ -173,6 +173,7 @@ class LUT:
     def _expected_array(self, layer, probs, stat: str, ops):
         if ops is None:
             raise ValueError("probabilities as an array need ops=[the operator key of each column]")
+        probs = probs if torch_of(probs) is not None else np.asarray(probs)   # a list of lists reads as numpy
         one = _is_one_layer(layer)
         p = probs[..., None, :] if one else probs
         stack, _ = self._stack([layer] if one else list(layer), list(ops), stat, False, probs)
@@ -243,6 +244,7 @@ class LUT:
     def _network_array(self, layers: list, probs, stat: str, predict: bool, ops) -> dict:
         if ops is None:
             raise ValueError("probabilities as an array need ops=[the operator key of each column]")
+        probs = probs if torch_of(probs) is not None else np.asarray(probs)
         stack, counts = self._stack(layers, list(ops), stat, predict, probs)
         _check_shape(probs, stack.shape[0], stack.shape[1])
         check_rows(probs, f"for {self.name}")
