@@ -318,7 +318,8 @@ def load_board(name: str | None = None, ssh_host: str | None = None) -> Board:
         clusters = () if board.probe_clusters else board.clusters
         arch = None if board.probe_clusters else board.arch
         return dataclasses.replace(board, transport=transport, host=addr, user=user or board.user,
-                                   port=port or board.port, clusters=clusters, arch=arch, probe_clusters=False)
+                                   port=port or board.port, clusters=clusters, arch=arch, probe_clusters=False,
+                                   source=f"--host on {board.source}")
     if name is None:
         name, where = default_board()
         if name not in raw:
@@ -326,6 +327,31 @@ def load_board(name: str | None = None, ssh_host: str | None = None) -> Board:
     if name not in raw:
         raise choice_error("board", name, sorted(raw))
     return _build(name, raw)
+
+
+def board_hint(board: Board) -> str:
+    """For a message about this machine's cores: how to point at a board instead ("" for other boards)."""
+    if board.transport != "local":
+        return ""
+    return (f"; {board.name!r} is this machine: to measure on a board, name it with --board NAME (see "
+            f"bench boards) or make it the default: default = \"NAME\" at the top of {user_boards_file()}, "
+            f"or ${DEFAULT_ENV}=NAME")
+
+
+def address_setting(board: Board) -> str:
+    """Which setting holds a board's address, and how to change it (for connection failures)."""
+    try:
+        default, where = default_board()
+    except UsageError:  # a bad default entry has its own message when it is used
+        default, where = None, ""
+    chosen = f"{board.name!r} is the default board ({where}); " if board.name == default else ""
+    if board.source.startswith("--host"):
+        return f"{chosen}the address came from --host"
+    if board.source.startswith(str(SHIPPED_DIR)):
+        return (f"{chosen}the address {board.host!r} is the shipped profile's ({board.source}): give yours with "
+                f"--host USER@ADDR, or as host = \"USER@ADDR\" under [boards.{board.name}] (with base = "
+                f"\"{board.name}\") in {user_boards_file()}")
+    return f"{chosen}the address is host = {board.host!r} under [boards.{board.name}] in {board.source}"
 
 
 def default_board() -> tuple[str, str]:
@@ -398,7 +424,7 @@ def resolve_core(board: Board, core_arg: str | None) -> list[Cluster]:
             if not sel:
                 has = ", ".join(c.describe() for c in ordered)
                 raise UsageError(f"board {board.name!r} has no core {arg!r}; it has {has}; "
-                                 f"accepted: {', '.join(names + list(SELECTORS))}")
+                                 f"accepted: {', '.join(names + list(SELECTORS))}{board_hint(board)}")
         picked.extend(c for c in sel if c not in picked)
     return picked
 

@@ -52,6 +52,11 @@ class TransportError(MeasurementError):
     """The board could not be reached or a transfer failed (exit code 1 on the CLI)."""
 
 
+class ConnectError(TransportError):
+    """The board's SSH server could not be reached at all (name, network or server): its address or
+    the board's state is at fault, not the login."""
+
+
 class HostKeyError(UsageError):
     """The board's SSH host key is unknown (and not opted in) or does not match known_hosts."""
 
@@ -297,6 +302,30 @@ def fingerprint(key) -> str:
     return "SHA256:" + base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
 
 
+def connect_failure(e: BaseException, host: str, port: int, waited: float, timeout: float) -> str:
+    """What failed when opening an SSH connection, in plain words: the name (DNS), the connection
+    (refused, no answer) or the server (not SSH)."""
+    errors = getattr(e, "errors", None)
+    causes = list(errors.values()) if isinstance(errors, dict) and errors else [e]
+    dns = next((c for c in causes if isinstance(c, socket.gaierror)), None)
+    if dns is not None:
+        return f"the host name {host!r} does not resolve (DNS: {dns.strerror or dns}); check the name or use an address"
+    if all(isinstance(c, ConnectionRefusedError) for c in causes):
+        return (f"connection refused: nothing listens on port {port} of {host} (the board is still booting, "
+                f"its SSH server is off, or the port is another)")
+    if isinstance(e, (socket.timeout, TimeoutError)):
+        return (f"no answer within {waited:.0f} s (connect_timeout {timeout:g} s): the board is off, on another "
+                f"network, or a firewall drops the connection")
+    if not isinstance(e, OSError):  # paramiko's SSHException or EOFError: TCP connected, SSH did not start
+        if waited >= timeout - 0.5:
+            return (f"port {port} of {host} took the connection but no SSH server answered within {waited:.0f} s "
+                    f"(connect_timeout {timeout:g} s): another service on that port, or an overloaded board")
+        return f"port {port} of {host} took the connection but did not answer as an SSH server (another service on that port?)"
+    if isinstance(e, ConnectionResetError):
+        return f"the connection to port {port} of {host} was reset before SSH started"
+    return _reason(e)
+
+
 def _reason(e: Exception) -> str:
     """Why a connection failed, in words: paramiko folds per-address socket errors into one
     NoValidConnectionsError whose text starts with "[Errno None]"."""
@@ -406,12 +435,8 @@ class SSHTransport(Transport):
             raise TransportError(f"board {self.board.name}: authentication to {where} failed ({e}); "
                                  f"key files tried: {self._key_files()}") from None
         except (OSError, p.SSHException, EOFError) as e:
-            waited = time.monotonic() - t0
-            if isinstance(e, (socket.timeout, TimeoutError)) or waited >= self.board.connect_timeout - 0.5:
-                raise TransportError(f"board {self.board.name}: cannot connect to {where}: timed out after "
-                                     f"{waited:.0f} s (connect_timeout {self.board.connect_timeout:g} s) "
-                                     f"waiting for the SSH server ({e or type(e).__name__})") from None
-            raise TransportError(f"board {self.board.name}: cannot connect to {where}: {_reason(e)}") from None
+            why = connect_failure(e, self.conn.host, self.conn.port, time.monotonic() - t0, self.board.connect_timeout)
+            raise ConnectError(f"board {self.board.name}: cannot connect to {where}: {why}") from None
 
     def _key_files(self) -> str:
         """The private key files an authentication could have used (for the error message)."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from bench.cli.options import add_parser
 from bench.boards.profiles import SHIPPED_DIR, default_board, list_boards, list_groups, user_boards_file
 
 
 def register(sub) -> None:
-    p = sub.add_parser("boards", help="list the board profiles and groups")
+    p = add_parser(sub, "boards", "list the board profiles and groups",
+                   "bench boards",
+                   "Shipped profiles and yours, the groups, and the default board (marked *) with where it comes from.")
     p.set_defaults(func=_boards)
 
 

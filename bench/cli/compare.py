@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.cli.options import add_parser
 from bench.errors import MeasurementError, UsageError
 from bench.measure.results import load_samples
 
 
 def register(sub) -> None:
-    p = sub.add_parser("compare", help="compare two results directories case by case (U test on raw samples)")
+    p = add_parser(sub, "compare", "compare two results directories case by case (U test on raw samples)",
+                   "bench compare tables/before tables/after --fail-above 10",
+                   "Exit 1 when a case got significantly slower by more than --fail-above percent, for CI.")
     p.add_argument("old", help="the baseline results directory")
     p.add_argument("new", help="the results directory to judge")
     p.add_argument("--stage", default="total", choices=("total", "input", "gemm", "output"),

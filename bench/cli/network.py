@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.cli.options import add_parser
 from bench.analysis.lut import build_lut, fit_predictors
 from bench.analysis.network import format_table, load_assignment, luts_from_rows, network_rows
 from bench.errors import UsageError
@@ -13,7 +14,10 @@ from bench.measure.results import ResultsDir
 
 
 def register(sub) -> None:
-    p = sub.add_parser("network", help="whole-network latency and stage breakdown from a results directory")
+    p = add_parser(sub, "network", "whole-network latency and stage breakdown from a results directory",
+                   "bench network tables/latest --preset resnet18-cifar --width 0.5 --assign f4-static-int8",
+                   "Sums count x median over a network's layers for each operator, the fastest per layer, or "
+                   "an assignment file; writes network.csv and network.png.")
     p.add_argument("results", help="a results directory (or its latency.csv)")
     p.add_argument("--preset", help="resnet18-cifar (with --width) or quick (default: resnet18-cifar)")
     p.add_argument("--width", type=float, default=1.0, help="resnet18-cifar width: 0.5 or 1.0 (default 1.0)")

@@ -1,21 +1,63 @@
-"""Command-line options that choose boards, shared by `bench probe`, `bench run` and the like:
-`--board NAME` (repeatable where a command drives a farm; a group name expands to its boards),
-`--host user@addr[:port]` and `--accept-new-host-key`."""
+"""What several subcommands share: a subcommand's parser with its description and example
+(`add_parser`), `--quiet`/`--verbose` (`add_verbosity`, on `bench` and on every subcommand), the
+options that choose boards (`--board NAME`, repeatable where a command drives a farm, a group name
+expanding to its boards; `--host user@addr[:port]`; `--accept-new-host-key`), and where results go
+by default (`default_results_root`)."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import os
+import textwrap
+from pathlib import Path
 
-from bench.boards.profiles import Board, load_board, load_boards
+from bench.boards.profiles import DEFAULT_ENV, Board, default_board, load_board, load_boards, user_boards_file
 from bench.errors import UsageError
+
+REPOSITORY = Path(__file__).resolve().parents[2]   # a source checkout's root (pyproject.toml, kernels_c/)
+DATA_ENV = "XDG_DATA_HOME"
+
+
+def add_parser(sub, name: str, summary: str, example: str, details: str = ""):
+    """A subcommand's parser: `summary` (one line, in `bench --help`) opens its own --help, followed by
+    `details`; `example` (one command per line) closes it. Every subcommand takes --quiet/--verbose."""
+    text = summary[0].upper() + summary[1:] + "." + (" " + details if details else "")
+    p = sub.add_parser(name, help=summary, description=textwrap.fill(text, 100),
+                       epilog="example:\n" + "".join(f"  {line}\n" for line in example.splitlines()),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_verbosity(p, suppress=True)
+    return p
+
+
+def add_verbosity(parser, suppress: bool = False) -> None:
+    """-q/--quiet and -v/--verbose. On subcommands their default is left out of the namespace, so
+    that `bench -q run` and `bench run -q` both count."""
+    default = argparse.SUPPRESS if suppress else False
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", action="store_true", default=default,
+                       help="no progress bar or status lines (results, warnings and errors still print)")
+    group.add_argument("-v", "--verbose", action="store_true", default=default,
+                       help="a line per finished case, and the SSH connection's log")
+
+
+def _default_board_help() -> str:
+    """`default: NAME (where it comes from)` for --board's help: the board used without --board."""
+    try:
+        name, where = default_board()
+    except (UsageError, OSError) as e:  # the command itself reports a bad boards file, if it needs one
+        return f"default: none usable ({str(e)[:200]})".replace("%", "%%")
+    how = (f"; set one with default = \"NAME\" in {user_boards_file()} or ${DEFAULT_ENV}"
+           if where == "built in" else "")
+    return f"default: {name}, {where}{how}".replace("%", "%%")
 
 
 def add_board_arguments(parser, multiple: bool = False) -> None:
     if multiple:
         parser.add_argument("--board", action="append", metavar="NAME",
-                            help="board profile or group (repeat for a farm; default: local); see `bench boards`")
+                            help=f"board profile or group (repeat for a farm; {_default_board_help()}); see `bench boards`")
     else:
-        parser.add_argument("--board", metavar="NAME", help="board profile (default: local); see `bench boards`")
+        parser.add_argument("--board", metavar="NAME", help=f"board profile ({_default_board_help()}); see `bench boards`")
     parser.add_argument("--host", metavar="USER@ADDR[:PORT]",
                         help="reach the board over SSH at this address or ~/.ssh/config alias")
     parser.add_argument("--accept-new-host-key", action="store_true",
@@ -43,3 +85,22 @@ def boards_from_args(args) -> list[Board]:
     if not names:
         return [board_from_args(args)]
     return [_opt_in(b, args) for b in load_boards(names, args.host)]
+
+
+def in_repository(cwd: Path | None = None) -> bool:
+    """Whether the current directory is this project's source checkout (its root)."""
+    try:
+        cwd = (cwd or Path.cwd()).resolve()
+    except OSError:  # the current directory was removed
+        return False
+    return cwd == REPOSITORY and (cwd / "kernels_c" / "kernels.toml").is_file() and (cwd / "pyproject.toml").is_file()
+
+
+def default_results_root() -> Path:
+    """Where `bench run` puts results without --out: `./tables` when run from this project's checkout,
+    else the per-user data directory `$XDG_DATA_HOME/winobench/tables` (default
+    `~/.local/share/winobench/tables`)."""
+    if in_repository():
+        return Path("tables")
+    base = os.environ.get(DATA_ENV) or str(Path.home() / ".local" / "share")
+    return Path(base) / "winobench" / "tables"

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.cli.options import add_parser
 from bench.errors import UsageError
 from bench.files import output_dir
 from bench.measure.results import RAW_NAME, ResultsDir, load_peaks
 
 
 def register(sub) -> None:
-    p = sub.add_parser("plot", help="stacked stage bars, speedup heatmap, latency vs error (PNG + SVG)")
+    p = add_parser(sub, "plot", "stacked stage bars, speedup heatmap, latency vs error and roofline (PNG + SVG)",
+                   "bench plot tables/latest --out figures")
     p.add_argument("results", help="a results directory (or its latency.csv)")
     p.add_argument("--out", help="output directory (default: RESULTS/plots)")
     p.set_defaults(func=_plot)

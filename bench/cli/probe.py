@@ -8,11 +8,13 @@ import json
 
 from bench.boards.probe import probe_board
 from bench.boards.profiles import check_save_name, save_board
-from bench.cli.options import add_board_arguments, board_from_args
+from bench.cli.options import add_board_arguments, add_parser, board_from_args
 
 
 def register(sub) -> None:
-    p = sub.add_parser("probe", help="read a board's CPU topology, frequencies and temperatures")
+    p = add_parser(sub, "probe", "read a board's CPU topology, frequencies and temperatures",
+                   "bench probe --host linaro@192.168.1.7 --save myboard",
+                   "Core names come from the MIDR registers; --save writes the probed profile to your boards file.")
     add_board_arguments(p)
     p.add_argument("--save", nargs="?", const="", metavar="NAME",
                    help="save the probed profile to the user's boards file (as NAME; default: the board's name)")

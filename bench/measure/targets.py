@@ -15,7 +15,7 @@ from typing import Sequence
 
 from bench.boards.cpus import format_cpulist
 from bench.boards.probe import Reached, reach
-from bench.boards.profiles import Board, resolve_core
+from bench.boards.profiles import Board, board_hint, resolve_core
 from bench.boards.topology import Cluster, label
 from bench.errors import UsageError
 from bench.measure.protocol import Where
@@ -65,7 +65,8 @@ def resolve_target(r: Reached, requested: Cluster, threads: int) -> Target:
     found = [c for c in r.board.clusters if c.core == requested.core]
     if not found:
         has = ", ".join(f"{c.core} (cpus {format_cpulist(c.cpus)})" for c in r.topology.clusters)
-        raise UsageError(f"board {r.board.name!r} has no core {requested.core!r} (read from the board: {has})")
+        raise UsageError(f"board {r.board.name!r} has no core {requested.core!r} (read from the board: {has})"
+                         f"{board_hint(r.board)}")
     probed = next((c for c in found if set(requested.cpus) & set(c.cpus)), found[-1])
     cpus = pick_cpus(r.board.name, requested, probed, threads)
     cluster = dataclasses.replace(probed, mcpu=requested.mcpu or probed.mcpu, dotprod=requested.dotprod or probed.dotprod)

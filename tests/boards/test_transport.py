@@ -181,7 +181,8 @@ def test_unreachable_and_unauthorized(sshd_server, tmp_path, monkeypatch):
         closed = s.getsockname()[1]
     board = Board(name="gone", transport="ssh", host="127.0.0.1", port=closed, known_hosts=str(sshd_server.known_hosts),
                   connect_timeout=5)
-    with pytest.raises(TransportError, match=f"cannot connect to .*127.0.0.1:{closed}: connection refused$") as e:
+    with pytest.raises(TransportError, match=f"cannot connect to .*127.0.0.1:{closed}: connection refused: nothing "
+                                             f"listens on port {closed} of 127.0.0.1") as e:
         open_transport(board)
     assert "Errno" not in str(e.value)
     stranger = tmp_path / "stranger"
