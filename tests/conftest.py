@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import pytest
 
 from bench.native import build
-from tests.support import SSHD, SshServer, start_sshd
+from tests.support import SSHD, SshServer, optional_extra, start_sshd
 
 def _server_fixture(tmp_path_factory, name):
     if not os.path.exists(SSHD):
@@ -105,6 +105,25 @@ def aarch64_driver(tmp_path_factory):
                     *map(str, build.library_sources()), str(build.KERNELS / "tests" / "q8_driver.c"),
                     "-static", "-o", str(out), "-lm"], check=True, capture_output=True, timeout=600)
     return out
+
+
+@pytest.fixture(scope="session")
+def torch():
+    """torch, installed from the registries on first use (tests.support.optional_extra); the test
+    is skipped where it cannot be installed."""
+    import importlib
+    import sys
+
+    try:
+        return importlib.import_module("torch")
+    except ImportError:
+        pass
+    where = optional_extra("torch==2.13.0")
+    if where is None:
+        pytest.skip("torch is not installed and could not be installed from the registries (pip install torch)")
+    sys.path.append(str(where))   # appended: what the project already has wins
+    importlib.invalidate_caches()
+    return importlib.import_module("torch")
 
 
 # The `slow` marker (pyproject.toml): `pytest -m "not slow"` is the inner loop, `make test` runs

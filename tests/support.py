@@ -123,3 +123,26 @@ def spec(algo: str, h: int, c: int, **keys):
 
     keys = {"transform": "static", "bits": 32, **keys}
     return CaseSpec(algo, keys.pop("transform"), keys.pop("bits"), h, h, c, c, **keys)
+
+
+def optional_extra(requirement: str, timeout: float = 600) -> "Path | None":
+    """A directory holding `requirement` (e.g. "torch==2.13.0") and what it needs, installed once
+    from the package registries into the project's own virtual environment folder
+    (`<sys.prefix>/extras/`), to be appended to sys.path; None when it cannot be installed (no
+    registry, no wheel for this machine). Optional extras are never needed for the suite to pass:
+    tests that need one skip without it, and run against the real thing when it installs."""
+    import sys
+
+    target = Path(sys.prefix) / "extras" / requirement.replace("=", "-").replace("<", "-").replace(">", "-")
+    done = target / ".installed"
+    if not done.exists():
+        subprocess.run(["rm", "-rf", "--", str(target)], check=False)
+        try:
+            result = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                                     "--target", str(target), requirement], capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        if result.returncode != 0:
+            return None
+        done.write_text(requirement + "\n")
+    return target

@@ -7,6 +7,7 @@ arithmetic over the table, checked against the dict form and against independent
 
 import os
 import subprocess
+from pathlib import Path
 import sys
 
 import numpy as np
@@ -20,7 +21,6 @@ from tests.analysis.test_predict import GRID, synthetic_ms
 from tests.support import ROOT
 
 LAYERS = resnet18_cifar(0.5)
-NO_TORCH = "torch is not installed (an optional extra: pip install torch; `make setup` does not install it)"
 
 
 def probabilities(rng, *shape):
@@ -124,16 +124,7 @@ def test_the_lut_never_imports_torch():
 # ---------------------------------------------------------------------------------------------
 # torch (optional)
 
-def _torch():
-    try:
-        import torch
-    except ImportError:
-        pytest.skip(NO_TORCH)
-    return torch
-
-
-def test_torch_any_dtype_gives_float32_or_wider_and_the_same_total():
-    torch = _torch()
+def test_torch_any_dtype_gives_float32_or_wider_and_the_same_total(torch):
     lut = fake_lut(LAYERS)
     logits = torch.randn(len(LAYERS), len(OPS), generator=torch.Generator().manual_seed(0))
     want = float(lut.network_latency(LAYERS, torch.softmax(logits.double(), -1).numpy(), ops=OPS)["total_ms"])
@@ -143,8 +134,7 @@ def test_torch_any_dtype_gives_float32_or_wider_and_the_same_total():
         assert float(total) == pytest.approx(want, rel=rel), dtype
 
 
-def test_torch_gradients_are_the_analytic_ones():
-    torch = _torch()
+def test_torch_gradients_are_the_analytic_ones(torch):
     lut = fake_lut(LAYERS)
     logits = torch.zeros(3, len(LAYERS), len(OPS), dtype=torch.float64, requires_grad=True)
     with torch.no_grad():
@@ -158,10 +148,9 @@ def test_torch_gradients_are_the_analytic_ones():
     assert torch.allclose(logits.grad, counts[:, None] * p * (f - expected), rtol=1e-9, atol=1e-12)
 
 
-def test_torch_on_another_device_reads_nothing_back():
+def test_torch_on_another_device_reads_nothing_back(torch):
     """The meta device holds no values: any host read (a check, float(), .item()) would fail there,
     so the whole call running on it shows that a step needs no device synchronisation."""
-    torch = _torch()
     lut = fake_lut(LAYERS)
     probs = torch.softmax(torch.zeros(4, len(LAYERS), len(OPS), device="meta", requires_grad=True), -1)
     net = lut.network_latency(LAYERS, probs, ops=OPS)
@@ -170,8 +159,7 @@ def test_torch_on_another_device_reads_nothing_back():
     assert lut.latency_matrix(LAYERS, OPS, like=probs).device.type == "meta"
 
 
-def test_torch_matrix_and_dict_of_scalars():
-    torch = _torch()
+def test_torch_matrix_and_dict_of_scalars(torch):
     lut = fake_lut(LAYERS)
     m = lut.latency_matrix(LAYERS, OPS, like="torch")
     assert isinstance(m, torch.Tensor) and m.dtype == torch.get_default_dtype() and m.shape == (len(LAYERS), len(OPS))
@@ -188,11 +176,11 @@ def test_torch_matrix_and_dict_of_scalars():
 
 
 @pytest.mark.slow
-def test_the_search_benchmark_script_runs_both_forms():
-    _torch()
+def test_the_search_benchmark_script_runs_both_forms(torch):
+    site = Path(torch.__file__).parent.parent   # where torch is, maybe installed for the tests only
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "lut_search_benchmark.py"), "--steps", "8",
                            "--rounds", "1"], capture_output=True, text=True, timeout=600, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+                          env={**os.environ, "PYTHONPATH": f"{ROOT}:{site}"})
     assert done.returncode == 0, done.stderr
     assert "dict   form:" in done.stdout and "tensor form:" in done.stdout, done.stdout
     assert "differ by at most 0.00e+00 ms" in done.stdout or "e-0" in done.stdout.split("differ by at most")[1][:12]
