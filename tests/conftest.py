@@ -137,6 +137,7 @@ def lab_user(labgrid_lab, boards_file, tmp_path):
     for place, (state, _) in labgrid_lab.states().items():
         if state == "acquired":
             labgrid_lab.client("-p", place, "release", "--kick")
+    labgrid_lab.cancel_reservations()
 
 
 @pytest.fixture(scope="session")

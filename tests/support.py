@@ -6,6 +6,7 @@ coordinator, exporters of NetworkServices, labgrid-client)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -194,6 +195,13 @@ class Lab:
         if tags:
             self.client("-p", name, "set-tags", *(f"{k}={v}" for k, v in tags.items()))
         return name
+
+    def cancel_reservations(self) -> int:
+        """Cancel every reservation (a killed client's are left behind); how many there were."""
+        tokens = re.findall(r"^Reservation '(\w+)':", self.client("reservations").stdout, re.M)
+        for token in tokens:
+            self.client("cancel-reservation", token)
+        return len(tokens)
 
     def states(self) -> dict[str, tuple]:
         """place -> (state, holder) as the coordinator says now (bench's own reading of it)."""

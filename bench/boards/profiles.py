@@ -316,6 +316,9 @@ def _resolve_base(name: str, raw: dict, seen: tuple = ()) -> dict:
         raise choice_error(f"base board for {name!r}:", base, sorted(raw))
     merged = dict(_resolve_base(base, raw, seen + (name,)))
     merged.pop("description", None)
+    if "place" in table or "tags" in table or table.get("transport") == "labgrid":
+        for key in ("transport", "host", "port", "user"):
+            merged.pop(key, None)   # a labgrid place gives the address: `base` lends the board's build settings
     merged.update({k: v for k, v in table.items() if k != "base"})
     return merged
 

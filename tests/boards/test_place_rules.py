@@ -27,6 +27,13 @@ def test_a_profile_with_a_place_is_a_labgrid_board_with_the_ssh_keys_of_any_boar
                                  "kind": "rk3399", "place": "rk3399-1", "coordinator": "lab:20408", "acquire_timeout": 30.0}
 
 
+def test_a_place_can_start_from_a_shipped_profile(boards_file):
+    boards_file.add("lab-hikey", base="hikey960", place="hikey-1")
+    b = load_board("lab-hikey")
+    assert (b.transport, b.host, b.place, b.kind, [c.core for c in b.clusters]) == \
+        ("labgrid", None, "hikey-1", "hikey960", ["a53", "a73"])
+
+
 def test_labgrid_selectors_on_the_command_line_and_in_groups(boards_file):
     boards_file.add("named", transport="labgrid", tags={"soc": "rk3399", "lab": "b"})
     boards_file.group("shelf", ["named", "labgrid:soc=hikey960"])

@@ -216,6 +216,29 @@ def test_the_place_is_released_after_an_error(lab_user, tmp_path):
     assert all_free(lab) and nothing_left(work)
 
 
+def test_sigkill_of_bench_leaves_the_place_held_and_the_next_run_says_whose(lab_user, tmp_path):
+    """SIGKILL cannot be caught: the place stays acquired (labgrid keeps it for its holder). The next
+    run says the holder is this user; `labgrid-client release` frees it."""
+    env, lab = lab_user.env, lab_user.lab
+    name, work = _exit_path_board(lab_user, tmp_path)
+    proc = start("run", "--board", name, *LONG, "--out", tmp_path / "r", env=env)
+    try:
+        wait_until(lambda: runners_under(work), proc, what="a runner on the place")
+        proc.kill()
+        proc.communicate(timeout=30)
+        state, holder = lab.states()["x86-a"]
+        assert state == "acquired"
+        res = bench("run", "--board", name, "--acquire-timeout", "1", *SMALL, "--out", tmp_path / "r2", env=env)
+        assert res.returncode == 1 and f"place x86-a is held by {holder} since " in res.stderr
+        assert "(this user: another bench run, or one killed before it could release it)" in res.stderr
+        lab.client("-p", "x86-a", "release")
+        assert lab.states()["x86-a"][0] in ("free", "reserved") and lab.cancel_reservations() == 1
+    finally:
+        for pid in runners_under(work):   # the killed bench's runner goes on: stop it here
+            os.kill(pid, signal.SIGKILL)
+    assert all_free(lab)
+
+
 def _mid_sweep(env, name, work, out, fault):
     """Start a sweep of about 8 s on board `name`, apply `fault` once a row is in, return (proc, stderr)."""
     proc = start("run", "--board", name, *QUICK, "--res", "6,7,8,9", "--channels", "8", "--min-time-ms", "1000",
