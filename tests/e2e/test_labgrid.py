@@ -239,15 +239,21 @@ def test_sigkill_of_bench_leaves_the_place_held_and_the_next_run_says_whose(lab_
     assert all_free(lab)
 
 
-def _mid_sweep(env, name, work, out, fault):
-    """Start a sweep of about 8 s on board `name`, apply `fault` once a row is in, return (proc, stderr)."""
+def _mid_sweep(env, name, work, out, fault, says):
+    """Start a sweep of about 8 s on board `name`, apply `fault` once a row is in; returns (proc,
+    stderr, seconds from the fault to the end of bench, seconds to its first line with `says`)."""
     proc = start("run", "--board", name, *QUICK, "--res", "6,7,8,9", "--channels", "8", "--min-time-ms", "1000",
                  "--out", out, env=env)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend((time.monotonic(), x) for x in proc.stderr), daemon=True)
+    reader.start()
     wait_until(lambda: (out / "latency.csv").exists() and len(rows(out)) >= 1, proc, what="a first row")
     t0 = time.monotonic()
     fault()
-    _, err = proc.communicate(timeout=120)
-    return proc, err, time.monotonic() - t0
+    proc.wait(timeout=120)
+    reader.join(30)
+    noticed = next((t - t0 for t, x in lines if says in x), None)
+    return proc, "".join(x for _, x in lines), time.monotonic() - t0, noticed
 
 
 def test_a_coordinator_that_goes_away_mid_sweep_keeps_the_rows(sshd_server, boards_file, tmp_path):
@@ -261,7 +267,8 @@ def test_a_coordinator_that_goes_away_mid_sweep_keeps_the_rows(sshd_server, boar
                                workdir=str(work), host=None, port=None, user=None)
         env = labgrid_env(lab.address, BENCH_BOARDS_FILE=str(boards_file.path))
         out = tmp_path / "r"
-        proc, err, took = _mid_sweep(env, name, work, out, lambda: os.kill(lab.coordinator.pid, signal.SIGKILL))
+        proc, err, took, noticed = _mid_sweep(env, name, work, out, lambda: os.kill(lab.coordinator.pid, signal.SIGKILL),
+                                              "went away:")
         assert proc.returncode == 1, err
         got = rows(out)
         ok, lost = got[got["status"] == "ok"], got[got["status"] != "ok"]
@@ -270,8 +277,8 @@ def test_a_coordinator_that_goes_away_mid_sweep_keeps_the_rows(sshd_server, boar
         said = [line for line in err.splitlines() if "went away:" in line]
         assert len(said) == 1 and said[0].startswith(f"bench: labgrid coordinator {lab.address} went away: place(s) x86-c")
         assert not runners_under(work) and nothing_left(work)
-        print(f"\nLABGRID coordinator killed mid-sweep: {len(ok)} rows kept, {len(lost)} connect rows, bench ended "
-              f"{took:.1f} s later")
+        print(f"\nLABGRID coordinator killed mid-sweep: {len(ok)} rows kept, {len(lost)} connect rows, said so "
+              f"{noticed:.2f} s later, bench ended {took:.1f} s later")
     finally:
         lab.stop()
 
@@ -280,14 +287,17 @@ def test_a_place_taken_away_mid_sweep_stops_its_measurements(lab_user, tmp_path)
     env, lab = lab_user.env, lab_user.lab
     name, work = _exit_path_board(lab_user, tmp_path)
     out = tmp_path / "r"
-    proc, err, took = _mid_sweep(env, name, work, out,
-                                 lambda: lab.client("-p", "x86-a", "release", "--kick", user="alice"))
+    proc, err, took, noticed = _mid_sweep(env, name, work, out,
+                                          lambda: lab.client("-p", "x86-a", "release", "--kick", user="alice"),
+                                          "was taken from this run")
     assert proc.returncode == 1, err
     got = rows(out)
     assert 1 <= (got["status"] == "ok").sum() < 8 and set(got[got["status"] != "ok"]["error_kind"]) == {"connect"}
     said = [line for line in err.splitlines() if line.startswith("bench: place x86-a was taken")]
     assert said == ["bench: place x86-a was taken from this run (now free); its measurements stop (the rows measured are kept)"]
     assert nothing_left(work) and all_free(lab)
+    print(f"\nLABGRID place kicked mid-sweep: {(got['status'] == 'ok').sum()} rows kept, said so {noticed:.2f} s "
+          f"after `release --kick` was started, bench ended {took:.1f} s later")
 
 
 def test_a_sweep_over_two_places_the_sshd_and_the_emulated_board(lab_user, vm, tmp_path):
