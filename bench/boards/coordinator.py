@@ -117,7 +117,11 @@ class Coordinator:
 
         async def start():
             session = ClientSession(self.address, asyncio.get_running_loop())
-            await session.start()
+            try:
+                await session.start()
+            except BaseException:
+                await session.close()
+                raise
             return session
 
         try:

@@ -251,8 +251,9 @@ def _check_labgrid_keys(data: dict, transport: str, where: str) -> None:
     if ("place" in data) == ("tags" in data):
         raise UsageError(f"{where}: transport 'labgrid' needs either `place` (a place's name) or `tags` "
                          f"(e.g. tags = {{ soc = \"rk3399\" }}), not {'both' if 'place' in data else 'neither'}")
-    if "host" in data:
-        raise UsageError(f"{where}: a labgrid board takes its address from its place's NetworkService; remove `host`")
+    if "host" in data or "port" in data:
+        raise UsageError(f"{where}: a labgrid board takes its address from its place's NetworkService; "
+                         f"remove {' and '.join(f'`{k}`' for k in ('host', 'port') if k in data)}")
 
 
 def labgrid_selector(spec: str) -> Board:

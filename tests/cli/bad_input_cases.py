@@ -109,6 +109,7 @@ def board_cases() -> list[BadInput]:
         ("labgrid with place and tags", '[boards.b]\nplace = "p"\ntags = { soc = "x" }\n', "both"),
         ("labgrid with a host", '[boards.b]\ntransport = "labgrid"\nplace = "p"\nhost = "h"\n', "host"),
         ("a place on an ssh board", '[boards.b]\nhost = "h"\nplace = "p"\n', "place"),
+        ("labgrid with a port", '[boards.b]\nplace = "p"\nport = 22\n', "port"),
     ]
     cases += [_board_case("traceback", n, body, w) for n, body, w in structure]
     encodings = [
