@@ -242,6 +242,11 @@ class Coordinator:
         async def stop():
             await self.session.stop()
             await self.session.close()
+            # gRPC leaves tasks behind on the loop; end them here, not as "destroyed but pending" at exit
+            left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in left:
+                t.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
         try:
             self._call(stop(), CALL_TIMEOUT_S, "close the session")
         except CoordinatorError:
