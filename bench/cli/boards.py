@@ -15,7 +15,7 @@ def register(sub) -> None:
     p = sub.add_parser("boards", help="list the board profiles and groups, or a labgrid coordinator's places")
     p.add_argument("--labgrid", action="store_true",
                    help="list the places of a labgrid coordinator (tags, state, holder, address)")
-    add_coordinator_argument(p)
+    add_coordinator_argument(p, profile=False)
     p.set_defaults(func=_boards)
 
 

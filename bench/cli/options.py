@@ -30,9 +30,10 @@ def add_board_arguments(parser, multiple: bool = False) -> None:
                              f"else {ACQUIRE_TIMEOUT_S:g})")
 
 
-def add_coordinator_argument(parser) -> None:
+def add_coordinator_argument(parser, profile: bool = True) -> None:
+    default = "the profile's, else " if profile else ""
     parser.add_argument("--coordinator", metavar="HOST[:PORT]",
-                        help="labgrid coordinator (default: the profile's, else $LG_COORDINATOR, else 127.0.0.1:20408)")
+                        help=f"labgrid coordinator (default: {default}$LG_COORDINATOR, else 127.0.0.1:20408)")
 
 
 def _opt_in(board: Board, args) -> Board:
