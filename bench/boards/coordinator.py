@@ -277,21 +277,30 @@ def _service(resources: dict, path: tuple) -> Service | None:
                    bool(p.get("extra", {}).get("proxy_required")))
 
 
-class _NotLabgridClient(logging.Filter):
-    """labgrid's client logs a lost coordinator through the root logger, with a traceback; bench
-    reports it in one line of its own."""
+class _LabgridLogging:
+    """What labgrid's client modules see as `logging`: they log through the module's functions
+    (`logging.error(...)`), which go to the root logger and, on first use, configure it to print
+    to stderr (after which every library's log records would be printed, paramiko's tracebacks
+    among them). Here those calls go to a logger of their own that prints nothing: bench says in
+    one line what went wrong. Everything else is the logging module's."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        return f"{os.sep}labgrid{os.sep}remote{os.sep}" not in record.pathname
+    def __init__(self):
+        self._log = logging.getLogger("labgrid.remote")
+        self._log.addHandler(logging.NullHandler())
+        self._log.propagate = False
 
-
-_FILTER = _NotLabgridClient()
+    def __getattr__(self, name):
+        if name in ("debug", "info", "warning", "error", "exception", "critical", "log"):
+            return getattr(self._log, name)
+        return getattr(logging, name)
 
 
 def _quiet_labgrid_client_log() -> None:
-    root = logging.getLogger()
-    if _FILTER not in root.filters:
-        root.addFilter(_FILTER)
+    from labgrid.remote import client, common
+
+    for module in (client, common):
+        if not isinstance(module.logging, _LabgridLogging):
+            module.logging = _LabgridLogging()
 
 
 @dataclass

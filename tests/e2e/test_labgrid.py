@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -92,6 +93,36 @@ def test_run_probe_and_verify_through_a_place(lab_user, tmp_path):
     check = bench("verify", "--board", "labgrid:name=x86-a", "--algo", "f2", "--bits", "32", "--transform", "static",
                   "--res", "5", "--channels", "3", env=env)
     assert check.returncode == 0 and "all kernel results correct" in check.stdout, check.stdout + check.stderr
+    assert all_free(lab)
+
+
+def test_a_board_that_drops_the_ssh_connection_is_one_line_and_its_place_is_released(lab_user, tmp_path):
+    """The place's NetworkService accepts TCP and hangs up at once (paramiko then logs a traceback
+    of its own: labgrid's client must not have turned the root logger on to print it)."""
+    env, lab = lab_user.env, lab_user.lab
+    with socket.socket() as rude:
+        rude.bind(("127.0.0.1", 0))
+        rude.listen()
+        stop = threading.Event()
+
+        def hang_up():
+            rude.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    rude.accept()[0].close()
+                except OSError:
+                    pass
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        lab.export("rack3", {"rude": (rude.getsockname()[1], "root")})
+        lab.add_place("rude", "rack3/rude/*")
+        try:
+            res = bench("run", "--board", "labgrid:name=rude", *SMALL, "--out", tmp_path / "r", env=env)
+        finally:
+            stop.set()
+            lab.client("-p", "rude", "delete")
+    assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
+    assert res.stderr.startswith("bench: failed: board rude: cannot connect to root@127.0.0.1:")
     assert all_free(lab)
 
 
