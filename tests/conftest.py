@@ -7,6 +7,10 @@ files pointing at them, for the SSH, deploy, farm and `bench run` tests.
   of that server, plus any profile keys), `.group(name, members)` a group.
 - `ssh_board`: `boards_file` with board "sshtest" -> SimpleNamespace(name, path, server, file).
 - `ssh_farm`: boards "sshtest1" and "sshtest2" (one per server) and group "testfarm".
+- `labgrid_lab`: session-scoped labgrid coordinator and exporter on 127.0.0.1 (tests/support.py
+  `start_lab`), with places "x86-a" and "x86-b" (tag pool=x86) on the two sshd servers.
+- `lab_user`: a researcher of that lab: own HOME whose ~/.ssh knows both servers (known_hosts, keys),
+  the `boards_file`, and `env` for a `bench` subprocess (LG_COORDINATOR set).
 
 A subprocess `bench ... --board sshtest` sees the same file through the environment variable.
 """
@@ -21,7 +25,7 @@ from types import SimpleNamespace
 import pytest
 
 from bench.native import build
-from tests.support import SSHD, SshServer, optional_extra, start_sshd
+from tests.support import SSHD, SshServer, labgrid_env, optional_extra, start_lab, start_sshd
 
 def _server_fixture(tmp_path_factory, name):
     if not os.path.exists(SSHD):
@@ -97,6 +101,46 @@ def ssh_farm(boards_file, sshd_server, sshd_server2):
 
 
 @pytest.fixture(scope="session")
+def labgrid_lab(tmp_path_factory, sshd_server, sshd_server2):
+    pytest.importorskip("labgrid", reason="the labgrid package (in the test extras: pip install -e '.[test]')")
+    lab = start_lab(tmp_path_factory.mktemp("labgrid"))
+    try:
+        lab.export("rack1", {"x86-a": (sshd_server.port, sshd_server.user), "x86-b": (sshd_server2.port, sshd_server2.user)})
+        lab.add_place("x86-a", "rack1/x86-a/*", pool="x86")
+        lab.add_place("x86-b", "rack1/x86-b/*", pool="x86")
+        lab.servers = {"x86-a": sshd_server, "x86-b": sshd_server2}
+        yield lab
+    finally:
+        lab.stop()
+
+
+def researcher_home(home: Path, servers) -> Path:
+    """A HOME whose ~/.ssh reaches `servers` (known_hosts and keys), as a lab hands them out."""
+    ssh = home / ".ssh"
+    ssh.mkdir(parents=True, mode=0o700, exist_ok=True)
+    with open(ssh / "known_hosts", "a") as f:
+        f.writelines(s.known_hosts.read_text() for s in servers)
+    with open(ssh / "config", "a") as f:
+        f.write("Host 127.0.0.1\n" + "".join(f"  IdentityFile {s.client_key}\n" for s in servers))
+    return home
+
+
+@pytest.fixture
+def lab_user(labgrid_lab, boards_file, tmp_path):
+    """A researcher of `labgrid_lab`; the places are free again after each test, whatever it did."""
+    home = researcher_home(tmp_path / "home", labgrid_lab.servers.values())
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")   # the suite's runner builds
+    env = labgrid_env(labgrid_lab.address, HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
+                      XDG_CACHE_HOME=cache, BENCH_BOARDS_FILE=str(boards_file.path))
+    env.pop("BENCH_BOARD", None)
+    yield SimpleNamespace(lab=labgrid_lab, env=env, home=home, file=boards_file)
+    for place, (state, _) in labgrid_lab.states().items():
+        if state == "acquired":
+            labgrid_lab.client("-p", place, "release", "--kick")
+    labgrid_lab.cancel_reservations()
+
+
+@pytest.fixture(scope="session")
 def aarch64_driver(tmp_path_factory):
     """kernels_c/tests/q8_driver.c linked with the library sources for cortex-a53 (built once for
     the int8 tests of every scheme)."""
@@ -130,7 +174,8 @@ def torch():
 # everything. Slow are the tests under tests/e2e/ (whole runs through the CLI, faults, the emulated
 # board, the install), the tests marked slow in their module (qemu, cold builds, property tests) and
 # every test that needs one of these fixtures (a real sshd, the aarch64 build):
-SLOW_FIXTURES = {"sshd_server", "sshd_server2", "ssh_board", "ssh_farm", "qemu_ssh_board", "aarch64_driver"}
+SLOW_FIXTURES = {"sshd_server", "sshd_server2", "ssh_board", "ssh_farm", "qemu_ssh_board", "aarch64_driver",
+                 "labgrid_lab", "lab_user"}
 E2E = Path(__file__).resolve().parent / "e2e"
 
 

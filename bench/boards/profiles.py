@@ -8,19 +8,25 @@ Where profiles come from, later ones overriding earlier ones of the same name:
      `base = "hikey960"` to start from another profile), `[groups]` (`shelf = ["a", "b"]`) and, at
      the top, `default = "NAME"`: the board used when none is named (`$BENCH_BOARD` wins over it);
   3. `--host user@addr[:port]` on the command line, alone (an ad-hoc board, probed on use) or on top
-     of a profile (`--board hikey960 --host root@10.0.0.5`).
+     of a profile (`--board hikey960 --host root@10.0.0.5`);
+  4. `--board labgrid:TAG=VALUE[,TAG=VALUE]`: the places of a labgrid coordinator with these tags
+     (`labgrid:name=PLACE` for one place), reached with this user's SSH settings (~/.ssh).
 
 A host may be an alias of `~/.ssh/config`: fabric resolves HostName, User, Port and IdentityFile.
 
-Profile keys (all optional except as noted): `description`, `transport` ("local", "ssh" or
-"emulated"; default "ssh" when `host` is set, else "local"), `host`, `port`, `user`, `identity`,
+Profile keys (all optional except as noted): `description`, `transport` ("local", "ssh", "emulated"
+or "labgrid"; default "ssh" when `host` is set, "labgrid" when `place` or `tags` is, else "local"),
+`host`, `port`, `user`, `identity`,
 `ssh_config`, `known_hosts`, `accept_new_host_key`, `connect_timeout`, `workdir` (parent of the
 private remote dirs; default `$TMPDIR` or /tmp on the board), `arch` ("aarch64", "x86_64"),
 `exec_prefix` (command put before the runner, e.g. "qemu-aarch64-static -cpu cortex-a53"),
 `emulated` (results are marked emulated), `kind` (boards of one kind share a sweep in a farm),
 `probe_clusters` (take the clusters from this machine's own sysfs at load time: the `local` board),
 and `[[clusters]]` tables with `core` (required), `cpus` ([4, 5] or "4-7"), `max_khz`, `mcpu`,
-`dotprod`, `capacity`.
+`dotprod`, `capacity`. A labgrid board (bench.boards.places) has `place` (a place's name) or `tags`
+(a table; a farm takes every place with them), `coordinator` (HOST[:PORT]; default
+`$LG_COORDINATOR`, else labgrid's 127.0.0.1:20408) and `acquire_timeout` (seconds to wait for a
+busy place); its address comes from the place's NetworkService, and the SSH keys above apply to it.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ SELECTORS = ("big", "little", "all")
 BOARD_SCHEMA = board_schema(tuple(TRANSPORTS), ARCHES)
 NAME = re.compile(r"[A-Za-z0-9_.@:-]+", re.ASCII)  # board and group names, as typed after --board
 _PATH_KEYS = ("identity", "ssh_config", "known_hosts")
+LABGRID = "labgrid:"                 # --board labgrid:TAG=VALUE[,TAG=VALUE]
+ACQUIRE_TIMEOUT_S = 120.0            # default wait for a busy labgrid place
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,10 @@ class Board:
     workdir: str | None = None
     description: str = ""
     probe_clusters: bool = False
+    place: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+    coordinator: str | None = None
+    acquire_timeout: float = ACQUIRE_TIMEOUT_S
     source: str = ""
 
     @property
@@ -89,6 +101,10 @@ class Board:
     @property
     def address(self) -> str:
         """user@host:port as far as known (for messages); the name for local boards."""
+        if self.transport == "labgrid":
+            place = self.place or (self.tags[0][1] if [k for k, _ in self.tags] == ["name"] else None)
+            what = f"place {place}" if place else "places with " + ",".join(f"{k}={v}" for k, v in self.tags)
+            return f"labgrid {what}" + (f" at {self.coordinator}" if self.coordinator else "")
         if self.transport != "ssh":
             return self.transport
         s = self.host or "?"
@@ -97,6 +113,12 @@ class Board:
         if self.port:
             s = f"{s}:{self.port}"
         return s
+
+    @property
+    def matched(self) -> bool:
+        """A place found by a tag match (bench.boards.places.expand): a farm goes on without it if
+        it cannot be had."""
+        return self.transport == "labgrid" and bool(self.place and self.tags)
 
     def signature(self) -> str:
         """What makes two boards interchangeable for a sweep: architecture, core types and counts."""
@@ -187,10 +209,12 @@ def _board_from_dict(name: str, data: dict, source: str, base_dir: Path | None) 
     """A Board from a profile table already checked by check_profile (types are right; what is
     left are the rules between keys)."""
     where = f"{source} [{name}]"
-    transport = data.get("transport", "ssh" if data.get("host") else "local")
+    transport = data.get("transport", "ssh" if data.get("host") else
+                         "labgrid" if "place" in data or "tags" in data else "local")
     arch = data.get("arch")
     if transport == "ssh" and not data.get("host"):
         raise UsageError(f"{where}: transport 'ssh' needs `host` (an address or an ~/.ssh/config alias)")
+    _check_labgrid_keys(data, transport, where)
     port = data.get("port")
     paths = {}
     for k in _PATH_KEYS:
@@ -211,8 +235,40 @@ def _board_from_dict(name: str, data: dict, source: str, base_dir: Path | None) 
         kind=data.get("kind"), accept_new_host_key=data.get("accept_new_host_key", False),
         connect_timeout=float(data.get("connect_timeout", 15.0)), workdir=data.get("workdir"),
         description=data.get("description", ""), probe_clusters=data.get("probe_clusters", False),
-        source=source, **paths,
+        place=data.get("place"), tags=tuple(sorted(data.get("tags", {}).items())), coordinator=data.get("coordinator"),
+        acquire_timeout=float(data.get("acquire_timeout", ACQUIRE_TIMEOUT_S)), source=source, **paths,
     )
+
+
+def _check_labgrid_keys(data: dict, transport: str, where: str) -> None:
+    """A labgrid board names a place or tags (not both, and no `host`: the place gives the address);
+    other boards have none of the labgrid keys."""
+    keys = [k for k in ("place", "tags", "coordinator", "acquire_timeout") if k in data]
+    if transport != "labgrid":
+        if keys:
+            raise UsageError(f"{where}: {', '.join(keys)} go with transport = \"labgrid\", not {transport!r}")
+        return
+    if ("place" in data) == ("tags" in data):
+        raise UsageError(f"{where}: transport 'labgrid' needs either `place` (a place's name) or `tags` "
+                         f"(e.g. tags = {{ soc = \"rk3399\" }}), not {'both' if 'place' in data else 'neither'}")
+    if "host" in data or "port" in data:
+        raise UsageError(f"{where}: a labgrid board takes its address from its place's NetworkService; "
+                         f"remove {' and '.join(f'`{k}`' for k in ('host', 'port') if k in data)}")
+
+
+def labgrid_selector(spec: str) -> Board:
+    """`labgrid:TAG=VALUE[,TAG=VALUE]` (from --board) as an ad-hoc labgrid board: every place with
+    these tags in a farm, one of them for a command about one board (`name=PLACE`: that place)."""
+    pairs = [p.partition("=") for p in spec[len(LABGRID):].split(",")]
+    tags = {k: v for k, _, v in pairs}
+    if not all(sep for _, sep, _ in pairs) or len(tags) != len(pairs) or not check_labgrid_tags(tags):
+        raise UsageError(f"bad --board {shown(spec)}; expected labgrid:TAG=VALUE[,TAG=VALUE...] with tags of "
+                         f"a-z, 0-9 and _ (e.g. labgrid:soc=rk3399, or labgrid:name=PLACE for one place)")
+    return Board(name=spec, transport="labgrid", tags=tuple(sorted(tags.items())), source="--board")
+
+
+def check_labgrid_tags(tags: dict) -> bool:
+    return BOARD_SCHEMA["tags"][0](tags)
 
 
 def _raw_profiles() -> tuple[dict[str, tuple[dict, str, Path | None]], dict[str, list[str]]]:
@@ -261,6 +317,9 @@ def _resolve_base(name: str, raw: dict, seen: tuple = ()) -> dict:
         raise choice_error(f"base board for {name!r}:", base, sorted(raw))
     merged = dict(_resolve_base(base, raw, seen + (name,)))
     merged.pop("description", None)
+    if "place" in table or "tags" in table or table.get("transport") == "labgrid":
+        for key in ("transport", "host", "port", "user"):
+            merged.pop(key, None)   # a labgrid place gives the address: `base` lends the board's build settings
     merged.update({k: v for k, v in table.items() if k != "base"})
     return merged
 
@@ -312,6 +371,8 @@ def load_board(name: str | None = None, ssh_host: str | None = None) -> Board:
         if name is None:
             return Board(name=ssh_host, transport="ssh", host=addr, user=user, port=port, source="--host")
         board = load_board(name)
+        if board.transport == "labgrid":
+            raise UsageError(f"--host does not go with board {name!r}: a labgrid board's address is its place's")
         transport = "ssh" if board.transport in ("local", "emulated") else board.transport
         # The profile's topology stays (e.g. hikey960 at a new address); a `local` board probed
         # here describes this machine, not the remote one, so its clusters are dropped.
@@ -322,8 +383,12 @@ def load_board(name: str | None = None, ssh_host: str | None = None) -> Board:
                                    source=f"--host on {board.source}")
     if name is None:
         name, where = default_board()
+        if name.startswith(LABGRID):
+            return labgrid_selector(name)
         if name not in raw:
             raise UsageError(f"unknown default board {name!r} (from {where}); accepted: {', '.join(sorted(raw))}")
+    if name.startswith(LABGRID) and name not in raw:
+        return labgrid_selector(name)
     if name not in raw:
         raise choice_error("board", name, sorted(raw))
     return _build(name, raw)
@@ -387,7 +452,7 @@ def load_boards(names, ssh_host: str | None = None) -> list[Board]:
         for m in members:
             if m not in seen:
                 seen.add(m)
-                if m not in raw:
+                if m not in raw and not m.startswith(LABGRID):
                     raise choice_error("board", m, sorted(raw) + sorted(groups))
                 out.append(load_board(m))
     return out
@@ -443,6 +508,8 @@ def board_to_table(board: Board) -> dict:
         "workdir": board.workdir, "arch": board.arch,
         "exec_prefix": board.exec_prefix or None, "emulated": board.emulated or None,
         "kind": board.kind,
+        "place": board.place, "tags": dict(board.tags) or None, "coordinator": board.coordinator,
+        "acquire_timeout": board.acquire_timeout if board.acquire_timeout != ACQUIRE_TIMEOUT_S else None,
         "clusters": [
             {"core": c.core, "cpus": list(c.cpus) or None, "max_khz": c.max_khz, "mcpu": c.mcpu,
              "dotprod": c.dotprod or None, "capacity": c.capacity}

@@ -16,9 +16,13 @@ from bench.errors import UsageError, shown
 MAX_KHZ = 10_000_000     # 10 GHz
 MAX_CAPACITY = 1024      # the kernel's cpu_capacity scale (1024 = the biggest core)
 MAX_TIMEOUT_S = 3600.0
+MAX_WAIT_S = 86400.0     # waiting for a labgrid place: up to a day
 
 _TOKEN = re.compile(r"[^\s\x00-\x1f\x7f]+")           # no whitespace or control characters
 _WORD = re.compile(r"[A-Za-z0-9_.+-]+", re.ASCII)     # core names, -mcpu values, kinds
+TAG_KEY = re.compile(r"[a-z][a-z0-9_]+", re.ASCII)    # labgrid's tag keys
+TAG_VALUE = re.compile(r"[^\s\x00-\x1f\x7f,=]+")      # no spaces, commas or '=' (labgrid:KEY=VALUE,...)
+_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(:(\d{1,5}))?", re.ASCII)
 
 
 def _integer(lo: int, hi: int):
@@ -39,6 +43,20 @@ CPUS = ((lambda v: isinstance(v, str) or (isinstance(v, list) and all(type(c) is
         f"a list of CPU numbers 0..{MAX_CPU_ID - 1} or a string like '4-7'")
 
 
+def is_tags(v) -> bool:
+    return isinstance(v, dict) and bool(v) and all(
+        TAG_KEY.fullmatch(k) and isinstance(x, str) and TAG_VALUE.fullmatch(x) for k, x in v.items())
+
+
+def is_host_port(v) -> bool:
+    m = isinstance(v, str) and _HOST_PORT.fullmatch(v)
+    return bool(m) and (m.group(3) is None or 0 < int(m.group(3)) < 65536)
+
+
+TAGS = is_tags, "a table of labgrid tags, e.g. { soc = \"rk3399\" } (keys of a-z, 0-9 and _; values without spaces, ',' or '=')"
+HOST_PORT = is_host_port, "HOST or HOST:PORT, e.g. \"lab.example.org:20408\""
+
+
 def _choice(options):
     return (lambda v: v in options if isinstance(v, str) else False), " or ".join(repr(o) for o in options)
 
@@ -50,6 +68,7 @@ def board_schema(transports, arches) -> dict:
         "accept_new_host_key": BOOLEAN, "connect_timeout": _number(MAX_TIMEOUT_S), "workdir": TEXT,
         "arch": _choice(arches), "exec_prefix": TEXT, "emulated": BOOLEAN, "kind": WORD,
         "probe_clusters": BOOLEAN, "clusters": TABLES, "base": TOKEN,
+        "place": TOKEN, "tags": TAGS, "coordinator": HOST_PORT, "acquire_timeout": _number(MAX_WAIT_S),
     }
 
 

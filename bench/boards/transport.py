@@ -1,6 +1,7 @@
-"""One way to reach a board, three implementations: this machine (`LocalTransport`), this machine
-running the aarch64 runner under qemu-user (`EmulatedTransport`), and a board over SSH
-(`SSHTransport`, fabric + paramiko).
+"""One way to reach a board, four implementations: this machine (`LocalTransport`), this machine
+running the aarch64 runner under qemu-user (`EmulatedTransport`), a board over SSH (`SSHTransport`,
+fabric + paramiko), and a board on a labgrid place, over SSH once the place is held
+(bench.boards.places.PlaceTransport).
 
 The interface (`Transport`): `put` a file, `start` a command whose stdout lines stream back as they
 are produced (`run` collects them), `get` a file, `mkdtemp` a private directory and `cleanup` it.
@@ -210,6 +211,10 @@ class Transport:
         """Take over a directory another connection to the same board made (cleanup after a lost
         link goes through a fresh connection)."""
         self._made_dirs.add(path)
+
+    def fresh(self) -> "Transport":
+        """A new connection to the same board (cleanup after this one broke)."""
+        return open_transport(self.board)
 
     def kill_remote(self, pid: int) -> None:
         """SIGKILL a process on the board by its PID (bounded; it may be gone already)."""
@@ -539,8 +544,13 @@ class SSHTransport(Transport):
             self.conn.close()
 
 
+def _place_transport(board) -> Transport:
+    from bench.boards.places import PlaceTransport   # labgrid (an optional extra) only when a board uses it
+    return PlaceTransport(board)
+
+
 # The implementation of each profile `transport` value.
-TRANSPORTS = {"local": LocalTransport, "ssh": SSHTransport, "emulated": EmulatedTransport}
+TRANSPORTS = {"local": LocalTransport, "ssh": SSHTransport, "emulated": EmulatedTransport, "labgrid": _place_transport}
 
 
 def open_transport(board) -> Transport:

@@ -31,7 +31,7 @@ from typing import Iterator, Sequence
 
 from bench.boards.profiles import Board
 from bench.boards.topology import Cluster, normalize_arch
-from bench.boards.transport import Process, Transport, TransportError, TransportTimeout, open_transport
+from bench.boards.transport import Process, Transport, TransportError, TransportTimeout
 from bench.measure.protocol import (CaseRecord, CaseSpec, DeployInfo, Diagnostic, ErrorKind, InfoRecord, Record,
                                     Repetition, Where, case_deadline_s, parse_record)
 from bench.measure.targets import Target
@@ -189,7 +189,7 @@ class Deployment:
 
     def _clean_through_a_new_connection(self) -> None:
         """The link froze or dropped: kill the runner and remove the directory over a fresh one."""
-        with open_transport(self.board) as fresh:
+        with self.transport.fresh() as fresh:
             if self.proc is not None and self.proc.pid is not None:
                 try:
                     fresh.kill_remote(self.proc.pid)
@@ -303,6 +303,10 @@ def stream(dep: Deployment, target: Target, pending: list[tuple[Job, str]], opts
             return
         n, (kind, why) = stopped
         if opts.stop and opts.stop.is_set():
+            return
+        if dep.transport.broken and kind != ErrorKind.TIMEOUT:   # lost (e.g. its labgrid place): nothing more runs there
+            yield from failed_all([j for j, _ in pending[n:]], ErrorKind.CONNECT,
+                                  f"connection to {target.board.name} lost: {dep.transport.broken}", target.where())
             return
         failing = pending[n:] if kind == ErrorKind.RUNTIME else pending[n:n + 1]
         yield from failed_all([j for j, _ in failing], kind, why, target.where())

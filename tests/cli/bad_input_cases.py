@@ -49,6 +49,10 @@ BOARD_KEYS_BAD = {
     "exec_prefix": ["5", '["qemu-aarch64-static"]'],
     "transport": ['"telnet"', "5", '"SSH"'], "arch": ['"arm64"', "64"],
     "base": ["5", '["hikey960"]', '"nothere"', '"broken"'],
+    "place": ["5", '""', '"a b"', '["p"]'],
+    "tags": ['"soc=x"', "{}", '{ Soc = "x" }', '{ soc = 5 }', '{ soc = "a,b" }', '{ s = "x" }', "[1]"],
+    "coordinator": ['"a b"', "5", '"h:0"', '"h:99999"', '"h:p"', '"http://h"'],
+    "acquire_timeout": ['"60"', "0", "-1", "nan", "inf", "true", "1e9"],
 }
 CLUSTER_KEYS_BAD = {
     "max_khz": ['"1800000"', "0", "-5", "1.5e6", "true", "20000000"],
@@ -101,6 +105,11 @@ def board_cases() -> list[BadInput]:
         ("ssh without host", '[boards.b]\ntransport = "ssh"\n', "host"),
         ("emulated without exec_prefix", '[boards.b]\ntransport = "emulated"\n', "exec_prefix"),
         ("base cycle", '[boards.a]\nbase = "b"\n[boards.b]\nbase = "a"\n', "base"),
+        ("labgrid without place or tags", '[boards.b]\ntransport = "labgrid"\n', "place"),
+        ("labgrid with place and tags", '[boards.b]\nplace = "p"\ntags = { soc = "x" }\n', "both"),
+        ("labgrid with a host", '[boards.b]\ntransport = "labgrid"\nplace = "p"\nhost = "h"\n', "host"),
+        ("a place on an ssh board", '[boards.b]\nhost = "h"\nplace = "p"\n', "place"),
+        ("labgrid with a port", '[boards.b]\nplace = "p"\nport = 22\n', "port"),
     ]
     cases += [_board_case("traceback", n, body, w) for n, body, w in structure]
     encodings = [
@@ -278,6 +287,16 @@ def cli_cases() -> list[BadInput]:
         ("leniency", run + ["--resume", "--out", "{d}/nothere"], 2, "nothere"),
         ("limits", run + ["--scheme", "x"], 2, "x"), ("limits", run + ["--case-timeout", "-1"], 2, "-1"),
         ("limits", run + ["--case-timeout", "nan"], 2, "nan"), ("limits", run + ["--case-timeout", "inf"], 2, "inf"),
+        ("limits", run + ["--board", "labgrid:"], 2, "labgrid:"), ("limits", run + ["--board", "labgrid:soc"], 2, "labgrid:soc"),
+        ("limits", run + ["--board", "labgrid:Soc=x"], 2, "Soc"), ("limits", run + ["--board", "labgrid:soc=x,soc=y"], 2, "soc=y"),
+        ("limits", run + ["--board", "labgrid:soc=x", "--coordinator", "a b"], 2, "a b"),
+        ("limits", run + ["--board", "labgrid:soc=x", "--coordinator", "h:99999"], 2, "99999"),
+        ("limits", run + ["--board", "labgrid:soc=x", "--acquire-timeout", "0"], 2, "--acquire-timeout"),
+        ("limits", run + ["--board", "labgrid:soc=x", "--acquire-timeout", "nan"], 2, "nan"),
+        ("leniency", run + ["--coordinator", "h"], 2, "--coordinator"),
+        ("leniency", run + ["--board", "labgrid:soc=x", "--host", "root@h"], 2, "--host"),
+        ("leniency", ["boards", "--coordinator", "h"], 2, "--labgrid"),
+        ("limits", ["boards", "--labgrid", "--coordinator", "a b"], 2, "a b"),
     ]
     cases = [BadInput(kind, " ".join(argv) or "(no arguments)", argv, code, word) for kind, argv, code, word in rows]
     export = ["transforms", "export", "--m", "4", "--out"]

@@ -1,9 +1,10 @@
 """A real aarch64 Linux over SSH: the emulated full-system board of `bench board up` (qemu-system,
 Debian arm64 kernel and userland), driven through the `bench` CLI as a user would.
 
-One VM per session (cortex-a53 x4) and one two-cluster VM (8 CPUs, capacity 462/1024). The image is
-built once into the per-user cache (a few minutes on a fresh machine) and reused afterwards. Every
-test here is slow; the fixtures bring the VMs down again whatever happens.
+One VM per session (cortex-a53 x4) and one two-cluster VM (8 CPUs, capacity 462/1024), from
+tests/e2e/conftest.py. The image is built once into the per-user cache (a few minutes on a fresh
+machine) and reused afterwards. Every test here is slow; the fixtures bring the VMs down again
+whatever happens.
 """
 
 import json
@@ -14,59 +15,17 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
 from bench.boards.profiles import DEFAULT_ENV, USER_FILE_ENV
 from bench.measure.results import KEY_COLUMNS
+from tests.e2e.conftest import bench, vm_run_dir   # the `vm`, `vm2` fixtures are there too (shared with test_labgrid.py)
 
 pytestmark = pytest.mark.slow
 
 FAST = ["--reps", "2", "--min-time-ms", "1", "--no-errors"]
-NEEDED = ("qemu-system-aarch64", "mmdebstrap", "dtc", "cpio", "zstd")
-
-
-def bench(*args, env, timeout=900):
-    return subprocess.run([sys.executable, "-m", "bench", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
-
-
-def vm_run_dir(name):
-    from bench.boards.vm import vm_dir
-    return vm_dir(name)
-
-
-def _vm(tmp_path_factory, tag, *up_args):
-    import shutil
-    missing = [t for t in NEEDED if shutil.which(t) is None]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} (`make setup` installs them)")
-    name = f"pytest-{tag}-{os.getpid()}"
-    files = tmp_path_factory.mktemp(tag)
-    env = {k: v for k, v in os.environ.items() if k != DEFAULT_ENV}
-    env[USER_FILE_ENV] = str(files / "boards.toml")
-    up = bench("board", "up", name, *up_args, env=env, timeout=1800)
-    try:
-        assert up.returncode == 0, up.stderr
-        yield SimpleNamespace(name=name, env=env, up=up, boards_file=files / "boards.toml", dir=files)
-    finally:
-        down = bench("board", "down", name, env=env, timeout=120)
-        assert down.returncode == 0 or "no emulated board" in down.stderr, down.stderr
-        assert not vm_run_dir(name).exists()
-
-
-@pytest.fixture(scope="session")
-def vm(tmp_path_factory):
-    yield from _vm(tmp_path_factory, "vm", "--cpu", "cortex-a53", "--smp", "4")
-
-
-@pytest.fixture(scope="session")
-def vm2(tmp_path_factory):
-    yield from _vm(tmp_path_factory, "vm2", "--cpu", "cortex-a53", "--smp", "8", "--clusters", "2")
-
-
 def vm_board(vm):
     """The VM's profile as the harness loads it (from the session's own boards file)."""
     from bench.boards.profiles import load_board
