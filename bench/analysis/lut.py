@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.errors import UsageError
+from bench.files import read_bytes
 from bench.layers import layer_key
 from bench.operators import op_key
 from bench.analysis.predict import fit_table, predict
@@ -215,7 +216,7 @@ ENTRY_FIELDS = ("median_ms", "p90_ms", "input_ms", "gemm_ms", "output_ms", "sqnr
 def _read_json_tables(path: Path) -> tuple[dict, dict]:
     """The tables and the predictors (bench.analysis.predict models) of a lut.json, checked."""
     try:
-        doc = json.loads(path.read_bytes().decode("utf-8"))
+        doc = json.loads(read_bytes(path, "LUT file").decode("utf-8"))
     except (ValueError, RecursionError) as e:  # not UTF-8, not JSON, a huge number, deep nesting
         raise UsageError(f"{path}: not a readable winobench LUT ({str(e)[:100]})") from None
     if not isinstance(doc, dict) or doc.get("tool") != "winobench" or not isinstance(doc.get("tables"), dict):
@@ -248,7 +249,7 @@ def _read_csv_tables(path: Path) -> dict:
     import io
 
     try:
-        reader = csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8"), newline=""))
+        reader = csv.DictReader(io.StringIO(read_bytes(path, "LUT file").decode("utf-8"), newline=""))
         needed = ("board", "core", "threads", "layer", "op") + ENTRY_FIELDS
         if not set(needed) <= set(reader.fieldnames or []):
             raise UsageError(f"{path}: not a winobench lut.csv (columns needed: {', '.join(needed)})")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bench.errors import UsageError
 from bench.analysis.lut import build_lut, fit_predictors, lut_json
-from bench.files import output_dir, replacing
+from bench.files import check_output_dir, output_dir, replacing
 from bench.measure.results import ResultsDir
 from bench.analysis.predict import MIN_LAYERS
 
@@ -55,10 +55,11 @@ def predictor_report(predictors: dict) -> str:
 
 
 def _lut(args) -> int:
+    check_output_dir(args.out)
     results = ResultsDir.load(args.results)
     rows = build_lut(results.dataframe())
     predictors = fit_predictors(rows) if rows else {}
-    csv_path, json_path, n = write_lut(results, Path(args.out) if args.out else results.path, predictors)
+    csv_path, json_path, n = write_lut(results, Path(args.out) if args.out is not None else results.path, predictors)
     print(f"wrote {n} entries to {csv_path} and {json_path}")
     print(predictor_report(predictors))
     return 0
