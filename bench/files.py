@@ -109,12 +109,15 @@ def made_by_a_dead_process(identity: str) -> bool:
 
 
 def _machine_id() -> str:
+    """The machine id with the host name (containers made from one image share the id, rarely the
+    name): which machine's process table can tell whether a maker is still running."""
+    host = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname())
     for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
         with contextlib.suppress(OSError):
             text = Path(path).read_text().strip()
             if re.fullmatch(r"[0-9a-f]{32}", text):
-                return text
-    return "host-" + re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname())
+                return f"{text}-{host}"
+    return f"host-{host}"
 
 
 def _boot_id() -> str:
