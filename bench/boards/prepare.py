@@ -73,8 +73,8 @@ def board_state_dir(t: Transport) -> str:
     if t.board.workdir:
         base = os.path.expanduser(t.board.workdir) if t.board.transport != "ssh" else t.board.workdir
         return posixpath.join(base, "winobench-state")
-    res = t.run(["sh", "-c", 'printf "%s" "$HOME"'], timeout=30)
-    home = res.stdout
+    res = t.run(["sh", "-c", 'printf "%s\\n" "$HOME"'], timeout=30)
+    home = res.stdout[:-1]   # the line's newline
     if res.returncode != 0 or not home.startswith("/") or "\n" in home:
         raise MeasurementError(f"{t.board.name}: cannot tell the login user's home directory on the board")
     return posixpath.join(home, ".local", "state", "winobench")

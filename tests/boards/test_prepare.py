@@ -168,3 +168,17 @@ def test_an_existing_state_directory_is_made_private(hikey, tmp_path):
     state_dir.chmod(0o755)
     assert sh("prepare", hikey, state_dir, 4).returncode == 0
     assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
+
+
+def test_the_boards_state_directory_is_under_the_workdir_or_the_login_users_home(tmp_path):
+    import dataclasses
+
+    from bench.boards.prepare import board_state_dir
+    from bench.boards.profiles import load_board
+    from bench.boards.transport import open_transport
+
+    board = load_board("local")
+    with open_transport(board) as t:
+        assert board_state_dir(t) == os.path.join(os.environ["HOME"], ".local", "state", "winobench")
+    with open_transport(dataclasses.replace(board, workdir=str(tmp_path))) as t:
+        assert board_state_dir(t) == str(tmp_path / "winobench-state")
