@@ -1,5 +1,14 @@
-"""Shared fixtures: real OpenSSH servers on 127.0.0.1 (tests/support.py) and user board
-files pointing at them, for the SSH, deploy, farm and `bench run` tests.
+"""Shared fixtures: a hermetic home for every test, real OpenSSH servers on 127.0.0.1
+(tests/support.py) and user board files pointing at them, for the SSH, deploy, farm and `bench run`
+tests.
+
+- Hermetic: the suite never reads the user's own configuration. From the start of the session
+  (`pytest_configure`, so that session fixtures and every `bench` subprocess see it too) HOME and
+  the XDG_* directories point into a temporary directory, and BENCH_BOARD, BENCH_BOARDS_FILE and
+  SSH_AUTH_SOCK are unset; `hermetic_home` (autouse) gives each test fresh ones on top. The one
+  exception is explicit: `real_image_cache` points $BENCH_IMAGE_DIR at the user's cached emulated
+  board images (found before anything changed, `REAL_IMAGE_DIR`), for the tests that boot that
+  board, so that `make test` does not build the image again on every run.
 
 - `sshd_server`, `sshd_server2`: session-scoped, independent sshd instances (own host key, port).
 - `boards_file`: an empty user boards.toml in a temp dir with $BENCH_BOARDS_FILE pointing at it;
@@ -18,14 +27,59 @@ A subprocess `bench ... --board sshtest` sees the same file through the environm
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from bench.boards.vm_image import IMAGE_DIR_ENV
 from bench.native import build
 from tests.support import SSHD, SshServer, labgrid_env, optional_extra, start_lab, start_sshd
+
+HERMETIC_DIRS = ("HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_RUNTIME_DIR")
+HERMETIC_UNSET = ("BENCH_BOARD", "BENCH_BOARDS_FILE", "SSH_AUTH_SOCK", IMAGE_DIR_ENV)
+# The user's image cache, as the code would find it before the tests change HOME and XDG_*.
+REAL_IMAGE_DIR = Path(os.environ.get(IMAGE_DIR_ENV) or Path(
+    os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "winobench" / "images")
+_session_home = None
+
+
+def _point_at(root: Path, setenv) -> None:
+    for name in HERMETIC_DIRS:
+        path = root / name.lower()
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        setenv(name, str(path))
+
+
+def pytest_configure(config):
+    global _session_home
+    _session_home = Path(tempfile.mkdtemp(prefix="winobench-tests-home-"))
+    _point_at(_session_home, os.environ.__setitem__)
+    os.environ["MPLCONFIGDIR"] = str(_session_home / "matplotlib")   # its font cache: once per session
+    for name in HERMETIC_UNSET:
+        os.environ.pop(name, None)
+
+
+def pytest_unconfigure(config):
+    if _session_home is not None:
+        shutil.rmtree(_session_home, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def hermetic_home(tmp_path_factory, monkeypatch):
+    """A fresh HOME and XDG_* per test (none of the user's files, none of another test's)."""
+    _point_at(tmp_path_factory.mktemp("home"), monkeypatch.setenv)
+    for name in HERMETIC_UNSET:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def real_image_cache() -> dict:
+    """{$BENCH_IMAGE_DIR: the user's image cache} for the tests that boot the emulated board."""
+    return {IMAGE_DIR_ENV: str(REAL_IMAGE_DIR)}
 
 def _server_fixture(tmp_path_factory, name):
     if not os.path.exists(SSHD):

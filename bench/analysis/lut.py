@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.errors import UsageError
+from bench.files import read_bytes
 from bench.layers import layer_key
 from bench.operators import op_key
 from bench.analysis.predict import PredictError, fit_table, predict
@@ -418,7 +419,7 @@ ENTRY_FIELDS = ("median_ms", "p90_ms", "mean_ms", "std_ms", "n_samples", "input_
 def _read_json_tables(path: Path) -> tuple[dict, dict, dict]:
     """The tables, the predictors (bench.analysis.predict models) and the provenance of a lut.json, checked."""
     try:
-        doc = json.loads(path.read_bytes().decode("utf-8"))
+        doc = json.loads(read_bytes(path, "LUT file").decode("utf-8"))
     except (ValueError, RecursionError) as e:  # not UTF-8, not JSON, a huge number, deep nesting
         raise UsageError(f"{path}: not a readable winobench LUT ({str(e)[:100]})") from None
     if not isinstance(doc, dict) or doc.get("tool") != "winobench" or not isinstance(doc.get("tables"), dict):
@@ -456,7 +457,7 @@ def _read_csv_tables(path: Path) -> dict:
     import io
 
     try:
-        reader = csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8"), newline=""))
+        reader = csv.DictReader(io.StringIO(read_bytes(path, "LUT file").decode("utf-8"), newline=""))
         needed = ("board", "core", "threads", "layer", "op") + V1_ENTRY_FIELDS
         if not set(needed) <= set(reader.fieldnames or []):
             raise UsageError(f"{path}: not a winobench lut.csv (columns needed: {', '.join(needed)})")

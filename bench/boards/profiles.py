@@ -12,6 +12,10 @@ Where profiles come from, later ones overriding earlier ones of the same name:
   4. `--board labgrid:TAG=VALUE[,TAG=VALUE]`: the places of a labgrid coordinator with these tags
      (`labgrid:name=PLACE` for one place), reached with this user's SSH settings (~/.ssh).
 
+Board and group names follow `bench.files.NAME`; hosts and users are checked as addresses
+(`bench.boards.schema.parse_address`: a profile's `host` may be `user@addr:port` too, but a user or
+port given twice is refused).
+
 A host may be an alias of `~/.ssh/config`: fabric resolves HostName, User, Port and IdentityFile.
 
 Profile keys (all optional except as noted): `description`, `transport` ("local", "ssh", "emulated"
@@ -33,7 +37,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import shlex
 import tomllib
 from dataclasses import dataclass
@@ -41,11 +44,11 @@ from pathlib import Path
 
 from bench.boards import cores
 from bench.boards.cpus import format_cpulist, parse_cpulist
-from bench.boards.schema import CLUSTER_SCHEMA, board_schema, check_table
+from bench.boards.schema import CLUSTER_SCHEMA, board_schema, check_host, check_table, parse_address
 from bench.boards.topology import Cluster, label, read_topology
 from bench.boards.transport import TRANSPORTS
 from bench.errors import UsageError, choice_error, shown
-from bench.files import remote_dir, replacing
+from bench.files import NAME, NAME_RULE, check_name, read_text, remote_dir, replacing
 
 SHIPPED_DIR = remote_dir() / "boards"
 USER_FILE_ENV = "BENCH_BOARDS_FILE"
@@ -54,7 +57,7 @@ ARCHES = ("aarch64", "x86_64")
 SELECTORS = ("big", "little", "all")
 
 BOARD_SCHEMA = board_schema(tuple(TRANSPORTS), ARCHES)
-NAME = re.compile(r"[A-Za-z0-9_.@:-]+", re.ASCII)  # board and group names, as typed after --board
+MAX_BASE_DEPTH = 32       # profiles inheriting through `base`
 _PATH_KEYS = ("identity", "ssh_config", "known_hosts")
 LABGRID = "labgrid:"                 # --board labgrid:TAG=VALUE[,TAG=VALUE]
 ACQUIRE_TIMEOUT_S = 120.0            # default wait for a busy labgrid place
@@ -168,15 +171,11 @@ def user_boards_file() -> Path:
 
 
 def _read_toml(path: Path) -> dict:
-    with open(path, "rb") as f:
-        data = f.read()
+    text = read_text(path, "boards file (TOML in UTF-8)", limit=2 ** 20)
     try:
-        return tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise UsageError(f"{path}: not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start}); "
-                         f"a boards file is TOML in UTF-8") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UsageError(f"{path}: not valid TOML: {e}") from None
+        return tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError) as e:
+        raise UsageError(f"{path}: not valid TOML: {str(e)[:200] or 'nested too deeply'}") from None
 
 
 def check_profile(table, where: str) -> dict:
@@ -215,7 +214,7 @@ def _board_from_dict(name: str, data: dict, source: str, base_dir: Path | None) 
     if transport == "ssh" and not data.get("host"):
         raise UsageError(f"{where}: transport 'ssh' needs `host` (an address or an ~/.ssh/config alias)")
     _check_labgrid_keys(data, transport, where)
-    port = data.get("port")
+    host, user, port = _address(data, where)
     paths = {}
     for k in _PATH_KEYS:
         if data.get(k):
@@ -230,7 +229,7 @@ def _board_from_dict(name: str, data: dict, source: str, base_dir: Path | None) 
     if transport == "emulated" and not exec_prefix:
         raise UsageError(f"{where}: an emulated board needs exec_prefix, e.g. \"qemu-aarch64-static -cpu cortex-a53\"")
     return Board(
-        name=name, transport=transport, host=data.get("host"), port=port, user=data.get("user"),
+        name=name, transport=transport, host=host, port=port, user=user,
         arch=arch, exec_prefix=exec_prefix, emulated=emulated, clusters=clusters,
         kind=data.get("kind"), accept_new_host_key=data.get("accept_new_host_key", False),
         connect_timeout=float(data.get("connect_timeout", 15.0)), workdir=data.get("workdir"),
@@ -269,6 +268,16 @@ def labgrid_selector(spec: str) -> Board:
 
 def check_labgrid_tags(tags: dict) -> bool:
     return BOARD_SCHEMA["tags"][0](tags)
+def _address(data: dict, where: str) -> tuple[str | None, str | None, int | None]:
+    """(host, user, port) of a profile: `host` may carry the user and port, but not twice."""
+    if not data.get("host"):
+        return None, data.get("user"), data.get("port")
+    user, host, port = parse_address(data["host"], f"host in {where}")
+    for key, mine in (("user", user), ("port", port)):
+        if mine is not None and data.get(key) is not None:
+            raise UsageError(f"{where}: host {shown(data['host'])} gives the {key} and `{key}` gives it "
+                             f"again; give it once")
+    return host, user or data.get("user"), port or data.get("port")
 
 
 def _raw_profiles() -> tuple[dict[str, tuple[dict, str, Path | None]], dict[str, list[str]]]:
@@ -296,7 +305,7 @@ def _raw_profiles() -> tuple[dict[str, tuple[dict, str, Path | None]], dict[str,
 
 def _check_name(name: str, path: Path, what: str) -> None:
     if not NAME.fullmatch(name):
-        raise UsageError(f"{path}: bad {what} name {shown(name)}; use letters, digits and _.@:-")
+        raise UsageError(f"{path}: bad {what} name {shown(name)}; use {NAME_RULE}")
 
 
 USER_FILE_SCHEMA = {
@@ -306,21 +315,29 @@ USER_FILE_SCHEMA = {
 }
 
 
-def _resolve_base(name: str, raw: dict, seen: tuple = ()) -> dict:
-    table, source, _ = raw[name]
-    if "base" not in table:
-        return table
-    base = table["base"]
-    if base in seen or base == name:
-        raise UsageError(f"{source}: profile {name!r} inherits from itself through 'base'")
-    if base not in raw:
-        raise choice_error(f"base board for {name!r}:", base, sorted(raw))
-    merged = dict(_resolve_base(base, raw, seen + (name,)))
-    merged.pop("description", None)
-    if "place" in table or "tags" in table or table.get("transport") == "labgrid":
-        for key in ("transport", "host", "port", "user"):
-            merged.pop(key, None)   # a labgrid place gives the address: `base` lends the board's build settings
-    merged.update({k: v for k, v in table.items() if k != "base"})
+def _resolve_base(name: str, raw: dict) -> dict:
+    """The profile's table with its `base` chain merged in (nearest wins); a cycle or a chain
+    longer than MAX_BASE_DEPTH is refused in one line."""
+    chain = [name]
+    while "base" in raw[chain[-1]][0]:
+        table, source, _ = raw[chain[-1]]
+        base = table["base"]
+        if base in chain:
+            raise UsageError(f"{source}: profile {chain[-1]!r} inherits from itself through 'base'")
+        if base not in raw:
+            raise choice_error(f"base board for {chain[-1]!r}:", base, sorted(raw))
+        if len(chain) > MAX_BASE_DEPTH:
+            raise UsageError(f"{source}: profile {name!r} has a 'base' chain longer than {MAX_BASE_DEPTH}")
+        chain.append(base)
+    merged: dict = {}
+    for i, n in enumerate(reversed(chain)):
+        table = raw[n][0]
+        if i:
+            merged.pop("description", None)
+        if "place" in table or "tags" in table or table.get("transport") == "labgrid":
+            for key in ("transport", "host", "port", "user"):
+                merged.pop(key, None)   # a labgrid place gives the address: `base` lends the board's build settings
+        merged.update({k: v for k, v in table.items() if k != "base"})
     return merged
 
 
@@ -349,14 +366,8 @@ def list_groups() -> dict[str, list[str]]:
 
 
 def parse_ssh_host(spec: str) -> tuple[str | None, str, int | None]:
-    """`user@addr[:port]` (IPv6 as `[::1]:22`) -> (user, host, port)."""
-    m = re.fullmatch(r"(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s\[\]]+)(?::(\d+))?", spec.strip())
-    if not m:
-        raise UsageError(f"bad --host {spec!r}; expected user@addr[:port], e.g. root@192.168.1.20:22")
-    user, host, port = m.group(1), m.group(2).strip("[]"), m.group(3)
-    if port is not None and not 0 < int(port) < 65536:
-        raise UsageError(f"bad port in --host {spec!r}; expected 1..65535")
-    return user, host, int(port) if port else None
+    """`user@addr[:port]` (IPv6 as `[::1]:22`) -> (user, host, port); see schema.parse_address."""
+    return parse_address(spec, "--host")
 
 
 def load_board(name: str | None = None, ssh_host: str | None = None) -> Board:
@@ -460,6 +471,12 @@ def load_boards(names, ssh_host: str | None = None) -> list[Board]:
 
 # ---------------------------------------------------------------------------------------------
 
+def check_core_arg(core_arg: str | None) -> None:
+    """UsageError for an empty --core or an empty item in its list (`--core ''`, `--core a53,`)."""
+    if core_arg is not None and not all(a.strip() for a in core_arg.split(",")):
+        raise UsageError(f"empty core in --core {core_arg!r}; accepted: a core name, {', '.join(SELECTORS)}")
+
+
 def resolve_core(board: Board, core_arg: str | None) -> list[Cluster]:
     """The clusters `core_arg` selects on `board`, little to big.
 
@@ -468,6 +485,7 @@ def resolve_core(board: Board, core_arg: str | None) -> list[Cluster]:
     fastest cluster), `little` (the lowest), `all` or None (every cluster), or a comma-separated list
     of these. Raises UsageError naming the bad value and what the board has.
     """
+    check_core_arg(core_arg)
     if not board.clusters:
         how = f"--host {board.name}" if board.source == "--host" else f"--board {board.name}"
         raise UsageError(f"board {board.name!r} lists no clusters yet; probe it first "
@@ -522,9 +540,12 @@ def board_to_table(board: Board) -> dict:
 
 
 def check_save_name(name: str) -> str:
-    """A board name `save_board` can write (what --board accepts back)."""
-    if not NAME.fullmatch(name):
-        raise UsageError(f"bad board name {shown(name)} to save; use letters, digits and _.@:-")
+    """A board name `save_board` can write (what --board accepts back), not a shipped profile's
+    (saving would hide it: `local` would stop describing this machine)."""
+    check_name(name, "board")
+    if (SHIPPED_DIR / f"{name}.toml").is_file():
+        raise UsageError(f"board name {name!r} is a shipped profile ({SHIPPED_DIR / (name + '.toml')}); "
+                         f"save under another name")
     return name
 
 
@@ -533,13 +554,12 @@ def save_board(board: Board, name: str | None = None, path: Path | None = None) 
     tomlkit edits the file in place, so the user's comments and layout survive."""
     import tomlkit
 
-    name = check_save_name(name or board.name)
+    name = check_save_name(board.name if name is None else name)
+    if board.host is not None:
+        check_host(board.host, board.user, f"board {name!r}")
     path = path or user_boards_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        doc = tomlkit.parse(path.read_text()) if path.is_file() else tomlkit.document()
-    except tomlkit.exceptions.ParseError as e:
-        raise UsageError(f"{path}: not valid TOML ({e}); fix or move it before saving a board") from None
+    doc = _user_document(path)
     if "boards" not in doc:
         doc["boards"] = tomlkit.table(is_super_table=True)
     doc["boards"][name] = without_none(board_to_table(board))
@@ -564,9 +584,22 @@ def remove_board(name: str, path: Path | None = None) -> bool:
     path = path or user_boards_file()
     if not path.is_file():
         return False
-    doc = tomlkit.parse(path.read_text())
+    doc = _user_document(path)
     if name not in doc.get("boards", {}):
         return False
     del doc["boards"][name]
-    path.write_text(tomlkit.dumps(doc))
+    with replacing(path) as tmp:
+        tmp.write_text(tomlkit.dumps(doc))
     return True
+
+
+def _user_document(path: Path):
+    """The user's boards file as a tomlkit document (an empty one when it does not exist)."""
+    import tomlkit
+
+    if not path.exists():
+        return tomlkit.document()
+    try:
+        return tomlkit.parse(read_text(path, "boards file (TOML in UTF-8)", limit=2 ** 20))
+    except (tomlkit.exceptions.ParseError, RecursionError) as e:
+        raise UsageError(f"{path}: not valid TOML ({str(e)[:200]}); fix or move it before saving a board") from None

@@ -9,6 +9,11 @@ Commands are argument lists, never shell strings: locally they are exec'd direct
 joined with `shlex.quote` so that paths with spaces, quotes or `;` arrive as one argument and cannot
 inject commands.
 
+Every private directory (`mkdtemp`) holds a marker naming the process that made it
+(`bench.files.OWNER_MARK`), so that one left by a killed run can be found and removed later
+(bench.boards.leftovers). The SSH transport takes only hosts and users that pass
+`bench.boards.schema.check_host`.
+
 SSH host keys are verified against known_hosts (the board's `known_hosts`, else ~/.ssh/config's
 UserKnownHostsFile, else ~/.ssh/known_hosts, plus /etc/ssh/ssh_known_hosts): an unknown host is
 refused unless the board opts in with `accept_new_host_key` (`--accept-new-host-key`), which records
@@ -28,14 +33,15 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from bench.boards.schema import check_host
 from bench.errors import MeasurementError, UsageError
+from bench.files import OWNER_MARK, make_scratch_dir, process_identity
 
 _STDERR_KEEP = 64 * 1024
 # Exit status of a command that died of a signal whose number is not known: sshd reports the signal
@@ -58,8 +64,9 @@ class ConnectError(TransportError):
     the board's state is at fault, not the login."""
 
 
-class HostKeyError(UsageError):
-    """The board's SSH host key is unknown (and not opted in) or does not match known_hosts."""
+class HostKeyError(TransportError):
+    """The board's SSH host key is unknown (and not opted in) or does not match known_hosts: the
+    board cannot be reached (exit 1; a farm goes on without it)."""
 
 
 class TransportTimeout(TimeoutError):
@@ -282,7 +289,7 @@ class LocalTransport(Transport):
 
     def _make_private_dir(self, prefix):
         base = os.path.expanduser(self.board.workdir) if self.board.workdir else None
-        return tempfile.mkdtemp(prefix=prefix, dir=base)  # mkdtemp creates mode 0700
+        return str(make_scratch_dir(prefix, base))  # mode 0700, marked
 
     def _remove_tree(self, path):
         shutil.rmtree(path)
@@ -344,12 +351,12 @@ def _ssh_policies():
     import paramiko
 
     class RejectUnknown(paramiko.MissingHostKeyPolicy):
-        def __init__(self, known_hosts: str):
-            self.known_hosts = known_hosts
+        def __init__(self, known_hosts: str, board: str):
+            self.known_hosts, self.board = known_hosts, board
 
         def missing_host_key(self, client, hostname, key):
             raise HostKeyError(
-                f"host key of {hostname} is not in {self.known_hosts} (the server offers "
+                f"board {self.board}: host key of {hostname} is not in {self.known_hosts} (the server offers "
                 f"{key.get_name()} {fingerprint(key)}); check that fingerprint on the board "
                 f"(ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and accept it once with "
                 f"--accept-new-host-key (or accept_new_host_key = true in the profile)")
@@ -358,7 +365,7 @@ def _ssh_policies():
         """OpenSSH's StrictHostKeyChecking=accept-new: a host never seen is recorded; paramiko only
         calls this for hosts with no key at all, so a changed key still fails."""
 
-        def __init__(self, known_hosts: str):
+        def __init__(self, known_hosts: str, board: str):
             self.known_hosts = known_hosts
 
         def missing_host_key(self, client, hostname, key):
@@ -385,6 +392,11 @@ class SSHTransport(Transport):
         import fabric
         import paramiko
 
+        check_host(board.host, board.user, f"board {board.name!r}")  # before any ssh_config is read
+        for key in ("ssh_config", "known_hosts", "identity"):   # a FIFO or a device would hang the reader
+            path = getattr(board, key)
+            if path and os.path.exists(path) and not os.path.isfile(path):
+                raise UsageError(f"board {board.name!r}: {key} {path} is not a regular file")
         self._paramiko = paramiko
         config = fabric.Config(runtime_ssh_path=board.ssh_config) if board.ssh_config else fabric.Config()
         # banner/auth timeouts: a host that accepts TCP but never speaks SSH (a tarpit) fails in
@@ -406,7 +418,7 @@ class SSHTransport(Transport):
             client.load_system_host_keys("/etc/ssh/ssh_known_hosts")
         reject, accept_new = _ssh_policies()
         client.set_missing_host_key_policy(
-            accept_new(self.known_hosts) if board.accept_new_host_key else reject(self.known_hosts))
+            (accept_new if board.accept_new_host_key else reject)(self.known_hosts, board.name))
         self._connect()
         self._sftp = None
 
@@ -432,7 +444,7 @@ class SSHTransport(Transport):
             port = self.conn.port
             name = self.conn.host if port == 22 else f"[{self.conn.host}]:{port}"
             raise HostKeyError(
-                f"host key mismatch for {name}: {self.known_hosts} has {e.expected_key.get_name()} "
+                f"board {self.board.name}: host key mismatch for {name}: {self.known_hosts} has {e.expected_key.get_name()} "
                 f"{fingerprint(e.expected_key)} but the server offers {e.key.get_name()} {fingerprint(e.key)}; "
                 f"refusing to connect (reinstalled board, or someone in the middle). If the board was "
                 f"reinstalled, remove the old entry: ssh-keygen -R '{name}' -f {self.known_hosts}") from None
@@ -529,8 +541,9 @@ class SSHTransport(Transport):
 
     def _make_private_dir(self, prefix):
         # umask 077 + mktemp -d: created 0700 in one step (no window where it is readable by others).
-        script = 'umask 077 && mktemp -d "${1:-${TMPDIR:-/tmp}}/$2XXXXXXXX"'
-        res = self.run(["sh", "-c", script, "sh", self.board.workdir or "", prefix], timeout=60)
+        script = (f'umask 077 && d=$(mktemp -d "${{1:-${{TMPDIR:-/tmp}}}}/$2XXXXXXXX") && '
+                  f'printf "winobench %s\\n" "$3" > "$d/{OWNER_MARK}" && echo "$d"')
+        res = self.run(["sh", "-c", script, "sh", self.board.workdir or "", prefix, process_identity()], timeout=60)
         path = res.stdout.rstrip("\n")
         if res.returncode != 0 or not path.startswith("/") or "\n" in path:
             raise TransportError(f"mktemp -d failed on {self.board.name}: {res.stderr.strip()[:200]}")

@@ -1,13 +1,17 @@
-"""`bench board up|down|prepare|restore NAME`: emulated full-system boards (bench.boards.vm) and board
-preparation for measuring (bench.boards.prepare)."""
+"""`bench board up|down|prepare|restore|clean NAME`: emulated full-system boards (bench.boards.vm),
+board preparation for measuring (bench.boards.prepare), and removing what killed runs left on a board
+(bench.boards.leftovers)."""
 
 from __future__ import annotations
 
 import sys
 
 from bench.cli.options import add_parser
-from bench.boards.profiles import load_board, user_boards_file
+from bench.boards.leftovers import clean_board
 from bench.boards.prepare import prepare, restore
+from bench.boards.profiles import load_board, user_boards_file
+from bench.boards.transport import open_transport
+from bench.files import remove_dead_scratch
 from bench.boards.vm import VmSpec, down, up
 
 
@@ -38,6 +42,10 @@ def register(sub) -> None:
     restore = add_parser(verbs, "restore", "put back what `bench board prepare` changed", "bench board restore hikey960")
     restore.add_argument("name", metavar="NAME")
     restore.set_defaults(func=_restore)
+    clean = add_parser(verbs, "clean", "remove the private directories killed runs left on a board "
+                       "(and this machine's scratch directories of ended runs)", "bench board clean hikey960")
+    clean.add_argument("name", metavar="NAME")
+    clean.set_defaults(func=_clean)
 
 
 def _up(args) -> int:
@@ -65,4 +73,19 @@ def _prepare(args) -> int:
 
 def _restore(args) -> int:
     print(restore(load_board(args.name)))
+    return 0
+
+
+def _clean(args) -> int:
+    board = load_board(args.name)
+    local = remove_dead_scratch("wb-deploy-")
+    with open_transport(board) as t:
+        removed, kept = clean_board(t)
+    for path in removed:
+        print(f"removed {board.name}:{path}")
+    for path in kept:
+        print(f"kept {board.name}:{path} (in use)")
+    print(f"board {board.name}: {len(removed)} leftover director{'y' if len(removed) == 1 else 'ies'} removed, "
+          f"{len(kept)} in use kept; {len(local)} scratch director{'y' if len(local) == 1 else 'ies'} "
+          f"of ended runs removed here")
     return 0

@@ -13,10 +13,10 @@ from pathlib import Path
 from bench.analysis.exports import FORMATS, gbench_document, ofa_documents, pyperf_document
 from bench.analysis.lut import build_lut, fit_predictors, lut_json
 from bench.analysis.predict import MIN_LAYERS
-from bench.analysis.provenance import provenance, total_samples
+from bench.analysis.provenance import provenance, read_metadata, total_samples
 from bench.cli.options import add_parser
 from bench.errors import UsageError
-from bench.files import output_dir, replacing
+from bench.files import check_output_dir, output_dir, replacing
 from bench.measure.results import ResultsDir
 from bench.operators import parse_choices
 
@@ -38,14 +38,15 @@ def register(sub) -> None:
 
 
 def write_lut(results: ResultsDir, out: Path, predictors: dict | None = None) -> tuple[Path, Path, int]:
-    rows = build_lut(results.dataframe(), total_samples(results.records))
+    records = read_metadata(results)
+    rows = build_lut(results.dataframe(), total_samples(records))
     if not rows:
         raise UsageError(f"{results.path} has no successful non-emulated measurements to build a LUT from")
     out = output_dir(out)
     csv_path, json_path = out / "lut.csv", out / "lut.json"
     if predictors is None:
         predictors = fit_predictors(rows)
-    doc = lut_json(rows, predictors, provenance(results.records, rows))
+    doc = lut_json(rows, predictors, provenance(records, rows))
     with replacing(csv_path) as csv_tmp, replacing(json_path) as json_tmp:  # both whole, or neither
         with open(csv_tmp, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
@@ -58,7 +59,8 @@ def write_lut(results: ResultsDir, out: Path, predictors: dict | None = None) ->
 def export_texts(results: ResultsDir, out: Path, formats: list[str]) -> dict[Path, str]:
     """The files of the other tools' formats, path -> text, nothing written yet; UsageError when no
     entry has raw samples."""
-    samples = total_samples(results.records)
+    records = read_metadata(results)
+    samples = total_samples(records)
     rows = build_lut(results.dataframe(), samples)
     if not rows:
         raise UsageError(f"{results.path} has no successful non-emulated measurements to build a LUT from")
@@ -69,7 +71,7 @@ def export_texts(results: ResultsDir, out: Path, formats: list[str]) -> dict[Pat
     if len(with_samples) < len(rows):
         print(f"bench lut: warning: {len(rows) - len(with_samples)} of {len(rows)} entries have no raw samples "
               f"in raw.jsonl and are left out of --format {','.join(formats)}", file=sys.stderr)
-    prov = provenance(results.records, with_samples)
+    prov = provenance(records, with_samples)
     texts = {}
     if "ofa" in formats:
         for name, text in ofa_documents(with_samples, prov).items():
@@ -107,8 +109,9 @@ def predictor_report(predictors: dict) -> str:
 
 def _lut(args) -> int:
     formats = parse_choices(args.format, "--format", FORMAT_CHOICES)
+    check_output_dir(args.out)
     results = ResultsDir.load(args.results)
-    out = Path(args.out) if args.out else results.path
+    out = Path(args.out) if args.out is not None else results.path
     others = [f for f in formats if f != "lut"]
     texts = export_texts(results, out, others) if others else {}   # refusals come before any file is written
     output_dir(out)

@@ -9,6 +9,7 @@ from bench.cli.options import add_parser
 from bench.analysis.lut import build_lut, fit_predictors
 from bench.analysis.network import format_table, load_assignment, luts_from_rows, network_rows
 from bench.errors import UsageError
+from bench.files import check_output_dir, output_dir, replacing
 from bench.layers import load_layers, preset_layers
 from bench.measure.results import ResultsDir
 
@@ -30,10 +31,14 @@ def register(sub) -> None:
 
 
 def _layers(args):
-    if args.layers and args.preset:
+    if args.layers is not None and args.preset:
         raise UsageError("give either --preset or --layers, not both")
-    if args.layers:
+    if args.layers is not None:
+        if args.width != 1.0:
+            raise UsageError("--width applies to the resnet18-cifar preset, not to --layers")
         return load_layers(args.layers)
+    if args.width != 1.0 and args.preset not in (None, "resnet18-cifar"):
+        raise UsageError("--width applies to the resnet18-cifar preset only")
     if args.preset not in (None, "resnet18-cifar", "quick"):
         raise UsageError(f"unknown network preset {args.preset!r}; accepted: resnet18-cifar, quick")
     return preset_layers(args.preset or "resnet18-cifar", args.width)
@@ -42,9 +47,9 @@ def _layers(args):
 def _network(args) -> int:
     import pandas as pd
 
-
+    check_output_dir(args.out)
     layers = _layers(args)
-    assign = load_assignment(args.assign) if args.assign else None
+    assign = load_assignment(args.assign) if args.assign is not None else None
     results = ResultsDir.load(args.results)
     rows = build_lut(results.dataframe())
     if not rows:
@@ -52,9 +57,9 @@ def _network(args) -> int:
     luts = luts_from_rows(rows, fit_predictors(rows) if args.predict else None)
     table = [r for lut in luts for r in network_rows(lut, layers, assign, predict=args.predict)]
     print(format_table(table, layers))
-    out = Path(args.out) if args.out else results.path / "network"
-    out.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(table).to_csv(out / "network.csv", index=False)
+    out = output_dir(Path(args.out) if args.out else results.path / "network")
+    with replacing(out / "network.csv") as tmp:
+        pd.DataFrame(table).to_csv(tmp, index=False)
     from bench.analysis.plots import network_plot  # matplotlib is slow to import: only now
 
     for p in [out / "network.csv", *network_plot(pd.DataFrame(table), out)]:

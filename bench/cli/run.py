@@ -1,7 +1,9 @@
 """`bench run`: sweep layers x operators on a board's cores into a latency table (tables/README.md).
 
-Everything the user typed is validated before anything is built or measured; every finished case is
-in the results at once, so Ctrl-C leaves a valid table and `--resume` measures only what is missing.
+Everything the user typed is validated before anything is built or measured; then the results
+directory's lock is taken, before the results are read or any board is reached, so a second writer
+is refused whatever stage the first is in. Every finished case is in the results at once, so Ctrl-C
+leaves a valid table and `--resume` measures only what is missing.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import shlex
 import sys
 from pathlib import Path
 
+from bench.boards.profiles import check_core_arg
 from bench.cli.options import add_board_arguments, add_parser, boards_from_args, default_results_root
 from bench.errors import MeasurementError, UsageError
+from bench.files import check_name
 from bench.layers import PRESETS, custom_layers, preset_layers
 from bench.measure.cases import expand, parse_transforms
 from bench.measure.health import profile_mismatches, unstable_warnings
 from bench.measure.protocol import MAX_MIN_TIME_MS, MAX_REPS, MAX_RUNNER_CPUS, Repetition
-from bench.measure.results import ResultsDir
+from bench.measure.results import ResultsDir, ResultsLock
 from bench.measure.sweep import Plan, Settings, progress_bar, run, summary, todo
 from bench.measure.targets import close_all, connect_all, plan_targets
 from bench.operators import ALGOS, SCHEMES, parse_algos, parse_bits, parse_schemes
@@ -65,9 +69,11 @@ def register(sub) -> None:
 
 
 def _layers(args):
-    if args.preset and args.res:
+    if args.preset and args.res is not None:
         raise UsageError("give either --preset or --res, not both")
-    if args.res:
+    if args.res is not None:
+        if args.width != 1.0:
+            raise UsageError("--width applies to the resnet18-cifar preset, not to --res")
         return custom_layers(args.res, args.channels, args.cin, args.cout)
     if args.channels or args.cin or args.cout:
         raise UsageError("--channels, --cin and --cout go with --res")
@@ -99,19 +105,25 @@ def _run(args) -> int:
         raise UsageError("--mix-settings goes with --resume")
     if not cases:
         raise UsageError("no case to measure: no transform file matches the chosen algorithms")
+    if args.out == "":
+        raise UsageError("empty --out; give a results directory")
+    check_core_arg(args.core)
     boards = boards_from_args(args)
-    out = Path(args.out) if args.out else _default_out(boards)
-    results = ResultsDir.create(out, resume=args.resume, settings=settings.compared(), mix_settings=args.mix_settings)
+    out = Path(args.out) if args.out is not None else _default_out(boards)
 
-    # 2. Reach and probe every board once; resolve cores and CPUs (still nothing written).
-    reached = connect_all(boards)
-    try:
-        targets, warnings = _plan(reached, args.core, settings.threads)
-        plan = Plan(reached, targets, todo(targets, cases, results))
-        with results:
-            return _measure(args, plan, len(cases), settings, results, warnings)
-    finally:
-        close_all(reached)
+    # 2. The lock, then the results (read under it), then every board reached and probed once and
+    # cores and CPUs resolved (still nothing written).
+    with ResultsLock(out) as lock:
+        results = ResultsDir.create(out, resume=args.resume, settings=settings.compared(),
+                                    mix_settings=args.mix_settings, lock=lock)
+        reached = connect_all(boards)
+        try:
+            targets, warnings = _plan(reached, args.core, settings.threads)
+            plan = Plan(reached, targets, todo(targets, cases, results))
+            with results:
+                return _measure(args, plan, len(cases), settings, results, warnings)
+        finally:
+            close_all(reached)
 
 
 def _plan(reached, core_arg, threads):
@@ -170,7 +182,7 @@ def _report(results, counts) -> int:
 
 def _default_out(boards) -> Path:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return default_results_root() / f"{'+'.join(b.name for b in boards)}-{stamp}"
+    return default_results_root() / f"{'+'.join(check_name(b.name) for b in boards)}-{stamp}"
 
 
 def _link_latest(out: Path) -> None:

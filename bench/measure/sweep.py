@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import os
 import sys
+import tempfile
 from dataclasses import dataclass, field
 
 from bench.boards.probe import Reached, reach
@@ -23,7 +25,7 @@ from bench.measure.deploy import StreamOptions, jobs_of
 from bench.measure.farm import run_targets
 from bench.measure.health import run_warnings
 from bench.measure.protocol import MAX_RUNNER_CPUS, CaseRecord, InfoRecord, PeakRecord, Repetition
-from bench.measure.results import ResultsDir, case_key, row_from_case
+from bench.measure.results import ResultsDir, capped_samples, case_key, row_from_case
 from bench.measure.targets import Target
 from bench.operators import precision_name, scheme_suffix
 
@@ -131,7 +133,7 @@ def run(plan: Plan, settings: Settings, results: ResultsDir, metadata: dict, pro
     run_meta = {**metadata, "date": _now(), "settings": settings.to_json(), "runners": [], "harness": place.to_json()}
     recorder = _Recorder(results, results.start_run(run_meta), settings.errors, counts, progress)
     opts = StreamOptions(threads=settings.threads, reps=settings.reps, case_timeout=settings.case_timeout, peak=True)
-    deferred, finished = [], False
+    deferred, finished = _Deferred(), False
     try:
         jobs = jobs_of([case.spec(i) for i, case in enumerate(plan.cases)])
         for rec in run_targets(plan.reached, plan.targets, jobs, opts):
@@ -143,17 +145,39 @@ def run(plan: Plan, settings: Settings, results: ResultsDir, metadata: dict, pro
             elif isinstance(rec, CaseRecord):
                 case = plan.cases[rec.line - 1]
                 if place.defer_errors and rec.ok:
-                    deferred.append((case, rec))
+                    deferred.add(rec)
                 else:
                     recorder.record(case, rec, with_errors=True)
         finished = True
     finally:
         if place.restore:
             os.sched_setaffinity(0, place.restore)
-        for case, rec in deferred:  # interrupted: keep the timings, skip the error figures
-            recorder.record(case, rec, with_errors=finished)
+        for rec in deferred.records():  # interrupted: keep the timings, skip the error figures
+            recorder.record(plan.cases[rec.line - 1], rec, with_errors=finished)
         _end_run(plan, results, recorder.run_id, run_meta, counts)
     return counts
+
+
+class _Deferred:
+    """Case records whose error figures wait until timing is over, spooled to an unnamed temporary
+    file (gone with the process, whatever kills it), so their samples never pile up in memory."""
+
+    def __init__(self):
+        self._file = None
+
+    def add(self, rec: CaseRecord) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self._file.write(json.dumps(capped_samples(rec.to_json()), separators=(",", ":")) + "\n")
+
+    def records(self):
+        if self._file is None:
+            return
+        self._file.seek(0)
+        with self._file:
+            for line in self._file:
+                yield CaseRecord.from_saved(json.loads(line))
+        self._file = None
 
 
 @dataclass

@@ -1,10 +1,11 @@
 """A real aarch64 Linux over SSH: the emulated full-system board of `bench board up` (qemu-system,
 Debian arm64 kernel and userland), driven through the `bench` CLI as a user would.
 
-One VM per session (cortex-a53 x4) and one two-cluster VM (8 CPUs, capacity 462/1024), from
-tests/e2e/conftest.py. The image is built once into the per-user cache (a few minutes on a fresh
-machine) and reused afterwards. Every test here is slow; the fixtures bring the VMs down again
-whatever happens.
+One VM per session (cortex-a53 x4) and one two-cluster VM (8 CPUs, capacity 462/1024). The image is
+built once into the per-user cache (a few minutes on a fresh machine) and reused afterwards: the
+only real user path the suite uses, given explicitly as $BENCH_IMAGE_DIR (tests/conftest.py,
+`real_image_cache`); everything else of the VMs lives under the session's own temporary HOME. Every
+test here is slow; the fixtures bring the VMs down again whatever happens.
 """
 
 import json
@@ -26,6 +27,8 @@ from tests.e2e.conftest import bench, vm_run_dir   # the `vm`, `vm2` fixtures ar
 pytestmark = pytest.mark.slow
 
 FAST = ["--reps", "2", "--min-time-ms", "1", "--no-errors"]
+
+
 def vm_board(vm):
     """The VM's profile as the harness loads it (from the session's own boards file)."""
     from bench.boards.profiles import load_board
@@ -154,9 +157,12 @@ def test_prepare_on_a_board_without_cpufreq_says_so_and_restores(vm):
     res = bench("board", "prepare", vm.name, env=vm.env, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "cpufreq: none on cpus 0 1 2 3" in res.stdout and "thermal: no thermal zones" in res.stdout
+    state = on_board(vm, "sh", "-c", "stat -c %a ~/.local/state/winobench; ls ~/.local/state/winobench").stdout
+    assert state.split() == ["700", "prepare.state"]   # the board's record, in a private directory
     res = bench("board", "restore", vm.name, env=vm.env, timeout=120)
     assert res.returncode == 0, res.stderr
     assert on_board(vm, "ls", "/var/tmp").stdout.split() == []
+    assert on_board(vm, "ls", "-A", "/root/.local/state/winobench").stdout.split() == []
     no_runner_dirs_left(vm)
 
 
@@ -182,7 +188,7 @@ def test_resume_after_the_board_is_killed_measures_only_the_missing_cases(vm, tm
         if (out / "latency.csv").exists() and len(read_rows(out)) >= 2:
             break
         time.sleep(0.2)
-    os.kill(running_pid(vm_run_dir(vm.name)), signal.SIGKILL)     # the board dies mid-sweep
+    os.kill(running_pid(vm_run_dir(vm)), signal.SIGKILL)     # the board dies mid-sweep
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, err
     before = read_rows(out)
