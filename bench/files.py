@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import re
@@ -82,6 +83,17 @@ def check_name(name, what: str = "board") -> str:
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise UsageError(f"bad {what} name {shown(name)}; use {NAME_RULE}")
     return name
+
+
+def path_component(name: str) -> str:
+    """`name` as one path component: itself when check_name accepts it, else (a labgrid selector
+    such as `labgrid:soc=rk3399`) its characters outside the rule as `_` plus a digest of the exact
+    name, so two names never share a component."""
+    if NAME.fullmatch(name):
+        return name
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    stem = re.sub(r"[^A-Za-z0-9_.@:-]", "_", name)[:100].lstrip(".-") or "board"
+    return check_name(f"{stem}-{digest}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -63,3 +63,11 @@ def test_never_over_a_device_or_directory(tmp_path):
         output_dir(tmp_path / "f")
     with pytest.raises(NotADirectoryError):
         output_dir(tmp_path / "f" / "sub")
+
+
+def test_a_labgrid_selector_becomes_one_path_component_of_its_own():
+    from bench.files import path_component
+    assert path_component("hikey960") == "hikey960"
+    a, b = path_component("labgrid:name=vm-a53"), path_component("labgrid:name_vm-a53")
+    assert a != b and "/" not in a and a.startswith("labgrid:name_vm-a53-")
+    assert path_component("../x=y").startswith("_x_y-")

@@ -29,7 +29,7 @@ from bench.boards.probe import probe_board
 from bench.boards.profiles import Board, resolve_core
 from bench.boards.transport import Transport, open_transport
 from bench.errors import MeasurementError, UsageError
-from bench.files import (check_name, check_private_dir, make_scratch_dir, read_text, remote_dir, remove_dead_scratch,
+from bench.files import (check_private_dir, make_scratch_dir, path_component, read_text, remote_dir, remove_dead_scratch,
                          replacing, user_cache_dir)
 
 SCRIPT = remote_dir() / "prepare.sh"
@@ -42,7 +42,7 @@ _LINE = re.compile(r"/sys/devices/system/cpu/cpu([0-9]+)/cpufreq/"
 
 def local_state_copy(board: Board) -> Path:
     """This machine's (authoritative) copy of a prepared board's original settings."""
-    return user_cache_dir() / "prepared" / f"{check_name(board.name)}.state"
+    return user_cache_dir() / "prepared" / f"{path_component(board.name)}.state"
 
 
 def check_record(text: str, where) -> str:
