@@ -10,12 +10,15 @@ Assignment file: layer name (or LUT layer key) -> operator key, or -> {operator:
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
 from bench.errors import UsageError, shown
 from bench.files import read_mapping
 from bench.layers import Layer
+from bench.numerics.winograd import load_transform
+from bench.operators import BITS, SCHEMES, op_key, precision_name, resolve_scheme, scheme_suffix
 from bench.analysis.lut import LUT, LUTError, layer_key, lut_json
 
 BASELINE = "im2row-fp32"
@@ -78,9 +81,39 @@ def _key(l: Layer) -> str:
     return layer_key(l.h, l.w, l.cin, l.cout)
 
 
+OWN = "own transforms"
+
+
+def own_assignments(lut: LUT, layers) -> dict:
+    """{label: {layer name: operator}} for layers carrying their own transform file (a network file's
+    `transform`): each such layer on its own transform's operator, every other layer on im2row, one
+    assignment per precision and scheme measured on every layer ("own transforms int8", ...)."""
+    own = {l.name: l for l in layers if l.transform}
+    if not own:
+        return {}
+    tiles = {name: f"f{load_transform(l.transform).m}" for name, l in own.items()}
+    out = {}
+    for bits, scheme in itertools.product(BITS, ("none", *SCHEMES)):
+        if scheme != resolve_scheme_or_none("f4", bits, scheme):
+            continue
+        choice = {l.name: (op_key(tiles[l.name], l.transform, bits, scheme) if l.name in own
+                           else op_key("im2row", "none", bits)) for l in layers}
+        if all(choice[l.name] in lut.layers.get(_key(l), {}) for l in layers):
+            out[" ".join([OWN, precision_name(bits), scheme_suffix(scheme)]).strip()] = choice
+    return out
+
+
+def resolve_scheme_or_none(algo: str, bits: int, scheme: str) -> str | None:
+    try:
+        return resolve_scheme(algo, bits, scheme)
+    except ValueError:
+        return None
+
+
 def network_rows(lut: LUT, layers, assign=None, predict: bool = False) -> list[dict]:
     """Rows of the network table for one LUT: the given assignment, or each operator used everywhere
-    plus the fastest operator per layer; each with its speedup over im2row fp32 everywhere."""
+    plus the fastest operator per layer (and, for layers with their own transforms, those: beside the
+    static-transform and im2row baselines); each with its speedup over im2row fp32 everywhere."""
     if assign is None:
         assignments = {op: op for op in _common_ops(lut, layers, predict)}
         if assignments:
@@ -89,6 +122,7 @@ def network_rows(lut: LUT, layers, assign=None, predict: bool = False) -> list[d
                                         for l in layers}
             except (LUTError, ValueError) as e:   # PredictError: a layer outside what the models support
                 raise UsageError(f"{lut.name}: {e}") from None
+        assignments.update(own_assignments(lut, layers))
     else:
         assignments = {assign if isinstance(assign, str) else "assignment": assign}
     if not assignments:

@@ -260,6 +260,11 @@ def _check_int8_matrices(mats: dict, source: str) -> None:
                              f"survive a common power-of-two scale")
 
 
+def transform_from_arrays(fields: dict, source: str) -> Transform:
+    """A Transform from {"AT", "G", "BT"} arrays (a checkpoint's, say), checked as a file's are."""
+    return _validate(fields, source)
+
+
 def _read_json(path: Path, data: bytes) -> dict:
     try:
         fields = json.loads(data.decode("utf-8"))
