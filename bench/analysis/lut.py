@@ -4,8 +4,8 @@ One entry per (board, core, threads) x layer configuration x operator: the media
 standard deviation of the timed repetitions and how many there were, stage medians and error
 figures; each table with the provenance of its measurements (bench.analysis.provenance). Layer keys
 are bench.layers.Layer.key (`conv-input:32x32x64-output:32x32x64-kernel:3-stride:1`); operator keys
-read `f4-static-int8`, `im2row-fp32`, `f6-learned-int8`, or `f4-<file stem>-int8` for a transform
-file; an int8 Winograd operator quantized with another scheme than `tensor` gains it as a suffix
+read `f4-static-int8`, `im2row-fp32`, `f6-learned-int8`, or `f4-<file stem>@<content digest>-int8`
+for a transform file (bench.operators.transform_name); an int8 Winograd operator quantized with another scheme than `tensor` gains it as a suffix
 (`f4-static-int8-tap`). Other tools' formats: bench.analysis.exports.
 
     lut = load_lut("tables/run/lut.json")                  # one (board, core, threads) table
