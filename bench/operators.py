@@ -31,6 +31,9 @@ NAMED_TRANSFORMS = {                     # shipped with bench.numerics.winograd,
     "pso-tap": "found by `bench transforms search --scheme tap` (F4 only: F6 found nothing better)",
 }
 SCHEMES = ("tensor", "tap", "wide")      # int8 Winograd quantization schemes
+# Where Winograd's tile grid starts: the image's top-left corner, or centred as the Winograd-aware
+# training code pads (bench.numerics.reference.tile_offset); a transform file may name its own.
+TILE_ORIGINS = ("top-left", "symmetric")
 NO_SCHEME = "none"                       # every operator that is not int8 Winograd
 
 

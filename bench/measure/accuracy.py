@@ -30,7 +30,8 @@ def host_build_run(case: Case, h: int, w: int):
     x = kernels.gaussian((1, h, w, l.cin), SEED)
     weights = kernels.gaussian((3, 3, l.cin, l.cout), SEED + 1)
     transform = "static" if case.transform == NO_TRANSFORM else case.transform
-    return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform, scheme=case.scheme)
+    return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform, scheme=case.scheme,
+                                      origin=case.origin)
 
 
 @functools.lru_cache(maxsize=None)
@@ -57,7 +58,7 @@ def same_matrices_check(case: Case) -> dict:
     error of that float64 Winograd convolution against the direct one (what the transform alone costs)."""
     t = transform_of(case)
     x, weights, out = host_build_run(case, case.layer.h, case.layer.w)
-    same = conv2d_winograd(x, weights, t)
+    same = conv2d_winograd(x, weights, t, case.origin)
     return {**error_metrics(out, same), "checksum": checksum(out), "identity_error": identity_error(t),
             "transform_rel_l2": error_metrics(same, conv2d_direct(x, weights))["rel_l2"]}
 

@@ -16,8 +16,9 @@ from bench.errors import UsageError, choice_error
 from bench.layers import Layer
 from bench.measure.protocol import CaseSpec
 from bench.numerics.trained import NOT_WINOGRAD_ERROR
-from bench.numerics.winograd import identity_error, load_transform, named_transform_path
-from bench.operators import BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, NO_SCHEME, NO_TRANSFORM, TILE, sweep_scheme
+from bench.numerics.winograd import identity_error, load_transform, named_transform_path, tile_origin_of
+from bench.operators import (BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, NO_SCHEME, NO_TRANSFORM, TILE, TILE_ORIGINS,
+                             sweep_scheme)
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,19 @@ class Case:
             return named_transform_path(self.transform, TILE[self.algo])
         return Path(self.transform)
 
+    @property
+    def origin(self) -> str:
+        """Where the tile grid starts: as the case's transform file says (an imported one tiles as
+        its training code did), else from the top-left."""
+        path = self.transform_file
+        return tile_origin_of(path) if path and self.algo in TILE else TILE_ORIGINS[0]
+
     def spec(self, case_id: int) -> CaseSpec:
         """The case for the runner: a transform file makes it a `learned` case fed that file."""
         l, path = self.layer, self.transform_file
         transform = "learned" if path else "static" if self.transform == NO_TRANSFORM else self.transform
-        return CaseSpec(self.algo, transform, self.bits, l.h, l.w, l.cin, l.cout, self.scheme, str(case_id), path)
+        return CaseSpec(self.algo, transform, self.bits, l.h, l.w, l.cin, l.cout, self.scheme, str(case_id), path,
+                        origin=self.origin)
 
     @property
     def work(self) -> float:

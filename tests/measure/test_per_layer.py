@@ -13,6 +13,8 @@ import pytest
 from bench.analysis.lut import lut_json
 from bench.cli.main import main
 from bench.errors import UsageError
+from bench.layers import Layer
+from bench.measure.cases import Case, parse_transforms
 from bench.numerics.winograd import cook_toom, save_transform
 from bench.operators import op_key, transform_digest
 from tests.measure.test_sweep import fake_board, rows  # noqa: F401  (the fixture)
@@ -79,3 +81,16 @@ def test_a_layer_whose_transform_is_not_winograd_is_measured_only_when_accepted(
     err = capsys.readouterr().err
     assert "layer 'l'" in err and "is not a Winograd transform (identity error" in err and "--accept-inexact" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_an_imported_transform_is_measured_with_its_tile_origin(tmp_path):
+    path = learned_f4(tmp_path / "t.json", 0.01)
+    doc = json.loads(path.read_text())
+    path.write_text(json.dumps({**doc, "tile_origin": "symmetric"}))
+    layer = Layer(10, 10, 4, 4)
+    assert Case(layer, "f4", str(path), 8, "tensor").spec(1).runner_line().split()[-2] == "origin=symmetric"
+    assert "origin" not in Case(layer, "f4", str(learned_f4(tmp_path / "u.json", 0.01)), 8, "tensor").spec(1).runner_line()
+    assert "origin" not in Case(layer, "f4", "static", 8, "tensor").spec(1).runner_line()
+    path.write_text(json.dumps({**doc, "tile_origin": "centre"}))
+    with pytest.raises(UsageError, match="field 'tile_origin' is 'centre'; accepted: top-left, symmetric"):
+        parse_transforms(str(path))
