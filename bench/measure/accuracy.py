@@ -30,8 +30,7 @@ def host_build_run(case: Case, h: int, w: int):
     x = kernels.gaussian((1, h, w, l.cin), SEED)
     weights = kernels.gaussian((3, 3, l.cin, l.cout), SEED + 1)
     transform = "static" if case.transform == NO_TRANSFORM else case.transform
-    return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform, scheme=case.scheme,
-                                      origin=case.origin)
+    return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform, scheme=case.scheme)
 
 
 @functools.lru_cache(maxsize=None)

@@ -24,7 +24,7 @@ import numpy as np
 
 from bench.native.build import KERNELS, build_hash, build_library
 from bench.numerics.reference import conv2d_direct, error_metrics, tile_offset
-from bench.numerics.winograd import cook_toom, load_transform, named_transform
+from bench.numerics.winograd import cook_toom, load_transform, named_transform, tile_origin_of
 from bench.operators import ALGOS, BITS, BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, SCHEMES, TILE, TILE_ORIGINS, resolve_scheme
 
 # Status codes of kernels_c/include/wb.h.
@@ -108,19 +108,24 @@ class ConvOp:
     transform ("pso"), a transform object with AT/G/BT or a transform file (.json/.npz/.txt) for
     the dense code; scheme: the int8 Winograd quantization scheme, None for the default of the bits
     (bench.operators). `tensor` is also taken for fp32 and im2row, where it means none. origin:
-    where the Winograd tile grid starts (bench.operators.TILE_ORIGINS; ignored for im2row)."""
+    where the Winograd tile grid starts (bench.operators.TILE_ORIGINS; ignored for im2row); None:
+    as a transform file says (`tile_origin`, bench.numerics.winograd.tile_origin_of), else top-left."""
 
     algo: str
     bits: int = 32
     transform: object = "static"
     scheme: str | None = None
-    origin: str = TILE_ORIGINS[0]
+    origin: str | None = None
 
     def __post_init__(self):
         if self.algo not in ALGOS:
             raise ValueError(f"unknown algo {self.algo!r}; accepted: {', '.join(ALGOS)}")
         if self.bits not in BITS:
             raise ValueError(f"bits must be 8 or 32, got {self.bits!r}")
+        if self.origin is None:
+            t = self.transform
+            from_file = isinstance(t, (str, os.PathLike)) and pathlib.Path(t).is_file() and self.algo in TILE
+            object.__setattr__(self, "origin", tile_origin_of(t) if from_file else TILE_ORIGINS[0])
         if self.origin not in TILE_ORIGINS:
             raise ValueError(f"unknown tile origin {self.origin!r}; accepted: {', '.join(TILE_ORIGINS)}")
         if self.scheme is not None and self.scheme not in (*SCHEMES, "none"):
@@ -266,20 +271,20 @@ def conv2d_timed(x, w, op: ConvOp, timing: Timing = Timing()):
         lib.wb_conv_destroy(conv)
 
 
-def conv2d(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str | None = None,
-           origin: str = TILE_ORIGINS[0]) -> np.ndarray:
+def conv2d(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str | None = None) -> np.ndarray:
     """3x3, stride 1, padding 1 convolution with the C kernels of the host build. x: float32 NHWC
     (1,H,W,Cin); w: float32 HWIO (3,3,Cin,Cout); returns float32 NHWC (1,H,W,Cout). algo, bits,
-    transform, scheme and the tile origin as ConvOp takes them (scheme None: tensor for int8
-    Winograd, none otherwise). Bad input raises ValueError; a combination no linked kernel
-    implements raises NotImplementedError."""
-    return conv2d_timed(x, w, ConvOp(algo, bits, transform, scheme, origin))[0]
+    transform and scheme as ConvOp takes them (scheme None: tensor for int8 Winograd, none
+    otherwise); the tile origin is the transform file's (another: conv2d_timed with a ConvOp).
+    Bad input raises ValueError; a combination no linked kernel implements raises
+    NotImplementedError."""
+    return conv2d_timed(x, w, ConvOp(algo, bits, transform, scheme))[0]
 
 
 # ---- int8: the pipeline with its intermediates, and error figures -----------------------------
 
 def conv2d_int8_stages(x, w, *, algo: str, transform="static", scheme: str | None = None,
-                       origin: str = TILE_ORIGINS[0]) -> dict:
+                       origin: str | None = None) -> dict:
     """The int8 pipeline of the host build (kernels_c/include/wb_q8.h) with what
     bench.numerics.reference's int8 functions return, for bit-for-bit comparison: "y8" (the timed
     NEON path), "y8_scalar" (the scalar calibration path), "y" (dequantized, float64), "xq", "wq",

@@ -15,6 +15,10 @@ from bench.numerics.winograd import Transform, cook_toom, save_transform
 from bench.operators import SCHEMES, TILE_ORIGINS
 from tests.native.test_runner import FAST, case_lines, run
 
+def conv(x, w, algo, transform="static", origin=None, bits=32):
+    return kernels.conv2d_timed(x, w, kernels.ConvOp(algo, bits, transform, None, origin))[0]
+
+
 SHAPES = [(10, 10), (9, 13), (16, 16), (32, 32), (5, 7), (1, 1)]
 
 
@@ -38,18 +42,18 @@ def test_fp32_kernels_follow_the_reference_of_their_origin(m, origin):
     for h, w in SHAPES:
         x, wt = data(h, w)
         ref = R.conv2d_winograd(x.astype(float), wt.astype(float), t, origin)
-        y = kernels.conv2d(x, wt, algo=f"f{m}", transform=t, origin=origin)
+        y = conv(x, wt, f"f{m}", t, origin)
         assert R.error_metrics(y, ref)["rel_l2"] < 1e-5, (h, w)
-        static = kernels.conv2d(x, wt, algo=f"f{m}", origin=origin)    # exact: the origin changes nothing
+        static = conv(x, wt, f"f{m}", origin=origin)    # exact: the origin changes nothing
         assert R.error_metrics(static, R.conv2d_direct(x, wt))["rel_l2"] < 1e-5, (h, w)
 
 
 def test_the_origin_matters_for_a_learned_transform_only_where_the_size_is_not_a_multiple():
     x, wt = data(10, 12)
-    y = {o: kernels.conv2d(x, wt, algo="f4", transform=learned(4), origin=o) for o in TILE_ORIGINS}
+    y = {o: conv(x, wt, "f4", learned(4), o) for o in TILE_ORIGINS}
     assert not np.allclose(y["top-left"], y["symmetric"])   # 10 is not a multiple of 4
     x, wt = data(8, 12)
-    y = {o: kernels.conv2d(x, wt, algo="f4", transform=learned(4), origin=o) for o in TILE_ORIGINS}
+    y = {o: conv(x, wt, "f4", learned(4), o) for o in TILE_ORIGINS}
     assert np.array_equal(y["top-left"], y["symmetric"])
 
 
@@ -74,7 +78,7 @@ def test_the_runner_takes_the_origin_from_its_case_line(tmp_path):
     cases = case_lines(out)
     x, wt = kernels.gaussian((1, 10, 14, 6), 3), kernels.gaussian((3, 3, 6, 5), 4)
     for case, (b, o) in zip(cases, [(b, o) for b in (32, 8) for o in TILE_ORIGINS]):
-        y = kernels.conv2d(x, wt, algo="f4", bits=b, transform=learned(4), origin=o)
+        y = conv(x, wt, "f4", learned(4), o, b)
         assert case["status"] == "ok" and case["checksum"] == kernels.checksum(y), (b, o)
     assert cases[0]["checksum"] != cases[1]["checksum"]
     assert cases[-1]["error_kind"] == "bad_case" and "unknown tile origin 'middle' (top-left, symmetric)" in cases[-1]["message"]
@@ -100,3 +104,13 @@ def test_aarch64_build_under_qemu_tiles_from_the_same_origin(tmp_path):
     _, ref = run(host, lines, *FAST)
     assert [c["status"] for c in case_lines(arm)] == ["ok"] * 24
     assert [c["checksum"] for c in case_lines(arm)] == [c["checksum"] for c in case_lines(ref)]
+
+
+def test_a_transform_file_naming_its_origin_is_tiled_from_it(tmp_path):
+    import json
+
+    path = save_transform(learned(4), tmp_path / "t.json")
+    path.write_text(json.dumps({**json.loads(path.read_text()), "tile_origin": "symmetric"}))
+    x, wt = data(10, 10)
+    assert np.array_equal(kernels.conv2d(x, wt, algo="f4", transform=str(path)), conv(x, wt, "f4", learned(4), "symmetric"))
+    assert not np.allclose(kernels.conv2d(x, wt, algo="f4", transform=learned(4)), conv(x, wt, "f4", learned(4), "symmetric"))
