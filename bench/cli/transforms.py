@@ -11,6 +11,7 @@ from pathlib import Path
 from bench.cli.options import add_parser
 from bench.errors import UsageError, choice_error
 from bench.files import output_dir, replacing
+from bench.layers import load_network
 from bench.numerics.winograd import cook_toom, format_matrix, identity_error, load_transform, parse_points, save_transform
 from bench.numerics.search import SEARCH_MS, Swarm, check_scheme, comparison, particle_swarm, result_document
 
@@ -180,11 +181,11 @@ def _import(args) -> int:
     if not layers:
         raise UsageError(f"{path}: no Winograd layer (no key ending in .A_t with .B_t, .G and .weight beside it)")
     network = write_import(layers, state, path, output_dir(args.out), args.input_size, args.weights)
+    shapes = {l.name: l.shape for l in load_network(network).layers}
     print(f"{'layer':<24} {'F(m,r)':<7} {'shape':<18} {'identity error':>14}")
     for l in layers:
-        w = l.weights
         note = "" if l.is_winograd else f"  NOT a Winograd transform (error above {NOT_WINOGRAD_ERROR:g}): " \
                                         f"measured only with --accept-inexact"
-        print(f"{l.name:<24} {l.transform.name:<7} {f'{w.shape[2]}->{w.shape[3]}':<18} {l.identity_error:>14.3g}{note}")
+        print(f"{l.name:<24} {l.transform.name:<7} {shapes[l.name]:<18} {l.identity_error:>14.3g}{note}")
     print(f"wrote {len(layers)} transform files and {network}; measure with: bench run --layers {network}")
     return 0
