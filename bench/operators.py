@@ -82,7 +82,7 @@ def is_transform_file(transform) -> bool:
     return transform not in (NO_TRANSFORM, "", None, *BUILTIN_TRANSFORMS) and transform not in NAMED_TRANSFORMS
 
 
-MAX_TRANSFORM_FILE_BYTES = 1 << 20   # bench.numerics.winograd.MAX_FILE_BYTES
+MAX_TRANSFORM_FILE_BYTES = 1 << 20   # a transform file is a few kB (bench.numerics.winograd reads no more)
 
 
 def transform_digest(transform) -> str | None:

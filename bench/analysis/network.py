@@ -10,7 +10,6 @@ Assignment file: layer name (or LUT layer key) -> operator key, or -> {operator:
 
 from __future__ import annotations
 
-import itertools
 import math
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from bench.errors import UsageError, shown
 from bench.files import read_mapping
 from bench.layers import Layer
 from bench.numerics.winograd import load_transform
-from bench.operators import BITS, SCHEMES, op_key, precision_name, resolve_scheme, scheme_suffix
+from bench.operators import BITS, accepted_schemes, op_key, precision_name, scheme_suffix
 from bench.analysis.lut import LUT, LUTError, layer_key, lut_json
 
 BASELINE = "im2row-fp32"
@@ -88,26 +87,22 @@ def own_assignments(lut: LUT, layers) -> dict:
     """{label: {layer name: operator}} for layers carrying their own transform file (a network file's
     `transform`): each such layer on its own transform's operator, every other layer on im2row, one
     assignment per precision and scheme measured on every layer ("own transforms int8", ...)."""
-    own = {l.name: l for l in layers if l.transform}
-    if not own:
+    tiles = {l.name: f"f{load_transform(l.transform).m}" for l in layers if l.transform}
+    if not tiles:
         return {}
-    tiles = {name: f"f{load_transform(l.transform).m}" for name, l in own.items()}
     out = {}
-    for bits, scheme in itertools.product(BITS, ("none", *SCHEMES)):
-        if scheme != resolve_scheme_or_none("f4", bits, scheme):
-            continue
-        choice = {l.name: (op_key(tiles[l.name], l.transform, bits, scheme) if l.name in own
-                           else op_key("im2row", "none", bits)) for l in layers}
-        if all(choice[l.name] in lut.layers.get(_key(l), {}) for l in layers):
-            out[" ".join([OWN, precision_name(bits), scheme_suffix(scheme)]).strip()] = choice
+    for bits in BITS:
+        for scheme in accepted_schemes(next(iter(tiles.values())), bits):
+            _add_own(out, lut, layers, tiles, bits, scheme)
     return out
 
 
-def resolve_scheme_or_none(algo: str, bits: int, scheme: str) -> str | None:
-    try:
-        return resolve_scheme(algo, bits, scheme)
-    except ValueError:
-        return None
+def _add_own(out: dict, lut: LUT, layers, tiles: dict, bits: int, scheme: str) -> None:
+    """The assignment of `bits` and `scheme` into `out`, when every layer's operator is measured."""
+    choice = {l.name: (op_key(tiles[l.name], l.transform, bits, scheme) if l.name in tiles
+                       else op_key("im2row", "none", bits)) for l in layers}
+    if all(choice[l.name] in lut.layers.get(_key(l), {}) for l in layers):
+        out[" ".join([OWN, precision_name(bits), scheme_suffix(scheme)]).strip()] = choice
 
 
 def network_rows(lut: LUT, layers, assign=None, predict: bool = False) -> list[dict]:

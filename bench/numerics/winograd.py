@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from bench.files import read_bytes
 from bench.numerics.matrix_quant import BT_AT_LIMIT, G_LIMIT, quantize_matrix
-from bench.operators import NAMED_TRANSFORMS, TILE_ORIGINS
+from bench.operators import MAX_TRANSFORM_FILE_BYTES, NAMED_TRANSFORMS, TILE_ORIGINS
 
 # Points in the order the defaults take them: F(2,3) uses the first 3, F(4,3) 5, F(6,3) 7.
 _DEFAULT_POINT_SEQUENCE = ("0", "1", "-1", "2", "-2", "1/2", "-1/2", "3", "-3", "1/3", "-1/3",
@@ -73,7 +73,7 @@ MAX_R = 7             # filter taps
 MAX_POINT = 64        # |point| and a point's denominator bound the exact arithmetic and float32 range
 MAX_POINT_DENOMINATOR = 4096
 MAX_ENTRY = 2.0 ** 16  # largest |entry| of a transform matrix: keeps AT G^2 BT^2 AT products in float32
-MAX_FILE_BYTES = 1 << 20  # a transform file is a few kB; refuse anything past 1 MiB unread
+MAX_FILE_BYTES = MAX_TRANSFORM_FILE_BYTES  # a transform file is a few kB; refuse anything past 1 MiB unread
 _POINT_RE = re.compile(r"[+-]?(\d{1,12}(/\d{1,12})?|\d{0,12}\.\d{1,12})")
 
 
