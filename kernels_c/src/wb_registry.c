@@ -125,9 +125,11 @@ static int check_spec(const wb_conv_spec *s, int *tile, const char **key, wb_mat
 /* Outputs before the first in the tile grid of a size for a tile origin; -1 for an unknown one. */
 static int tile_offset(const char *origin, int size, int m)
 {
-    if (!origin || strcmp(origin, "top-left") == 0 || !m)
+    if (!origin || strcmp(origin, "top-left") == 0)
         return 0;
-    return strcmp(origin, "symmetric") == 0 ? (m - size % m) % m / 2 : -1;
+    if (strcmp(origin, "symmetric") != 0)
+        return -1;
+    return m ? (m - size % m) % m / 2 : 0; /* im2row has no tiles */
 }
 
 int wb_conv_create(const wb_conv_spec *spec, const float *weights, wb_conv **out, char *err,
