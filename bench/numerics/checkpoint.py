@@ -96,6 +96,7 @@ def _read_pt(path: Path, data: bytes) -> dict:
         raise ValueError(f"{path}: not a zip-format PyTorch checkpoint (saved by torch older than 1.6, or not "
                          f"a checkpoint); re-save it with torch.save(model.state_dict(), path)")
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        _check_unpacked_size(zf, path)
         pickles = [n for n in zf.namelist() if n.endswith("data.pkl") and n.count("/") == 1]
         if len(pickles) != 1:
             raise ValueError(f"{path}: expected one */data.pkl in the archive, found {len(pickles)}")
@@ -115,8 +116,17 @@ def _read_pt(path: Path, data: bytes) -> dict:
     return {k: v for k, v in obj.items() if isinstance(k, str) and isinstance(v, np.ndarray)}
 
 
+def _check_unpacked_size(zf: zipfile.ZipFile, path: Path) -> None:
+    """A zip whose members unpack past MAX_CHECKPOINT_BYTES (a zip bomb) is refused unread."""
+    size = sum(i.file_size for i in zf.infolist())
+    if size > MAX_CHECKPOINT_BYTES:
+        raise ValueError(f"{path}: its arrays unpack to {size} bytes; accepted: at most {MAX_CHECKPOINT_BYTES}")
+
+
 def _read_npz(path: Path, data: bytes) -> dict:
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            _check_unpacked_size(zf, path)
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (ValueError, zipfile.BadZipFile, EOFError, OSError) as e:

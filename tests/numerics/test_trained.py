@@ -10,7 +10,6 @@ module with those names is read back and imported.
 
 from __future__ import annotations
 
-import io
 import json
 import pickle
 import struct
@@ -171,3 +170,13 @@ def test_a_real_torch_checkpoint_is_read_and_imported_like_its_arrays(torch, tmp
     assert all(np.array_equal(got[k], state[k]) for k in state)
     assert main(["transforms", "import", str(tmp_path / "tiny.pt"), "--out", str(tmp_path / "imp")]) == 0
     assert len(load_network(tmp_path / "imp" / "network.json").layers) == 3
+
+
+def test_a_zip_that_unpacks_past_the_limit_is_refused_unread(tmp_path, monkeypatch):
+    from bench.numerics import checkpoint
+
+    monkeypatch.setattr(checkpoint, "MAX_CHECKPOINT_BYTES", 1000)
+    with zipfile.ZipFile(tmp_path / "big.pt", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("archive/data.pkl", b"\0" * 5000)
+    with pytest.raises(ValueError, match="unpack to 5000 bytes; accepted: at most 1000"):
+        read_state_dict(tmp_path / "big.pt")
