@@ -16,6 +16,7 @@ tests/test_operators.py checks them against these.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from bench.errors import UsageError, choice_error
@@ -30,6 +31,9 @@ NAMED_TRANSFORMS = {                     # shipped with bench.numerics.winograd,
     "pso-tap": "found by `bench transforms search --scheme tap` (F4 only: F6 found nothing better)",
 }
 SCHEMES = ("tensor", "tap", "wide")      # int8 Winograd quantization schemes
+# Where Winograd's tile grid starts: the image's top-left corner, or centred as the Winograd-aware
+# training code pads (bench.numerics.reference.tile_offset); a transform file may name its own.
+TILE_ORIGINS = ("top-left", "symmetric")
 NO_SCHEME = "none"                       # every operator that is not int8 Winograd
 
 
@@ -73,20 +77,47 @@ def scheme_suffix(scheme: str | None) -> str:
     return "" if scheme in (None, NO_SCHEME, SCHEMES[0]) else scheme
 
 
-def transform_name(transform: str) -> str:
-    """A transform as keys name it: static, learned, a named transform, or a file's stem."""
-    if transform in BUILTIN_TRANSFORMS or transform in NAMED_TRANSFORMS:
+def is_transform_file(transform) -> bool:
+    """A transform given as a file (not none, static, learned or a shipped named one)."""
+    return transform not in (NO_TRANSFORM, "", None, *BUILTIN_TRANSFORMS) and transform not in NAMED_TRANSFORMS
+
+
+MAX_TRANSFORM_FILE_BYTES = 1 << 20   # a transform file is a few kB (bench.numerics.winograd reads no more)
+
+
+def transform_digest(transform) -> str | None:
+    """The first 12 hex digits of the SHA-256 of a transform file's bytes; None for the built-in and
+    named transforms and for a path that is no longer a readable regular file of at most 1 MiB."""
+    if not is_transform_file(transform):
+        return None
+    try:
+        path = Path(transform)
+        if not path.is_file() or path.stat().st_size > MAX_TRANSFORM_FILE_BYTES:
+            return None
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return None
+
+
+def transform_name(transform: str, digest: str | None = None) -> str:
+    """A transform as keys name it: static, learned, a named transform, or a file's stem with its
+    content digest (`conv1@3f2a9c1b7d00`), so that two different files never share a name. The
+    digest is the one recorded at measurement when given, else read from the file (a file gone
+    since is named by its stem alone)."""
+    if not is_transform_file(transform):
         return transform
-    return Path(transform).stem
+    digest = digest or transform_digest(transform)
+    return f"{Path(transform).stem}@{digest}" if digest else Path(transform).stem
 
 
-def op_key(algo: str, transform: str, bits: int, scheme: str | None = NO_SCHEME) -> str:
-    """`f4-static-int8`, `im2row-fp32`, `f4-flex_f4-int8` (a transform file), `f4-static-int8-tap`."""
+def op_key(algo: str, transform: str, bits: int, scheme: str | None = NO_SCHEME, digest: str | None = None) -> str:
+    """`f4-static-int8`, `im2row-fp32`, `f4-flex_f4@3f2a9c1b7d00-int8` (a transform file, by stem and
+    content digest), `f4-static-int8-tap`."""
     precision = precision_name(bits)
     if algo == "im2row" or transform in (NO_TRANSFORM, "", None):
         return f"im2row-{precision}"
     suffix = scheme_suffix(scheme)
-    return f"{algo}-{transform_name(transform)}-{precision}" + (f"-{suffix}" if suffix else "")
+    return f"{algo}-{transform_name(transform, digest)}-{precision}" + (f"-{suffix}" if suffix else "")
 
 
 # ---------------------------------------------------------------------------------------------

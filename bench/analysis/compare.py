@@ -60,7 +60,7 @@ def _medians(df: pd.DataFrame, stage: str) -> pd.DataFrame:
 
 
 def case_label(r) -> str:
-    return f"{r['board']}/{r['core']} {op_key(r['algo'], r['transform'], r['bits'], r['scheme'])} {r['h']}x{r['w']}x{r['cin']}->{r['cout']}"
+    return f"{r['board']}/{r['core']} {op_key(r['algo'], r['transform'], r['bits'], r['scheme'], r.get('transform_digest'))} {r['h']}x{r['w']}x{r['cin']}->{r['cout']}"
 
 
 def format_table(cmp: pd.DataFrame) -> str:

@@ -4,8 +4,8 @@ One entry per (board, core, threads) x layer configuration x operator: the media
 standard deviation of the timed repetitions and how many there were, stage medians and error
 figures; each table with the provenance of its measurements (bench.analysis.provenance). Layer keys
 are bench.layers.Layer.key (`conv-input:32x32x64-output:32x32x64-kernel:3-stride:1`); operator keys
-read `f4-static-int8`, `im2row-fp32`, `f6-learned-int8`, or `f4-<file stem>-int8` for a transform
-file; an int8 Winograd operator quantized with another scheme than `tensor` gains it as a suffix
+read `f4-static-int8`, `im2row-fp32`, `f6-learned-int8`, or `f4-<file stem>@<content digest>-int8`
+for a transform file (bench.operators.transform_name); an int8 Winograd operator quantized with another scheme than `tensor` gains it as a suffix
 (`f4-static-int8-tap`). Other tools' formats: bench.analysis.exports.
 
     lut = load_lut("tables/run/lut.json")                  # one (board, core, threads) table
@@ -70,7 +70,7 @@ def build_lut(df, samples: dict | None = None) -> list[dict]:
             "board": r["board"], "core": r["core"], "threads": int(r["threads"]),
             "layer": layer_key(r["h"], r["w"], r["cin"], r["cout"]), "h": int(r["h"]), "w": int(r["w"]),
             "cin": int(r["cin"]), "cout": int(r["cout"]), "kernel": 3, "stride": 1,
-            "op": op_key(r["algo"], r["transform"], r["bits"], r.get("scheme", "none")), "algo": r["algo"],
+            "op": op_key(r["algo"], r["transform"], r["bits"], r.get("scheme", "none"), _digest(r)), "algo": r["algo"],
             "transform": r["transform"], "scheme": r.get("scheme", "none"), "bits": int(r["bits"]),
             "median_ms": r["total_ms"], "p90_ms": _num(r["total_p90_ms"]),
             "input_ms": r["input_ms"], "gemm_ms": r["gemm_ms"], "output_ms": r["output_ms"],
@@ -78,6 +78,11 @@ def build_lut(df, samples: dict | None = None) -> list[dict]:
             **sample_stats((samples or {}).get(key)), "cpus": r["cpus"], "run": _int_or_none(r.get("run")),
         })
     return rows
+
+
+def _digest(row: dict) -> str | None:
+    d = row.get("transform_digest")
+    return d if isinstance(d, str) and d else None
 
 
 def sample_stats(samples) -> dict:
@@ -111,8 +116,14 @@ def lut_json(rows: list[dict], predictors: dict | None = None, provenance: dict 
     "predictors": {"board/core/tN": {op_key: model}} (bench.analysis.predict) and "provenance":
     {"board/core/tN": {...}} (bench.analysis.provenance) when given."""
     tables: dict = {}
+    sources: dict = {}
     for r in rows:
         table = tables.setdefault(table_name(r), {})
+        where = (table_name(r), r["layer"], r["op"])
+        if sources.setdefault(where, r["transform"]) != r["transform"]:
+            raise UsageError(f"{where[0]} {where[1]}: operator key {r['op']} names two transform files, "
+                             f"{sources[where]} and {r['transform']}; their measurements are not merged "
+                             f"(files no longer readable lose their content digest: restore them or measure again)")
         table.setdefault(r["layer"], {})[r["op"]] = {k: r.get(k) for k in ENTRY_FIELDS}
     doc = {"schema_version": LUT_SCHEMA_VERSION, "tool": "winobench", "unit": "ms", "tables": tables}
     if predictors:

@@ -16,6 +16,8 @@ from pathlib import Path
 from bench.errors import UsageError, shown
 from bench.files import read_mapping
 from bench.layers import Layer
+from bench.numerics.winograd import load_transform
+from bench.operators import BITS, accepted_schemes, op_key, precision_name, scheme_suffix
 from bench.analysis.lut import LUT, LUTError, layer_key, lut_json
 
 BASELINE = "im2row-fp32"
@@ -78,9 +80,35 @@ def _key(l: Layer) -> str:
     return layer_key(l.h, l.w, l.cin, l.cout)
 
 
+OWN = "own transforms"
+
+
+def own_assignments(lut: LUT, layers) -> dict:
+    """{label: {layer name: operator}} for layers carrying their own transform file (a network file's
+    `transform`): each such layer on its own transform's operator, every other layer on im2row, one
+    assignment per precision and scheme measured on every layer ("own transforms int8", ...)."""
+    tiles = {l.name: f"f{load_transform(l.transform).m}" for l in layers if l.transform}
+    if not tiles:
+        return {}
+    out = {}
+    for bits in BITS:
+        for scheme in accepted_schemes(next(iter(tiles.values())), bits):
+            _add_own(out, lut, layers, tiles, bits, scheme)
+    return out
+
+
+def _add_own(out: dict, lut: LUT, layers, tiles: dict, bits: int, scheme: str) -> None:
+    """The assignment of `bits` and `scheme` into `out`, when every layer's operator is measured."""
+    choice = {l.name: (op_key(tiles[l.name], l.transform, bits, scheme) if l.name in tiles
+                       else op_key("im2row", "none", bits)) for l in layers}
+    if all(choice[l.name] in lut.layers.get(_key(l), {}) for l in layers):
+        out[" ".join([OWN, precision_name(bits), scheme_suffix(scheme)]).strip()] = choice
+
+
 def network_rows(lut: LUT, layers, assign=None, predict: bool = False) -> list[dict]:
     """Rows of the network table for one LUT: the given assignment, or each operator used everywhere
-    plus the fastest operator per layer; each with its speedup over im2row fp32 everywhere."""
+    plus the fastest operator per layer (and, for layers with their own transforms, those: beside the
+    static-transform and im2row baselines); each with its speedup over im2row fp32 everywhere."""
     if assign is None:
         assignments = {op: op for op in _common_ops(lut, layers, predict)}
         if assignments:
@@ -89,6 +117,7 @@ def network_rows(lut: LUT, layers, assign=None, predict: bool = False) -> list[d
                                         for l in layers}
             except (LUTError, ValueError) as e:   # PredictError: a layer outside what the models support
                 raise UsageError(f"{lut.name}: {e}") from None
+        assignments.update(own_assignments(lut, layers))
     else:
         assignments = {assign if isinstance(assign, str) else "assignment": assign}
     if not assignments:

@@ -35,8 +35,10 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     df["precision"] = df["bits"].map(precision_name)
     schemes = df["scheme"] if "scheme" in df else pd.Series("none", index=df.index)
     # tap and wide are other kernels of the same operator: named apart (tensor keeps the plain name)
-    df["operator"] = [a if a == "im2row" else f"{a} {transform_name(t)}" + (f" {scheme_suffix(s)}" if scheme_suffix(s) else "")
-                      for a, t, s in zip(df["algo"], df["transform"], schemes)]
+    digests = df["transform_digest"] if "transform_digest" in df else pd.Series(None, index=df.index)
+    df["operator"] = [a if a == "im2row" else f"{a} {transform_name(t, d if isinstance(d, str) else None)}"
+                      + (f" {scheme_suffix(s)}" if scheme_suffix(s) else "")
+                      for a, t, s, d in zip(df["algo"], df["transform"], schemes, digests)]
     df["quantization"] = [p if s == "none" else f"{p} {s}" for p, s in zip(df["precision"], schemes)]
     df["layer_label"] = [f"{h}x{w} {ci}->{co}" for h, w, ci, co in zip(df["h"], df["w"], df["cin"], df["cout"])]
     df["panel"] = df["precision"] + " on " + df["core"] + np.where(df["emulated"].astype(bool), " (emulated)", "")

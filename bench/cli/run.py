@@ -17,8 +17,8 @@ from bench.boards.profiles import check_core_arg
 from bench.cli.options import add_board_arguments, add_parser, boards_from_args, default_results_root
 from bench.errors import MeasurementError, UsageError
 from bench.files import check_name
-from bench.layers import PRESETS, custom_layers, preset_layers
-from bench.measure.cases import expand, parse_transforms
+from bench.layers import PRESETS, custom_layers, load_layers, preset_layers
+from bench.measure.cases import check_winograd, expand, parse_transforms
 from bench.measure.health import profile_mismatches, unstable_warnings
 from bench.measure.protocol import MAX_MIN_TIME_MS, MAX_REPS, MAX_RUNNER_CPUS, Repetition
 from bench.measure.results import ResultsDir, ResultsLock
@@ -49,6 +49,10 @@ def register(sub) -> None:
                       help=f"int8 Winograd quantization schemes, from {', '.join(SCHEMES)} (default: tensor); "
                            f"other cases have scheme none")
     what.add_argument("--preset", help=f"layer set: {', '.join(PRESETS)} (default: resnet18-cifar)")
+    what.add_argument("--layers", help="a network file (JSON/TOML, README: Network files); a layer with its own "
+                                       "transform file is measured with it too (bench transforms import writes one)")
+    what.add_argument("--accept-inexact", action="store_true",
+                      help="measure a layer's own transform even when it is not a Winograd transform")
     what.add_argument("--width", type=float, default=1.0, help="resnet18-cifar width multiplier: 0.5 or 1.0")
     what.add_argument("--res", help="resolutions, e.g. 8,16,32 (H = W)")
     what.add_argument("--channels", help="channel counts with Cin = Cout, e.g. 32,64")
@@ -69,6 +73,14 @@ def register(sub) -> None:
 
 
 def _layers(args):
+    if args.layers is not None:
+        if args.preset or args.res is not None or args.width != 1.0 or args.channels or args.cin or args.cout:
+            raise UsageError("give --layers alone, without --preset, --width, --res or channel lists")
+        layers = load_layers(args.layers)
+        check_winograd(layers, args.accept_inexact)
+        return layers
+    if args.accept_inexact:
+        raise UsageError("--accept-inexact goes with --layers")
     if args.preset and args.res is not None:
         raise UsageError("give either --preset or --res, not both")
     if args.res is not None:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from bench.cli.options import add_parser
 from bench.errors import UsageError, choice_error
-from bench.files import replacing
+from bench.files import output_dir, replacing
+from bench.layers import load_network
 from bench.numerics.winograd import cook_toom, format_matrix, identity_error, load_transform, parse_points, save_transform
 from bench.numerics.search import SEARCH_MS, Swarm, check_scheme, comparison, particle_swarm, result_document
 
@@ -44,6 +45,20 @@ def register(sub) -> None:
                         help="seconds; the search stops after the iteration that passes it (default 1800)")
     search.add_argument("--out", required=True, help="transform file to write (.json, with provenance)")
     search.set_defaults(func=_search)
+
+    imp = add_parser(actions, "import", "transform, weight and network files from a Winograd-aware training checkpoint",
+                     "bench transforms import resnet18_flex_f4.pt --out flex_f4\n"
+                     "bench run --layers flex_f4/network.json --bits 8,32",
+                     "Reads every Conv2d_winograd layer (<layer>.A_t, .B_t, .G, .weight, .Quantize_*) of a "
+                     "checkpoint of the MLSys 2020 training code (.pt/.pth without torch, .npz, .safetensors) "
+                     "and writes OUT/transforms/<layer>.json (AT = A_t, G = G, BT = B_t, with provenance and "
+                     "trained ranges), with --weights OUT/weights/<layer>.npz (HWIO), and OUT/network.json.")
+    imp.add_argument("checkpoint", help="the checkpoint: .pt/.pth (torch.save of a state dict), .npz or .safetensors")
+    imp.add_argument("--out", required=True, help="directory to write into (created if missing)")
+    imp.add_argument("--input-size", type=int, default=32,
+                     help="the network's input size H = W (default 32, CIFAR); stage layerN runs at it halved N - 1 times")
+    imp.add_argument("--weights", action="store_true", help="also write each layer's trained weights and ranges")
+    imp.set_defaults(func=_import)
 
 
 def _add_generator_args(p) -> None:
@@ -149,3 +164,28 @@ def format_comparison(rows: dict) -> str:
         lines.append(f"{name:<20}" + "".join(f"{row['held_out_sqnr_db'][s]:>16.2f}" for s in shapes)
                      + "   " + " ".join(row["points"]))
     return "held-out SQNR dB vs float64 direct (Gaussian, seeds unseen by the search):\n" + "\n".join(lines)
+
+
+def _import(args) -> int:
+    from bench.numerics.checkpoint import read_state_dict
+    from bench.numerics.trained import NOT_WINOGRAD_ERROR, trained_layers, write_import
+
+    if not 1 <= args.input_size <= 4096:
+        raise UsageError(f"bad --input-size {args.input_size}; accepted: 1 to 4096")
+    path = Path(args.checkpoint)
+    try:
+        state = read_state_dict(path)
+        layers = trained_layers(state, str(path))
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if not layers:
+        raise UsageError(f"{path}: no Winograd layer (no key ending in .A_t with .B_t, .G and .weight beside it)")
+    network = write_import(layers, state, path, output_dir(args.out), args.input_size, args.weights)
+    shapes = {l.name: l.shape for l in load_network(network).layers}
+    print(f"{'layer':<24} {'F(m,r)':<7} {'shape':<18} {'identity error':>14}")
+    for l in layers:
+        note = "" if l.is_winograd else f"  NOT a Winograd transform (error above {NOT_WINOGRAD_ERROR:g}): " \
+                                        f"measured only with --accept-inexact"
+        print(f"{l.name:<24} {l.transform.name:<7} {shapes[l.name]:<18} {l.identity_error:>14.3g}{note}")
+    print(f"wrote {len(layers)} transform files and {network}; measure with: bench run --layers {network}")
+    return 0

@@ -57,7 +57,7 @@ def same_matrices_check(case: Case) -> dict:
     error of that float64 Winograd convolution against the direct one (what the transform alone costs)."""
     t = transform_of(case)
     x, weights, out = host_build_run(case, case.layer.h, case.layer.w)
-    same = conv2d_winograd(x, weights, t)
+    same = conv2d_winograd(x, weights, t, case.origin)
     return {**error_metrics(out, same), "checksum": checksum(out), "identity_error": identity_error(t),
             "transform_rel_l2": error_metrics(same, conv2d_direct(x, weights))["rel_l2"]}
 

@@ -15,8 +15,10 @@ from pathlib import Path
 from bench.errors import UsageError, choice_error
 from bench.layers import Layer
 from bench.measure.protocol import CaseSpec
-from bench.numerics.winograd import load_transform, named_transform_path
-from bench.operators import BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, NO_SCHEME, NO_TRANSFORM, TILE, sweep_scheme
+from bench.numerics.trained import NOT_WINOGRAD_ERROR
+from bench.numerics.winograd import identity_error, load_transform, named_transform_path, tile_origin_of
+from bench.operators import (BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, NO_SCHEME, NO_TRANSFORM, TILE, TILE_ORIGINS,
+                             sweep_scheme)
 
 
 @dataclass(frozen=True)
@@ -36,11 +38,19 @@ class Case:
             return named_transform_path(self.transform, TILE[self.algo])
         return Path(self.transform)
 
+    @property
+    def origin(self) -> str:
+        """Where the tile grid starts: as the case's transform file says (an imported one tiles as
+        its training code did), else from the top-left."""
+        path = self.transform_file
+        return tile_origin_of(path) if path and self.algo in TILE else TILE_ORIGINS[0]
+
     def spec(self, case_id: int) -> CaseSpec:
         """The case for the runner: a transform file makes it a `learned` case fed that file."""
         l, path = self.layer, self.transform_file
         transform = "learned" if path else "static" if self.transform == NO_TRANSFORM else self.transform
-        return CaseSpec(self.algo, transform, self.bits, l.h, l.w, l.cin, l.cout, self.scheme, str(case_id), path)
+        return CaseSpec(self.algo, transform, self.bits, l.h, l.w, l.cin, l.cout, self.scheme, str(case_id), path,
+                        origin=self.origin)
 
     @property
     def work(self) -> float:
@@ -83,16 +93,39 @@ def check_measurable(layers) -> None:
 
 def expand(layers, algos, transforms, bits, schemes=("tensor",)) -> list[Case]:
     """Every layer x operator; im2row has no transform, so it appears once per bit width; the
-    scheme applies to int8 Winograd only (every other case appears once, with scheme none)."""
+    scheme applies to int8 Winograd only (every other case appears once, with scheme none). A layer
+    with its own transform file (a network file's `transform`) is measured with it besides
+    `transforms`, on the algorithm of its tile size; one measurement serves every layer of the same
+    shape and operator."""
     check_measurable(layers)
-    cases = []
+    cases, seen = [], set()
     for layer, b, algo in itertools.product(layers, bits, algos):
-        for transform in ([NO_TRANSFORM] if algo == "im2row" else transforms):
+        own = [layer.transform] if layer.transform and layer.transform not in transforms else []
+        for transform in ([NO_TRANSFORM] if algo == "im2row" else [*transforms, *own]):
             if not _applies(transform, algo):
                 continue
             for scheme in dict.fromkeys(sweep_scheme(algo, b, s) for s in schemes):
-                cases.append(Case(layer, algo, transform, b, scheme))
+                case = Case(layer, algo, transform, b, scheme)
+                key = (layer.h, layer.w, layer.cin, layer.cout, algo, transform, b, scheme)
+                if key not in seen:
+                    seen.add(key)
+                    cases.append(case)
     return cases
+
+
+def check_winograd(layers, accept_inexact: bool) -> None:
+    """UsageError naming the first layer whose own transform is not a Winograd transform (identity
+    error above bench.numerics.trained.NOT_WINOGRAD_ERROR), unless told to measure it anyway."""
+    if accept_inexact:
+        return
+    for l in layers:
+        if not l.transform:
+            continue
+        error = identity_error(load_transform(l.transform))
+        if error > NOT_WINOGRAD_ERROR:
+            raise UsageError(f"layer {l.name!r}: {l.transform} is not a Winograd transform (identity error "
+                             f"{error:.3g}, accepted up to {NOT_WINOGRAD_ERROR:g}); its latency would be that of "
+                             f"a layer that does not convolve: measure it anyway with --accept-inexact")
 
 
 def _applies(transform: str, algo: str) -> bool:

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from bench.operators import scheme_suffix
+from bench.operators import TILE_ORIGINS, scheme_suffix
 
 # Limits of the runner (kernels_c/runner/wb_runner.c); the CLI checks them before anything runs.
 MAX_RUNNER_CPUS = 256      # CPUs in --cpus, so also threads
@@ -78,6 +78,7 @@ class CaseSpec:
     id: str = ""
     matrices: Path | None = None
     reps: int | None = None
+    origin: str = TILE_ORIGINS[0]   # where the Winograd tile grid starts (bench.operators.TILE_ORIGINS)
 
     def runner_line(self, matrices_on_board: str = "") -> str:
         """The runner input line; `scheme=` only for the schemes the runner must be told about,
@@ -86,6 +87,8 @@ class CaseSpec:
                 f"cin={self.cin} cout={self.cout}")
         if scheme_suffix(self.scheme):
             line += f" scheme={self.scheme}"
+        if self.origin != TILE_ORIGINS[0]:
+            line += f" origin={self.origin}"
         if self.reps is not None:
             line += f" reps={self.reps}"
         if self.id:

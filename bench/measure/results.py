@@ -32,6 +32,7 @@ from pathlib import Path
 from bench.errors import MeasurementError, UsageError
 from bench.files import read_lines, replacing
 from bench.measure.protocol import STAGES, CaseRecord, Where
+from bench.operators import transform_digest
 
 SCHEMA_VERSION = 2
 TOOL = "winobench"
@@ -46,10 +47,10 @@ CONTRACT_COLUMNS = ["board", "core", "cpus", "bits", "algo", "transform", "h", "
 COLUMNS = CONTRACT_COLUMNS + [
     "scheme", "threads", "emulated", "reps", "total_min_ms", "total_p10_ms", "total_p90_ms", "total_mad_ms",
     "weight_transform_ms", "gemm_gflops", "sqnr_db", "max_abs", "rel_l2", "layer", "count",
-    "error_kind", "message", "run",
+    "error_kind", "message", "run", "transform_digest",
 ]
 KEY_COLUMNS = ["board", "core", "threads", "bits", "algo", "transform", "scheme", "h", "w", "cin", "cout"]
-CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": str, "scheme": str,
+CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": str, "scheme": str, "transform_digest": str,
               "status": str, "layer": str, "error_kind": str, "message": str}
 # Settings that change what a measurement means; --resume refuses to mix them unless told to.
 COMPARED_SETTINGS = ("threads", "min_reps", "min_time_ms", "warmup")
@@ -76,7 +77,8 @@ def row_from_case(rec: CaseRecord, case, run: int) -> dict:
     row = {"board": where.board, "core": where.core, "cpus": format_cpus(where.cpus), "bits": case.bits,
            "algo": case.algo, "transform": case.transform, "scheme": case.scheme, "h": l.h, "w": l.w,
            "cin": l.cin, "cout": l.cout, "status": rec.status, "threads": where.threads,
-           "emulated": where.emulated, "layer": l.name, "count": l.count, "run": run}
+           "emulated": where.emulated, "layer": l.name, "count": l.count, "run": run,
+           "transform_digest": transform_digest(case.transform)}
     if rec.ok:
         for stage in STAGES:
             row[f"{stage}_ms"] = rec.stages[stage].median

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bench.native.build import KERNELS, build_hash, build_library
-from bench.numerics.reference import conv2d_direct, error_metrics
-from bench.numerics.winograd import cook_toom, load_transform, named_transform
-from bench.operators import ALGOS, BITS, BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, SCHEMES, TILE, resolve_scheme
+from bench.numerics.reference import conv2d_direct, error_metrics, tile_offset
+from bench.numerics.winograd import cook_toom, load_transform, named_transform, tile_origin_of
+from bench.operators import ALGOS, BITS, BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, SCHEMES, TILE, TILE_ORIGINS, resolve_scheme
 
 # Status codes of kernels_c/include/wb.h.
 _BAD_CASE, _BAD_MATRICES, _UNSUPPORTED = 1, 2, 3
@@ -107,18 +107,27 @@ class ConvOp:
     (sparse code for the default matrices), "learned" (dense code fed the default matrices), a named
     transform ("pso"), a transform object with AT/G/BT or a transform file (.json/.npz/.txt) for
     the dense code; scheme: the int8 Winograd quantization scheme, None for the default of the bits
-    (bench.operators). `tensor` is also taken for fp32 and im2row, where it means none."""
+    (bench.operators). `tensor` is also taken for fp32 and im2row, where it means none. origin:
+    where the Winograd tile grid starts (bench.operators.TILE_ORIGINS; ignored for im2row); None:
+    as a transform file says (`tile_origin`, bench.numerics.winograd.tile_origin_of), else top-left."""
 
     algo: str
     bits: int = 32
     transform: object = "static"
     scheme: str | None = None
+    origin: str | None = None
 
     def __post_init__(self):
         if self.algo not in ALGOS:
             raise ValueError(f"unknown algo {self.algo!r}; accepted: {', '.join(ALGOS)}")
         if self.bits not in BITS:
             raise ValueError(f"bits must be 8 or 32, got {self.bits!r}")
+        if self.origin is None:
+            t = self.transform
+            from_file = isinstance(t, (str, os.PathLike)) and pathlib.Path(t).is_file() and self.algo in TILE
+            object.__setattr__(self, "origin", tile_origin_of(t) if from_file else TILE_ORIGINS[0])
+        if self.origin not in TILE_ORIGINS:
+            raise ValueError(f"unknown tile origin {self.origin!r}; accepted: {', '.join(TILE_ORIGINS)}")
         if self.scheme is not None and self.scheme not in (*SCHEMES, "none"):
             raise ValueError(f"unknown scheme {self.scheme!r}; accepted: {', '.join(SCHEMES)}, none")
         scheme = None if self.scheme == SCHEMES[0] else self.scheme   # tensor: the int8 default
@@ -213,7 +222,8 @@ def _create(ffi, lib, op: ConvOp, shape, w):
     m = TILE.get(op.algo, 0)
     mats, keep, r = _matrix_pointers(ffi, t, m, op.algo)
     err, conv = ffi.new("char[512]"), ffi.new("wb_conv **")
-    words = {"algo": op.algo, "transform": kind, **({"scheme": op.c_scheme} if op.c_scheme else {})}
+    words = {"algo": op.algo, "transform": kind, **({"scheme": op.c_scheme} if op.c_scheme else {}),
+             **({"tile_origin": op.origin} if op.origin != TILE_ORIGINS[0] else {})}
     words = {k: ffi.new("char[]", v.encode()) for k, v in words.items()}   # alive through the call
     spec = ffi.new("wb_conv_spec *", {**words, "bits": op.bits, "m": m if t is not None else 0, "r": r,
                                       "at": mats[0], "g": mats[1], "bt": mats[2], "h": h, "w": wd, "cin": cin,
@@ -265,14 +275,16 @@ def conv2d(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str |
     """3x3, stride 1, padding 1 convolution with the C kernels of the host build. x: float32 NHWC
     (1,H,W,Cin); w: float32 HWIO (3,3,Cin,Cout); returns float32 NHWC (1,H,W,Cout). algo, bits,
     transform and scheme as ConvOp takes them (scheme None: tensor for int8 Winograd, none
-    otherwise). Bad input raises ValueError; a combination no linked kernel implements raises
+    otherwise); the tile origin is the transform file's (another: conv2d_timed with a ConvOp).
+    Bad input raises ValueError; a combination no linked kernel implements raises
     NotImplementedError."""
     return conv2d_timed(x, w, ConvOp(algo, bits, transform, scheme))[0]
 
 
 # ---- int8: the pipeline with its intermediates, and error figures -----------------------------
 
-def conv2d_int8_stages(x, w, *, algo: str, transform="static", scheme: str | None = None) -> dict:
+def conv2d_int8_stages(x, w, *, algo: str, transform="static", scheme: str | None = None,
+                       origin: str | None = None) -> dict:
     """The int8 pipeline of the host build (kernels_c/include/wb_q8.h) with what
     bench.numerics.reference's int8 functions return, for bit-for-bit comparison: "y8" (the timed
     NEON path), "y8_scalar" (the scalar calibration path), "y" (dequantized, float64), "xq", "wq",
@@ -280,7 +292,7 @@ def conv2d_int8_stages(x, w, *, algo: str, transform="static", scheme: str | Non
     multipliers; tap: per-position [a, a] arrays for V, U, P; wide: U and Y) and the
     intermediates in the reference's layouts: "V8", "U8", "P8" (tensor, tap; tap adds "Sq" and
     "s1"), "V16", "U16", "M" (wide: M after its rshift by e, with "e", "sV", "QU", "s1")."""
-    op = ConvOp(algo, 8, transform, scheme)
+    op = ConvOp(algo, 8, transform, scheme, origin)
     ffi, lib = _lib()
     x, w, shape = _check_inputs(x, w)
     xq, wq = np.empty(x.shape, np.int8), np.empty(w.shape, np.int8)
@@ -319,7 +331,9 @@ def _q8_plan(ffi, lib, op: ConvOp, shape, wq):
     mats, keep, _ = _matrix_pointers(ffi, t, m, op.algo)
     plan, err = ffi.new("wb_q8_plan **"), ffi.new("char[512]")
     spec = ffi.new("wb_q8_spec *", {"m": m, "learned": int(kind == "learned"), "scheme": _C_SCHEME_IDS.get(op.scheme, 0),
-                                    "at": mats[0], "g": mats[1], "bt": mats[2], "h": h, "w": wd, "cin": cin, "cout": cout})
+                                    "at": mats[0], "g": mats[1], "bt": mats[2], "h": h, "w": wd, "cin": cin, "cout": cout,
+                                    "oy": tile_offset(h, m, op.origin) if m else 0,
+                                    "ox": tile_offset(wd, m, op.origin) if m else 0})
     rc = lib.wb_q8_plan_create(spec, _i8(ffi, wq), plan, err, 512)
     if rc != 0:
         raise (ValueError if rc in (_BAD_CASE, _BAD_MATRICES) else RuntimeError)(ffi.string(err).decode())

@@ -86,7 +86,7 @@ import math
 
 import numpy as np
 
-from bench.operators import SCHEMES
+from bench.operators import SCHEMES, TILE_ORIGINS
 
 from bench.numerics.matrix_quant import BT_AT_LIMIT, G_LIMIT, quantize_matrix, round_half_away
 from bench.numerics.winograd import Transform, cook_toom
@@ -140,36 +140,56 @@ def conv2d_im2row(x, w) -> np.ndarray:
     return y.reshape(1, H, W, w.shape[3])
 
 
-def input_tiles(x: np.ndarray, m: int, r: int) -> np.ndarray:
+def tile_offset(size: int, m: int, origin: str = "top-left") -> int:
+    """Where the tile grid starts, in outputs before the first one: 0 from the top-left; with the
+    `symmetric` origin of the Winograd-aware training code (which pads a size that is not a multiple
+    of m by the same amount on both sides before tiling) half of what the last tile overhangs, (m -
+    size % m) % m // 2 (that code's rule for even sizes; odd ones it cannot tile at all)."""
+    if origin not in TILE_ORIGINS:
+        raise ValueError(f"unknown tile origin {origin!r}; accepted: {', '.join(TILE_ORIGINS)}")
+    return (m - size % m) % m // 2 if origin == "symmetric" else 0
+
+
+def input_tiles(x: np.ndarray, m: int, r: int, offset=(0, 0)) -> np.ndarray:
     """Overlapping a x a tiles [tiles_h, tiles_w, a, a, C] of the zero-padded input; tile (i, j)
-    produces outputs [i*m, i*m + m) x [j*m, j*m + m), the overhang past H, W is discarded later."""
+    produces outputs [i*m - oy, i*m - oy + m) x [j*m - ox, j*m - ox + m) for offset (oy, ox) (0, 0
+    from the top-left); outputs outside H, W are discarded later."""
     _, H, W, C = x.shape
+    oy, ox = offset
     a = m + r - 1
-    th, tw = -(-H // m), -(-W // m)
+    th, tw = -(-(H + oy) // m), -(-(W + ox) // m)
     pad = r // 2
-    xp = _pad(x, pad, th * m + a - m - pad - H, tw * m + a - m - pad - W)[0]
+    xp = np.pad(x, ((0, 0), (pad + oy, th * m + a - m - pad - oy - H), (pad + ox, tw * m + a - m - pad - ox - W), (0, 0)))[0]
     s0, s1, s2 = xp.strides
     return np.lib.stride_tricks.as_strided(xp, (th, tw, a, a, C), (m * s0, m * s1, s0, s1, s2), writeable=False)
 
 
-def untile(Y: np.ndarray, H: int, W: int) -> np.ndarray:
-    """[tiles_h, tiles_w, m, m, C] output tiles -> (1, H, W, C), overhang cropped."""
+def untile(Y: np.ndarray, H: int, W: int, offset=(0, 0)) -> np.ndarray:
+    """[tiles_h, tiles_w, m, m, C] output tiles -> (1, H, W, C), the outputs outside cropped."""
     th, tw, m, _, C = Y.shape
-    return Y.transpose(0, 2, 1, 3, 4).reshape(1, th * m, tw * m, C)[:, :H, :W, :]
+    oy, ox = offset
+    return Y.transpose(0, 2, 1, 3, 4).reshape(1, th * m, tw * m, C)[:, oy:oy + H, ox:ox + W, :]
 
 
-def conv2d_winograd(x, w, t: Transform | None = None) -> np.ndarray:
-    """Winograd convolution with any transform (default F(4,3)), edge tiles included."""
+def tile_offsets(x, m: int, origin: str) -> tuple[int, int]:
+    """(oy, ox) of tile_offset for the image x (1, H, W, C)."""
+    return tile_offset(x.shape[1], m, origin), tile_offset(x.shape[2], m, origin)
+
+
+def conv2d_winograd(x, w, t: Transform | None = None, origin: str = "top-left") -> np.ndarray:
+    """Winograd convolution with any transform (default F(4,3)), edge tiles included, the tile grid
+    starting at `origin` (tile_offset)."""
     x, w = _check_shapes(x, w)
     t = t or cook_toom(4, w.shape[0])
     if t.r != w.shape[0]:
         raise ValueError(f"transform is for r = {t.r} but the kernel is {w.shape[0]} x {w.shape[0]}")
     _, H, W, _ = x.shape
-    V = np.einsum("ij,hwjkc,lk->hwilc", t.BT, input_tiles(x, t.m, t.r), t.BT, optimize=True)
+    offset = tile_offsets(x, t.m, origin)
+    V = np.einsum("ij,hwjkc,lk->hwilc", t.BT, input_tiles(x, t.m, t.r, offset), t.BT, optimize=True)
     U = np.einsum("ij,jkcd,lk->ilcd", t.G, w, t.G, optimize=True)
     M = np.einsum("hwijc,ijcd->hwijd", V, U, optimize=True)
     Y = np.einsum("ij,hwjkd,lk->hwild", t.AT, M, t.AT, optimize=True)
-    return untile(Y, H, W)
+    return untile(Y, H, W, offset)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,27 +232,27 @@ def conv2d_im2row_int8(x, w) -> dict:
     return {"y": y8 * s_y, "y8": y8, "xq": xq, "wq": wq, "s_x": s_x, "s_w": s_w, "s_y": s_y}
 
 
-def winograd_int8_stages(x, w, t: Transform | None = None, scheme: str = "tensor") -> dict:
+def winograd_int8_stages(x, w, t: Transform | None = None, scheme: str = "tensor", origin: str = "top-left") -> dict:
     """int8 Winograd with every intermediate, for `scheme` "tensor" (step 5), "tap" (step 6) or
     "wide" (step 7). Common keys: xq, wq, Y8 (tile layout), y8 (cropped), y (dequantized float64),
     kB, kG, kA, BTq, Gq, ATq, mult, scale (scale["Y"] is the real scale of y8). Per scheme:
     tensor V8, U8, P8; tap V8, U8, P8, Sq, s1; wide V16, U16, M, sV, QU, e, s1."""
     if scheme not in SCHEMES:
         raise ValueError(f"unknown int8 scheme {scheme!r}; accepted: {', '.join(SCHEMES)}")
-    q = _quantized_inputs(x, w, t)
+    q = _quantized_inputs(x, w, t, origin)
     st = {"tensor": _tensor_stages, "tap": _tap_stages, "wide": _wide_stages}[scheme](q)
-    y8 = untile(st["Y8"], q["H"], q["W"])
+    y8 = untile(st["Y8"], q["H"], q["W"], q["offset"])
     st.update({"y": y8 * st["scale"]["Y"], "y8": y8, "scheme": scheme})
     st.update({k: q[k] for k in ("xq", "wq", "kB", "kG", "kA", "BTq", "Gq", "ATq")})
     return st
 
 
-def conv2d_winograd_int8(x, w, t: Transform | None = None, scheme: str = "tensor") -> np.ndarray:
+def conv2d_winograd_int8(x, w, t: Transform | None = None, scheme: str = "tensor", origin: str = "top-left") -> np.ndarray:
     """Dequantized float64 output of the int8 Winograd pipeline of `scheme`."""
-    return winograd_int8_stages(x, w, t, scheme)["y"]
+    return winograd_int8_stages(x, w, t, scheme, origin)["y"]
 
 
-def _quantized_inputs(x, w, t) -> dict:
+def _quantized_inputs(x, w, t, origin: str = "top-left") -> dict:
     """Steps 1 and 3 and the exact transforms V = BTq d BTq^T (int64 tiles) and U = Gq g Gq^T."""
     x, w = _check_shapes(x, w)
     t = t or cook_toom(4, w.shape[0])
@@ -243,11 +263,13 @@ def _quantized_inputs(x, w, t) -> dict:
     BTq, kB = quantize_matrix(t.BT, BT_AT_LIMIT)
     Gq, kG = quantize_matrix(t.G, G_LIMIT)
     ATq, kA = quantize_matrix(t.AT, BT_AT_LIMIT)
-    d = input_tiles(xq.astype(np.int64), t.m, t.r)
+    offset = tile_offsets(x, t.m, origin)
+    d = input_tiles(xq.astype(np.int64), t.m, t.r, offset)
     V = np.einsum("ij,hwjkc,lk->hwilc", BTq, d, BTq, optimize=True)
     U = np.einsum("ij,jkcd,lk->ilcd", Gq, wq.astype(np.int64), Gq, optimize=True)
     return {"xq": xq, "wq": wq, "s_x": s_x, "s_w": s_w, "kB": kB, "kG": kG, "kA": kA,
-            "BTq": BTq, "Gq": Gq, "ATq": ATq, "V": V, "U": U, "H": x.shape[1], "W": x.shape[2]}
+            "BTq": BTq, "Gq": Gq, "ATq": ATq, "V": V, "U": U, "H": x.shape[1], "W": x.shape[2],
+            "offset": offset}
 
 
 def _tensor_stages(q: dict) -> dict:
@@ -256,7 +278,7 @@ def _tensor_stages(q: dict) -> dict:
     M = np.einsum("hwijc,ijcd->hwijd", V8.astype(np.int64), U8.astype(np.int64), optimize=True)
     P8, mult_P = requantize(M)
     Y = np.einsum("ij,hwjkd,lk->hwild", q["ATq"], P8.astype(np.int64), q["ATq"], optimize=True)
-    amax_Y = int(np.max(np.abs(untile(Y, q["H"], q["W"])))) if Y.size else 0
+    amax_Y = int(np.max(np.abs(untile(Y, q["H"], q["W"], q["offset"])))) if Y.size else 0
     Y8, mult_Y = requantize(Y, amax_Y)
     s_V = q["s_x"] * 2.0 ** (-2 * q["kB"]) / float(mult_V)
     s_U = q["s_w"] * 2.0 ** (-2 * q["kG"]) / float(mult_U)
@@ -346,10 +368,10 @@ def output_transform(Z: np.ndarray, ATq: np.ndarray, zbound: int) -> tuple[np.nd
     return np.einsum("hwikd,lk->hwild", T, ATq, optimize=True), s1
 
 
-def requantize_output(Y: np.ndarray, H: int, W: int) -> tuple[np.ndarray, np.float32]:
+def requantize_output(Y: np.ndarray, H: int, W: int, offset=(0, 0)) -> tuple[np.ndarray, np.float32]:
     """Y8 = requant(Y), Y int64 through float64 (exact below 2^53) to float32, amax over the valid
     H x W outputs."""
-    mult = requant_multiplier(int(np.max(np.abs(untile(Y, H, W)), initial=0)))
+    mult = requant_multiplier(int(np.max(np.abs(untile(Y, H, W, offset)), initial=0)))
     q = np.rint(Y.astype(np.float64).astype(np.float32) * mult)
     return np.clip(q, -127, 127).astype(np.int8), mult
 
@@ -361,7 +383,7 @@ def _tap_stages(q: dict) -> dict:
     P8, mult_P = requantize_positions(M)
     Sq, dmin = tap_factors(mult_V, mult_U, mult_P)
     Y, s1 = output_transform(P8.astype(np.int64) * Sq[:, :, None], q["ATq"], 127 << TAP_SCALE_BITS)
-    Y8, mult_Y = requantize_output(Y, q["H"], q["W"])
+    Y8, mult_Y = requantize_output(Y, q["H"], q["W"], q["offset"])
     s_Z = q["s_x"] * q["s_w"] * 2.0 ** (-2 * q["kB"] - 2 * q["kG"] - TAP_SCALE_BITS) / dmin
     s_Y = s_Z * 2.0 ** (s1 - 2 * q["kA"]) / float(mult_Y)
     return {"V8": V8, "U8": U8, "P8": P8, "Y8": Y8, "Sq": Sq, "s1": s1,
@@ -382,7 +404,7 @@ def _wide_stages(q: dict) -> dict:
     M = np.einsum("hwijc,ijcd->hwijd", V16.astype(np.int64), U16.astype(np.int64), optimize=True)
     assert np.max(np.abs(M), initial=0) <= INT32_MAX  # guaranteed by QU and e
     Y, s1 = output_transform(rshift(M, e[:, :, None]), q["ATq"], INT32_MAX)
-    Y8, mult_Y = requantize_output(Y, q["H"], q["W"])
+    Y8, mult_Y = requantize_output(Y, q["H"], q["W"], q["offset"])
     s_M = q["s_x"] * q["s_w"] * 2.0 ** (sV - 2 * q["kB"] - 2 * q["kG"]) / float(mult_U)
     s_Y = s_M * 2.0 ** (s1 - 2 * q["kA"]) / float(mult_Y)
     return {"V16": V16, "U16": U16, "M": M.astype(np.int32), "Y8": Y8, "sV": sV, "QU": qu, "e": e,

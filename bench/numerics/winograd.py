@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from bench.files import read_bytes
 from bench.numerics.matrix_quant import BT_AT_LIMIT, G_LIMIT, quantize_matrix
-from bench.operators import NAMED_TRANSFORMS
+from bench.operators import MAX_TRANSFORM_FILE_BYTES, NAMED_TRANSFORMS, TILE_ORIGINS
 
 # Points in the order the defaults take them: F(2,3) uses the first 3, F(4,3) 5, F(6,3) 7.
 _DEFAULT_POINT_SEQUENCE = ("0", "1", "-1", "2", "-2", "1/2", "-1/2", "3", "-3", "1/3", "-1/3",
@@ -73,7 +73,7 @@ MAX_R = 7             # filter taps
 MAX_POINT = 64        # |point| and a point's denominator bound the exact arithmetic and float32 range
 MAX_POINT_DENOMINATOR = 4096
 MAX_ENTRY = 2.0 ** 16  # largest |entry| of a transform matrix: keeps AT G^2 BT^2 AT products in float32
-MAX_FILE_BYTES = 1 << 20  # a transform file is a few kB; refuse anything past 1 MiB unread
+MAX_FILE_BYTES = MAX_TRANSFORM_FILE_BYTES  # a transform file is a few kB; refuse anything past 1 MiB unread
 _POINT_RE = re.compile(r"[+-]?(\d{1,12}(/\d{1,12})?|\d{0,12}\.\d{1,12})")
 
 
@@ -242,6 +242,9 @@ def _validate(fields: dict, source: str) -> Transform:
     if mats["BT"].shape != (a, a):
         raise ValueError(f"{source}: field 'BT' must be {a} x {a}, got {mats['BT'].shape}")
     _check_int8_matrices(mats, source)
+    if fields.get("tile_origin", TILE_ORIGINS[0]) not in TILE_ORIGINS:
+        raise ValueError(f"{source}: field 'tile_origin' is {str(fields['tile_origin'])[:40]!r}; "
+                         f"accepted: {', '.join(TILE_ORIGINS)}")
     return Transform(m, r, mats["AT"], mats["G"], mats["BT"])
 
 
@@ -258,6 +261,11 @@ def _check_int8_matrices(mats: dict, source: str) -> None:
             raise ValueError(f"{source}: field {name!r} row {zero[0]} rounds to all-zero integers for int8 "
                              f"(entries too small next to the largest); accepted: rows whose entries "
                              f"survive a common power-of-two scale")
+
+
+def transform_from_arrays(fields: dict, source: str) -> Transform:
+    """A Transform from {"AT", "G", "BT"} arrays (a checkpoint's, say), checked as a file's are."""
+    return _validate(fields, source)
 
 
 def _read_json(path: Path, data: bytes) -> dict:
@@ -336,6 +344,18 @@ def _parse_txt(path: Path, data: bytes) -> dict:
         fields[name] = np.array(values[pos: pos + p * q]).reshape(p, q)
         pos += p * q
     return fields
+
+
+def tile_origin_of(path) -> str:
+    """The tile origin a transform file names (`"tile_origin"` of a .json: how the network it was
+    trained in tiled, e.g. `symmetric` for `bench transforms import`), else `top-left`."""
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        origin = _read_json(path, read_bytes(path, "transform file", MAX_FILE_BYTES)).get("tile_origin", TILE_ORIGINS[0])
+        if origin not in TILE_ORIGINS:
+            raise ValueError(f"{path}: bad tile_origin {str(origin)[:40]!r}; accepted: {', '.join(TILE_ORIGINS)}")
+        return origin
+    return TILE_ORIGINS[0]
 
 
 def save_transform(t: Transform, path) -> Path:

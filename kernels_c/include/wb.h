@@ -27,6 +27,9 @@ typedef struct wb_conv_spec {
     const double *g;       /* (all NULL: the default Cook-Toom matrices) */
     const double *bt;
     int h, w, cin, cout;   /* h, w in 1..4096; cin, cout in 1..8192 */
+    const char *tile_origin; /* Winograd: "top-left" (NULL too): tiles from the image's corner;
+                              * "symmetric": the grid centred, (m - size % m) % m / 2 outputs before
+                              * the first (how the Winograd-aware training code pads) */
 } wb_conv_spec;
 
 /* Plans a convolution and transforms/packs the weights (timed apart: wb_conv_weight_transform_ms).

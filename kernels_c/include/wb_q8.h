@@ -31,6 +31,7 @@ typedef struct wb_q8_spec {
     const double *g;
     const double *bt;
     int h, w, cin, cout;
+    int oy, ox;       /* Winograd: outputs before the first in the tile grid (the tile origin) */
 } wb_q8_spec;
 
 /* The integer matrices, weight transform and packing of spec; wq: HWIO int8 (3, 3, cin, cout).

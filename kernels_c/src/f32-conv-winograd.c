@@ -100,8 +100,8 @@ static int wino_create(wb_conv *conv, const wb_matrices *mt, const float *weight
     p->d = d;
     p->m = d->m;
     p->a = d->m + 2;
-    p->th = wb_div_up(conv->h, p->m);
-    p->tw = wb_div_up(conv->w, p->m);
+    p->th = wb_div_up(conv->h + conv->oy, p->m); /* the grid starts oy, ox outputs before the image */
+    p->tw = wb_div_up(conv->w + conv->ox, p->m);
     p->tiles = p->th * p->tw;
     p->cin4 = wb_round_up(conv->cin, 4);
     p->cout4 = wb_round_up(conv->cout, 4);
@@ -165,7 +165,7 @@ static void input_tile(const wino_job *j, size_t t, float *v, size_t v_stride)
 {
     const wino_plan *p = j->p;
     const long h = j->conv->h, w = j->conv->w;
-    const long y0 = (long)(t / p->tw) * p->m - 1, x0 = (long)(t % p->tw) * p->m - 1;
+    const long y0 = (long)(t / p->tw) * p->m - j->conv->oy - 1, x0 = (long)(t % p->tw) * p->m - j->conv->ox - 1;
     const float *in[WB_MAX_TILE * WB_MAX_TILE];
     for (int i = 0; i < p->a; i++)
         for (int k = 0; k < p->a; k++) {
@@ -195,17 +195,19 @@ static void gemm_position(void *ctx, size_t pos, int tid)
                 p->u + pos * p->cin4 * p->n8, p->mm + pos * p->m_stride, p->n8);
 }
 
-/* Y of tile t from M at mm (positions m_stride apart), cropped at the image edge. */
+/* Y of tile t from M at mm (positions m_stride apart), cropped at the image edges. */
 static void output_tile(const wino_job *j, size_t t, const float *mm, size_t m_stride, int tid)
 {
     const wino_plan *p = j->p;
-    const size_t h = j->conv->h, w = j->conv->w, ty = t / p->tw, tx = t % p->tw;
+    const long h = j->conv->h, w = j->conv->w;
+    const long y0 = (long)(t / p->tw) * p->m - j->conv->oy, x0 = (long)(t % p->tw) * p->m - j->conv->ox;
     float *out[WB_MAX_TILE * WB_MAX_TILE];
     for (int i = 0; i < p->m; i++)
         for (int k = 0; k < p->m; k++) {
-            const size_t oy = ty * p->m + i, ox = tx * p->m + k;
-            out[i * p->m + k] = oy < h && ox < w ? j->y + (oy * w + ox) * j->ystride
-                                                 : p->overhang + (size_t)tid * p->cout4;
+            const long oy = y0 + i, ox = x0 + k;
+            out[i * p->m + k] = oy >= 0 && oy < h && ox >= 0 && ox < w
+                                    ? j->y + ((size_t)oy * w + (size_t)ox) * j->ystride
+                                    : p->overhang + (size_t)tid * p->cout4;
         }
     p->d->out(p->cout4, mm, m_stride, out, p->at);
 }

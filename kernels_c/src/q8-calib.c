@@ -18,7 +18,7 @@ static void exact_v(const wb_q8_plan *p, const int8_t *xq, int32_t *v)
     const int m = p->m, a = p->a;
     const size_t aa = (size_t)a * a, cin = p->cin;
     for (size_t t = 0; t < p->tiles; t++) {
-        const long y0 = (long)(t / p->tw) * m - 1, x0 = (long)(t % p->tw) * m - 1;
+        const long y0 = (long)(t / p->tw) * m - p->oy - 1, x0 = (long)(t % p->tw) * m - p->ox - 1;
         for (size_t c = 0; c < cin; c++) {
             int64_t d[WB_MAX_TILE][WB_MAX_TILE], bd[WB_MAX_TILE][WB_MAX_TILE];
             for (int i = 0; i < a; i++)
@@ -76,18 +76,19 @@ static int scalar_output(wb_q8_plan *p, const int64_t *z, int s1, int8_t *y8)
                     int64_t s = 0;
                     for (int l = 0; l < a; l++) s += tt[i][l] * p->atq[j * a + l];
                     y[(t * mm + (size_t)i * m + j) * cout + co] = s;
-                    const size_t oy = (t / p->tw) * m + i, ox = (t % p->tw) * m + j;
-                    if (oy < (size_t)p->h && ox < (size_t)p->w)
+                    const long oy = (long)(t / p->tw) * m + i - p->oy, ox = (long)(t % p->tw) * m + j - p->ox;
+                    if (oy >= 0 && oy < p->h && ox >= 0 && ox < p->w)
                         amax = wb_q8_max(amax, llabs(s));
                 }
         }
     p->mult_y = wb_q8_multiplier(amax);
     for (size_t t = 0; y8 && t < p->tiles; t++)
         for (size_t i = 0; i < mm; i++) {
-            const size_t oy = (t / p->tw) * m + i / m, ox = (t % p->tw) * m + i % m;
-            if (oy < (size_t)p->h && ox < (size_t)p->w)
+            const long oy = (long)(t / p->tw) * m + (long)(i / m) - p->oy;
+            const long ox = (long)(t % p->tw) * m + (long)(i % m) - p->ox;
+            if (oy >= 0 && oy < p->h && ox >= 0 && ox < p->w)
                 for (size_t co = 0; co < cout; co++) /* (float) of |Y| < 2^53: one rounding */
-                    y8[(oy * p->w + ox) * cout + co] = wb_q8_requant_scalar(y[(t * mm + i) * cout + co], p->mult_y);
+                    y8[((size_t)oy * p->w + (size_t)ox) * cout + co] = wb_q8_requant_scalar(y[(t * mm + i) * cout + co], p->mult_y);
         }
     free(y);
     return WB_OK;

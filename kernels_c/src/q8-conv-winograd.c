@@ -37,7 +37,7 @@ static void pad_row(void *ctx, size_t row, int tid)
     (void)tid;
     const job *j = ctx;
     const wb_q8_plan *p = j->p;
-    int8_t *dst = p->xpad + ((row + 1) * p->wp + 1) * p->cin16;
+    int8_t *dst = p->xpad + ((row + 1 + p->oy) * p->wp + 1 + p->ox) * p->cin16;
     const int8_t *src = j->x + row * p->w * p->cin;
     if (p->cin16 == (size_t)p->cin)
         memcpy(dst, src, p->w * p->cin);
@@ -94,24 +94,28 @@ static void gemm_position(void *ctx, size_t q, int tid)
     gemm_rows(p, q, p->tiles, v_all(p) + q * v_pos(p) * v_bytes(p), z_all(p));
 }
 
-/* Y8 of tile t from its Z (a*a positions of cout8), cropped at the image edge. */
+/* Y8 of tile t from its Z (a*a positions of cout8), cropped at the image edges: rows i0..i1 and
+ * columns k0..k1 of the tile are in the image (the grid starts oy, ox outputs before it). */
 static void output_tile(const job *j, size_t t, const void *z, int tid)
 {
     const wb_q8_plan *p = j->p;
-    const size_t m = p->m, cout = p->cout, oy = t / p->tw * m, ox = t % p->tw * m;
-    const size_t mh = p->h - oy < m ? p->h - oy : m, mw = p->w - ox < m ? p->w - ox : m;
+    const long m = p->m, y0 = (long)(t / p->tw) * m - p->oy, x0 = (long)(t % p->tw) * m - p->ox;
+    const size_t cout = p->cout;
+    const long i0 = y0 < 0 ? -y0 : 0, k0 = x0 < 0 ? -x0 : 0;
+    const long i1 = p->h - y0 < m ? p->h - y0 : m, k1 = p->w - x0 < m ? p->w - x0 : m;
     /* Write straight into y when the whole tile fits and 8-channel stores cannot overrun. */
-    const int direct = mh == m && mw == m && cout % 8 == 0;
+    const int direct = i0 == 0 && k0 == 0 && i1 == m && k1 == m && cout % 8 == 0;
     int8_t *scratch = p->scratch + (size_t)tid * m * m * p->cout8;
     int8_t *out[WB_MAX_TILE * WB_MAX_TILE];
-    for (size_t i = 0; i < m * m; i++)
-        out[i] = direct ? j->y + ((oy + i / m) * p->w + ox + i % m) * cout : scratch + i * p->cout8;
+    for (long i = 0; i < m * m; i++)
+        out[i] = direct ? j->y + ((size_t)(y0 + i / m) * p->w + (size_t)(x0 + i % m)) * cout : scratch + i * p->cout8;
     if (p->scheme == WB_Q8_TENSOR)
         p->winoout(p->cout8, z, p->cout8, out, p->mult_y, &p->at);
     else
         p->sout(p->cout8, z, p->cout8, p->sch->sq, p->sch->s1, out, p->mult_y, p->at.m32);
-    for (size_t i = 0; !direct && i < mh * mw; i++)
-        memcpy(j->y + ((oy + i / mw) * p->w + ox + i % mw) * cout, out[(i / mw) * m + i % mw], cout);
+    for (long i = i0; !direct && i < i1; i++)
+        for (long k = k0; k < k1; k++)
+            memcpy(j->y + ((size_t)(y0 + i) * p->w + (size_t)(x0 + k)) * cout, out[i * m + k], cout);
 }
 
 static void output_row(void *ctx, size_t ty, int tid)

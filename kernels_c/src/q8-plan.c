@@ -137,8 +137,8 @@ static int plan_winograd(wb_q8_plan *p, const double *at, const double *g, const
         return rc;
     p->winoin = tensor_fns[p->learned][m].in;
     p->winoout = tensor_fns[p->learned][m].out;
-    p->th = wb_div_up(p->h, m);
-    p->tw = wb_div_up(p->w, m);
+    p->th = wb_div_up(p->h + p->oy, m); /* the grid starts oy, ox outputs before the image */
+    p->tw = wb_div_up(p->w + p->ox, m);
     p->tiles = p->th * p->tw;
     p->cin16 = wb_round_up(p->cin, 16);
     p->cout8 = wb_round_up(p->cout, 8);
@@ -192,6 +192,8 @@ static int check_spec(const wb_q8_spec *s, char *err, int err_len)
                        "im2row takes 0 only)", s->scheme);
     if (s->h < 1 || s->w < 1 || s->cin < 1 || s->cout < 1)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "sizes must be positive");
+    if (s->oy < 0 || s->ox < 0 || (s->m && (s->oy >= s->m || s->ox >= s->m)))
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "tile origin offsets %d, %d (0 to m - 1)", s->oy, s->ox);
     if (!wb_q8_have_dotprod())
         return wb_fail(err, err_len, WB_E_UNSUPPORTED, "this build's int8 GEMM uses SDOT (ARMv8.2 "
                        "dot product) and this core lacks it (no asimddp in HWCAP)");
@@ -213,6 +215,7 @@ int wb_q8_plan_create(const wb_q8_spec *spec, const int8_t *wq, wb_q8_plan **out
     const int m = spec->m;
     p->m = m, p->a = m ? m + 2 : 0, p->learned = m ? spec->learned : 0, p->scheme = spec->scheme;
     p->h = spec->h, p->w = spec->w, p->cin = spec->cin, p->cout = spec->cout;
+    p->oy = m ? spec->oy : 0, p->ox = m ? spec->ox : 0;
     const double t0 = wb_now_ms();
     const size_t wbytes = (size_t)9 * p->cin * p->cout;
     rc = (p->wq = wb_zalloc(wbytes)) ? WB_OK : wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");

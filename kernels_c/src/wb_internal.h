@@ -46,6 +46,7 @@ typedef struct wb_kernel {
 struct wb_conv {
     const wb_kernel *kernel;
     int h, w, cin, cout;
+    int oy, ox; /* Winograd: outputs before the first in the tile grid (wb_conv_spec.tile_origin) */
     double weight_transform_ms;
     double gemm_flops;
     void *impl;

@@ -49,6 +49,7 @@ struct wb_q8_plan {
     int scheme;        /* WB_Q8_TENSOR, _TAP, _WIDE; tap/wide state in sch */
     struct wb_q8_scheme_state *sch;
     int h, w, cin, cout;
+    int oy, ox;           /* outputs before the first in the tile grid (the tile origin) */
     char name[64];
     size_t th, tw, tiles; /* Winograd tile grid */
     size_t cin16, cout8;  /* channel strides of the V8 rows and of the P8 tiles */

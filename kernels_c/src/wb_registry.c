@@ -122,6 +122,16 @@ static int check_spec(const wb_conv_spec *s, int *tile, const char **key, wb_mat
                 : wb_default_matrices(*tile, mats);
 }
 
+/* Outputs before the first in the tile grid of a size for a tile origin; -1 for an unknown one. */
+static int tile_offset(const char *origin, int size, int m)
+{
+    if (!origin || strcmp(origin, "top-left") == 0)
+        return 0;
+    if (strcmp(origin, "symmetric") != 0)
+        return -1;
+    return m ? (m - size % m) % m / 2 : 0; /* im2row has no tiles */
+}
+
 int wb_conv_create(const wb_conv_spec *spec, const float *weights, wb_conv **out, char *err,
                    int err_len)
 {
@@ -139,11 +149,14 @@ int wb_conv_create(const wb_conv_spec *spec, const float *weights, wb_conv **out
     if (!k)
         return wb_fail(err, err_len, WB_E_UNSUPPORTED, "no %d-bit kernel for algo=%s transform=%s in this build",
                        s.bits, s.algo, tile ? s.transform : "none");
+    const int oy = tile_offset(s.tile_origin, s.h, tile), ox = tile_offset(s.tile_origin, s.w, tile);
+    if (oy < 0)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "unknown tile origin '%s' (top-left, symmetric)", s.tile_origin);
     wb_conv *c = calloc(1, sizeof *c);
     if (!c)
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
     c->kernel = k;
-    c->h = s.h, c->w = s.w, c->cin = s.cin, c->cout = s.cout;
+    c->h = s.h, c->w = s.w, c->cin = s.cin, c->cout = s.cout, c->oy = oy, c->ox = ox;
     const double t0 = wb_now_ms();
     rc = k->create(c, tile ? &mats : NULL, weights, err, err_len);
     c->weight_transform_ms = wb_now_ms() - t0;
