@@ -19,7 +19,7 @@ pipeline, not an Arm latency). Without raw.jsonl only board, core, threads and C
 from __future__ import annotations
 
 from bench.analysis.lut import table_name
-from bench.measure.results import KEY_COLUMNS, RAW_NAME, iter_records
+from bench.measure.results import KEY_COLUMNS, RAW_NAME, iter_records, kept_samples
 
 WHERE_MEANS = {
     "native": "the kernels ran natively on the board's cores",
@@ -32,7 +32,7 @@ CPU_FIELDS = ("cur_khz", "max_khz", "governor")
 def read_metadata(results) -> list[dict]:
     """The raw.jsonl records of a results directory that total_samples and provenance use, read one
     record at a time: every non-case record whole, and of a case record only its key, status and
-    total samples (memory bounded by the samples kept per case, not by the file)."""
+    total samples, at most MAX_SAMPLES (memory bounded by the samples kept per case, not by the file)."""
     path = results.path / RAW_NAME
     if not path.exists():
         return []
@@ -40,6 +40,7 @@ def read_metadata(results) -> list[dict]:
     for rec in iter_records(path):
         if rec.get("type") == "case":
             total = (rec.get("total_ms") or {}).get("samples")
+            total = kept_samples(total) if isinstance(total, list) else total   # files of before the cap
             rec = {**{c: rec.get(c) for c in KEY_COLUMNS}, "type": "case", "status": rec.get("status"),
                    "total_ms": {"samples": total}}
         out.append(rec)
