@@ -16,7 +16,8 @@ from bench.errors import UsageError, choice_error
 from bench.layers import Layer
 from bench.measure.protocol import CaseSpec
 from bench.numerics.winograd import load_transform, named_transform_path
-from bench.operators import BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, NO_SCHEME, NO_TRANSFORM, TILE, sweep_scheme
+from bench.operators import (BUILTIN_TRANSFORMS, ENGINE_VARIANTS, NAMED_TRANSFORMS, NO_SCHEME, NO_TRANSFORM, OUR_ENGINE,
+                             TILE, sweep_scheme)
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Case:
     transform: str   # "none" for im2row, "static", "learned", a named transform or a transform file path
     bits: int
     scheme: str = NO_SCHEME   # int8 Winograd quantization scheme (bench.operators.SCHEMES); "none" otherwise
+    engine: str = OUR_ENGINE  # a production engine: algo is its variant (bench.operators.ENGINE_VARIANTS)
 
     @property
     def transform_file(self) -> Path | None:
@@ -38,7 +40,10 @@ class Case:
 
     def spec(self, case_id: int) -> CaseSpec:
         """The case for the runner: a transform file makes it a `learned` case fed that file."""
-        l, path = self.layer, self.transform_file
+        l = self.layer
+        if self.engine != OUR_ENGINE:
+            return CaseSpec(self.algo, NO_TRANSFORM, self.bits, l.h, l.w, l.cin, l.cout, id=str(case_id), engine=self.engine)
+        path = self.transform_file
         transform = "learned" if path else "static" if self.transform == NO_TRANSFORM else self.transform
         return CaseSpec(self.algo, transform, self.bits, l.h, l.w, l.cin, l.cout, self.scheme, str(case_id), path)
 
@@ -81,17 +86,21 @@ def check_measurable(layers) -> None:
                              f"accepted: {accepted}")
 
 
-def expand(layers, algos, transforms, bits, schemes=("tensor",)) -> list[Case]:
+def expand(layers, algos, transforms, bits, schemes=("tensor",), engines=(OUR_ENGINE,)) -> list[Case]:
     """Every layer x operator; im2row has no transform, so it appears once per bit width; the
-    scheme applies to int8 Winograd only (every other case appears once, with scheme none)."""
+    scheme applies to int8 Winograd only (every other case appears once, with scheme none). Each
+    production engine in `engines` adds its variants of every layer and bit width (algos,
+    transforms and schemes are this project's own and do not apply to them)."""
     check_measurable(layers)
     cases = []
-    for layer, b, algo in itertools.product(layers, bits, algos):
+    for layer, b, algo in itertools.product(layers, bits, algos if OUR_ENGINE in engines else ()):
         for transform in ([NO_TRANSFORM] if algo == "im2row" else transforms):
             if not _applies(transform, algo):
                 continue
             for scheme in dict.fromkeys(sweep_scheme(algo, b, s) for s in schemes):
                 cases.append(Case(layer, algo, transform, b, scheme))
+    for layer, b, engine in itertools.product(layers, bits, [e for e in engines if e != OUR_ENGINE]):
+        cases += [Case(layer, variant, NO_TRANSFORM, b, NO_SCHEME, engine) for variant in ENGINE_VARIANTS[engine][b]]
     return cases
 
 
