@@ -35,9 +35,11 @@ from bench.operators import ENGINE_DISTRIBUTIONS
 ENGINE_RUNNER = "engine_runner.py"
 # The versions pushed to boards: the same as pyproject.toml's `engines` extra.
 REQUIREMENTS = {"ncnn": "ncnn==1.0.20261020", "onnxruntime": "onnxruntime==1.32.0",
-                "litert": "ai-edge-litert==2.3.0", "flatbuffers": "flatbuffers==25.12.19"}
+                "litert": "ai-edge-litert==1.4.0", "flatbuffers": "flatbuffers==25.12.19",
+                "numpy": "numpy==2.4.6"}   # numpy: pushed only to a board whose python3 has none
 NEEDS = {"litert": ("flatbuffers",)}   # pure-Python wheels an engine runner path imports besides numpy
-MODULES = {"ncnn": "ncnn", "onnxruntime": "onnxruntime", "litert": "ai_edge_litert", "flatbuffers": "flatbuffers"}
+MODULES = {"ncnn": "ncnn", "onnxruntime": "onnxruntime", "litert": "ai_edge_litert", "flatbuffers": "flatbuffers",
+           "numpy": "numpy"}
 PLATFORMS = {"aarch64": ("manylinux2014_aarch64", "manylinux_2_17_aarch64", "manylinux_2_28_aarch64"),
              "x86_64": ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")}
 PROBE = ("import json, platform, sys\ntry:\n    import numpy; v = numpy.__version__\nexcept ImportError:\n    v = None\n"
@@ -45,7 +47,7 @@ PROBE = ("import json, platform, sys\ntry:\n    import numpy; v = numpy.__versio
 PROBE_TIMEOUT_S = 60
 DOWNLOAD_TIMEOUT_S = 600
 UNPACK_TIMEOUT_S = 600
-INSTALL_HINT = "install python3 and numpy there (Debian: apt-get install python3-numpy)"
+INSTALL_HINT = "install python3 there (Debian: apt-get install python3 python3-numpy)"
 
 
 class EngineUnavailable(Exception):
@@ -83,8 +85,9 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def probe_python(transport: Transport, board_name: str) -> tuple[str, str]:
-    """(python version "3.11", machine) of the board's python3; EngineUnavailable without python3 or numpy."""
+def probe_python(transport: Transport, board_name: str) -> tuple[str, str, bool]:
+    """(python version "3.11", machine, whether it has numpy) of the board's python3;
+    EngineUnavailable without python3."""
     try:
         res = transport.run(["python3", "-c", PROBE], timeout=PROBE_TIMEOUT_S)
     except TransportError:
@@ -95,9 +98,7 @@ def probe_python(transport: Transport, board_name: str) -> tuple[str, str]:
         major, minor, machine, numpy = json.loads(res.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         raise EngineUnavailable(f"board {board_name!r}: python3 answered {res.stdout.strip()[:80]!r}") from None
-    if numpy is None:
-        raise EngineUnavailable(f"board {board_name!r} has python3 but no numpy; {INSTALL_HINT}")
-    return f"{major}.{minor}", machine
+    return f"{major}.{minor}", machine, numpy is not None
 
 
 def download_wheel(name: str, python: str, machine: str) -> Path:
@@ -143,9 +144,10 @@ class EngineDeployment(Deployment):
     def after_push(self) -> None:
         if self.on_this_machine:
             return
-        python, machine = probe_python(self.transport, self.board.name)
+        python, machine, has_numpy = probe_python(self.transport, self.board.name)
         start = time.monotonic()
-        local = [download_wheel(n, python, machine) for n in packages_for(self.engines)]
+        names = packages_for(self.engines) + ([] if has_numpy else ["numpy"])
+        local = [download_wheel(n, python, machine) for n in names]
         downloaded = time.monotonic()
         site = f"{self.dir}/site"
         for wheel in local:

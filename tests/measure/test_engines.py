@@ -112,3 +112,16 @@ def test_engine_runner_refuses_bad_cases_and_names_what_to_install(tmp_path):
 def test_engines_need_their_wheels_and_litert_flatbuffers():
     assert packages_for(["litert", "ncnn"]) == ["litert", "ncnn", "flatbuffers"]
     assert all(isinstance(p, str) for p in local_paths(["ncnn", "onnxruntime", "litert"]))
+
+
+def test_a_board_without_python3_is_one_line_saying_what_to_install(tmp_path, monkeypatch):
+    """A board whose PATH has no python3 (this machine's transport, with PATH emptied)."""
+    from bench.boards.profiles import load_board
+    from bench.boards.transport import open_transport
+    from bench.measure.engine_deploy import EngineUnavailable, probe_python
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with open_transport(load_board("local")) as t, pytest.raises(EngineUnavailable) as e:
+        probe_python(t, "bare")
+    assert str(e.value) == ("board 'bare' has no python3 for the engine runner; install python3 there "
+                            "(Debian: apt-get install python3 python3-numpy)")
