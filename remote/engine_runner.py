@@ -349,16 +349,22 @@ def engine_version(engine):
         return None
 
 
+_MISSING = {}
+
+
 def missing_engine(engine):
-    """None when the engine imports, else the one line saying what to install."""
+    """None when the engine imports, else the one line saying what to install (tried once)."""
     import importlib
 
+    if engine in _MISSING:
+        return _MISSING[engine]
+    _MISSING[engine] = None
     try:
         importlib.import_module(MODULES[engine])
-        return None
     except Exception as e:   # ImportError, or a wheel that does not load here (ABI, numpy version)
-        return (f"{engine} does not load with {sys.executable} {platform.python_version()} "
-                f"({type(e).__name__}: {e}); install it: pip install {DISTRIBUTIONS[engine]}")
+        _MISSING[engine] = (f"{engine} does not load with {sys.executable} {platform.python_version()} "
+                            f"({type(e).__name__}: {' '.join(str(e).split())[:200]}); install it: pip install {DISTRIBUTIONS[engine]}")
+    return _MISSING[engine]
 
 
 def measure(case, args, work):
@@ -447,16 +453,15 @@ def main(argv):
               f"python3-numpy, or pip install numpy)", file=sys.stderr)
         return 3
     np = numpy
+    with (sys.stdin if args.cases == "-" else open(args.cases, encoding="utf-8")) as f:
+        lines = [t for t in (raw.split("#", 1)[0].strip() for raw in f) if t]
+    for engine in VARIANTS:   # loaded before the info line: the host allows start-up time for it
+        if any(f"engine={engine} " in f"{t} " for t in lines):
+            missing_engine(engine)
     emit(info(args))
-    lines = sys.stdin if args.cases == "-" else open(args.cases, encoding="utf-8")
     here = os.path.dirname(os.path.abspath(__file__))
-    with lines, tempfile.TemporaryDirectory(prefix="engine-", dir=here if os.access(here, os.W_OK) else None) as work:
-        n = 0
-        for raw in lines:
-            text = raw.split("#", 1)[0].strip()
-            if not text:
-                continue
-            n += 1
+    with tempfile.TemporaryDirectory(prefix="engine-", dir=here if os.access(here, os.W_OK) else None) as work:
+        for n, text in enumerate(lines, start=1):
             emit(run_case(n, text, args, work))
     return 0
 

@@ -236,6 +236,7 @@ class StreamOptions:
     extra_args: Sequence[str] = ()
     case_timeout: float | None = None   # seconds per case; None: derived from the case's work
     peak: bool = False                  # measure the peak rates once, before the first case
+    startup_s: float = 0.0              # added to the first case's deadline of every start (imports)
     stop: threading.Event | None = None
 
 
@@ -266,7 +267,7 @@ def _drain(proc: Process, pending: list, target: Target, dep: Deployment, opts: 
     """Yield the runner's lines for `pending` [(job, text)]; return (index of the first job not
     reported, why) when the runner stops early, or None when every job was reported."""
     done = 0
-    deadline = time.monotonic() + _deadline(pending[0][0], opts) + (PEAK_S if first and opts.peak else 0)
+    deadline = time.monotonic() + _deadline(pending[0][0], opts) + (PEAK_S if first and opts.peak else 0) + opts.startup_s
     while True:
         try:
             text = proc.next_line(deadline)

@@ -16,6 +16,7 @@ Where its Python comes from:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -47,6 +48,8 @@ PROBE = ("import json, platform, sys\ntry:\n    import numpy; v = numpy.__versio
 PROBE_TIMEOUT_S = 60
 DOWNLOAD_TIMEOUT_S = 600
 UNPACK_TIMEOUT_S = 600
+# Python and the engines load before the first case: seconds on a board, minutes under full-system emulation
+STARTUP_S = {False: 120.0, True: 900.0}
 INSTALL_HINT = "install python3 there (Debian: apt-get install python3 python3-numpy)"
 
 
@@ -186,6 +189,7 @@ def deploy_engines_and_stream(target: Target, jobs: list[Job], opts: StreamOptio
     with dep:
         if on_deploy:
             on_deploy(dep)
+        opts = dataclasses.replace(opts, startup_s=STARTUP_S[target.emulated])
         yield from stream(dep, target, [(j, j.spec.runner_line()) for j in jobs], opts)
     if on_deploy:
         on_deploy(None)
