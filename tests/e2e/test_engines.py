@@ -55,6 +55,8 @@ def test_engines_over_ssh_get_their_wheels_pushed_checked_and_removed(ssh_board,
     assert "ncnn-1.0.20261020" in names and "ai_edge_litert-1.4.0" in names and "flatbuffers" in names
     assert wheels["download_s"] >= 0 and wheels["push_s"] >= 0 and all(len(f["sha256"]) == 64 for f in wheels["files"])
     assert not os.path.exists(runner["deploy"]["remote_dir"])   # the board is this machine: gone with the run
+    print(f"\nwheels for {wheels['machine']} Python {runner['python']} (numpy {runner['numpy']}): download {wheels['download_s']:.1f} s, push "
+          f"{wheels['push_s']:.1f} s ({sum(f['bytes'] for f in wheels['files']) / 1e6:.1f} MB, {len(wheels['files'])} files)")
 
 
 def _engine_runners(workdir: Path) -> list[int]:
