@@ -232,7 +232,8 @@ class LUT:
             measured = layer_key(h, w, cin, cout) in self.layers or not predict
             if measured:
                 for stage in ("input_ms", "gemm_ms", "output_ms"):
-                    row[stage] = sum(p * self.latency((h, w, cin, cout), op, stage) for op, p in probs.items())
+                    # an engine's operator has no stages: NaN, so the sum says "no breakdown", never 0
+                    row[stage] = sum(p * _or_nan(self.latency((h, w, cin, cout), op, stage)) for op, p in probs.items())
                     out[stage] = out[stage] + count * row[stage]
                 row["total_ms"] = self.expected_latency((h, w, cin, cout), probs, stat)
             else:

@@ -173,8 +173,11 @@ def network_plot(table: pd.DataFrame, out: Path) -> list[Path]:
         parts = [*zip(colors, STAGES.items()), ("0.75", ("predicted_ms", "predicted layers"))]
         for color, (column, stage) in parts:
             if sub[column].any():
-                ax.bar(sub["assignment"], sub[column], bottom=bottom, color=color, label=stage)
-                bottom += sub[column].to_numpy(dtype=float)
+                ax.bar(sub["assignment"], sub[column].fillna(0), bottom=bottom, color=color, label=stage)
+                bottom += np.nan_to_num(sub[column].to_numpy(dtype=float))
+        whole = np.where(sub["input_ms"].isna(), sub["total_ms"], np.nan)   # engines: no stage breakdown
+        if not np.isnan(whole).all():
+            ax.bar(sub["assignment"], np.nan_to_num(whole), color="0.6", label="total (engine, no stages)")
         ax.set_ylim(0, 1.12 * float(sub["total_ms"].max()))
         for x, (top, speed) in enumerate(zip(sub["total_ms"], sub["speedup"])):
             if np.isfinite(speed):

@@ -125,3 +125,31 @@ def test_a_board_without_python3_is_one_line_saying_what_to_install(tmp_path, mo
         probe_python(t, "bare")
     assert str(e.value) == ("board 'bare' has no python3 for the engine runner; install python3 there "
                             "(Debian: apt-get install python3 python3-numpy)")
+
+
+def test_luts_plots_and_the_network_table_carry_the_engine(tmp_path):
+    """One layer measured by the kernels (im2row, F4 fp32) and by ncnn: the LUT keys name the engine,
+    the network table's engine rows have no stage sums (not zeros) and it gains the fastest per layer
+    over every engine beside the fastest of the kernels alone; the breakdown and network plots draw."""
+    from bench.analysis.lut import build_lut
+    from bench.analysis.network import FASTEST, FASTEST_OURS, luts_from_rows, network_rows
+    from bench.analysis.plots import breakdown, network_plot
+    import pandas as pd
+    from tests.support import case_record
+
+    layer = Layer(8, 8, 16, 16)
+    cases = expand([layer], ["im2row", "f4"], ["static"], [32]) + expand([layer], [], [], [8], engines=["ncnn"])[:1]
+    with ResultsDir(tmp_path) as results:
+        run = results.start_run({})
+        for case, ms in zip(cases, (2.0, 1.0)):
+            results.add(row_from_case(case_record(ms), case, run), case_record(ms))
+        engine = _engine_record()
+        engine.where = Where("b", "a73", (4,), 1, False)
+        results.add(row_from_case(engine, cases[2], run), engine)
+    df = ResultsDir.load(tmp_path).dataframe()
+    lut_rows = build_lut(df)
+    assert sorted(r["op"] for r in lut_rows) == ["f4-static-fp32", "im2row-fp32", "ncnn-winograd-int8"]
+    rows = {r["assignment"]: r for r in network_rows(luts_from_rows(lut_rows)[0], [layer])}
+    assert rows[FASTEST]["total_ms"] == 0.55 and np.isnan(rows["ncnn-winograd-int8"]["gemm_ms"])
+    assert rows[FASTEST_OURS]["total_ms"] == 1.0 and rows[FASTEST_OURS]["gemm_ms"] == 0.7
+    assert breakdown(df, tmp_path) and network_plot(pd.DataFrame(list(rows.values())), tmp_path)
