@@ -95,6 +95,11 @@ def transform_name(transform: str) -> str:
     return Path(transform).stem
 
 
+def operator_label(algo: str, transform: str, engine: str | None = OUR_ENGINE) -> str:
+    """How messages name an operator: `f4 static`, or an engine's `ncnn winograd`."""
+    return f"{algo} {transform}" if engine in (None, "", OUR_ENGINE) else f"{engine} {algo}"
+
+
 def op_key(algo: str, transform: str, bits: int, scheme: str | None = NO_SCHEME, engine: str | None = OUR_ENGINE) -> str:
     """`f4-static-int8`, `im2row-fp32`, `f4-flex_f4-int8` (a transform file), `f4-static-int8-tap`;
     an engine's operator: `ENGINE-VARIANT-PRECISION` (`ncnn-winograd-int8`, `litert-xnnpack-fp32`)."""

@@ -24,7 +24,7 @@ from bench.measure.protocol import MAX_MIN_TIME_MS, MAX_REPS, MAX_RUNNER_CPUS, R
 from bench.measure.results import ResultsDir, ResultsLock
 from bench.measure.sweep import Plan, Settings, progress_bar, run, summary, todo
 from bench.measure.targets import close_all, connect_all, plan_targets
-from bench.operators import ALGOS, ENGINES, OUR_ENGINE, SCHEMES, parse_algos, parse_bits, parse_engines, parse_schemes
+from bench.operators import ALGOS, ENGINES, OUR_ENGINE, SCHEMES, operator_label, parse_algos, parse_bits, parse_engines, parse_schemes
 
 
 def register(sub) -> None:
@@ -178,7 +178,7 @@ def _report(results, counts) -> int:
     if counts["error"]:
         failed = [r for r in results.rows if r["status"] != "ok"]
         for r in failed[:5]:
-            print(f"  failed: {r['board']}/{r['core']} {r['algo']} {r['transform']} {r['bits']}-bit "
+            print(f"  failed: {r['board']}/{r['core']} {operator_label(r['algo'], r['transform'], r.get('engine'))} {r['bits']}-bit "
                   f"{r['h']}x{r['w']}x{r['cin']}->{r['cout']}: {r['error_kind']}: {r['message']}", file=sys.stderr)
         raise MeasurementError(f"{counts['error']} case(s) failed; see the status column of {out / 'latency.csv'}")
     return 0

@@ -27,7 +27,7 @@ from bench.measure.health import run_warnings
 from bench.measure.protocol import MAX_RUNNER_CPUS, CaseRecord, InfoRecord, PeakRecord, Repetition
 from bench.measure.results import ResultsDir, capped_samples, case_key, row_from_case
 from bench.measure.targets import Target
-from bench.operators import OUR_ENGINE, precision_name, scheme_suffix
+from bench.operators import OUR_ENGINE, operator_label, precision_name, scheme_suffix
 
 
 @dataclass
@@ -268,8 +268,7 @@ def progress_bar(total_work: float, n_cases: int, quiet: bool = False, verbose: 
     def update(case, row):
         l = case.layer
         done[0] += 1
-        engine = getattr(case, "engine", OUR_ENGINE)
-        what = f"{case.algo} {case.transform}" if engine == OUR_ENGINE else f"{engine} {case.algo}"
+        what = operator_label(case.algo, case.transform, getattr(case, "engine", OUR_ENGINE))
         text = (f"{row['board']}/{row['core']} {what} {precision_name(case.bits)} "
                 f"{l.h}x{l.w}x{l.cin}->{l.cout}")
         if verbose:
