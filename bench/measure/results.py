@@ -307,6 +307,8 @@ class ResultsDir:
         csv_path, raw_path = self.path / CSV_NAME, self.path / RAW_NAME
         if not csv_path.exists() or csv_path.stat().st_size == 0:
             self._write_new(csv_path, _csv_text([], header=True))
+        elif _header(csv_path) != COLUMNS:   # written before a column was added: rewritten whole with today's
+            self._write_new(csv_path, _csv_text(_read_rows(csv_path), header=True))
         if not raw_path.exists() or raw_path.stat().st_size == 0:
             header = {"type": "header", "tool": TOOL, "schema_version": SCHEMA_VERSION}
             self._write_new(raw_path, json.dumps(header, separators=(",", ":")) + "\n")
@@ -406,6 +408,11 @@ def _read_rows(csv_path: Path) -> list[dict]:
     except csv.Error as e:
         raise UsageError(f"{csv_path} line {max(reader.line_num, 1)}: not CSV ({e})") from None
     return rows
+
+
+def _header(csv_path: Path) -> list[str]:
+    with open(csv_path, encoding="utf-8", newline="") as f:
+        return next(csv.reader(f), [])
 
 
 def _cut_torn_tail(path: Path) -> None:

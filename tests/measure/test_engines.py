@@ -153,3 +153,24 @@ def test_luts_plots_and_the_network_table_carry_the_engine(tmp_path):
     assert rows[FASTEST]["total_ms"] == 0.55 and np.isnan(rows["ncnn-winograd-int8"]["gemm_ms"])
     assert rows[FASTEST_OURS]["total_ms"] == 1.0 and rows[FASTEST_OURS]["gemm_ms"] == 0.7
     assert breakdown(df, tmp_path) and network_plot(pd.DataFrame(list(rows.values())), tmp_path)
+
+
+def test_resuming_a_table_written_before_engines_rewrites_its_header(tmp_path):
+    """A latency.csv without the engine columns gets them (its rows read as winobench) before a row is
+    appended, so no appended row is ever read against the old header."""
+    from bench.measure.results import COLUMNS
+    from tests.support import case_record
+
+    cases = expand([Layer(8, 8, 16, 16)], ["im2row", "f4"], ["static"], [32])
+    with ResultsDir(tmp_path) as results:
+        results.add(row_from_case(case_record(), cases[0], results.start_run({})), case_record())
+    old = [c for c in COLUMNS if c not in ("engine", "engine_version")]
+    lines = (tmp_path / "latency.csv").read_text().splitlines()
+    keep = [COLUMNS.index(c) for c in old]
+    (tmp_path / "latency.csv").write_text("".join(",".join(line.split(",")[i] for i in keep) + "\n" for line in lines))
+    results = ResultsDir.create(tmp_path, resume=True)
+    with results:
+        results.add(row_from_case(case_record(0.5), cases[1], results.start_run({})), case_record(0.5))
+    df = ResultsDir.load(tmp_path).dataframe()
+    assert list(df["algo"]) == ["im2row", "f4"] and list(df["engine"]) == ["winobench", "winobench"]
+    assert (tmp_path / "latency.csv").read_text().splitlines()[0] == ",".join(COLUMNS)
