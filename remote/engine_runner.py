@@ -26,7 +26,8 @@ import time
 
 RUNNER_VERSION = 1
 # The engines' variants per bit width, as the host names them (bench.operators.ENGINE_VARIANTS).
-VARIANTS = {"ncnn": ("winograd", "direct"), "onnxruntime": ("conv", "qlinearconv"), "litert": ("xnnpack",)}
+VARIANTS = {"ncnn": {32: ("winograd", "direct"), 8: ("winograd", "direct")},
+            "onnxruntime": {32: ("conv",), 8: ("qlinearconv",)}, "litert": {32: ("xnnpack",), 8: ("xnnpack",)}}
 DISTRIBUTIONS = {"ncnn": "ncnn", "onnxruntime": "onnxruntime", "litert": "ai-edge-litert"}
 MODULES = {"ncnn": "ncnn", "onnxruntime": "onnxruntime", "litert": "ai_edge_litert.interpreter"}
 LIMITS = {"h": 4096, "w": 4096, "cin": 8192, "cout": 8192}
@@ -325,8 +326,6 @@ def parse_case(text):
     engine = case.get("engine")
     if engine not in VARIANTS:
         raise ValueError(f"bad engine {engine!r}; accepted: {', '.join(VARIANTS)}")
-    if case.get("algo") not in VARIANTS[engine]:
-        raise ValueError(f"bad algo {case.get('algo')!r} for {engine}; accepted: {', '.join(VARIANTS[engine])}")
     for key in ("bits", "h", "w", "cin", "cout", "reps"):
         if key in case:
             if not case[key].isdigit():
@@ -334,6 +333,9 @@ def parse_case(text):
             case[key] = int(case[key])
     if case.get("bits") not in (8, 32):
         raise ValueError(f"bad bits {case.get('bits')!r}; accepted: 8, 32")
+    accepted = VARIANTS[engine][case["bits"]]
+    if case.get("algo") not in accepted:
+        raise ValueError(f"bad algo {case.get('algo')!r} for {engine} at {case['bits']} bits; accepted: {', '.join(accepted)}")
     for key, high in LIMITS.items():
         if not 1 <= case.get(key, 0) <= high:
             raise ValueError(f"bad {key} {case.get(key)!r}; accepted: 1 to {high}")

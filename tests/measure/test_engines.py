@@ -94,19 +94,21 @@ def test_engine_runner_refuses_bad_cases_and_names_what_to_install(tmp_path):
     cases = tmp_path / "cases.txt"
     cases.write_text("engine=ncnn algo=im2row bits=8 h=4 w=4 cin=2 cout=2\n"
                      "engine=ncnn algo=winograd bits=16 h=4 w=4 cin=2 cout=2\n"
+                     "engine=onnxruntime algo=conv bits=8 h=4 w=4 cin=2 cout=2\n"
                      "engine=ncnn algo=winograd bits=8 h=4 w=4 cin=2 cout=2 id=x\n")
     done = subprocess.run([sys.executable, str(RUNNER), "--min-time-ms", "1", "--cases", str(cases)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     info, *recs = [json.loads(l) for l in done.stdout.splitlines()]
     assert info["type"] == "info" and info["runner"] == "wb-engine-runner" and set(info["engines"]) == set(ENGINE_VARIANTS)
-    assert [r["line"] for r in recs] == [1, 2, 3]
+    assert [r["line"] for r in recs] == [1, 2, 3, 4]
     assert recs[0]["error_kind"] == "bad_case" and "accepted: winograd, direct" in recs[0]["message"]
     assert recs[1]["error_kind"] == "bad_case" and "accepted: 8, 32" in recs[1]["message"]
+    assert recs[2]["error_kind"] == "bad_case" and "onnxruntime at 8 bits; accepted: qlinearconv" in recs[2]["message"]
     if importlib.util.find_spec("ncnn") is None:   # the engines are an optional extra
-        assert recs[2]["error_kind"] == "unsupported" and "pip install ncnn" in recs[2]["message"]
+        assert recs[3]["error_kind"] == "unsupported" and "pip install ncnn" in recs[3]["message"]
     else:
-        assert recs[2]["status"] == "ok" and recs[2]["id"] == "x"
+        assert recs[3]["status"] == "ok" and recs[3]["id"] == "x"
 
 
 def test_engines_need_their_wheels_and_litert_flatbuffers():
@@ -174,3 +176,19 @@ def test_resuming_a_table_written_before_engines_rewrites_its_header(tmp_path):
     df = ResultsDir.load(tmp_path).dataframe()
     assert list(df["algo"]) == ["im2row", "f4"] and list(df["engine"]) == ["winobench", "winobench"]
     assert (tmp_path / "latency.csv").read_text().splitlines()[0] == ",".join(COLUMNS)
+
+
+def test_the_standalone_runner_the_pushed_wheels_and_the_extra_name_the_same_engines():
+    """remote/engine_runner.py cannot import bench: its tables are checked here against the host's,
+    and the versions pushed to boards against pyproject's `engines` extra."""
+    import tomllib
+
+    from bench.measure.engine_deploy import REQUIREMENTS
+    from bench.operators import ENGINE_DISTRIBUTIONS
+    from tests.support import ROOT
+
+    mod = _runner_module()
+    assert mod.VARIANTS == ENGINE_VARIANTS
+    assert mod.DISTRIBUTIONS == ENGINE_DISTRIBUTIONS
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["engines"]
+    assert sorted(extra) == sorted(v for k, v in REQUIREMENTS.items() if k != "numpy")
