@@ -10,6 +10,10 @@ An operator is (algo, transform, bits, scheme):
 - scheme: how int8 Winograd quantizes its transformed domain (`tensor`, `tap`, `wide`); every other
   operator has scheme `none`. `tensor` is the default and is left out of keys and labels.
 
+An engine is who runs the operator: `winobench` (these kernels, the default) or a production
+engine measured beside them (ENGINES). An engine's operator is (engine, variant, bits): its
+convolution path (ENGINE_VARIANTS), with algo = the variant and transform/scheme `none` in rows.
+
 The C side names the same things (kernels_c/kernels.toml, the runner's case lines):
 tests/test_operators.py checks them against these.
 """
@@ -35,6 +39,17 @@ SCHEMES = ("tensor", "tap", "wide")      # int8 Winograd quantization schemes
 # training code pads (bench.numerics.reference.tile_offset); a transform file may name its own.
 TILE_ORIGINS = ("top-left", "symmetric")
 NO_SCHEME = "none"                       # every operator that is not int8 Winograd
+
+OUR_ENGINE = "winobench"
+# Production engines and their convolution paths per bit width (remote/engine_runner.py runs them)
+ENGINE_VARIANTS = {
+    "ncnn": {32: ("winograd", "direct"), 8: ("winograd", "direct")},
+    "onnxruntime": {32: ("conv",), 8: ("qlinearconv",)},
+    "litert": {32: ("xnnpack",), 8: ("xnnpack",)},
+}
+ENGINES = (OUR_ENGINE, *ENGINE_VARIANTS)
+# The engines' Python distributions (pyproject's `engines` extra; the wheels pushed to a board)
+ENGINE_DISTRIBUTIONS = {"ncnn": "ncnn", "onnxruntime": "onnxruntime", "litert": "ai-edge-litert"}
 
 
 def is_winograd(algo: str) -> bool:
@@ -110,10 +125,19 @@ def transform_name(transform: str, digest: str | None = None) -> str:
     return f"{Path(transform).stem}@{digest}" if digest else Path(transform).stem
 
 
-def op_key(algo: str, transform: str, bits: int, scheme: str | None = NO_SCHEME, digest: str | None = None) -> str:
+def operator_label(algo: str, transform: str, engine: str | None = OUR_ENGINE) -> str:
+    """How messages name an operator: `f4 static`, or an engine's `ncnn winograd`."""
+    return f"{algo} {transform}" if engine in (None, "", OUR_ENGINE) else f"{engine} {algo}"
+
+
+def op_key(algo: str, transform: str, bits: int, scheme: str | None = NO_SCHEME, *, digest: str | None = None,
+           engine: str | None = OUR_ENGINE) -> str:
     """`f4-static-int8`, `im2row-fp32`, `f4-flex_f4@3f2a9c1b7d00-int8` (a transform file, by stem and
-    content digest), `f4-static-int8-tap`."""
+    content digest), `f4-static-int8-tap`; an engine's operator: `ENGINE-VARIANT-PRECISION`
+    (`ncnn-winograd-int8`, `litert-xnnpack-fp32`)."""
     precision = precision_name(bits)
+    if engine not in (None, "", OUR_ENGINE):
+        return f"{engine}-{algo}-{precision}"
     if algo == "im2row" or transform in (NO_TRANSFORM, "", None):
         return f"im2row-{precision}"
     suffix = scheme_suffix(scheme)
@@ -144,3 +168,16 @@ def parse_bits(text: str) -> list[int]:
 
 def parse_schemes(text: str) -> list[str]:
     return parse_choices(text, "scheme", SCHEMES)
+
+
+def parse_engines(text: str) -> list[str]:
+    return parse_choices(text, "engine", ENGINES)
+
+
+def split_op_key(key: str) -> tuple[str, str, int] | None:
+    """`ncnn-winograd-int8` -> ("ncnn", "winograd", 8); None for a key of this project's kernels."""
+    parts = key.split("-")
+    if len(parts) != 3 or parts[0] not in ENGINE_VARIANTS or parts[2] not in ("int8", "fp32"):
+        return None
+    bits = 8 if parts[2] == "int8" else 32
+    return (parts[0], parts[1], bits) if parts[1] in ENGINE_VARIANTS[parts[0]][bits] else None

@@ -224,6 +224,22 @@ def torch():
     return importlib.import_module("torch")
 
 
+@pytest.fixture(scope="session")
+def engine_paths():
+    """Directories holding the production engines (pyproject's `engines` extra), installed from the
+    registries on first use (tests.support.optional_extra), for sys.path or PYTHONPATH; the test is
+    skipped where one cannot be installed."""
+    from bench.measure.engine_deploy import REQUIREMENTS
+
+    paths = []
+    for requirement in REQUIREMENTS.values():
+        where = optional_extra(requirement)
+        if where is None:
+            pytest.skip(f"{requirement} could not be installed from the registries (pip install 'winobench[engines]')")
+        paths.append(str(where))
+    return paths
+
+
 # The `slow` marker (pyproject.toml): `pytest -m "not slow"` is the inner loop, `make test` runs
 # everything. Slow are the tests under tests/e2e/ (whole runs through the CLI, faults, the emulated
 # board, the install), the tests marked slow in their module (qemu, cold builds, property tests) and

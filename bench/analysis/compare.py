@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bench.measure.results import KEY_COLUMNS
-from bench.operators import op_key
+from bench.operators import OUR_ENGINE, op_key
 
 MIN_REPS = 9  # Google Benchmark's compare.py warns below 9 repetitions
 
@@ -54,13 +54,16 @@ def compare(old: pd.DataFrame, new: pd.DataFrame, *, stage: str = "total_ms", al
 def _medians(df: pd.DataFrame, stage: str) -> pd.DataFrame:
     """median and samples per case key of one stage; the median from the samples when the frame has
     no `median` column (frames built by hand)."""
+    if "engine" not in df:   # samples read before engines were measured
+        df = df.assign(engine=OUR_ENGINE)
     df = df[df["stage"] == stage].set_index(KEY_COLUMNS)
     medians = df["median"] if "median" in df else df["samples"].map(lambda s: float(np.median(s)) if len(s) else np.nan)
     return pd.DataFrame({"median": medians.astype(float), "samples": df["samples"]})
 
 
 def case_label(r) -> str:
-    return f"{r['board']}/{r['core']} {op_key(r['algo'], r['transform'], r['bits'], r['scheme'], r.get('transform_digest'))} {r['h']}x{r['w']}x{r['cin']}->{r['cout']}"
+    key = op_key(r['algo'], r['transform'], r['bits'], r['scheme'], digest=r.get('transform_digest'), engine=r.get('engine'))
+    return f"{r['board']}/{r['core']} {key} {r['h']}x{r['w']}x{r['cin']}->{r['cout']}"
 
 
 def format_table(cmp: pd.DataFrame) -> str:

@@ -39,7 +39,7 @@ import numpy as np
 from bench.errors import UsageError
 from bench.files import read_bytes
 from bench.layers import layer_key
-from bench.operators import op_key
+from bench.operators import OUR_ENGINE, op_key
 from bench.analysis.predict import PredictError, fit_table, predict
 from bench.measure.results import KEY_COLUMNS
 from bench.analysis.tensors import (check_rows, compute_dtype, expectation, is_array, matrix_like, tolerance, torch_of,
@@ -70,10 +70,12 @@ def build_lut(df, samples: dict | None = None) -> list[dict]:
             "board": r["board"], "core": r["core"], "threads": int(r["threads"]),
             "layer": layer_key(r["h"], r["w"], r["cin"], r["cout"]), "h": int(r["h"]), "w": int(r["w"]),
             "cin": int(r["cin"]), "cout": int(r["cout"]), "kernel": 3, "stride": 1,
-            "op": op_key(r["algo"], r["transform"], r["bits"], r.get("scheme", "none"), _digest(r)), "algo": r["algo"],
+            "op": op_key(r["algo"], r["transform"], r["bits"], r.get("scheme", "none"), digest=_digest(r),
+                         engine=r.get("engine")),
+            "engine": r.get("engine") or OUR_ENGINE, "algo": r["algo"],
             "transform": r["transform"], "scheme": r.get("scheme", "none"), "bits": int(r["bits"]),
             "median_ms": r["total_ms"], "p90_ms": _num(r["total_p90_ms"]),
-            "input_ms": r["input_ms"], "gemm_ms": r["gemm_ms"], "output_ms": r["output_ms"],
+            "input_ms": _num(r["input_ms"]), "gemm_ms": _num(r["gemm_ms"]), "output_ms": _num(r["output_ms"]),
             "sqnr_db": _num(r.get("sqnr_db")), "max_abs": _num(r.get("max_abs")), "rel_l2": _num(r.get("rel_l2")),
             **sample_stats((samples or {}).get(key)), "cpus": r["cpus"], "run": _int_or_none(r.get("run")),
         })
@@ -242,7 +244,8 @@ class LUT:
             measured = layer_key(h, w, cin, cout) in self.layers or not predict
             if measured:
                 for stage in ("input_ms", "gemm_ms", "output_ms"):
-                    row[stage] = sum(p * self.latency((h, w, cin, cout), op, stage) for op, p in probs.items())
+                    # an engine's operator has no stages: NaN, so the sum says "no breakdown", never 0
+                    row[stage] = sum(p * _or_nan(self.latency((h, w, cin, cout), op, stage)) for op, p in probs.items())
                     out[stage] = out[stage] + count * row[stage]
                 row["total_ms"] = self.expected_latency((h, w, cin, cout), probs, stat)
             else:

@@ -22,7 +22,7 @@ import seaborn as sns  # noqa: E402
 
 from bench.analysis.workload import stage_work  # noqa: E402
 from bench.files import output_dir, replacing  # noqa: E402
-from bench.operators import precision_name, scheme_suffix, transform_name  # noqa: E402
+from bench.operators import OUR_ENGINE, precision_name, scheme_suffix, transform_name  # noqa: E402
 
 sns.set_theme(style="whitegrid")
 
@@ -36,9 +36,12 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     schemes = df["scheme"] if "scheme" in df else pd.Series("none", index=df.index)
     # tap and wide are other kernels of the same operator: named apart (tensor keeps the plain name)
     digests = df["transform_digest"] if "transform_digest" in df else pd.Series(None, index=df.index)
-    df["operator"] = [a if a == "im2row" else f"{a} {transform_name(t, d if isinstance(d, str) else None)}"
+    engines = df["engine"] if "engine" in df else pd.Series(OUR_ENGINE, index=df.index)
+    df["operator"] = [f"{e} {a}" if e != OUR_ENGINE else a if a == "im2row" else
+                      f"{a} {transform_name(t, d if isinstance(d, str) else None)}"
                       + (f" {scheme_suffix(s)}" if scheme_suffix(s) else "")
-                      for a, t, s, d in zip(df["algo"], df["transform"], schemes, digests)]
+                      for a, t, s, d, e in zip(df["algo"], df["transform"], schemes, digests, engines)]
+    df["engine"] = engines
     df["quantization"] = [p if s == "none" else f"{p} {s}" for p, s in zip(df["precision"], schemes)]
     df["layer_label"] = [f"{h}x{w} {ci}->{co}" for h, w, ci, co in zip(df["h"], df["w"], df["cin"], df["cout"])]
     df["panel"] = df["precision"] + " on " + df["core"] + np.where(df["emulated"].astype(bool), " (emulated)", "")
@@ -74,14 +77,22 @@ def breakdown(df: pd.DataFrame, out: Path) -> list[Path]:
             values = sub[column].to_numpy(dtype=float)
             ax.bar(operators, np.nan_to_num(values), bottom=bottom, color=color, label=stage, width=0.75)
             bottom += np.nan_to_num(values)
+        whole = np.where(sub["engine"].fillna(OUR_ENGINE).to_numpy() != OUR_ENGINE, sub["total_ms"].to_numpy(dtype=float), np.nan)
+        if not np.isnan(whole).all():   # a production engine exposes no stages: its total, in one colour
+            ax.bar(operators, np.nan_to_num(whole), color="0.6", label="total (engine, no stages)", width=0.75)
         ax.set_title(layer if i == 0 else "", fontsize=10)
         ax.set_ylabel(f"{panel}\nmedian ms" if j == 0 else "")
         ax.tick_params(axis="x", labelrotation=90, labelsize=8)
         ax.tick_params(axis="y", labelsize=8)
         if i < len(panels) - 1:
             ax.set_xticklabels([])
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=len(STAGES), bbox_to_anchor=(0.5, 1.0), frameon=False)
+    handles, labels = [], []
+    for ax in axes.flat:   # every label once, whichever panel drew it
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            if l not in labels:
+                handles.append(h)
+                labels.append(l)
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.suptitle("Latency per stage (median of repetitions); columns are layers H x W Cin->Cout", y=1.04)
     fig.tight_layout()
     return _save(fig, out, "breakdown")
@@ -90,7 +101,7 @@ def breakdown(df: pd.DataFrame, out: Path) -> list[Path]:
 def speedup(df: pd.DataFrame, out: Path) -> list[Path]:
     df = _prepare(df)
     base = df[df["algo"] == "im2row"].set_index(["panel", "h", "w", "cin", "cout"])["total_ms"]
-    wino = df[df["algo"] != "im2row"].groupby(["panel", "h", "w", "cin", "cout"])["total_ms"].min()
+    wino = df[(df["algo"] != "im2row") & (df["engine"] == OUR_ENGINE)].groupby(["panel", "h", "w", "cin", "cout"])["total_ms"].min()
     ratio = (base / wino).dropna().rename("speedup").reset_index()
     if ratio.empty:
         return []
@@ -164,8 +175,11 @@ def network_plot(table: pd.DataFrame, out: Path) -> list[Path]:
         parts = [*zip(colors, STAGES.items()), ("0.75", ("predicted_ms", "predicted layers"))]
         for color, (column, stage) in parts:
             if sub[column].any():
-                ax.bar(sub["assignment"], sub[column], bottom=bottom, color=color, label=stage)
-                bottom += sub[column].to_numpy(dtype=float)
+                ax.bar(sub["assignment"], sub[column].fillna(0), bottom=bottom, color=color, label=stage)
+                bottom += np.nan_to_num(sub[column].to_numpy(dtype=float))
+        whole = np.where(sub["input_ms"].isna(), sub["total_ms"], np.nan)   # engines: no stage breakdown
+        if not np.isnan(whole).all():
+            ax.bar(sub["assignment"], np.nan_to_num(whole), color="0.6", label="total (engine, no stages)")
         ax.set_ylim(0, 1.12 * float(sub["total_ms"].max()))
         for x, (top, speed) in enumerate(zip(sub["total_ms"], sub["speedup"])):
             if np.isfinite(speed):
@@ -183,7 +197,7 @@ def _roofline_points(df: pd.DataFrame) -> pd.DataFrame:
     """One point per (case, stage) with operations: arithmetic intensity (ops/byte, bench.analysis.workload)
     and the rate the stage achieved (GOP/s)."""
     points = []
-    for r in df.itertuples():
+    for r in df[df["engine"] == OUR_ENGINE].itertuples():   # engines expose no stages
         work = stage_work(r.algo, r.bits, (r.h, r.w, r.cin, r.cout), r.transform)
         for stage, (ops, nbytes) in work.items():
             ms = getattr(r, f"{stage}_ms")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench.analysis.workload import STAGES, stage_work
+from bench.operators import OUR_ENGINE
 
 MIN_LAYERS = 16
 THRESHOLDS = [float(2 ** k) for k in range(14, 28)]   # 16 KiB .. 128 MiB
@@ -106,6 +107,8 @@ def fit_table(entries: list[dict]) -> dict:
         by_op.setdefault(r["op"], []).append(r)
     models = {}
     for op, rows in sorted(by_op.items()):
+        if rows[0].get("engine", OUR_ENGINE) != OUR_ENGINE:
+            continue   # the work model is of this project's stages; an engine's operator is looked up only
         model = fit_model(rows[0]["algo"], rows[0]["bits"], [(r["h"], r["w"], r["cin"], r["cout"]) for r in rows],
                           [r["median_ms"] for r in rows])
         if model is not None:

@@ -33,7 +33,8 @@ from bench.errors import MeasurementError
 from bench.files import OWNER_MARK, process_identity, remote_dir, remove_owned_dir, user_cache_dir
 
 SUITE = "bookworm"
-PACKAGES = ("openssh-server", "iproute2", "kmod", "procps", "tini", "mount")
+# python3 and numpy: the engine runner (remote/engine_runner.py) runs there with the engines' wheels
+PACKAGES = ("openssh-server", "iproute2", "kmod", "procps", "tini", "mount", "python3", "python3-numpy")
 BUILD_TIMEOUT_S = 1200
 IMAGE_DIR_ENV = "BENCH_IMAGE_DIR"
 _DEFAULT_MIRROR = "http://deb.debian.org/debian"

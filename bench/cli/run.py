@@ -24,7 +24,7 @@ from bench.measure.protocol import MAX_MIN_TIME_MS, MAX_REPS, MAX_RUNNER_CPUS, R
 from bench.measure.results import ResultsDir, ResultsLock
 from bench.measure.sweep import Plan, Settings, progress_bar, run, summary, todo
 from bench.measure.targets import close_all, connect_all, plan_targets
-from bench.operators import ALGOS, SCHEMES, parse_algos, parse_bits, parse_schemes
+from bench.operators import ALGOS, ENGINES, OUR_ENGINE, SCHEMES, operator_label, parse_algos, parse_bits, parse_engines, parse_schemes
 
 
 def register(sub) -> None:
@@ -48,6 +48,10 @@ def register(sub) -> None:
     what.add_argument("--scheme", default="tensor",
                       help=f"int8 Winograd quantization schemes, from {', '.join(SCHEMES)} (default: tensor); "
                            f"other cases have scheme none")
+    what.add_argument("--engine", default=OUR_ENGINE,
+                      help=f"who runs the convolutions, from {', '.join(ENGINES)} (default: {OUR_ENGINE}, "
+                           f"this project's kernels); the others are production engines measured on the same "
+                           f"layers in their own fp32 and int8 paths (pip install 'winobench[engines]')")
     what.add_argument("--preset", help=f"layer set: {', '.join(PRESETS)} (default: resnet18-cifar)")
     what.add_argument("--layers", help="a network file (JSON/TOML, README: Network files); a layer with its own "
                                        "transform file is measured with it too (bench transforms import writes one)")
@@ -109,7 +113,7 @@ def _run(args) -> int:
     # 1. Validate everything first: nothing is built, measured or written on bad input.
     layers = _layers(args)
     cases = expand(layers, parse_algos(args.algo), parse_transforms(args.transform), parse_bits(args.bits),
-                   parse_schemes(args.scheme))
+                   parse_schemes(args.scheme), parse_engines(args.engine))
     settings = _settings(args)
     if args.resume and not args.out:
         raise UsageError("--resume needs --out DIR, the results directory to continue")
@@ -186,7 +190,7 @@ def _report(results, counts) -> int:
     if counts["error"]:
         failed = [r for r in results.rows if r["status"] != "ok"]
         for r in failed[:5]:
-            print(f"  failed: {r['board']}/{r['core']} {r['algo']} {r['transform']} {r['bits']}-bit "
+            print(f"  failed: {r['board']}/{r['core']} {operator_label(r['algo'], r['transform'], r.get('engine'))} {r['bits']}-bit "
                   f"{r['h']}x{r['w']}x{r['cin']}->{r['cout']}: {r['error_kind']}: {r['message']}", file=sys.stderr)
         raise MeasurementError(f"{counts['error']} case(s) failed; see the status column of {out / 'latency.csv'}")
     return 0

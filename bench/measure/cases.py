@@ -17,8 +17,8 @@ from bench.layers import Layer
 from bench.measure.protocol import CaseSpec
 from bench.numerics.trained import NOT_WINOGRAD_ERROR
 from bench.numerics.winograd import identity_error, load_transform, named_transform_path, tile_origin_of
-from bench.operators import (BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, NO_SCHEME, NO_TRANSFORM, TILE, TILE_ORIGINS,
-                             sweep_scheme)
+from bench.operators import (BUILTIN_TRANSFORMS, ENGINE_VARIANTS, NAMED_TRANSFORMS, NO_SCHEME, NO_TRANSFORM, OUR_ENGINE,
+                             TILE, TILE_ORIGINS, sweep_scheme)
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Case:
     transform: str   # "none" for im2row, "static", "learned", a named transform or a transform file path
     bits: int
     scheme: str = NO_SCHEME   # int8 Winograd quantization scheme (bench.operators.SCHEMES); "none" otherwise
+    engine: str = OUR_ENGINE  # a production engine: algo is its variant (bench.operators.ENGINE_VARIANTS)
 
     @property
     def transform_file(self) -> Path | None:
@@ -47,7 +48,10 @@ class Case:
 
     def spec(self, case_id: int) -> CaseSpec:
         """The case for the runner: a transform file makes it a `learned` case fed that file."""
-        l, path = self.layer, self.transform_file
+        l = self.layer
+        if self.engine != OUR_ENGINE:
+            return CaseSpec(self.algo, NO_TRANSFORM, self.bits, l.h, l.w, l.cin, l.cout, id=str(case_id), engine=self.engine)
+        path = self.transform_file
         transform = "learned" if path else "static" if self.transform == NO_TRANSFORM else self.transform
         return CaseSpec(self.algo, transform, self.bits, l.h, l.w, l.cin, l.cout, self.scheme, str(case_id), path,
                         origin=self.origin)
@@ -91,25 +95,27 @@ def check_measurable(layers) -> None:
                              f"accepted: {accepted}")
 
 
-def expand(layers, algos, transforms, bits, schemes=("tensor",)) -> list[Case]:
+def expand(layers, algos, transforms, bits, schemes=("tensor",), engines=(OUR_ENGINE,)) -> list[Case]:
     """Every layer x operator; im2row has no transform, so it appears once per bit width; the
     scheme applies to int8 Winograd only (every other case appears once, with scheme none). A layer
     with its own transform file (a network file's `transform`) is measured with it besides
     `transforms`, on the algorithm of its tile size; one measurement serves every layer of the same
-    shape and operator."""
+    shape and operator. Each production engine in `engines` adds its variants of every layer and bit
+    width (algos, transforms and schemes are this project's own and do not apply to them)."""
     check_measurable(layers)
     cases, seen = [], set()
-    for layer, b, algo in itertools.product(layers, bits, algos):
+    for layer, b, algo in itertools.product(layers, bits, algos if OUR_ENGINE in engines else ()):
         own = [layer.transform] if layer.transform and layer.transform not in transforms else []
         for transform in ([NO_TRANSFORM] if algo == "im2row" else [*transforms, *own]):
             if not _applies(transform, algo):
                 continue
             for scheme in dict.fromkeys(sweep_scheme(algo, b, s) for s in schemes):
-                case = Case(layer, algo, transform, b, scheme)
                 key = (layer.h, layer.w, layer.cin, layer.cout, algo, transform, b, scheme)
                 if key not in seen:
                     seen.add(key)
-                    cases.append(case)
+                    cases.append(Case(layer, algo, transform, b, scheme))
+    for layer, b, engine in itertools.product(layers, bits, [e for e in engines if e != OUR_ENGINE]):
+        cases += [Case(layer, variant, NO_TRANSFORM, b, NO_SCHEME, engine) for variant in ENGINE_VARIANTS[engine][b]]
     return cases
 
 

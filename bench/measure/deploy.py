@@ -99,11 +99,14 @@ class Deployment:
     turned into an exception by the CLI) the running runner is killed on the board, then the
     directory removed."""
 
-    def __init__(self, transport: Transport, board: Board, binary: Path):
+    runner_name = RUNNER_NAME
+    dir_prefix = "wb-runner."
+
+    def __init__(self, transport: Transport, board: Board, binary: Path, digest: str | None = None):
         self.transport, self.board, self.binary = transport, board, binary
         self.dir: str | None = None
         self.proc: Process | None = None
-        self.digest = verified_digest(binary)   # what was built, not what someone put there since
+        self.digest = digest or verified_digest(binary)   # what was built, not what someone put there since
         self._n = 0
         self._matrices: dict[Path, str] = {}   # local transform file -> its path on the board
         self._scratch: Path | None = None      # this machine's files for the board (cases, matrices)
@@ -115,22 +118,34 @@ class Deployment:
             remove_leftovers(self.transport)
             remove_dead_scratch("wb-deploy-")
             self._scratch = make_scratch_dir("wb-deploy-")
-            self.dir = self.transport.mkdtemp("wb-runner.")
-            self.transport.put(self.binary, self.runner, mode=0o700)
-            there = self.transport.sha256(self.runner)
-            if there != self.digest:
-                raise TransportError(f"sha256 mismatch after upload: sent {self.digest}, board has {there}")
+            self.dir = self.transport.mkdtemp(self.dir_prefix)
+            self.push_checked(self.binary, self.runner, self.digest, mode=0o700)
+            self.after_push()
         except BaseException:
             self.__exit__(None, None, None)
             raise
         return self
+
+    def push_checked(self, local: Path, remote: str, digest: str, mode: int = 0o600) -> None:
+        """Upload a file and check its sha256 on the board (TransportError on a mismatch)."""
+        self.transport.put(local, remote, mode=mode)
+        there = self.transport.sha256(remote)
+        if there != digest:
+            raise TransportError(f"sha256 mismatch after upload of {local.name}: sent {digest}, board has {there}")
+
+    def after_push(self) -> None:
+        """What else the runner needs on the board (a subclass's; nothing for the C runner)."""
+
+    def command(self, args: Sequence[str]) -> list[str]:
+        """The runner's argv on the board."""
+        return self.board.exec_prefix_argv + [self.runner, *args]
 
     def __enter__(self) -> "Deployment":
         return self
 
     @property
     def runner(self) -> str:
-        return f"{self.dir}/{RUNNER_NAME}"
+        return f"{self.dir}/{self.runner_name}"
 
     def put_file(self, local: Path, name: str) -> str:
         remote = f"{self.dir}/{name}"
@@ -166,7 +181,7 @@ class Deployment:
             cases = self.put_file(local, local.name)
         finally:
             local.unlink()
-        argv = self.board.exec_prefix_argv + [self.runner, *args, "--cases", cases]
+        argv = self.command([*args, "--cases", cases])
         self.proc = self.transport.start(argv)
         self.argv = argv
         return self.proc
@@ -221,6 +236,7 @@ class StreamOptions:
     extra_args: Sequence[str] = ()
     case_timeout: float | None = None   # seconds per case; None: derived from the case's work
     peak: bool = False                  # measure the peak rates once, before the first case
+    startup_s: float = 0.0              # added to the first case's deadline of every start (imports)
     stop: threading.Event | None = None
 
 
@@ -240,6 +256,8 @@ def _attach(rec: Record, target: Target, dep: Deployment) -> Record:
         rec.where = where
         rec.deploy = DeployInfo(dep.dir, dep.proc.pid, dep.digest, dep.argv, str(dep.binary),
                                 target.board.transport, target.board.address, target.reached.topology.to_dict())
+        if getattr(dep, "wheels", None):   # the engine runner's pushed wheels, with download and push times
+            rec.raw["wheels"] = dep.wheels
     else:
         rec.where = dataclasses.replace(where, cpus=tuple(rec.values.get("cpus", where.cpus)))
     return rec
@@ -249,7 +267,7 @@ def _drain(proc: Process, pending: list, target: Target, dep: Deployment, opts: 
     """Yield the runner's lines for `pending` [(job, text)]; return (index of the first job not
     reported, why) when the runner stops early, or None when every job was reported."""
     done = 0
-    deadline = time.monotonic() + _deadline(pending[0][0], opts) + (PEAK_S if first and opts.peak else 0)
+    deadline = time.monotonic() + _deadline(pending[0][0], opts) + (PEAK_S if first and opts.peak else 0) + opts.startup_s
     while True:
         try:
             text = proc.next_line(deadline)

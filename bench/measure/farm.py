@@ -1,6 +1,7 @@
 """Board farms: one sweep over several boards at once, one thread per board.
 
-`run_targets` drives one `bench.measure.deploy.deploy_and_stream` per (board, cluster) target
+`run_targets` drives one `deploy_all` per (board, cluster) target (the C runner's
+`bench.measure.deploy.deploy_and_stream`, then the engine runner's for engine cases)
 (bench.measure.targets) in parallel, each board its share of the cases (`split`), and merges the
 streams; on any exit (Ctrl-C, SIGTERM, an error) it kills the running runners on their boards and
 waits for every deployment to clean up. `run_farm` and `run_runner` reach the boards first (the
@@ -17,6 +18,7 @@ from bench.boards.probe import Reached
 from bench.boards.profiles import Board
 from bench.boards.topology import Cluster
 from bench.measure.deploy import Job, StreamOptions, deploy_and_stream, failed_all, jobs_of
+from bench.measure.engine_deploy import deploy_engines_and_stream
 from bench.measure.protocol import CaseSpec, ErrorKind, Record, Where
 from bench.measure.targets import Target, close_all, connect_all, plan_targets, resolve_target, split
 
@@ -68,7 +70,7 @@ def run_targets(reached: dict[str, Reached], targets: list[Target], jobs: list[J
             for target in (t for t in targets if t.reached is r):
                 if stop.is_set() or not mine:
                     return
-                for item in deploy_and_stream(target, mine, opts, live.setter(key)):
+                for item in deploy_all(target, mine, opts, live.setter(key)):
                     results.put(item)
         except BaseException as e:  # handed to the consumer, which re-raises it
             results.put(e)
@@ -86,6 +88,16 @@ def run_targets(reached: dict[str, Reached], targets: list[Target], jobs: list[J
         live.kill_all()   # runners die on their boards; each worker then removes its directory
         for w in workers:
             w.join(CLEANUP_WAIT_S)
+
+
+def deploy_all(target: Target, jobs: list[Job], opts: StreamOptions, on_deploy) -> Iterator[Record]:
+    """This project's cases on the C runner, then the production engines' on the engine runner."""
+    ours = [j for j in jobs if not j.spec.on_engine]
+    engines = [j for j in jobs if j.spec.on_engine]
+    if ours:
+        yield from deploy_and_stream(target, ours, opts, on_deploy)
+    if engines and not (opts.stop and opts.stop.is_set()):
+        yield from deploy_engines_and_stream(target, engines, opts, on_deploy)
 
 
 def _merge(results: queue.Queue, pending: int) -> Iterator[Record]:

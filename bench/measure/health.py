@@ -9,6 +9,8 @@ Benchmark lessons, plus what they do not do on Arm: thermal zones and throttling
 
 from __future__ import annotations
 
+from bench.operators import operator_label
+
 UNSTABLE_SPREAD = 0.10
 HOT_C = 70.0
 RISE_C = 10.0
@@ -54,7 +56,7 @@ def unstable_warnings(df) -> list[str]:
         return []
     worst = bad.loc[spread[bad.index].idxmax()]
     return [f"{len(bad)} of {len(ok)} cases vary by more than {UNSTABLE_SPREAD:.0%} between p10 and p90 "
-            f"(worst: {worst['algo']} {worst['transform']} {worst['bits']}-bit "
+            f"(worst: {operator_label(worst['algo'], worst['transform'], worst.get('engine'))} {worst['bits']}-bit "
             f"{worst['h']}x{worst['w']}x{worst['cin']}->{worst['cout']} on {worst['board']}/{worst['core']}, "
             f"{spread[worst.name]:.0%}); the machine was busy or its clock moved"]
 

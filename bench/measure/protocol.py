@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from bench.operators import TILE_ORIGINS, scheme_suffix
+from bench.operators import OUR_ENGINE, TILE_ORIGINS, scheme_suffix
 
 # Limits of the runner (kernels_c/runner/wb_runner.c); the CLI checks them before anything runs.
 MAX_RUNNER_CPUS = 256      # CPUs in --cpus, so also threads
@@ -65,7 +65,8 @@ RUNNER_ERROR_KINDS = (ErrorKind.BAD_CASE, ErrorKind.BAD_MATRICES, ErrorKind.UNSU
 class CaseSpec:
     """One case as the runner measures it. `matrices`: the local transform file of a `learned` case
     fed one (.txt, .json or .npz; the deployment pushes it, converted to the runner's text format);
-    `reps`: the case's own minimum repetitions, if any."""
+    `reps`: the case's own minimum repetitions, if any; `engine`: who runs it (this project's C
+    runner, or remote/engine_runner.py for a production engine, `algo` then the engine's variant)."""
 
     algo: str
     transform: str      # "static" or "learned" (im2row: "static", ignored)
@@ -79,12 +80,19 @@ class CaseSpec:
     matrices: Path | None = None
     reps: int | None = None
     origin: str = TILE_ORIGINS[0]   # where the Winograd tile grid starts (bench.operators.TILE_ORIGINS)
+    engine: str = OUR_ENGINE
+
+    @property
+    def on_engine(self) -> bool:
+        """Whether a production engine runs the case (the engine runner), not this project's kernels."""
+        return self.engine != OUR_ENGINE
 
     def runner_line(self, matrices_on_board: str = "") -> str:
         """The runner input line; `scheme=` only for the schemes the runner must be told about,
         `matrices=` the path of the transform file on the board."""
-        line = (f"algo={self.algo} transform={self.transform} bits={self.bits} h={self.h} w={self.w} "
-                f"cin={self.cin} cout={self.cout}")
+        what = f"engine={self.engine} algo={self.algo}" if self.on_engine else \
+            f"algo={self.algo} transform={self.transform}"
+        line = f"{what} bits={self.bits} h={self.h} w={self.w} cin={self.cin} cout={self.cout}"
         if scheme_suffix(self.scheme):
             line += f" scheme={self.scheme}"
         if self.origin != TILE_ORIGINS[0]:
@@ -100,7 +108,8 @@ class CaseSpec:
     def fields(self) -> dict:
         """The case's keys as a raw record names them (no local path)."""
         keys = ("id", "algo", "transform", "bits", "h", "w", "cin", "cout", "scheme", "reps")
-        return {k: getattr(self, k) for k in keys if getattr(self, k) not in (None, "")}
+        out = {k: getattr(self, k) for k in keys if getattr(self, k) not in (None, "")}
+        return {**out, "engine": self.engine} if self.on_engine else out
 
 
 @dataclass(frozen=True)
@@ -230,8 +239,11 @@ class InfoRecord:
         return tuple(self.raw.get("cpus") or ())
 
     def describe(self) -> str:
-        """The build in one line: hash, architecture, compiler, flags."""
+        """The build in one line: hash, architecture, compiler, flags (engines: their versions)."""
         r = self.raw
+        if r.get("runner") == "wb-engine-runner":
+            engines = ", ".join(f"{k} {v or 'not installed'}" for k, v in (r.get("engines") or {}).items())
+            return f"wb-engine-runner (python {r.get('python')}, numpy {r.get('numpy')}; {engines})"
         return f"wb-runner {r.get('build_hash')} ({r.get('arch')}, {r.get('compiler')}, {r.get('cflags')})"
 
     def to_json(self) -> dict:

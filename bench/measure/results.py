@@ -32,7 +32,7 @@ from pathlib import Path
 from bench.errors import MeasurementError, UsageError
 from bench.files import read_lines, replacing
 from bench.measure.protocol import STAGES, CaseRecord, Where
-from bench.operators import transform_digest
+from bench.operators import OUR_ENGINE, transform_digest
 
 SCHEMA_VERSION = 2
 TOOL = "winobench"
@@ -45,13 +45,13 @@ MAX_SAMPLES = 1000   # raw samples kept per stage and case (a uniform subset whe
 CONTRACT_COLUMNS = ["board", "core", "cpus", "bits", "algo", "transform", "h", "w", "cin", "cout",
                     "input_ms", "gemm_ms", "output_ms", "total_ms", "status"]
 COLUMNS = CONTRACT_COLUMNS + [
-    "scheme", "threads", "emulated", "reps", "total_min_ms", "total_p10_ms", "total_p90_ms", "total_mad_ms",
+    "scheme", "engine", "threads", "emulated", "reps", "total_min_ms", "total_p10_ms", "total_p90_ms", "total_mad_ms",
     "weight_transform_ms", "gemm_gflops", "sqnr_db", "max_abs", "rel_l2", "layer", "count",
-    "error_kind", "message", "run", "transform_digest",
+    "engine_version", "error_kind", "message", "run", "transform_digest",
 ]
-KEY_COLUMNS = ["board", "core", "threads", "bits", "algo", "transform", "scheme", "h", "w", "cin", "cout"]
+KEY_COLUMNS = ["board", "core", "threads", "engine", "bits", "algo", "transform", "scheme", "h", "w", "cin", "cout"]
 CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": str, "scheme": str, "transform_digest": str,
-              "status": str, "layer": str, "error_kind": str, "message": str}
+              "engine": str, "engine_version": str, "status": str, "layer": str, "error_kind": str, "message": str}
 # Settings that change what a measurement means; --resume refuses to mix them unless told to.
 COMPARED_SETTINGS = ("threads", "min_reps", "min_time_ms", "warmup")
 
@@ -63,7 +63,7 @@ class ResultsFull(MeasurementError):
 def case_key(board: str, core: str, threads: int, case) -> tuple:
     """The KEY_COLUMNS values of a case measured on (board, core) with `threads` threads."""
     l = case.layer
-    return (board, core, threads, case.bits, case.algo, case.transform, case.scheme, l.h, l.w, l.cin, l.cout)
+    return (board, core, threads, case.engine, case.bits, case.algo, case.transform, case.scheme, l.h, l.w, l.cin, l.cout)
 
 
 def format_cpus(cpus) -> str:
@@ -75,13 +75,14 @@ def row_from_case(rec: CaseRecord, case, run: int) -> dict:
     """A case record (with its board context) -> one CSV row."""
     l, where = case.layer, rec.where or Where("", "", (), 1, False)
     row = {"board": where.board, "core": where.core, "cpus": format_cpus(where.cpus), "bits": case.bits,
-           "algo": case.algo, "transform": case.transform, "scheme": case.scheme, "h": l.h, "w": l.w,
+           "algo": case.algo, "transform": case.transform, "scheme": case.scheme, "engine": case.engine,
+           "engine_version": rec.raw.get("engine_version"), "h": l.h, "w": l.w,
            "cin": l.cin, "cout": l.cout, "status": rec.status, "threads": where.threads,
            "emulated": where.emulated, "layer": l.name, "count": l.count, "run": run,
            "transform_digest": transform_digest(case.transform)}
     if rec.ok:
-        for stage in STAGES:
-            row[f"{stage}_ms"] = rec.stages[stage].median
+        for stage in STAGES:   # an engine exposes no stages: empty, not zero
+            row[f"{stage}_ms"] = rec.stages[stage].median if stage in rec.stages else None
         total = rec.stages["total"]
         row.update(reps=rec.reps, total_min_ms=total.min, total_p10_ms=total.p10, total_p90_ms=total.p90,
                    total_mad_ms=total.mad, weight_transform_ms=rec.weight_transform_ms, gemm_gflops=rec.gemm_gflops)
@@ -307,6 +308,8 @@ class ResultsDir:
         csv_path, raw_path = self.path / CSV_NAME, self.path / RAW_NAME
         if not csv_path.exists() or csv_path.stat().st_size == 0:
             self._write_new(csv_path, _csv_text([], header=True))
+        elif _header(csv_path) != COLUMNS:   # written before a column was added: rewritten whole with today's
+            self._write_new(csv_path, _csv_text(_read_rows(csv_path), header=True))
         if not raw_path.exists() or raw_path.stat().st_size == 0:
             header = {"type": "header", "tool": TOOL, "schema_version": SCHEMA_VERSION}
             self._write_new(raw_path, json.dumps(header, separators=(",", ":")) + "\n")
@@ -384,6 +387,7 @@ class ResultsDir:
         df["threads"] = df["threads"].fillna(1).astype(int)
         df["emulated"] = df["emulated"].map(lambda v: v is True)
         df["scheme"] = df["scheme"].fillna("none")
+        df["engine"] = df["engine"].fillna(OUR_ENGINE)
         return df
 
     def runs(self) -> list[dict]:
@@ -405,6 +409,11 @@ def _read_rows(csv_path: Path) -> list[dict]:
     except csv.Error as e:
         raise UsageError(f"{csv_path} line {max(reader.line_num, 1)}: not CSV ({e})") from None
     return rows
+
+
+def _header(csv_path: Path) -> list[str]:
+    with open(csv_path, encoding="utf-8", newline="") as f:
+        return next(csv.reader(f), [])
 
 
 def _cut_torn_tail(path: Path) -> None:
@@ -474,14 +483,16 @@ def load_samples(path, stage: str | None = None):
     if raw.exists():
         for n, rec in enumerate(iter_records(raw), start=1):
             if rec.get("type") == "case" and rec.get("status") == "ok":
+                rec.setdefault("engine", OUR_ENGINE)   # records written before engines were measured
                 key = _sample_key(rec, raw, n)
                 latest.pop(key, None)
-                latest[key] = [_stage_samples(rec, s, raw, n) | {"run": rec.get("run"), "stage": s} for s in stages]
+                mine = [s for s in stages if rec["engine"] == OUR_ENGINE or s in rec]   # an engine: total only
+                latest[key] = [_stage_samples(rec, s, raw, n) | {"run": rec.get("run"), "stage": s} for s in mine]
     rows = [{**dict(zip(KEY_COLUMNS, key)), **r} for key, per in latest.items() for r in per]
     return pd.DataFrame(rows, columns=KEY_COLUMNS + ["run", "stage", "median", "reps", "samples"])
 
 
-_KEY_TYPES = {"board": str, "core": str, "threads": int, "bits": int, "algo": str, "transform": str,
+_KEY_TYPES = {"board": str, "core": str, "threads": int, "engine": str, "bits": int, "algo": str, "transform": str,
               "scheme": str, "h": int, "w": int, "cin": int, "cout": int}
 
 
@@ -534,7 +545,9 @@ def _typed(row: dict, where: str) -> dict:
     """CSV strings back to the types `add` wrote (so keys compare equal on resume), refusing values
     `add` could not have written: UsageError naming `where`, the column and the value."""
     out = {c: _value(c, v, where) for c, v in row.items()}
-    needed = _REQUIRED + (_TIME_COLUMNS if out["status"] == "ok" else [])
+    out["engine"] = out.get("engine") or OUR_ENGINE
+    timed = _TIME_COLUMNS if out["engine"] == OUR_ENGINE else ["total_ms"]   # engines expose no stages
+    needed = _REQUIRED + (timed if out["status"] == "ok" else [])
     empty = [c for c in needed if out.get(c) is None]
     if empty:
         raise UsageError(f"{where}: no value in column {empty[0]}" + (" of a row with status ok" if empty[0] in _TIME_COLUMNS else ""))

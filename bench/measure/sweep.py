@@ -27,7 +27,7 @@ from bench.measure.health import run_warnings
 from bench.measure.protocol import MAX_RUNNER_CPUS, CaseRecord, InfoRecord, PeakRecord, Repetition
 from bench.measure.results import ResultsDir, capped_samples, case_key, row_from_case
 from bench.measure.targets import Target
-from bench.operators import precision_name, scheme_suffix
+from bench.operators import OUR_ENGINE, operator_label, precision_name, scheme_suffix
 
 
 @dataclass
@@ -240,6 +240,8 @@ def _im2row_ms(layer, bits: int) -> float | None:
 
 
 def _op_name(row) -> str:
+    if row.get("engine", OUR_ENGINE) != OUR_ENGINE:
+        return f"{row['engine']} {row['algo']}"
     suffix = scheme_suffix(row.get("scheme"))
     name = row["algo"] if row["algo"] == "im2row" else f"{row['algo']} {row['transform']}"
     return name + (f" {suffix}" if suffix else "")
@@ -266,7 +268,8 @@ def progress_bar(total_work: float, n_cases: int, quiet: bool = False, verbose: 
     def update(case, row):
         l = case.layer
         done[0] += 1
-        text = (f"{row['board']}/{row['core']} {case.algo} {case.transform} {precision_name(case.bits)} "
+        what = operator_label(case.algo, case.transform, getattr(case, "engine", OUR_ENGINE))
+        text = (f"{row['board']}/{row['core']} {what} {precision_name(case.bits)} "
                 f"{l.h}x{l.w}x{l.cin}->{l.cout}")
         if verbose:
             result = f"{row['total_ms']:.3f} ms" if row["status"] == "ok" else f"{row['error_kind']}: {row['message']}"

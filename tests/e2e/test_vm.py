@@ -153,6 +153,27 @@ def test_sweep_is_pinned_emulated_and_kept_out_of_the_lut(vm, tmp_path):
     no_runner_dirs_left(vm)
 
 
+def test_an_engine_runs_on_the_aarch64_userland_from_pushed_wheels(vm, tmp_path):
+    """ONNX Runtime's aarch64 wheel, downloaded for the board's probed Python (the image's Debian
+    python3 with python3-numpy), pushed, unpacked and run by the engine runner: rows emulated, SQNR
+    present, nothing left on the board."""
+    out = tmp_path / "r"
+    res = bench("run", "--board", vm.name, "--core", "a53", "--engine", "onnxruntime", "--bits", "8,32",
+                "--res", "6", "--channels", "8", "--reps", "2", "--min-time-ms", "1", "--out", out, env=vm.env,
+                timeout=1800)
+    assert res.returncode == 0, res.stderr + res.stdout
+    rows = read_rows(out)
+    assert list(zip(rows["engine"], rows["algo"], rows["bits"])) == [("onnxruntime", "qlinearconv", 8),
+                                                                      ("onnxruntime", "conv", 32)]
+    assert (rows["status"] == "ok").all() and rows["emulated"].all() and (rows["engine_version"] == "1.32.0").all()
+    assert rows.set_index("bits")["sqnr_db"][32] > 80 and rows.set_index("bits")["sqnr_db"][8] > 25
+    runner = next(json.loads(l) for l in (out / "raw.jsonl").read_text().splitlines() if '"wb-engine-runner"' in l)
+    assert runner["arch"] == "aarch64" and runner["wheels"]["machine"] == "aarch64"
+    print(f"\nwheels for the emulated board: download {runner['wheels']['download_s']:.1f} s, "
+          f"push {runner['wheels']['push_s']:.1f} s ({sum(f['bytes'] for f in runner['wheels']['files']) / 1e6:.1f} MB)")
+    no_runner_dirs_left(vm)
+
+
 def test_prepare_on_a_board_without_cpufreq_says_so_and_restores(vm):
     res = bench("board", "prepare", vm.name, env=vm.env, timeout=120)
     assert res.returncode == 0, res.stderr

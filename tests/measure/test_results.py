@@ -35,7 +35,7 @@ def test_results_persist_after_every_case_and_resume(tmp_path):
     with pytest.raises(UsageError, match="already holds results; pass --resume"):
         ResultsDir.create(tmp_path / "r", resume=False)
     again = ResultsDir.create(tmp_path / "r", resume=True)
-    key = lambda c: ("b", "a73", 1, c.bits, c.algo, c.transform, c.scheme, c.layer.h, c.layer.w, c.layer.cin, c.layer.cout)
+    key = lambda c: ("b", "a73", 1, c.engine, c.bits, c.algo, c.transform, c.scheme, c.layer.h, c.layer.w, c.layer.cin, c.layer.cout)
     assert again.measured_keys() == {key(cases[0])}  # the failed case is measured again
     _write(tmp_path / "r", cases[1:2], ["ok"])
     df = ResultsDir.load(tmp_path / "r").dataframe()
