@@ -21,6 +21,8 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from bench.analysis.workload import stage_work  # noqa: E402
+from bench.measure.fidelity import CAVEATS, where_of  # noqa: E402
+from bench.measure.fidelity import label as fidelity_label  # noqa: E402
 from bench.files import output_dir, replacing  # noqa: E402
 from bench.operators import precision_name, scheme_suffix, transform_name  # noqa: E402
 
@@ -39,8 +41,20 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
                       for a, t, s in zip(df["algo"], df["transform"], schemes)]
     df["quantization"] = [p if s == "none" else f"{p} {s}" for p, s in zip(df["precision"], schemes)]
     df["layer_label"] = [f"{h}x{w} {ci}->{co}" for h, w, ci, co in zip(df["h"], df["w"], df["cin"], df["cout"])]
-    df["panel"] = df["precision"] + " on " + df["core"] + np.where(df["emulated"].astype(bool), " (emulated)", "")
+    df["where"] = [where_of(r) for r in df.to_dict("records")]
+    df["where_label"] = [fidelity_label(w, c, f) for w, c, f in zip(df["where"], df["core"], df["cpu_flag"])]
+    # one panel per precision and (board, core, threads): nothing from two boards or thread counts averaged
+    df["panel"] = [f"{p} on {b}/{c} t{t}\n{w}" for p, b, c, t, w in
+                   zip(df["precision"], df["board"], df["core"], df["threads"], df["where_label"])]
     return df.sort_values(["h", "cin", "cout", "algo", "transform"])
+
+
+def _footer(fig, df: pd.DataFrame) -> None:
+    """Where the figures were measured, and what host or emulated ones mean, under the figure."""
+    wheres = sorted(set(df["where"]))
+    lines = ["measured: " + "; ".join(sorted(set(df["where_label"])))]
+    lines += [CAVEATS[w] for w in wheres if w in CAVEATS]
+    fig.text(0.0, -0.01, "\n".join(lines), ha="left", va="top", fontsize=8, color="0.25", wrap=True)
 
 
 def _save(fig, out: Path, stem: str) -> list[Path]:
@@ -82,6 +96,7 @@ def breakdown(df: pd.DataFrame, out: Path) -> list[Path]:
     fig.legend(handles, labels, loc="upper center", ncol=len(STAGES), bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.suptitle("Latency per stage (median of repetitions); columns are layers H x W Cin->Cout", y=1.04)
     fig.tight_layout()
+    _footer(fig, df)
     return _save(fig, out, "breakdown")
 
 
@@ -108,6 +123,8 @@ def speedup(df: pd.DataFrame, out: Path) -> list[Path]:
         ax.set_title(f"best Winograd vs im2row, {panel}")
         ax.set_xlabel("channels (Cin -> Cout)")
         ax.set_ylabel("resolution (H x W)")
+    fig.tight_layout()
+    _footer(fig, df)
     return _save(fig, out, "speedup")
 
 
@@ -122,6 +139,7 @@ def error(df: pd.DataFrame, out: Path) -> list[Path]:
     grid.set_axis_labels("median latency (ms)", "SQNR vs float64 direct (dB)")
     grid.set_titles("{col_name}")
     grid.figure.suptitle("Latency versus error (up and left is better)", y=1.02)
+    _footer(grid.figure, df)
     return _save(grid.figure, out, "error")
 
 
@@ -130,9 +148,10 @@ def all_plots(df: pd.DataFrame, out) -> list[Path]:
     return breakdown(df, out) + speedup(df, out) + error(df, out)
 
 
-def compare_plot(cmp: pd.DataFrame, out: Path, min_change: float) -> list[Path]:
+def compare_plot(cmp: pd.DataFrame, out: Path, min_change: float, note: list[str] = ()) -> list[Path]:
     """`bench compare`: the change of each case's median against its old latency, coloured by the
-    verdict; the band is +-min_change (inside it nothing counts as changed)."""
+    verdict; the band is +-min_change (inside it nothing counts as changed); `note`: lines under it
+    (where each side was measured)."""
     df = cmp.copy()
     df["change %"] = 100 * df["change"]
     df["verdict"] = np.select([df["changed"] & (df["change"] > 0), df["changed"]], ["slower", "faster"], "unchanged")
@@ -146,6 +165,7 @@ def compare_plot(cmp: pd.DataFrame, out: Path, min_change: float) -> list[Path]:
     ax.set_xlabel("old median latency (ms, log scale)")
     ax.set_ylabel("change of the median (%)")
     ax.set_title(f"{int(df['changed'].sum())} of {len(df)} cases changed (U test and |change| >= {100 * min_change:g}%)")
+    fig.text(0.0, -0.02, "\n".join(note), ha="left", va="top", fontsize=8, color="0.25")
     return _save(fig, Path(out), "compare")
 
 
@@ -168,12 +188,18 @@ def network_plot(table: pd.DataFrame, out: Path) -> list[Path]:
         for x, (top, speed) in enumerate(zip(sub["total_ms"], sub["speedup"])):
             if np.isfinite(speed):
                 ax.annotate(f"{speed:.2f}x", (x, top), ha="center", va="bottom", fontsize=8)
-        ax.set_title(name)
+        words = " + ".join(fidelity_label(w, name.split("/")[1]) for w in str(sub["where"].iloc[0]).split("+")) \
+            if "where" in sub else ""
+        ax.set_title(f"{name}\n{words}", fontsize=10)
         ax.set_ylabel("network latency (ms)")
         ax.tick_params(axis="x", labelrotation=90, labelsize=8)
     axes[0][0].legend(frameon=False, fontsize=8)
     fig.suptitle("Whole network: stage sums (count x median); labels: speedup over im2row fp32", y=1.02)
     fig.tight_layout()
+    wheres = {w for v in table.get("where", []) for w in str(v).split("+")}
+    if wheres & set(CAVEATS):
+        fig.text(0.0, -0.01, "\n".join(CAVEATS[w] for w in sorted(wheres) if w in CAVEATS), ha="left", va="top",
+                 fontsize=8, color="0.25", wrap=True)
     return _save(fig, Path(out), "network")
 
 
@@ -187,6 +213,7 @@ def _roofline_points(df: pd.DataFrame) -> pd.DataFrame:
             ms = getattr(r, f"{stage}_ms")
             if ops > 0 and ms and ms > 0:
                 points.append({"board": r.board, "core": r.core, "precision": r.precision, "stage": STAGES[f"{stage}_ms"],
+                               "where": r.where, "where_label": r.where_label,
                                "algo": r.algo, "intensity": ops / nbytes, "gops": ops / (ms * 1e6)})
     return pd.DataFrame(points)
 
@@ -218,7 +245,8 @@ def roofline(df: pd.DataFrame, peaks: pd.DataFrame, out: Path) -> list[Path]:
         ax.set_yscale("log")
         ax.set_xlabel("arithmetic intensity (operations per byte)")
         ax.set_ylabel("achieved GOP/s (fp32: GFLOP/s)")
-        ax.set_title(f"{precision} on {board}/{core}")
+        ax.set_title(f"{precision} on {board}/{core}\n{'; '.join(sorted(set(sub['where_label'])))}", fontsize=10)
         ax.legend(fontsize=7)
     fig.tight_layout()
+    _footer(fig, points)
     return _save(fig, Path(out), "roofline")

@@ -18,7 +18,6 @@ not a record) with their board context (`Where`), and failures that should not s
 from __future__ import annotations
 
 import dataclasses
-import platform
 import shutil
 import signal
 import sys
@@ -30,11 +29,11 @@ from typing import Iterator, Sequence
 
 from bench.boards.leftovers import remove_leftovers
 from bench.boards.profiles import Board
-from bench.boards.topology import Cluster, normalize_arch
+from bench.boards.topology import Cluster
 from bench.boards.transport import Process, Transport, TransportError, TransportTimeout
 from bench.measure.protocol import (CaseRecord, CaseSpec, DeployInfo, Diagnostic, ErrorKind, InfoRecord, Record,
                                     Repetition, Where, case_deadline_s, parse_record)
-from bench.measure.targets import Target
+from bench.measure.targets import Target, build_target
 from bench.files import make_scratch_dir, remove_dead_scratch
 from bench.native.build import BuildError, build_runner, verified_digest
 from bench.numerics.winograd import load_transform, save_transform
@@ -67,19 +66,6 @@ def failed_all(jobs, kind: ErrorKind, message: str, where: Where) -> Iterator[Ca
 # Build (serialized: farm threads may ask for the same build at once, and the build dir is shared)
 
 _build_lock = threading.Lock()
-
-
-def build_target(board: Board) -> str:
-    """build_runner's target for a board: the aarch64 (static, cross) build for Arm boards, emulated
-    or not; `host` for a board of this machine's own architecture."""
-    arch = normalize_arch(board.arch or "")
-    here = normalize_arch(platform.machine())
-    if arch == "aarch64":
-        return "aarch64"
-    if arch == here:
-        return "host"
-    raise ValueError(f"no runner build for architecture {board.arch!r} (this machine is {here}; "
-                     f"builds: host, aarch64)")
 
 
 def build_for(board: Board, cluster: Cluster) -> Path:

@@ -123,22 +123,30 @@ STAGES = ("total", "input", "gemm", "output")
 
 @dataclass(frozen=True)
 class Where:
-    """The board context of a record: which board, core type and CPUs it ran on."""
+    """The board context of a record: which board, core type and CPUs it ran on; `fidelity` is where
+    the build ran (bench.measure.fidelity: native, emulated or host-simde) and `cpu_flag` the build's
+    -mcpu (or the host's -march)."""
 
     board: str
     core: str
     cpus: tuple[int, ...]
     threads: int
     emulated: bool
+    fidelity: str = ""
+    cpu_flag: str = ""
 
     @classmethod
     def from_json(cls, d: dict) -> "Where":
         return cls(str(d.get("board", "")), str(d.get("core", "")), tuple(d.get("cpus") or ()),
-                   int(d.get("threads", 1)), bool(d.get("emulated", False)))
+                   int(d.get("threads", 1)), bool(d.get("emulated", False)), str(d.get("where") or ""),
+                   str(d.get("cpu_flag") or ""))
 
     def to_json(self) -> dict:
-        return {"board": self.board, "core": self.core, "cpus": list(self.cpus), "threads": self.threads,
-                "emulated": self.emulated}
+        out = {"board": self.board, "core": self.core, "cpus": list(self.cpus), "threads": self.threads,
+               "emulated": self.emulated}
+        if self.fidelity:
+            out.update(where=self.fidelity, cpu_flag=self.cpu_flag)
+        return out
 
 
 @dataclass
@@ -235,6 +243,8 @@ class InfoRecord:
         out = dict(self.raw)
         if self.where:
             out.update(board=self.where.board, core=self.where.core, emulated=self.where.emulated)
+            if self.where.fidelity:
+                out.update(where=self.where.fidelity, cpu_flag=self.where.cpu_flag)
         if self.deploy:
             out["deploy"] = dataclasses.asdict(self.deploy)
         return out

@@ -46,11 +46,11 @@ CONTRACT_COLUMNS = ["board", "core", "cpus", "bits", "algo", "transform", "h", "
 COLUMNS = CONTRACT_COLUMNS + [
     "scheme", "threads", "emulated", "reps", "total_min_ms", "total_p10_ms", "total_p90_ms", "total_mad_ms",
     "weight_transform_ms", "gemm_gflops", "sqnr_db", "max_abs", "rel_l2", "layer", "count",
-    "error_kind", "message", "run",
+    "error_kind", "message", "run", "where", "cpu_flag",
 ]
 KEY_COLUMNS = ["board", "core", "threads", "bits", "algo", "transform", "scheme", "h", "w", "cin", "cout"]
 CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": str, "scheme": str,
-              "status": str, "layer": str, "error_kind": str, "message": str}
+              "status": str, "layer": str, "error_kind": str, "message": str, "where": str, "cpu_flag": str}
 # Settings that change what a measurement means; --resume refuses to mix them unless told to.
 COMPARED_SETTINGS = ("threads", "min_reps", "min_time_ms", "warmup")
 
@@ -76,7 +76,8 @@ def row_from_case(rec: CaseRecord, case, run: int) -> dict:
     row = {"board": where.board, "core": where.core, "cpus": format_cpus(where.cpus), "bits": case.bits,
            "algo": case.algo, "transform": case.transform, "scheme": case.scheme, "h": l.h, "w": l.w,
            "cin": l.cin, "cout": l.cout, "status": rec.status, "threads": where.threads,
-           "emulated": where.emulated, "layer": l.name, "count": l.count, "run": run}
+           "emulated": where.emulated, "layer": l.name, "count": l.count, "run": run,
+           "where": where.fidelity or None, "cpu_flag": where.cpu_flag or None}
     if rec.ok:
         for stage in STAGES:
             row[f"{stage}_ms"] = rec.stages[stage].median
@@ -116,14 +117,23 @@ def kept_samples(samples: list) -> list:
     return [samples[i] for i in sorted(random.Random(n).sample(range(n), MAX_SAMPLES))]
 
 
-def _csv_text(rows: list[dict], header: bool) -> str:
+def _csv_text(rows: list[dict], header: bool, columns: list[str] = COLUMNS) -> str:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     if header:
         writer.writeheader()
     for r in rows:
-        writer.writerow({c: "" if r.get(c) is None else r[c] for c in COLUMNS})
+        writer.writerow({c: "" if r.get(c) is None else r[c] for c in columns})
     return buf.getvalue()
+
+
+def _header(csv_path: Path) -> list[str]:
+    """The columns of an existing latency.csv: a table begun by an older version keeps its own
+    (rows appended to it get those columns; raw.jsonl keeps the rest)."""
+    with open(csv_path, newline="") as f:
+        first = f.readline()
+    columns = next(csv.reader([first]), []) if first else []
+    return columns if set(CONTRACT_COLUMNS) <= set(columns) else COLUMNS
 
 
 def _append(path: Path, text: str) -> None:
@@ -241,6 +251,7 @@ class ResultsDir:
         self._runs = len(self._run_records)
         self.lock = lock
         self._open = False
+        self._columns = COLUMNS
 
     @property
     def rows(self) -> list[dict]:
@@ -305,6 +316,7 @@ class ResultsDir:
         csv_path, raw_path = self.path / CSV_NAME, self.path / RAW_NAME
         if not csv_path.exists() or csv_path.stat().st_size == 0:
             self._write_new(csv_path, _csv_text([], header=True))
+        self._columns = _header(csv_path)
         if not raw_path.exists() or raw_path.stat().st_size == 0:
             header = {"type": "header", "tool": TOOL, "schema_version": SCHEMA_VERSION}
             self._write_new(raw_path, json.dumps(header, separators=(",", ":")) + "\n")
@@ -360,7 +372,7 @@ class ResultsDir:
             except OSError as e:
                 full = e
                 self._write_record(_without_samples(record))
-            _append(self.path / CSV_NAME, _csv_text([row], header=False))
+            _append(self.path / CSV_NAME, _csv_text([row], header=False, columns=self._columns))
         except OSError as e:
             raise ResultsFull(f"cannot write to {e.filename}: {e.strerror}; the {len(self._rows)} cases "
                               f"recorded before are kept (free space, then bench run --resume)") from None
@@ -382,6 +394,10 @@ class ResultsDir:
         df["threads"] = df["threads"].fillna(1).astype(int)
         df["emulated"] = df["emulated"].map(lambda v: v is True)
         df["scheme"] = df["scheme"].fillna("none")
+        # a table from before the `where` column: emulated rows are known, the others are not
+        df["where"] = [w if isinstance(w, str) and w else ("emulated" if e else "")
+                       for w, e in zip(df["where"], df["emulated"])]
+        df["cpu_flag"] = [v if isinstance(v, str) else "" for v in df["cpu_flag"]]
         return df
 
     def runs(self) -> list[dict]:

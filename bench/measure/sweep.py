@@ -23,6 +23,8 @@ from bench.measure.accuracy import case_errors
 from bench.measure.cases import Case
 from bench.measure.deploy import StreamOptions, jobs_of
 from bench.measure.farm import run_targets
+from bench.measure.fidelity import CAVEATS, where_of
+from bench.measure.fidelity import label as fidelity_label
 from bench.measure.health import run_warnings
 from bench.measure.protocol import MAX_RUNNER_CPUS, CaseRecord, InfoRecord, PeakRecord, Repetition
 from bench.measure.results import ResultsDir, capped_samples, case_key, row_from_case
@@ -217,8 +219,10 @@ def summary(df) -> str:
     if ok.empty:
         return "no successful measurements"
     lines = []
-    for (board, core), group in ok.groupby(["board", "core"]):
-        lines.append(f"{board} / {core}:")
+    ok = ok.assign(where=[where_of(r) for r in ok.to_dict("records")])
+    for (board, core, where), group in ok.groupby(["board", "core", "where"]):
+        flags = ", ".join(sorted({f for f in group.get("cpu_flag", []) if isinstance(f, str) and f}))
+        lines.append(f"{board} / {core} ({fidelity_label(where, core, flags)}):")
         lines.append(f"  {'layer':<18} {'bits':<5} {'fastest':<18} {'ms':>9} {'im2row ms':>10} {'speedup':>8} "
                      f"{'vs im2row fp32':>15}")
         for (h, w, cin, cout), layer in group.groupby(["h", "w", "cin", "cout"], sort=True):
@@ -229,8 +233,7 @@ def summary(df) -> str:
                 lines.append(f"  {f'{h}x{w} {cin}->{cout}':<18} {precision_name(bits):<5} {_op_name(best):<18} "
                              f"{best['total_ms']:>9.3f} {_ms(base):>10} {_ratio(base, best['total_ms']):>8} "
                              f"{_ratio(fp32, best['total_ms']):>15}")
-    if ok["emulated"].astype(bool).any():
-        lines.append("note: emulated (qemu) timings say nothing about real cores; they are kept out of LUTs")
+    lines += [f"note: {CAVEATS[w]}" for w in sorted(set(ok["where"])) if w in CAVEATS]
     return "\n".join(lines)
 
 

@@ -17,8 +17,11 @@ from bench.boards import places
 from bench.boards.cpus import format_cpulist
 from bench.boards.probe import Reached, reach
 from bench.boards.profiles import Board, board_hint, resolve_core
-from bench.boards.topology import Cluster, label
+import platform
+
+from bench.boards.topology import Cluster, label, normalize_arch
 from bench.errors import UsageError
+from bench.measure.fidelity import cpu_flag, fidelity
 from bench.measure.protocol import Where
 
 
@@ -44,7 +47,25 @@ class Target:
 
     def where(self) -> Where:
         core = label(self.cluster, self.reached.topology.clusters)
-        return Where(self.board.name, core, self.cpus, self.threads, self.emulated)
+        try:
+            target = build_target(self.board)
+        except ValueError:   # no build for this board: its cases fail with the reason, where unknown
+            return Where(self.board.name, core, self.cpus, self.threads, self.emulated)
+        flag = cpu_flag(target, None if target == "host" else self.cluster.mcpu, self.cluster.dotprod)
+        return Where(self.board.name, core, self.cpus, self.threads, self.emulated, fidelity(self.emulated, target), flag)
+
+
+def build_target(board: Board) -> str:
+    """The runner build for a board: the aarch64 (static, cross) build for Arm boards, emulated or
+    not; `host` for a board of this machine's own architecture."""
+    arch = normalize_arch(board.arch or "")
+    here = normalize_arch(platform.machine())
+    if arch == "aarch64":
+        return "aarch64"
+    if arch == here:
+        return "host"
+    raise ValueError(f"no runner build for architecture {board.arch!r} (this machine is {here}; "
+                     f"builds: host, aarch64)")
 
 
 def pick_cpus(board_name: str, requested: Cluster, probed: Cluster, threads: int) -> tuple[int, ...]:

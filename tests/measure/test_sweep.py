@@ -136,6 +136,9 @@ def test_a_sweep_with_ok_rows_error_rows_a_crash_and_a_resume(fake_board, tmp_pa
     first = rows(out)
     # 2 resolutions x 3 Cin x 2 algorithms, on both clusters (a53 and a73) of the board
     assert len(first) == 2 * 3 * 2 * 2 and {r["core"] for r in first} == {"a53", "a73"}
+    # where each row ran: the aarch64 build natively on the board, with its cluster's -mcpu
+    assert {(r["core"], r["where"], r["cpu_flag"]) for r in first} == {("a53", "native", "-mcpu=cortex-a53"),
+                                                                        ("a73", "native", "-mcpu=cortex-a73")}
     by_cin = {cin: {r["status"] + ":" + r["error_kind"] for r in first if r["cin"] == cin} for cin in ("16", "20", "24")}
     assert by_cin == {"16": {"ok:"}, "20": {"error:unsupported"}, "24": {"error:crash"}}
     crash = next(r for r in first if r["error_kind"] == "crash")
