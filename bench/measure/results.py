@@ -46,11 +46,11 @@ CONTRACT_COLUMNS = ["board", "core", "cpus", "bits", "algo", "transform", "h", "
 COLUMNS = CONTRACT_COLUMNS + [
     "scheme", "threads", "emulated", "reps", "total_min_ms", "total_p10_ms", "total_p90_ms", "total_mad_ms",
     "weight_transform_ms", "gemm_gflops", "sqnr_db", "max_abs", "rel_l2", "layer", "count",
-    "error_kind", "message", "run", "where", "cpu_flag",
+    "error_kind", "message", "run", "where", "cpu_flag", "lanes",
 ]
 KEY_COLUMNS = ["board", "core", "threads", "bits", "algo", "transform", "scheme", "h", "w", "cin", "cout"]
 CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": str, "scheme": str,
-              "status": str, "layer": str, "error_kind": str, "message": str, "where": str, "cpu_flag": str}
+              "status": str, "layer": str, "error_kind": str, "message": str, "where": str, "cpu_flag": str, "lanes": str}
 # Settings that change what a measurement means; --resume refuses to mix them unless told to.
 COMPARED_SETTINGS = ("threads", "min_reps", "min_time_ms", "warmup")
 
@@ -77,7 +77,7 @@ def row_from_case(rec: CaseRecord, case, run: int) -> dict:
            "algo": case.algo, "transform": case.transform, "scheme": case.scheme, "h": l.h, "w": l.w,
            "cin": l.cin, "cout": l.cout, "status": rec.status, "threads": where.threads,
            "emulated": where.emulated, "layer": l.name, "count": l.count, "run": run,
-           "where": where.fidelity or None, "cpu_flag": where.cpu_flag or None}
+           "where": where.fidelity or None, "cpu_flag": where.cpu_flag or None, "lanes": getattr(case, "lanes", None)}
     if rec.ok:
         for stage in STAGES:
             row[f"{stage}_ms"] = rec.stages[stage].median
@@ -397,7 +397,8 @@ class ResultsDir:
         # a table from before the `where` column: emulated rows are known, the others are not
         df["where"] = [w if isinstance(w, str) and w else ("emulated" if e else "")
                        for w, e in zip(df["where"], df["emulated"])]
-        df["cpu_flag"] = [v if isinstance(v, str) else "" for v in df["cpu_flag"]]
+        for c in ("cpu_flag", "lanes"):
+            df[c] = [v if isinstance(v, str) else "" for v in df[c]]
         return df
 
     def runs(self) -> list[dict]:

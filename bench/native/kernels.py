@@ -8,7 +8,7 @@ NotImplementedError). bits=8 returns the dequantized output; conv2d_int8_stages 
 output and intermediates, conv2d_error the error figures.
 
     y = conv2d(x, w, algo="f4")                         # x NHWC (1,H,W,Cin), w HWIO (3,3,Cin,Cout)
-    y = conv2d(x, w, algo="f6", transform="learned")    # dense kernel, default matrices
+    y = conv2d(x, w, algo="f6", transform="learned")    # dense kernel, learned-like matrices
     y = conv2d(x, w, algo="f4", transform=cook_toom(4, points=BARABASZ_POINTS[4, 3]))
     y, t = conv2d_timed(x, w, ConvOp("f4"), Timing(reps=10))   # t.total_ms, t.gemm_ms, ... (lists)
 """
@@ -24,7 +24,7 @@ import numpy as np
 
 from bench.native.build import KERNELS, build_hash, build_library
 from bench.numerics.reference import conv2d_direct, error_metrics
-from bench.numerics.winograd import cook_toom, load_transform, named_transform
+from bench.numerics.winograd import learned_stand_in, load_transform, named_transform
 from bench.operators import ALGOS, BITS, BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, SCHEMES, TILE, resolve_scheme
 
 # Status codes of kernels_c/include/wb.h.
@@ -104,7 +104,8 @@ def _check_inputs(x, w):
 @dataclass(frozen=True)
 class ConvOp:
     """An operator of the host build. algo: im2row, f2, f4, f6; bits: 8 or 32; transform: "static"
-    (sparse code for the default matrices), "learned" (dense code fed the default matrices), a named
+    (sparse code for the default matrices), "learned" (dense code fed bench.numerics.winograd's
+    learned_stand_in: Cook-Toom rescaled so it takes the kernel variant trained matrices take), a named
     transform ("pso"), a transform object with AT/G/BT or a transform file (.json/.npz/.txt) for
     the dense code; scheme: the int8 Winograd quantization scheme, None for the default of the bits
     (bench.operators). `tensor` is also taken for fp32 and im2row, where it means none."""
@@ -134,6 +135,8 @@ class ConvOp:
         if self.algo == "im2row":
             return "static", None  # no transform; ignored as in the runner
         t = self.transform
+        if isinstance(t, str) and t == "learned":
+            return "learned", learned_stand_in(TILE[self.algo])
         if isinstance(t, str) and t in BUILTIN_TRANSFORMS:
             return t, None
         if isinstance(t, str) and t in NAMED_TRANSFORMS:  # shipped, e.g. "pso"
@@ -314,8 +317,6 @@ def _q8_plan(ffi, lib, op: ConvOp, shape, wq):
     h, wd, cin, cout = shape
     kind, t = op.matrices()
     m = TILE.get(op.algo, 0)
-    if t is None and kind == "learned":
-        t = cook_toom(m)
     mats, keep, _ = _matrix_pointers(ffi, t, m, op.algo)
     plan, err = ffi.new("wb_q8_plan **"), ffi.new("char[512]")
     spec = ffi.new("wb_q8_spec *", {"m": m, "learned": int(kind == "learned"), "scheme": _C_SCHEME_IDS.get(op.scheme, 0),
