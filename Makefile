@@ -6,7 +6,8 @@ setup:
 
 # A quick real sweep on this machine: ResNet-18 CIFAR layers (width 0.5), every algo x transform x
 # bit width, then the NAS lookup table, the plots and the whole-network table, all under tables/latest/.
-run: setup
+run:
+	@scripts/setup.sh run
 	.venv/bin/bench run --preset quick
 	.venv/bin/bench lut tables/latest
 	.venv/bin/bench plot tables/latest

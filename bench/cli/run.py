@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import shlex
 import sys
+import time
 from pathlib import Path
 
 from bench.boards.profiles import check_core_arg
@@ -24,6 +25,7 @@ from bench.measure.protocol import MAX_MIN_TIME_MS, MAX_REPS, MAX_RUNNER_CPUS, R
 from bench.measure.results import ResultsDir, ResultsLock
 from bench.measure.sweep import Plan, Settings, progress_bar, run, summary, todo
 from bench.measure.targets import close_all, connect_all, plan_targets
+from bench.native.build import BUILD_DIR, compile_jobs, reporting
 from bench.operators import ALGOS, SCHEMES, parse_algos, parse_bits, parse_schemes
 
 
@@ -152,7 +154,8 @@ def _measure(args, plan: Plan, n_cases: int, settings, results, profile_warnings
     meta = {"command": "bench " + shlex.join(args.argv), "boards": [r.board.name for r in reached.values()],
             "core": args.core or "all", "profile_warnings": profile_warnings}
     try:
-        counts = run(plan, settings, results, meta, progress)
+        with reporting(_build_report(bar, args.quiet)):
+            counts = run(plan, settings, results, meta, progress)
     except KeyboardInterrupt:
         print(f"bench run: interrupted; the {len(results.rows)} cases measured so far are in {out} "
               f"(continue with: bench run --resume --out {out} ...)", file=sys.stderr)
@@ -161,6 +164,28 @@ def _measure(args, plan: Plan, n_cases: int, settings, results, profile_warnings
         bar.close()
     _link_latest(out)
     return _report(results, counts)
+
+
+def _build_report(bar, quiet: bool):
+    """Builds before the first case, shown: a line when one starts and ends, its files counted on the bar."""
+    started = {}
+
+    def report(what: str, done: int, total: int) -> None:
+        if quiet:
+            return
+        from tqdm import tqdm
+
+        if done == 0:
+            started[what] = time.monotonic()
+            tqdm.write(f"bench run: building {what}: {total} files, {compile_jobs()} at once "
+                       f"(once per version of the sources; cached in {BUILD_DIR})", file=sys.stderr)
+        bar.set_description_str(f"building {what}: {done}/{total} files")
+        if done == total:
+            tqdm.write(f"bench run: built {what} in {time.monotonic() - started.get(what, time.monotonic()):.0f} s",
+                       file=sys.stderr)
+            bar.set_description_str("")
+
+    return report
 
 
 def _report(results, counts) -> int:

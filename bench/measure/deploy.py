@@ -35,7 +35,7 @@ from bench.measure.protocol import (CaseRecord, CaseSpec, DeployInfo, Diagnostic
                                     Repetition, Where, case_deadline_s, parse_record)
 from bench.measure.targets import Target, build_target
 from bench.files import make_scratch_dir, remove_dead_scratch
-from bench.native.build import BuildError, build_runner, verified_digest
+from bench.native.build import BuildError, build_library, build_runner, verified_digest
 from bench.numerics.winograd import load_transform, save_transform
 
 RUNNER_NAME = "wb-runner"
@@ -75,6 +75,34 @@ def build_for(board: Board, cluster: Cluster) -> Path:
         if target == "host":
             return Path(build_runner("host"))
         return Path(build_runner("aarch64", cluster.mcpu, dotprod=cluster.dotprod))
+
+
+def build_all(targets: Sequence[Target], library: bool) -> list[str]:
+    """Every runner the targets need, and the host library when error figures are wanted, built
+    before the first timed case, so that no compiler competes with a timing (a build reports its
+    progress through bench.native.build.reporting). Returns what failed, one line each: the cases
+    of a runner that did not build fail with the reason later, one row each."""
+    failures, seen = [], set()
+    for t in targets:
+        try:
+            target = build_target(t.board)
+        except ValueError as e:
+            failures.append(str(e))
+            continue
+        key = (target,) if target == "host" else (target, t.cluster.mcpu, t.cluster.dotprod)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            build_for(t.board, t.cluster)
+        except Exception as e:  # reported per case when the runner is deployed
+            failures.append(f"runner build failed: {e}")
+    if library:
+        try:
+            build_library()
+        except Exception as e:  # the error figures of each case say so
+            failures.append(f"host library build failed: {e}")
+    return failures
 
 
 # ---------------------------------------------------------------------------------------------

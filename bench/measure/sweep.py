@@ -18,10 +18,11 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 
+from bench.boards.cpus import parse_cpulist
 from bench.boards.probe import Reached, reach
 from bench.measure.accuracy import case_errors
 from bench.measure.cases import Case
-from bench.measure.deploy import StreamOptions, jobs_of
+from bench.measure.deploy import StreamOptions, build_all, jobs_of
 from bench.measure.farm import run_targets
 from bench.measure.fidelity import CAVEATS, where_of
 from bench.measure.fidelity import label as fidelity_label
@@ -112,12 +113,29 @@ class Placement:
         return {"harness_cpus": self.harness_cpus, "error_figures": when}
 
 
-def place_harness(targets) -> Placement:
-    """Keep this process off the CPUs measured on this machine: pin it (and the threads it starts
-    from now on) to the others; with none left, error figures are computed after timing."""
+SYSFS_CPU = "/sys/devices/system/cpu"
+
+
+def core_siblings(cpus, sysfs: str = SYSFS_CPU) -> set[int]:
+    """The CPUs sharing a physical core with any of `cpus` (their thread_siblings_list, themselves
+    included); a CPU whose list cannot be read counts as sharing a core with every CPU."""
+    out = set(cpus)
+    for c in cpus:
+        try:
+            with open(f"{sysfs}/cpu{c}/topology/thread_siblings_list") as f:
+                out |= set(parse_cpulist(f.read().strip()))
+        except (OSError, ValueError):
+            return set(range(os.cpu_count() or 1)) | out
+    return out
+
+
+def place_harness(targets, sysfs: str = SYSFS_CPU) -> Placement:
+    """Keep this process off the cores measured on this machine: pin it (and the threads it starts
+    from now on) to the CPUs that share no core with a measured one (SMT siblings included); with
+    none left, error figures are computed after timing."""
     here = {c for t in targets if t.board.transport in ("local", "emulated") for c in t.cpus}
     allowed = os.sched_getaffinity(0)
-    free = allowed - here
+    free = allowed - core_siblings(here, sysfs)
     if here and free:
         os.sched_setaffinity(0, free)
         return Placement(sorted(free), restore=allowed)
@@ -131,8 +149,10 @@ def run(plan: Plan, settings: Settings, results: ResultsDir, metadata: dict, pro
     counts = {"ok": 0, "error": 0, "warnings": list(metadata.get("profile_warnings", []))}
     if not plan.cases:
         return counts
+    run_meta = {**metadata, "date": _now(), "settings": settings.to_json(), "runners": [],
+                "build_failures": build_all(plan.targets, library=settings.errors)}   # before any timing
     place = place_harness(plan.targets)
-    run_meta = {**metadata, "date": _now(), "settings": settings.to_json(), "runners": [], "harness": place.to_json()}
+    run_meta["harness"] = place.to_json()
     recorder = _Recorder(results, results.start_run(run_meta), settings.errors, counts, progress)
     opts = StreamOptions(threads=settings.threads, reps=settings.reps, case_timeout=settings.case_timeout, peak=True)
     deferred, finished = _Deferred(), False
