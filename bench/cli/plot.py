@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from bench.cli.options import add_parser
@@ -28,7 +29,10 @@ def _plot(args) -> int:
         raise UsageError(f"{results.path} has no successful measurements to plot")
     out = output_dir(Path(args.out) if args.out is not None else results.path / "plots")  # checked before plotting
     paths = all_plots(df, out)
-    paths += roofline(df, load_peaks(results.path), out) if (results.path / RAW_NAME).exists() else []
+    warnings: list[str] = []
+    paths += roofline(df, load_peaks(results.path), out, warnings) if (results.path / RAW_NAME).exists() else []
     for p in paths:
         print(f"wrote {p}")
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
     return 0

@@ -60,3 +60,33 @@ def test_bench_run_records_peaks_and_plot_draws_the_roofline(tmp_path):
     assert plot.returncode == 0, plot.stderr
     png = tmp_path / "p" / "roofline.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_the_roofline_holds_every_point_and_warns_of_those_above_the_probe(tmp_path):
+    """A probe far below what the GEMMs achieve (as on a host through SIMDe): the drawn roof is the
+    best achieved rate, the probe is drawn beside it, and each panel above the probe is a warning;
+    a host run says so in the title."""
+    import dataclasses
+
+    from bench.analysis.plots import roofline
+    from bench.measure.cases import Case
+    from bench.measure.protocol import Where
+    from bench.measure.results import ResultsDir, row_from_case
+    from bench.layers import Layer
+    from tests.support import case_record
+
+    host = Where("local", "host", (0,), 1, False, "host-simde", "-march=native")
+    with ResultsDir(tmp_path / "r") as results:
+        run = results.start_run({})
+        results.add_record("peak", run, {"f32_gflops": 0.01, "i8_gops": 1e6, "bw_gbs": 1e6, **host.to_json()})
+        for algo, bits in (("im2row", 32), ("f4", 32), ("f4", 8)):
+            rec = case_record(0.05)
+            rec.where = dataclasses.replace(host)
+            results.add(row_from_case(rec, Case(Layer(16, 16, 32, 32), algo, "static", bits), run), rec)
+    warnings = []
+    (tmp_path / "p").mkdir()
+    paths = roofline(ResultsDir.load(tmp_path / "r").dataframe(), load_peaks(tmp_path / "r"), tmp_path / "p", warnings)
+    assert [p.name for p in paths] == ["roofline.png", "roofline.svg"]
+    assert len(warnings) == 1 and warnings[0].startswith("roofline fp32 on local/host t1:") and "above the peak probe" in warnings[0]
+    svg = paths[1].read_text()
+    assert "x86 host, NEON emulated through SIMDe" in svg and "roof: best achieved" in svg
