@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.cli.options import add_parser
+from bench.cli.options import add_parser, derived_dir
 from bench.errors import MeasurementError, UsageError
 from bench.files import check_output_dir, output_dir, replacing
 from bench.measure.results import ResultsDir, load_samples
@@ -25,7 +25,8 @@ def register(sub) -> None:
                    help="smallest change of the median, in %%, that counts as changed (default 5)")
     p.add_argument("--fail-above", type=float, default=10.0,
                    help="exit 1 when a case got significantly slower by more than this many %% (default 10)")
-    p.add_argument("--out", help="where compare.csv and the plot go (default: NEW/compare)")
+    p.add_argument("--out", help="where compare.csv and the plot go (default: tables/derived/OLD-vs-NEW; "
+                                 "never into OLD or NEW unless given)")
     p.set_defaults(func=_compare)
 
 
@@ -53,7 +54,7 @@ def _compare(args) -> int:
                          "bits, algo, transform and layer)")
     where_lines = check_same_where(cmp, wheres(ResultsDir.load(args.old).dataframe()),
                                    wheres(ResultsDir.load(args.new).dataframe()))
-    out = output_dir(Path(args.out) if args.out else Path(args.new) / "compare")
+    out = output_dir(Path(args.out) if args.out else derived_dir(Path(args.old), Path(args.new)))
     with replacing(out / "compare.csv") as tmp:
         cmp.to_csv(tmp, index=False)
     from bench.analysis.plots import compare_plot  # matplotlib is slow to import: only now

@@ -14,7 +14,7 @@ from bench.analysis.exports import FORMATS, gbench_document, ofa_documents, pype
 from bench.analysis.lut import build_lut, fit_predictors, lut_json
 from bench.analysis.predict import MIN_LAYERS
 from bench.analysis.provenance import provenance, read_metadata, total_samples
-from bench.cli.options import add_parser
+from bench.cli.options import add_parser, derived_dir
 from bench.errors import UsageError
 from bench.files import check_output_dir, output_dir, replacing
 from bench.measure.results import ResultsDir
@@ -31,7 +31,7 @@ def register(sub) -> None:
                    "--format adds once-for-all YAML (ofa-BOARD-CORE-tN.yaml), pyperf JSON (lut.pyperf.json) "
                    "and Google Benchmark JSON (lut.gbench.json).")
     p.add_argument("results", help="a results directory (or its latency.csv)")
-    p.add_argument("--out", help="output directory (default: the results directory)")
+    p.add_argument("--out", help="output directory (default: tables/derived/NAME; never into RESULTS unless given)")
     p.add_argument("--format", default="lut",
                    help=f"comma-separated from {', '.join(FORMAT_CHOICES)} (default: lut, i.e. lut.csv + lut.json)")
     p.set_defaults(func=_lut)
@@ -111,7 +111,7 @@ def _lut(args) -> int:
     formats = parse_choices(args.format, "--format", FORMAT_CHOICES)
     check_output_dir(args.out)
     results = ResultsDir.load(args.results)
-    out = Path(args.out) if args.out is not None else results.path
+    out = Path(args.out) if args.out is not None else derived_dir(results.path)
     others = [f for f in formats if f != "lut"]
     texts = export_texts(results, out, others) if others else {}   # refusals come before any file is written
     output_dir(out)

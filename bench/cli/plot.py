@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bench.cli.options import add_parser
+from bench.cli.options import add_parser, derived_dir
 from bench.errors import UsageError
 from bench.files import check_output_dir, output_dir
 from bench.measure.results import RAW_NAME, ResultsDir, load_peaks
@@ -15,7 +15,7 @@ def register(sub) -> None:
     p = add_parser(sub, "plot", "stacked stage bars, speedup heatmap, latency vs error and roofline (PNG + SVG)",
                    "bench plot tables/latest --out figures")
     p.add_argument("results", help="a results directory (or its latency.csv)")
-    p.add_argument("--out", help="output directory (default: RESULTS/plots)")
+    p.add_argument("--out", help="output directory (default: tables/derived/NAME/plots; never into RESULTS unless given)")
     p.set_defaults(func=_plot)
 
 
@@ -27,7 +27,7 @@ def _plot(args) -> int:
     df = results.dataframe()
     if not (df["status"] == "ok").any():
         raise UsageError(f"{results.path} has no successful measurements to plot")
-    out = output_dir(Path(args.out) if args.out is not None else results.path / "plots")  # checked before plotting
+    out = output_dir(Path(args.out) if args.out is not None else derived_dir(results.path, kind="plots"))
     paths = all_plots(df, out)
     warnings: list[str] = []
     paths += roofline(df, load_peaks(results.path), out, warnings) if (results.path / RAW_NAME).exists() else []

@@ -162,7 +162,8 @@ def _measure(args, plan: Plan, n_cases: int, settings, results, profile_warnings
         return 130
     finally:
         bar.close()
-    _link_latest(out)
+    if _feeds_a_lut(results):
+        _link_latest(out)
     return _report(results, counts)
 
 
@@ -210,8 +211,15 @@ def _default_out(boards) -> Path:
     return default_results_root() / f"{'+'.join(check_name(b.name) for b in boards)}-{stamp}"
 
 
+def _feeds_a_lut(results) -> bool:
+    """Whether the table has a successful case measured on real cores or the host (not under qemu):
+    only such a run becomes `latest`, so `bench lut tables/latest` always has something to read."""
+    return any(r["status"] == "ok" and not r.get("emulated") and r.get("where") != "emulated" for r in results.rows)
+
+
 def _link_latest(out: Path) -> None:
-    """latest -> the newest results directory of the default results root (for the README's commands)."""
+    """latest -> the newest results directory of the default results root whose rows can feed a LUT
+    (for the README's commands)."""
     root = default_results_root()
     if out.resolve().parent != root.resolve():
         return

@@ -80,3 +80,10 @@ def test_comparing_host_against_board_figures_is_refused(tmp_path):
         check_same_where(cmp, wheres(host.dataframe()), wheres(board.dataframe()))
     same = check_same_where(cmp, wheres(board.dataframe()), wheres(board.dataframe()))
     assert same == ["old measured: Arm native", "new measured: Arm native"]
+
+
+def test_only_a_run_that_can_feed_a_lut_becomes_latest(tmp_path):
+    from bench.cli.run import _feeds_a_lut
+
+    assert _feeds_a_lut(table(tmp_path / "host", HOST))
+    assert not _feeds_a_lut(table(tmp_path / "qemu", Where("vm", "a53", (0,), 1, True, "emulated", "-mcpu=cortex-a53")))
