@@ -29,7 +29,7 @@ from bench.operators import precision_name, scheme_suffix, transform_name  # noq
 sns.set_theme(style="whitegrid")
 
 STAGES = {"input_ms": "input transform", "gemm_ms": "GEMM", "output_ms": "output transform"}
-MAX_BREAKDOWN_LAYERS = 12
+BREAKDOWN_PAGE = 8   # layers per breakdown file; every layer is drawn, on as many files as it takes
 
 
 def _prepare(df: pd.DataFrame) -> pd.DataFrame:
@@ -49,10 +49,10 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(["h", "cin", "cout", "algo", "transform"])
 
 
-def _footer(fig, df: pd.DataFrame) -> None:
+def _footer(fig, df: pd.DataFrame, more: list[str] = ()) -> None:
     """Where the figures were measured, and what host or emulated ones mean, under the figure."""
     wheres = sorted(set(df["where"]))
-    lines = ["measured: " + "; ".join(sorted(set(df["where_label"])))]
+    lines = [*more, "measured: " + "; ".join(sorted(set(df["where_label"])))]
     lines += [CAVEATS[w] for w in wheres if w in CAVEATS]
     fig.text(0.0, -0.01, "\n".join(lines), ha="left", va="top", fontsize=8, color="0.25", wrap=True)
 
@@ -69,14 +69,25 @@ def _save(fig, out: Path, stem: str) -> list[Path]:
 
 
 def breakdown(df: pd.DataFrame, out: Path) -> list[Path]:
+    """Every layer, BREAKDOWN_PAGE layers per file (breakdown.png, breakdown-2.png, ...), each page
+    saying which layers of how many it holds; the whisker on each bar is the p10-p90 range of the
+    total over the repetitions."""
     df = _prepare(df)
     layers = list(dict.fromkeys(df["layer_label"]))
-    if len(layers) > MAX_BREAKDOWN_LAYERS:  # keep a readable figure: evenly spaced layers
-        layers = [layers[i] for i in np.linspace(0, len(layers) - 1, MAX_BREAKDOWN_LAYERS).round().astype(int)]
+    pages = [layers[i:i + BREAKDOWN_PAGE] for i in range(0, len(layers), BREAKDOWN_PAGE)]
+    paths = []
+    for n, page in enumerate(pages, start=1):
+        first = n * BREAKDOWN_PAGE - BREAKDOWN_PAGE + 1
+        what = f"layers {first}-{first + len(page) - 1} of {len(layers)}" if len(pages) > 1 else f"all {len(layers)} layers"
+        paths += _breakdown_page(df, page, out, "breakdown" if n == 1 else f"breakdown-{n}", what)
+    return paths
+
+
+def _breakdown_page(df: pd.DataFrame, layers: list, out: Path, stem: str, what: str) -> list[Path]:
     panels = sorted(df["panel"].unique())
     operators = list(dict.fromkeys(df.sort_values(["algo", "transform"])["operator"]))
     colors = sns.color_palette("deep", len(STAGES))
-    fig, axes = plt.subplots(len(panels), len(layers), figsize=(2.6 * len(layers) + 1.2, 3.0 * len(panels) + 0.8),
+    fig, axes = plt.subplots(len(panels), len(layers), figsize=(2.6 * len(layers) + 1.2, 3.2 * len(panels) + 0.8),
                              squeeze=False)
     for (i, panel), (j, layer) in itertools.product(enumerate(panels), enumerate(layers)):
         ax = axes[i][j]
@@ -86,45 +97,70 @@ def breakdown(df: pd.DataFrame, out: Path) -> list[Path]:
             values = sub[column].to_numpy(dtype=float)
             ax.bar(operators, np.nan_to_num(values), bottom=bottom, color=color, label=stage, width=0.75)
             bottom += np.nan_to_num(values)
+        total, p10, p90 = (sub[c].to_numpy(dtype=float) for c in ("total_ms", "total_p10_ms", "total_p90_ms"))
+        spread = np.isfinite(p10) & np.isfinite(p90)
+        ax.errorbar(np.arange(len(operators))[spread], total[spread],
+                    yerr=[np.clip(total - p10, 0, None)[spread], np.clip(p90 - total, 0, None)[spread]],
+                    fmt="none", ecolor="0.15", elinewidth=0.8, capsize=2, label="p10-p90 of total")
         ax.set_title(layer if i == 0 else "", fontsize=10)
-        ax.set_ylabel(f"{panel}\nmedian ms" if j == 0 else "")
+        ax.set_ylabel(f"{panel}\nmedian ms" if j == 0 else "", fontsize=8)
         ax.tick_params(axis="x", labelrotation=90, labelsize=8)
         ax.tick_params(axis="y", labelsize=8)
         if i < len(panels) - 1:
             ax.set_xticklabels([])
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=len(STAGES), bbox_to_anchor=(0.5, 1.0), frameon=False)
-    fig.suptitle("Latency per stage (median of repetitions); columns are layers H x W Cin->Cout", y=1.04)
+    fig.legend(handles, labels, loc="upper center", ncol=len(STAGES) + 1, bbox_to_anchor=(0.5, 1.0), frameon=False)
+    fig.suptitle(f"Latency per stage (median of repetitions), {what}; columns are layers H x W Cin->Cout", y=1.04)
     fig.tight_layout()
     _footer(fig, df)
-    return _save(fig, out, "breakdown")
+    return _save(fig, out, stem)
 
 
-def speedup(df: pd.DataFrame, out: Path) -> list[Path]:
+# Operators whose SQNR against float64 is below this are left out of the speedup heatmap (and named
+# under it): int8 F4/F6 under the per-tensor scheme sit at -13 to -18 dB, a useless output, and
+# 20 dB is about where a layer's int8 error stops being small against its signal (im2row int8 gives
+# 35 dB, F2 about 28; tap F6 about 12 falls below).
+DEFAULT_MIN_SQNR_DB = 20.0
+
+
+def speedup(df: pd.DataFrame, out: Path, min_sqnr: float = DEFAULT_MIN_SQNR_DB) -> list[Path]:
+    """Per panel (precision on board/core/threads), layer by layer: the fastest Winograd operator
+    whose SQNR is at least `min_sqnr` (unknown SQNR: kept) against im2row of the same precision;
+    each cell names the winner."""
     df = _prepare(df)
-    base = df[df["algo"] == "im2row"].set_index(["panel", "h", "w", "cin", "cout"])["total_ms"]
-    wino = df[df["algo"] != "im2row"].groupby(["panel", "h", "w", "cin", "cout"])["total_ms"].min()
-    ratio = (base / wino).dropna().rename("speedup").reset_index()
+    usable = ~(df["sqnr_db"].astype(float) < min_sqnr)
+    left_out = sorted(set(df.loc[~usable & (df["algo"] != "im2row"), "operator"] + " " + df.loc[~usable & (df["algo"] != "im2row"), "precision"]))
+    keys = ["panel", "h", "w", "cin", "cout"]
+    base = df[df["algo"] == "im2row"].set_index(keys)["total_ms"]
+    wino = df[(df["algo"] != "im2row") & usable]
+    if wino.empty or base.empty:
+        return []
+    best = wino.loc[wino.groupby(keys)["total_ms"].idxmin()].set_index(keys)
+    ratio = pd.DataFrame({"speedup": base / best["total_ms"], "winner": best["operator"]}).dropna(subset=["speedup"]).reset_index()
     if ratio.empty:
         return []
     ratio["resolution"] = [f"{h}x{w}" for h, w in zip(ratio["h"], ratio["w"])]
     ratio["channels"] = [str(ci) if ci == co else f"{ci}->{co}" for ci, co in zip(ratio["cin"], ratio["cout"])]
     panels = sorted(ratio["panel"].unique())
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.0 * len(panels), 5.0), squeeze=False)
     vmax = max(2.0, float(ratio["speedup"].max()))
     for ax, panel in zip(axes[0], panels):
         sub = ratio[ratio["panel"] == panel]
-        table = sub.pivot_table(index="resolution", columns="channels", values="speedup")
-        table = table.reindex(sorted(table.index, key=lambda s: int(s.split("x")[0])))
-        table = table[sorted(table.columns, key=lambda s: int(s.split("->")[0]))]
-        sns.heatmap(table, ax=ax, annot=True, fmt=".2f", cmap="RdBu", center=1.0, vmin=0, vmax=vmax,
-                    cbar_kws={"label": "x faster than im2row"})
+        order = lambda t: t.reindex(sorted(t.index, key=lambda s: int(s.split("x")[0])))[
+            sorted(t.columns, key=lambda s: int(s.split("->")[0]))]  # noqa: E731
+        table = order(sub.pivot(index="resolution", columns="channels", values="speedup"))
+        names = order(sub.pivot(index="resolution", columns="channels", values="winner"))
+        labels = np.array([[f"{v:.2f}\n{w}" if isinstance(w, str) else "" for v, w in zip(vr, wr)]
+                           for vr, wr in zip(table.to_numpy(), names.to_numpy())])
+        sns.heatmap(table, ax=ax, annot=labels, fmt="", annot_kws={"fontsize": 7}, cmap="RdBu", center=1.0, vmin=0,
+                    vmax=vmax, cbar_kws={"label": "x faster than im2row"})
         ax.grid(False)
-        ax.set_title(f"best Winograd vs im2row, {panel}")
+        ax.set_title(f"fastest Winograd vs im2row, {panel}", fontsize=10)
         ax.set_xlabel("channels (Cin -> Cout)")
         ax.set_ylabel("resolution (H x W)")
     fig.tight_layout()
-    _footer(fig, df)
+    _footer(fig, df, [f"operators with SQNR below {min_sqnr:g} dB left out (bench plot --min-sqnr): "
+                      + (", ".join(left_out) if left_out else "none")])
     return _save(fig, out, "speedup")
 
 
@@ -133,19 +169,30 @@ def error(df: pd.DataFrame, out: Path) -> list[Path]:
     if "sqnr_db" not in df or df["sqnr_db"].isna().all():
         return []
     df = df[np.isfinite(df["sqnr_db"].astype(float))]
-    grid = sns.relplot(data=df, x="total_ms", y="sqnr_db", hue="operator", style="quantization",
+    # one marker per (precision, board, core, threads) panel: nothing from two of them merged
+    grid = sns.relplot(data=df, x="total_ms", y="sqnr_db", hue="operator", style="panel",
                        col="layer_label", col_wrap=min(4, df["layer_label"].nunique()), s=70,
                        facet_kws={"sharex": False, "sharey": False}, height=3.2)
+    grid.map_dataframe(_latency_spread)
     grid.set_axis_labels("median latency (ms)", "SQNR vs float64 direct (dB)")
     grid.set_titles("{col_name}")
-    grid.figure.suptitle("Latency versus error (up and left is better)", y=1.02)
+    grid.figure.suptitle("Latency versus error (up and left is better); whiskers: p10-p90 of the latency", y=1.02)
     _footer(grid.figure, df)
     return _save(grid.figure, out, "error")
 
 
-def all_plots(df: pd.DataFrame, out) -> list[Path]:
+def _latency_spread(data: pd.DataFrame, **kwargs) -> None:
+    """p10-p90 of the total latency as horizontal whiskers (one facet of the error plot)."""
+    p10, p90 = data["total_p10_ms"].astype(float), data["total_p90_ms"].astype(float)
+    ok = np.isfinite(p10) & np.isfinite(p90)
+    x = data["total_ms"].astype(float)
+    plt.gca().errorbar(x[ok], data["sqnr_db"].astype(float)[ok], xerr=[np.clip(x - p10, 0, None)[ok], np.clip(p90 - x, 0, None)[ok]],
+                       fmt="none", ecolor="0.4", elinewidth=0.7, zorder=0)
+
+
+def all_plots(df: pd.DataFrame, out, min_sqnr: float = DEFAULT_MIN_SQNR_DB) -> list[Path]:
     out = output_dir(out)
-    return breakdown(df, out) + speedup(df, out) + error(df, out)
+    return breakdown(df, out) + speedup(df, out, min_sqnr) + error(df, out)
 
 
 def compare_plot(cmp: pd.DataFrame, out: Path, min_change: float, note: list[str] = ()) -> list[Path]:
