@@ -223,6 +223,17 @@ def learned_stand_in_path(m: int) -> Path:
     return _NAMED_DIR / f"learned-stand-in-f{m}.json"
 
 
+def fp32_amplification(t: Transform) -> float:
+    """How much larger than a direct convolution's the fp32 rounding error of this transform can
+    be, from the magnitudes of its matrices: in 1-D, output i sums |AT[i, j]| (|G| |g|)_j (|BT| |d|)_j
+    where the direct form sums r terms |g_k| |d_(i+k)|, so with |g|, |d| <= 1 the ratio is at most
+    max_i sum_j |AT[i, j]| ||G[j]||_1 ||BT[j]||_1 / r; the 2-D algorithm nests it, hence the square.
+    1 for a direct convolution; default F(6,3) about 509, F(6,3) at 0, +-1, +-2, +-4 about 56500."""
+    AT, G, BT = (np.abs(np.asarray(m, dtype=np.float64)) for m in (t.AT, t.G, t.BT))
+    one_d = float(np.max(AT @ (G.sum(axis=1) * BT.sum(axis=1)))) / t.r
+    return one_d * one_d
+
+
 def identity_error(t: Transform) -> float:
     """Max abs deviation of the float64 matrices from the exact identity (0 up to rounding for
     Cook-Toom; learned transforms may drift from it)."""
