@@ -75,6 +75,7 @@ def build_lut(df, samples: dict | None = None) -> list[dict]:
             "median_ms": r["total_ms"], "p90_ms": _num(r["total_p90_ms"]),
             "input_ms": r["input_ms"], "gemm_ms": r["gemm_ms"], "output_ms": r["output_ms"],
             "sqnr_db": _num(r.get("sqnr_db")), "max_abs": _num(r.get("max_abs")), "rel_l2": _num(r.get("rel_l2")),
+            "sqnr_cal_db": _num(r.get("sqnr_cal_db")),
             **sample_stats((samples or {}).get(key)), "cpus": r["cpus"], "run": _int_or_none(r.get("run")),
             "where": r.get("where") or None, "cpu_flag": r.get("cpu_flag") or None, "lanes": r.get("lanes") or None,
         })
@@ -414,7 +415,7 @@ def _listing(names) -> str:
 # version 1 table, and in a lut.csv without those columns).
 V1_ENTRY_FIELDS = ("median_ms", "p90_ms", "input_ms", "gemm_ms", "output_ms", "sqnr_db", "max_abs", "rel_l2")
 NUMBER_FIELDS = ("median_ms", "p90_ms", "mean_ms", "std_ms", "n_samples", "input_ms", "gemm_ms", "output_ms",
-                 "sqnr_db", "max_abs", "rel_l2")
+                 "sqnr_db", "max_abs", "rel_l2", "sqnr_cal_db")
 # Words, new in schema version 2 tables written since: where it ran (bench.measure.fidelity), the
 # build's CPU flag and the int8 dense kernels' lane widths (bench.measure.cases.Case.lanes).
 TEXT_FIELDS = ("where", "cpu_flag", "lanes")

@@ -46,7 +46,7 @@ CONTRACT_COLUMNS = ["board", "core", "cpus", "bits", "algo", "transform", "h", "
 COLUMNS = CONTRACT_COLUMNS + [
     "scheme", "threads", "emulated", "reps", "total_min_ms", "total_p10_ms", "total_p90_ms", "total_mad_ms",
     "weight_transform_ms", "gemm_gflops", "sqnr_db", "max_abs", "rel_l2", "layer", "count",
-    "error_kind", "message", "run", "where", "cpu_flag", "lanes",
+    "error_kind", "message", "run", "where", "cpu_flag", "lanes", "sqnr_cal_db",
 ]
 KEY_COLUMNS = ["board", "core", "threads", "bits", "algo", "transform", "scheme", "h", "w", "cin", "cout"]
 CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": str, "scheme": str,
@@ -539,7 +539,7 @@ def load_peaks(path):
 
 _INT_COLUMNS = {"bits", "h", "w", "cin", "cout", "threads", "reps", "count", "run"}
 _POSITIVE = {"bits", "h", "w", "cin", "cout", "threads"}
-_FLOAT_COLUMNS = {c for c in COLUMNS if c.endswith("_ms")} | {"gemm_gflops", "sqnr_db", "max_abs", "rel_l2"}
+_FLOAT_COLUMNS = {c for c in COLUMNS if c.endswith("_ms")} | {"gemm_gflops", "sqnr_db", "max_abs", "rel_l2", "sqnr_cal_db"}
 _TIME_COLUMNS = ["input_ms", "gemm_ms", "output_ms", "total_ms"]
 _REQUIRED = ["board", "core", "bits", "algo", "transform", "h", "w", "cin", "cout", "status"]
 _BOOLEANS = {"True": True, "False": False, "true": True, "false": False, "1": True, "0": False}

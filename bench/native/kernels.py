@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bench.native.build import KERNELS, build_hash, build_library
+from bench.numerics.matrix_quant import round_half_away
 from bench.numerics.reference import conv2d_direct, error_metrics
 from bench.numerics.winograd import learned_stand_in, load_transform, named_transform
 from bench.operators import ALGOS, BITS, BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, SCHEMES, TILE, resolve_scheme
@@ -307,6 +308,31 @@ def conv2d_int8_stages(x, w, *, algo: str, transform="static", scheme: str | Non
 
 def _i8(ffi, a):
     return ffi.cast("int8_t *", ffi.from_buffer(a))
+
+
+def conv2d_int8_calibrated(x, w, x_cal, *, algo: str, transform="static", scheme: str | None = None) -> np.ndarray:
+    """The int8 convolution as a deployed network runs it: the input scale and every stage's range
+    calibrated on `x_cal` (other data of x's shape), then x quantized with that scale (values past
+    it clip) and run with those ranges; returns the dequantized float64 output. conv2d calibrates on
+    x itself: the best case, which no deployed network sees."""
+    op = ConvOp(algo, 8, transform, scheme)
+    ffi, lib = _lib()
+    x, w, shape = _check_inputs(x, w)
+    x_cal = _check_inputs(x_cal, w)[0]
+    if x_cal.shape != x.shape:
+        raise ValueError(f"calibration data has shape {x_cal.shape}, x {x.shape}: they must match")
+    cq, wq = np.empty(x.shape, np.int8), np.empty(w.shape, np.int8)
+    s_x = lib.wb_q8_quantize(_fptr(ffi, x_cal), x.size, _i8(ffi, cq))
+    s_w = lib.wb_q8_quantize(_fptr(ffi, w), w.size, _i8(ffi, wq))
+    xq = np.clip(round_half_away(x.astype(np.float64) / s_x), -127, 127).astype(np.int8)   # wb_q8_quantize's rule
+    plan = _q8_plan(ffi, lib, op, shape, wq)
+    try:
+        y8 = np.empty((1, shape[0], shape[1], shape[3]), np.int8)
+        if lib.wb_q8_calibrate(plan, _i8(ffi, cq), ffi.NULL) or lib.wb_q8_run(plan, _i8(ffi, xq), _i8(ffi, y8), ffi.NULL, ffi.NULL):
+            raise RuntimeError(f"int8 {algo} failed")
+        return y8 * lib.wb_q8_output_scale(plan, s_x, s_w)
+    finally:
+        lib.wb_q8_plan_destroy(plan)
 
 
 _C_SCHEME_IDS = {"tap": 1, "wide": 2}   # wb_q8.h: 0 is tensor (or none)
