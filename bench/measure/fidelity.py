@@ -6,14 +6,11 @@ carries it (tables/README.md, column `where`).
 - `host-simde`: this x86 machine running the NEON kernels through SIMDe: the pipeline, not an Arm latency.
 
 An empty `where` is a table written before the column existed (emulated rows are still known).
+Which one a runner is follows from its build and board (bench.measure.targets.fidelity). Words only
+here, so that bench.analysis can read them without reaching boards or builds.
 """
 
 from __future__ import annotations
-
-import platform
-
-from bench.boards.topology import normalize_arch
-from bench.native.build import DEFAULT_MCPU
 
 WHERE_MEANS = {
     "native": "the kernels ran natively on the board's cores",
@@ -29,23 +26,6 @@ CAVEATS = {
     "emulated": ("emulated figures: the aarch64 build under qemu; they show the pipeline works on Arm, "
                  "the timings say nothing about real cores and never enter a LUT"),
 }
-
-
-def fidelity(emulated: bool, build_target: str) -> str:
-    """`where` of a runner built for `build_target` ("host" or "aarch64"): a host build is SIMDe's
-    emulation of NEON unless this machine is itself an Arm one."""
-    if emulated:
-        return "emulated"
-    if build_target == "host" and normalize_arch(platform.machine()) != "aarch64":
-        return "host-simde"
-    return "native"
-
-
-def cpu_flag(build_target: str, mcpu: str | None, dotprod: bool = False) -> str:
-    """The build's CPU flag as the compiler was given it: `-mcpu=cortex-a53[+dotprod]` or `-march=native`."""
-    if build_target == "host":
-        return f"-march={mcpu or DEFAULT_MCPU['host']}"
-    return f"-mcpu={mcpu or DEFAULT_MCPU['aarch64']}" + ("+dotprod" if dotprod else "")
 
 
 def where_of(row) -> str:

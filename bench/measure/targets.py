@@ -21,7 +21,7 @@ import platform
 
 from bench.boards.topology import Cluster, label, normalize_arch
 from bench.errors import UsageError
-from bench.measure.fidelity import cpu_flag, fidelity
+from bench.native.build import DEFAULT_MCPU
 from bench.measure.protocol import Where
 
 
@@ -159,3 +159,20 @@ def split(reached: dict[str, Reached], items: list) -> dict[str, list]:
         for i, r in enumerate(up):
             out[r.board.name] = items[i::len(up)]
     return out
+
+
+def fidelity(emulated: bool, build_target: str) -> str:
+    """`where` of a runner built for `build_target` ("host" or "aarch64"): a host build is SIMDe's
+    emulation of NEON unless this machine is itself an Arm one."""
+    if emulated:
+        return "emulated"
+    if build_target == "host" and normalize_arch(platform.machine()) != "aarch64":
+        return "host-simde"
+    return "native"
+
+
+def cpu_flag(build_target: str, mcpu: str | None, dotprod: bool = False) -> str:
+    """The build's CPU flag as the compiler was given it: `-mcpu=cortex-a53[+dotprod]` or `-march=native`."""
+    if build_target == "host":
+        return f"-march={mcpu or DEFAULT_MCPU['host']}"
+    return f"-mcpu={mcpu or DEFAULT_MCPU['aarch64']}" + ("+dotprod" if dotprod else "")

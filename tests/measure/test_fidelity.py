@@ -35,12 +35,15 @@ def table(path, where: Where, ms: float = 1.0):
 
 
 def test_the_build_and_core_decide_where():
-    assert fidelity.fidelity(True, "aarch64") == "emulated"
-    assert fidelity.fidelity(False, "aarch64") == "native"
-    assert fidelity.fidelity(False, "host") == ("native" if platform.machine() in ("aarch64", "arm64") else "host-simde")
-    assert fidelity.cpu_flag("aarch64", "cortex-a55", dotprod=True) == "-mcpu=cortex-a55+dotprod"
-    assert fidelity.cpu_flag("aarch64", None) == "-mcpu=cortex-a53"
-    assert fidelity.cpu_flag("host", None) == "-march=native"
+    from bench.measure.targets import cpu_flag
+    from bench.measure.targets import fidelity as where
+
+    assert where(True, "aarch64") == "emulated"
+    assert where(False, "aarch64") == "native"
+    assert where(False, "host") == ("native" if platform.machine() in ("aarch64", "arm64") else "host-simde")
+    assert cpu_flag("aarch64", "cortex-a55", dotprod=True) == "-mcpu=cortex-a55+dotprod"
+    assert cpu_flag("aarch64", None) == "-mcpu=cortex-a53"
+    assert cpu_flag("host", None) == "-march=native"
     assert fidelity.label("native", "a73", "-mcpu=cortex-a73") == "Arm native a73 -mcpu=cortex-a73"
     assert "SIMDe" in fidelity.label("host-simde")
 
