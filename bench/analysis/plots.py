@@ -1,10 +1,14 @@
 """Figures from a latency table (bench.measure.results), through seaborn; each written as PNG and SVG.
 
+A panel is one (precision, board, core, threads): nothing from two boards, cores or thread counts is
+averaged, and each panel and footer says where it was measured (bench.measure.fidelity).
+
 - breakdown: stacked bars of input transform / GEMM / output transform per layer and operator, one
-  panel row per (bit width, core).
-- speedup: heatmap of the best Winograd variant's speedup over im2row of the same bit width, across
-  resolution x channels, one panel per (bit width, core).
-- error: latency versus SQNR per layer (needs the error columns).
+  panel row per panel, every layer (paged), p10-p90 whiskers on the total.
+- speedup: heatmap of the fastest usable Winograd operator's speedup over im2row of the same
+  precision, across resolution x channels, the winner named in each cell.
+- error: latency (with its p10-p90) versus SQNR per layer (needs the error columns).
+- roofline, network, compare: below.
 """
 
 from __future__ import annotations
@@ -39,7 +43,6 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     # tap and wide are other kernels of the same operator: named apart (tensor keeps the plain name)
     df["operator"] = [a if a == "im2row" else f"{a} {transform_name(t)}" + (f" {scheme_suffix(s)}" if scheme_suffix(s) else "")
                       for a, t, s in zip(df["algo"], df["transform"], schemes)]
-    df["quantization"] = [p if s == "none" else f"{p} {s}" for p, s in zip(df["precision"], schemes)]
     df["layer_label"] = [f"{h}x{w} {ci}->{co}" for h, w, ci, co in zip(df["h"], df["w"], df["cin"], df["cout"])]
     df["where"] = [where_of(r) for r in df.to_dict("records")]
     df["where_label"] = [fidelity_label(w, c, f) for w, c, f in zip(df["where"], df["core"], df["cpu_flag"])]
@@ -128,8 +131,9 @@ def speedup(df: pd.DataFrame, out: Path, min_sqnr: float = DEFAULT_MIN_SQNR_DB) 
     whose SQNR is at least `min_sqnr` (unknown SQNR: kept) against im2row of the same precision;
     each cell names the winner."""
     df = _prepare(df)
-    usable = ~(df["sqnr_db"].astype(float) < min_sqnr)
-    left_out = sorted(set(df.loc[~usable & (df["algo"] != "im2row"), "operator"] + " " + df.loc[~usable & (df["algo"] != "im2row"), "precision"]))
+    usable = ~(df["sqnr_db"].astype(float) < min_sqnr)   # an unknown SQNR (no error figures) is kept
+    dropped = df[~usable & (df["algo"] != "im2row")]
+    left_out = sorted(set(dropped["operator"] + " " + dropped["precision"]))
     keys = ["panel", "h", "w", "cin", "cout"]
     base = df[df["algo"] == "im2row"].set_index(keys)["total_ms"]
     wino = df[(df["algo"] != "im2row") & usable]
@@ -286,7 +290,9 @@ def roofline(df: pd.DataFrame, peaks: pd.DataFrame, out: Path, warnings: list | 
         return []
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.8), squeeze=False)
     for ax, panel in zip(axes[0], panels):
-        sub = points[(points[["board", "core", "threads", "precision"]] == pd.Series(panel, index=["board", "core", "threads", "precision"])).all(axis=1)]
+        board, core, threads, precision = panel
+        sub = points[(points["board"] == board) & (points["core"] == core) & (points["threads"] == threads)
+                     & (points["precision"] == precision)]
         note = _roofline_panel(ax, sub, peaks.loc[panel[:3]], panel)
         if note and warnings is not None:
             warnings.append(note)
