@@ -90,3 +90,12 @@ def test_only_a_run_that_can_feed_a_lut_becomes_latest(tmp_path):
 
     assert _feeds_a_lut(table(tmp_path / "host", HOST))
     assert not _feeds_a_lut(table(tmp_path / "qemu", Where("vm", "a53", (0,), 1, True, "emulated", "-mcpu=cortex-a53")))
+
+
+def test_bench_lut_says_where_each_table_was_measured(tmp_path, capsys):
+    from bench.cli.main import main
+
+    table(tmp_path / "host", HOST)
+    assert main(["lut", str(tmp_path / "host"), "--out", str(tmp_path / "lut")]) == 0
+    out = capsys.readouterr().out
+    assert "local/host/t1: measured x86 host, NEON emulated through SIMDe" in out and "note: host figures" in out
