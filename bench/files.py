@@ -55,11 +55,15 @@ def kernels_dir() -> Path:
     return _shipped("kernels_c")
 
 
+BUILD_DIR_ENV = "WB_BUILD_DIR"
+
+
 def build_dir() -> Path:
-    """Where runner builds go: `kernels_c/build` in a source checkout, the per-user cache for an
-    installed package (its share/ directory is not the user's to write)."""
-    k = kernels_dir()
-    return k / "build" if k.parent == _SOURCE_ROOT else user_cache_dir() / "build"
+    """Where runner and library builds go: `$WB_BUILD_DIR` when set, else the per-user cache
+    (`~/.cache/winobench/build`), for a source checkout and an installed package alike: builds are
+    keyed by the hash of their sources, flags and compiler, so a clone and an installed copy of the
+    same sources share each build instead of compiling it twice."""
+    return Path(os.environ[BUILD_DIR_ENV]) if os.environ.get(BUILD_DIR_ENV) else user_cache_dir() / "build"
 
 
 def user_cache_dir() -> Path:

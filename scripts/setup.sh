@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # Makes this checkout ready to run: system packages (via apt, as root or with sudo), a virtual
 # environment in .venv and the package installed into it. Safe to run again: it only does what is missing.
+#   scripts/setup.sh       everything: the test suite, the cross build, the emulated board, llvm
+#   scripts/setup.sh run   only what `make run` (a sweep on this machine) needs: gcc, SIMDe, the package
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mode=${1:-all}
+[[ $mode == all || $mode == run ]] || { echo "setup: bad mode '$mode'; accepted: all, run" >&2; exit 2; }
 
-# Tool or file -> Debian package providing it.
+# Tool or file -> Debian package providing it; RUN_NEEDED is all the main job (`make run`) needs.
+declare -A RUN_NEEDED=(
+    [/usr/include/simde/arm/neon.h]=libsimde-dev
+    [gcc]=gcc
+    [make]=make
+)
 declare -A NEEDED=(
     [aarch64-linux-gnu-gcc]=gcc-aarch64-linux-gnu
     [qemu-aarch64]=qemu-user
@@ -25,6 +34,11 @@ declare -A NEEDED=(
     # Google Benchmark's compare.py, which the test of `bench lut --format gbench` runs
     [/usr/share/benchmark/compare.py]=libbenchmark-tools
 )
+if [[ $mode == run ]]; then
+    unset NEEDED
+    declare -A NEEDED
+    for k in "${!RUN_NEEDED[@]}"; do NEEDED[$k]=${RUN_NEEDED[$k]}; done
+fi
 missing=()
 for thing in "${!NEEDED[@]}"; do
     if [[ $thing == /* ]]; then [[ -e $thing ]] || missing+=("${NEEDED[$thing]}")
@@ -51,18 +65,21 @@ fi
 # The image build runs arm64 maintainer scripts under qemu-user through binfmt_misc, which is not
 # mounted by default: mount it and enable qemu-aarch64 (root only; bench board up says what is missing).
 binfmt=/proc/sys/fs/binfmt_misc
-if [[ $(id -u) -eq 0 ]] && ! grep -qs '^enabled' "$binfmt/qemu-aarch64"; then
+if [[ $mode == all && $(id -u) -eq 0 ]] && ! grep -qs '^enabled' "$binfmt/qemu-aarch64"; then
     [[ -e $binfmt/register ]] || mount -t binfmt_misc binfmt_misc "$binfmt" 2>/dev/null || true
     update-binfmts --enable qemu-aarch64 2>/dev/null || true
 fi
 
 # Virtual environment; reinstall the package only when pyproject.toml changed.
 [[ -x .venv/bin/python ]] || python3 -m venv .venv
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
-if [[ ! -e $stamp ]]; then
+# `run` installs the package alone; `all` with its test extra (a full install also serves `run`).
+hash=$(sha256sum pyproject.toml | cut -c1-16)
+stamp=.venv/.installed-$mode-$hash
+if [[ ! -e $stamp && ! -e .venv/.installed-all-$hash ]]; then
     echo "setup: installing the Python package and its dependencies into .venv"
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e '.[test]'
+    if [[ $mode == all ]]; then .venv/bin/python -m pip install -q -e '.[test]'
+    else .venv/bin/python -m pip install -q -e .; fi
     rm -f .venv/.installed-*
     touch "$stamp"
 fi

@@ -35,7 +35,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench.boards.vm_image import IMAGE_DIR_ENV
+# The suite's builds stay in this checkout (kernels_c/build, kept between runs), not in the user's
+# cache: set before bench.native.build reads it, so every `bench` subprocess sees it too.
+os.environ.setdefault("WB_BUILD_DIR", str(Path(__file__).resolve().parents[1] / "kernels_c" / "build"))
+
+from bench.boards.vm_image import IMAGE_DIR_ENV  # noqa: E402
 from bench.native import build
 from tests.support import SSHD, SshServer, labgrid_env, optional_extra, start_lab, start_sshd
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bench.errors import UsageError
+from bench.measure.fidelity import CAVEATS, label, where_of
 from bench.measure.results import KEY_COLUMNS
 from bench.operators import OUR_ENGINE, op_key
 
@@ -88,3 +90,27 @@ def summary_line(cmp: pd.DataFrame) -> str:
     faster = changed - int((cmp["changed"] & (cmp["change"] > 0)).sum())
     return (f"{n} matching cases: {changed} changed ({100 * changed / max(n, 1):.1f}%; {faster} faster, "
             f"{changed - faster} slower), {slower} slower beyond the threshold; {few} with too few repetitions")
+
+
+def wheres(table: pd.DataFrame) -> dict:
+    """{KEY_COLUMNS values: where} of a latency table (bench.measure.results.ResultsDir.dataframe)."""
+    return {tuple(r[c] for c in KEY_COLUMNS): where_of(r) for r in table.to_dict("records")}
+
+
+def check_same_where(cmp: pd.DataFrame, old: dict, new: dict) -> list[str]:
+    """Lines saying where each side was measured (bench.measure.fidelity); UsageError when a case was
+    measured in one place on one side and in another on the other (native against host-simde or
+    emulated compares builds, not changes), naming the first such case."""
+    old_seen, new_seen = set(), set()
+    for r in cmp.to_dict("records"):
+        key = tuple(r[c] for c in KEY_COLUMNS)
+        a, b = old.get(key, ""), new.get(key, "")
+        if a and b and a != b:
+            raise UsageError(f"{case_label(r)} was measured {label(a, r['core'])} in OLD and {label(b, r['core'])} "
+                             "in NEW; comparing them would measure the emulation, not a change (compare runs "
+                             "measured the same way)")
+        old_seen.add(a)
+        new_seen.add(b)
+    lines = [f"{side} measured: {'; '.join(label(w) for w in sorted(seen))}"
+             for side, seen in (("old", old_seen), ("new", new_seen))]
+    return lines + [f"note: {CAVEATS[w]}" for w in sorted(old_seen | new_seen) if w in CAVEATS]

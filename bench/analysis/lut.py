@@ -62,7 +62,7 @@ def build_lut(df, samples: dict | None = None) -> list[dict]:
     per (board, core, threads, layer, operator). Emulated timings mean nothing and never enter a LUT.
     `samples`: {KEY_COLUMNS values: [total ms, ...]} (bench.analysis.provenance.total_samples) gives
     each entry its mean, standard deviation (n - 1) and number of samples; without, they are empty."""
-    ok = df[(df["status"] == "ok") & (~df["emulated"].astype(bool))]
+    ok = df[(df["status"] == "ok") & (~df["emulated"].astype(bool)) & (df.get("where", "") != "emulated")]
     rows = []
     for r in ok.to_dict("records"):
         key = tuple(r.get(c) for c in KEY_COLUMNS)
@@ -77,7 +77,9 @@ def build_lut(df, samples: dict | None = None) -> list[dict]:
             "median_ms": r["total_ms"], "p90_ms": _num(r["total_p90_ms"]),
             "input_ms": _num(r["input_ms"]), "gemm_ms": _num(r["gemm_ms"]), "output_ms": _num(r["output_ms"]),
             "sqnr_db": _num(r.get("sqnr_db")), "max_abs": _num(r.get("max_abs")), "rel_l2": _num(r.get("rel_l2")),
+            "sqnr_cal_db": _num(r.get("sqnr_cal_db")),
             **sample_stats((samples or {}).get(key)), "cpus": r["cpus"], "run": _int_or_none(r.get("run")),
+            "where": r.get("where") or None, "cpu_flag": r.get("cpu_flag") or None, "lanes": r.get("lanes") or None,
         })
     return rows
 
@@ -426,8 +428,12 @@ def _listing(names) -> str:
 # The fields of an entry; mean_ms, std_ms and n_samples are new in schema version 2 (empty in a
 # version 1 table, and in a lut.csv without those columns).
 V1_ENTRY_FIELDS = ("median_ms", "p90_ms", "input_ms", "gemm_ms", "output_ms", "sqnr_db", "max_abs", "rel_l2")
-ENTRY_FIELDS = ("median_ms", "p90_ms", "mean_ms", "std_ms", "n_samples", "input_ms", "gemm_ms", "output_ms",
-                "sqnr_db", "max_abs", "rel_l2")
+NUMBER_FIELDS = ("median_ms", "p90_ms", "mean_ms", "std_ms", "n_samples", "input_ms", "gemm_ms", "output_ms",
+                 "sqnr_db", "max_abs", "rel_l2", "sqnr_cal_db")
+# Words, new in schema version 2 tables written since: where it ran (bench.measure.fidelity), the
+# build's CPU flag and the int8 dense kernels' lane widths (bench.measure.cases.Case.lanes).
+TEXT_FIELDS = ("where", "cpu_flag", "lanes")
+ENTRY_FIELDS = NUMBER_FIELDS + TEXT_FIELDS
 
 
 def _read_json_tables(path: Path) -> tuple[dict, dict, dict]:
@@ -459,6 +465,10 @@ def _check_entry(entry, where: str) -> None:
     if not isinstance(entry, dict) or set(entry) - set(ENTRY_FIELDS):
         raise UsageError(f"{where[:200]}: not a LUT entry (a table of {', '.join(ENTRY_FIELDS)})")
     for k, v in entry.items():
+        if k in TEXT_FIELDS:
+            if not (v is None or (isinstance(v, str) and len(v) <= 100)):
+                raise UsageError(f"{where[:200]}: bad {k} {str(v)[:40]!r}; expected a short text or null")
+            continue
         if not (v is None or (type(v) in (int, float) and not math.isnan(v))):
             raise UsageError(f"{where[:200]}: bad {k} {str(v)[:40]!r}; expected a number or null")
     median = entry.get("median_ms")
@@ -475,7 +485,8 @@ def _read_csv_tables(path: Path) -> dict:
         needed = ("board", "core", "threads", "layer", "op") + V1_ENTRY_FIELDS
         if not set(needed) <= set(reader.fieldnames or []):
             raise UsageError(f"{path}: not a winobench lut.csv (columns needed: {', '.join(needed)})")
-        rows = [{**r, **{k: _cell(r.get(k), k, path, reader.line_num) for k in ENTRY_FIELDS}} for r in reader]
+        rows = [{**r, **{k: _cell(r.get(k), k, path, reader.line_num) for k in NUMBER_FIELDS},
+                 **{k: r.get(k) or None for k in TEXT_FIELDS}} for r in reader]
     except (UnicodeDecodeError, csv.Error) as e:
         raise UsageError(f"{path}: not a readable winobench lut.csv ({str(e)[:100]})") from None
     return _tables_from_rows(rows, path)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from bench.measure.fidelity import CAVEATS
+from bench.measure.fidelity import label as where_label
 from bench.errors import UsageError, shown
 from bench.files import read_mapping
 from bench.layers import Layer
@@ -106,6 +108,12 @@ def _add_own(out: dict, lut: LUT, layers, tiles: dict, bits: int, scheme: str) -
         out[" ".join([OWN, precision_name(bits), scheme_suffix(scheme)]).strip()] = choice
 
 
+def table_where(lut: LUT) -> str:
+    """Where a table's entries were measured (bench.measure.fidelity), one value or several joined."""
+    seen = {e.get("where") or "" for ops in lut.layers.values() for e in ops.values()}
+    return "+".join(sorted(seen))
+
+
 def network_rows(lut: LUT, layers, assign=None, predict: bool = False) -> list[dict]:
     """Rows of the network table for one LUT: the given assignment, or each operator used everywhere
     plus the fastest operator per layer (and, for layers with their own transforms, those: beside the
@@ -138,7 +146,7 @@ def network_rows(lut: LUT, layers, assign=None, predict: bool = False) -> list[d
             net = lut.network_latency(layers, choice, predict=predict)
         except (LUTError, ValueError) as e:
             raise UsageError(f"{lut.name}: {e}") from None
-        rows.append({"table": lut.name, "assignment": label, **{k: net[k] for k in
+        rows.append({"table": lut.name, "where": table_where(lut), "assignment": label, **{k: net[k] for k in
                      ("total_ms", "input_ms", "gemm_ms", "output_ms", "predicted_ms")},
                      "speedup": base / net["total_ms"] if base else float("nan")})
     return rows
@@ -148,11 +156,16 @@ def format_table(rows: list[dict], layers) -> str:
     n = sum(l.count for l in layers)
     lines = []
     for table in dict.fromkeys(r["table"] for r in rows):
-        lines.append(f"{table}: network of {n} layers ({len(layers)} shapes); ms, stage sums of count x median")
+        where = next(r["where"] for r in rows if r["table"] == table)
+        words = " + ".join(where_label(w, table.split("/")[1]) for w in where.split("+"))
+        lines.append(f"{table} ({words}): network of {n} layers "
+                     f"({len(layers)} shapes); ms, stage sums of count x median")
         lines.append(f"  {'assignment':<28} {'total':>9} {'input':>9} {'gemm':>9} {'output':>9} {'vs im2row fp32':>15}")
         for r in (r for r in rows if r["table"] == table):
             speed = "-" if r["speedup"] != r["speedup"] else f"{r['speedup']:.2f}x"
             pred = f"  ({r['predicted_ms']:.3f} ms predicted)" if r["predicted_ms"] else ""
             stages = " ".join("        -" if r[s] != r[s] else f"{r[s]:>9.3f}" for s in ("input_ms", "gemm_ms", "output_ms"))
             lines.append(f"  {r['assignment']:<28} {r['total_ms']:>9.3f} {stages} {speed:>15}{pred}")
+    wheres = {w for r in rows for w in r["where"].split("+")}
+    lines += [f"note: {CAVEATS[w]}" for w in sorted(wheres) if w in CAVEATS]
     return "\n".join(lines)

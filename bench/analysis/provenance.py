@@ -19,13 +19,9 @@ pipeline, not an Arm latency). Without raw.jsonl only board, core, threads and C
 from __future__ import annotations
 
 from bench.analysis.lut import table_name
+from bench.measure.fidelity import WHERE_MEANS
 from bench.measure.results import KEY_COLUMNS, RAW_NAME, iter_records, kept_samples
 
-WHERE_MEANS = {
-    "native": "the kernels ran natively on the board's cores",
-    "emulated": "under qemu emulation: the timings say nothing about real cores",
-    "host-simde": "on an x86 host, the NEON kernels through SIMDe: the pipeline, not an Arm core's latency",
-}
 CPU_FIELDS = ("cur_khz", "max_khz", "governor")
 
 
@@ -89,6 +85,9 @@ def _table_provenance(records: list[dict], rows: list[dict]) -> dict:
 def _where(runners: list[dict]) -> str | None:
     if not runners:
         return None
+    recorded = {r.get("where") for r in runners if r.get("where")}
+    if len(recorded) == 1:
+        return recorded.pop()
     if any(r.get("emulated") for r in runners):
         return "emulated"
     if any((r.get("features") or {}).get("neon_emulated") for r in runners):

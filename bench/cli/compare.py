@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.cli.options import add_parser
+from bench.cli.options import add_parser, derived_dir
 from bench.errors import MeasurementError, UsageError
 from bench.files import check_output_dir, output_dir, replacing
-from bench.measure.results import load_samples
+from bench.measure.results import ResultsDir, load_samples
 
 
 def register(sub) -> None:
@@ -25,7 +25,8 @@ def register(sub) -> None:
                    help="smallest change of the median, in %%, that counts as changed (default 5)")
     p.add_argument("--fail-above", type=float, default=10.0,
                    help="exit 1 when a case got significantly slower by more than this many %% (default 10)")
-    p.add_argument("--out", help="where compare.csv and the plot go (default: NEW/compare)")
+    p.add_argument("--out", help="where compare.csv and the plot go (default: tables/derived/OLD-vs-NEW; "
+                                 "never into OLD or NEW unless given)")
     p.set_defaults(func=_compare)
 
 
@@ -39,7 +40,7 @@ def _check(args) -> None:
 
 
 def _compare(args) -> int:
-    from bench.analysis.compare import compare, format_table, summary_line  # pandas: only when comparing
+    from bench.analysis.compare import check_same_where, compare, format_table, summary_line, wheres  # pandas: only now
 
     _check(args)
     old, new = load_samples(args.old, f"{args.stage}_ms"), load_samples(args.new, f"{args.stage}_ms")
@@ -51,14 +52,17 @@ def _compare(args) -> int:
     if cmp.empty:
         raise UsageError(f"{args.old} and {args.new} have no case in common (same board, core, threads, "
                          "bits, algo, transform and layer)")
-    out = output_dir(Path(args.out) if args.out else Path(args.new) / "compare")
+    where_lines = check_same_where(cmp, wheres(ResultsDir.load(args.old).dataframe()),
+                                   wheres(ResultsDir.load(args.new).dataframe()))
+    out = output_dir(Path(args.out) if args.out else derived_dir(Path(args.old), Path(args.new)))
     with replacing(out / "compare.csv") as tmp:
         cmp.to_csv(tmp, index=False)
     from bench.analysis.plots import compare_plot  # matplotlib is slow to import: only now
 
     print(format_table(cmp))
     print(summary_line(cmp))
-    for p in [out / "compare.csv", *compare_plot(cmp, out, args.min_change / 100)]:
+    print("\n".join(where_lines))
+    for p in [out / "compare.csv", *compare_plot(cmp, out, args.min_change / 100, where_lines)]:
         print(f"wrote {p}")
     if cmp["few_reps"].any():
         print(f"warning: {int(cmp['few_reps'].sum())} case(s) have fewer than 9 samples on a side (too few "

@@ -11,12 +11,13 @@ import sys
 from pathlib import Path
 
 from bench.analysis.exports import FORMATS, gbench_document, ofa_documents, pyperf_document
-from bench.analysis.lut import build_lut, fit_predictors, lut_json
+from bench.analysis.lut import build_lut, fit_predictors, lut_json, table_name
 from bench.analysis.predict import MIN_LAYERS
 from bench.analysis.provenance import provenance, read_metadata, total_samples
-from bench.cli.options import add_parser
+from bench.cli.options import add_parser, derived_dir
 from bench.errors import UsageError
 from bench.files import check_output_dir, output_dir, replacing
+from bench.measure.fidelity import CAVEATS, label
 from bench.measure.results import ResultsDir
 from bench.operators import parse_choices
 
@@ -31,7 +32,7 @@ def register(sub) -> None:
                    "--format adds once-for-all YAML (ofa-BOARD-CORE-tN.yaml), pyperf JSON (lut.pyperf.json) "
                    "and Google Benchmark JSON (lut.gbench.json).")
     p.add_argument("results", help="a results directory (or its latency.csv)")
-    p.add_argument("--out", help="output directory (default: the results directory)")
+    p.add_argument("--out", help="output directory (default: tables/derived/NAME; never into RESULTS unless given)")
     p.add_argument("--format", default="lut",
                    help=f"comma-separated from {', '.join(FORMAT_CHOICES)} (default: lut, i.e. lut.csv + lut.json)")
     p.set_defaults(func=_lut)
@@ -91,6 +92,17 @@ def write_texts(texts: dict[Path, str]) -> None:
             stack.enter_context(replacing(path)).write_text(text)
 
 
+def where_report(rows: list[dict]) -> str:
+    """Where each table was measured, in words, and what host figures mean (bench.measure.fidelity)."""
+    tables: dict = {}
+    for r in rows:
+        tables.setdefault(table_name(r), set()).add((r.get("where") or "", r.get("cpu_flag") or ""))
+    lines = [f"{name}: measured {', '.join(label(w, name.split('/')[1], f) for w, f in sorted(seen))}"
+             for name, seen in tables.items()]
+    wheres = {w for seen in tables.values() for w, _ in seen}
+    return "\n".join(lines + [f"note: {CAVEATS[w]}" for w in sorted(wheres) if w in CAVEATS])
+
+
 def predictor_report(predictors: dict) -> str:
     """The cross-validated error of every latency model (bench.analysis.predict), one line per operator."""
     lines = []
@@ -111,7 +123,7 @@ def _lut(args) -> int:
     formats = parse_choices(args.format, "--format", FORMAT_CHOICES)
     check_output_dir(args.out)
     results = ResultsDir.load(args.results)
-    out = Path(args.out) if args.out is not None else results.path
+    out = Path(args.out) if args.out is not None else derived_dir(results.path)
     others = [f for f in formats if f != "lut"]
     texts = export_texts(results, out, others) if others else {}   # refusals come before any file is written
     output_dir(out)
@@ -120,6 +132,7 @@ def _lut(args) -> int:
         predictors = fit_predictors(rows) if rows else {}
         csv_path, json_path, n = write_lut(results, out, predictors)
         print(f"wrote {n} entries to {csv_path} and {json_path}")
+        print(where_report(rows))
         print(predictor_report(predictors))
     write_texts(texts)
     for path in texts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.cli.options import add_parser
+from bench.cli.options import add_parser, derived_dir
 from bench.analysis.lut import build_lut, fit_predictors
 from bench.analysis.network import format_table, load_assignment, luts_from_rows, network_rows
 from bench.errors import UsageError
@@ -26,7 +26,7 @@ def register(sub) -> None:
     p.add_argument("--assign", help="an operator key used everywhere (e.g. f4-static-int8) or a JSON/TOML "
                                     "file mapping layers to operators (default: each operator, and the fastest per layer)")
     p.add_argument("--predict", action="store_true", help="predict layers missing from the table (bench lut's models)")
-    p.add_argument("--out", help="where network.csv and the plot go (default: RESULTS/network)")
+    p.add_argument("--out", help="where network.csv and the plot go (default: tables/derived/NAME/network; never into RESULTS unless given)")
     p.set_defaults(func=_network)
 
 
@@ -57,7 +57,7 @@ def _network(args) -> int:
     luts = luts_from_rows(rows, fit_predictors(rows) if args.predict else None)
     table = [r for lut in luts for r in network_rows(lut, layers, assign, predict=args.predict)]
     print(format_table(table, layers))
-    out = output_dir(Path(args.out) if args.out else results.path / "network")
+    out = output_dir(Path(args.out) if args.out else derived_dir(results.path, kind="network"))
     with replacing(out / "network.csv") as tmp:
         pd.DataFrame(table).to_csv(tmp, index=False)
     from bench.analysis.plots import network_plot  # matplotlib is slow to import: only now

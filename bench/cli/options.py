@@ -139,3 +139,11 @@ def default_results_root() -> Path:
         return Path("tables")
     base = os.environ.get(DATA_ENV) or str(Path.home() / ".local" / "share")
     return Path(base) / "winobench" / "tables"
+
+
+def derived_dir(*results: Path, kind: str = "") -> Path:
+    """Where a command that reads results directories writes without --out: never into them (they
+    hold measurements, perhaps someone else's), but `derived/NAME[/KIND]` under the default results
+    root, NAME the directory's own name (`A-vs-B` for two); `tables/latest` resolves to its run."""
+    name = "-vs-".join(Path(r).resolve().name for r in results)
+    return default_results_root() / "derived" / name / kind if kind else default_results_root() / "derived" / name

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import shlex
 import sys
+import time
 from pathlib import Path
 
 from bench.boards.profiles import check_core_arg
@@ -24,6 +25,7 @@ from bench.measure.protocol import MAX_MIN_TIME_MS, MAX_REPS, MAX_RUNNER_CPUS, R
 from bench.measure.results import ResultsDir, ResultsLock
 from bench.measure.sweep import Plan, Settings, progress_bar, run, summary, todo
 from bench.measure.targets import close_all, connect_all, plan_targets
+from bench.native.build import BUILD_DIR, compile_jobs, reporting
 from bench.operators import ALGOS, ENGINES, OUR_ENGINE, SCHEMES, operator_label, parse_algos, parse_bits, parse_engines, parse_schemes
 
 
@@ -168,15 +170,39 @@ def _measure(args, plan: Plan, n_cases: int, settings, results, profile_warnings
     meta = {"command": "bench " + shlex.join(args.argv), "boards": [r.board.name for r in reached.values()],
             "core": args.core or "all", "profile_warnings": profile_warnings}
     try:
-        counts = run(plan, settings, results, meta, progress)
+        with reporting(_build_report(bar, args.quiet)):
+            counts = run(plan, settings, results, meta, progress)
     except KeyboardInterrupt:
         print(f"bench run: interrupted; the {len(results.rows)} cases measured so far are in {out} "
               f"(continue with: bench run --resume --out {out} ...)", file=sys.stderr)
         return 130
     finally:
         bar.close()
-    _link_latest(out)
+    if _feeds_a_lut(results):
+        _link_latest(out)
     return _report(results, counts)
+
+
+def _build_report(bar, quiet: bool):
+    """Builds before the first case, shown: a line when one starts and ends, its files counted on the bar."""
+    started = {}
+
+    def report(what: str, done: int, total: int) -> None:
+        if quiet:
+            return
+        from tqdm import tqdm
+
+        if done == 0:
+            started[what] = time.monotonic()
+            tqdm.write(f"bench run: building {what}: {total} files, {compile_jobs()} at once "
+                       f"(once per version of the sources; cached in {BUILD_DIR})", file=sys.stderr)
+        bar.set_description_str(f"building {what}: {done}/{total} files")
+        if done == total:
+            tqdm.write(f"bench run: built {what} in {time.monotonic() - started.get(what, time.monotonic()):.0f} s",
+                       file=sys.stderr)
+            bar.set_description_str("")
+
+    return report
 
 
 def _report(results, counts) -> int:
@@ -201,8 +227,15 @@ def _default_out(boards) -> Path:
     return default_results_root() / f"{'+'.join(check_name(b.name) for b in boards)}-{stamp}"
 
 
+def _feeds_a_lut(results) -> bool:
+    """Whether the table has a successful case measured on real cores or the host (not under qemu):
+    only such a run becomes `latest`, so `bench lut tables/latest` always has something to read."""
+    return any(r["status"] == "ok" and not r.get("emulated") and r.get("where") != "emulated" for r in results.rows)
+
+
 def _link_latest(out: Path) -> None:
-    """latest -> the newest results directory of the default results root (for the README's commands)."""
+    """latest -> the newest results directory of the default results root whose rows can feed a LUT
+    (for the README's commands)."""
     root = default_results_root()
     if out.resolve().parent != root.resolve():
         return

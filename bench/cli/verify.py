@@ -3,7 +3,9 @@ print an error table; exit 1 when a result is wrong.
 
 What "wrong" means:
 - fp32: relative L2 error against the runner's double-precision direct convolution above
-  FP32_GROWTH * eps32 * sqrt(9 Cin) (the rounding a correct kernel can accumulate; kernels_c/README.md);
+  max(FP32_GROWTH, A) * eps32 * sqrt(9 Cin), A the transform's amplification of rounding errors
+  from the magnitudes of AT, G and BT (bench.numerics.winograd.fp32_amplification; 1 for im2row):
+  the rounding a correct kernel can accumulate, printed with each result (kernels_c/README.md);
 - int8: output bytes differing from the host build of the same kernels on the same data (the host
   build is tested bit for bit against the numpy reference of the int8 scheme); the int8 error
   against the direct convolution is the scheme's and is printed, not judged;
@@ -20,13 +22,14 @@ import sys
 from bench.cli.options import add_board_arguments, add_parser, boards_from_args
 from bench.errors import MeasurementError, UsageError
 from bench.layers import Layer, custom_layers
-from bench.measure.accuracy import host_build_run, is_exact_transform, same_matrices_check
+from bench.measure.accuracy import host_build_run, is_exact_transform, same_matrices_check, transform_of
 from bench.measure.cases import expand, parse_transforms
 from bench.measure.deploy import StreamOptions
 from bench.measure.farm import run_farm
 from bench.measure.protocol import CaseRecord, Repetition, fp32_tolerance
 from bench.native.kernels import checksum
-from bench.operators import ALGOS, parse_algos, parse_bits
+from bench.numerics.winograd import cook_toom, fp32_amplification
+from bench.operators import ALGOS, TILE, parse_algos, parse_bits
 
 DEFAULT_LAYERS = [Layer(1, 1, 3, 5), Layer(7, 13, 3, 5), Layer(7, 13, 17, 5), Layer(16, 16, 32, 16)]
 
@@ -53,6 +56,15 @@ def _host_build_checksum(case) -> str:
     return checksum(host_build_run(case, case.layer.h, case.layer.w)[2])
 
 
+def tolerance_of(case) -> tuple[float, str]:
+    """The fp32 tolerance of a case from its transform's amplification (protocol.fp32_tolerance),
+    and the words that print it."""
+    t = None if case.algo == "im2row" else transform_of(case) or cook_toom(TILE[case.algo])
+    amp = 1.0 if t is None else fp32_amplification(t)
+    tol = fp32_tolerance(case.layer.cin, amp)
+    return tol, f"tolerance {tol:.2g} (transform amplification {amp:.3g}, Cin {case.layer.cin})"
+
+
 def judge(case, rec: CaseRecord) -> tuple[bool, str]:
     """(passed, note) for one runner --verify record."""
     if not rec.ok:
@@ -61,10 +73,10 @@ def judge(case, rec: CaseRecord) -> tuple[bool, str]:
         return _judge_learned(case, rec)
     err = rec.error or {}
     if case.bits == 32:
-        rel, tol = err.get("rel_l2"), fp32_tolerance(case.layer.cin)
+        rel, (tol, words) = err.get("rel_l2"), tolerance_of(case)
         if rel is None or rel > tol:
-            return False, f"relative L2 {rel:.3g} above the fp32 tolerance {tol:.2g}"
-        return True, ""
+            return False, f"relative L2 {rel:.3g} above the fp32 {words}"
+        return True, f"fp32 {words}"
     expected = _host_build_checksum(case)
     if rec.checksum != expected:
         return False, f"int8 output differs from the host build (checksum {rec.checksum} vs {expected})"
@@ -81,7 +93,7 @@ def _judge_learned(case, rec: CaseRecord) -> tuple[bool, str]:
         if rec.checksum != _host_build_checksum(case):
             return False, f"int8 output differs from the host build; {own}"
         return True, f"bit-exact with the host build; {own}"
-    tol = fp32_tolerance(case.layer.cin)
+    tol, _ = tolerance_of(case)
     if c["rel_l2"] > tol:
         return False, f"host build: relative L2 {c['rel_l2']:.3g} vs same-matrix Winograd above {tol:.2g}; {own}"
     if rec.checksum == c["checksum"]:

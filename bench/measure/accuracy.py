@@ -21,6 +21,10 @@ from bench.operators import NO_TRANSFORM
 
 ERROR_CROP = 16
 SEED = 1  # the runner's default --seed: x from SEED, weights from SEED + 1 (kernels_c/RUNNER.md)
+# int8 as deployed: ranges calibrated on CALIBRATION_BATCHES batch of other data (seeded, never the
+# evaluated x), reported as `sqnr_cal_db` beside the per-input best case `sqnr_db`.
+CALIBRATION_SEED = 1001
+CALIBRATION_BATCHES = 1
 
 
 def host_build_run(case: Case, h: int, w: int):
@@ -38,7 +42,14 @@ def case_errors(case: Case) -> dict:
     """{"sqnr_db", "max_abs", "rel_l2", "error_h", "error_w"} for one case."""
     h, w = min(case.layer.h, ERROR_CROP), min(case.layer.w, ERROR_CROP)
     x, weights, out = host_build_run(case, h, w)
-    return {**error_metrics(out, conv2d_direct(x, weights)), "error_h": h, "error_w": w}
+    ref = conv2d_direct(x, weights)
+    errors = {**error_metrics(out, ref), "error_h": h, "error_w": w}
+    if case.bits == 8:
+        x_cal = kernels.gaussian(x.shape, CALIBRATION_SEED)
+        transform = "static" if case.transform == NO_TRANSFORM else case.transform
+        deployed = kernels.conv2d_int8_calibrated(x, weights, x_cal, algo=case.algo, transform=transform, scheme=case.scheme)
+        errors.update(sqnr_cal_db=error_metrics(deployed, ref)["sqnr_db"], calibration_seed=CALIBRATION_SEED)
+    return errors
 
 
 IDENTITY_TOL = 1e-9  # above this a transform is not an exact Winograd transform (a learned one)

@@ -8,6 +8,7 @@ anything is built or measured, and raises UsageError with the bad value and the 
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +16,12 @@ from pathlib import Path
 from bench.errors import UsageError, choice_error
 from bench.layers import Layer
 from bench.measure.protocol import CaseSpec
+from bench.numerics.matrix_quant import lane_variant
 from bench.numerics.trained import NOT_WINOGRAD_ERROR
-from bench.numerics.winograd import identity_error, load_transform, named_transform_path, tile_origin_of
+from bench.numerics.winograd import (identity_error, learned_stand_in_path, load_transform, named_transform_path,
+                                     tile_origin_of)
 from bench.operators import (BUILTIN_TRANSFORMS, ENGINE_VARIANTS, NAMED_TRANSFORMS, NO_SCHEME, NO_TRANSFORM, OUR_ENGINE,
-                             TILE, TILE_ORIGINS, sweep_scheme)
+                             SCHEMES, TILE, TILE_ORIGINS, sweep_scheme)
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,10 @@ class Case:
 
     @property
     def transform_file(self) -> Path | None:
-        """The transform file of a case fed one (a shipped named one or the user's), else None."""
+        """The transform file of a case fed one (a shipped named one, the `learned` operator's
+        stand-in for trained matrices, or the user's), else None."""
+        if self.transform == "learned" and self.algo in TILE:
+            return learned_stand_in_path(TILE[self.algo])
         if self.transform in (NO_TRANSFORM, *BUILTIN_TRANSFORMS):
             return None
         if self.transform in NAMED_TRANSFORMS:   # a shipped transform, named as such in the tables
@@ -57,10 +63,26 @@ class Case:
                         origin=self.origin)
 
     @property
+    def lanes(self) -> str | None:
+        """The int8 dense tile kernels' lane widths this case runs (`in16/16 out32/32`,
+        bench.numerics.matrix_quant.lane_variant); None where no such choice is made (fp32, im2row,
+        static kernels, and the tap and wide schemes, whose kernels have one width)."""
+        path = self.transform_file
+        if self.bits != 8 or path is None or self.scheme not in (SCHEMES[0], NO_SCHEME):
+            return None
+        return _lane_variant(str(path))
+
+    @property
     def work(self) -> float:
         """Relative cost for progress estimates: the MACs of a direct conv, plus a fixed overhead."""
         l = self.layer
         return l.h * l.w * l.cin * l.cout * 9 + 1e5
+
+
+@functools.lru_cache(maxsize=64)
+def _lane_variant(path: str) -> str:
+    t = load_transform(path)
+    return lane_variant(t.AT, t.BT)
 
 
 def parse_transforms(text: str) -> list[str]:

@@ -18,7 +18,6 @@ not a record) with their board context (`Where`), and failures that should not s
 from __future__ import annotations
 
 import dataclasses
-import platform
 import shutil
 import signal
 import sys
@@ -30,13 +29,13 @@ from typing import Iterator, Sequence
 
 from bench.boards.leftovers import remove_leftovers
 from bench.boards.profiles import Board
-from bench.boards.topology import Cluster, normalize_arch
+from bench.boards.topology import Cluster
 from bench.boards.transport import Process, Transport, TransportError, TransportTimeout
 from bench.measure.protocol import (CaseRecord, CaseSpec, DeployInfo, Diagnostic, ErrorKind, InfoRecord, Record,
                                     Repetition, Where, case_deadline_s, parse_record)
-from bench.measure.targets import Target
+from bench.measure.targets import Target, build_target
 from bench.files import make_scratch_dir, remove_dead_scratch
-from bench.native.build import BuildError, build_runner, verified_digest
+from bench.native.build import BuildError, build_library, build_runner, verified_digest
 from bench.numerics.winograd import load_transform, save_transform
 
 RUNNER_NAME = "wb-runner"
@@ -69,19 +68,6 @@ def failed_all(jobs, kind: ErrorKind, message: str, where: Where) -> Iterator[Ca
 _build_lock = threading.Lock()
 
 
-def build_target(board: Board) -> str:
-    """build_runner's target for a board: the aarch64 (static, cross) build for Arm boards, emulated
-    or not; `host` for a board of this machine's own architecture."""
-    arch = normalize_arch(board.arch or "")
-    here = normalize_arch(platform.machine())
-    if arch == "aarch64":
-        return "aarch64"
-    if arch == here:
-        return "host"
-    raise ValueError(f"no runner build for architecture {board.arch!r} (this machine is {here}; "
-                     f"builds: host, aarch64)")
-
-
 def build_for(board: Board, cluster: Cluster) -> Path:
     """The runner binary for this board and cluster (bench.native.build caches by sources and flags)."""
     target = build_target(board)
@@ -89,6 +75,34 @@ def build_for(board: Board, cluster: Cluster) -> Path:
         if target == "host":
             return Path(build_runner("host"))
         return Path(build_runner("aarch64", cluster.mcpu, dotprod=cluster.dotprod))
+
+
+def build_all(targets: Sequence[Target], library: bool) -> list[str]:
+    """Every runner the targets need, and the host library when error figures are wanted, built
+    before the first timed case, so that no compiler competes with a timing (a build reports its
+    progress through bench.native.build.reporting). Returns what failed, one line each: the cases
+    of a runner that did not build fail with the reason later, one row each."""
+    failures, seen = [], set()
+    for t in targets:
+        try:
+            target = build_target(t.board)
+        except ValueError as e:
+            failures.append(str(e))
+            continue
+        key = (target,) if target == "host" else (target, t.cluster.mcpu, t.cluster.dotprod)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            build_for(t.board, t.cluster)
+        except Exception as e:  # reported per case when the runner is deployed
+            failures.append(f"runner build failed: {e}")
+    if library:
+        try:
+            build_library()
+        except Exception as e:  # the error figures of each case say so
+            failures.append(f"host library build failed: {e}")
+    return failures
 
 
 # ---------------------------------------------------------------------------------------------

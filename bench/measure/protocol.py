@@ -30,13 +30,16 @@ MAX_WARMUP = 100_000
 MAX_MIN_TIME_MS = 600_000  # 10 minutes per case: more is a typo (the runner itself takes any double)
 
 # fp32 kernels are correct when their relative L2 error against a double-precision direct
-# convolution stays under the rounding a correct kernel can accumulate (kernels_c/README.md).
+# convolution stays under the rounding a correct kernel can accumulate (kernels_c/README.md): eps
+# times the random walk over the 9 Cin products of each output, times what the transform makes of
+# each product's rounding (bench.numerics.winograd.fp32_amplification: 1 for im2row), and at least
+# FP32_GROWTH (the GEMM's blocked accumulation, the im2row floor).
 FP32_GROWTH = 64
 EPS32 = 2.0 ** -23
 
 
-def fp32_tolerance(cin: int) -> float:
-    return FP32_GROWTH * EPS32 * math.sqrt(9 * cin)
+def fp32_tolerance(cin: int, amplification: float = 1.0) -> float:
+    return max(FP32_GROWTH, amplification) * EPS32 * math.sqrt(9 * cin)
 
 
 class ErrorKind(str, enum.Enum):
@@ -135,22 +138,30 @@ STAGES = ("total", "input", "gemm", "output")
 
 @dataclass(frozen=True)
 class Where:
-    """The board context of a record: which board, core type and CPUs it ran on."""
+    """The board context of a record: which board, core type and CPUs it ran on; `fidelity` is where
+    the build ran (bench.measure.fidelity: native, emulated or host-simde) and `cpu_flag` the build's
+    -mcpu (or the host's -march)."""
 
     board: str
     core: str
     cpus: tuple[int, ...]
     threads: int
     emulated: bool
+    fidelity: str = ""
+    cpu_flag: str = ""
 
     @classmethod
     def from_json(cls, d: dict) -> "Where":
         return cls(str(d.get("board", "")), str(d.get("core", "")), tuple(d.get("cpus") or ()),
-                   int(d.get("threads", 1)), bool(d.get("emulated", False)))
+                   int(d.get("threads", 1)), bool(d.get("emulated", False)), str(d.get("where") or ""),
+                   str(d.get("cpu_flag") or ""))
 
     def to_json(self) -> dict:
-        return {"board": self.board, "core": self.core, "cpus": list(self.cpus), "threads": self.threads,
-                "emulated": self.emulated}
+        out = {"board": self.board, "core": self.core, "cpus": list(self.cpus), "threads": self.threads,
+               "emulated": self.emulated}
+        if self.fidelity:
+            out.update(where=self.fidelity, cpu_flag=self.cpu_flag)
+        return out
 
 
 @dataclass
@@ -250,6 +261,8 @@ class InfoRecord:
         out = dict(self.raw)
         if self.where:
             out.update(board=self.where.board, core=self.where.core, emulated=self.where.emulated)
+            if self.where.fidelity:
+                out.update(where=self.where.fidelity, cpu_flag=self.where.cpu_flag)
         if self.deploy:
             out["deploy"] = dataclasses.asdict(self.deploy)
         return out

@@ -47,11 +47,12 @@ CONTRACT_COLUMNS = ["board", "core", "cpus", "bits", "algo", "transform", "h", "
 COLUMNS = CONTRACT_COLUMNS + [
     "scheme", "engine", "threads", "emulated", "reps", "total_min_ms", "total_p10_ms", "total_p90_ms", "total_mad_ms",
     "weight_transform_ms", "gemm_gflops", "sqnr_db", "max_abs", "rel_l2", "layer", "count",
-    "engine_version", "error_kind", "message", "run", "transform_digest",
+    "engine_version", "error_kind", "message", "run", "transform_digest", "where", "cpu_flag", "lanes", "sqnr_cal_db",
 ]
 KEY_COLUMNS = ["board", "core", "threads", "engine", "bits", "algo", "transform", "scheme", "h", "w", "cin", "cout"]
 CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": str, "scheme": str, "transform_digest": str,
-              "engine": str, "engine_version": str, "status": str, "layer": str, "error_kind": str, "message": str}
+              "engine": str, "engine_version": str, "status": str, "layer": str, "error_kind": str, "message": str,
+              "where": str, "cpu_flag": str, "lanes": str}
 # Settings that change what a measurement means; --resume refuses to mix them unless told to.
 COMPARED_SETTINGS = ("threads", "min_reps", "min_time_ms", "warmup")
 
@@ -79,7 +80,8 @@ def row_from_case(rec: CaseRecord, case, run: int) -> dict:
            "engine_version": rec.raw.get("engine_version"), "h": l.h, "w": l.w,
            "cin": l.cin, "cout": l.cout, "status": rec.status, "threads": where.threads,
            "emulated": where.emulated, "layer": l.name, "count": l.count, "run": run,
-           "transform_digest": transform_digest(case.transform)}
+           "transform_digest": transform_digest(case.transform),
+           "where": where.fidelity or None, "cpu_flag": where.cpu_flag or None, "lanes": getattr(case, "lanes", None)}
     if rec.ok:
         for stage in STAGES:   # an engine exposes no stages: empty, not zero
             row[f"{stage}_ms"] = rec.stages[stage].median if stage in rec.stages else None
@@ -119,14 +121,23 @@ def kept_samples(samples: list) -> list:
     return [samples[i] for i in sorted(random.Random(n).sample(range(n), MAX_SAMPLES))]
 
 
-def _csv_text(rows: list[dict], header: bool) -> str:
+def _csv_text(rows: list[dict], header: bool, columns: list[str] = COLUMNS) -> str:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     if header:
         writer.writeheader()
     for r in rows:
-        writer.writerow({c: "" if r.get(c) is None else r[c] for c in COLUMNS})
+        writer.writerow({c: "" if r.get(c) is None else r[c] for c in columns})
     return buf.getvalue()
+
+
+def _header(csv_path: Path) -> list[str]:
+    """The columns of an existing latency.csv: a table begun by an older version keeps its own
+    (rows appended to it get those columns; raw.jsonl keeps the rest)."""
+    with open(csv_path, newline="") as f:
+        first = f.readline()
+    columns = next(csv.reader([first]), []) if first else []
+    return columns if set(CONTRACT_COLUMNS) <= set(columns) else COLUMNS
 
 
 def _append(path: Path, text: str) -> None:
@@ -244,6 +255,7 @@ class ResultsDir:
         self._runs = len(self._run_records)
         self.lock = lock
         self._open = False
+        self._columns = COLUMNS
 
     @property
     def rows(self) -> list[dict]:
@@ -310,6 +322,7 @@ class ResultsDir:
             self._write_new(csv_path, _csv_text([], header=True))
         elif _header(csv_path) != COLUMNS:   # written before a column was added: rewritten whole with today's
             self._write_new(csv_path, _csv_text(_read_rows(csv_path), header=True))
+        self._columns = _header(csv_path)
         if not raw_path.exists() or raw_path.stat().st_size == 0:
             header = {"type": "header", "tool": TOOL, "schema_version": SCHEMA_VERSION}
             self._write_new(raw_path, json.dumps(header, separators=(",", ":")) + "\n")
@@ -365,7 +378,7 @@ class ResultsDir:
             except OSError as e:
                 full = e
                 self._write_record(_without_samples(record))
-            _append(self.path / CSV_NAME, _csv_text([row], header=False))
+            _append(self.path / CSV_NAME, _csv_text([row], header=False, columns=self._columns))
         except OSError as e:
             raise ResultsFull(f"cannot write to {e.filename}: {e.strerror}; the {len(self._rows)} cases "
                               f"recorded before are kept (free space, then bench run --resume)") from None
@@ -388,6 +401,11 @@ class ResultsDir:
         df["emulated"] = df["emulated"].map(lambda v: v is True)
         df["scheme"] = df["scheme"].fillna("none")
         df["engine"] = df["engine"].fillna(OUR_ENGINE)
+        # a table from before the `where` column: emulated rows are known, the others are not
+        df["where"] = [w if isinstance(w, str) and w else ("emulated" if e else "")
+                       for w, e in zip(df["where"], df["emulated"])]
+        for c in ("cpu_flag", "lanes"):
+            df[c] = [v if isinstance(v, str) else "" for v in df[c]]
         return df
 
     def runs(self) -> list[dict]:
@@ -535,7 +553,7 @@ def load_peaks(path):
 
 _INT_COLUMNS = {"bits", "h", "w", "cin", "cout", "threads", "reps", "count", "run"}
 _POSITIVE = {"bits", "h", "w", "cin", "cout", "threads"}
-_FLOAT_COLUMNS = {c for c in COLUMNS if c.endswith("_ms")} | {"gemm_gflops", "sqnr_db", "max_abs", "rel_l2"}
+_FLOAT_COLUMNS = {c for c in COLUMNS if c.endswith("_ms")} | {"gemm_gflops", "sqnr_db", "max_abs", "rel_l2", "sqnr_cal_db"}
 _TIME_COLUMNS = ["input_ms", "gemm_ms", "output_ms", "total_ms"]
 _REQUIRED = ["board", "core", "bits", "algo", "transform", "h", "w", "cin", "cout", "status"]
 _BOOLEANS = {"True": True, "False": False, "true": True, "false": False, "1": True, "0": False}

@@ -18,11 +18,14 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 
+from bench.boards.cpus import parse_cpulist
 from bench.boards.probe import Reached, reach
 from bench.measure.accuracy import case_errors
 from bench.measure.cases import Case
-from bench.measure.deploy import StreamOptions, jobs_of
+from bench.measure.deploy import StreamOptions, build_all, jobs_of
 from bench.measure.farm import run_targets
+from bench.measure.fidelity import CAVEATS, where_of
+from bench.measure.fidelity import label as fidelity_label
 from bench.measure.health import run_warnings
 from bench.measure.protocol import MAX_RUNNER_CPUS, CaseRecord, InfoRecord, PeakRecord, Repetition
 from bench.measure.results import ResultsDir, capped_samples, case_key, row_from_case
@@ -110,12 +113,29 @@ class Placement:
         return {"harness_cpus": self.harness_cpus, "error_figures": when}
 
 
-def place_harness(targets) -> Placement:
-    """Keep this process off the CPUs measured on this machine: pin it (and the threads it starts
-    from now on) to the others; with none left, error figures are computed after timing."""
+SYSFS_CPU = "/sys/devices/system/cpu"
+
+
+def core_siblings(cpus, sysfs: str = SYSFS_CPU) -> set[int]:
+    """The CPUs sharing a physical core with any of `cpus` (their thread_siblings_list, themselves
+    included); a CPU whose list cannot be read counts as sharing a core with every CPU."""
+    out = set(cpus)
+    for c in cpus:
+        try:
+            with open(f"{sysfs}/cpu{c}/topology/thread_siblings_list") as f:
+                out |= set(parse_cpulist(f.read().strip()))
+        except (OSError, ValueError):
+            return set(range(os.cpu_count() or 1)) | out
+    return out
+
+
+def place_harness(targets, sysfs: str = SYSFS_CPU) -> Placement:
+    """Keep this process off the cores measured on this machine: pin it (and the threads it starts
+    from now on) to the CPUs that share no core with a measured one (SMT siblings included); with
+    none left, error figures are computed after timing."""
     here = {c for t in targets if t.board.transport in ("local", "emulated") for c in t.cpus}
     allowed = os.sched_getaffinity(0)
-    free = allowed - here
+    free = allowed - core_siblings(here, sysfs)
     if here and free:
         os.sched_setaffinity(0, free)
         return Placement(sorted(free), restore=allowed)
@@ -129,8 +149,10 @@ def run(plan: Plan, settings: Settings, results: ResultsDir, metadata: dict, pro
     counts = {"ok": 0, "error": 0, "warnings": list(metadata.get("profile_warnings", []))}
     if not plan.cases:
         return counts
+    run_meta = {**metadata, "date": _now(), "settings": settings.to_json(), "runners": [],
+                "build_failures": build_all(plan.targets, library=settings.errors)}   # before any timing
     place = place_harness(plan.targets)
-    run_meta = {**metadata, "date": _now(), "settings": settings.to_json(), "runners": [], "harness": place.to_json()}
+    run_meta["harness"] = place.to_json()
     recorder = _Recorder(results, results.start_run(run_meta), settings.errors, counts, progress)
     opts = StreamOptions(threads=settings.threads, reps=settings.reps, case_timeout=settings.case_timeout, peak=True)
     deferred, finished = _Deferred(), False
@@ -217,8 +239,10 @@ def summary(df) -> str:
     if ok.empty:
         return "no successful measurements"
     lines = []
-    for (board, core), group in ok.groupby(["board", "core"]):
-        lines.append(f"{board} / {core}:")
+    ok = ok.assign(where=[where_of(r) for r in ok.to_dict("records")])
+    for (board, core, where), group in ok.groupby(["board", "core", "where"]):
+        flags = ", ".join(sorted({f for f in group.get("cpu_flag", []) if isinstance(f, str) and f}))
+        lines.append(f"{board} / {core} ({fidelity_label(where, core, flags)}):")
         lines.append(f"  {'layer':<18} {'bits':<5} {'fastest':<18} {'ms':>9} {'im2row ms':>10} {'speedup':>8} "
                      f"{'vs im2row fp32':>15}")
         for (h, w, cin, cout), layer in group.groupby(["h", "w", "cin", "cout"], sort=True):
@@ -229,8 +253,7 @@ def summary(df) -> str:
                 lines.append(f"  {f'{h}x{w} {cin}->{cout}':<18} {precision_name(bits):<5} {_op_name(best):<18} "
                              f"{best['total_ms']:>9.3f} {_ms(base):>10} {_ratio(base, best['total_ms']):>8} "
                              f"{_ratio(fp32, best['total_ms']):>15}")
-    if ok["emulated"].astype(bool).any():
-        lines.append("note: emulated (qemu) timings say nothing about real cores; they are kept out of LUTs")
+    lines += [f"note: {CAVEATS[w]}" for w in sorted(set(ok["where"])) if w in CAVEATS]
     return "\n".join(lines)
 
 

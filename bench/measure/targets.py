@@ -17,8 +17,11 @@ from bench.boards import places
 from bench.boards.cpus import format_cpulist
 from bench.boards.probe import Reached, reach
 from bench.boards.profiles import Board, board_hint, resolve_core
-from bench.boards.topology import Cluster, label
+import platform
+
+from bench.boards.topology import Cluster, label, normalize_arch
 from bench.errors import UsageError
+from bench.native.build import DEFAULT_MCPU
 from bench.measure.protocol import Where
 
 
@@ -44,7 +47,25 @@ class Target:
 
     def where(self) -> Where:
         core = label(self.cluster, self.reached.topology.clusters)
-        return Where(self.board.name, core, self.cpus, self.threads, self.emulated)
+        try:
+            target = build_target(self.board)
+        except ValueError:   # no build for this board: its cases fail with the reason, where unknown
+            return Where(self.board.name, core, self.cpus, self.threads, self.emulated)
+        flag = cpu_flag(target, None if target == "host" else self.cluster.mcpu, self.cluster.dotprod)
+        return Where(self.board.name, core, self.cpus, self.threads, self.emulated, fidelity(self.emulated, target), flag)
+
+
+def build_target(board: Board) -> str:
+    """The runner build for a board: the aarch64 (static, cross) build for Arm boards, emulated or
+    not; `host` for a board of this machine's own architecture."""
+    arch = normalize_arch(board.arch or "")
+    here = normalize_arch(platform.machine())
+    if arch == "aarch64":
+        return "aarch64"
+    if arch == here:
+        return "host"
+    raise ValueError(f"no runner build for architecture {board.arch!r} (this machine is {here}; "
+                     f"builds: host, aarch64)")
 
 
 def pick_cpus(board_name: str, requested: Cluster, probed: Cluster, threads: int) -> tuple[int, ...]:
@@ -138,3 +159,20 @@ def split(reached: dict[str, Reached], items: list) -> dict[str, list]:
         for i, r in enumerate(up):
             out[r.board.name] = items[i::len(up)]
     return out
+
+
+def fidelity(emulated: bool, build_target: str) -> str:
+    """`where` of a runner built for `build_target` ("host" or "aarch64"): a host build is SIMDe's
+    emulation of NEON unless this machine is itself an Arm one."""
+    if emulated:
+        return "emulated"
+    if build_target == "host" and normalize_arch(platform.machine()) != "aarch64":
+        return "host-simde"
+    return "native"
+
+
+def cpu_flag(build_target: str, mcpu: str | None, dotprod: bool = False) -> str:
+    """The build's CPU flag as the compiler was given it: `-mcpu=cortex-a53[+dotprod]` or `-march=native`."""
+    if build_target == "host":
+        return f"-march={mcpu or DEFAULT_MCPU['host']}"
+    return f"-mcpu={mcpu or DEFAULT_MCPU['aarch64']}" + ("+dotprod" if dotprod else "")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import hashlib
 import os
 import pathlib
@@ -40,8 +41,36 @@ COMMON_FLAGS = ("-std=c11", "-O3", "-ffp-contract=off", "-D_GNU_SOURCE", "-pthre
                 "-Wall", "-Wextra", "-Wno-unused-parameter")
 
 
+# Compile jobs run at once (-j): one per CPU, at most $WB_BUILD_JOBS when set.
+JOBS_ENV = "WB_BUILD_JOBS"
+
+
 class BuildError(RuntimeError):
     """A build could not run or failed; the message names the missing tool or the compiler error."""
+
+
+_progress = None   # reporting(): called (what, done, total) as a build compiles its files
+
+
+@contextlib.contextmanager
+def reporting(callback):
+    """Builds started inside call `callback(what, done, total)` before the first file and after each
+    compiled file (`what`: "the host runner", "the aarch64 runner -mcpu=cortex-a53", "the host
+    library"); a build found in the cache reports nothing."""
+    global _progress
+    before, _progress = _progress, callback
+    try:
+        yield
+    finally:
+        _progress = before
+
+
+def compile_jobs() -> int:
+    n = os.cpu_count() or 2
+    try:
+        return max(1, min(n, int(os.environ.get(JOBS_ENV) or n)))
+    except ValueError:
+        return n
 
 
 def target_flags(target: str = "host", mcpu: str | None = None, *, dotprod: bool = False) -> list[str]:
@@ -136,9 +165,11 @@ def _c_string(s: str) -> str:
 
 
 def _compile(cc, cmd_flags, sources, out: pathlib.Path, library: bool, info: str):
-    """Compiles sources to objects in parallel, then links out (a shared library, position-independent,
-    or a static executable); output appears atomically."""
+    """Compiles sources to objects in parallel (compile_jobs() at once, each reported to the
+    `reporting` callback), then links out (a shared library, position-independent, or a static
+    executable); output appears atomically."""
     extra_link, pic = (["-shared"], True) if library else (["-static"], False)
+    what = _describe(out, cmd_flags)
     with tempfile.TemporaryDirectory(dir=_private(BUILD_DIR), prefix="tmp-") as tmp:
         tmp = pathlib.Path(tmp)
         info_c = tmp / "wb_build_info.c"
@@ -154,8 +185,15 @@ def _compile(cc, cmd_flags, sources, out: pathlib.Path, library: bool, info: str
                 raise BuildError(f"compiling {src.name} failed:\n{r.stderr.strip()}")
             return obj
 
-        with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:
-            objs = list(ex.map(one, enumerate([*sources, info_c])))
+        todo = list(enumerate([*sources, info_c]))
+        report = _progress or (lambda *a: None)
+        report(what, 0, len(todo))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=compile_jobs()) as ex:
+            futures = [ex.submit(one, item) for item in todo]
+            for n, f in enumerate(concurrent.futures.as_completed(futures), start=1):
+                f.result()
+                report(what, n, len(todo))
+            objs = [f.result() for f in futures]
         linked = tmp / out.name
         r = subprocess.run([cc, *cmd_flags, *pic_flags, *map(str, objs), "-o", str(linked),
                             *extra_link, "-lm"], capture_output=True, text=True)
@@ -165,6 +203,13 @@ def _compile(cc, cmd_flags, sources, out: pathlib.Path, library: bool, info: str
         os.replace(linked, out)
         record_digest(out)
     return out
+
+
+def _describe(out: pathlib.Path, cmd_flags) -> str:
+    if out.name == "libwb.so":
+        return "the host library"
+    cpu = next((f for f in cmd_flags if f.startswith("-mcpu=")), None)
+    return f"the aarch64 runner {cpu}" if cpu else "the host runner"
 
 
 def _private(directory: pathlib.Path) -> pathlib.Path:

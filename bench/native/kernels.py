@@ -8,7 +8,7 @@ NotImplementedError). bits=8 returns the dequantized output; conv2d_int8_stages 
 output and intermediates, conv2d_error the error figures.
 
     y = conv2d(x, w, algo="f4")                         # x NHWC (1,H,W,Cin), w HWIO (3,3,Cin,Cout)
-    y = conv2d(x, w, algo="f6", transform="learned")    # dense kernel, default matrices
+    y = conv2d(x, w, algo="f6", transform="learned")    # dense kernel, learned-like matrices
     y = conv2d(x, w, algo="f4", transform=cook_toom(4, points=BARABASZ_POINTS[4, 3]))
     y, t = conv2d_timed(x, w, ConvOp("f4"), Timing(reps=10))   # t.total_ms, t.gemm_ms, ... (lists)
 """
@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bench.native.build import KERNELS, build_hash, build_library
+from bench.numerics.matrix_quant import round_half_away
 from bench.numerics.reference import conv2d_direct, error_metrics, tile_offset
-from bench.numerics.winograd import cook_toom, load_transform, named_transform, tile_origin_of
+from bench.numerics.winograd import cook_toom, learned_stand_in, load_transform, named_transform, tile_origin_of
 from bench.operators import ALGOS, BITS, BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, SCHEMES, TILE, TILE_ORIGINS, resolve_scheme
 
 # Status codes of kernels_c/include/wb.h.
@@ -104,7 +105,8 @@ def _check_inputs(x, w):
 @dataclass(frozen=True)
 class ConvOp:
     """An operator of the host build. algo: im2row, f2, f4, f6; bits: 8 or 32; transform: "static"
-    (sparse code for the default matrices), "learned" (dense code fed the default matrices), a named
+    (sparse code for the default matrices), "learned" (dense code fed bench.numerics.winograd's
+    learned_stand_in: Cook-Toom rescaled so it takes the kernel variant trained matrices take), a named
     transform ("pso"), a transform object with AT/G/BT or a transform file (.json/.npz/.txt) for
     the dense code; scheme: the int8 Winograd quantization scheme, None for the default of the bits
     (bench.operators). `tensor` is also taken for fp32 and im2row, where it means none. origin:
@@ -143,6 +145,8 @@ class ConvOp:
         if self.algo == "im2row":
             return "static", None  # no transform; ignored as in the runner
         t = self.transform
+        if isinstance(t, str) and t == "learned":
+            return "learned", learned_stand_in(TILE[self.algo])
         if isinstance(t, str) and t in BUILTIN_TRANSFORMS:
             return t, None
         if isinstance(t, str) and t in NAMED_TRANSFORMS:  # shipped, e.g. "pso"
@@ -318,6 +322,31 @@ def _i8(ffi, a):
     return ffi.cast("int8_t *", ffi.from_buffer(a))
 
 
+def conv2d_int8_calibrated(x, w, x_cal, *, algo: str, transform="static", scheme: str | None = None) -> np.ndarray:
+    """The int8 convolution as a deployed network runs it: the input scale and every stage's range
+    calibrated on `x_cal` (other data of x's shape), then x quantized with that scale (values past
+    it clip) and run with those ranges; returns the dequantized float64 output. conv2d calibrates on
+    x itself: the best case, which no deployed network sees."""
+    op = ConvOp(algo, 8, transform, scheme)
+    ffi, lib = _lib()
+    x, w, shape = _check_inputs(x, w)
+    x_cal = _check_inputs(x_cal, w)[0]
+    if x_cal.shape != x.shape:
+        raise ValueError(f"calibration data has shape {x_cal.shape}, x {x.shape}: they must match")
+    cq, wq = np.empty(x.shape, np.int8), np.empty(w.shape, np.int8)
+    s_x = lib.wb_q8_quantize(_fptr(ffi, x_cal), x.size, _i8(ffi, cq))
+    s_w = lib.wb_q8_quantize(_fptr(ffi, w), w.size, _i8(ffi, wq))
+    xq = np.clip(round_half_away(x.astype(np.float64) / s_x), -127, 127).astype(np.int8)   # wb_q8_quantize's rule
+    plan = _q8_plan(ffi, lib, op, shape, wq)
+    try:
+        y8 = np.empty((1, shape[0], shape[1], shape[3]), np.int8)
+        if lib.wb_q8_calibrate(plan, _i8(ffi, cq), ffi.NULL) or lib.wb_q8_run(plan, _i8(ffi, xq), _i8(ffi, y8), ffi.NULL, ffi.NULL):
+            raise RuntimeError(f"int8 {algo} failed")
+        return y8 * lib.wb_q8_output_scale(plan, s_x, s_w)
+    finally:
+        lib.wb_q8_plan_destroy(plan)
+
+
 _C_SCHEME_IDS = {"tap": 1, "wide": 2}   # wb_q8.h: 0 is tensor (or none)
 
 
@@ -326,8 +355,6 @@ def _q8_plan(ffi, lib, op: ConvOp, shape, wq):
     h, wd, cin, cout = shape
     kind, t = op.matrices()
     m = TILE.get(op.algo, 0)
-    if t is None and kind == "learned":
-        t = cook_toom(m)
     mats, keep, _ = _matrix_pointers(ffi, t, m, op.algo)
     plan, err = ffi.new("wb_q8_plan **"), ffi.new("char[512]")
     spec = ffi.new("wb_q8_spec *", {"m": m, "learned": int(kind == "learned"), "scheme": _C_SCHEME_IDS.get(op.scheme, 0),

@@ -32,3 +32,18 @@ def quantize_matrix(T: np.ndarray, limit: int) -> tuple[np.ndarray, int]:
     if best is None:
         raise ValueError(f"transform matrix has a row whose L1 norm exceeds {limit} even unscaled")
     return best
+
+
+def pass_lanes(Tq: np.ndarray) -> tuple[int, int]:
+    """The lane widths (16 or 32 bits) of the int8 dense kernels' two passes with the integer
+    matrix Tq, as the C plan picks them: a pass stays in 16-bit lanes while 127 (the largest int8)
+    times the row L1 norm (once, then squared for the second pass) fits in an int16."""
+    l1 = int(np.max(np.sum(np.abs(Tq), axis=1)))
+    return (16 if 127 * l1 <= 32767 else 32), (16 if 127 * l1 * l1 <= 32767 else 32)
+
+
+def lane_variant(AT, BT) -> str:
+    """Which int8 dense (tensor scheme) tile kernels a transform runs: `in16/16 out16/32` gives the
+    lane widths of the input transform's two passes (BT) and the output transform's (AT)."""
+    bt, at = (pass_lanes(quantize_matrix(T, BT_AT_LIMIT)[0]) for T in (BT, AT))
+    return f"in{bt[0]}/{bt[1]} out{at[0]}/{at[1]}"

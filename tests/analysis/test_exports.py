@@ -71,7 +71,8 @@ def exported(tmp_path_factory):
     """Two exports of the same cases, the second 30% slower."""
     base = tmp_path_factory.mktemp("exports")
     for name, scale in (("old", 1.0), ("new", 1.3)):
-        done = bench("lut", results_dir(base / name, scale), "--format", "lut,ofa,pyperf,gbench")
+        results = results_dir(base / name, scale)
+        done = bench("lut", results, "--format", "lut,ofa,pyperf,gbench", "--out", results)
         assert done.returncode == 0, done.stderr
     return base / "old", base / "new"
 
@@ -170,6 +171,6 @@ def test_export_refusals_are_one_line(tmp_path):
     (only_csv / "raw.jsonl").unlink()
     for args, message in ((["--format", "lut,ofa"], "has no raw samples (raw.jsonl)"),
                           (["--format", "yaml"], "unknown --format 'yaml'; accepted: lut, ofa, pyperf, gbench")):
-        done = bench("lut", only_csv, *args)
+        done = bench("lut", only_csv, *args, "--out", only_csv)
         assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert not list(only_csv.glob("ofa-*")) and not (only_csv / "lut.json").exists()

@@ -1,6 +1,7 @@
 """The roofline: the runner's bandwidth probe in its `peak` line, `bench run` recording it per
 (board, core), the stage operations/bytes it is read against, and `bench plot`'s roofline figure."""
 
+import itertools
 import json
 import math
 import os
@@ -60,3 +61,69 @@ def test_bench_run_records_peaks_and_plot_draws_the_roofline(tmp_path):
     assert plot.returncode == 0, plot.stderr
     png = tmp_path / "p" / "roofline.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_the_roofline_holds_every_point_and_warns_of_those_above_the_probe(tmp_path):
+    """A probe far below what the GEMMs achieve (as on a host through SIMDe): the drawn roof is the
+    best achieved rate, the probe is drawn beside it, and each panel above the probe is a warning;
+    a host run says so in the title."""
+    import dataclasses
+
+    from bench.analysis.plots import roofline
+    from bench.measure.cases import Case
+    from bench.measure.protocol import Where
+    from bench.measure.results import ResultsDir, row_from_case
+    from bench.layers import Layer
+    from tests.support import case_record
+
+    host = Where("local", "host", (0,), 1, False, "host-simde", "-march=native")
+    with ResultsDir(tmp_path / "r") as results:
+        run = results.start_run({})
+        results.add_record("peak", run, {"f32_gflops": 0.01, "i8_gops": 1e6, "bw_gbs": 1e6, **host.to_json()})
+        for algo, bits in (("im2row", 32), ("f4", 32), ("f4", 8)):
+            rec = case_record(0.05)
+            rec.where = dataclasses.replace(host)
+            results.add(row_from_case(rec, Case(Layer(16, 16, 32, 32), algo, "static", bits), run), rec)
+    warnings = []
+    (tmp_path / "p").mkdir()
+    paths = roofline(ResultsDir.load(tmp_path / "r").dataframe(), load_peaks(tmp_path / "r"), tmp_path / "p", warnings)
+    assert [p.name for p in paths] == ["roofline.png", "roofline.svg"]
+    assert len(warnings) == 1 and warnings[0].startswith("roofline fp32 on local/host t1:") and "above the peak probe" in warnings[0]
+    svg = paths[1].read_text()
+    assert "x86 host, NEON emulated through SIMDe" in svg and "roof: best achieved" in svg
+
+
+def test_plots_keep_every_layer_and_thread_count_and_name_the_winner(tmp_path):
+    """One and two threads in one table (as --resume --mix-settings makes), 10 layers, an int8
+    operator with a useless SQNR: every layer is drawn (two breakdown files), each thread count has
+    its own panel, the heatmap names its winners and leaves the useless operator out, saying so."""
+    import dataclasses
+
+    from bench.analysis.plots import all_plots
+    from bench.layers import Layer
+    from bench.measure.cases import Case
+    from bench.measure.protocol import Where
+    from bench.measure.results import ResultsDir, row_from_case
+    from tests.support import case_record
+
+    with ResultsDir(tmp_path / "r") as results:
+        run = results.start_run({})
+        for threads, res, (algo, bits, ms, sqnr) in itertools.product(
+                (1, 2), range(4, 14), (("im2row", 8, 1.0, 35.0), ("f2", 8, 0.8, 28.0), ("f4", 8, 0.5, -15.0))):
+            rec = case_record(ms / threads)
+            rec.error = {"sqnr_db": sqnr, "max_abs": 0.1, "rel_l2": 0.1}
+            rec.where = Where("b", "a73", (4, 5)[:threads], threads, False, "native", "-mcpu=cortex-a73")
+            results.add(row_from_case(rec, Case(Layer(res, res, 16, 16), algo, "static", bits), run), rec)
+    paths = all_plots(ResultsDir.load(tmp_path / "r").dataframe(), tmp_path / "p")
+    assert {p.name for p in paths} >= {"breakdown.png", "breakdown-2.png", "speedup.svg", "error.png"}
+    page1 = (tmp_path / "p" / "breakdown.svg").read_text()
+    assert "layers 1-8 of 10" in page1 and "int8 on b/a73 t1" in page1 and "int8 on b/a73 t2" in page1
+    assert "p10-p90" in page1
+    heat = (tmp_path / "p" / "speedup.svg").read_text()
+    assert "f2 static" in heat and "1.25" in heat                 # the winner (F2: 1.0 / 0.8), named
+    assert "SQNR below 20 dB left out" in heat and "f4 static int8" in heat
+    assert "Arm native a73 -mcpu=cortex-a73" in heat
+    from bench.cli.main import main
+
+    assert main(["plot", str(tmp_path / "r"), "--min-sqnr", "nan", "--out", str(tmp_path / "q")]) == 2
+    assert not (tmp_path / "q").exists()

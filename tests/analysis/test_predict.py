@@ -81,7 +81,7 @@ def test_bench_lut_fits_reports_and_stores_the_models_of_a_measured_sweep(tmp_pa
     run = bench("run", "--res", "4,6,8,10", "--cin", "8,12", "--cout", "8,16", "--algo", "f2", "--bits", "32",
                 "--transform", "static", "--reps", "3", "--min-time-ms", "1", "--no-errors", "--out", out)
     assert run.returncode == 0, run.stderr
-    done = bench("lut", out)
+    done = bench("lut", out, "--out", out)
     assert done.returncode == 0, done.stderr
     line = next(l for l in done.stdout.splitlines() if l.strip().startswith("f2-static-fp32"))
     assert re.fullmatch(r"\s*f2-static-fp32\s+16\s+\d+\.\d%\s+\d+\.\d%", line), line

@@ -113,6 +113,6 @@ def test_plots_of_any_accepted_table(content):
             assume(False)   # refusals are test_latency_tables' part; here: what is accepted
         err = io.StringIO()
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            code = main(["plot", str(path.parent)])
+            code = main(["plot", str(path.parent), "--out", str(path.parent / "plots")])
         event(f"exit {code}")
         assert code in (0, 2) and err.getvalue().count("\n") == (code != 0), err.getvalue()

@@ -241,7 +241,8 @@ def table_cases(results: dict[str, str]) -> list[BadInput]:
             BadInput("traceback", f"{command}: --out under /proc", [command, "{d}/r", "--out", "/proc/winobench/x"], 1, "/proc/winobench", ok),
             BadInput("traceback", f"{command}: --out on a read-only filesystem", [command, "{d}/r", "--out", "{d}/mnt/o"], 1, "read-only", ok, "ro"),
             BadInput("traceback", f"{command}: --out on a full disk", [command, "{d}/r", "--out", "{d}/mnt"], 1, "no space", ok, "full"),
-            BadInput("traceback", f"{command}: results on a read-only filesystem", [command, "{d}/mnt"], 1, "read-only", {}, "ro-results"),
+            BadInput("traceback", f"{command}: results on a read-only filesystem, written into", [command, "{d}/mnt", "--out", "{d}/mnt"],
+                     1, "read-only", {}, "ro-results"),
             BadInput("traceback", f"{command}: latency.csv is a directory", [command, "{d}/r"], 1, "latency.csv", {"r/latency.csv/x": ""}),
             BadInput("traceback", f"{command}: missing results directory", [command, "{d}/nothere"], 2, "nothere"),
         ]
@@ -481,9 +482,9 @@ def output_cases(results: dict[str, str]) -> list[BadInput]:
             cases.append(BadInput("traceback", f"{argv[0]}: --out is a file", argv + ["--out", "{d}/afile"], 2, "afile", ok))
     outside = {**ok, "elsewhere/lut.json": "precious"}
     cases += [
-        BadInput("security", "lut: lut.json a symlink out of the directory", ["lut", "{d}/r"], 2, "symlink", outside,
+        BadInput("security", "lut: lut.json a symlink out of the directory", ["lut", "{d}/r", "--out", "{d}/r"], 2, "symlink", outside,
                  links={"r/lut.json": "{d}/elsewhere/lut.json"}),
-        BadInput("security", "plot: a figure a symlink out of the directory", ["plot", "{d}/r"], 2, "symlink", outside,
+        BadInput("security", "plot: a figure a symlink out of the directory", ["plot", "{d}/r", "--out", "{d}/r/plots"], 2, "symlink", outside,
                  links={"r/plots/breakdown.png": "{d}/elsewhere/lut.json"}),
         BadInput("leniency", "run --width with --res", ["run", "--width", "0.5", "--res", "8", "--channels", "4"], 2, "--width"),
         BadInput("leniency", "network --width with --layers", ["network", "{d}/r", "--width", "0.5", "--layers", "{d}/l.json"],

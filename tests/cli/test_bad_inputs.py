@@ -54,13 +54,13 @@ def test_a_table_with_only_the_contract_columns_gives_a_lut_and_plots(tmp_path, 
         writer = csv.DictWriter(f, fieldnames=CONTRACT_COLUMNS, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    assert main(["lut", str(tmp_path / "r")]) == 0
+    assert main(["lut", str(tmp_path / "r"), "--out", str(tmp_path / "r")]) == 0
     from_json, from_csv = load_lut(tmp_path / "r" / "lut.json"), load_lut(tmp_path / "r" / "lut.csv")
     assert from_json.name == from_csv.name == "b/a73/t1"    # threads 1 when the table has no threads column
     assert from_json.layers == from_csv.layers
     assert from_json.latency((8, 8, 16, 16), "f2-static-fp32") == 2.0
     assert from_json.entry((8, 8, 16, 16), "f2-static-fp32")["p90_ms"] is None   # no p90 column: null, not NaN
-    assert main(["plot", str(tmp_path / "r")]) == 0
+    assert main(["plot", str(tmp_path / "r"), "--out", str(tmp_path / "r" / "plots")]) == 0
     assert {p.name for p in (tmp_path / "r" / "plots").iterdir()} == {
         "breakdown.png", "breakdown.svg", "speedup.png", "speedup.svg"}
 
@@ -110,5 +110,24 @@ def test_results_without_a_peak_line_plot_without_a_roofline(tmp_path, capsys):
     (tmp_path / "r").mkdir()
     for name, text in good_results().items():
         (tmp_path / "r" / name).write_text(text)
-    assert main(["plot", str(tmp_path / "r")]) == 0
+    assert main(["plot", str(tmp_path / "r"), "--out", str(tmp_path / "r" / "plots")]) == 0
     assert {p.stem for p in (tmp_path / "r" / "plots").iterdir()} == {"breakdown", "speedup", "error"}
+
+
+def test_readers_never_write_into_the_results_they_read(tmp_path, monkeypatch):
+    """lut, plot and network without --out write under the default results root's derived/NAME,
+    never into the results directory (which may be someone else's measurements)."""
+    from bench.cli.main import main
+
+    monkeypatch.chdir(tmp_path)   # not a checkout: the default results root is the user's data directory
+    (tmp_path / "r").mkdir()
+    for name, text in good_results().items():
+        (tmp_path / "r" / name).write_text(text)
+    before = sorted(p.name for p in (tmp_path / "r").iterdir())
+    assert main(["lut", str(tmp_path / "r")]) == 0
+    assert main(["plot", str(tmp_path / "r")]) == 0
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == before
+    from bench.cli.options import default_results_root
+
+    derived = default_results_root() / "derived" / "r"
+    assert (derived / "lut.json").is_file() and (derived / "plots" / "breakdown.png").is_file()

@@ -11,3 +11,20 @@ def test_expand_gives_im2row_once_per_bit_width():
         ("f4", "learned", 8), ("f4", "learned", 32), ("f4", "static", 8), ("f4", "static", 32),
         ("im2row", "none", 8), ("im2row", "none", 32)]
     assert len({case_key("b", "a73", 1, c) for c in cases}) == len(cases)
+
+
+def test_each_int8_dense_case_names_its_lane_variant_and_learned_takes_the_trained_one():
+    from bench.measure.cases import Case
+    from bench.measure.results import row_from_case
+    from tests.support import case_record
+
+    layer = Layer(8, 8, 16, 16)
+    assert Case(layer, "f4", "learned", 8, "tensor").lanes == "in32/32 out32/32"
+    assert Case(layer, "f4", "pso", 8, "tensor").lanes == "in32/32 out32/32"
+    assert Case(layer, "f6", "pso", 8, "tensor").lanes == "in16/32 out16/32"
+    for case in (Case(layer, "f4", "static", 8, "tensor"), Case(layer, "f4", "learned", 32),
+                 Case(layer, "f4", "learned", 8, "tap"), Case(layer, "im2row", "none", 8)):
+        assert case.lanes is None, case
+    learned = Case(layer, "f4", "learned", 8, "tensor")
+    assert learned.spec(0).matrices.name == "learned-stand-in-f4.json"
+    assert row_from_case(case_record(), learned, 0)["lanes"] == "in32/32 out32/32"

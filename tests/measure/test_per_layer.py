@@ -48,7 +48,7 @@ def test_each_layer_runs_its_own_transform_and_keeps_its_own_key(fake_board, net
     # one shape: im2row and static once, each layer's own file once (not every file on every layer)
     assert got == sorted([("im2row", "none", ""), ("f4", "static", ""), ("f4", str(a), transform_digest(a)),
                           ("f4", str(b), transform_digest(b))])
-    assert main(["lut", str(out)]) == 0
+    assert main(["lut", str(out), "--out", str(out)]) == 0
     lut = json.loads((out / "lut.json").read_text())
     (table,) = lut["tables"].values()
     (ops,) = table.values()

@@ -136,6 +136,9 @@ def test_a_sweep_with_ok_rows_error_rows_a_crash_and_a_resume(fake_board, tmp_pa
     first = rows(out)
     # 2 resolutions x 3 Cin x 2 algorithms, on both clusters (a53 and a73) of the board
     assert len(first) == 2 * 3 * 2 * 2 and {r["core"] for r in first} == {"a53", "a73"}
+    # where each row ran: the aarch64 build natively on the board, with its cluster's -mcpu
+    assert {(r["core"], r["where"], r["cpu_flag"]) for r in first} == {("a53", "native", "-mcpu=cortex-a53"),
+                                                                        ("a73", "native", "-mcpu=cortex-a73")}
     by_cin = {cin: {r["status"] + ":" + r["error_kind"] for r in first if r["cin"] == cin} for cin in ("16", "20", "24")}
     assert by_cin == {"16": {"ok:"}, "20": {"error:unsupported"}, "24": {"error:crash"}}
     crash = next(r for r in first if r["error_kind"] == "crash")
@@ -177,3 +180,38 @@ def test_records_waiting_for_their_error_figures_are_not_kept_in_memory():
                                                                          for r in recs]
     assert all(len(r.stages["gemm"].samples) == MAX_SAMPLES for r in back)
     assert list(spool.records()) == []   # read once
+
+
+def test_every_runner_is_built_before_the_first_case_runs(fake_board, tmp_path, monkeypatch):
+    order = []
+    built = deploy.build_for
+    monkeypatch.setattr(deploy, "build_for", lambda board, cluster: order.append(("build", cluster.core)) or built(board, cluster))
+    start = FakeBoard.runner
+    monkeypatch.setattr(FakeBoard, "runner", lambda self, argv: order.append(("run",)) or start(self, argv))
+    sweep(tmp_path / "r", "--cin", "16")
+    first_run = order.index(("run",))
+    assert {o for o in order[:first_run]} == {("build", "a53"), ("build", "a73")}
+
+
+def test_the_harness_keeps_off_every_cpu_sharing_a_core_with_a_measured_one(tmp_path, monkeypatch):
+    """Error figures run beside the timing only on CPUs that share no core with the measured ones
+    (thread_siblings_list); here a recorded 2-CPU layout whose CPUs are one core's two threads."""
+    import os
+    from types import SimpleNamespace
+
+    from bench.measure.sweep import core_siblings, place_harness
+
+    for cpu, siblings in (("0", "0-1"), ("1", "0-1"), ("2", "2"), ("3", "3")):
+        d = tmp_path / f"cpu{cpu}" / "topology"
+        d.mkdir(parents=True)
+        (d / "thread_siblings_list").write_text(siblings + "\n")
+    assert core_siblings({1}, str(tmp_path)) == {0, 1} and core_siblings({2}, str(tmp_path)) == {2}
+    target = SimpleNamespace(board=SimpleNamespace(transport="local"), cpus=(1,))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    place = place_harness([target], str(tmp_path))
+    assert place.defer_errors and place.to_json()["error_figures"] == "after timing"
+    pinned = []
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.setattr(os, "sched_setaffinity", lambda pid, cpus: pinned.append(set(cpus)))
+    place = place_harness([target], str(tmp_path))
+    assert not place.defer_errors and place.harness_cpus == [2, 3] and pinned == [{2, 3}]

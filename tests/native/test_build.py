@@ -140,3 +140,19 @@ def test_a_symlinked_or_shared_build_directory_is_refused(cached_build, tmp_path
     tag.parent.chmod(0o777)                                            # anyone could put a runner there
     with pytest.raises(PermissionError, match=r"writable by others \(mode 777"):
         build.build_runner("host")
+
+
+@pytest.mark.slow   # compiles a (reduced) library
+def test_a_build_reports_each_compiled_file_and_a_cached_one_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "BUILD_DIR", tmp_path / "build")
+    monkeypatch.setenv("WB_BUILD_EXCLUDE", "q8*")     # fewer files; its own hash
+    monkeypatch.setenv(build.JOBS_ENV, "2")
+    seen = []
+    with build.reporting(lambda what, done, total: seen.append((what, done, total))):
+        build.build_library()
+        first = len(seen)
+        build.build_library()                          # cached: nothing to report
+    total = len(build.library_sources()) + 1           # + the build-info file
+    assert seen[0] == ("the host library", 0, total) and seen[-1] == ("the host library", total, total)
+    assert [d for _, d, _ in seen] == list(range(total + 1)) and len(seen) == first
+    assert build.compile_jobs() == 2

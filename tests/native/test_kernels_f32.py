@@ -18,7 +18,7 @@ import pytest
 from bench.native import kernels
 
 from bench.numerics import reference
-from bench.numerics.winograd import BARABASZ_POINTS, cook_toom, save_transform
+from bench.numerics.winograd import BARABASZ_POINTS, cook_toom, learned_stand_in, save_transform
 
 EPS32 = float(np.finfo(np.float32).eps)
 GROWTH = {"im2row": 2.0, "f2": 2.0, "f4": 16.0, "f6": 48.0}
@@ -59,11 +59,11 @@ def test_kernel_matches_winograd_reference_of_its_transform(algo):
 
 
 @pytest.mark.parametrize("algo", ["f2", "f4", "f6"])
-def test_learned_fed_default_matrices_equals_static(algo):
+def test_learned_is_the_dense_kernel_fed_its_stand_in_and_agrees_with_static(algo):
     x, w = data(7, 13, 17, 5)
     static = kernels.conv2d(x, w, algo=algo, transform="static")
     learned = kernels.conv2d(x, w, algo=algo, transform="learned")
-    explicit = kernels.conv2d(x, w, algo=algo, transform=cook_toom(int(algo[1])))
+    explicit = kernels.conv2d(x, w, algo=algo, transform=learned_stand_in(int(algo[1])))
     assert_close(learned, static.astype(np.float64), algo, 17, "learned vs static")
     np.testing.assert_array_equal(explicit, learned)  # same code, same matrices
 
@@ -199,3 +199,27 @@ def test_c_direct_reference_matches_numpy():
     x, w = data(7, 13, 17, 5)
     np.testing.assert_allclose(kernels.conv2d_direct_f64(x, w), reference.conv2d_direct(x, w),
                                rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("points,passes", [(None, True), (("0", "-1", "1", "1/2", "-1/2", "2", "-2"), True),
+                                           (("0", "1", "-1", "2", "-2", "4", "-4"), True)])
+def test_verify_tolerance_follows_the_transform_and_still_catches_a_broken_kernel(tmp_path, points, passes):
+    """F6 at the exact but poorly conditioned points 0, +-1, +-2, +-4 passes `bench verify`'s
+    judgement with its own tolerance; the same kernel's output with one value broken fails."""
+    from bench.cli.verify import judge, tolerance_of
+    from bench.measure.cases import Case, Layer
+    from bench.measure.protocol import CaseRecord
+
+    t = cook_toom(6, points=points)
+    path = save_transform(t, tmp_path / "f6.json")
+    x, w = data(16, 16, 32, 16)
+    y = kernels.conv2d(x, w, algo="f6", transform=t)
+    ref = reference.conv2d_direct(x, w)
+    case = Case(Layer(16, 16, 32, 16), "f6", str(path), 32)
+    rec = lambda out: CaseRecord(1, "0", "ok", error=reference.error_metrics(out, ref))  # noqa: E731
+    ok, note = judge(case, rec(y))
+    tol, words = tolerance_of(case)
+    assert ok == passes and words in note and f"Cin 32" in note, note
+    broken = y.copy()
+    broken[0, 3, 5, 2] += 10 * np.abs(ref).max()        # one output value wrong
+    assert not judge(case, rec(broken))[0]

@@ -23,7 +23,7 @@ from bench.native import build
 from bench.native import kernels
 
 from bench.numerics import reference as R
-from bench.numerics.winograd import BARABASZ_POINTS, Transform, cook_toom
+from bench.numerics.winograd import BARABASZ_POINTS, Transform, cook_toom, learned_stand_in
 
 SHAPES = [  # (h, w, cin, cout)
     (1, 1, 3, 5),
@@ -70,7 +70,7 @@ def test_im2row_matches_reference(shape):
 def test_winograd_matches_reference_stage_by_stage(shape, algo, m, transform):
     x, w = data(*shape)
     got = kernels.conv2d_int8_stages(x, w, algo=algo, transform=transform)
-    ref = R.winograd_int8_stages(x, w, cook_toom(m))
+    ref = R.winograd_int8_stages(x, w, cook_toom(m) if transform == "static" else learned_stand_in(m))
     assert_stages_equal(f"{algo} {transform} {shape}", got, ref)
     assert got["s_y"] == ref["scale"]["Y"]
 
@@ -340,3 +340,23 @@ def test_aarch64_learned_each_lane_width_under_qemu(aarch64_driver, tmp_path, m,
     out = np.frombuffer((tmp_path / "out.bin").read_bytes(), np.int8).reshape(2, *x.shape[:3], w.shape[3])
     ref = R.winograd_int8_stages(x, w, t)
     assert np.array_equal(out[0], ref["y8"]) and np.array_equal(out[1], ref["y8"]), lanes
+
+
+@pytest.mark.parametrize("algo,scheme", [("im2row", None), ("f4", "tensor"), ("f4", "tap"), ("f6", "wide")])
+def test_calibrated_on_other_data_is_the_deployed_path(algo, scheme):
+    """Calibrated on x itself it is conv2d (the per-input best case) bit for bit; calibrated on other
+    data of the same shape x clips at that data's scale and runs with its ranges: other bytes, and
+    in the tables beside the best case (bench.measure.accuracy)."""
+    from bench.measure.accuracy import CALIBRATION_SEED, case_errors
+    from bench.measure.cases import Case, Layer
+
+    x, w = data(9, 11, 16, 8, seed=3)
+    best = kernels.conv2d_int8_stages(x, w, algo=algo, scheme=scheme)["y"]
+    same = kernels.conv2d_int8_calibrated(x, w, x, algo=algo, scheme=scheme)
+    assert np.array_equal(same, best)
+    other = kernels.conv2d_int8_calibrated(x, w, kernels.gaussian(x.shape, CALIBRATION_SEED), algo=algo, scheme=scheme)
+    assert not np.array_equal(other, best)
+    with pytest.raises(ValueError, match="must match"):
+        kernels.conv2d_int8_calibrated(x, w, x[:, :5], algo=algo, scheme=scheme)
+    errors = case_errors(Case(Layer(9, 11, 16, 8), algo, "none" if algo == "im2row" else "static", 8, scheme or "none"))
+    assert np.isfinite(errors["sqnr_cal_db"]) and errors["calibration_seed"] == CALIBRATION_SEED

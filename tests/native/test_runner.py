@@ -12,7 +12,7 @@ from bench.native import kernels
 
 from bench.numerics import reference
 from bench.native.build import build_runner
-from bench.numerics.winograd import BARABASZ_POINTS, cook_toom, save_transform
+from bench.numerics.winograd import BARABASZ_POINTS, cook_toom, learned_stand_in, save_transform
 
 FAST = ["--min-time-ms", "0", "--min-reps", "1", "--warmup", "0"]
 
@@ -56,10 +56,13 @@ def test_info_and_case_lines(host_runner):
     assert case["gemm_gflops"] > 0 and len(case["checksum"]) == 16 and "error" not in case
 
 
-def test_runner_data_and_output_match_the_binding(host_runner):
-    """Same sources and flags: the runner's output bytes equal bench.native.kernels' on gaussian data."""
-    cases = "".join(f"algo={a} transform={t} h=7 w=13 cin=17 cout=5\n"
-                    for a, t in [("im2row", "static"), ("f2", "static"), ("f4", "learned"), ("f6", "static")])
+def test_runner_data_and_output_match_the_binding(host_runner, tmp_path):
+    """Same sources and flags: the runner's output bytes equal bench.native.kernels' on gaussian data
+    (the `learned` operator: the dense kernel fed learned_stand_in, as the harness feeds the runner)."""
+    stand_in = save_transform(learned_stand_in(4), tmp_path / "learned-f4.txt")
+    cases = "".join(f"algo={a} transform={t} h=7 w=13 cin=17 cout=5{more}\n"
+                    for a, t, more in [("im2row", "static", ""), ("f2", "static", ""),
+                                       ("f4", "learned", f" matrices={stand_in}"), ("f6", "static", "")])
     p, lines = run(host_runner, cases, "--verify", "--seed", "11", *FAST)
     x = kernels.gaussian((1, 7, 13, 17), 11)
     w = kernels.gaussian((3, 3, 17, 5), 12)

@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from bench.numerics.winograd import (BARABASZ_POINTS, cook_toom, exact_matrices, identity_error,
+from bench.numerics.winograd import (BARABASZ_POINTS, Transform, cook_toom, exact_matrices, identity_error,
                             identity_holds_exactly, load_transform, parse_points, save_transform)
 
 
@@ -140,3 +140,22 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert out.returncode == 2
     assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.parametrize("m", [2, 4, 6])
+def test_the_learned_stand_in_is_exact_shipped_and_takes_the_trained_lane_variant(m):
+    """The `learned` operator's matrices: an exact transform (checked in rationals), the shipped file
+    is exactly them, and the int8 dense kernels take 32-bit lanes with them, as with trained
+    (non-dyadic) matrices, where the default Cook-Toom matrices take 16-bit ones somewhere."""
+    from bench.numerics.matrix_quant import lane_variant
+    from bench.numerics.winograd import learned_stand_in, learned_stand_in_path
+
+    t = learned_stand_in(m)
+    assert identity_error(t) < 1e-12
+    shipped = load_transform(learned_stand_in_path(m))
+    assert all(np.array_equal(getattr(shipped, k), getattr(t, k)) for k in ("AT", "G", "BT"))
+    assert lane_variant(t.AT, t.BT) == "in32/32 out32/32"
+    default = cook_toom(m)
+    assert "16" in lane_variant(default.AT, default.BT)
+    trained = Transform(m, 3, default.AT * 1.0137, default.G, default.BT * 0.9871)   # off the dyadic grid
+    assert lane_variant(trained.AT, trained.BT) == "in32/32 out32/32"
