@@ -10,6 +10,7 @@ typedef struct {
     char algo[16], transform[16];
     char scheme[16]; /* "" when absent: tensor for int8 Winograd, none otherwise */
     int bits, h, w, cin, cout;
+    int k, stride, pad; /* defaults 3, 1, k / 2 */
     int reps;           /* 0: the --min-reps default */
     char matrices[1024]; /* "" when absent */
 } wb_case;

@@ -46,6 +46,7 @@ typedef struct wb_kernel {
 struct wb_conv {
     const wb_kernel *kernel;
     int h, w, cin, cout;
+    int k, stride, pad, ho, wo; /* the filter's geometry and the output's size */
     double weight_transform_ms;
     double gemm_flops;
     void *impl;
