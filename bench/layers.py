@@ -10,6 +10,7 @@ models read and write: JSON, or TOML with [[layers]] tables.
     {"network": "resnet18-cifar-w0.5",
      "layers": [{"name": "layer1.0.conv1", "h": 32, "w": 32, "cin": 32, "cout": 32, "count": 1,
                  "k": 3, "stride": 1, "pad": 1,          # defaults: k 3, stride 1, pad k // 2
+                 "groups": 1, "dilation": 1,             # defaults 1 (others are named, never measured)
                  "transform": "layer1.0.conv1.json",     # optional: the layer's own transform file
                  "weights": "layer1.0.conv1.npz"}],      # optional: its trained weights (and ranges)
      "not_measured": [{"op": "maxpool", "macs": 65536}]} # optional: named in network totals
@@ -17,6 +18,10 @@ models read and write: JSON, or TOML with [[layers]] tables.
 Paths are relative to the file. Numbers must be whole JSON/TOML integers (8.0, "8" and true are
 refused); unknown keys are refused, so a misspelt key never goes unnoticed. `layer_key` names a
 layer in lookup tables, as once-for-all / ProxylessNAS tables do.
+
+What the kernels implement (`unsupported`): im2row takes k 1, 3, 5, 7, stride 1 or 2 and padding
+0..k-1; Winograd F2/F4/F6 takes 3x3 stride 1 padding 1 (`Layer.winograd`); no kernel takes
+grouped (depthwise) or dilated convolutions.
 """
 
 from __future__ import annotations
@@ -50,10 +55,22 @@ class Layer:
     pad: int | None = None
     transform: str | None = None
     weights: str | None = None
+    groups: int = 1
+    dilation: int = 1
 
     def __post_init__(self):
         if self.pad is None:
             object.__setattr__(self, "pad", self.k // 2)
+
+    @property
+    def winograd(self) -> bool:
+        """Winograd F(m x m, 3 x 3) applies: 3x3, stride 1, padding 1, not grouped or dilated."""
+        return (self.k, self.stride, self.pad, self.groups, self.dilation) == (3, 1, 1, 1, 1)
+
+    @property
+    def filter(self) -> str:
+        """`k3s1p1`: the filter as labels name it."""
+        return f"k{self.k}s{self.stride}p{self.pad}"
 
     @property
     def out_hw(self) -> tuple[int, int]:
@@ -73,7 +90,24 @@ class Layer:
     @property
     def macs(self) -> int:
         ho, wo = self.out_hw
-        return ho * wo * self.k * self.k * self.cin * self.cout
+        return ho * wo * self.k * self.k * self.cin * self.cout // self.groups
+
+
+IM2ROW_KERNELS = (1, 3, 5, 7)
+IM2ROW_STRIDES = (1, 2)
+SUPPORTED = ("im2row: k 1, 3, 5, 7, stride 1 or 2, pad 0..k-1; "
+             "Winograd f2/f4/f6: 3x3 stride 1 pad 1; groups 1 and dilation 1 only")
+
+
+def unsupported(layer: Layer) -> str | None:
+    """None when some kernel implements the layer, else one line naming it and what is supported."""
+    l = layer
+    if (l.groups == 1 and l.dilation == 1 and l.k in IM2ROW_KERNELS and l.stride in IM2ROW_STRIDES
+            and 0 <= l.pad < l.k and min(l.out_hw) >= 1):
+        return None
+    what = f"k {l.k} stride {l.stride} pad {l.pad}" + (f" groups {l.groups}" if l.groups != 1 else "") + \
+        (f" dilation {l.dilation}" if l.dilation != 1 else "")
+    return f"layer {l.name or l.shape!r} ({what}) has no kernel; supported: {SUPPORTED}"
 
 
 def conv_out(size: int, k: int, stride: int, pad: int) -> int:
@@ -158,12 +192,24 @@ def custom_layers(res: str, channels: str | None, cin: str | None, cout: str | N
     return [Layer(r, r, ci, co) for r, ci, co in itertools.product(resolutions, cins, couts)]
 
 
+def with_filters(layers, kernels: str | None, strides: str | None) -> list[Layer]:
+    """Each layer with every filter size of `kernels` x stride of `strides` ('1,3,5,7', '1,2'; None:
+    3 and 1), same padding (k // 2); UsageError for a size or stride no kernel takes."""
+    ks = parse_int_list(kernels or "3", "kernel size", 1, max(IM2ROW_KERNELS))
+    ss = parse_int_list(strides or "1", "stride", 1, max(IM2ROW_STRIDES))
+    bad = [k for k in ks if k not in IM2ROW_KERNELS]
+    if bad:
+        raise choice_error("kernel size", str(bad[0]), [str(k) for k in IM2ROW_KERNELS])
+    return [Layer(l.h, l.w, l.cin, l.cout, l.count, l.name, k, s) for l in layers for k in ks for s in ss]
+
+
 # ---------------------------------------------------------------------------------------------
 # Network files
 
 MAX_K = 15
 MAX_STRIDE = 8
-_LAYER_KEYS = ("name", "h", "w", "cin", "cout", "count", "k", "stride", "pad", "transform", "weights")
+_LAYER_KEYS = ("name", "h", "w", "cin", "cout", "count", "k", "stride", "pad", "groups", "dilation",
+               "transform", "weights")
 
 
 @dataclass(frozen=True)
@@ -211,6 +257,7 @@ def save_network(network: Network, path) -> Path:
     for l in network.layers:
         row = {"name": l.name, "h": l.h, "w": l.w, "cin": l.cin, "cout": l.cout, "count": l.count,
                "k": l.k, "stride": l.stride, "pad": l.pad}
+        row.update({key: getattr(l, key) for key in ("groups", "dilation") if getattr(l, key) != 1})
         for key in ("transform", "weights"):
             if getattr(l, key):
                 row[key] = _relative(Path(getattr(l, key)), path.parent)
@@ -268,7 +315,8 @@ def _layer(item, i: int, path: Path) -> Layer:
                  _whole(item, "cin", 1, MAX_CHANNELS, where), _whole(item, "cout", 1, MAX_CHANNELS, where),
                  _whole(item, "count", 1, 1_000_000, where, 1), name, k,
                  _whole(item, "stride", 1, MAX_STRIDE, where, 1), _whole(item, "pad", 0, k, where, k // 2),
-                 _file(item, "transform", path.parent, where), _file(item, "weights", path.parent, where))
+                 _file(item, "transform", path.parent, where), _file(item, "weights", path.parent, where),
+                 _whole(item, "groups", 1, MAX_CHANNELS, where, 1), _whole(item, "dilation", 1, MAX_K, where, 1))
 
 
 def _not_measured(items, path: Path) -> list[dict]:

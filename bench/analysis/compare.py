@@ -60,7 +60,8 @@ def _medians(df: pd.DataFrame, stage: str) -> pd.DataFrame:
 
 
 def case_label(r) -> str:
-    return f"{r['board']}/{r['core']} {op_key(r['algo'], r['transform'], r['bits'], r['scheme'])} {r['h']}x{r['w']}x{r['cin']}->{r['cout']}"
+    flt = "" if (r["k"], r["stride"], r["pad"]) == (3, 1, 1) else f" k{r['k']}s{r['stride']}p{r['pad']}"
+    return f"{r['board']}/{r['core']} {op_key(r['algo'], r['transform'], r['bits'], r['scheme'])} {r['h']}x{r['w']}x{r['cin']}->{r['cout']}{flt}"
 
 
 def format_table(cmp: pd.DataFrame) -> str:

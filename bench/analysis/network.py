@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.errors import UsageError, shown
 from bench.files import read_mapping
 from bench.layers import Layer
-from bench.analysis.lut import LUT, LUTError, layer_key, lut_json
+from bench.analysis.lut import LUT, LUTError, lut_json
 
 BASELINE = "im2row-fp32"
 FASTEST = "fastest per layer"
@@ -70,12 +70,12 @@ def _common_ops(lut: LUT, layers, predict: bool) -> list[str]:
 
 def _layer_ms(lut: LUT, l: Layer, op: str, predict: bool) -> float:
     if predict and _key(l) not in lut.layers:
-        return lut.predict((l.h, l.w, l.cin, l.cout), op)
+        return lut.predict(l, op)
     return lut.latency(_key(l), op)
 
 
 def _key(l: Layer) -> str:
-    return layer_key(l.h, l.w, l.cin, l.cout)
+    return l.key
 
 
 def network_rows(lut: LUT, layers, assign=None, predict: bool = False) -> list[dict]:
@@ -92,7 +92,7 @@ def network_rows(lut: LUT, layers, assign=None, predict: bool = False) -> list[d
     else:
         assignments = {assign if isinstance(assign, str) else "assignment": assign}
     if not assignments:
-        missing = [f"{l.h}x{l.w}x{l.cin}->{l.cout}" for l in layers if _key(l) not in lut.layers]
+        missing = [l.shape for l in layers if _key(l) not in lut.layers]
         why = f"layers not measured: {', '.join(missing)}; measure them or pass --predict" if missing else \
             "the layers have no operator in common"
         raise UsageError(f"{lut.name}: no operator is measured on every layer of the network ({why})")

@@ -38,9 +38,15 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     df["operator"] = [a if a == "im2row" else f"{a} {transform_name(t)}" + (f" {scheme_suffix(s)}" if scheme_suffix(s) else "")
                       for a, t, s in zip(df["algo"], df["transform"], schemes)]
     df["quantization"] = [p if s == "none" else f"{p} {s}" for p, s in zip(df["precision"], schemes)]
-    df["layer_label"] = [f"{h}x{w} {ci}->{co}" for h, w, ci, co in zip(df["h"], df["w"], df["cin"], df["cout"])]
+    df["layer_label"] = [f"{h}x{w} {ci}->{co}" + filter_suffix(k, s, p)
+                         for h, w, ci, co, k, s, p in zip(df["h"], df["w"], df["cin"], df["cout"], df["k"], df["stride"], df["pad"])]
     df["panel"] = df["precision"] + " on " + df["core"] + np.where(df["emulated"].astype(bool), " (emulated)", "")
-    return df.sort_values(["h", "cin", "cout", "algo", "transform"])
+    return df.sort_values(["h", "cin", "cout", "k", "stride", "algo", "transform"])
+
+
+def filter_suffix(k, stride, pad) -> str:
+    """'' for a 3x3 stride-1 padding-1 layer, else ' k7s2p3': how labels tell filters apart."""
+    return "" if (k, stride, pad) == (3, 1, 1) else f" k{k}s{stride}p{pad}"
 
 
 def _save(fig, out: Path, stem: str) -> list[Path]:
@@ -87,6 +93,7 @@ def breakdown(df: pd.DataFrame, out: Path) -> list[Path]:
 
 def speedup(df: pd.DataFrame, out: Path) -> list[Path]:
     df = _prepare(df)
+    df = df[(df["k"] == 3) & (df["stride"] == 1) & (df["pad"] == 1)]   # where Winograd applies
     base = df[df["algo"] == "im2row"].set_index(["panel", "h", "w", "cin", "cout"])["total_ms"]
     wino = df[df["algo"] != "im2row"].groupby(["panel", "h", "w", "cin", "cout"])["total_ms"].min()
     ratio = (base / wino).dropna().rename("speedup").reset_index()
@@ -182,7 +189,7 @@ def _roofline_points(df: pd.DataFrame) -> pd.DataFrame:
     and the rate the stage achieved (GOP/s)."""
     points = []
     for r in df.itertuples():
-        work = stage_work(r.algo, r.bits, (r.h, r.w, r.cin, r.cout), r.transform)
+        work = stage_work(r.algo, r.bits, (r.h, r.w, r.cin, r.cout, r.k, r.stride, r.pad), r.transform)
         for stage, (ops, nbytes) in work.items():
             ms = getattr(r, f"{stage}_ms")
             if ops > 0 and ms and ms > 0:

@@ -103,7 +103,8 @@ def fit_table(entries: list[dict]) -> dict:
     """{op: model} for one LUT table, from its rows (bench.analysis.lut.build_lut rows of one table)."""
     by_op: dict = {}
     for r in entries:
-        by_op.setdefault(r["op"], []).append(r)
+        if (r.get("kernel", 3), r.get("stride", 1)) == (3, 1):   # the models' terms are those of 3x3 stride 1
+            by_op.setdefault(r["op"], []).append(r)
     models = {}
     for op, rows in sorted(by_op.items()):
         model = fit_model(rows[0]["algo"], rows[0]["bits"], [(r["h"], r["w"], r["cin"], r["cout"]) for r in rows],

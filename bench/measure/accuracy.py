@@ -28,9 +28,10 @@ def host_build_run(case: Case, h: int, w: int):
     An int8 Winograd case runs with its scheme."""
     l = case.layer
     x = kernels.gaussian((1, h, w, l.cin), SEED)
-    weights = kernels.gaussian((3, 3, l.cin, l.cout), SEED + 1)
+    weights = kernels.gaussian((l.k, l.k, l.cin, l.cout), SEED + 1)
     transform = "static" if case.transform == NO_TRANSFORM else case.transform
-    return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform, scheme=case.scheme)
+    return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform, scheme=case.scheme,
+                                      stride=l.stride, pad=l.pad)
 
 
 @functools.lru_cache(maxsize=None)
@@ -38,7 +39,7 @@ def case_errors(case: Case) -> dict:
     """{"sqnr_db", "max_abs", "rel_l2", "error_h", "error_w"} for one case."""
     h, w = min(case.layer.h, ERROR_CROP), min(case.layer.w, ERROR_CROP)
     x, weights, out = host_build_run(case, h, w)
-    return {**error_metrics(out, conv2d_direct(x, weights)), "error_h": h, "error_w": w}
+    return {**error_metrics(out, conv2d_direct(x, weights, case.layer.stride, case.layer.pad)), "error_h": h, "error_w": w}
 
 
 IDENTITY_TOL = 1e-9  # above this a transform is not an exact Winograd transform (a learned one)

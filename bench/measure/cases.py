@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import UsageError, choice_error
-from bench.layers import Layer
+from bench.layers import Layer, unsupported
 from bench.measure.protocol import CaseSpec
 from bench.numerics.winograd import load_transform, named_transform_path
 from bench.operators import BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, NO_SCHEME, NO_TRANSFORM, TILE, sweep_scheme
@@ -40,13 +40,13 @@ class Case:
         """The case for the runner: a transform file makes it a `learned` case fed that file."""
         l, path = self.layer, self.transform_file
         transform = "learned" if path else "static" if self.transform == NO_TRANSFORM else self.transform
-        return CaseSpec(self.algo, transform, self.bits, l.h, l.w, l.cin, l.cout, self.scheme, str(case_id), path)
+        return CaseSpec(self.algo, transform, self.bits, l.h, l.w, l.cin, l.cout, self.scheme, str(case_id), path,
+                        k=l.k, stride=l.stride, pad=l.pad)
 
     @property
     def work(self) -> float:
         """Relative cost for progress estimates: the MACs of a direct conv, plus a fixed overhead."""
-        l = self.layer
-        return l.h * l.w * l.cin * l.cout * 9 + 1e5
+        return self.layer.macs + 1e5
 
 
 def parse_transforms(text: str) -> list[str]:
@@ -69,24 +69,23 @@ def parse_transforms(text: str) -> list[str]:
     return out
 
 
-MEASURED_CONVS = ((3, 1, 1),)   # (k, stride, pad) the kernels implement
-
-
 def check_measurable(layers) -> None:
-    """UsageError naming the first layer no kernel implements and what is implemented."""
+    """UsageError naming the first layer no kernel implements and what is supported."""
     for l in layers:
-        if (l.k, l.stride, l.pad) not in MEASURED_CONVS:
-            accepted = ", ".join(f"k {k} stride {s} pad {p}" for k, s, p in MEASURED_CONVS)
-            raise UsageError(f"layer {l.name or l.shape!r} (k {l.k} stride {l.stride} pad {l.pad}) has no kernel; "
-                             f"accepted: {accepted}")
+        reason = unsupported(l)
+        if reason:
+            raise UsageError(reason)
 
 
 def expand(layers, algos, transforms, bits, schemes=("tensor",)) -> list[Case]:
-    """Every layer x operator; im2row has no transform, so it appears once per bit width; the
-    scheme applies to int8 Winograd only (every other case appears once, with scheme none)."""
+    """Every layer x operator that applies to it (Winograd to 3x3 stride-1 layers only); im2row
+    has no transform, so it appears once per bit width; the scheme applies to int8 Winograd only
+    (every other case appears once, with scheme none)."""
     check_measurable(layers)
     cases = []
     for layer, b, algo in itertools.product(layers, bits, algos):
+        if algo in TILE and not layer.winograd:
+            continue
         for transform in ([NO_TRANSFORM] if algo == "im2row" else transforms):
             if not _applies(transform, algo):
                 continue

@@ -78,12 +78,17 @@ class CaseSpec:
     id: str = ""
     matrices: Path | None = None
     reps: int | None = None
+    k: int = 3
+    stride: int = 1
+    pad: int = 1
 
     def runner_line(self, matrices_on_board: str = "") -> str:
         """The runner input line; `scheme=` only for the schemes the runner must be told about,
         `matrices=` the path of the transform file on the board."""
         line = (f"algo={self.algo} transform={self.transform} bits={self.bits} h={self.h} w={self.w} "
                 f"cin={self.cin} cout={self.cout}")
+        if (self.k, self.stride, self.pad) != (3, 1, 1):
+            line += f" k={self.k} stride={self.stride} pad={self.pad}"
         if scheme_suffix(self.scheme):
             line += f" scheme={self.scheme}"
         if self.reps is not None:
@@ -95,9 +100,13 @@ class CaseSpec:
         return line
 
     def fields(self) -> dict:
-        """The case's keys as a raw record names them (no local path)."""
+        """The case's keys as a raw record names them (no local path; the filter when not 3x3/1/1,
+        which readers take as the default)."""
         keys = ("id", "algo", "transform", "bits", "h", "w", "cin", "cout", "scheme", "reps")
-        return {k: getattr(self, k) for k in keys if getattr(self, k) not in (None, "")}
+        out = {k: getattr(self, k) for k in keys if getattr(self, k) not in (None, "")}
+        if (self.k, self.stride, self.pad) != (3, 1, 1):
+            out.update(k=self.k, stride=self.stride, pad=self.pad)
+        return out
 
 
 @dataclass(frozen=True)
@@ -320,6 +329,6 @@ DEADLINE_SLACK_S = 30.0
 
 def case_deadline_s(spec: CaseSpec, reps: Repetition, verify: bool = False) -> float:
     """Seconds a case may take before it counts as hung (`bench run --case-timeout` overrides)."""
-    macs = 9.0 * spec.h * spec.w * spec.cin * spec.cout
+    macs = float(spec.k * spec.k) * spec.h * spec.w * spec.cin * spec.cout / spec.stride ** 2
     runs = reps.warmup + max(spec.reps or 0, reps.min_reps) + 1 + (1 if verify else 0)   # + calibration or the check
     return DEADLINE_SLACK_S + 10 * reps.min_time_ms / 1000 + runs * macs / SLOW_MACS_PER_S

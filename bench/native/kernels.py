@@ -288,28 +288,37 @@ def conv2d_timed(x, w, op: ConvOp, timing: Timing = Timing(), *, stride: int = 1
         lib.wb_conv_destroy(conv)
 
 
-def conv2d(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str | None = None,
-           stride: int = 1, pad: int | None = None) -> np.ndarray:
+def _options(options: dict) -> tuple:
+    """(scheme, stride, pad) of the keyword options of conv2d and its kin; TypeError for others."""
+    unknown = set(options) - {"scheme", "stride", "pad"}
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r} (accepted: scheme, stride, pad)")
+    return options.get("scheme"), options.get("stride", 1), options.get("pad")
+
+
+def conv2d(x, w, *, algo: str, bits: int = 32, transform="static", **options) -> np.ndarray:
     """Convolution with the C kernels of the host build. x: float32 NHWC (1,H,W,Cin); w: float32
     HWIO (k,k,Cin,Cout); returns float32 NHWC (1,Ho,Wo,Cout), Ho = (H + 2 pad - k) // stride + 1.
-    Winograd takes 3x3, stride 1, padding 1 only; im2row k 1, 3, 5 or 7, stride 1 or 2, pad 0..k-1 (None:
-    k // 2). algo, bits, transform and scheme as ConvOp takes them (scheme None: tensor for int8
-    Winograd, none otherwise). Bad input raises ValueError; a combination no linked kernel
-    implements raises NotImplementedError."""
+    Options: `scheme` (None: tensor for int8 Winograd, none otherwise), `stride` (1), `pad` (None:
+    k // 2). Winograd takes 3x3, stride 1, padding 1 only; im2row k 1, 3, 5 or 7, stride 1 or 2, pad
+    0..k-1. algo, bits, transform and scheme as ConvOp takes them. Bad input raises ValueError; a
+    combination no linked kernel implements raises NotImplementedError."""
+    scheme, stride, pad = _options(options)
     return conv2d_timed(x, w, ConvOp(algo, bits, transform, scheme), stride=stride, pad=pad)[0]
 
 
 # ---- int8: the pipeline with its intermediates, and error figures -----------------------------
 
-def conv2d_int8_stages(x, w, *, algo: str, transform="static", scheme: str | None = None,
-                       stride: int = 1, pad: int | None = None) -> dict:
+def conv2d_int8_stages(x, w, *, algo: str, transform="static", **options) -> dict:
     """The int8 pipeline of the host build (kernels_c/include/wb_q8.h) with what
     bench.numerics.reference's int8 functions return, for bit-for-bit comparison: "y8" (the timed
     NEON path), "y8_scalar" (the scalar calibration path), "y" (dequantized, float64), "xq", "wq",
     "s_x", "s_w", "s_y" and, for Winograd, "kB", "kG", "kA", "mult" ({V, U, P, Y} float32
     multipliers; tap: per-position [a, a] arrays for V, U, P; wide: U and Y) and the
     intermediates in the reference's layouts: "V8", "U8", "P8" (tensor, tap; tap adds "Sq" and
-    "s1"), "V16", "U16", "M" (wide: M after its rshift by e, with "e", "sV", "QU", "s1")."""
+    "s1"), "V16", "U16", "M" (wide: M after its rshift by e, with "e", "sV", "QU", "s1").
+    Options as conv2d's (scheme, stride, pad)."""
+    scheme, stride, pad = _options(options)
     op = ConvOp(algo, 8, transform, scheme)
     ffi, lib = _lib()
     x, w, shape = _check_inputs(x, w, stride, pad)
@@ -386,9 +395,10 @@ def _scheme_info(ffi, lib, plan, scheme: str, a: int, mult_y) -> dict:
     return {"s1": ints[1], "sV": ints[2], "QU": ints[3], "e": pos, "mult": {"U": f[3, 0, 0], "Y": mult_y}}
 
 
-def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str | None = None,
-                 stride: int = 1, pad: int | None = None) -> dict:
+def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static", **options) -> dict:
     """Error of conv2d(...) (dequantized for bits=8) against the float64 direct convolution of
-    the unquantized data: {"sqnr_db", "max_abs", "rel_l2"} (bench.numerics.reference.error_metrics)."""
-    y = conv2d(x, w, algo=algo, bits=bits, transform=transform, scheme=scheme, stride=stride, pad=pad)
+    the unquantized data: {"sqnr_db", "max_abs", "rel_l2"} (bench.numerics.reference.error_metrics).
+    Options as conv2d's (scheme, stride, pad)."""
+    _, stride, pad = _options(options)
+    y = conv2d(x, w, algo=algo, bits=bits, transform=transform, **options)
     return error_metrics(y, conv2d_direct(x, w, stride, pad))
