@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.errors import UsageError, choice_error, shown
@@ -142,16 +142,94 @@ def grid(resolutions=None, channels=None) -> list[Layer]:
     return [Layer(r, r, c, c) for r, c in itertools.product(resolutions, channels)]
 
 
+def merge_repeats(layers) -> list[Layer]:
+    """Layers of the same shape and filter as one, named as the first, their counts summed (a network
+    measures and sums each shape once)."""
+    merged: dict = {}
+    for l in layers:
+        key = (l.h, l.w, l.cin, l.cout, l.k, l.stride, l.pad, l.groups, l.dilation, l.transform, l.weights)
+        first = merged.get(key)
+        merged[key] = l if first is None else replace(first, count=first.count + l.count)
+    return list(merged.values())
+
+
+def _basic_block(name: str, res: int, cin: int, cout: int, stride: int, shortcut: bool) -> list[Layer]:
+    """A ResNet basic block: two 3x3 convolutions (the first with `stride`) and a 1x1 projection of
+    the input when asked (stride `stride`, no padding)."""
+    out = -(-res // stride)
+    convs = [Layer(res, res, cin, cout, name=f"{name}.conv1", stride=stride),
+             Layer(out, out, cout, cout, name=f"{name}.conv2")]
+    if shortcut:
+        convs.append(Layer(res, res, cin, cout, name=f"{name}.shortcut", k=1, stride=stride, pad=0))
+    return convs
+
+
+def resnet18_cifar_full(width: float = 1.0) -> Network:
+    """Winograd-aware ResNet-18 for CIFAR-10 as its public training code builds it (src/models.py of
+    jafermarq/WinogradAwareNets): a 3x3 stem 3 -> 32 at 32x32 (32 at every width), four stages of two
+    basic blocks with 64, 128, 256, 512 x width channels, where a stride-2 block max-pools 2x2 first
+    and convolves with stride 1, 1x1 shortcuts wherever the channels change, 4x4 average pooling and
+    a 10-way classifier."""
+    if width not in (0.5, 1.0):
+        raise UsageError(f"unknown width {width!r}; accepted: 0.5, 1.0")
+    chans = [int(c * width) for c in (64, 128, 256, 512)]
+    layers, cin, res = [Layer(32, 32, 3, 32, name="conv1")], 32, 32
+    pools = []
+    for stage, cout in enumerate(chans, start=1):
+        if stage > 1:
+            pools.append({"op": f"layer{stage}.0.maxpool", "macs": res * res * cin})
+            res //= 2
+        for block in range(2):
+            layers += _basic_block(f"layer{stage}.{block}", res, cin, cout, 1, block == 0 and cin != cout)
+            cin = cout
+    adds = [{"op": "residual additions", "macs": sum(l.h * l.w * l.cout for l in layers if l.name.endswith("conv2"))}]
+    head = [{"op": "avgpool", "macs": res * res * cin}, {"op": "linear", "macs": cin * 10}]
+    return Network(f"resnet18-cifar-w{width:g}", tuple(merge_repeats(layers)), tuple(pools + adds + head))
+
+
+def resnet18_imagenet() -> Network:
+    """torchvision's ResNet-18 at 224x224: a 7x7 stride-2 stem 3 -> 64, 3x3 stride-2 max pooling,
+    four stages of two basic blocks (64, 128, 256, 512 channels; the first 3x3 of stages 2-4 with
+    stride 2 and a 1x1 stride-2 projection), global average pooling and a 1000-way classifier."""
+    layers = [Layer(224, 224, 3, 64, name="conv1", k=7, stride=2, pad=3)]
+    pools = [{"op": "maxpool", "macs": 56 * 56 * 64 * 9}]
+    cin, res = 64, 56
+    for stage, cout in enumerate((64, 128, 256, 512), start=1):
+        for block in range(2):
+            stride = 2 if stage > 1 and block == 0 else 1
+            layers += _basic_block(f"layer{stage}.{block}", res, cin, cout, stride, stride == 2)
+            cin, res = cout, -(-res // stride)
+    adds = [{"op": "residual additions", "macs": sum(l.out_hw[0] * l.out_hw[1] * l.cout for l in layers
+                                                     if l.name.endswith("conv2"))}]
+    head = [{"op": "avgpool", "macs": res * res * cin}, {"op": "fc", "macs": cin * 1000}]
+    return Network("resnet18-imagenet", tuple(merge_repeats(layers)), tuple(pools + adds + head))
+
+
 PRESETS = {
     "resnet18-cifar": "the 7 distinct 3x3 layer shapes of Winograd-aware ResNet-18 for CIFAR (--width 0.5|1.0)",
+    "resnet18-cifar-full": "every convolution of Winograd-aware ResNet-18 for CIFAR as its training code builds it: "
+                           "the 3-channel stem, every 3x3 and the 1x1 shortcuts (--width 0.5|1.0)",
+    "resnet18-imagenet": "every convolution of torchvision's ResNet-18 at 224x224: the 7x7/2 stem, 3x3/1 and /2, 1x1/2",
     "grid": "resolutions 4..224 x channels 8..512 (Cin = Cout), 49 layers",
     "quick": "resnet18-cifar at width 0.5 (the README's main job)",
 }
+NETWORK_PRESETS = ("resnet18-cifar-full", "resnet18-imagenet")   # with their operations that are not convolutions
+
+
+def preset_network(name: str, width: float = 1.0) -> Network:
+    """A preset as a Network (the whole-network presets with their `not_measured` operations)."""
+    if name == "resnet18-cifar-full":
+        return resnet18_cifar_full(width)
+    if name == "resnet18-imagenet":
+        return resnet18_imagenet()
+    return Network(name, tuple(preset_layers(name, width)))
 
 
 def preset_layers(name: str, width: float = 1.0) -> list[Layer]:
     if name == "resnet18-cifar":
         return resnet18_cifar(width)
+    if name in NETWORK_PRESETS:
+        return list(preset_network(name, width).layers)
     if name == "grid":
         return grid()
     if name == "quick":

@@ -224,6 +224,24 @@ def torch():
     return importlib.import_module("torch")
 
 
+@pytest.fixture(scope="session")
+def onnx():
+    """onnx, installed from the registries on first use (tests.support.optional_extra), as torch."""
+    import importlib
+    import sys
+
+    try:
+        return importlib.import_module("onnx")
+    except ImportError:
+        pass
+    where = optional_extra("onnx==1.23.2")
+    if where is None:
+        pytest.skip("onnx is not installed and could not be installed from the registries (pip install onnx)")
+    sys.path.append(str(where))   # appended: what the project already has wins
+    importlib.invalidate_caches()
+    return importlib.import_module("onnx")
+
+
 # The `slow` marker (pyproject.toml): `pytest -m "not slow"` is the inner loop, `make test` runs
 # everything. Slow are the tests under tests/e2e/ (whole runs through the CLI, faults, the emulated
 # board, the install), the tests marked slow in their module (qemu, cold builds, property tests) and

@@ -18,7 +18,7 @@ def test_resnet18_cifar_has_16_winograd_layers():
 
 
 @pytest.mark.parametrize("call,message", [
-    (lambda: preset_layers("resnet50"), "unknown preset 'resnet50'; accepted: resnet18-cifar, grid, quick"),
+    (lambda: preset_layers("resnet50"), "unknown preset 'resnet50'; accepted: resnet18-cifar, resnet18-cifar-full, resnet18-imagenet, grid, quick"),
     (lambda: custom_layers("0", "8", None, None), "bad resolution 0; accepted: 1 to 4096"),
     (lambda: custom_layers("8", "-4", None, None), "bad channel count -4"),
     (lambda: custom_layers("8,x", "4", None, None), "bad resolution 'x'"),

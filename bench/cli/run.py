@@ -85,8 +85,8 @@ def _layers(args):
         if args.width != 1.0:
             raise UsageError("--width applies to the resnet18-cifar preset, not to --layers")
         return load_layers(args.layers)
-    if args.width != 1.0 and args.preset not in (None, "resnet18-cifar"):
-        raise UsageError("--width applies to the resnet18-cifar preset only")
+    if args.width != 1.0 and args.preset not in (None, "resnet18-cifar", "resnet18-cifar-full"):
+        raise UsageError("--width applies to the resnet18-cifar presets only")
     return preset_layers(args.preset or "resnet18-cifar", args.width)
 
 
