@@ -135,11 +135,29 @@ def resnet18_cifar(width: float = 1.0) -> list[Layer]:
     return layers
 
 
+GRID_MAX_MACS = 4e9   # the grid's 1x1 and strided layers stop here (a 224x224x256->512 3x3/2 alone is 15 GMAC)
+
+
 def grid(resolutions=None, channels=None) -> list[Layer]:
-    """Resolution x channel grid as in the latency characterisation of the MLSys 2020 paper."""
+    """The latency predictor's training set: the resolution x channel grid of the MLSys 2020 paper's
+    characterisation (3x3 stride 1, Cin = Cout), the same with Cout = 2 Cin and Cin = 2 Cout, 1x1
+    and strided filters at channel ratios 1 and 2, 3-channel stems, and 5x5 and 7x7 filters, so
+    that every convolution of the ResNet-18 presets lies inside what was measured."""
     resolutions = resolutions or (4, 8, 16, 32, 56, 112, 224)
     channels = channels or (8, 16, 32, 64, 128, 256, 512)
-    return [Layer(r, r, c, c) for r, c in itertools.product(resolutions, channels)]
+    top = max(channels)
+    layers = [Layer(r, r, c, c) for r, c in itertools.product(resolutions, channels)]
+    layers += [Layer(r, r, ci, co) for r, c in itertools.product(resolutions, channels) if 2 * c <= top
+               for ci, co in ((c, 2 * c), (2 * c, c))]
+    wide = [c for c in channels if c in (8, 32, 128, 256)] or list(channels)
+    layers += [l for r, c in itertools.product(resolutions, wide) for co in (c, 2 * c)
+               for k, s in ((1, 1), (1, 2), (3, 2))
+               if (l := Layer(r, r, c, co, k=k, stride=s)).macs <= GRID_MAX_MACS]
+    layers += [Layer(r, r, 3, co, k=k, stride=s) for r in (32, 64, 112, 224) for co in (16, 32, 64)
+               for k, s in ((3, 1), (7, 2))]
+    layers += [Layer(r, r, c, c, k=k, stride=s) for r in (8, 32, 112) for c in (16, 64)
+               for k, s in ((5, 1), (5, 2), (7, 1), (7, 2))]
+    return layers
 
 
 def merge_repeats(layers) -> list[Layer]:
@@ -210,7 +228,8 @@ PRESETS = {
     "resnet18-cifar-full": "every convolution of Winograd-aware ResNet-18 for CIFAR as its training code builds it: "
                            "the 3-channel stem, every 3x3 and the 1x1 shortcuts (--width 0.5|1.0)",
     "resnet18-imagenet": "every convolution of torchvision's ResNet-18 at 224x224: the 7x7/2 stem, 3x3/1 and /2, 1x1/2",
-    "grid": "resolutions 4..224 x channels 8..512 (Cin = Cout), 49 layers",
+    "grid": "the latency predictor's set: resolutions 4..224 x channels 8..512 at cout/cin 1/2, 1, 2 (3x3), "
+            "1x1 and strided filters, 3-channel stems, 5x5 and 7x7",
     "quick": "resnet18-cifar at width 0.5 (the README's main job)",
 }
 NETWORK_PRESETS = ("resnet18-cifar-full", "resnet18-imagenet")   # with their operations that are not convolutions

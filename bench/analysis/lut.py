@@ -215,10 +215,8 @@ class LUT:
         """Predicted median ms of `op` on a layer (h, w, cin, cout), measured or not (bench.analysis.predict);
         PredictError (a ValueError, one line) outside the measured range or without a model."""
         h, w, cin, cout = _layer_dims(layer)
-        if hasattr(layer, "k") and (layer.k, layer.stride) != (3, 1):
-            raise PredictError(f"no latency model of {op} on {self.name} for {layer.shape}: the models cover 3x3 "
-                               "stride-1 layers (measure this layer instead)")
-        return predict(self.predictors.get(op), h, w, cin, cout, what=f"{op} on {self.name}")
+        flt = (layer.k, layer.stride, layer.pad) if hasattr(layer, "k") else _key_filter(layer)
+        return predict(self.predictors.get(op), h, w, cin, cout, *flt, what=f"{op} on {self.name}")
 
     def network_latency(self, layers, assign, stat: str = "median_ms", predict: bool = False, ops=None) -> dict:
         """Whole-network latency: sum over layers of count x latency, with the stage breakdown.
@@ -392,6 +390,16 @@ def _layer_dims(layer) -> tuple[int, int, int, int]:
         return tuple(int(g) for g in match.groups())
     h, w, cin, cout = layer[:4]
     return int(h), int(w), int(cin), int(cout)
+
+
+_KEY_FILTER = re.compile(r"-kernel:(\d+)-stride:(\d+)$")
+
+
+def _key_filter(layer) -> tuple[int, int, int]:
+    """(k, stride, same padding) of a layer key; 3x3 stride 1 for a tuple."""
+    match = _KEY_FILTER.search(layer) if isinstance(layer, str) else None
+    k, stride = (int(match.group(1)), int(match.group(2))) if match else (3, 1)
+    return k, stride, k // 2
 
 
 def _layer_fields(layer) -> tuple:
