@@ -60,9 +60,12 @@ def luts_from_rows(rows: list[dict], predictors: dict | None = None) -> list[LUT
 
 
 def _available(lut: LUT, l: Layer, predict: bool) -> set[str]:
-    """Operators with a latency for a layer: measured, or (with predict) with a latency model."""
+    """Operators with a latency for a layer: measured, or (with predict) with a latency model (only
+    im2row's for a layer Winograd does not apply to)."""
     have = set(lut.layers.get(l.key, {}))
-    return have | set(lut.predictors) if predict and not have else have
+    if predict and not have:
+        have = {op for op in lut.predictors if l.winograd or op.startswith("im2row")}
+    return have
 
 
 def only_operator(op: str) -> str:

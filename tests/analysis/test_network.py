@@ -179,3 +179,22 @@ def test_bench_network_assignment_files_and_bad_input(quick_results, tmp_path):
                           (["--assign", tmp_path / "missing.json"], "cannot read the assignment file")):
         done = bench("network", quick_results, *args, "--out", tmp_path / "bad")
         assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_predicted_networks_give_other_layers_im2row_only():
+    """With --predict, a strided layer missing from the table is never offered a Winograd operator."""
+    from bench.analysis.predict import fit_table
+    from bench.layers import grid
+    from tests.analysis.test_predict import synthetic_op_ms
+
+    rows = [{"op": op, "algo": algo, "bits": bits, "h": l.h, "w": l.w, "cin": l.cin, "cout": l.cout, "kernel": l.k,
+             "stride": l.stride, "pad": l.pad, "median_ms": synthetic_op_ms(algo, bits, (l.h, l.w, l.cin, l.cout, l.k, l.stride, l.pad))}
+            for op, algo, bits in (("im2row-int8", "im2row", 8), ("im2row-fp32", "im2row", 32), ("f4-static-int8", "f4", 8))
+            for l in grid() if algo == "im2row" or l.winograd]
+    lut = LUT("fake/a53/t1", {}, fit_table(rows))
+    layers = list(resnet18_imagenet().layers)
+    table = {r["assignment"]: r for r in network_rows(lut, layers, predict=True)}
+    assert set(table) == {"im2row-fp32", "im2row-int8", "f4-static-int8", FASTEST}
+    fastest = layer_rows(table[FASTEST], layers)
+    assert all(r["predicted"] and (r["op"].startswith("im2row") or l.winograd) for r, l in zip(fastest, layers))
+    assert table["f4-static-int8"]["predicted_ms"] == pytest.approx(table["f4-static-int8"]["total_ms"])
