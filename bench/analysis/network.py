@@ -207,7 +207,8 @@ def format_layers(rows: list[dict]) -> str:
         lines.append(f"  {'layer':<20} {'shape':<24} {'count':>5} {'operator':<22} {'ms':>9} {'count x ms':>11}")
         for r in group:
             pred = " (predicted)" if r["predicted"] else ""
-            lines.append(f"  {r['layer'][:20]:<20} {r['shape']:<24} {r['count']:>5} {r['op']:<22} {r['ms']:>9.3f} "
+            name = "" if r["layer"].startswith("conv-input:") else r["layer"]   # unnamed: its shape says it
+            lines.append(f"  {name[:20]:<20} {r['shape']:<24} {r['count']:>5} {r['op']:<22} {r['ms']:>9.3f} "
                          f"{r['count_x_ms']:>11.3f}{pred}")
     return "\n".join(lines)
 
