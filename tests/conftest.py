@@ -209,23 +209,32 @@ def aarch64_driver(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="session")
-def torch():
-    """torch, installed from the registries on first use (tests.support.optional_extra); the test
+def _extra(module: str, requirement: str):
+    """`module`, installed from the registries on first use (tests.support.optional_extra); the test
     is skipped where it cannot be installed."""
     import importlib
     import sys
 
     try:
-        return importlib.import_module("torch")
+        return importlib.import_module(module)
     except ImportError:
         pass
-    where = optional_extra("torch==2.13.0")
+    where = optional_extra(requirement)
     if where is None:
-        pytest.skip("torch is not installed and could not be installed from the registries (pip install torch)")
+        pytest.skip(f"{module} is not installed and could not be installed from the registries (pip install {module})")
     sys.path.append(str(where))   # appended: what the project already has wins
     importlib.invalidate_caches()
-    return importlib.import_module("torch")
+    return importlib.import_module(module)
+
+
+@pytest.fixture(scope="session")
+def torch():
+    return _extra("torch", "torch==2.13.0")
+
+
+@pytest.fixture(scope="session")
+def onnx():
+    return _extra("onnx", "onnx==1.23.2")
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from bench.errors import UsageError
-from bench.layers import Layer, custom_layers, layer_key, preset_layers, resnet18_cifar
+from bench.layers import Layer, Network, custom_layers, layer_key, load_network, preset_layers, resnet18_cifar, save_network
 
 
 def test_resnet18_cifar_has_16_winograd_layers():
@@ -18,7 +18,7 @@ def test_resnet18_cifar_has_16_winograd_layers():
 
 
 @pytest.mark.parametrize("call,message", [
-    (lambda: preset_layers("resnet50"), "unknown preset 'resnet50'; accepted: resnet18-cifar, grid, quick"),
+    (lambda: preset_layers("resnet50"), "unknown preset 'resnet50'; accepted: resnet18-cifar, resnet18-cifar-full, resnet18-imagenet, grid, quick"),
     (lambda: custom_layers("0", "8", None, None), "bad resolution 0; accepted: 1 to 4096"),
     (lambda: custom_layers("8", "-4", None, None), "bad channel count -4"),
     (lambda: custom_layers("8,x", "4", None, None), "bad resolution 'x'"),
@@ -83,10 +83,46 @@ def test_bad_network_files_name_the_layer_key_and_the_accepted_values(tmp_path, 
 def test_layers_no_kernel_implements_are_refused_before_anything_runs():
     from bench.measure.cases import expand
 
-    with pytest.raises(UsageError, match=r"layer 'stem' \(k 7 stride 2 pad 3\) has no kernel; accepted: k 3 stride 1 pad 1"):
-        expand([Layer(32, 32, 3, 16, name="stem", k=7, stride=2)], ["im2row"], ["static"], [32])
+    for layer, what in [(Layer(32, 32, 32, 32, name="dw", groups=32), "k 3 stride 1 pad 1 groups 32"),
+                        (Layer(32, 32, 8, 8, name="dil", dilation=2), "k 3 stride 1 pad 1 dilation 2"),
+                        (Layer(32, 32, 8, 8, name="k9", k=9), "k 9 stride 1 pad 4"),
+                        (Layer(32, 32, 8, 8, name="s4", stride=4), "k 3 stride 4 pad 1")]:
+        with pytest.raises(UsageError, match=rf"^layer '{layer.name}' \({what}\) has no kernel; supported: im2row: "
+                                             r"k 1, 3, 5, 7, stride 1 or 2, pad 0..k-1; Winograd f2/f4/f6: 3x3 stride 1 "
+                                             r"pad 1; groups 1 and dilation 1 only$"):
+            expand([layer], ["im2row", "f4"], ["static"], [32])
+
+
+def test_strided_and_other_filters_get_im2row_only():
+    from bench.measure.cases import expand
+
+    stem, down = Layer(32, 32, 3, 16, name="stem", k=7, stride=2), Layer(16, 16, 16, 32, name="down", k=1, stride=2, pad=0)
+    cases = expand([stem, down, Layer(8, 8, 4, 4)], ["im2row", "f4"], ["static"], [8, 32])
+    assert [(c.layer.name, c.algo, c.bits) for c in cases] == [
+        ("stem", "im2row", 8), ("stem", "im2row", 32), ("down", "im2row", 8), ("down", "im2row", 32),
+        ("", "im2row", 8), ("", "f4", 8), ("", "im2row", 32), ("", "f4", 32)]
+    spec = cases[0].spec(1)
+    assert "k=7 stride=2 pad=3" in spec.runner_line() and "k=" not in cases[4].spec(5).runner_line()
+
+
+def test_network_file_keeps_groups_and_dilation(tmp_path):
+    net = Network("n", (Layer(8, 8, 16, 16, name="dw", groups=16), Layer(8, 8, 16, 16, name="c")))
+    back = load_network(save_network(net, tmp_path / "n.json"))
+    assert back.layers == net.layers and "groups" not in (tmp_path / "n.json").read_text().split('"c"')[1]
 
 
 def test_duplicate_list_values_collapse_in_order():
     assert [l.h for l in custom_layers("8,8,16,8", "4", None, None)] == [8, 16]
     assert [(l.cin, l.cout) for l in custom_layers("8", None, "4,4", "8")] == [(4, 8)]
+
+
+def test_with_filters_multiplies_layers_by_kernel_sizes_and_strides():
+    from bench.layers import with_filters
+
+    layers = with_filters(custom_layers("8", "4", None, None), "1,3,7", "1,2")
+    assert [(l.k, l.stride, l.pad) for l in layers] == [(1, 1, 0), (1, 2, 0), (3, 1, 1), (3, 2, 1), (7, 1, 3), (7, 2, 3)]
+    assert len({l.key for l in layers}) == 6
+    with pytest.raises(UsageError, match="unknown kernel size '4'; accepted: 1, 3, 5, 7"):
+        with_filters(layers, "4", None)
+    with pytest.raises(UsageError, match="bad stride 3; accepted: 1 to 2"):
+        with_filters(layers, None, "3")

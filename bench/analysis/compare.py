@@ -65,7 +65,8 @@ def _medians(df: pd.DataFrame, stage: str) -> pd.DataFrame:
 
 def case_label(r) -> str:
     key = op_key(r['algo'], r['transform'], r['bits'], r['scheme'], digest=r.get('transform_digest'), engine=r.get('engine'))
-    return f"{r['board']}/{r['core']} {key} {r['h']}x{r['w']}x{r['cin']}->{r['cout']}"
+    flt = "" if (r["k"], r["stride"], r["pad"]) == (3, 1, 1) else f" k{r['k']}s{r['stride']}p{r['pad']}"
+    return f"{r['board']}/{r['core']} {key} {r['h']}x{r['w']}x{r['cin']}->{r['cout']}{flt}"
 
 
 def format_table(cmp: pd.DataFrame) -> str:

@@ -45,6 +45,7 @@ def benchmark_name(row: dict) -> str:
 
 
 def samples_of(row: dict, samples: dict) -> list[float]:
+    row = {**row, "k": row["kernel"]}   # a LUT row names the filter size `kernel`
     return samples.get(tuple(row[c] for c in KEY_COLUMNS)) or []
 
 

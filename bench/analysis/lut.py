@@ -38,7 +38,7 @@ import numpy as np
 
 from bench.errors import UsageError
 from bench.files import read_bytes
-from bench.layers import layer_key
+from bench.layers import Layer, layer_key
 from bench.operators import OUR_ENGINE, op_key
 from bench.analysis.predict import PredictError, fit_table, predict
 from bench.measure.results import KEY_COLUMNS
@@ -68,8 +68,8 @@ def build_lut(df, samples: dict | None = None) -> list[dict]:
         key = tuple(r.get(c) for c in KEY_COLUMNS)
         rows.append({
             "board": r["board"], "core": r["core"], "threads": int(r["threads"]),
-            "layer": layer_key(r["h"], r["w"], r["cin"], r["cout"]), "h": int(r["h"]), "w": int(r["w"]),
-            "cin": int(r["cin"]), "cout": int(r["cout"]), "kernel": 3, "stride": 1,
+            "layer": _row_layer(r).key, "h": int(r["h"]), "w": int(r["w"]),
+            "cin": int(r["cin"]), "cout": int(r["cout"]), **dict(zip(("kernel", "stride", "pad"), _filter(r))),
             "op": op_key(r["algo"], r["transform"], r["bits"], r.get("scheme", "none"), digest=_digest(r),
                          engine=r.get("engine")),
             "engine": r.get("engine") or OUR_ENGINE, "algo": r["algo"],
@@ -87,6 +87,16 @@ def build_lut(df, samples: dict | None = None) -> list[dict]:
 def _digest(row: dict) -> str | None:
     d = row.get("transform_digest")
     return d if isinstance(d, str) and d else None
+
+
+def _filter(r: dict) -> tuple[int, int, int]:
+    """(k, stride, pad) of a table row; 3, 1, 1 where a frame has no such columns (older tables)."""
+    return tuple(int(v) if _num(v) is not None else d for v, d in zip((r.get("k"), r.get("stride"), r.get("pad")), (3, 1, 1)))
+
+
+def _row_layer(r: dict) -> Layer:
+    k, stride, pad = _filter(r)
+    return Layer(int(r["h"]), int(r["w"]), int(r["cin"]), int(r["cout"]), k=k, stride=stride, pad=pad)
 
 
 def sample_stats(samples) -> dict:
@@ -154,14 +164,15 @@ class LUT:
     _tables: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # tensor form, per layers x ops
 
     def entry(self, layer, op: str) -> dict:
-        key = layer if isinstance(layer, str) else layer_key(*layer)
+        key = _key_of(layer)
         ops = self.entry_layer(key)
         if op not in ops:
             raise LUTError(f"operator {op!r} is not measured for {key} in {self.name}; measured: {', '.join(sorted(ops))}")
         return ops[op]
 
     def latency(self, layer, op: str, stat: str = "median_ms") -> float:
-        """Latency in ms of one operator on one layer; `layer` is a key or (h, w, cin, cout)."""
+        """Latency in ms of one operator on one layer; `layer` is a key, a bench.layers.Layer or
+        (h, w, cin, cout) (3x3 stride 1)."""
         return self.entry(layer, op)[stat]
 
     def expected_latency(self, layer, probs, stat: str = "median_ms", ops=None):
@@ -213,13 +224,14 @@ class LUT:
 
     def operators(self, layer) -> list[str]:
         """The operators measured for a layer (a key or (h, w, cin, cout))."""
-        return sorted(self.entry_layer(layer if isinstance(layer, str) else layer_key(*layer)))
+        return sorted(self.entry_layer(_key_of(layer)))
 
     def predict(self, layer, op: str) -> float:
         """Predicted median ms of `op` on a layer (h, w, cin, cout), measured or not (bench.analysis.predict);
         PredictError (a ValueError, one line) outside the measured range or without a model."""
         h, w, cin, cout = _layer_dims(layer)
-        return predict(self.predictors.get(op), h, w, cin, cout, what=f"{op} on {self.name}")
+        flt = (layer.k, layer.stride, layer.pad) if hasattr(layer, "k") else _key_filter(layer)
+        return predict(self.predictors.get(op), h, w, cin, cout, *flt, what=f"{op} on {self.name}")
 
     def network_latency(self, layers, assign, stat: str = "median_ms", predict: bool = False, ops=None) -> dict:
         """Whole-network latency: sum over layers of count x latency, with the stage breakdown.
@@ -239,19 +251,20 @@ class LUT:
             return self._network_array(list(layers), assign, stat, predict, ops)
         out = {"total_ms": 0.0, "input_ms": 0.0, "gemm_ms": 0.0, "output_ms": 0.0, "predicted_ms": 0.0, "layers": []}
         for layer in layers:
-            h, w, cin, cout, count, name = _layer_fields(layer)
-            choice = _assigned(assign, name, layer_key(h, w, cin, cout))
+            _, _, _, _, count, name = _layer_fields(layer)
+            key = _key_of(layer)
+            choice = _assigned(assign, name, key)
             probs = {choice: 1.0} if isinstance(choice, str) else choice
-            row = {"name": name, "key": layer_key(h, w, cin, cout), "count": count, "op": choice}
-            measured = layer_key(h, w, cin, cout) in self.layers or not predict
+            row = {"name": name, "key": key, "count": count, "op": choice}
+            measured = key in self.layers or not predict
             if measured:
                 for stage in ("input_ms", "gemm_ms", "output_ms"):
                     # an engine's operator has no stages: NaN, so the sum says "no breakdown", never 0
-                    row[stage] = sum(p * _or_nan(self.latency((h, w, cin, cout), op, stage)) for op, p in probs.items())
+                    row[stage] = sum(p * _or_nan(self.latency(key, op, stage)) for op, p in probs.items())
                     out[stage] = out[stage] + count * row[stage]
-                row["total_ms"] = self.expected_latency((h, w, cin, cout), probs, stat)
+                row["total_ms"] = self.expected_latency(key, probs, stat)
             else:
-                row["total_ms"] = sum(p * self.predict((h, w, cin, cout), op) for op, p in probs.items())
+                row["total_ms"] = sum(p * self.predict(layer, op) for op, p in probs.items())
                 out["predicted_ms"] = out["predicted_ms"] + count * row["total_ms"]
             row["predicted"] = not measured
             out["total_ms"] = out["total_ms"] + count * row["total_ms"]
@@ -287,15 +300,15 @@ class LUT:
         known = np.zeros((len(layers), len(ops)), dtype=bool)
         counts = np.empty(len(layers))
         for i, layer in enumerate(layers):
-            h, w, cin, cout, counts[i], _ = _layer_fields(layer)
-            measured = self.layers.get(layer_key(h, w, cin, cout), {})
+            _, _, _, _, counts[i], _ = _layer_fields(layer)
+            measured = self.layers.get(_key_of(layer), {})
             for j, op in enumerate(ops):
                 entry = measured.get(op)
                 if entry is not None and entry.get(stat) is not None:
                     values[i, j] = [entry[stat], *(_or_nan(entry.get(s)) for s in _STAGES), 0.0]
                     known[i, j] = True
                 elif predict:
-                    known[i, j] = self._predicted_cell(values[i, j], (h, w, cin, cout), op)
+                    known[i, j] = self._predicted_cell(values[i, j], layer, op)
         return values, known, counts
 
     def _predicted_cell(self, cell, dims, op: str) -> bool:
@@ -321,10 +334,10 @@ class LUT:
 
     def _missing(self, layers: list, ops: list, known, predict: bool) -> LUTError:
         i, j = np.argwhere(~known)[0]
-        h, w, cin, cout, _, name = _layer_fields(layers[i])
+        name = _layer_fields(layers[i])[5]
         how = "outside what the latency models cover" if predict else "measure it, or pass predict=True"
         return LUTError(f"{int((~known).sum())} of {known.size} entries are not in {self.name}, the first "
-                        f"{ops[j]!r} on {name or layer_key(h, w, cin, cout)} ({how}; latency_matrix(..., "
+                        f"{ops[j]!r} on {name or _key_of(layers[i])} ({how}; latency_matrix(..., "
                         f"missing=VALUE) gives a matrix with a value of your choice there)")
 
     def entry_layer(self, key: str) -> dict:
@@ -340,12 +353,22 @@ _KEPT_TABLES = 64
 
 
 def _layer_id(layer) -> tuple | str:
-    """What identifies a layer in the kept tables: its key, or its dimensions and count."""
+    """What identifies a layer in the kept tables: its key, or its key and count."""
     if isinstance(layer, str):
         return layer
     if hasattr(layer, "cin"):
-        return layer.h, layer.w, layer.cin, layer.cout, layer.count
+        return layer.key, layer.count
     return tuple(layer[:5])
+
+
+def _key_of(layer) -> str:
+    """The table key of a layer key, a bench.layers.Layer (its filter included) or an (h, w, cin,
+    cout, ...) tuple (3x3 stride 1)."""
+    if isinstance(layer, str):
+        return layer
+    if hasattr(layer, "key"):
+        return layer.key
+    return layer_key(*_layer_dims(layer))
 
 
 def _is_one_layer(layer) -> bool:
@@ -373,7 +396,9 @@ _KEY = re.compile(r"conv-input:(\d+)x(\d+)x(\d+)-output:\d+x\d+x(\d+)-")
 
 
 def _layer_dims(layer) -> tuple[int, int, int, int]:
-    """(h, w, cin, cout) of a layer key or a tuple."""
+    """(h, w, cin, cout) of a layer key, a Layer or a tuple."""
+    if hasattr(layer, "cin"):
+        return layer.h, layer.w, layer.cin, layer.cout
     if isinstance(layer, str):
         match = _KEY.match(layer)
         if not match:
@@ -381,6 +406,16 @@ def _layer_dims(layer) -> tuple[int, int, int, int]:
         return tuple(int(g) for g in match.groups())
     h, w, cin, cout = layer[:4]
     return int(h), int(w), int(cin), int(cout)
+
+
+_KEY_FILTER = re.compile(r"-kernel:(\d+)-stride:(\d+)$")
+
+
+def _key_filter(layer) -> tuple[int, int, int]:
+    """(k, stride, same padding) of a layer key; 3x3 stride 1 for a tuple."""
+    match = _KEY_FILTER.search(layer) if isinstance(layer, str) else None
+    k, stride = (int(match.group(1)), int(match.group(2))) if match else (3, 1)
+    return k, stride, k // 2
 
 
 def _layer_fields(layer) -> tuple:

@@ -49,13 +49,19 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
                       for a, t, s, d, e in zip(df["algo"], df["transform"], schemes, digests, engines)]
     df["engine"] = engines
     df["quantization"] = [p if s == "none" else f"{p} {s}" for p, s in zip(df["precision"], schemes)]
-    df["layer_label"] = [f"{h}x{w} {ci}->{co}" for h, w, ci, co in zip(df["h"], df["w"], df["cin"], df["cout"])]
+    df["layer_label"] = [f"{h}x{w} {ci}->{co}" + filter_suffix(k, s, p)
+                         for h, w, ci, co, k, s, p in zip(df["h"], df["w"], df["cin"], df["cout"], df["k"], df["stride"], df["pad"])]
     df["where"] = [where_of(r) for r in df.to_dict("records")]
     df["where_label"] = [fidelity_label(w, c, f) for w, c, f in zip(df["where"], df["core"], df["cpu_flag"])]
     # one panel per precision and (board, core, threads): nothing from two boards or thread counts averaged
     df["panel"] = [f"{p} on {b}/{c} t{t}\n{w}" for p, b, c, t, w in
                    zip(df["precision"], df["board"], df["core"], df["threads"], df["where_label"])]
-    return df.sort_values(["h", "cin", "cout", "algo", "transform"])
+    return df.sort_values(["h", "cin", "cout", "k", "stride", "algo", "transform"])
+
+
+def filter_suffix(k, stride, pad) -> str:
+    """'' for a 3x3 stride-1 padding-1 layer, else ' k7s2p3': how labels tell filters apart."""
+    return "" if (k, stride, pad) == (3, 1, 1) else f" k{k}s{stride}p{pad}"
 
 
 def _footer(fig, df: pd.DataFrame, more: list[str] = ()) -> None:
@@ -145,6 +151,7 @@ def speedup(df: pd.DataFrame, out: Path, min_sqnr: float = DEFAULT_MIN_SQNR_DB) 
     whose SQNR is at least `min_sqnr` (unknown SQNR: kept) against im2row of the same precision;
     each cell names the winner."""
     df = _prepare(df)
+    df = df[(df["k"] == 3) & (df["stride"] == 1) & (df["pad"] == 1)]   # where Winograd applies
     usable = ~(df["sqnr_db"].astype(float) < min_sqnr)   # an unknown SQNR (no error figures) is kept
     dropped = df[~usable & (df["algo"] != "im2row")]
     left_out = sorted(set(dropped["operator"] + " " + dropped["precision"]))
@@ -277,7 +284,7 @@ def _roofline_points(df: pd.DataFrame) -> pd.DataFrame:
     and the rate the stage achieved (GOP/s)."""
     points = []
     for r in df[df["engine"] == OUR_ENGINE].itertuples():   # engines expose no stages
-        work = stage_work(r.algo, r.bits, (r.h, r.w, r.cin, r.cout), r.transform)
+        work = stage_work(r.algo, r.bits, (r.h, r.w, r.cin, r.cout, r.k, r.stride, r.pad), r.transform)
         for stage, (ops, nbytes) in work.items():
             ms = getattr(r, f"{stage}_ms")
             if ops > 0 and ms and ms > 0:

@@ -9,9 +9,12 @@ picked from powers of two by training error. The fit is non-negative least squar
 residuals (scipy.optimize.nnls, each row divided by its latency), so a 4x4x8 layer counts as much as
 a 224x224x512 one, reweighted a few times (Huber) so that a few disturbed measurements do not pull
 the model. Its error is estimated by leave-one-layer-out cross-validation (the threshold is
-chosen again inside every fold). Predictions are refused outside the box of measured (h, w, cin,
-cout) or outside the measured range of cout/cin (a grid with cin = cout cannot tell the input
-terms from the output terms), and when fewer than MIN_LAYERS layers were measured.
+chosen again inside every fold). A layer is (h, w, cin, cout, k, stride, pad): one model per
+operator covers every filter measured with it (the terms of bench.analysis.workload follow k and
+stride), and predictions are refused for a filter (k, stride) not measured, outside the box of
+(h, w, cin, cout) measured with that filter or outside its measured range of cout/cin (a grid with
+cin = cout cannot tell the input terms from the output terms), and when fewer than MIN_LAYERS
+layers were measured. Models written before filters existed cover 3x3 stride 1 only.
 """
 
 from __future__ import annotations
@@ -33,9 +36,9 @@ class PredictError(ValueError):
 
 
 def features(algo: str, bits: int, shape, threshold: float) -> np.ndarray:
-    """The model's terms for a layer (h, w, cin, cout): each stage's operations and bytes, split by
-    whether the stage's bytes exceed `threshold`, and a constant."""
-    work = stage_work(algo, bits, shape)
+    """The model's terms for a layer (h, w, cin, cout[, k, stride, pad]): each stage's operations
+    and bytes, split by whether the stage's bytes exceed `threshold`, and a constant."""
+    work = stage_work(algo, bits, tuple(int(v) for v in shape))
     out = []
     for stage in STAGES:
         ops, nbytes = work[stage]
@@ -84,20 +87,33 @@ def _cross_validate(algo: str, bits: int, layers: np.ndarray, y: np.ndarray) -> 
     return np.array(errors)
 
 
+def filter_name(k: int, stride: int) -> str:
+    return f"k{int(k)}s{int(stride)}"
+
+
+def _box(layers: np.ndarray) -> dict:
+    """The measured range of (h, w, cin, cout) and of cout/cin of some layers."""
+    ratio = layers[:, 3] / layers[:, 2]
+    return {"range": {d: [int(layers[:, i].min()), int(layers[:, i].max())] for i, d in enumerate(DIMENSIONS)},
+            "cout_per_cin": [float(ratio.min()), float(ratio.max())]}
+
+
 def fit_model(algo: str, bits: int, layers, latency_ms) -> dict | None:
-    """A JSON-ready model from measured layers [(h, w, cin, cout), ...] and their median total ms,
-    or None when there are fewer than MIN_LAYERS distinct layers."""
-    layers = np.asarray(layers, dtype=float)
+    """A JSON-ready model from measured layers [(h, w, cin, cout[, k, stride, pad]), ...] (3x3
+    stride 1 padding 1 when the filter is left out) and their median total ms, or None when there
+    are fewer than MIN_LAYERS distinct layers. "filters": the box of each filter measured."""
+    layers = np.array([(*l, 3, 1, 1)[:7] if len(l) == 4 else l for l in layers], dtype=float)
     y = np.asarray(latency_ms, dtype=float)
     if len(y) < MIN_LAYERS:
         return None
     threshold, coef = _fit(algo, bits, layers, y)
     cv = _cross_validate(algo, bits, layers, y)
-    ratio = layers[:, 3] / layers[:, 2]
+    filters = {}
+    for k, s in sorted({(int(l[4]), int(l[5])) for l in layers}):
+        filters[filter_name(k, s)] = _box(layers[(layers[:, 4] == k) & (layers[:, 5] == s)])
     return {"algo": algo, "bits": int(bits), "threshold_bytes": threshold, "coef": [float(c) for c in coef],
             "n": int(len(y)), "cv_median_rel_err": float(np.median(cv)), "cv_p90_rel_err": float(np.percentile(cv, 90)),
-            "range": {d: [int(layers[:, i].min()), int(layers[:, i].max())] for i, d in enumerate(DIMENSIONS)},
-            "cout_per_cin": [float(ratio.min()), float(ratio.max())]}
+            **_box(layers), "filters": filters}
 
 
 def fit_table(entries: list[dict]) -> dict:
@@ -109,27 +125,35 @@ def fit_table(entries: list[dict]) -> dict:
     for op, rows in sorted(by_op.items()):
         if rows[0].get("engine", OUR_ENGINE) != OUR_ENGINE:
             continue   # the work model is of this project's stages; an engine's operator is looked up only
-        model = fit_model(rows[0]["algo"], rows[0]["bits"], [(r["h"], r["w"], r["cin"], r["cout"]) for r in rows],
-                          [r["median_ms"] for r in rows])
+        shapes = [(r["h"], r["w"], r["cin"], r["cout"], r.get("kernel", 3), r.get("stride", 1), r.get("pad", 1)) for r in rows]
+        model = fit_model(rows[0]["algo"], rows[0]["bits"], shapes, [r["median_ms"] for r in rows])
         if model is not None:
             models[op] = model
     return models
 
 
-def predict(model: dict | None, h: int, w: int, cin: int, cout: int, *, what: str) -> float:
-    """Predicted median total ms; PredictError (one line) outside the measured range. `what` names
-    the table and operator in messages."""
+def predict(model: dict | None, *shape: int, what: str) -> float:
+    """Predicted median total ms of a layer (h, w, cin, cout[, k, stride, pad]; 3x3 stride 1
+    padding 1 without a filter); PredictError (one line) for a filter not measured or outside its
+    measured range. `what` names the table and operator in messages."""
     if model is None:
         raise PredictError(f"no latency model for {what}: fewer than {MIN_LAYERS} layers measured "
                            "(measure a wider set, e.g. bench run --preset grid)")
+    h, w, cin, cout, k, stride, pad = (*shape, 3, 1, 1) if len(shape) == 4 else shape
+    filters = model.get("filters") or {filter_name(3, 1): model}   # a model from before filters: 3x3 stride 1
+    box = filters.get(filter_name(k, stride))
+    shape = f"{h}x{w}x{cin}->{cout}" + ("" if (k, stride) == (3, 1) else f" k{k}s{stride}")
+    if box is None:
+        raise PredictError(f"no latency model of {what} for {shape}: {k}x{k} stride {stride} was not measured "
+                           f"(measured: {', '.join(filters)}; bench run --preset grid measures them all)")
     layer = dict(zip(DIMENSIONS, (h, w, cin, cout)))
-    outside = [f"{d} {layer[d]} not in {lo}..{hi}" for d, (lo, hi) in model["range"].items()
+    outside = [f"{d} {layer[d]} not in {lo}..{hi}" for d, (lo, hi) in box["range"].items()
                if not lo <= layer[d] <= hi]
-    lo, hi = model["cout_per_cin"]
+    lo, hi = box["cout_per_cin"]
     if not lo * (1 - 1e-9) <= cout / cin <= hi * (1 + 1e-9):
         outside.append(f"cout/cin {cout / cin:.3g} not in {lo:.3g}..{hi:.3g}")
     if outside:
-        raise PredictError(f"refusing to extrapolate {what} to {h}x{w}x{cin}->{cout}: {', '.join(outside)} "
-                           "(the range of the measured layers)")
-    x = features(model["algo"], model["bits"], (h, w, cin, cout), model["threshold_bytes"])
+        raise PredictError(f"refusing to extrapolate {what} to {shape}: {', '.join(outside)} "
+                           "(the range of the layers measured with that filter)")
+    x = features(model["algo"], model["bits"], (h, w, cin, cout, k, stride, pad), model["threshold_bytes"])
     return float(x @ np.asarray(model["coef"]))

@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = (
     "bench.cli.plot",
     "bench.cli.compare",
     "bench.cli.network",
+    "bench.cli.import_onnx",
     "bench.cli.probe",
     "bench.cli.boards",
     "bench.cli.board",

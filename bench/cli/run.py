@@ -18,7 +18,7 @@ from bench.boards.profiles import check_core_arg
 from bench.cli.options import add_board_arguments, add_parser, boards_from_args, default_results_root
 from bench.errors import MeasurementError, UsageError
 from bench.files import check_name
-from bench.layers import PRESETS, custom_layers, load_layers, preset_layers
+from bench.layers import PRESETS, custom_layers, load_layers, preset_layers, with_filters
 from bench.measure.cases import check_winograd, expand, parse_transforms
 from bench.measure.health import profile_mismatches, unstable_warnings
 from bench.measure.protocol import MAX_MIN_TIME_MS, MAX_REPS, MAX_RUNNER_CPUS, Repetition
@@ -64,6 +64,9 @@ def register(sub) -> None:
     what.add_argument("--channels", help="channel counts with Cin = Cout, e.g. 32,64")
     what.add_argument("--cin", help="input channel counts (with --cout, all pairs)")
     what.add_argument("--cout", help="output channel counts")
+    what.add_argument("--kernel-size", help="with --res: filter sizes from 1, 3, 5, 7 (default 3; Winograd takes 3 only)")
+    what.add_argument("--stride", help="with --res: strides, 1 and/or 2 (default 1; Winograd takes 1 only); "
+                                       "padding is k // 2")
     how = p.add_argument_group("how")
     how.add_argument("--reps", type=int, default=10, help=f"minimum timed repetitions per case (default 10, at most {MAX_REPS})")
     how.add_argument("--min-time-ms", type=float, default=200,
@@ -79,24 +82,24 @@ def register(sub) -> None:
 
 
 def _layers(args):
-    if args.layers is not None:
-        if args.preset or args.res is not None or args.width != 1.0 or args.channels or args.cin or args.cout:
-            raise UsageError("give --layers alone, without --preset, --width, --res or channel lists")
-        layers = load_layers(args.layers)
-        check_winograd(layers, args.accept_inexact)
-        return layers
-    if args.accept_inexact:
+    if sum(x is not None for x in (args.preset, args.res, args.layers)) > 1:
+        raise UsageError("give one of --preset, --res and --layers")
+    if args.accept_inexact and args.layers is None:
         raise UsageError("--accept-inexact goes with --layers")
-    if args.preset and args.res is not None:
-        raise UsageError("give either --preset or --res, not both")
     if args.res is not None:
         if args.width != 1.0:
             raise UsageError("--width applies to the resnet18-cifar preset, not to --res")
-        return custom_layers(args.res, args.channels, args.cin, args.cout)
-    if args.channels or args.cin or args.cout:
-        raise UsageError("--channels, --cin and --cout go with --res")
-    if args.width != 1.0 and args.preset not in (None, "resnet18-cifar"):
-        raise UsageError("--width applies to the resnet18-cifar preset only")
+        return with_filters(custom_layers(args.res, args.channels, args.cin, args.cout), args.kernel_size, args.stride)
+    if args.channels or args.cin or args.cout or args.kernel_size or args.stride:
+        raise UsageError("--channels, --cin, --cout, --kernel-size and --stride go with --res")
+    if args.layers is not None:
+        if args.width != 1.0:
+            raise UsageError("--width applies to the resnet18-cifar preset, not to --layers")
+        layers = load_layers(args.layers)
+        check_winograd(layers, args.accept_inexact)
+        return layers
+    if args.width != 1.0 and args.preset not in (None, "resnet18-cifar", "resnet18-cifar-full"):
+        raise UsageError("--width applies to the resnet18-cifar presets only")
     return preset_layers(args.preset or "resnet18-cifar", args.width)
 
 
@@ -122,7 +125,8 @@ def _run(args) -> int:
     if args.mix_settings and not args.resume:
         raise UsageError("--mix-settings goes with --resume")
     if not cases:
-        raise UsageError("no case to measure: no transform file matches the chosen algorithms")
+        raise UsageError("no case to measure: no transform file matches the chosen algorithms, or the layers are "
+                         "not 3x3 stride 1 (Winograd's only filter; add im2row to --algo)")
     if args.out == "":
         raise UsageError("empty --out; give a results directory")
     check_core_arg(args.core)

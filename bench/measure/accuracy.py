@@ -32,9 +32,10 @@ def host_build_run(case: Case, h: int, w: int):
     An int8 Winograd case runs with its scheme."""
     l = case.layer
     x = kernels.gaussian((1, h, w, l.cin), SEED)
-    weights = kernels.gaussian((3, 3, l.cin, l.cout), SEED + 1)
+    weights = kernels.gaussian((l.k, l.k, l.cin, l.cout), SEED + 1)
     transform = "static" if case.transform == NO_TRANSFORM else case.transform
-    return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform, scheme=case.scheme)
+    return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform, scheme=case.scheme,
+                                      stride=l.stride, pad=l.pad)
 
 
 @functools.lru_cache(maxsize=None)
@@ -42,12 +43,13 @@ def case_errors(case: Case) -> dict:
     """{"sqnr_db", "max_abs", "rel_l2", "error_h", "error_w"} for one case."""
     h, w = min(case.layer.h, ERROR_CROP), min(case.layer.w, ERROR_CROP)
     x, weights, out = host_build_run(case, h, w)
-    ref = conv2d_direct(x, weights)
+    ref = conv2d_direct(x, weights, case.layer.stride, case.layer.pad)
     errors = {**error_metrics(out, ref), "error_h": h, "error_w": w}
     if case.bits == 8:
         x_cal = kernels.gaussian(x.shape, CALIBRATION_SEED)
         transform = "static" if case.transform == NO_TRANSFORM else case.transform
-        deployed = kernels.conv2d_int8_calibrated(x, weights, x_cal, algo=case.algo, transform=transform, scheme=case.scheme)
+        deployed = kernels.conv2d_int8_calibrated(x, weights, x_cal, algo=case.algo, transform=transform, scheme=case.scheme,
+                                                   stride=case.layer.stride, pad=case.layer.pad)
         errors.update(sqnr_cal_db=error_metrics(deployed, ref)["sqnr_db"], calibration_seed=CALIBRATION_SEED)
     return errors
 

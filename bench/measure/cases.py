@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import UsageError, choice_error
-from bench.layers import Layer
+from bench.layers import Layer, unsupported
 from bench.measure.protocol import CaseSpec
 from bench.numerics.matrix_quant import lane_variant
 from bench.numerics.trained import NOT_WINOGRAD_ERROR
@@ -60,7 +60,7 @@ class Case:
         path = self.transform_file
         transform = "learned" if path else "static" if self.transform == NO_TRANSFORM else self.transform
         return CaseSpec(self.algo, transform, self.bits, l.h, l.w, l.cin, l.cout, self.scheme, str(case_id), path,
-                        origin=self.origin)
+                        origin=self.origin, k=l.k, stride=l.stride, pad=l.pad)
 
     @property
     def lanes(self) -> str | None:
@@ -75,8 +75,7 @@ class Case:
     @property
     def work(self) -> float:
         """Relative cost for progress estimates: the MACs of a direct conv, plus a fixed overhead."""
-        l = self.layer
-        return l.h * l.w * l.cin * l.cout * 9 + 1e5
+        return self.layer.macs + 1e5
 
 
 @functools.lru_cache(maxsize=64)
@@ -105,20 +104,17 @@ def parse_transforms(text: str) -> list[str]:
     return out
 
 
-MEASURED_CONVS = ((3, 1, 1),)   # (k, stride, pad) the kernels implement
-
-
 def check_measurable(layers) -> None:
-    """UsageError naming the first layer no kernel implements and what is implemented."""
+    """UsageError naming the first layer no kernel implements and what is supported."""
     for l in layers:
-        if (l.k, l.stride, l.pad) not in MEASURED_CONVS:
-            accepted = ", ".join(f"k {k} stride {s} pad {p}" for k, s, p in MEASURED_CONVS)
-            raise UsageError(f"layer {l.name or l.shape!r} (k {l.k} stride {l.stride} pad {l.pad}) has no kernel; "
-                             f"accepted: {accepted}")
+        reason = unsupported(l)
+        if reason:
+            raise UsageError(reason)
 
 
 def expand(layers, algos, transforms, bits, schemes=("tensor",), engines=(OUR_ENGINE,)) -> list[Case]:
-    """Every layer x operator; im2row has no transform, so it appears once per bit width; the
+    """Every layer x operator that applies to it (Winograd to 3x3 stride-1 layers only, and so the
+    engines' one-layer models); im2row has no transform, so it appears once per bit width; the
     scheme applies to int8 Winograd only (every other case appears once, with scheme none). A layer
     with its own transform file (a network file's `transform`) is measured with it besides
     `transforms`, on the algorithm of its tile size; one measurement serves every layer of the same
@@ -127,16 +123,19 @@ def expand(layers, algos, transforms, bits, schemes=("tensor",), engines=(OUR_EN
     check_measurable(layers)
     cases, seen = [], set()
     for layer, b, algo in itertools.product(layers, bits, algos if OUR_ENGINE in engines else ()):
+        if algo in TILE and not layer.winograd:
+            continue
         own = [layer.transform] if layer.transform and layer.transform not in transforms else []
         for transform in ([NO_TRANSFORM] if algo == "im2row" else [*transforms, *own]):
             if not _applies(transform, algo):
                 continue
             for scheme in dict.fromkeys(sweep_scheme(algo, b, s) for s in schemes):
-                key = (layer.h, layer.w, layer.cin, layer.cout, algo, transform, b, scheme)
+                key = (layer.h, layer.w, layer.cin, layer.cout, layer.k, layer.stride, layer.pad, algo, transform, b, scheme)
                 if key not in seen:
                     seen.add(key)
                     cases.append(Case(layer, algo, transform, b, scheme))
-    for layer, b, engine in itertools.product(layers, bits, [e for e in engines if e != OUR_ENGINE]):
+    winograd_layers = [l for l in layers if l.winograd]
+    for layer, b, engine in itertools.product(winograd_layers, bits, [e for e in engines if e != OUR_ENGINE]):
         cases += [Case(layer, variant, NO_TRANSFORM, b, NO_SCHEME, engine) for variant in ENGINE_VARIANTS[engine][b]]
     return cases
 

@@ -84,6 +84,9 @@ class CaseSpec:
     reps: int | None = None
     origin: str = TILE_ORIGINS[0]   # where the Winograd tile grid starts (bench.operators.TILE_ORIGINS)
     engine: str = OUR_ENGINE
+    k: int = 3
+    stride: int = 1
+    pad: int = 1
 
     @property
     def on_engine(self) -> bool:
@@ -96,6 +99,8 @@ class CaseSpec:
         what = f"engine={self.engine} algo={self.algo}" if self.on_engine else \
             f"algo={self.algo} transform={self.transform}"
         line = f"{what} bits={self.bits} h={self.h} w={self.w} cin={self.cin} cout={self.cout}"
+        if (self.k, self.stride, self.pad) != (3, 1, 1):
+            line += f" k={self.k} stride={self.stride} pad={self.pad}"
         if scheme_suffix(self.scheme):
             line += f" scheme={self.scheme}"
         if self.origin != TILE_ORIGINS[0]:
@@ -109,9 +114,12 @@ class CaseSpec:
         return line
 
     def fields(self) -> dict:
-        """The case's keys as a raw record names them (no local path)."""
+        """The case's keys as a raw record names them (no local path; the filter when not 3x3/1/1,
+        which readers take as the default)."""
         keys = ("id", "algo", "transform", "bits", "h", "w", "cin", "cout", "scheme", "reps")
         out = {k: getattr(self, k) for k in keys if getattr(self, k) not in (None, "")}
+        if (self.k, self.stride, self.pad) != (3, 1, 1):
+            out.update(k=self.k, stride=self.stride, pad=self.pad)
         return {**out, "engine": self.engine} if self.on_engine else out
 
 
@@ -348,6 +356,6 @@ DEADLINE_SLACK_S = 30.0
 
 def case_deadline_s(spec: CaseSpec, reps: Repetition, verify: bool = False) -> float:
     """Seconds a case may take before it counts as hung (`bench run --case-timeout` overrides)."""
-    macs = 9.0 * spec.h * spec.w * spec.cin * spec.cout
+    macs = float(spec.k * spec.k) * spec.h * spec.w * spec.cin * spec.cout / spec.stride ** 2
     runs = reps.warmup + max(spec.reps or 0, reps.min_reps) + 1 + (1 if verify else 0)   # + calibration or the check
     return DEADLINE_SLACK_S + 10 * reps.min_time_ms / 1000 + runs * macs / SLOW_MACS_PER_S

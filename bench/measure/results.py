@@ -45,11 +45,15 @@ MAX_SAMPLES = 1000   # raw samples kept per stage and case (a uniform subset whe
 CONTRACT_COLUMNS = ["board", "core", "cpus", "bits", "algo", "transform", "h", "w", "cin", "cout",
                     "input_ms", "gemm_ms", "output_ms", "total_ms", "status"]
 COLUMNS = CONTRACT_COLUMNS + [
-    "scheme", "engine", "threads", "emulated", "reps", "total_min_ms", "total_p10_ms", "total_p90_ms", "total_mad_ms",
+    "k", "stride", "pad", "scheme", "engine", "threads", "emulated", "reps", "total_min_ms", "total_p10_ms", "total_p90_ms",
+    "total_mad_ms",
     "weight_transform_ms", "gemm_gflops", "sqnr_db", "max_abs", "rel_l2", "layer", "count",
     "engine_version", "error_kind", "message", "run", "transform_digest", "where", "cpu_flag", "lanes", "sqnr_cal_db",
 ]
-KEY_COLUMNS = ["board", "core", "threads", "engine", "bits", "algo", "transform", "scheme", "h", "w", "cin", "cout"]
+KEY_COLUMNS = ["board", "core", "threads", "engine", "bits", "algo", "transform", "scheme", "h", "w", "cin", "cout",
+               "k", "stride", "pad"]
+# The filter of tables and records written before these columns existed: every layer was 3x3/1/1.
+DEFAULT_FILTER = {"k": 3, "stride": 1, "pad": 1}
 CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": str, "scheme": str, "transform_digest": str,
               "engine": str, "engine_version": str, "status": str, "layer": str, "error_kind": str, "message": str,
               "where": str, "cpu_flag": str, "lanes": str}
@@ -64,7 +68,8 @@ class ResultsFull(MeasurementError):
 def case_key(board: str, core: str, threads: int, case) -> tuple:
     """The KEY_COLUMNS values of a case measured on (board, core) with `threads` threads."""
     l = case.layer
-    return (board, core, threads, case.engine, case.bits, case.algo, case.transform, case.scheme, l.h, l.w, l.cin, l.cout)
+    return (board, core, threads, case.engine, case.bits, case.algo, case.transform, case.scheme, l.h, l.w, l.cin, l.cout,
+            l.k, l.stride, l.pad)
 
 
 def format_cpus(cpus) -> str:
@@ -78,7 +83,7 @@ def row_from_case(rec: CaseRecord, case, run: int) -> dict:
     row = {"board": where.board, "core": where.core, "cpus": format_cpus(where.cpus), "bits": case.bits,
            "algo": case.algo, "transform": case.transform, "scheme": case.scheme, "engine": case.engine,
            "engine_version": rec.raw.get("engine_version"), "h": l.h, "w": l.w,
-           "cin": l.cin, "cout": l.cout, "status": rec.status, "threads": where.threads,
+           "cin": l.cin, "cout": l.cout, "k": l.k, "stride": l.stride, "pad": l.pad, "status": rec.status, "threads": where.threads,
            "emulated": where.emulated, "layer": l.name, "count": l.count, "run": run,
            "transform_digest": transform_digest(case.transform),
            "where": where.fidelity or None, "cpu_flag": where.cpu_flag or None, "lanes": getattr(case, "lanes", None)}
@@ -511,13 +516,14 @@ def load_samples(path, stage: str | None = None):
 
 
 _KEY_TYPES = {"board": str, "core": str, "threads": int, "engine": str, "bits": int, "algo": str, "transform": str,
-              "scheme": str, "h": int, "w": int, "cin": int, "cout": int}
+              "scheme": str, "h": int, "w": int, "cin": int, "cout": int, "k": int, "stride": int, "pad": int}
 
 
 def _sample_key(rec: dict, path: Path, n: int) -> tuple:
+    rec = {**DEFAULT_FILTER, **rec}
     for c, kind in _KEY_TYPES.items():
         v = rec.get(c)
-        if type(v) is not kind or (kind is int and v < 1) or (c == "bits" and v not in (8, 32)):
+        if type(v) is not kind or (kind is int and v < (0 if c == "pad" else 1)) or (c == "bits" and v not in (8, 32)):
             raise UsageError(f"{path} line {n}: bad {c} {str(v)[:40]!r} in a case record; expected "
                              f"{'a whole number >= 1' if kind is int else 'a string'}")
     return tuple(rec[c] for c in KEY_COLUMNS)
@@ -551,8 +557,8 @@ def load_peaks(path):
     return pd.DataFrame(rows, columns=base + extra)
 
 
-_INT_COLUMNS = {"bits", "h", "w", "cin", "cout", "threads", "reps", "count", "run"}
-_POSITIVE = {"bits", "h", "w", "cin", "cout", "threads"}
+_INT_COLUMNS = {"bits", "h", "w", "cin", "cout", "k", "stride", "pad", "threads", "reps", "count", "run"}
+_POSITIVE = {"bits", "h", "w", "cin", "cout", "k", "stride", "threads"}
 _FLOAT_COLUMNS = {c for c in COLUMNS if c.endswith("_ms")} | {"gemm_gflops", "sqnr_db", "max_abs", "rel_l2", "sqnr_cal_db"}
 _TIME_COLUMNS = ["input_ms", "gemm_ms", "output_ms", "total_ms"]
 _REQUIRED = ["board", "core", "bits", "algo", "transform", "h", "w", "cin", "cout", "status"]
@@ -570,6 +576,8 @@ def _typed(row: dict, where: str) -> dict:
     if empty:
         raise UsageError(f"{where}: no value in column {empty[0]}" + (" of a row with status ok" if empty[0] in _TIME_COLUMNS else ""))
     out["scheme"] = out.get("scheme") or "none"
+    for c, v in DEFAULT_FILTER.items():   # an older table: 3x3, stride 1, padding 1
+        out[c] = v if out.get(c) is None else out[c]
     return out
 
 

@@ -245,12 +245,13 @@ def summary(df) -> str:
         lines.append(f"{board} / {core} ({fidelity_label(where, core, flags)}):")
         lines.append(f"  {'layer':<18} {'bits':<5} {'fastest':<18} {'ms':>9} {'im2row ms':>10} {'speedup':>8} "
                      f"{'vs im2row fp32':>15}")
-        for (h, w, cin, cout), layer in group.groupby(["h", "w", "cin", "cout"], sort=True):
+        for (h, w, cin, cout, k, s), layer in group.groupby(["h", "w", "cin", "cout", "k", "stride"], sort=True):
             fp32 = _im2row_ms(layer, 32)
             for bits, same_bits in layer.groupby("bits", sort=True):
                 best = same_bits.loc[same_bits["total_ms"].idxmin()]
                 base = _im2row_ms(layer, bits)
-                lines.append(f"  {f'{h}x{w} {cin}->{cout}':<18} {precision_name(bits):<5} {_op_name(best):<18} "
+                shape = f"{h}x{w} {cin}->{cout}" + ("" if (k, s) == (3, 1) else f" k{k}s{s}")
+                lines.append(f"  {shape:<18} {precision_name(bits):<5} {_op_name(best):<18} "
                              f"{best['total_ms']:>9.3f} {_ms(base):>10} {_ratio(base, best['total_ms']):>8} "
                              f"{_ratio(fp32, best['total_ms']):>15}")
     lines += [f"note: {CAVEATS[w]}" for w in sorted(set(ok["where"])) if w in CAVEATS]
@@ -293,7 +294,7 @@ def progress_bar(total_work: float, n_cases: int, quiet: bool = False, verbose: 
         done[0] += 1
         what = operator_label(case.algo, case.transform, getattr(case, "engine", OUR_ENGINE))
         text = (f"{row['board']}/{row['core']} {what} {precision_name(case.bits)} "
-                f"{l.h}x{l.w}x{l.cin}->{l.cout}")
+                f"{l.shape}")
         if verbose:
             result = f"{row['total_ms']:.3f} ms" if row["status"] == "ok" else f"{row['error_kind']}: {row['message']}"
             tqdm.write(f"bench run: {text}: {result}", file=sys.stderr)

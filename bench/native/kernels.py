@@ -8,6 +8,7 @@ NotImplementedError). bits=8 returns the dequantized output; conv2d_int8_stages 
 output and intermediates, conv2d_error the error figures.
 
     y = conv2d(x, w, algo="f4")                         # x NHWC (1,H,W,Cin), w HWIO (3,3,Cin,Cout)
+    y = conv2d(x, w7, algo="im2row", stride=2, pad=3)   # im2row: w HWIO (k,k,Cin,Cout), k 1,3,5,7
     y = conv2d(x, w, algo="f6", transform="learned")    # dense kernel, learned-like matrices
     y = conv2d(x, w, algo="f4", transform=cook_toom(4, points=BARABASZ_POINTS[4, 3]))
     y, t = conv2d_timed(x, w, ConvOp("f4"), Timing(reps=10))   # t.total_ms, t.gemm_ms, ... (lists)
@@ -24,7 +25,7 @@ import numpy as np
 
 from bench.native.build import KERNELS, build_hash, build_library
 from bench.numerics.matrix_quant import round_half_away
-from bench.numerics.reference import conv2d_direct, error_metrics, tile_offset
+from bench.numerics.reference import conv2d_direct, error_metrics, out_size, tile_offset
 from bench.numerics.winograd import cook_toom, learned_stand_in, load_transform, named_transform, tile_origin_of
 from bench.operators import ALGOS, BITS, BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, SCHEMES, TILE, TILE_ORIGINS, resolve_scheme
 
@@ -76,13 +77,13 @@ def checksum(y: np.ndarray) -> str:
     return "%016x" % lib.wb_fnv1a64(ffi.from_buffer(y), y.nbytes)
 
 
-def conv2d_direct_f64(x, w) -> np.ndarray:
+def conv2d_direct_f64(x, w, *, stride: int = 1, pad: int | None = None) -> np.ndarray:
     """The runner's --verify reference (plain C double direct convolution), float64 NHWC."""
     ffi, lib = _lib()
-    x, w, (h, wd, cin, cout) = _check_inputs(x, w)
-    y = np.empty((1, h, wd, cout), dtype=np.float64)
-    lib.wb_conv_direct_f64(_fptr(ffi, x), _fptr(ffi, w), h, wd, cin, cout,
-                           ffi.cast("double *", ffi.from_buffer(y)))
+    x, w, shape = _check_inputs(x, w, stride, pad)
+    y = np.empty(shape.out, dtype=np.float64)
+    lib.wb_conv_direct_f64(_fptr(ffi, x), _fptr(ffi, w), shape.h, shape.w, shape.cin, shape.cout, shape.k,
+                           shape.stride, shape.pad, ffi.cast("double *", ffi.from_buffer(y)))
     return y
 
 
@@ -90,16 +91,38 @@ def _fptr(ffi, a):
     return ffi.cast("float *", ffi.from_buffer(a))
 
 
-def _check_inputs(x, w):
+@dataclass(frozen=True)
+class Shape:
+    """A convolution's sizes: input h x w x cin, cout filters k x k, stride, zero padding pad."""
+
+    h: int
+    w: int
+    cin: int
+    cout: int
+    k: int = 3
+    stride: int = 1
+    pad: int = 1
+
+    @property
+    def out(self) -> tuple:
+        """The NHWC output's shape (1, ho, wo, cout)."""
+        return (1, out_size(self.h, self.k, self.stride, self.pad),
+                out_size(self.w, self.k, self.stride, self.pad), self.cout)
+
+
+def _check_inputs(x, w, stride: int = 1, pad: int | None = None):
     x = np.ascontiguousarray(x, dtype=np.float32)
     w = np.ascontiguousarray(w, dtype=np.float32)
     if x.ndim != 4 or x.shape[0] != 1:
         raise ValueError(f"x must be NHWC with batch 1, shape (1, H, W, Cin); got {x.shape}")
-    if w.ndim != 4 or w.shape[:2] != (3, 3):
-        raise ValueError(f"w must be HWIO 3x3, shape (3, 3, Cin, Cout); got {w.shape}")
+    if w.ndim != 4 or w.shape[0] != w.shape[1] or w.shape[0] not in (1, 3, 5, 7):
+        raise ValueError(f"w must be HWIO k x k with k 1, 3, 5 or 7, shape (k, k, Cin, Cout); got {w.shape}")
     if w.shape[2] != x.shape[3]:
         raise ValueError(f"x has {x.shape[3]} input channels but w has {w.shape[2]}")
-    return x, w, (x.shape[1], x.shape[2], x.shape[3], w.shape[3])
+    k = w.shape[0]
+    if pad is not None and pad < 0:   # the C side would read -1 as its default
+        raise ValueError(f"pad must be in 0..k-1 (or None for k // 2), got {pad}")
+    return x, w, Shape(x.shape[1], x.shape[2], x.shape[3], w.shape[3], k, stride, k // 2 if pad is None else pad)
 
 
 @dataclass(frozen=True)
@@ -219,9 +242,8 @@ def _raise_for(rc: int, message: str):
     raise RuntimeError(message)
 
 
-def _create(ffi, lib, op: ConvOp, shape, w):
-    """A wb_conv of the host build for `op` on layer `shape` (h, w, cin, cout), weights transformed."""
-    h, wd, cin, cout = shape
+def _create(ffi, lib, op: ConvOp, shape: Shape, w):
+    """A wb_conv of the host build for `op` on layer `shape`, weights transformed."""
     kind, t = op.matrices()
     m = TILE.get(op.algo, 0)
     mats, keep, r = _matrix_pointers(ffi, t, m, op.algo)
@@ -230,12 +252,17 @@ def _create(ffi, lib, op: ConvOp, shape, w):
              **({"tile_origin": op.origin} if op.origin != TILE_ORIGINS[0] else {})}
     words = {k: ffi.new("char[]", v.encode()) for k, v in words.items()}   # alive through the call
     spec = ffi.new("wb_conv_spec *", {**words, "bits": op.bits, "m": m if t is not None else 0, "r": r,
-                                      "at": mats[0], "g": mats[1], "bt": mats[2], "h": h, "w": wd, "cin": cin,
-                                      "cout": cout})
+                                      "at": mats[0], "g": mats[1], "bt": mats[2], **_spec_sizes(shape)})
     rc = lib.wb_conv_create(spec, _fptr(ffi, w), conv, err, 512)
     if rc != 0:
         _raise_for(rc, ffi.string(err).decode())
     return conv[0]
+
+
+def _spec_sizes(shape: Shape) -> dict:
+    """The size fields of wb_conv_spec and wb_q8_spec."""
+    return {"h": shape.h, "w": shape.w, "cin": shape.cin, "cout": shape.cout, "k": shape.k,
+            "stride": shape.stride, "pad": shape.pad}
 
 
 def _timed_runs(conv, x, y, pool, timing: Timing) -> ConvTimes:
@@ -253,10 +280,10 @@ def _timed_runs(conv, x, y, pool, timing: Timing) -> ConvTimes:
     return times
 
 
-def conv2d_timed(x, w, op: ConvOp, timing: Timing = Timing()):
+def conv2d_timed(x, w, op: ConvOp, timing: Timing = Timing(), *, stride: int = 1, pad: int | None = None):
     """conv2d plus timing: returns (y, ConvTimes) with per-stage times of each timed run."""
     ffi, lib = _lib()
-    x, w, shape = _check_inputs(x, w)
+    x, w, shape = _check_inputs(x, w, stride, pad)
     conv = _create(ffi, lib, op, shape, w)
     pool = ffi.NULL
     try:
@@ -267,7 +294,7 @@ def conv2d_timed(x, w, op: ConvOp, timing: Timing = Timing()):
                 raise RuntimeError(ffi.string(err).decode())
         if lib.wb_conv_calibrate(conv, _fptr(ffi, x)) != 0:  # int8: quantization, before timing
             raise RuntimeError(f"calibration of {ffi.string(lib.wb_conv_kernel_name(conv)).decode()} failed")
-        y = np.empty((1, shape[0], shape[1], shape[3]), dtype=np.float32)
+        y = np.empty(shape.out, dtype=np.float32)
         return y, _timed_runs(conv, x, y, pool, timing)
     finally:
         if pool != ffi.NULL:
@@ -275,37 +302,48 @@ def conv2d_timed(x, w, op: ConvOp, timing: Timing = Timing()):
         lib.wb_conv_destroy(conv)
 
 
-def conv2d(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str | None = None) -> np.ndarray:
-    """3x3, stride 1, padding 1 convolution with the C kernels of the host build. x: float32 NHWC
-    (1,H,W,Cin); w: float32 HWIO (3,3,Cin,Cout); returns float32 NHWC (1,H,W,Cout). algo, bits,
-    transform and scheme as ConvOp takes them (scheme None: tensor for int8 Winograd, none
-    otherwise); the tile origin is the transform file's (another: conv2d_timed with a ConvOp).
-    Bad input raises ValueError; a combination no linked kernel implements raises
-    NotImplementedError."""
-    return conv2d_timed(x, w, ConvOp(algo, bits, transform, scheme))[0]
+def _options(options: dict) -> tuple:
+    """(scheme, stride, pad) of the keyword options of conv2d and its kin; TypeError for others."""
+    unknown = set(options) - {"scheme", "stride", "pad"}
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r} (accepted: scheme, stride, pad)")
+    return options.get("scheme"), options.get("stride", 1), options.get("pad")
+
+
+def conv2d(x, w, *, algo: str, bits: int = 32, transform="static", **options) -> np.ndarray:
+    """Convolution with the C kernels of the host build. x: float32 NHWC (1,H,W,Cin); w: float32
+    HWIO (k,k,Cin,Cout); returns float32 NHWC (1,Ho,Wo,Cout), Ho = (H + 2 pad - k) // stride + 1.
+    Options: `scheme` (None: tensor for int8 Winograd, none otherwise), `stride` (1), `pad` (None:
+    k // 2). Winograd takes 3x3, stride 1, padding 1 only; im2row k 1, 3, 5 or 7, stride 1 or 2, pad
+    0..k-1. algo, bits, transform and scheme as ConvOp takes them; the tile origin is the transform
+    file's (another: conv2d_timed with a ConvOp). Bad input raises ValueError; a
+    combination no linked kernel implements raises NotImplementedError."""
+    scheme, stride, pad = _options(options)
+    return conv2d_timed(x, w, ConvOp(algo, bits, transform, scheme), stride=stride, pad=pad)[0]
 
 
 # ---- int8: the pipeline with its intermediates, and error figures -----------------------------
 
-def conv2d_int8_stages(x, w, *, algo: str, transform="static", scheme: str | None = None,
-                       origin: str | None = None) -> dict:
+def conv2d_int8_stages(x, w, *, algo: str, transform="static", **options) -> dict:
     """The int8 pipeline of the host build (kernels_c/include/wb_q8.h) with what
     bench.numerics.reference's int8 functions return, for bit-for-bit comparison: "y8" (the timed
     NEON path), "y8_scalar" (the scalar calibration path), "y" (dequantized, float64), "xq", "wq",
     "s_x", "s_w", "s_y" and, for Winograd, "kB", "kG", "kA", "mult" ({V, U, P, Y} float32
     multipliers; tap: per-position [a, a] arrays for V, U, P; wide: U and Y) and the
     intermediates in the reference's layouts: "V8", "U8", "P8" (tensor, tap; tap adds "Sq" and
-    "s1"), "V16", "U16", "M" (wide: M after its rshift by e, with "e", "sV", "QU", "s1")."""
+    "s1"), "V16", "U16", "M" (wide: M after its rshift by e, with "e", "sV", "QU", "s1").
+    Options as conv2d's (scheme, stride, pad) and `origin` (None: the transform file's)."""
+    origin = options.pop("origin", None)
+    scheme, stride, pad = _options(options)
     op = ConvOp(algo, 8, transform, scheme, origin)
     ffi, lib = _lib()
-    x, w, shape = _check_inputs(x, w)
+    x, w, shape = _check_inputs(x, w, stride, pad)
     xq, wq = np.empty(x.shape, np.int8), np.empty(w.shape, np.int8)
     s_x = lib.wb_q8_quantize(_fptr(ffi, x), x.size, _i8(ffi, xq))
     s_w = lib.wb_q8_quantize(_fptr(ffi, w), w.size, _i8(ffi, wq))
     plan = _q8_plan(ffi, lib, op, shape, wq)
     try:
-        h, wd, _, cout = shape
-        y8, y8s = np.empty((1, h, wd, cout), np.int8), np.empty((1, h, wd, cout), np.int8)
+        y8, y8s = np.empty(shape.out, np.int8), np.empty(shape.out, np.int8)
         if lib.wb_q8_calibrate(plan, _i8(ffi, xq), _i8(ffi, y8s)) or \
                 lib.wb_q8_run(plan, _i8(ffi, xq), _i8(ffi, y8), ffi.NULL, ffi.NULL):
             raise RuntimeError(f"int8 {algo} failed")
@@ -322,15 +360,16 @@ def _i8(ffi, a):
     return ffi.cast("int8_t *", ffi.from_buffer(a))
 
 
-def conv2d_int8_calibrated(x, w, x_cal, *, algo: str, transform="static", scheme: str | None = None) -> np.ndarray:
+def conv2d_int8_calibrated(x, w, x_cal, *, algo: str, transform="static", **options) -> np.ndarray:
     """The int8 convolution as a deployed network runs it: the input scale and every stage's range
     calibrated on `x_cal` (other data of x's shape), then x quantized with that scale (values past
     it clip) and run with those ranges; returns the dequantized float64 output. conv2d calibrates on
-    x itself: the best case, which no deployed network sees."""
+    x itself: the best case, which no deployed network sees. Options as conv2d's."""
+    scheme, stride, pad = _options(options)
     op = ConvOp(algo, 8, transform, scheme)
     ffi, lib = _lib()
-    x, w, shape = _check_inputs(x, w)
-    x_cal = _check_inputs(x_cal, w)[0]
+    x, w, shape = _check_inputs(x, w, stride, pad)
+    x_cal = _check_inputs(x_cal, w, stride, pad)[0]
     if x_cal.shape != x.shape:
         raise ValueError(f"calibration data has shape {x_cal.shape}, x {x.shape}: they must match")
     cq, wq = np.empty(x.shape, np.int8), np.empty(w.shape, np.int8)
@@ -339,7 +378,7 @@ def conv2d_int8_calibrated(x, w, x_cal, *, algo: str, transform="static", scheme
     xq = np.clip(round_half_away(x.astype(np.float64) / s_x), -127, 127).astype(np.int8)   # wb_q8_quantize's rule
     plan = _q8_plan(ffi, lib, op, shape, wq)
     try:
-        y8 = np.empty((1, shape[0], shape[1], shape[3]), np.int8)
+        y8 = np.empty(shape.out, np.int8)
         if lib.wb_q8_calibrate(plan, _i8(ffi, cq), ffi.NULL) or lib.wb_q8_run(plan, _i8(ffi, xq), _i8(ffi, y8), ffi.NULL, ffi.NULL):
             raise RuntimeError(f"int8 {algo} failed")
         return y8 * lib.wb_q8_output_scale(plan, s_x, s_w)
@@ -350,26 +389,25 @@ def conv2d_int8_calibrated(x, w, x_cal, *, algo: str, transform="static", scheme
 _C_SCHEME_IDS = {"tap": 1, "wide": 2}   # wb_q8.h: 0 is tensor (or none)
 
 
-def _q8_plan(ffi, lib, op: ConvOp, shape, wq):
+def _q8_plan(ffi, lib, op: ConvOp, shape: Shape, wq):
     """A wb_q8_plan for `op` (int8) on layer `shape` with the quantized weights."""
-    h, wd, cin, cout = shape
     kind, t = op.matrices()
     m = TILE.get(op.algo, 0)
     mats, keep, _ = _matrix_pointers(ffi, t, m, op.algo)
     plan, err = ffi.new("wb_q8_plan **"), ffi.new("char[512]")
     spec = ffi.new("wb_q8_spec *", {"m": m, "learned": int(kind == "learned"), "scheme": _C_SCHEME_IDS.get(op.scheme, 0),
-                                    "at": mats[0], "g": mats[1], "bt": mats[2], "h": h, "w": wd, "cin": cin, "cout": cout,
-                                    "oy": tile_offset(h, m, op.origin) if m else 0,
-                                    "ox": tile_offset(wd, m, op.origin) if m else 0})
+                                    "at": mats[0], "g": mats[1], "bt": mats[2], **_spec_sizes(shape),
+                                    "oy": tile_offset(shape.h, m, op.origin) if m else 0,
+                                    "ox": tile_offset(shape.w, m, op.origin) if m else 0})
     rc = lib.wb_q8_plan_create(spec, _i8(ffi, wq), plan, err, 512)
     if rc != 0:
         raise (ValueError if rc in (_BAD_CASE, _BAD_MATRICES) else RuntimeError)(ffi.string(err).decode())
     return plan[0]
 
 
-def _winograd_stages(ffi, lib, plan, op: ConvOp, shape) -> dict:
+def _winograd_stages(ffi, lib, plan, op: ConvOp, shape: Shape) -> dict:
     """The matrix scales, multipliers and intermediates of an int8 Winograd plan (wb_q8_stage)."""
-    h, wd, cin, cout = shape
+    h, wd, cin, cout = shape.h, shape.w, shape.cin, shape.cout
     m = TILE[op.algo]
     k, mult = ffi.new("int[3]"), ffi.new("float[4]")
     lib.wb_q8_plan_info(plan, k, mult)
@@ -399,8 +437,10 @@ def _scheme_info(ffi, lib, plan, scheme: str, a: int, mult_y) -> dict:
     return {"s1": ints[1], "sV": ints[2], "QU": ints[3], "e": pos, "mult": {"U": f[3, 0, 0], "Y": mult_y}}
 
 
-def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str | None = None) -> dict:
+def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static", **options) -> dict:
     """Error of conv2d(...) (dequantized for bits=8) against the float64 direct convolution of
-    the unquantized data: {"sqnr_db", "max_abs", "rel_l2"} (bench.numerics.reference.error_metrics)."""
-    y = conv2d(x, w, algo=algo, bits=bits, transform=transform, scheme=scheme)
-    return error_metrics(y, conv2d_direct(x, w))
+    the unquantized data: {"sqnr_db", "max_abs", "rel_l2"} (bench.numerics.reference.error_metrics).
+    Options as conv2d's (scheme, stride, pad)."""
+    _, stride, pad = _options(options)
+    y = conv2d(x, w, algo=algo, bits=bits, transform=transform, **options)
+    return error_metrics(y, conv2d_direct(x, w, stride, pad))

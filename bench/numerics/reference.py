@@ -1,7 +1,8 @@
 """float64 numpy references for every kernel, and the int8 pipelines the C kernels match bit for bit.
 
 Layouts: activations NHWC (1, H, W, C), weights HWIO (r, r, Cin, Cout); stride 1, "same" zero padding
-(r // 2 on each side). Clarity first, vectorised so that a 32x32x64->64 layer takes well under a second.
+(r // 2 on each side), except where a function takes `stride` and `pad` (the direct and im2row
+references: any stride, zero padding `pad` on each side, None for r // 2). Clarity first, vectorised so that a 32x32x64->64 layer takes well under a second.
 
 The int8 scheme (the contract with kernels_c/; every step is integer or a single IEEE operation, so C
 and numpy agree to the bit)
@@ -111,33 +112,46 @@ def _pad(x, before, after_h, after_w):
     return np.pad(x, ((0, 0), (before, after_h), (before, after_w), (0, 0)))
 
 
-def conv2d_direct(x, w) -> np.ndarray:
-    """Direct convolution: y[h, w] = sum over (i, j, cin) of xpad[h+i, w+j, cin] * w[i, j, cin, :]."""
-    x, w = _check_shapes(x, w)
-    r = w.shape[0]
+def out_size(n: int, r: int, stride: int = 1, pad: int | None = None) -> int:
+    """Output rows (or columns) of an r x r convolution over n, zero padding pad (None: r // 2)."""
+    pad = r // 2 if pad is None else pad
+    return (n + 2 * pad - r) // stride + 1
+
+
+def _taps(x: np.ndarray, r: int, stride: int, pad: int | None):
+    """[(i, j, view (Ho, Wo, C) of the padded input under tap (i, j))] and (Ho, Wo)."""
     _, H, W, _ = x.shape
-    xp = _pad(x, r // 2, r // 2, r // 2)
-    y = np.zeros((1, H, W, w.shape[3]))
-    for i in range(r):
-        for j in range(r):
-            y += xp[:, i:i + H, j:j + W, :] @ w[i, j]
+    pad = r // 2 if pad is None else pad
+    Ho, Wo = out_size(H, r, stride, pad), out_size(W, r, stride, pad)
+    if Ho < 1 or Wo < 1:
+        raise ValueError(f"a {r}x{r} filter with padding {pad} does not fit a {H} x {W} input")
+    xp = _pad(x, pad, pad, pad)
+    return [(i, j, xp[0, i:i + stride * (Ho - 1) + 1:stride, j:j + stride * (Wo - 1) + 1:stride, :])
+            for i in range(r) for j in range(r)], (Ho, Wo)
+
+
+def conv2d_direct(x, w, stride: int = 1, pad: int | None = None) -> np.ndarray:
+    """Direct convolution: y[h, w] = sum over (i, j, cin) of xpad[s*h+i, s*w+j, cin] * w[i, j, cin, :]."""
+    x, w = _check_shapes(x, w)
+    taps, (Ho, Wo) = _taps(x, w.shape[0], stride, pad)
+    y = np.zeros((1, Ho, Wo, w.shape[3]))
+    for i, j, view in taps:
+        y[0] += view @ w[i, j]
     return y
 
 
-def im2row(x: np.ndarray, r: int) -> np.ndarray:
-    """Patch matrix [H*W, r*r*Cin], columns ordered (i, j, cin) like HWIO weights flattened."""
-    _, H, W, C = x.shape
-    xp = _pad(x, r // 2, r // 2, r // 2)
-    cols = [xp[0, i:i + H, j:j + W, :] for i in range(r) for j in range(r)]
-    return np.stack(cols, axis=2).reshape(H * W, r * r * C)
+def im2row(x: np.ndarray, r: int, stride: int = 1, pad: int | None = None) -> np.ndarray:
+    """Patch matrix [Ho*Wo, r*r*Cin], columns ordered (i, j, cin) like HWIO weights flattened."""
+    taps, (Ho, Wo) = _taps(x, r, stride, pad)
+    return np.stack([view for _, _, view in taps], axis=2).reshape(Ho * Wo, r * r * x.shape[3])
 
 
-def conv2d_im2row(x, w) -> np.ndarray:
+def conv2d_im2row(x, w, stride: int = 1, pad: int | None = None) -> np.ndarray:
     """im2row: patch matrix times the weights flattened to [r*r*Cin, Cout]."""
     x, w = _check_shapes(x, w)
-    _, H, W, _ = x.shape
-    y = im2row(x, w.shape[0]) @ w.reshape(-1, w.shape[3])
-    return y.reshape(1, H, W, w.shape[3])
+    r = w.shape[0]
+    y = im2row(x, r, stride, pad) @ w.reshape(-1, w.shape[3])
+    return y.reshape(1, out_size(x.shape[1], r, stride, pad), out_size(x.shape[2], r, stride, pad), w.shape[3])
 
 
 def tile_offset(size: int, m: int, origin: str = "top-left") -> int:
@@ -218,17 +232,18 @@ def requantize(T: np.ndarray, amax: int | None = None) -> tuple[np.ndarray, np.f
     return np.clip(q, -127, 127).astype(np.int8), mult
 
 
-def conv2d_im2row_int8(x, w) -> dict:
-    """int8 im2row (step 4). Returns a dict with the dequantized float64 output `y` and the integer
-    intermediates (`xq`, `wq`, `y8`) and scales, so kernels can be compared bit for bit."""
+def conv2d_im2row_int8(x, w, stride: int = 1, pad: int | None = None) -> dict:
+    """int8 im2row (step 4), any stride and padding. Returns a dict with the dequantized float64
+    output `y` and the integer intermediates (`xq`, `wq`, `y8`) and scales, so kernels can be
+    compared bit for bit."""
     x, w = _check_shapes(x, w)
-    _, H, W, _ = x.shape
+    r = w.shape[0]
     xq, s_x = quantize_symmetric(x)
     wq, s_w = quantize_symmetric(w)
-    acc = im2row(xq.astype(np.int64), w.shape[0]) @ wq.reshape(-1, w.shape[3]).astype(np.int64)
+    acc = im2row(xq.astype(np.int64), r, stride, pad) @ wq.reshape(-1, w.shape[3]).astype(np.int64)
     y8, mult = requantize(acc)
     s_y = s_x * s_w / float(mult)
-    y8 = y8.reshape(1, H, W, w.shape[3])
+    y8 = y8.reshape(1, out_size(x.shape[1], r, stride, pad), out_size(x.shape[2], r, stride, pad), w.shape[3])
     return {"y": y8 * s_y, "y8": y8, "xq": xq, "wq": wq, "s_x": s_x, "s_w": s_w, "s_y": s_y}
 
 

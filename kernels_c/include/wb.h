@@ -1,6 +1,8 @@
 /* Public C API of the winobench kernels: plain declarations only (no macros, no intrinsics), so
- * that the Python binding can hand this file to cffi's cdef. Everything is batch 1, 3x3 filters,
- * stride 1, padding 1; x is NHWC (1,h,w,cin), weights HWIO (3,3,cin,cout), y NHWC (1,h,w,cout). */
+ * that the Python binding can hand this file to cffi's cdef. Everything is batch 1, square k x k
+ * filters (Winograd: 3x3, stride 1, padding 1 only), zero padding of `pad` on each side; x is NHWC
+ * (1,h,w,cin), weights HWIO (k,k,cin,cout), y NHWC (1,ho,wo,cout) with
+ * ho = (h + 2 pad - k) / stride + 1 (wo likewise). */
 #ifndef WB_H /* preprocessor lines: the binding drops them */
 #define WB_H
 
@@ -30,6 +32,8 @@ typedef struct wb_conv_spec {
     const char *tile_origin; /* Winograd: "top-left" (NULL too): tiles from the image's corner;
                               * "symmetric": the grid centred, (m - size % m) % m / 2 outputs before
                               * the first (how the Winograd-aware training code pads) */
+    int k, stride, pad;    /* k 1, 3, 5 or 7 (0: 3x3, stride 1, padding 1, the other two ignored);
+                            * stride 1 or 2 (0: 1); pad in 0..k-1 on each side (-1: k / 2) */
 } wb_conv_spec;
 
 /* Plans a convolution and transforms/packs the weights (timed apart: wb_conv_weight_transform_ms).
@@ -63,9 +67,12 @@ void wb_pool_destroy(wb_pool *pool);
 void wb_fill_gaussian(float *dst, unsigned long long n, unsigned long long seed);
 unsigned long long wb_fnv1a64(const void *data, unsigned long long n);
 
-/* Plain double-precision direct convolution (the runner's --verify reference). */
+/* Plain double-precision direct convolution (the runner's --verify reference): k x k weights,
+ * stride and zero padding pad; y is (ho, wo, cout) as above. */
 void wb_conv_direct_f64(const float *x, const float *weights, int h, int w, int cin, int cout,
-                        double *y);
+                        int k, int stride, int pad, double *y);
+/* ho for an input of h rows (wo the same for w), < 1 when the filter does not fit. */
+int wb_conv_out_size(int h, int k, int stride, int pad);
 /* Error of y against ref: err = {sqnr_db, max_abs, rel_l2}. */
 void wb_error_metrics(const float *y, const double *ref, unsigned long long n, double *err);
 

@@ -32,9 +32,10 @@ typedef struct wb_q8_spec {
     const double *bt;
     int h, w, cin, cout;
     int oy, ox;       /* Winograd: outputs before the first in the tile grid (the tile origin) */
+    int k, stride, pad; /* im2row: as wb_conv_spec (0: 3x3 stride 1 padding 1); Winograd: 0 or 3, 1, 1 */
 } wb_q8_spec;
 
-/* The integer matrices, weight transform and packing of spec; wq: HWIO int8 (3, 3, cin, cout).
+/* The integer matrices, weight transform and packing of spec; wq: HWIO int8 (k, k, cin, cout).
  * Returns 0, or a WB_E_* code (wb.h) with *out = NULL and a one-line message in err. */
 int wb_q8_plan_create(const wb_q8_spec *spec, const int8_t *wq, wb_q8_plan **out, char *err,
                       int err_len);
@@ -44,7 +45,7 @@ void wb_q8_plan_destroy(wb_q8_plan *plan);
  * NULL (the NEON path must then give the same bytes). Returns 0 or WB_E_RUNTIME. */
 int wb_q8_calibrate(wb_q8_plan *plan, const int8_t *xq, int8_t *y8);
 
-/* The timed convolution (requires calibration): y8 NHWC int8 (1, h, w, cout). stage_ms receives
+/* The timed convolution (requires calibration): y8 NHWC int8 (1, ho, wo, cout). stage_ms receives
  * {input, gemm, output, total} in ms (may be NULL); pool may be NULL (calling thread only). */
 int wb_q8_run(wb_q8_plan *plan, const int8_t *xq, int8_t *y8, struct wb_pool *pool,
               double *stage_ms);

@@ -33,6 +33,7 @@ int wb_parse_case(char *text, wb_case *c, char *err, int err_len)
     c->line = line;
     c->bits = 32;
     strcpy(c->transform, "static");
+    c->k = 3, c->stride = 1, c->pad = -1; /* pad: k / 2 unless given */
     int seen_h = 0, seen_w = 0, seen_cin = 0, seen_cout = 0;
     for (char *save = NULL, *tok = strtok_r(text, " \t\r\n", &save); tok;
          tok = strtok_r(NULL, " \t\r\n", &save)) {
@@ -55,6 +56,9 @@ int wb_parse_case(char *text, wb_case *c, char *err, int err_len)
         else if (!strcmp(key, "w")) bad = parse_int(val, &c->w), seen_w = 1;
         else if (!strcmp(key, "cin")) bad = parse_int(val, &c->cin), seen_cin = 1;
         else if (!strcmp(key, "cout")) bad = parse_int(val, &c->cout), seen_cout = 1;
+        else if (!strcmp(key, "k")) bad = parse_int(val, &c->k);
+        else if (!strcmp(key, "stride")) bad = parse_int(val, &c->stride);
+        else if (!strcmp(key, "pad")) bad = parse_int(val, &c->pad) || c->pad < 0;
         else if (!strcmp(key, "reps")) bad = parse_int(val, &c->reps) || c->reps < 1;
         else {
             snprintf(err, err_len, "unknown key '%s'", key);
@@ -69,6 +73,8 @@ int wb_parse_case(char *text, wb_case *c, char *err, int err_len)
         snprintf(err, err_len, "a case needs algo, h, w, cin and cout");
         return -1;
     }
+    if (c->pad < 0)
+        c->pad = c->k / 2;
     return 0;
 }
 

@@ -11,6 +11,7 @@ typedef struct {
     char scheme[16]; /* "" when absent: tensor for int8 Winograd, none otherwise */
     char origin[16]; /* "" when absent: the tile grid from the top-left */
     int bits, h, w, cin, cout;
+    int k, stride, pad; /* defaults 3, 1, k / 2 */
     int reps;           /* 0: the --min-reps default */
     char matrices[1024]; /* "" when absent */
 } wb_case;

@@ -22,7 +22,20 @@ static int check_case(const wb_case *c, wb_matrix_file *mf, char *err, int err_l
         snprintf(err, err_len, "sizes out of range: h, w in 1..4096, cin, cout in 1..8192");
         return WB_E_BAD_CASE;
     }
+    if (c->k < 1 || c->k > 7 || c->k % 2 == 0 || wb_conv_out_size(c->h, c->k, c->stride, c->pad) < 1 ||
+        wb_conv_out_size(c->w, c->k, c->stride, c->pad) < 1) {
+        snprintf(err, err_len, "filter k=%d stride=%d pad=%d: k 1, 3, 5 or 7 within the padded input",
+                 c->k, c->stride, c->pad);
+        return WB_E_BAD_CASE;
+    }
     return WB_OK;
+}
+
+/* ho * wo * cout: the output's values */
+static size_t out_values(const wb_case *c)
+{
+    return (size_t)wb_conv_out_size(c->h, c->k, c->stride, c->pad) *
+           (size_t)wb_conv_out_size(c->w, c->k, c->stride, c->pad) * c->cout;
 }
 
 static int run_failed(int rc, char *err, int err_len)
@@ -59,13 +72,13 @@ static int time_runs(const wb_measure_settings *s, const wb_case *c, wb_conv *co
 static int verify(const wb_case *c, const float *x, const float *w, const float *y, wb_result *r,
                   char *err, int err_len)
 {
-    const size_t ny = (size_t)c->h * c->w * c->cout;
+    const size_t ny = out_values(c);
     double *ref = malloc(ny * sizeof(double));
     if (!ref) {
         snprintf(err, err_len, "out of memory for --verify");
         return WB_E_RUNTIME;
     }
-    wb_conv_direct_f64(x, w, c->h, c->w, c->cin, c->cout, ref);
+    wb_conv_direct_f64(x, w, c->h, c->w, c->cin, c->cout, c->k, c->stride, c->pad, ref);
     wb_error_metrics(y, ref, ny, r->error);
     free(ref);
     return WB_OK;
@@ -80,7 +93,8 @@ static int measure(const wb_measure_settings *s, wb_pool *pool, const wb_case *c
     const wb_conv_spec spec = {c->algo, c->bits, c->transform, c->scheme[0] ? c->scheme : NULL,
                                mf->m, mf->r, user ? mf->at : NULL, user ? mf->g : NULL,
                                user ? mf->bt : NULL, c->h, c->w, c->cin, c->cout,
-                               c->origin[0] ? c->origin : NULL};
+                               c->origin[0] ? c->origin : NULL,
+                               c->k, c->stride, c->pad};
     wb_conv *conv = NULL;
     int rc = wb_conv_create(&spec, w, &conv, err, err_len);
     if (rc == WB_OK && (rc = wb_conv_calibrate(conv, x)) != WB_OK) /* int8: quantization */
@@ -90,7 +104,7 @@ static int measure(const wb_measure_settings *s, wb_pool *pool, const wb_case *c
         snprintf(r->kernel, sizeof r->kernel, "%s", wb_conv_kernel_name(conv));
         r->weight_transform_ms = wb_conv_weight_transform_ms(conv);
         r->gemm_flops = wb_conv_gemm_flops(conv);
-        r->checksum = wb_fnv1a64(y, (size_t)c->h * c->w * c->cout * sizeof(float));
+        r->checksum = wb_fnv1a64(y, out_values(c) * sizeof(float));
     }
     wb_conv_destroy(conv);
     return rc;
@@ -104,8 +118,8 @@ int wb_measure_case(const wb_measure_settings *s, wb_pool *pool, const wb_case *
     int rc = check_case(c, &mf, err, err_len);
     if (rc != WB_OK)
         return rc;
-    const size_t nx = (size_t)c->h * c->w * c->cin, nw = (size_t)9 * c->cin * c->cout,
-                 ny = (size_t)c->h * c->w * c->cout;
+    const size_t nx = (size_t)c->h * c->w * c->cin, nw = (size_t)c->k * c->k * c->cin * c->cout,
+                 ny = out_values(c);
     float *x = malloc(nx * sizeof(float)), *w = malloc(nw * sizeof(float));
     float *y = calloc(ny, sizeof(float));
     if (x && w && y) {

@@ -100,10 +100,10 @@ static void print_case_echo(const wb_case *c, const wb_result *r, const int *cpu
     const int is_wino = strcmp(c->algo, "im2row") != 0;
     const char *scheme = c->scheme[0] ? c->scheme : is_wino && c->bits == 8 ? "tensor" : "none";
     printf(", \"algo\": \"%s\", \"transform\": \"%s\", \"bits\": %d, \"scheme\": \"%s\", \"h\": %d, "
-           "\"w\": %d, \"cin\": %d, \"cout\": %d, \"status\": \"ok\", \"kernel\": \"%s\", "
-           "\"reps\": %d, \"cpus\": [",
+           "\"w\": %d, \"cin\": %d, \"cout\": %d, \"k\": %d, \"stride\": %d, \"pad\": %d, "
+           "\"status\": \"ok\", \"kernel\": \"%s\", \"reps\": %d, \"cpus\": [",
            c->algo, is_wino ? c->transform : "none", c->bits, scheme, c->h, c->w, c->cin, c->cout,
-           r->kernel, r->ms[3].n);
+           c->k, c->stride, c->pad, r->kernel, r->ms[3].n);
     for (int i = 0; i < threads; i++)
         printf(i ? ", %d" : "%d", cpus[i]);
     printf("], \"threads\": %d, ", threads);

@@ -1,49 +1,54 @@
-/* wb_f32_conv_im2row: fp32 im2row convolution. Input stage: patch packing into P[h*w][9*cin4];
- * GEMM stage: P times the packed weights, written straight into y; output stage: nothing to do in
- * fp32 (the GEMM writes the NHWC output in place), timed anyway so every algo reports 3 stages. */
+/* wb_f32_conv_im2row: fp32 im2row convolution for any k x k filter, stride and padding. Input
+ * stage: patch packing into P[ho*wo][k4] (k4 = k*k*cin rounded up to the GEMM's K step, taps
+ * contiguous so that Cin = 3 wastes no lanes per tap); GEMM stage: P times the packed weights,
+ * written straight into y; output stage: nothing to do in fp32 (the GEMM writes the NHWC output
+ * in place), timed anyway so every algo reports 3 stages. A 1x1 stride-1 unpadded filter on
+ * rows of whole K steps is a plain GEMM on x itself: no packing, an input stage of 0. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "wb_f32_ukernels.h"
-#include "wb_internal.h"
+#include "wb_im2row.h"
 
 typedef struct {
-    size_t cin4, k; /* k = 9 * cin4, the GEMM's reduction length */
-    float *wpacked; /* ceil(cout/8) panels of k x 8 */
-    float *patches; /* h*w rows of k */
+    wb_im2row_geom g;
+    int direct;     /* the GEMM reads x itself */
+    size_t k4;      /* the GEMM's reduction length */
+    float *wpacked; /* ceil(cout/8) panels of k4 x 8 */
+    float *patches; /* ho*wo rows of k4 (NULL when direct) */
 } im2row_plan;
 
 static int im2row_create(wb_conv *conv, const wb_matrices *mats, const float *weights, char *err,
                          int err_len)
 {
     (void)mats;
-    const size_t cin = conv->cin, cout = conv->cout;
+    const size_t cout = conv->cout, kk = (size_t)conv->k * conv->k * conv->cin;
     im2row_plan *p = calloc(1, sizeof *p);
     if (!p)
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
     conv->impl = p;
-    p->cin4 = wb_round_up(cin, WB_F32_GEMM_KSTEP);
-    p->k = 9 * p->cin4;
-    float *padded = wb_zalloc(p->k * cout * sizeof(float)); /* HWIO with cin padded to cin4 */
-    p->wpacked = wb_zalloc(p->k * wb_round_up(cout, WB_F32_GEMM_NR) * sizeof(float));
-    p->patches = wb_zalloc((size_t)conv->h * conv->w * p->k * sizeof(float));
-    if (!padded || !p->wpacked || !p->patches) {
+    p->k4 = wb_round_up(kk, WB_F32_GEMM_KSTEP);
+    p->g = wb_conv_geom(conv, p->k4);
+    p->direct = wb_im2row_is_direct(&p->g, WB_F32_GEMM_KSTEP);
+    float *padded = wb_zalloc(p->k4 * cout * sizeof(float)); /* HWIO rows, then zero rows to k4 */
+    p->wpacked = wb_zalloc(p->k4 * wb_round_up(cout, WB_F32_GEMM_NR) * sizeof(float));
+    if (!p->direct)
+        p->patches = wb_zalloc((size_t)conv->ho * conv->wo * p->k4 * sizeof(float));
+    if (!padded || !p->wpacked || (!p->direct && !p->patches)) {
         wb_free(padded);
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
     }
-    for (size_t tap = 0; tap < 9; tap++)
-        for (size_t ci = 0; ci < cin; ci++)
-            for (size_t co = 0; co < cout; co++)
-                padded[(tap * p->cin4 + ci) * cout + co] = weights[(tap * cin + ci) * cout + co];
-    wb_f32_packb_ukernel_x8__scalar(p->k, cout, padded, cout, p->wpacked);
+    memcpy(padded, weights, kk * cout * sizeof(float));
+    wb_f32_packb_ukernel_x8__scalar(p->k4, cout, padded, cout, p->wpacked);
     wb_free(padded);
-    conv->gemm_flops = 2.0 * conv->h * conv->w * 9.0 * cin * cout;
+    conv->gemm_flops = 2.0 * conv->ho * conv->wo * (double)kk * cout;
     return WB_OK;
 }
 
 typedef struct {
     const wb_conv *conv;
     const im2row_plan *p;
-    const float *x;
+    const float *x, *a; /* a: the GEMM's A, the patches or x itself */
     float *y;
     size_t rows_per_item; /* split over rows of A, or */
     size_t cols_per_item; /* over output channels (then every item takes all rows) */
@@ -53,17 +58,16 @@ static void pack_rows(void *ctx, size_t i, int tid)
 {
     (void)tid;
     const im2row_job *j = ctx;
-    wb_f32_im2row_ukernel_3x3__neon(j->conv->h, j->conv->w, j->conv->cin, j->p->cin4, j->x, i,
-                                    i + 1, j->p->patches);
+    wb_f32_im2row_ukernel_kxk__scalar(&j->p->g, j->x, i, i + 1, j->p->patches);
 }
 
 static void gemm_rows(void *ctx, size_t i, int tid)
 {
     (void)tid;
     const im2row_job *j = ctx;
-    const size_t m = (size_t)j->conv->h * j->conv->w, m0 = i * j->rows_per_item;
+    const size_t m = (size_t)j->conv->ho * j->conv->wo, m0 = i * j->rows_per_item;
     const size_t m1 = m0 + j->rows_per_item < m ? m0 + j->rows_per_item : m;
-    wb_f32_gemm(m0, m1, j->conv->cout, j->p->k, j->p->patches, j->p->k, j->p->wpacked, j->y,
+    wb_f32_gemm(m0, m1, j->conv->cout, j->p->k4, j->a, j->p->k4, j->p->wpacked, j->y,
                 j->conv->cout);
 }
 
@@ -71,17 +75,16 @@ static void gemm_cols(void *ctx, size_t i, int tid)
 {
     (void)tid;
     const im2row_job *j = ctx;
-    const size_t m = (size_t)j->conv->h * j->conv->w, n = j->conv->cout, n0 = i * j->cols_per_item;
+    const size_t m = (size_t)j->conv->ho * j->conv->wo, n = j->conv->cout, n0 = i * j->cols_per_item;
     const size_t n1 = n0 + j->cols_per_item < n ? n0 + j->cols_per_item : n;
-    /* panel n0/8 of W starts at n0 * k */
-    wb_f32_gemm(0, m, n1 - n0, j->p->k, j->p->patches, j->p->k, j->p->wpacked + n0 * j->p->k,
-                j->y + n0, n);
+    /* panel n0/8 of W starts at n0 * k4 */
+    wb_f32_gemm(0, m, n1 - n0, j->p->k4, j->a, j->p->k4, j->p->wpacked + n0 * j->p->k4, j->y + n0, n);
 }
 
 static int im2row_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, double *stage_ms)
 {
     const im2row_plan *p = conv->impl;
-    const size_t m = (size_t)conv->h * conv->w;
+    const size_t m = (size_t)conv->ho * conv->wo;
     const size_t threads = (size_t)wb_pool_threads(pool);
     /* One item per thread would leave threads idle at the end; 4 per thread, whole micro-tiles. */
     size_t rows = threads == 1 ? m : wb_round_up(wb_div_up(m, 4 * threads), WB_F32_GEMM_MR);
@@ -89,10 +92,11 @@ static int im2row_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, do
      * operand, so each thread streams only its share of W instead of all of it. */
     const size_t cols = threads > 1 && m < conv->cout
                             ? wb_round_up(wb_div_up(conv->cout, 4 * threads), WB_F32_GEMM_NR) : 0;
-    im2row_job job = {conv, p, x, y, rows, cols};
+    im2row_job job = {conv, p, x, p->direct ? x : p->patches, y, rows, cols};
 
     double t0 = wb_now_ms();
-    wb_parallel_for(pool, conv->h, pack_rows, &job);
+    if (!p->direct)
+        wb_parallel_for(pool, conv->ho, pack_rows, &job);
     double t1 = wb_now_ms();
     if (cols)
         wb_parallel_for(pool, wb_div_up(conv->cout, cols), gemm_cols, &job);

@@ -170,12 +170,14 @@ static int plan_winograd(wb_q8_plan *p, const double *at, const double *g, const
 
 static int plan_im2row(wb_q8_plan *p, char *err, int err_len)
 {
-    const size_t k = 9 * (size_t)p->cin, hw = (size_t)p->h * p->w;
-    p->k16 = wb_round_up(k, 16);
+    const size_t k = (size_t)p->k * p->k * p->cin, hw = (size_t)p->ho * p->wo;
+    p->k16 = wb_round_up(k, WB_Q8_GEMM_KSTEP);
+    p->direct = p->k == 1 && p->stride == 1 && p->pad == 0 && p->cin % WB_Q8_GEMM_KSTEP == 0;
     p->panel_bytes = wb_round_up(p->cout, WB_Q8_GEMM_NR) * p->k16;
     p->wpacked = wb_zalloc(p->panel_bytes);
-    p->patches = wb_zalloc(hw * p->k16);
-    if (!p->wpacked || !p->patches)
+    if (!p->direct)
+        p->patches = wb_zalloc(hw * p->k16);
+    if (!p->wpacked || (!p->direct && !p->patches))
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
     wb_q8_packb_ukernel_x4c16__scalar(k, p->cout, p->wq, p->cout, p->wpacked);
     p->gemm_ops = 2.0 * hw * k * p->cout;
@@ -194,6 +196,13 @@ static int check_spec(const wb_q8_spec *s, char *err, int err_len)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "sizes must be positive");
     if (s->oy < 0 || s->ox < 0 || (s->m && (s->oy >= s->m || s->ox >= s->m)))
         return wb_fail(err, err_len, WB_E_BAD_CASE, "tile origin offsets %d, %d (0 to m - 1)", s->oy, s->ox);
+    if (s->k && (s->k > 7 || s->k % 2 == 0 || (s->stride != 1 && s->stride != 2) || s->pad < 0 || s->pad >= s->k ||
+                 wb_conv_out_size(s->h, s->k, s->stride, s->pad) < 1 ||
+                 wb_conv_out_size(s->w, s->k, s->stride, s->pad) < 1))
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "filter k=%d stride=%d pad=%d (k 1, 3, 5 or 7, "
+                       "stride 1 or 2, pad 0..k-1, the filter within the padded input)", s->k, s->stride, s->pad);
+    if (s->m && s->k && (s->k != 3 || s->stride != 1 || s->pad != 1))
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "Winograd takes 3x3 stride 1 padding 1 only");
     if (!wb_q8_have_dotprod())
         return wb_fail(err, err_len, WB_E_UNSUPPORTED, "this build's int8 GEMM uses SDOT (ARMv8.2 "
                        "dot product) and this core lacks it (no asimddp in HWCAP)");
@@ -216,8 +225,11 @@ int wb_q8_plan_create(const wb_q8_spec *spec, const int8_t *wq, wb_q8_plan **out
     p->m = m, p->a = m ? m + 2 : 0, p->learned = m ? spec->learned : 0, p->scheme = spec->scheme;
     p->h = spec->h, p->w = spec->w, p->cin = spec->cin, p->cout = spec->cout;
     p->oy = m ? spec->oy : 0, p->ox = m ? spec->ox : 0;
+    p->k = spec->k ? spec->k : 3, p->stride = spec->k ? spec->stride : 1, p->pad = spec->k ? spec->pad : 1;
+    p->ho = wb_conv_out_size(p->h, p->k, p->stride, p->pad);
+    p->wo = wb_conv_out_size(p->w, p->k, p->stride, p->pad);
     const double t0 = wb_now_ms();
-    const size_t wbytes = (size_t)9 * p->cin * p->cout;
+    const size_t wbytes = (size_t)p->k * p->k * p->cin * p->cout;
     rc = (p->wq = wb_zalloc(wbytes)) ? WB_OK : wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
     if (rc == WB_OK) {
         memcpy(p->wq, wq, wbytes);

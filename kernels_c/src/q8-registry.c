@@ -43,10 +43,10 @@ static int q8_create(wb_conv *conv, const wb_matrices *mats, const float *weight
     if (!q)
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
     conv->impl = q;
-    const size_t nw = (size_t)9 * conv->cin * conv->cout;
+    const size_t nw = (size_t)conv->k * conv->k * conv->cin * conv->cout;
     int8_t *wq = wb_zalloc(nw);
     q->xq = wb_zalloc((size_t)conv->h * conv->w * conv->cin);
-    q->y8 = wb_zalloc((size_t)conv->h * conv->w * conv->cout);
+    q->y8 = wb_zalloc((size_t)conv->ho * conv->wo * conv->cout);
     if (!wq || !q->xq || !q->y8) {
         wb_free(wq);
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
@@ -56,7 +56,8 @@ static int q8_create(wb_conv *conv, const wb_matrices *mats, const float *weight
     const int dense = d->learned && mats;
     const wb_q8_spec spec = {d->m, d->learned, d->scheme, dense ? mats->at : NULL, dense ? mats->g : NULL,
                              dense ? mats->bt : NULL, conv->h, conv->w, conv->cin, conv->cout,
-                             conv->oy, conv->ox};
+                             conv->oy, conv->ox,
+                             conv->k, conv->stride, conv->pad};
     const int rc = wb_q8_plan_create(&spec, wq, &q->plan, err, err_len);
     wb_free(wq);
     if (rc == WB_OK)
@@ -100,7 +101,7 @@ static int q8_run(wb_conv *conv, const float *x, float *y, wb_pool *pool, double
         return WB_E_RUNTIME; /* an int8 convolution runs on the tensor it was calibrated on */
     if ((rc = wb_q8_run(q->plan, q->xq, q->y8, pool, stage_ms)) != WB_OK) /* total included */
         return rc;
-    dequantize(q->y8, (size_t)conv->h * conv->w * conv->cout, (float)q->s_y, y);
+    dequantize(q->y8, (size_t)conv->ho * conv->wo * conv->cout, (float)q->s_y, y);
     return WB_OK;
 }
 

@@ -40,10 +40,7 @@ void wb_f32_gemm_ukernel_1x8__neon(size_t mr, size_t nc, size_t kc, const float 
 void wb_f32_packb_ukernel_x8__scalar(size_t k, size_t n, const float *b, size_t b_stride,
                                      float *packed);
 
-/* im2row patch packing for output rows [y0, y1): row (y*w + x) of p holds the 9 taps (ky, kx
- * row-major), each cin4 floats (cin values then zeros), taps outside the image zero. */
-void wb_f32_im2row_ukernel_3x3__neon(size_t h, size_t w, size_t cin, size_t cin4,
-                                     const float *x, size_t y0, size_t y1, float *p);
+/* im2row patch packing: wb_im2row.h. */
 
 /* The GEMM stage: C[m x n] = A[m x k] * packed W (panels from packb, k % 4 == 0), for the rows
  * [m0, m1) of A and C; rows of A at lda, of C at ldc (floats). Blocks M so that the rows of A in

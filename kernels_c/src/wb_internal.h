@@ -47,6 +47,7 @@ struct wb_conv {
     const wb_kernel *kernel;
     int h, w, cin, cout;
     int oy, ox; /* Winograd: outputs before the first in the tile grid (wb_conv_spec.tile_origin) */
+    int k, stride, pad, ho, wo; /* the filter's geometry and the output's size */
     double weight_transform_ms;
     double gemm_flops;
     void *impl;

@@ -50,11 +50,13 @@ struct wb_q8_plan {
     struct wb_q8_scheme_state *sch;
     int h, w, cin, cout;
     int oy, ox;           /* outputs before the first in the tile grid (the tile origin) */
+    int k, stride, pad, ho, wo; /* the filter (Winograd: 3, 1, 1) and the output's size */
+    int direct;                 /* im2row 1x1: the GEMM reads xq itself, no patches */
     char name[64];
     size_t th, tw, tiles; /* Winograd tile grid */
     size_t cin16, cout8;  /* channel strides of the V8 rows and of the P8 tiles */
     size_t vpos;          /* bytes between V8 positions: tiles*cin16 + 64, off a power of two */
-    size_t k16;           /* im2row: K = 9 cin padded to 16 */
+    size_t k16;           /* im2row: K = k*k*cin padded to 16 (the row stride of the patches) */
 
     /* Integer transforms (scheme step 3): Tq = T 2^k, row-major int64. */
     int kB, kG, kA;
@@ -66,7 +68,7 @@ struct wb_q8_plan {
     wb_q8_sin_fn sin;
     wb_q8_sout_fn sout;
 
-    /* Weights: U8 (a*a, cin, cout) for Winograd, wq (9 cin, cout) for im2row, and their packed
+    /* Weights: U8 (a*a, cin, cout) for Winograd, wq (k*k*cin, cout) for im2row, and their packed
      * panels, one set per Winograd position. */
     int8_t *wq, *u8, *wpacked;
     size_t panel_bytes;
@@ -78,7 +80,7 @@ struct wb_q8_plan {
     float mult_v, mult_p, mult_y;
 
     /* Work buffers: padded input (hp, wp, cin16), V8 (a*a positions vpos apart, tiles, cin16),
-     * P8 (tiles, a*a, cout8), im2row patches (h*w, k16), per-thread output scratch (m*m, cout8). */
+     * P8 (tiles, a*a, cout8), im2row patches (ho*wo, k16), per-thread output scratch (m*m, cout8). */
     size_t hp, wp;
     int8_t *xpad, *v8, *p8, *patches, *scratch;
 

@@ -49,11 +49,7 @@ void wb_q8_packb_ukernel_x4c16__scalar(size_t k, size_t n, const int8_t *b, size
 void wb_q8_gemm(size_t m0, size_t m1, size_t n, size_t k16, const int8_t *a, size_t lda,
                 const int8_t *wpacked, int8_t *c, size_t ldc, float mult);
 
-/* im2row patch packing for output rows [y0, y1): row (y*w + x) of p holds the 9 taps (ky, kx
- * row-major) of cin int8 each, contiguous (K = 9*cin, zero taps outside the image); the row's
- * tail up to its stride k16 is left untouched (zeroed once at plan time). */
-void wb_q8_im2row_ukernel_3x3__scalar(size_t h, size_t w, size_t cin, size_t k16,
-                                      const int8_t *x, size_t y0, size_t y1, int8_t *p);
+/* im2row patch packing: wb_im2row.h. */
 
 /* An integer transform matrix (rows x a, row-major) for the dense ("learned") kernels, with the
  * lane width of each 1-D pass chosen at plan time from the scheme's bound: 16-bit lanes when

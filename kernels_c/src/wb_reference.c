@@ -1,24 +1,25 @@
-/* The runner's --verify reference: a plain double-precision direct convolution (3x3, stride 1,
- * padding 1, NHWC/HWIO), and the error figures of an fp32 output against it. */
+/* The runner's --verify reference: a plain double-precision direct convolution (k x k, any stride
+ * and zero padding, NHWC/HWIO), and the error figures of an fp32 output against it. */
 #include <math.h>
 
 #include "wb_internal.h"
 
 void wb_conv_direct_f64(const float *x, const float *weights, int h, int w, int cin, int cout,
-                        double *y)
+                        int k, int stride, int pad, double *y)
 {
-    for (int oy = 0; oy < h; oy++)
-        for (int ox = 0; ox < w; ox++) {
-            double *acc = y + ((size_t)oy * w + ox) * cout;
+    const int ho = wb_conv_out_size(h, k, stride, pad), wo = wb_conv_out_size(w, k, stride, pad);
+    for (int oy = 0; oy < ho; oy++)
+        for (int ox = 0; ox < wo; ox++) {
+            double *acc = y + ((size_t)oy * wo + ox) * cout;
             for (int co = 0; co < cout; co++)
                 acc[co] = 0.0;
-            for (int ky = 0; ky < 3; ky++)
-                for (int kx = 0; kx < 3; kx++) {
-                    const int iy = oy + ky - 1, ix = ox + kx - 1;
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++) {
+                    const int iy = oy * stride + ky - pad, ix = ox * stride + kx - pad;
                     if (iy < 0 || iy >= h || ix < 0 || ix >= w)
                         continue;
                     const float *xp = x + ((size_t)iy * w + ix) * cin;
-                    const float *wp = weights + (size_t)(ky * 3 + kx) * cin * cout;
+                    const float *wp = weights + (size_t)(ky * k + kx) * cin * cout;
                     for (int ci = 0; ci < cin; ci++)
                         for (int co = 0; co < cout; co++)
                             acc[co] += (double)xp[ci] * (double)wp[(size_t)ci * cout + co];

@@ -113,6 +113,16 @@ static int check_spec(const wb_conv_spec *s, int *tile, const char **key, wb_mat
         return wb_fail(err, err_len, WB_E_BAD_CASE, "h and w must be in 1..4096 (got %d x %d)", s->h, s->w);
     if (s->cin < 1 || s->cin > 8192 || s->cout < 1 || s->cout > 8192)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "cin and cout must be in 1..8192 (got %d, %d)", s->cin, s->cout);
+    if (s->k < 1 || s->k > 7 || s->k % 2 == 0 || (s->stride != 1 && s->stride != 2) || s->pad < 0 || s->pad >= s->k)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "filter k=%d stride=%d pad=%d: k 1, 3, 5 or 7, stride "
+                       "1 or 2, pad in 0..k-1", s->k, s->stride, s->pad);
+    if (wb_conv_out_size(s->h, s->k, s->stride, s->pad) < 1 || wb_conv_out_size(s->w, s->k, s->stride, s->pad) < 1)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "a %dx%d filter with padding %d does not fit a %d x %d "
+                       "input", s->k, s->k, s->pad, s->h, s->w);
+    if (*tile && (s->k != 3 || s->stride != 1 || s->pad != 1))
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "Winograd %s takes 3x3 stride 1 padding 1 only, not "
+                       "k=%d stride=%d pad=%d (im2row takes k 1, 3, 5, 7, stride 1 or 2)", s->algo, s->k,
+                       s->stride, s->pad);
     const int user = s->at || s->g || s->bt;
     if (user && (!*tile || !learned))
         return wb_fail(err, err_len, WB_E_BAD_CASE, "matrices are only for learned Winograd transforms");
@@ -140,6 +150,10 @@ int wb_conv_create(const wb_conv_spec *spec, const float *weights, wb_conv **out
         err[0] = 0;
     wb_conv_spec s = *spec;
     s.transform = s.transform ? s.transform : "static";
+    if (!s.k) /* the default filter: 3x3, stride 1, same padding */
+        s.k = 3, s.stride = 1, s.pad = 1;
+    s.stride = s.stride ? s.stride : 1;
+    s.pad = s.pad == -1 ? s.k / 2 : s.pad;
     int tile, rc;
     const char *key = NULL;
     wb_matrices mats;
@@ -157,6 +171,8 @@ int wb_conv_create(const wb_conv_spec *spec, const float *weights, wb_conv **out
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
     c->kernel = k;
     c->h = s.h, c->w = s.w, c->cin = s.cin, c->cout = s.cout, c->oy = oy, c->ox = ox;
+    c->k = s.k, c->stride = s.stride, c->pad = s.pad;
+    c->ho = wb_conv_out_size(s.h, s.k, s.stride, s.pad), c->wo = wb_conv_out_size(s.w, s.k, s.stride, s.pad);
     const double t0 = wb_now_ms();
     rc = k->create(c, tile ? &mats : NULL, weights, err, err_len);
     c->weight_transform_ms = wb_now_ms() - t0;
@@ -212,6 +228,11 @@ void wb_conv_destroy(wb_conv *conv)
         return;
     conv->kernel->destroy(conv);
     free(conv);
+}
+
+int wb_conv_out_size(int h, int k, int stride, int pad)
+{
+    return h + 2 * pad < k || stride < 1 ? 0 : (h + 2 * pad - k) / stride + 1;
 }
 
 double wb_conv_weight_transform_ms(const wb_conv *conv) { return conv->weight_transform_ms; }

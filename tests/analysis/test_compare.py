@@ -23,7 +23,7 @@ CASES = [f"algo={a} transform=static bits=32 h={h} w={h} cin={c} cout={c}"
 def samples_frame(groups: dict) -> pd.DataFrame:
     """load_samples-shaped rows from {algo: samples}."""
     rows = [{"board": "b", "core": "a53", "threads": 1, "bits": 32, "algo": algo, "transform": "static",
-             "scheme": "none", "h": 8, "w": 8, "cin": 8, "cout": 8, "emulated": False, "run": 0, "stage": "total_ms", "samples": list(s)}
+             "scheme": "none", "h": 8, "w": 8, "cin": 8, "cout": 8, "k": 3, "stride": 1, "pad": 1, "emulated": False, "run": 0, "stage": "total_ms", "samples": list(s)}
             for algo, s in groups.items()]
     return pd.DataFrame(rows)
 
@@ -95,3 +95,12 @@ def test_bad_compare_input_is_one_line_exit_2(tmp_path):
         done = bench("compare", *args)
         assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert not (tmp_path / "r" / "compare").exists()
+
+
+def test_case_labels_name_a_filter_other_than_3x3_stride_1():
+    from bench.analysis.compare import case_label
+
+    row = {"board": "b", "core": "a53", "algo": "im2row", "transform": "none", "bits": 8, "scheme": "none",
+           "h": 32, "w": 32, "cin": 3, "cout": 16}
+    assert case_label({**row, "k": 3, "stride": 1, "pad": 1}) == "b/a53 im2row-int8 32x32x3->16"
+    assert case_label({**row, "k": 7, "stride": 2, "pad": 3}) == "b/a53 im2row-int8 32x32x3->16 k7s2p3"

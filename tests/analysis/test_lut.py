@@ -48,3 +48,17 @@ def test_lut_keys_name_the_scheme_beyond_tensor(tmp_path):
     assert {(r["op"], r["scheme"]) for r in rows} == {
         ("im2row-int8", "none"), ("f4-static-int8", "tensor"), ("f4-static-int8-tap", "tap"),
         ("f4-static-int8-wide", "wide")}
+
+
+def test_a_strided_layer_has_its_own_key_and_entries(tmp_path):
+    s1, s2 = Layer(32, 32, 16, 32), Layer(32, 32, 16, 32, stride=2)
+    one_by_one = Layer(32, 32, 16, 32, k=1, stride=2, pad=0)
+    cases = expand([s1, s2, one_by_one], ["im2row"], ["static"], [32])
+    lut = _lut_from(tmp_path, list(zip(cases, (4.0, 1.5, 0.25))))
+    assert sorted(lut.layers) == sorted([s1.key, s2.key, one_by_one.key]) and len(lut.layers) == 3
+    assert s2.key == "conv-input:32x32x16-output:16x16x32-kernel:3-stride:2"
+    assert (lut.latency(s1, "im2row-fp32"), lut.latency(s2, "im2row-fp32"), lut.latency(one_by_one, "im2row-fp32")) == \
+        (4.0, 1.5, 0.25)
+    assert lut.network_latency([s1, s2, one_by_one], "im2row-fp32")["total_ms"] == pytest.approx(5.75)
+    with pytest.raises(ValueError, match="no latency model for im2row-fp32"):
+        lut.predict(s2, "im2row-fp32")

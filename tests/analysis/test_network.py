@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from bench.analysis.lut import LUT, LUTError
-from bench.layers import layer_key, resnet18_cifar
+from bench.analysis.network import FASTEST, layer_rows, network_rows, not_measured_lines
+from bench.layers import layer_key, resnet18_cifar, resnet18_cifar_full, resnet18_imagenet
 
 OPS = ("im2row-fp32", "f4-static-int8", "f2-static-fp32")
 
@@ -29,6 +30,50 @@ def fake_lut(layers):
             op: {s: fake_ms(l.h, l.w, l.cin, l.cout, op, s) for s in ("median_ms", "input_ms", "gemm_ms", "output_ms")}
             for op in OPS}
     return LUT("fake/a73/t1", table)
+
+
+def whole_lut(layers):
+    """im2row at both precisions on every layer, F4 int8 and F2 fp32 on the Winograd ones only, as a
+    sweep measures them; latencies from fake_ms (im2row-int8 as half of im2row-fp32)."""
+    table = {}
+    for l in layers:
+        ops = {op: {s: fake_ms(l.h, l.w, l.cin, l.cout, op, s) for s in ("median_ms", "input_ms", "gemm_ms", "output_ms")}
+               for op in (OPS if l.winograd else OPS[:1])}
+        ops["im2row-int8"] = {s: v / 2 for s, v in ops["im2row-fp32"].items()}
+        table[l.key] = ops
+    return LUT("fake/a53/t1", table)
+
+
+@pytest.mark.parametrize("network", [resnet18_imagenet(), resnet18_cifar_full(0.5), resnet18_cifar_full(1.0)],
+                         ids=lambda n: n.name)
+def test_whole_networks_give_other_layers_their_only_operator(network):
+    layers = list(network.layers)
+    assert {(l.k, l.stride) for l in layers} - {(3, 1)}   # a stem, strided or 1x1 layers
+    rows = {r["assignment"]: r for r in network_rows(whole_lut(layers), layers)}
+    assert set(rows) == {"im2row-fp32", "im2row-int8", "f4-static-int8", "f2-static-fp32", FASTEST}
+    ms = lambda l, op: fake_ms(l.h, l.w, l.cin, l.cout, op, "median_ms")  # noqa: E731
+    want = sum(l.count * (ms(l, "f4-static-int8") if l.winograd else ms(l, "im2row-fp32") / 2) for l in layers)
+    assert rows["f4-static-int8"]["total_ms"] == pytest.approx(want)
+    want = sum(l.count * ms(l, "f2-static-fp32" if l.winograd else "im2row-fp32") for l in layers)
+    assert rows["f2-static-fp32"]["total_ms"] == pytest.approx(want)
+    base = sum(l.count * ms(l, "im2row-fp32") for l in layers)
+    assert rows["f4-static-int8"]["speedup"] == pytest.approx(base / rows["f4-static-int8"]["total_ms"])
+    per_layer = layer_rows(rows["f4-static-int8"], layers)
+    assert [r["op"] for r in per_layer] == ["f4-static-int8" if l.winograd else "im2row-int8" for l in layers]
+    assert sum(r["count_x_ms"] for r in per_layer) == pytest.approx(rows["f4-static-int8"]["total_ms"])
+    fastest = layer_rows(rows[FASTEST], layers)
+    assert all(r["op"] in ("f4-static-int8", "im2row-int8") for r in fastest)
+    (line,) = not_measured_lines(network, layers)
+    assert line.startswith("not measured (share of the network's multiply-adds; convolutions 9") and "avgpool" in line
+
+
+def test_imagenet_preset_is_torchvision_resnet18():
+    net = resnet18_imagenet()
+    assert sum(l.macs * l.count for l in net.layers) == 1_813_561_344   # torchvision: 1.81 GMACs
+    assert sum(l.count for l in net.layers) == 20 and net.layers[0].shape == "224x224x3->64 k7s2"
+    cifar = resnet18_cifar_full(0.5)
+    assert sum(l.count for l in cifar.layers) == 20 and [l.cin for l in cifar.layers[:2]] == [3, 32]
+    assert sum(l.count for l in cifar.layers if l.winograd) == 17   # the stem and the 16 of resnet18-cifar
 
 
 @pytest.mark.parametrize("width", [0.5, 1.0])
@@ -109,6 +154,13 @@ def test_bench_network_on_a_measured_quick_sweep(quick_results, tmp_path):
     assert table.loc["fastest per layer", "total_ms"] <= table["total_ms"].min() + 1e-12
     assert "local/host/t1: network of 16 layers (7 shapes)" in done.stdout
     assert (tmp_path / "network.png").stat().st_size > 10_000
+    per_layer = pd.read_csv(tmp_path / "network_layers.csv")
+    assert per_layer["count"].sum() == 16 and set(per_layer["assignment"]) == {"fastest per layer"}
+    # Without --preset: the layers the table stored, with their counts: the same totals.
+    done = bench("network", quick_results, "--out", tmp_path / "own")
+    assert done.returncode == 0, done.stderr
+    own = pd.read_csv(tmp_path / "own" / "network.csv").set_index("assignment")
+    assert own["total_ms"].to_dict() == pytest.approx(table["total_ms"].to_dict())
 
 
 @pytest.mark.slow
@@ -123,7 +175,26 @@ def test_bench_network_assignment_files_and_bad_input(quick_results, tmp_path):
     assert done.returncode == 0 and "network of 2 layers (1 shapes)" in done.stdout, done.stderr
     for args, message in ((["--preset", "quick", "--assign", "f9-static-int8"], "operator 'f9-static-int8' is not measured"),
                           (["--preset", "grid"], "unknown network preset 'grid'"),
-                          ([], "layers not measured: 32x32x64->64, 16x16x64->128"),
+                          (["--preset", "resnet18-imagenet"], "layers not measured: 224x224x3->64 k7s2, 56x56x64->64"),
                           (["--assign", tmp_path / "missing.json"], "cannot read the assignment file")):
         done = bench("network", quick_results, *args, "--out", tmp_path / "bad")
         assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_predicted_networks_give_other_layers_im2row_only():
+    """With --predict, a strided layer missing from the table is never offered a Winograd operator."""
+    from bench.analysis.predict import fit_table
+    from bench.layers import grid
+    from tests.analysis.test_predict import synthetic_op_ms
+
+    rows = [{"op": op, "algo": algo, "bits": bits, "h": l.h, "w": l.w, "cin": l.cin, "cout": l.cout, "kernel": l.k,
+             "stride": l.stride, "pad": l.pad, "median_ms": synthetic_op_ms(algo, bits, (l.h, l.w, l.cin, l.cout, l.k, l.stride, l.pad))}
+            for op, algo, bits in (("im2row-int8", "im2row", 8), ("im2row-fp32", "im2row", 32), ("f4-static-int8", "f4", 8))
+            for l in grid() if algo == "im2row" or l.winograd]
+    lut = LUT("fake/a53/t1", {}, fit_table(rows))
+    layers = list(resnet18_imagenet().layers)
+    table = {r["assignment"]: r for r in network_rows(lut, layers, predict=True)}
+    assert set(table) == {"im2row-fp32", "im2row-int8", "f4-static-int8", FASTEST}
+    fastest = layer_rows(table[FASTEST], layers)
+    assert all(r["predicted"] and (r["op"].startswith("im2row") or l.winograd) for r, l in zip(fastest, layers))
+    assert table["f4-static-int8"]["predicted_ms"] == pytest.approx(table["f4-static-int8"]["total_ms"])

@@ -90,3 +90,46 @@ def test_bench_lut_fits_reports_and_stores_the_models_of_a_measured_sweep(tmp_pa
     assert lut.predict((7, 9, 10, 12), "f2-static-fp32") > 0
     with pytest.raises(PredictError, match="h 12 not in 4..10"):
         lut.predict((12, 9, 10, 12), "f2-static-fp32")
+
+
+def synthetic_op_ms(algo, bits, layer):
+    """synthetic_ms's core for any operator and filter: 20 GOP/s, 10 GB/s, 2 us per call."""
+    x = features(algo, bits, layer, threshold=2.0 ** 21)
+    coef = np.zeros(len(x))
+    for s in range(3):
+        coef[4 * s: 4 * s + 4] = [1 / 20e6, 1 / 10e6, 1 / 5e6, 1 / 4e6]
+    coef[-1] = 0.002
+    return float(x @ coef)
+
+
+def test_one_im2row_model_covers_every_filter_measured_and_refuses_others():
+    shapes = [(r, r, ci, co, k, s, k // 2) for r in (8, 15, 32) for ci, co in ((8, 16), (16, 16), (32, 16))
+              for k, s in ((1, 1), (3, 1), (3, 2), (7, 2))]
+    model = fit_model("im2row", 32, shapes, [synthetic_op_ms("im2row", 32, l) for l in shapes])
+    assert model["cv_median_rel_err"] < 1e-6 and set(model["filters"]) == {"k1s1", "k3s1", "k3s2", "k7s2"}
+    for flt in ((1, 1, 0), (3, 2, 1), (7, 2, 3)):
+        want = synthetic_op_ms("im2row", 32, (20, 20, 12, 16, *flt))
+        assert predict(model, 20, 20, 12, 16, *flt, what="t") == pytest.approx(want, rel=1e-6)
+    with pytest.raises(PredictError, match=r"5x5 stride 1 was not measured \(measured: k1s1, k3s1, k3s2, k7s2"):
+        predict(model, 20, 20, 12, 16, 5, 1, 2, what="t")
+    # A model written before filters existed: its box, for 3x3 stride 1 only.
+    old = {k: v for k, v in model.items() if k != "filters"}
+    assert predict(old, 20, 20, 12, 16, what="t") > 0
+    with pytest.raises(PredictError, match="k3s2 was not measured|3x3 stride 2 was not measured"):
+        predict(old, 20, 20, 12, 16, 3, 2, 1, what="t")
+
+
+@pytest.mark.parametrize("ops", [("im2row-fp32", "im2row", 32), ("f4-static-int8", "f4", 8)], ids=lambda o: o[0])
+def test_after_a_grid_sweep_every_layer_of_the_resnet18_presets_is_predicted(ops):
+    from bench.layers import grid, resnet18_cifar_full, resnet18_imagenet
+
+    op, algo, bits = ops
+    rows = [{"op": op, "algo": algo, "bits": bits, "h": l.h, "w": l.w, "cin": l.cin, "cout": l.cout, "kernel": l.k,
+             "stride": l.stride, "pad": l.pad, "median_ms": synthetic_op_ms(algo, bits, (l.h, l.w, l.cin, l.cout, l.k, l.stride, l.pad))}
+            for l in grid() if algo == "im2row" or l.winograd]
+    lut = LUT("fake/a53/t1", {}, fit_table(rows))
+    for net in (resnet18_cifar_full(0.5), resnet18_cifar_full(1.0), resnet18_imagenet()):
+        for l in net.layers:
+            if algo == "im2row" or l.winograd:
+                want = synthetic_op_ms(algo, bits, (l.h, l.w, l.cin, l.cout, l.k, l.stride, l.pad))
+                assert lut.predict(l, op) == pytest.approx(want, rel=1e-3), (net.name, l.shape)

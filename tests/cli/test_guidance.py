@@ -172,11 +172,12 @@ def test_a_shipped_profile_and_the_default_board_say_where_to_set_the_address(bo
 BAR_SCRIPT = """
 import time
 from types import SimpleNamespace as NS
+from bench.layers import Layer
 from bench.measure.sweep import progress_bar
 bar, update = progress_bar(30.0, 3)
 for i in range(3):
     time.sleep(0.3)
-    update(NS(algo="f4", transform="static", bits=8, work=10.0, layer=NS(h=8, w=8, cin=16, cout=16)),
+    update(NS(algo="f4", transform="static", bits=8, work=10.0, layer=Layer(8, 8, 16, 16)),
            {"board": "b", "core": "a73", "status": "ok", "total_ms": 0.5})
 bar.close()
 """

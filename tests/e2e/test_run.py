@@ -61,6 +61,7 @@ def test_run_writes_the_contract_csv_with_types(local_results):
     assert kinds[1] == "run" and records[1]["command"].startswith("bench run --res 4,7")
     assert kinds.count("case") == len(df) and kinds.count("peak") == 1 and kinds[-1] == "run_end"
     case = next(r for r in records if r["type"] == "case")
+    # every sample, or the uniform subset of MAX_SAMPLES a fast case (thousands of reps in 1 ms) keeps
     assert len(case["total_ms"]["samples"]) == min(case["reps"], MAX_SAMPLES) and "gemm_ms" in case
     assert "runner" in kinds and "after" in records[-1]
     assert records[1]["harness"]["error_figures"].startswith(("during", "after"))
@@ -179,7 +180,7 @@ def test_verify_judge_calls_a_wrong_output_wrong(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["run", "--core", "a99"], "has no core 'a99'"),
     (["run", "--algo", "f3"], "unknown algo 'f3'; accepted: im2row, f2, f4, f6"),
-    (["run", "--preset", "resnet50"], "unknown preset 'resnet50'; accepted: resnet18-cifar, grid, quick"),
+    (["run", "--preset", "resnet50"], "unknown preset 'resnet50'; accepted: resnet18-cifar, resnet18-cifar-full, resnet18-imagenet, grid, quick"),
     (["run", "--bits", "16"], "unknown bit width '16'; accepted: 8, 32"),
     (["run", "--res", "0", "--channels", "8"], "bad resolution 0; accepted: 1 to 4096"),
     (["run", "--res", "8", "--channels", ""], "bad channel count ''"),

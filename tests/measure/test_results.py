@@ -35,7 +35,8 @@ def test_results_persist_after_every_case_and_resume(tmp_path):
     with pytest.raises(UsageError, match="already holds results; pass --resume"):
         ResultsDir.create(tmp_path / "r", resume=False)
     again = ResultsDir.create(tmp_path / "r", resume=True)
-    key = lambda c: ("b", "a73", 1, c.engine, c.bits, c.algo, c.transform, c.scheme, c.layer.h, c.layer.w, c.layer.cin, c.layer.cout)
+    key = lambda c: ("b", "a73", 1, c.engine, c.bits, c.algo, c.transform, c.scheme, c.layer.h, c.layer.w, c.layer.cin, c.layer.cout,
+                     3, 1, 1)
     assert again.measured_keys() == {key(cases[0])}  # the failed case is measured again
     _write(tmp_path / "r", cases[1:2], ["ok"])
     df = ResultsDir.load(tmp_path / "r").dataframe()
@@ -234,3 +235,27 @@ def test_appends_go_through_a_raw_descriptor_and_are_cut_back_on_failure(tmp_pat
     with pytest.raises(OSError, match="No space left") as e:
         results_module._append(path, '{"b":"' + "x" * 1000 + '"}\n')
     assert e.value.filename == str(path) and path.read_text() == '{"a":1}\n' and len(calls) == 2
+
+
+def test_filters_are_columns_and_keys_and_older_tables_read_as_3x3_stride_1(tmp_path):
+    s1, s2 = Layer(16, 16, 8, 8, name="s1"), Layer(16, 16, 8, 8, name="s2", stride=2)
+    cases = expand([s1, s2], ["im2row"], ["static"], [8])
+    _write(tmp_path / "r", cases, ["ok", "ok"])
+    df = ResultsDir.load(tmp_path / "r").dataframe()
+    assert df[["k", "stride", "pad"]].values.tolist() == [[3, 1, 1], [3, 2, 1]]   # two rows, not one
+    assert len(ResultsDir.load(tmp_path / "r").measured_keys()) == 2
+    # A table written before the filter columns: only the columns of then; its rows read as 3x3/1/1,
+    # and the first write after it rewrites the table under today's columns, rows kept.
+    old_columns = [c for c in COLUMNS if c not in ("k", "stride", "pad")]
+    csv_path = tmp_path / "r" / "latency.csv"
+    lines = [l.split(",") for l in csv_path.read_text().splitlines()]
+    keep = [i for i, c in enumerate(lines[0]) if c in old_columns]
+    csv_path.write_text("".join(",".join(l[i] for i in keep) + "\n" for l in lines[:2]))
+    old = ResultsDir.load(tmp_path / "r").dataframe()
+    assert old[["k", "stride", "pad"]].values.tolist() == [[3, 1, 1]]
+    _write(tmp_path / "r", cases[1:], ["ok"])
+    assert csv_path.read_text().splitlines()[0].split(",") == COLUMNS
+    df = ResultsDir.load(tmp_path / "r").dataframe()
+    assert df[["k", "stride", "pad"]].values.tolist() == [[3, 1, 1], [3, 2, 1]]
+    samples = load_samples(tmp_path / "r", "total_ms")   # raw records of old runners had no filter keys
+    assert sorted(samples["stride"].tolist()) == [1, 2]
