@@ -10,6 +10,7 @@ output and intermediates, conv2d_error the error figures.
     y = conv2d(x, w, algo="f4")                         # x NHWC (1,H,W,Cin), w HWIO (3,3,Cin,Cout)
     y = conv2d(x, w, algo="f6", transform="learned")    # dense kernel, default matrices
     y = conv2d(x, w, algo="f4", transform=cook_toom(4, points=BARABASZ_POINTS[4, 3]))
+    y = conv2d(x, w, algo="f4", bits=8, scheme="tap", requant="fp32")   # int8 options: scheme, requant
     y, t = conv2d_timed(x, w, ConvOp("f4"), Timing(reps=10))   # t.total_ms, t.gemm_ms, ... (lists)
 """
 
@@ -25,7 +26,8 @@ import numpy as np
 from bench.native.build import KERNELS, build_hash, build_library
 from bench.numerics.reference import conv2d_direct, error_metrics
 from bench.numerics.winograd import cook_toom, load_transform, named_transform
-from bench.operators import ALGOS, BITS, BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, SCHEMES, TILE, resolve_scheme
+from bench.operators import (ALGOS, BITS, BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, NO_REQUANT, REQUANTS, SCHEMES, TILE,
+                             resolve_requant, resolve_scheme)
 
 # Status codes of kernels_c/include/wb.h.
 _BAD_CASE, _BAD_MATRICES, _UNSUPPORTED = 1, 2, 3
@@ -107,12 +109,14 @@ class ConvOp:
     (sparse code for the default matrices), "learned" (dense code fed the default matrices), a named
     transform ("pso"), a transform object with AT/G/BT or a transform file (.json/.npz/.txt) for
     the dense code; scheme: the int8 Winograd quantization scheme, None for the default of the bits
-    (bench.operators). `tensor` is also taken for fp32 and im2row, where it means none."""
+    (bench.operators). `tensor` is also taken for fp32 and im2row, where it means none; requant:
+    the int8 requantization form (`int` or `fp32`), None for the default of the bits."""
 
     algo: str
     bits: int = 32
     transform: object = "static"
     scheme: str | None = None
+    requant: str | None = None
 
     def __post_init__(self):
         if self.algo not in ALGOS:
@@ -123,11 +127,17 @@ class ConvOp:
             raise ValueError(f"unknown scheme {self.scheme!r}; accepted: {', '.join(SCHEMES)}, none")
         scheme = None if self.scheme == SCHEMES[0] else self.scheme   # tensor: the int8 default
         object.__setattr__(self, "scheme", resolve_scheme(self.algo, self.bits, scheme))
+        object.__setattr__(self, "requant", resolve_requant(self.bits, self.requant))
 
     @property
     def c_scheme(self) -> str | None:
         """The scheme as the C API takes it: NULL (None) for the default."""
         return None if self.scheme in ("none", SCHEMES[0]) else self.scheme
+
+    @property
+    def c_requant(self) -> str | None:
+        """The requantization form as the C API takes it: NULL (None) for the default."""
+        return None if self.requant in (NO_REQUANT, REQUANTS[0]) else self.requant
 
     def matrices(self):
         """(the kernel's transform name, Transform or None: the default matrices)."""
@@ -213,7 +223,8 @@ def _create(ffi, lib, op: ConvOp, shape, w):
     m = TILE.get(op.algo, 0)
     mats, keep, r = _matrix_pointers(ffi, t, m, op.algo)
     err, conv = ffi.new("char[512]"), ffi.new("wb_conv **")
-    words = {"algo": op.algo, "transform": kind, **({"scheme": op.c_scheme} if op.c_scheme else {})}
+    words = {"algo": op.algo, "transform": kind, **({"scheme": op.c_scheme} if op.c_scheme else {}),
+             **({"requant": op.c_requant} if op.c_requant else {})}
     words = {k: ffi.new("char[]", v.encode()) for k, v in words.items()}   # alive through the call
     spec = ffi.new("wb_conv_spec *", {**words, "bits": op.bits, "m": m if t is not None else 0, "r": r,
                                       "at": mats[0], "g": mats[1], "bt": mats[2], "h": h, "w": wd, "cin": cin,
@@ -261,26 +272,39 @@ def conv2d_timed(x, w, op: ConvOp, timing: Timing = Timing()):
         lib.wb_conv_destroy(conv)
 
 
-def conv2d(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str | None = None) -> np.ndarray:
+INT8_OPTIONS = ("scheme", "requant")
+
+
+def _op(algo: str, bits: int, transform, options: dict) -> ConvOp:
+    """ConvOp from conv2d's keywords; the int8 options are `scheme` and `requant` (ConvOp)."""
+    unknown = sorted(set(options) - set(INT8_OPTIONS))
+    if unknown:
+        raise TypeError(f"unknown option {unknown[0]!r}; accepted: {', '.join(INT8_OPTIONS)}")
+    return ConvOp(algo, bits, transform, options.get("scheme"), options.get("requant"))
+
+
+def conv2d(x, w, *, algo: str, bits: int = 32, transform="static", **int8_options) -> np.ndarray:
     """3x3, stride 1, padding 1 convolution with the C kernels of the host build. x: float32 NHWC
     (1,H,W,Cin); w: float32 HWIO (3,3,Cin,Cout); returns float32 NHWC (1,H,W,Cout). algo, bits,
-    transform and scheme as ConvOp takes them (scheme None: tensor for int8 Winograd, none
-    otherwise). Bad input raises ValueError; a combination no linked kernel implements raises
-    NotImplementedError."""
-    return conv2d_timed(x, w, ConvOp(algo, bits, transform, scheme))[0]
+    transform and the int8 options scheme= and requant= as ConvOp takes them (None: tensor for
+    int8 Winograd, none otherwise; int requantization for int8, none for fp32). Bad input raises
+    ValueError; a combination no linked kernel implements raises NotImplementedError."""
+    return conv2d_timed(x, w, _op(algo, bits, transform, int8_options))[0]
 
 
 # ---- int8: the pipeline with its intermediates, and error figures -----------------------------
 
-def conv2d_int8_stages(x, w, *, algo: str, transform="static", scheme: str | None = None) -> dict:
+def conv2d_int8_stages(x, w, *, algo: str, transform="static", **int8_options) -> dict:
     """The int8 pipeline of the host build (kernels_c/include/wb_q8.h) with what
     bench.numerics.reference's int8 functions return, for bit-for-bit comparison: "y8" (the timed
     NEON path), "y8_scalar" (the scalar calibration path), "y" (dequantized, float64), "xq", "wq",
     "s_x", "s_w", "s_y" and, for Winograd, "kB", "kG", "kA", "mult" ({V, U, P, Y} float32
     multipliers; tap: per-position [a, a] arrays for V, U, P; wide: U and Y) and the
     intermediates in the reference's layouts: "V8", "U8", "P8" (tensor, tap; tap adds "Sq" and
-    "s1"), "V16", "U16", "M" (wide: M after its rshift by e, with "e", "sV", "QU", "s1")."""
-    op = ConvOp(algo, 8, transform, scheme)
+    "s1"), "V16", "U16", "M" (wide: M after its rshift by e (+ h), with "e", "sV", "QU", "s1").
+    The int requantization form adds "int" (wb_q8_int_info: the b of each stage, tap's per
+    position, the shift of Y, out32, tap's Sq bits "k", wide's "h")."""
+    op = _op(algo, 8, transform, int8_options)
     ffi, lib = _lib()
     x, w, shape = _check_inputs(x, w)
     xq, wq = np.empty(x.shape, np.int8), np.empty(w.shape, np.int8)
@@ -297,6 +321,8 @@ def conv2d_int8_stages(x, w, *, algo: str, transform="static", scheme: str | Non
         out = {"y8": y8, "y8_scalar": y8s, "y": y8 * s_y, "xq": xq, "wq": wq, "s_x": s_x, "s_w": s_w, "s_y": s_y}
         if algo in TILE:
             out.update(_winograd_stages(ffi, lib, plan, op, shape))
+        if op.requant == "int":
+            out["int"] = _int_info(ffi, lib, plan, TILE.get(algo, 0))
         return out
     finally:
         lib.wb_q8_plan_destroy(plan)
@@ -307,6 +333,7 @@ def _i8(ffi, a):
 
 
 _C_SCHEME_IDS = {"tap": 1, "wide": 2}   # wb_q8.h: 0 is tensor (or none)
+_C_REQUANT_IDS = {"int": 0, "fp32": 1}   # wb_q8.h
 
 
 def _q8_plan(ffi, lib, op: ConvOp, shape, wq):
@@ -319,7 +346,8 @@ def _q8_plan(ffi, lib, op: ConvOp, shape, wq):
     mats, keep, _ = _matrix_pointers(ffi, t, m, op.algo)
     plan, err = ffi.new("wb_q8_plan **"), ffi.new("char[512]")
     spec = ffi.new("wb_q8_spec *", {"m": m, "learned": int(kind == "learned"), "scheme": _C_SCHEME_IDS.get(op.scheme, 0),
-                                    "at": mats[0], "g": mats[1], "bt": mats[2], "h": h, "w": wd, "cin": cin, "cout": cout})
+                                    "at": mats[0], "g": mats[1], "bt": mats[2], "h": h, "w": wd, "cin": cin, "cout": cout,
+                                    "requant": _C_REQUANT_IDS[op.requant]})
     rc = lib.wb_q8_plan_create(spec, _i8(ffi, wq), plan, err, 512)
     if rc != 0:
         raise (ValueError if rc in (_BAD_CASE, _BAD_MATRICES) else RuntimeError)(ffi.string(err).decode())
@@ -358,8 +386,20 @@ def _scheme_info(ffi, lib, plan, scheme: str, a: int, mult_y) -> dict:
     return {"s1": ints[1], "sV": ints[2], "QU": ints[3], "e": pos, "mult": {"U": f[3, 0, 0], "Y": mult_y}}
 
 
-def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static", scheme: str | None = None) -> dict:
+def _int_info(ffi, lib, plan, m: int) -> dict:
+    """The int form's figures of a calibrated plan (wb_q8_int_info), b at 32-bit lanes."""
+    aa = (m + 2) ** 2 if m else 1
+    stage, pos, ints = ffi.new("int32_t[3]"), ffi.new(f"int32_t[{2 * aa}]"), ffi.new("int[5]")
+    lib.wb_q8_int_info(plan, stage, pos, ints)
+    b = np.frombuffer(ffi.buffer(pos), np.int32).astype(np.int64)
+    side = m + 2 if m else 1
+    return {"b": dict(zip("VPY", (int(v) for v in stage))), "shift_Y": ints[1], "out32": ints[2], "k": ints[3],
+            "h": ints[4], "b_V": b[:aa].reshape(side, side), "b_P": b[aa:].reshape(side, side)}
+
+
+def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static", **int8_options) -> dict:
     """Error of conv2d(...) (dequantized for bits=8) against the float64 direct convolution of
-    the unquantized data: {"sqnr_db", "max_abs", "rel_l2"} (bench.numerics.reference.error_metrics)."""
-    y = conv2d(x, w, algo=algo, bits=bits, transform=transform, scheme=scheme)
+    the unquantized data: {"sqnr_db", "max_abs", "rel_l2"} (bench.numerics.reference.error_metrics).
+    int8_options: scheme=, requant= (conv2d)."""
+    y = conv2d(x, w, algo=algo, bits=bits, transform=transform, **int8_options)
     return error_metrics(y, conv2d_direct(x, w))

@@ -27,10 +27,11 @@ typedef struct wb_conv_spec {
     const double *g;       /* (all NULL: the default Cook-Toom matrices) */
     const double *bt;
     int h, w, cin, cout;   /* h, w in 1..4096; cin, cout in 1..8192 */
+    const char *requant;   /* int8: "int" (NULL too: SQRDMULH) or "fp32"; fp32: "none" (NULL) */
 } wb_conv_spec;
 
 /* Plans a convolution and transforms/packs the weights (timed apart: wb_conv_weight_transform_ms).
- * A scheme the (algo, bits) pair does not take is WB_E_BAD_CASE. On failure returns a WB_E_* code,
+ * A scheme or requant the (algo, bits) pair does not take is WB_E_BAD_CASE. On failure returns a WB_E_* code,
  * *out = NULL and a one-line message in err. */
 int wb_conv_create(const wb_conv_spec *spec, const float *weights, wb_conv **out, char *err,
                    int err_len);

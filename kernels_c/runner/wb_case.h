@@ -9,6 +9,7 @@ typedef struct {
     char id[128]; /* "" when absent */
     char algo[16], transform[16];
     char scheme[16]; /* "" when absent: tensor for int8 Winograd, none otherwise */
+    char requant[16]; /* "" when absent: int for int8, none otherwise */
     int bits, h, w, cin, cout;
     int reps;           /* 0: the --min-reps default */
     char matrices[1024]; /* "" when absent */

@@ -79,7 +79,8 @@ static int measure(const wb_measure_settings *s, wb_pool *pool, const wb_case *c
     const int user = c->matrices[0] != 0;
     const wb_conv_spec spec = {c->algo, c->bits, c->transform, c->scheme[0] ? c->scheme : NULL,
                                mf->m, mf->r, user ? mf->at : NULL, user ? mf->g : NULL,
-                               user ? mf->bt : NULL, c->h, c->w, c->cin, c->cout};
+                               user ? mf->bt : NULL, c->h, c->w, c->cin, c->cout,
+                               c->requant[0] ? c->requant : NULL};
     wb_conv *conv = NULL;
     int rc = wb_conv_create(&spec, w, &conv, err, err_len);
     if (rc == WB_OK && (rc = wb_conv_calibrate(conv, x)) != WB_OK) /* int8: quantization */

@@ -55,7 +55,8 @@ static int q8_create(wb_conv *conv, const wb_matrices *mats, const float *weight
     /* The static kernels hard-code the default matrices; learned ones take mats as given. */
     const int dense = d->learned && mats;
     const wb_q8_spec spec = {d->m, d->learned, d->scheme, dense ? mats->at : NULL, dense ? mats->g : NULL,
-                             dense ? mats->bt : NULL, conv->h, conv->w, conv->cin, conv->cout};
+                             dense ? mats->bt : NULL, conv->h, conv->w, conv->cin, conv->cout,
+                             conv->requant};
     const int rc = wb_q8_plan_create(&spec, wq, &q->plan, err, err_len);
     wb_free(wq);
     if (rc == WB_OK)

@@ -16,7 +16,9 @@ static inline void bt2_s16(const int16x8_t *d, int16x8_t *r)
     r[3] = vsubq_s16(d[3], d[1]);
 }
 
+#ifndef WB_FN /* the int form (WB_REQ_INT) names its own */
 #define WB_FN wb_q8_winoin_static_ukernel_f2__neon
+#endif
 #define WB_M 2
 #define WB_L1 16
 #define WB_L2 16

@@ -21,7 +21,9 @@ static inline void bt4_s16(const int16x8_t *d, int16x8_t *r)
     r[5] = vmlsq_n_s16(vaddq_s16(vshlq_n_s16(d[1], 2), d[5]), d[3], 5);               /* 4d1 - 5d3 + d5 */
 }
 
+#ifndef WB_FN /* the int form (WB_REQ_INT) names its own */
 #define WB_FN wb_q8_winoin_static_ukernel_f4__neon
+#endif
 #define WB_M 4
 #define WB_L1 16
 #define WB_L2 16

@@ -12,7 +12,9 @@ static inline void at2_s16(const int16x8_t *d, int16x8_t *r)
 }
 
 #define WB_PRESCHED 1 /* the tile fits the registers: keep the pre-allocation scheduler */
+#ifndef WB_FN /* the int form (WB_REQ_INT) names its own */
 #define WB_FN wb_q8_winoout_static_ukernel_f2__neon
+#endif
 #define WB_M 2
 #define WB_L1 16
 #define WB_L2 16

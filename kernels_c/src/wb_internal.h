@@ -46,6 +46,7 @@ typedef struct wb_kernel {
 struct wb_conv {
     const wb_kernel *kernel;
     int h, w, cin, cout;
+    int requant; /* int8: 0 int, 1 fp32 (wb_q8_spec.requant); fp32: 0 */
     double weight_transform_ms;
     double gemm_flops;
     void *impl;
