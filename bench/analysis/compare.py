@@ -43,7 +43,8 @@ def compare(old: pd.DataFrame, new: pd.DataFrame, *, stage: str = "total_ms", al
 
 
 def case_label(r) -> str:
-    return f"{r['board']}/{r['core']} {op_key(r['algo'], r['transform'], r['bits'], r['scheme'])} {r['h']}x{r['w']}x{r['cin']}->{r['cout']}"
+    return (f"{r['board']}/{r['core']} {op_key(r['algo'], r['transform'], r['bits'], r['scheme'], r.get('requant'))} "
+            f"{r['h']}x{r['w']}x{r['cin']}->{r['cout']}")
 
 
 def format_table(cmp: pd.DataFrame) -> str:

@@ -4,7 +4,10 @@ One entry per (board, core, threads) x layer configuration x operator, with medi
 stage medians and error figures. Layer keys follow the once-for-all / ProxylessNAS lookup tables
 (`conv-input:32x32x64-output:32x32x64-kernel:3-stride:1`); operator keys read `f4-static-int8`,
 `im2row-fp32`, `f6-learned-int8`, or `f4-<file stem>-int8` for a transform file; an int8 Winograd
-operator quantized with another scheme than `tensor` gains it as a suffix (`f4-static-int8-tap`).
+operator quantized with another scheme than `tensor` gains it as a suffix (`f4-static-int8-tap`), one
+requantized through fp32 instead of the default fixed-point multiply `-rq-fp32`
+(`f4-static-int8-tap-rq-fp32`). Each entry names its GEMM's product precision (`precision`: fp32, int8,
+or int16 for the `wide` scheme, whose int8 operator multiplies int16 V by int16 U).
 
     lut = load_lut("tables/run/lut.json")                  # one (board, core, threads) table
     lut.latency(layer, "f4-static-int8")                   # median ms
@@ -23,7 +26,7 @@ from pathlib import Path
 
 from bench.errors import UsageError
 from bench.layers import layer_key
-from bench.operators import op_key
+from bench.operators import NO_REQUANT, op_key, product_precision
 from bench.analysis.predict import fit_table, predict
 
 LUT_SCHEMA_VERSION = 1
@@ -46,8 +49,10 @@ def build_lut(df) -> list[dict]:
             "board": r["board"], "core": r["core"], "threads": int(r["threads"]),
             "layer": layer_key(r["h"], r["w"], r["cin"], r["cout"]), "h": int(r["h"]), "w": int(r["w"]),
             "cin": int(r["cin"]), "cout": int(r["cout"]), "kernel": 3, "stride": 1,
-            "op": op_key(r["algo"], r["transform"], r["bits"], r.get("scheme", "none")), "algo": r["algo"],
-            "transform": r["transform"], "scheme": r.get("scheme", "none"), "bits": int(r["bits"]),
+            "op": op_key(r["algo"], r["transform"], r["bits"], r.get("scheme", "none"), r.get("requant")),
+            "algo": r["algo"], "transform": r["transform"], "scheme": r.get("scheme", "none"),
+            "requant": r.get("requant", NO_REQUANT), "bits": int(r["bits"]),
+            "precision": product_precision(r["bits"], r.get("scheme", "none")),
             "median_ms": r["total_ms"], "p90_ms": _num(r["total_p90_ms"]),
             "input_ms": r["input_ms"], "gemm_ms": r["gemm_ms"], "output_ms": r["output_ms"],
             "sqnr_db": _num(r.get("sqnr_db")), "max_abs": _num(r.get("max_abs")), "rel_l2": _num(r.get("rel_l2")),
@@ -70,7 +75,8 @@ def lut_json(rows: list[dict], predictors: dict | None = None) -> dict:
     for r in rows:
         table = tables.setdefault(table_name(r), {})
         table.setdefault(r["layer"], {})[r["op"]] = {
-            k: r[k] for k in ("median_ms", "p90_ms", "input_ms", "gemm_ms", "output_ms", "sqnr_db", "max_abs", "rel_l2")}
+            k: r[k] for k in ("median_ms", "p90_ms", "input_ms", "gemm_ms", "output_ms", "sqnr_db", "max_abs", "rel_l2",
+                              "precision", "requant")}
     doc = {"schema_version": LUT_SCHEMA_VERSION, "tool": "winobench", "unit": "ms", "tables": tables}
     if predictors:
         doc["predictors"] = predictors

@@ -22,7 +22,7 @@ import seaborn as sns  # noqa: E402
 
 from bench.analysis.workload import stage_work  # noqa: E402
 from bench.files import output_dir, replacing  # noqa: E402
-from bench.operators import precision_name, scheme_suffix, transform_name  # noqa: E402
+from bench.operators import precision_name, product_precision, requant_suffix, scheme_suffix, transform_name  # noqa: E402
 
 sns.set_theme(style="whitegrid")
 
@@ -34,10 +34,16 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     df = df[df["status"] == "ok"].copy()
     df["precision"] = df["bits"].map(precision_name)
     schemes = df["scheme"] if "scheme" in df else pd.Series("none", index=df.index)
-    # tap and wide are other kernels of the same operator: named apart (tensor keeps the plain name)
-    df["operator"] = [a if a == "im2row" else f"{a} {transform_name(t)}" + (f" {scheme_suffix(s)}" if scheme_suffix(s) else "")
-                      for a, t, s in zip(df["algo"], df["transform"], schemes)]
-    df["quantization"] = [p if s == "none" else f"{p} {s}" for p, s in zip(df["precision"], schemes)]
+    requants = df["requant"] if "requant" in df else pd.Series("none", index=df.index)
+    # tap and wide are other kernels of the same operator: named apart (tensor keeps the plain name),
+    # and so is the non-default fp32 requantization
+    df["operator"] = [" ".join(x for x in (a if a == "im2row" else f"{a} {transform_name(t)}", scheme_suffix(s),
+                                           requant_suffix(r)) if x)
+                      for a, t, s, r in zip(df["algo"], df["transform"], schemes, requants)]
+    # wide keeps int8 in and out but multiplies int16 by int16: named as the int16 GEMM it is
+    df["quantization"] = [p if s == "none" else f"{p} {s}" + (f" ({g} GEMM)" if g != p else "")
+                          for p, s, g in zip(df["precision"], schemes,
+                                             (product_precision(b, s) for b, s in zip(df["bits"], schemes)))]
     df["layer_label"] = [f"{h}x{w} {ci}->{co}" for h, w, ci, co in zip(df["h"], df["w"], df["cin"], df["cout"])]
     df["panel"] = df["precision"] + " on " + df["core"] + np.where(df["emulated"].astype(bool), " (emulated)", "")
     return df.sort_values(["h", "cin", "cout", "algo", "transform"])

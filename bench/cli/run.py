@@ -20,7 +20,7 @@ from bench.measure.protocol import MAX_MIN_TIME_MS, MAX_REPS, MAX_RUNNER_CPUS, R
 from bench.measure.results import ResultsDir
 from bench.measure.sweep import Plan, Settings, progress_bar, run, summary, todo
 from bench.measure.targets import close_all, connect_all, plan_targets
-from bench.operators import ALGOS, SCHEMES, parse_algos, parse_bits, parse_schemes
+from bench.operators import ALGOS, REQUANTS, SCHEMES, parse_algos, parse_bits, parse_requants, parse_schemes
 
 TABLES = Path("tables")
 
@@ -40,6 +40,9 @@ def register(sub) -> None:
     what.add_argument("--scheme", default="tensor",
                       help=f"int8 Winograd quantization schemes, from {', '.join(SCHEMES)} (default: tensor); "
                            f"other cases have scheme none")
+    what.add_argument("--requant", default=REQUANTS[0],
+                      help=f"int8 requantization forms, from {', '.join(REQUANTS)} (default: {REQUANTS[0]}, the "
+                           f"fixed-point multiply; fp32: through a float multiply); fp32 cases have requant none")
     what.add_argument("--preset", help=f"layer set: {', '.join(PRESETS)} (default: resnet18-cifar)")
     what.add_argument("--width", type=float, default=1.0, help="resnet18-cifar width multiplier: 0.5 or 1.0")
     what.add_argument("--res", help="resolutions, e.g. 8,16,32 (H = W)")
@@ -87,7 +90,7 @@ def _run(args) -> int:
     # 1. Validate everything first: nothing is built, measured or written on bad input.
     layers = _layers(args)
     cases = expand(layers, parse_algos(args.algo), parse_transforms(args.transform), parse_bits(args.bits),
-                   parse_schemes(args.scheme))
+                   parse_schemes(args.scheme), parse_requants(args.requant))
     settings = _settings(args)
     if args.resume and not args.out:
         raise UsageError("--resume needs --out DIR, the results directory to continue")

@@ -25,12 +25,13 @@ SEED = 1  # the runner's default --seed: x from SEED, weights from SEED + 1 (ker
 
 def host_build_run(case: Case, h: int, w: int):
     """(x, weights, output) of the case's kernel in the host build on the runner's data, h x w.
-    An int8 Winograd case runs with its scheme."""
+    An int8 case runs with its scheme and requantization form."""
     l = case.layer
     x = kernels.gaussian((1, h, w, l.cin), SEED)
     weights = kernels.gaussian((3, 3, l.cin, l.cout), SEED + 1)
     transform = "static" if case.transform == NO_TRANSFORM else case.transform
-    return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform, scheme=case.scheme)
+    return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform, scheme=case.scheme,
+                                      requant=case.requant)
 
 
 @functools.lru_cache(maxsize=None)

@@ -16,7 +16,8 @@ from bench.errors import UsageError, choice_error
 from bench.layers import Layer
 from bench.measure.protocol import CaseSpec
 from bench.numerics.winograd import load_transform, named_transform_path
-from bench.operators import BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, NO_SCHEME, NO_TRANSFORM, TILE, sweep_scheme
+from bench.operators import (BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, NO_SCHEME, NO_TRANSFORM, REQUANTS, TILE,
+                             default_requant, sweep_requant, sweep_scheme)
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,11 @@ class Case:
     transform: str   # "none" for im2row, "static", "learned", a named transform or a transform file path
     bits: int
     scheme: str = NO_SCHEME   # int8 Winograd quantization scheme (bench.operators.SCHEMES); "none" otherwise
+    requant: str = ""          # int8 requantization form (bench.operators.REQUANTS), "none" for fp32; "": the default
+
+    def __post_init__(self):
+        if not self.requant:
+            object.__setattr__(self, "requant", default_requant(self.bits))
 
     @property
     def transform_file(self) -> Path | None:
@@ -40,7 +46,8 @@ class Case:
         """The case for the runner: a transform file makes it a `learned` case fed that file."""
         l, path = self.layer, self.transform_file
         transform = "learned" if path else "static" if self.transform == NO_TRANSFORM else self.transform
-        return CaseSpec(self.algo, transform, self.bits, l.h, l.w, l.cin, l.cout, self.scheme, str(case_id), path)
+        return CaseSpec(self.algo, transform, self.bits, l.h, l.w, l.cin, l.cout, self.scheme, str(case_id), path,
+                        requant=self.requant)
 
     @property
     def work(self) -> float:
@@ -81,17 +88,19 @@ def check_measurable(layers) -> None:
                              f"accepted: {accepted}")
 
 
-def expand(layers, algos, transforms, bits, schemes=("tensor",)) -> list[Case]:
+def expand(layers, algos, transforms, bits, schemes=("tensor",), requants=REQUANTS[:1]) -> list[Case]:
     """Every layer x operator; im2row has no transform, so it appears once per bit width; the
-    scheme applies to int8 Winograd only (every other case appears once, with scheme none)."""
+    scheme applies to int8 Winograd only (every other case appears once, with scheme none), the
+    requantization form to int8 only (fp32 cases appear once, with requant none)."""
     check_measurable(layers)
     cases = []
     for layer, b, algo in itertools.product(layers, bits, algos):
         for transform in ([NO_TRANSFORM] if algo == "im2row" else transforms):
             if not _applies(transform, algo):
                 continue
-            for scheme in dict.fromkeys(sweep_scheme(algo, b, s) for s in schemes):
-                cases.append(Case(layer, algo, transform, b, scheme))
+            for scheme, requant in itertools.product(dict.fromkeys(sweep_scheme(algo, b, s) for s in schemes),
+                                                     dict.fromkeys(sweep_requant(b, r) for r in requants)):
+                cases.append(Case(layer, algo, transform, b, scheme, requant))
     return cases
 
 

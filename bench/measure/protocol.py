@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from bench.operators import scheme_suffix
+from bench.operators import default_requant, requant_suffix, scheme_suffix
 
 # Limits of the runner (kernels_c/runner/wb_runner.c); the CLI checks them before anything runs.
 MAX_RUNNER_CPUS = 256      # CPUs in --cpus, so also threads
@@ -65,7 +65,8 @@ RUNNER_ERROR_KINDS = (ErrorKind.BAD_CASE, ErrorKind.BAD_MATRICES, ErrorKind.UNSU
 class CaseSpec:
     """One case as the runner measures it. `matrices`: the local transform file of a `learned` case
     fed one (.txt, .json or .npz; the deployment pushes it, converted to the runner's text format);
-    `reps`: the case's own minimum repetitions, if any."""
+    `reps`: the case's own minimum repetitions, if any; `requant`: the int8 requantization form
+    (bench.operators.REQUANTS; "none" for fp32; "": the default of the bits)."""
 
     algo: str
     transform: str      # "static" or "learned" (im2row: "static", ignored)
@@ -78,14 +79,17 @@ class CaseSpec:
     id: str = ""
     matrices: Path | None = None
     reps: int | None = None
+    requant: str = ""
 
     def runner_line(self, matrices_on_board: str = "") -> str:
-        """The runner input line; `scheme=` only for the schemes the runner must be told about,
-        `matrices=` the path of the transform file on the board."""
+        """The runner input line; `scheme=` and `requant=` only for the values the runner must be
+        told about (not its defaults), `matrices=` the path of the transform file on the board."""
         line = (f"algo={self.algo} transform={self.transform} bits={self.bits} h={self.h} w={self.w} "
                 f"cin={self.cin} cout={self.cout}")
         if scheme_suffix(self.scheme):
             line += f" scheme={self.scheme}"
+        if requant_suffix(self.requant):
+            line += f" requant={self.requant}"
         if self.reps is not None:
             line += f" reps={self.reps}"
         if self.id:
@@ -97,7 +101,8 @@ class CaseSpec:
     def fields(self) -> dict:
         """The case's keys as a raw record names them (no local path)."""
         keys = ("id", "algo", "transform", "bits", "h", "w", "cin", "cout", "scheme", "reps")
-        return {k: getattr(self, k) for k in keys if getattr(self, k) not in (None, "")}
+        out = {k: getattr(self, k) for k in keys if getattr(self, k) not in (None, "")}
+        return {**out, "requant": self.requant or default_requant(self.bits)}
 
 
 @dataclass(frozen=True)

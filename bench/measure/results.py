@@ -34,12 +34,12 @@ LOCK_NAME = ".lock"
 CONTRACT_COLUMNS = ["board", "core", "cpus", "bits", "algo", "transform", "h", "w", "cin", "cout",
                     "input_ms", "gemm_ms", "output_ms", "total_ms", "status"]
 COLUMNS = CONTRACT_COLUMNS + [
-    "scheme", "threads", "emulated", "reps", "total_min_ms", "total_p10_ms", "total_p90_ms", "total_mad_ms",
+    "scheme", "requant", "threads", "emulated", "reps", "total_min_ms", "total_p10_ms", "total_p90_ms", "total_mad_ms",
     "weight_transform_ms", "gemm_gflops", "sqnr_db", "max_abs", "rel_l2", "layer", "count",
     "error_kind", "message", "run",
 ]
-KEY_COLUMNS = ["board", "core", "threads", "bits", "algo", "transform", "scheme", "h", "w", "cin", "cout"]
-CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": str, "scheme": str,
+KEY_COLUMNS = ["board", "core", "threads", "bits", "algo", "transform", "scheme", "requant", "h", "w", "cin", "cout"]
+CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": str, "scheme": str, "requant": str,
               "status": str, "layer": str, "error_kind": str, "message": str}
 # Settings that change what a measurement means; --resume refuses to mix them unless told to.
 COMPARED_SETTINGS = ("threads", "min_reps", "min_time_ms", "warmup")
@@ -52,7 +52,8 @@ class ResultsFull(MeasurementError):
 def case_key(board: str, core: str, threads: int, case) -> tuple:
     """The KEY_COLUMNS values of a case measured on (board, core) with `threads` threads."""
     l = case.layer
-    return (board, core, threads, case.bits, case.algo, case.transform, case.scheme, l.h, l.w, l.cin, l.cout)
+    return (board, core, threads, case.bits, case.algo, case.transform, case.scheme, case.requant, l.h, l.w, l.cin,
+            l.cout)
 
 
 def format_cpus(cpus) -> str:
@@ -64,7 +65,8 @@ def row_from_case(rec: CaseRecord, case, run: int) -> dict:
     """A case record (with its board context) -> one CSV row."""
     l, where = case.layer, rec.where or Where("", "", (), 1, False)
     row = {"board": where.board, "core": where.core, "cpus": format_cpus(where.cpus), "bits": case.bits,
-           "algo": case.algo, "transform": case.transform, "scheme": case.scheme, "h": l.h, "w": l.w,
+           "algo": case.algo, "transform": case.transform, "scheme": case.scheme, "requant": case.requant,
+           "h": l.h, "w": l.w,
            "cin": l.cin, "cout": l.cout, "status": rec.status, "threads": where.threads,
            "emulated": where.emulated, "layer": l.name, "count": l.count, "run": run}
     if rec.ok:
@@ -287,6 +289,7 @@ class ResultsDir:
         df["threads"] = df["threads"].fillna(1).astype(int)
         df["emulated"] = df["emulated"].map(lambda v: v is True)
         df["scheme"] = df["scheme"].fillna("none")
+        df["requant"] = df["requant"].fillna("none")
         return df
 
     def runs(self) -> list[dict]:
@@ -337,6 +340,7 @@ def load_samples(path):
     latest = {}
     for rec in results.records:
         if rec.get("type") == "case" and rec.get("status") == "ok":
+            rec = {**rec, "requant": rec.get("requant") or default_old_requant(rec.get("bits"))}
             latest[tuple(rec.get(c) for c in KEY_COLUMNS)] = rec
     rows = [{**{c: rec.get(c) for c in KEY_COLUMNS}, "run": rec.get("run"), "stage": f"{s}_ms",
              "samples": [float(v) for v in (rec.get(f"{s}_ms") or {}).get("samples", [])]}
@@ -373,7 +377,14 @@ def _typed(row: dict, where: str) -> dict:
     if empty:
         raise UsageError(f"{where}: no value in column {empty[0]}" + (" of a row with status ok" if empty[0] in _TIME_COLUMNS else ""))
     out["scheme"] = out.get("scheme") or "none"
+    out["requant"] = out.get("requant") or default_old_requant(out["bits"])
     return out
+
+
+def default_old_requant(bits) -> str:
+    """The requantization form of a row written before the `requant` column existed: every int8
+    kernel then requantized through fp32 (kernels_c/README.md, "Integer requantization")."""
+    return "fp32" if bits == 8 else "none"
 
 
 def _value(column: str, text: str, where: str):

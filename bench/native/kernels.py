@@ -323,6 +323,8 @@ def conv2d_int8_stages(x, w, *, algo: str, transform="static", **int8_options) -
             out.update(_winograd_stages(ffi, lib, plan, op, shape))
         if op.requant == "int":
             out["int"] = _int_info(ffi, lib, plan, TILE.get(algo, 0))
+            if algo in TILE:
+                out["mult"].update(_int_mults(out["int"], op.scheme))
         return out
     finally:
         lib.wb_q8_plan_destroy(plan)
@@ -395,6 +397,18 @@ def _int_info(ffi, lib, plan, m: int) -> dict:
     side = m + 2 if m else 1
     return {"b": dict(zip("VPY", (int(v) for v in stage))), "shift_Y": ints[1], "out32": ints[2], "k": ints[3],
             "h": ints[4], "b_V": b[:aa].reshape(side, side), "b_P": b[aa:].reshape(side, side)}
+
+
+def _int_mults(info: dict, scheme: str) -> dict:
+    """The int form's real multipliers b / 2^31 (times 2^-shift for Y), as the reference's "mult"
+    names them: V, P, Y (tap: V and P per position; wide: Y)."""
+    real = lambda b, shift=0: np.ldexp(np.asarray(b, np.float64), -31 - shift)  # noqa: E731
+    out = {"Y": float(real(info["b"]["Y"], info["shift_Y"]))}
+    if scheme == "tap":
+        out.update(V=real(info["b_V"]), P=real(info["b_P"]))
+    elif scheme != "wide":
+        out.update(V=float(real(info["b"]["V"])), P=float(real(info["b"]["P"])))
+    return out
 
 
 def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static", **int8_options) -> dict:

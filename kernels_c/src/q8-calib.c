@@ -145,6 +145,9 @@ static void tap_factors(wb_q8_scheme_state *s, size_t aa, const wb_q8_rq *rv, co
         const double r = ldexp(dmin / d[q], s->sq_bits);
         s->sq[q] = (int32_t)(r >= 0 ? floor(r + 0.5) : -floor(-r + 0.5));
     }
+    const size_t a = (size_t)sqrt((double)aa);
+    for (size_t q = 0; s->out32 && q < aa; q++) /* Sq <= 2^14 */
+        s->sq16t[8 * (q % a) + q / a] = (int16_t)s->sq[q];
 }
 
 /* The plan's V8/P8 (tensor, tap) or V16/M' (wide), read by wb_q8_stage, hold the calibration

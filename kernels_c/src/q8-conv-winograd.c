@@ -114,7 +114,8 @@ static void output_tile(const job *j, size_t t, const void *z, int tid)
     if (p->scheme == WB_Q8_TENSOR)
         p->winoout(p->cout8, z, p->cout8, out, p->rq_y, &p->at);
     else
-        p->sout(p->cout8, z, p->cout8, p->sch->sq, p->sch->s1, out, p->rq_y, p->at.m32);
+        p->sout(p->cout8, z, p->cout8, p->sch->out32 ? (const void *)p->sch->sq16t : p->sch->sq,
+                p->sch->s1, out, p->rq_y, p->at.m32);
     for (size_t i = 0; !direct && i < mh * mw; i++)
         memcpy(j->y + ((oy + i / mw) * p->w + ox + i % mw) * cout, out[(i / mw) * m + i % mw], cout);
 }

@@ -7,4 +7,5 @@
 #define WB_M 2
 #define WB_SCHEME WIDE
 #define WB_REQ_INT 1
+#define WB_GROUP 2
 #include "q8-winoout-scheme32-neon.inc"

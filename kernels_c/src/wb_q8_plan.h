@@ -37,6 +37,7 @@ typedef struct wb_q8_scheme_state {
     float mult_v[WB_Q8_AA], mult_u[WB_Q8_AA], mult_p[WB_Q8_AA];
     int32_t b_v[WB_Q8_AA], b_p[WB_Q8_AA];
     int32_t sq[WB_Q8_AA];
+    int16_t sq16t[WB_Q8_AA]; /* the int32 output's Sq (< 2^15), transposed: [l][k] at 8 l + k */
     int sq_bits;
     double dmin;
     /* the int form: output passes in int32 (out32; wide: the GEMM's extra shift h) */

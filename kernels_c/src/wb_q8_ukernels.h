@@ -45,9 +45,18 @@ void wb_q8_gemm_ukernel_4x4c16__neondot(size_t mr, size_t nc, size_t kc, const i
                                         size_t a_stride, const int8_t *restrict w,
                                         int8_t *restrict c, size_t c_stride, wb_q8_rq rq);
 
-/* The micro-kernel of this build: neondot where the compiler targets the dot product. */
+/* The same for in-order cores (A53/A55): the loop scheduled in inline asm. */
+void wb_q8_gemm_a53_ukernel_4x4c16__neon(size_t mr, size_t nc, size_t kc, const int8_t *restrict a,
+                                          size_t a_stride, const int8_t *restrict w,
+                                          int8_t *restrict c, size_t c_stride, wb_q8_rq rq);
+
+/* The micro-kernel of this build: neondot where the compiler targets the dot product; for the
+ * in-order cores (bench/native/build.py defines WB_INORDER_CORE for -mcpu cortex-a35/a53/a55) the
+ * a53 kernel, as XNNPACK and ncnn pick GEMMs per core class. */
 #if defined(__ARM_FEATURE_DOTPROD)
 #define WB_Q8_GEMM_UKERNEL wb_q8_gemm_ukernel_4x4c16__neondot
+#elif defined(WB_INORDER_CORE) && WB_INORDER_CORE
+#define WB_Q8_GEMM_UKERNEL wb_q8_gemm_a53_ukernel_4x4c16__neon
 #else
 #define WB_Q8_GEMM_UKERNEL wb_q8_gemm_ukernel_4x4c16__neon
 #endif
@@ -132,17 +141,18 @@ typedef void (*wb_q8_sin_fn)(size_t channels, const int8_t *x, size_t x_row, siz
                              size_t v_stride, const void *mult, int shift, const int32_t *bt);
 /* Winograd output tile: Z[p] = tap: P8[p] * sq[p] (p8 int8), wide: M'[p] (p8 int32), positions
  * p_stride elements apart; Y = rshift(ATq Z, s1) ATq^T in int64 lanes, out[i*m + j] = requant(Y,
- * rq) (the int form: rq.shift to int32, then SQRDMULH at 32 bits). The int form's int32 kernels
- * (bench/numerics/reference.py step 8, L1A^2 <= 512) make Y = ATq Z ATq^T in int32 lanes and take
- * no s1. at: ATq (m x a) row-major. */
-typedef void (*wb_q8_sout_fn)(size_t channels, const void *p8, size_t p_stride, const int32_t *sq,
+ * rq) (the int form: rq.shift to int32, then SQRDMULH at 32 bits); sq: int32 Sq[a*a]. The int
+ * form's int32 kernels (bench/numerics/reference.py step 8, L1A^2 <= 512) make Y = ATq Z ATq^T in
+ * int32 lanes, take no s1 and read sq as int16 Sq transposed (column l at 8 l, row k at lane k).
+ * at: ATq (m x a) row-major. */
+typedef void (*wb_q8_sout_fn)(size_t channels, const void *p8, size_t p_stride, const void *sq,
                               int s1, int8_t *const *out, wb_q8_rq rq, const int32_t *at);
 
 #define WB_Q8_SIN(name)                                                                            \
     void name(size_t, const int8_t *, size_t, size_t, void *, size_t, const void *, int,           \
               const int32_t *)
 #define WB_Q8_SOUT(name)                                                                           \
-    void name(size_t, const void *, size_t, const int32_t *, int, int8_t *const *, wb_q8_rq,       \
+    void name(size_t, const void *, size_t, const void *, int, int8_t *const *, wb_q8_rq,          \
               const int32_t *)
 
 WB_Q8_SIN(wb_q8_winoin_tap_static_ukernel_f2__neon);

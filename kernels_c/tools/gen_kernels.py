@@ -104,6 +104,11 @@ def render_winograd(k: dict, matrices: dict) -> str:
     if k["transform"] == "learned":
         integer = "" if k["dtype"] == "f32" else "integer "
         paragraphs.append(f"{function_name(k)}: {what}; any {rows}x{a} {integer}{t}{q} at run time (dense).")
+    elif "WB_PASS16" in k.get("settings", {}):
+        mat = matrices[matrix_name(k)]
+        paragraphs.append(f"{function_name(k)}: {what}; {t}q = {t} 2^{mat['k']}, the default matrix, by the "
+                          f"sparse 1-D pass {k['settings']['WB_PASS16']} (wb_q8_static_neon.h):")
+        paragraphs.append(_matrix_lines(f"  {t}q", mat["rows"]))
     else:
         mat = matrices[matrix_name(k)]
         paragraphs.append(f"{function_name(k)}: {what}; {t}q = {t} 2^{mat['k']}, the default matrix, as a "
@@ -117,7 +122,7 @@ def render_winograd(k: dict, matrices: dict) -> str:
         defines.append(("WB_REQ_INT", 1))
     defines += list(k.get("settings", {}).items())
     text = _comment(paragraphs)
-    if k["transform"] == "static":
+    if k["transform"] == "static" and "WB_PASS16" not in k.get("settings", {}):
         text += '#include "wb_q8_default_tq.h"\n\n'
     text += "".join(f"#define {name} {_value(v)}\n" for name, v in defines)
     return text + f'#include "{k["template"]}"\n'

@@ -45,11 +45,14 @@ def disassemble(binary):
     return funcs
 
 
-def trace_blocks(binary, case, cpu="cortex-a53"):
+def trace_blocks(binary, case, cpu="cortex-a53", argv=None):
+    """Start addresses of the translation blocks a run executed, in order: the runner on one case
+    line, or `argv` (a whole command line after the binary) with no input."""
+    args = ["--min-time-ms", "0", "--min-reps", "1", "--warmup", "0"] if argv is None else list(argv)
     with tempfile.NamedTemporaryFile(suffix=".log") as log:
         subprocess.run(["qemu-aarch64-static", "-cpu", cpu, "-d", "exec,nochain", "-D", log.name,
-                        binary, "--min-time-ms", "0", "--min-reps", "1", "--warmup", "0"],
-                       input=case + "\n", capture_output=True, text=True, check=True, timeout=600)
+                        binary, *args], input=(case or "") + "\n", capture_output=True, text=True,
+                       check=True, timeout=600)
         pcs = re.findall(r"^Trace \d+: \S+ \[[0-9a-f]+/([0-9a-f]+)/", open(log.name).read(), re.M)
     return [int(p, 16) for p in pcs]
 

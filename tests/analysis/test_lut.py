@@ -48,3 +48,19 @@ def test_lut_keys_name_the_scheme_beyond_tensor(tmp_path):
     assert {(r["op"], r["scheme"]) for r in rows} == {
         ("im2row-int8", "none"), ("f4-static-int8", "tensor"), ("f4-static-int8-tap", "tap"),
         ("f4-static-int8-wide", "wide")}
+
+
+def test_lut_keys_name_the_fp32_requantization_and_the_product_precision(tmp_path):
+    """Both requantization forms measured: the fp32 one gains `-rq-fp32`; every entry names the
+    precision of its GEMM's products (wide: int16)."""
+    cases = expand([Layer(8, 8, 16, 16)], ["f4"], ["static"], [8, 32], ["tensor", "wide"], ["int", "fp32"])
+    with ResultsDir.create(tmp_path / "r", resume=False) as results:
+        for c in cases:
+            results.add(row_from_case(case_record(), c, 0), case_record())
+    rows = build_lut(ResultsDir.load(tmp_path / "r").dataframe())
+    assert {(r["op"], r["requant"], r["precision"]) for r in rows} == {
+        ("f4-static-int8", "int", "int8"), ("f4-static-int8-rq-fp32", "fp32", "int8"),
+        ("f4-static-int8-wide", "int", "int16"), ("f4-static-int8-wide-rq-fp32", "fp32", "int16"),
+        ("f4-static-fp32", "none", "fp32")}
+    table = lut_json(rows)["tables"]["b/a73/t1"][layer_key(8, 8, 16, 16)]
+    assert table["f4-static-int8-wide"]["precision"] == "int16"

@@ -131,3 +131,14 @@ def test_foreign_results_are_refused(tmp_path, content, name, message):
         ResultsDir.load(tmp_path)
     with pytest.raises(UsageError, match="not a winobench results directory"):
         ResultsDir.load(tmp_path / "empty")
+
+
+def test_rows_from_before_the_requant_column_read_as_the_fp32_form(tmp_path):
+    """A results table written before int8 took the int requantization: its int8 rows ran the fp32
+    form, its fp32 rows have none."""
+    header = ",".join(CONTRACT_COLUMNS + ["scheme"])
+    rows = ["b,a53,0,8,f4,static,8,8,16,16,0.1,0.2,0.1,0.4,ok,tensor",
+            "b,a53,0,32,f4,static,8,8,16,16,0.1,0.2,0.1,0.4,ok,none"]
+    (tmp_path / "latency.csv").write_text("\n".join([header, *rows]) + "\n")
+    df = ResultsDir.load(tmp_path).dataframe()
+    assert list(df["requant"]) == ["fp32", "none"]
