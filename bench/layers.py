@@ -22,6 +22,7 @@ layer in lookup tables, as once-for-all / ProxylessNAS tables do.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,18 +129,18 @@ def preset_layers(name: str, width: float = 1.0) -> list[Layer]:
 # Lists from the command line and layers files
 
 def parse_int_list(text: str, what: str, low: int, high: int) -> list[int]:
-    """'4,8,16' -> [4, 8, 16]; each value in [low, high]."""
+    """'4,8,16' -> [4, 8, 16]; each value a whole number in [low, high], duplicates collapsed (order
+    kept: `--res 8,8` measures 8 once)."""
     values = []
     for item in text.split(","):
         item = item.strip()
-        try:
-            v = int(item)
-        except ValueError:
-            raise UsageError(f"bad {what} {item!r}; expected whole numbers from {low} to {high}, comma-separated") from None
+        if not re.fullmatch(r"-?[0-9]{1,9}", item, re.ASCII):
+            raise UsageError(f"bad {what} {shown(item)}; expected whole numbers from {low} to {high}, comma-separated")
+        v = int(item)
         if not low <= v <= high:
             raise UsageError(f"bad {what} {v}; accepted: {low} to {high}")
         values.append(v)
-    return values
+    return list(dict.fromkeys(values))
 
 
 def custom_layers(res: str, channels: str | None, cin: str | None, cout: str | None) -> list[Layer]:

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the bad-input table (tests/bad_input_cases.py) and print, per input, its kind, the command,
+"""Run the bad-input table (tests/cli/bad_input_cases.py) and print, per input, its kind, the command,
 the exit code and the first line of the answer, then a summary by kind. Exit 0 when every answer is
 one line with the expected exit code and nothing was written, else 1.
 
@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "cli"))
 
 from bad_input_cases import all_cases, can_mount, problems, run_case  # noqa: E402
 

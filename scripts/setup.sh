@@ -22,6 +22,8 @@ declare -A NEEDED=(
     [dtc]=device-tree-compiler
     [depmod]=kmod
     [llvm-mca]=llvm
+    # Google Benchmark's compare.py, which the test of `bench lut --format gbench` runs
+    [/usr/share/benchmark/compare.py]=libbenchmark-tools
 )
 missing=()
 for thing in "${!NEEDED[@]}"; do

@@ -1,13 +1,16 @@
-"""What several test folders share: the recorded trees (FIXTURES), the repository root, and a real
+"""What several test folders share: the recorded trees (FIXTURES), the repository root, a real
 OpenSSH server on 127.0.0.1 for the current user (`start_sshd`), with its own host key, client key
-and sshd_config; nothing under /etc changes."""
+and sshd_config (nothing under /etc changes), and a real labgrid lab on 127.0.0.1 (`start_lab`: a
+coordinator, exporters of NetworkServices, labgrid-client)."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,3 +126,136 @@ def spec(algo: str, h: int, c: int, **keys):
 
     keys = {"transform": "static", "bits": 32, **keys}
     return CaseSpec(algo, keys.pop("transform"), keys.pop("bits"), h, h, c, c, **keys)
+
+
+# ---------------------------------------------------------------------------------------------
+# A labgrid lab on 127.0.0.1: a coordinator (it has no authentication: never bound elsewhere), exporters
+# publishing NetworkServices, and labgrid-client for what a lab admin or another user types.
+
+LABGRID_BIN = Path(sys.executable).parent   # labgrid-coordinator, -exporter, -client of this venv
+
+
+def labgrid_env(address: str, **more) -> dict:
+    """The environment for labgrid's programs and for `bench` talking to the lab at `address`."""
+    return {**os.environ, "GRPC_ENABLE_FORK_SUPPORT": "0", "LG_COORDINATOR": address, "PYTHONUNBUFFERED": "1", **more}
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout=20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s: {log.read_text()[-2000:]}")
+
+
+@dataclass
+class Lab:
+    """A running labgrid coordinator (`address`) and the exporters started for it."""
+
+    address: str
+    dir: Path
+    coordinator: subprocess.Popen
+    exporters: list
+
+    def client(self, *args, user: str | None = None, timeout=60) -> subprocess.CompletedProcess:
+        """`labgrid-client -x ADDRESS ARGS` (as another user with `user`), checked."""
+        env = labgrid_env(self.address, **({"LG_USERNAME": user} if user else {}))
+        res = subprocess.run([str(LABGRID_BIN / "labgrid-client"), "-x", self.address, *map(str, args)],
+                             capture_output=True, text=True, timeout=timeout, env=env)
+        if res.returncode != 0:
+            raise RuntimeError(f"labgrid-client {' '.join(map(str, args))}: {res.stderr.strip()}")
+        return res
+
+    def export(self, name: str, services: dict) -> None:
+        """An exporter `name` publishing one NetworkService per group: {group: (port, username)} on 127.0.0.1."""
+        yaml = "".join(f"{group}:\n  NetworkService:\n    address: 127.0.0.1\n    port: {port}\n    username: {user}\n"
+                       for group, (port, user) in services.items())
+        (self.dir / f"{name}.yaml").write_text(yaml)
+        log = self.dir / f"{name}.log"
+        with open(log, "w") as f:
+            proc = subprocess.Popen([str(LABGRID_BIN / "labgrid-exporter"), "-c", self.address, "-n", name,
+                                     "--hostname", "127.0.0.1", str(self.dir / f"{name}.yaml")],
+                                    stdout=f, stderr=subprocess.STDOUT, env=labgrid_env(self.address))
+        self.exporters.append(proc)
+        deadline = time.monotonic() + 30
+        while f"{name}/" not in self.client("resources").stdout:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"exporter {name} did not come up: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+
+    def add_place(self, name: str, match: str, **tags) -> str:
+        """A place matching `match` (EXPORTER/GROUP/*), with tags, as a lab admin makes it."""
+        self.client("-p", name, "create")
+        self.client("-p", name, "add-match", match)
+        if tags:
+            self.client("-p", name, "set-tags", *(f"{k}={v}" for k, v in tags.items()))
+        return name
+
+    def cancel_reservations(self) -> int:
+        """Cancel every reservation (a killed client's are left behind); how many there were."""
+        tokens = re.findall(r"^Reservation '(\w+)':", self.client("reservations").stdout, re.M)
+        for token in tokens:
+            self.client("cancel-reservation", token)
+        return len(tokens)
+
+    def states(self) -> dict[str, tuple]:
+        """place -> (state, holder) as the coordinator says now (bench's own reading of it)."""
+        from bench.boards.places import list_places
+        return {n: (p.state, p.holder or p.reserved_for) for n, p in list_places(self.address).items()}
+
+    def stop(self) -> None:
+        """Stop the exporters and the coordinator, each by its own PID."""
+        for proc in [*self.exporters, self.coordinator]:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def start_lab(workdir: Path) -> Lab:
+    """A labgrid coordinator on a free 127.0.0.1 port (its state files in `workdir`)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for _ in range(5):   # another process may take the port between probing it and binding it
+        port = _free_port()
+        log = workdir / "coordinator.log"
+        with open(log, "w") as f:
+            proc = subprocess.Popen([str(LABGRID_BIN / "labgrid-coordinator"), "-l", f"127.0.0.1:{port}"], cwd=workdir,
+                                    stdout=f, stderr=subprocess.STDOUT, env=labgrid_env(f"127.0.0.1:{port}"))
+        try:
+            _wait_for_port(port, proc, log)
+            return Lab(f"127.0.0.1:{port}", workdir, proc, [])
+        except RuntimeError:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    raise RuntimeError(f"could not start labgrid-coordinator: {log.read_text()[-2000:]}")
+
+
+def optional_extra(requirement: str, timeout: float = 600) -> "Path | None":
+    """A directory holding `requirement` (e.g. "torch==2.13.0") and what it needs, installed once
+    from the package registries into the project's own virtual environment folder
+    (`<sys.prefix>/extras/`), to be appended to sys.path; None when it cannot be installed (no
+    registry, no wheel for this machine). Optional extras are never needed for the suite to pass:
+    tests that need one skip without it, and run against the real thing when it installs."""
+
+    target = Path(sys.prefix) / "extras" / requirement.replace("=", "-").replace("<", "-").replace(">", "-")
+    done = target / ".installed"
+    if not done.exists():
+        subprocess.run(["rm", "-rf", "--", str(target)], check=False)
+        try:
+            result = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                                     "--target", str(target), requirement], capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        if result.returncode != 0:
+            return None
+        done.write_text(requirement + "\n")
+    return target

@@ -85,3 +85,8 @@ def test_layers_no_kernel_implements_are_refused_before_anything_runs():
 
     with pytest.raises(UsageError, match=r"layer 'stem' \(k 7 stride 2 pad 3\) has no kernel; accepted: k 3 stride 1 pad 1"):
         expand([Layer(32, 32, 3, 16, name="stem", k=7, stride=2)], ["im2row"], ["static"], [32])
+
+
+def test_duplicate_list_values_collapse_in_order():
+    assert [l.h for l in custom_layers("8,8,16,8", "4", None, None)] == [8, 16]
+    assert [(l.cin, l.cout) for l in custom_layers("8", None, "4,4", "8")] == [(4, 8)]

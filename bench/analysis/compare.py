@@ -6,6 +6,11 @@ samples (as Google Benchmark's compare.py). A case counts as `changed` when the 
 (p < alpha) and the medians differ by at least `min_change`; `slower` when it changed and got slower
 by more than `fail_above` (what a CI job fails on). With fewer than MIN_REPS samples on a side the
 test has little power (3 against 3 can never reach p < 0.05): such cases are flagged `few_reps`.
+
+The medians are the runner's, over every repetition (the `median` column of load_samples); the U
+test runs on the samples kept (at most bench.measure.results.MAX_SAMPLES per case, a uniform subset,
+so the test stays valid). A case whose samples were dropped (a full disk) keeps its medians and
+gets p = 1 (flagged `few_reps`), never NaN.
 """
 
 from __future__ import annotations
@@ -26,20 +31,32 @@ def compare(old: pd.DataFrame, new: pd.DataFrame, *, stage: str = "total_ms", al
     significant, changed, slower."""
     from scipy.stats import mannwhitneyu
 
-    pick = lambda df: df[df["stage"] == stage].set_index(KEY_COLUMNS)["samples"]  # noqa: E731
-    both = pd.concat([pick(old).rename("old"), pick(new).rename("new")], axis=1, join="inner")
+    both = pd.concat([_medians(old, stage).add_suffix("_old"), _medians(new, stage).add_suffix("_new")],
+                     axis=1, join="inner")
     rows = []
-    for key, (a, b) in both.iterrows():
-        old_ms, new_ms = float(np.median(a)), float(np.median(b))
-        p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue) if len(a) > 1 and len(b) > 1 else 1.0
+    for key, r in both.iterrows():
+        a, b = r["samples_old"], r["samples_new"]
+        old_ms, new_ms = r["median_old"], r["median_new"]
+        p = 1.0
+        if len(a) > 1 and len(b) > 1 and len(set(a) | set(b)) > 1:   # all equal: no evidence of a change
+            p = float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
+        change = new_ms / old_ms - 1.0 if old_ms > 0 else (0.0 if new_ms == old_ms else float("inf"))
         rows.append({**dict(zip(KEY_COLUMNS, key)), "old_ms": old_ms, "new_ms": new_ms,
-                     "change": new_ms / old_ms - 1.0, "p_value": p, "n_old": len(a), "n_new": len(b)})
+                     "change": change, "p_value": p, "n_old": len(a), "n_new": len(b)})
     out = pd.DataFrame(rows, columns=KEY_COLUMNS + ["old_ms", "new_ms", "change", "p_value", "n_old", "n_new"])
     out["few_reps"] = (out["n_old"] < MIN_REPS) | (out["n_new"] < MIN_REPS)
     out["significant"] = out["p_value"] < alpha
     out["changed"] = out["significant"] & (out["change"].abs() >= min_change)
     out["slower"] = out["changed"] & (out["change"] > fail_above)
     return out.sort_values(KEY_COLUMNS).reset_index(drop=True)
+
+
+def _medians(df: pd.DataFrame, stage: str) -> pd.DataFrame:
+    """median and samples per case key of one stage; the median from the samples when the frame has
+    no `median` column (frames built by hand)."""
+    df = df[df["stage"] == stage].set_index(KEY_COLUMNS)
+    medians = df["median"] if "median" in df else df["samples"].map(lambda s: float(np.median(s)) if len(s) else np.nan)
+    return pd.DataFrame({"median": medians.astype(float), "samples": df["samples"]})
 
 
 def case_label(r) -> str:

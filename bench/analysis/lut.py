@@ -1,19 +1,32 @@
 """Latency lookup tables for hardware-aware NAS.
 
-One entry per (board, core, threads) x layer configuration x operator, with median and p90 latency,
-stage medians and error figures. Layer keys follow the once-for-all / ProxylessNAS lookup tables
-(`conv-input:32x32x64-output:32x32x64-kernel:3-stride:1`); operator keys read `f4-static-int8`,
-`im2row-fp32`, `f6-learned-int8`, or `f4-<file stem>-int8` for a transform file; an int8 Winograd
-operator quantized with another scheme than `tensor` gains it as a suffix (`f4-static-int8-tap`), one
-requantized through fp32 instead of the default fixed-point multiply `-rq-fp32`
-(`f4-static-int8-tap-rq-fp32`). Each entry names its GEMM's product precision (`precision`: fp32, int8,
-or int16 for the `wide` scheme, whose int8 operator multiplies int16 V by int16 U).
+One entry per (board, core, threads) x layer configuration x operator: the median, p90, mean and
+standard deviation of the timed repetitions and how many there were, stage medians and error
+figures; each table with the provenance of its measurements (bench.analysis.provenance). Layer keys
+are bench.layers.Layer.key (`conv-input:32x32x64-output:32x32x64-kernel:3-stride:1`); operator keys
+read `f4-static-int8`, `im2row-fp32`, `f6-learned-int8`, or `f4-<file stem>-int8` for a transform
+file; an int8 Winograd operator quantized with another scheme than `tensor` gains it as a suffix
+(`f4-static-int8-tap`), one requantized through fp32 instead of the default fixed-point multiply
+`-rq-fp32` (`f4-static-int8-tap-rq-fp32`). Each operator names its GEMM's product precision
+(`precision`: fp32, int8, or int16 for the `wide` scheme, whose int8 operator multiplies int16 V by
+int16 U). Other tools' formats: bench.analysis.exports.
 
     lut = load_lut("tables/run/lut.json")                  # one (board, core, threads) table
     lut.latency(layer, "f4-static-int8")                   # median ms
     lut.expected_latency(layer, {"f2-static-int8": 0.3, "f4-static-int8": 0.7})   # wiNAS: sum_j p_j F(o_j)
     lut.predict((20, 20, 48, 96), "f4-static-int8")      # a layer not measured (bench.analysis.predict)
     lut.network_latency(resnet18_cifar(0.5), "f4-static-int8")   # whole network, stage breakdown
+
+The tensor form, for search code (numpy, or torch when the probabilities are torch tensors; torch
+is never imported otherwise; bench.analysis.tensors):
+
+    F = lut.latency_matrix(layers, OPS)                    # [L, O] ms; NaN where not measured
+    F = lut.latency_matrix(layers, OPS, predict=True, like=logits)   # gaps predicted; torch, logits' device
+    lut.expected_latency(layers, probs, ops=OPS)           # probs [L, O] or [B, L, O] -> [L] or [B, L]
+    lut.network_latency(layers, probs, ops=OPS)["total_ms"]   # [] or [B]: sum of count x expectation
+
+The table behind the tensor form is built once per (layers, operators, statistic) and kept on the
+device of the probabilities, so a search step costs one small batched matmul.
 """
 
 from __future__ import annotations
@@ -24,12 +37,20 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from bench.errors import UsageError
+from bench.files import read_bytes
 from bench.layers import layer_key
 from bench.operators import NO_REQUANT, op_key, product_precision
-from bench.analysis.predict import fit_table, predict
+from bench.analysis.predict import PredictError, fit_table, predict
+from bench.measure.results import KEY_COLUMNS
+from bench.analysis.tensors import (check_rows, compute_dtype, expectation, is_array, matrix_like, tolerance, torch_of,
+                                    unstack, weighted_sum)
 
-LUT_SCHEMA_VERSION = 1
+LUT_SCHEMA_VERSION = 2
+# Version 1 had no mean_ms, std_ms, n_samples and no provenance; load_lut reads it as it was.
+READ_SCHEMA_VERSIONS = (1, 2)
 
 
 class LUTError(KeyError):
@@ -39,12 +60,15 @@ class LUTError(KeyError):
         return self.args[0]
 
 
-def build_lut(df) -> list[dict]:
+def build_lut(df, samples: dict | None = None) -> list[dict]:
     """LUT rows from a latency DataFrame (bench.measure.results): successful, non-emulated cases only, one row
-    per (board, core, threads, layer, operator). Emulated timings mean nothing and never enter a LUT."""
+    per (board, core, threads, layer, operator). Emulated timings mean nothing and never enter a LUT.
+    `samples`: {KEY_COLUMNS values: [total ms, ...]} (bench.analysis.provenance.total_samples) gives
+    each entry its mean, standard deviation (n - 1) and number of samples; without, they are empty."""
     ok = df[(df["status"] == "ok") & (~df["emulated"].astype(bool))]
     rows = []
-    for _, r in ok.iterrows():
+    for r in ok.to_dict("records"):
+        key = tuple(r.get(c) for c in KEY_COLUMNS)
         rows.append({
             "board": r["board"], "core": r["core"], "threads": int(r["threads"]),
             "layer": layer_key(r["h"], r["w"], r["cin"], r["cout"]), "h": int(r["h"]), "w": int(r["w"]),
@@ -56,30 +80,50 @@ def build_lut(df) -> list[dict]:
             "median_ms": r["total_ms"], "p90_ms": _num(r["total_p90_ms"]),
             "input_ms": r["input_ms"], "gemm_ms": r["gemm_ms"], "output_ms": r["output_ms"],
             "sqnr_db": _num(r.get("sqnr_db")), "max_abs": _num(r.get("max_abs")), "rel_l2": _num(r.get("rel_l2")),
+            **sample_stats((samples or {}).get(key)), "cpus": r["cpus"], "run": _int_or_none(r.get("run")),
         })
     return rows
+
+
+def sample_stats(samples) -> dict:
+    """{"mean_ms", "std_ms" (sample standard deviation, n - 1; 0 for one sample), "n_samples"} of raw
+    samples in ms; all None without samples."""
+    if not samples:
+        return {"mean_ms": None, "std_ms": None, "n_samples": None}
+    values = np.asarray(samples, dtype=float)
+    std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+    return {"mean_ms": float(values.mean()), "std_ms": std, "n_samples": int(len(values))}
 
 
 def _num(v):
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
+def _int_or_none(v):
+    return None if _num(v) is None else int(v)
+
+
+def _or_nan(v) -> float:
+    return math.nan if v is None else float(v)
+
+
 def table_name(row: dict) -> str:
     return f"{row['board']}/{row['core']}/t{row['threads']}"
 
 
-def lut_json(rows: list[dict], predictors: dict | None = None) -> dict:
+def lut_json(rows: list[dict], predictors: dict | None = None, provenance: dict | None = None) -> dict:
     """{"schema_version", "unit", "tables": {"board/core/tN": {layer_key: {op_key: entry}}}}, plus
-    "predictors": {"board/core/tN": {op_key: model}} (bench.analysis.predict) when given."""
+    "predictors": {"board/core/tN": {op_key: model}} (bench.analysis.predict) and "provenance":
+    {"board/core/tN": {...}} (bench.analysis.provenance) when given."""
     tables: dict = {}
     for r in rows:
         table = tables.setdefault(table_name(r), {})
-        table.setdefault(r["layer"], {})[r["op"]] = {
-            k: r[k] for k in ("median_ms", "p90_ms", "input_ms", "gemm_ms", "output_ms", "sqnr_db", "max_abs", "rel_l2",
-                              "precision", "requant")}
+        table.setdefault(r["layer"], {})[r["op"]] = {k: r.get(k) for k in ENTRY_FIELDS}
     doc = {"schema_version": LUT_SCHEMA_VERSION, "tool": "winobench", "unit": "ms", "tables": tables}
     if predictors:
         doc["predictors"] = predictors
+    if provenance:
+        doc["provenance"] = provenance
     return doc
 
 
@@ -96,6 +140,8 @@ class LUT:
     name: str       # "board/core/tN"
     layers: dict    # layer_key -> op_key -> entry
     predictors: dict = field(default_factory=dict)   # op_key -> model (bench.analysis.predict)
+    provenance: dict = field(default_factory=dict)   # where, when and how it was measured (bench.analysis.provenance)
+    _tables: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # tensor form, per layers x ops
 
     def entry(self, layer, op: str) -> dict:
         key = layer if isinstance(layer, str) else layer_key(*layer)
@@ -108,13 +154,52 @@ class LUT:
         """Latency in ms of one operator on one layer; `layer` is a key or (h, w, cin, cout)."""
         return self.entry(layer, op)[stat]
 
-    def expected_latency(self, layer, probs: dict, stat: str = "median_ms") -> float:
-        """E[latency] = sum_j p_j F(o_j) under a categorical distribution over operators (wiNAS)."""
-        plain = [float(p.detach()) if hasattr(p, "detach") else float(p) for p in probs.values()]  # torch: no grad
+    def expected_latency(self, layer, probs, stat: str = "median_ms", ops=None):
+        """E[latency] = sum_j p_j F(o_j) under a categorical distribution over operators (wiNAS).
+
+        `probs`: a dict {op: p} for one layer (floats, or torch scalars, which are stacked into one
+        tensor); or an array with the operators `ops` on its last axis: [O] (or [B, O]) for one layer,
+        [L, O] (or [B, L, O]) for a list of L layers, giving [L] (or [B, L]) ms. An array may be numpy
+        or torch in any float dtype on any device; see bench.analysis.tensors for the checks,
+        renormalisation and dtypes. An operator not measured on a layer raises LUTError."""
+        if ops is not None or is_array(probs):
+            return self._expected_array(layer, probs, stat, ops)
+        tensors = [v for v in probs.values() if torch_of(v) is not None]
+        if tensors:  # one stacked tensor: one check, no host round trip per operator
+            torch, like = torch_of(tensors[0]), tensors[0]
+            stacked = torch.stack([torch.as_tensor(v, dtype=like.dtype, device=like.device) for v in probs.values()])
+            return self._expected_array(layer, stacked, stat, list(probs))
+        plain = [float(p) for p in probs.values()]
         total = sum(plain)
-        if any(p < 0 for p in plain) or not math.isclose(total, 1.0, abs_tol=1e-6):
+        tol = tolerance(np.asarray(list(probs.values())).dtype)
+        if any(p < 0 for p in plain) or not math.isclose(total, 1.0, abs_tol=tol):
             raise ValueError(f"operator probabilities must be non-negative and sum to 1, got sum {total:.6g}")
         return sum(p * self.latency(layer, op, stat) for op, p in probs.items() if p > 0)
+
+    def _expected_array(self, layer, probs, stat: str, ops):
+        if ops is None:
+            raise ValueError("probabilities as an array need ops=[the operator key of each column]")
+        probs = probs if torch_of(probs) is not None else np.asarray(probs)   # a list of lists reads as numpy
+        one = _is_one_layer(layer)
+        p = probs[..., None, :] if one else probs
+        stack, _ = self._stack([layer] if one else list(layer), list(ops), stat, False, probs)
+        _check_shape(p, stack.shape[0], stack.shape[1])
+        check_rows(p, f"for {self.name}")
+        e = expectation(p, stack[..., :1])[..., 0]
+        return e[..., 0] if one else e
+
+    def latency_matrix(self, layers, ops, stat: str = "median_ms", missing: float = math.nan, predict: bool = False,
+                       like=None):
+        """[layers x operators] latencies in ms, for search code: `layers` a list of layer keys, (h, w,
+        cin, cout) tuples or bench.layers.Layer objects; `ops` operator keys. An entry not measured is
+        `missing` (NaN unless told otherwise, so that it cannot pass unnoticed); with `predict`, it
+        is LUT.predict's median where its model covers the layer. A float64 numpy array, or with
+        `like` a torch tensor: "torch" (torch's default dtype, CPU) or a tensor (its device; its dtype,
+        float32 for 16-bit floats), or a numpy array (its float dtype, float32 at least)."""
+        layers = list(layers)
+        table, known, _ = self._table(tuple(map(_layer_id, layers)), layers, list(ops), stat, predict)
+        matrix = np.where(known, table[..., 0], missing)
+        return matrix_like(matrix, like)
 
     def operators(self, layer) -> list[str]:
         """The operators measured for a layer (a key or (h, w, cin, cout))."""
@@ -126,15 +211,22 @@ class LUT:
         h, w, cin, cout = _layer_dims(layer)
         return predict(self.predictors.get(op), h, w, cin, cout, what=f"{op} on {self.name}")
 
-    def network_latency(self, layers, assign, stat: str = "median_ms", predict: bool = False) -> dict:
+    def network_latency(self, layers, assign, stat: str = "median_ms", predict: bool = False, ops=None) -> dict:
         """Whole-network latency: sum over layers of count x latency, with the stage breakdown.
 
-        `layers`: bench.measure.cases.Layer objects (or (h, w, cin, cout, count[, name]) tuples). `assign`:
+        `layers`: bench.layers.Layer objects (or (h, w, cin, cout, count[, name]) tuples). `assign`:
         one operator key for every layer, or a dict from layer name (or layer key) to an operator key
         or to {op: probability} (wiNAS: the expected latency, which stays differentiable when the
         probabilities are torch tensors); a "default" entry covers unnamed layers. With `predict`,
         layers missing from the table use LUT.predict (their time counts in `predicted_ms`, not in the
-        stage sums). Returns {"total_ms", "input_ms", "gemm_ms", "output_ms", "predicted_ms", "layers"}."""
+        stage sums). Returns {"total_ms", "input_ms", "gemm_ms", "output_ms", "predicted_ms", "layers"}.
+
+        The tensor form: `assign` an array of probabilities [L, O] (or [B, L, O]) over the operators
+        `ops`, one row per layer (see expected_latency); each value of the result is then an array
+        ([] or [B]), and "layers" the expected ms of each layer ([L] or [B, L]). With `predict`,
+        every entry (layer, operator) not measured is predicted."""
+        if ops is not None or is_array(assign):
+            return self._network_array(list(layers), assign, stat, predict, ops)
         out = {"total_ms": 0.0, "input_ms": 0.0, "gemm_ms": 0.0, "output_ms": 0.0, "predicted_ms": 0.0, "layers": []}
         for layer in layers:
             h, w, cin, cout, count, name = _layer_fields(layer)
@@ -155,11 +247,115 @@ class LUT:
             out["layers"].append(row)
         return out
 
+    def _network_array(self, layers: list, probs, stat: str, predict: bool, ops) -> dict:
+        if ops is None:
+            raise ValueError("probabilities as an array need ops=[the operator key of each column]")
+        probs = probs if torch_of(probs) is not None else np.asarray(probs)
+        stack, counts = self._stack(layers, list(ops), stat, predict, probs)
+        _check_shape(probs, stack.shape[0], stack.shape[1])
+        check_rows(probs, f"for {self.name}")
+        per_layer = expectation(probs, stack)          # [..., L, 5]
+        sums = weighted_sum(per_layer, counts)         # [..., 5]
+        out = dict(zip(_STACK, unstack(sums)))
+        out["layers"] = per_layer[..., 0]
+        return out
+
+    def _table(self, ids: tuple, layers: list, ops: list, stat: str, predict: bool):
+        """(values [L, O, 5] float64: total, input, gemm, output, predicted part; known [L, O]; counts
+        [L]), built once per (layers, ops, stat, predict) and kept; `ids`: the layers' _layer_id."""
+        key = (ids, tuple(ops), stat, predict)
+        hit = self._tables.get(key)
+        if hit is None:
+            if len(self._tables) >= _KEPT_TABLES:
+                self._tables.clear()
+            hit = self._tables[key] = self._build_table(layers, ops, stat, predict)
+        return hit
+
+    def _build_table(self, layers: list, ops: list, stat: str, predict: bool):
+        values = np.full((len(layers), len(ops), len(_STACK)), np.nan)
+        known = np.zeros((len(layers), len(ops)), dtype=bool)
+        counts = np.empty(len(layers))
+        for i, layer in enumerate(layers):
+            h, w, cin, cout, counts[i], _ = _layer_fields(layer)
+            measured = self.layers.get(layer_key(h, w, cin, cout), {})
+            for j, op in enumerate(ops):
+                entry = measured.get(op)
+                if entry is not None and entry.get(stat) is not None:
+                    values[i, j] = [entry[stat], *(_or_nan(entry.get(s)) for s in _STAGES), 0.0]
+                    known[i, j] = True
+                elif predict:
+                    known[i, j] = self._predicted_cell(values[i, j], (h, w, cin, cout), op)
+        return values, known, counts
+
+    def _predicted_cell(self, cell, dims, op: str) -> bool:
+        try:
+            ms = self.predict(dims, op)
+        except PredictError:
+            return False
+        cell[:] = [ms, 0.0, 0.0, 0.0, ms]
+        return True
+
+    def _stack(self, layers: list, ops: list, stat: str, predict: bool, like):
+        """The table as `like` wants it (numpy, or torch on its device) with the counts, converted
+        once and kept; LUTError naming the first entry neither measured nor (with predict) predicted."""
+        ids = tuple(map(_layer_id, layers))
+        values, known, counts = self._table(ids, layers, ops, stat, predict)
+        key = (ids, tuple(ops), stat, predict, *_array_kind(like))
+        hit = self._tables.get(key)
+        if hit is None:
+            if not known.all():
+                raise self._missing(layers, ops, known, predict)
+            hit = self._tables[key] = (matrix_like(values, like), matrix_like(counts, like))
+        return hit
+
+    def _missing(self, layers: list, ops: list, known, predict: bool) -> LUTError:
+        i, j = np.argwhere(~known)[0]
+        h, w, cin, cout, _, name = _layer_fields(layers[i])
+        how = "outside what the latency models cover" if predict else "measure it, or pass predict=True"
+        return LUTError(f"{int((~known).sum())} of {known.size} entries are not in {self.name}, the first "
+                        f"{ops[j]!r} on {name or layer_key(h, w, cin, cout)} ({how}; latency_matrix(..., "
+                        f"missing=VALUE) gives a matrix with a value of your choice there)")
+
     def entry_layer(self, key: str) -> dict:
         """layer key -> {op key: entry}; LUTError listing the layers when it is missing."""
         if key not in self.layers:
             raise LUTError(f"layer {key!r} is not in the table {self.name}; it has: {', '.join(sorted(self.layers))}")
         return self.layers[key]
+
+
+_STAGES = ("input_ms", "gemm_ms", "output_ms")
+_STACK = ("total_ms", "input_ms", "gemm_ms", "output_ms", "predicted_ms")
+_KEPT_TABLES = 64
+
+
+def _layer_id(layer) -> tuple | str:
+    """What identifies a layer in the kept tables: its key, or its dimensions and count."""
+    if isinstance(layer, str):
+        return layer
+    if hasattr(layer, "cin"):
+        return layer.h, layer.w, layer.cin, layer.cout, layer.count
+    return tuple(layer[:5])
+
+
+def _is_one_layer(layer) -> bool:
+    """A single layer (a key, a Layer, an (h, w, cin, cout) tuple) rather than a list of them."""
+    return isinstance(layer, str) or hasattr(layer, "cin") or (
+        isinstance(layer, tuple) and len(layer) > 0 and isinstance(layer[0], (int, np.integer)))
+
+
+def _check_shape(p, n_layers: int, n_ops: int) -> None:
+    shape = tuple(p.shape)
+    if len(shape) < 2 or shape[-2:] != (n_layers, n_ops):
+        raise ValueError(f"probabilities of shape {list(shape)} do not fit {n_layers} layer(s) x {n_ops} operator(s); "
+                         f"expected [{n_layers}, {n_ops}] or [batch, {n_layers}, {n_ops}]")
+
+
+def _array_kind(like) -> tuple:
+    """(library, dtype, device) the tensor form computes in for probabilities `like`."""
+    torch = torch_of(like)
+    if torch is not None:
+        return "torch", str(compute_dtype(like)), str(like.device)
+    return "numpy", str(compute_dtype(like)), "cpu"
 
 
 _KEY = re.compile(r"conv-input:(\d+)x(\d+)x(\d+)-output:\d+x\d+x(\d+)-")
@@ -177,11 +373,14 @@ def _layer_dims(layer) -> tuple[int, int, int, int]:
 
 
 def _layer_fields(layer) -> tuple:
-    """(h, w, cin, cout, count, name) of a bench.measure.cases.Layer or a tuple."""
+    """(h, w, cin, cout, count, name) of a bench.layers.Layer, a layer key (count 1) or an (h, w, cin,
+    cout[, count[, name]]) tuple."""
     if hasattr(layer, "cin"):
         return layer.h, layer.w, layer.cin, layer.cout, layer.count, layer.name
-    h, w, cin, cout, count, *name = layer
-    return h, w, cin, cout, count, (name[0] if name else "")
+    if isinstance(layer, str):
+        return (*_layer_dims(layer), 1, "")
+    h, w, cin, cout, *rest = layer
+    return h, w, cin, cout, (rest[0] if rest else 1), (rest[1] if len(rest) > 1 else "")
 
 
 def _assigned(assign, name: str, key: str):
@@ -198,14 +397,14 @@ def load_lut(path, table: str | None = None) -> LUT:
     omitted when there is one. UsageError naming the file and what is wrong for anything that is
     not a well-formed winobench LUT."""
     path = Path(path)
-    tables, predictors = (_read_csv_tables(path), {}) if path.suffix == ".csv" else _read_json_tables(path)
+    tables, predictors, provenance = (_read_csv_tables(path), {}, {}) if path.suffix == ".csv" else _read_json_tables(path)
     if table is None:
         if len(tables) != 1:
             raise UsageError(f"{path} holds {len(tables)} tables; choose one of: {_listing(tables)}")
         table = next(iter(tables))
     if table not in tables:
         raise UsageError(f"{path}: no table {table!r}; it has: {_listing(tables)}")
-    return LUT(table, tables[table], predictors.get(table, {}))
+    return LUT(table, tables[table], predictors.get(table, {}), provenance.get(table, {}))
 
 
 def _listing(names) -> str:
@@ -215,19 +414,25 @@ def _listing(names) -> str:
     return text if len(text) <= 300 else text[:300] + "..."
 
 
-ENTRY_FIELDS = ("median_ms", "p90_ms", "input_ms", "gemm_ms", "output_ms", "sqnr_db", "max_abs", "rel_l2")
+# The fields of an entry; mean_ms, std_ms and n_samples are new in schema version 2 (empty in a
+# version 1 table, and in a lut.csv without those columns).
+V1_ENTRY_FIELDS = ("median_ms", "p90_ms", "input_ms", "gemm_ms", "output_ms", "sqnr_db", "max_abs", "rel_l2")
+ENTRY_FIELDS = ("median_ms", "p90_ms", "mean_ms", "std_ms", "n_samples", "input_ms", "gemm_ms", "output_ms",
+                "sqnr_db", "max_abs", "rel_l2")
 
 
-def _read_json_tables(path: Path) -> tuple[dict, dict]:
-    """The tables and the predictors (bench.analysis.predict models) of a lut.json, checked."""
+def _read_json_tables(path: Path) -> tuple[dict, dict, dict]:
+    """The tables, the predictors (bench.analysis.predict models) and the provenance of a lut.json, checked."""
     try:
-        doc = json.loads(path.read_bytes().decode("utf-8"))
+        doc = json.loads(read_bytes(path, "LUT file").decode("utf-8"))
     except (ValueError, RecursionError) as e:  # not UTF-8, not JSON, a huge number, deep nesting
         raise UsageError(f"{path}: not a readable winobench LUT ({str(e)[:100]})") from None
     if not isinstance(doc, dict) or doc.get("tool") != "winobench" or not isinstance(doc.get("tables"), dict):
         raise UsageError(f"{path}: not a winobench LUT")
-    if doc.get("schema_version") != LUT_SCHEMA_VERSION:
-        raise UsageError(f"{path}: schema_version {str(doc.get('schema_version'))[:20]!r}; this version reads {LUT_SCHEMA_VERSION}")
+    version = doc.get("schema_version")
+    if type(version) is not int or version not in READ_SCHEMA_VERSIONS:
+        raise UsageError(f"{path}: schema_version {str(version)[:20]!r}; this version reads "
+                         f"{' and '.join(map(str, READ_SCHEMA_VERSIONS))}")
     for name, layers in doc["tables"].items():
         for layer, ops in (layers.items() if isinstance(layers, dict) else [(None, None)]):
             for op, entry in (ops.items() if isinstance(ops, dict) else [(None, None)]):
@@ -235,7 +440,10 @@ def _read_json_tables(path: Path) -> tuple[dict, dict]:
     predictors = doc.get("predictors", {})
     if not (isinstance(predictors, dict) and all(isinstance(m, dict) for m in predictors.values())):
         raise UsageError(f"{path}: bad predictors; expected a table of table name -> {{operator: model}}")
-    return doc["tables"], predictors
+    provenance = doc.get("provenance", {})
+    if not (isinstance(provenance, dict) and all(isinstance(p, dict) for p in provenance.values())):
+        raise UsageError(f"{path}: bad provenance; expected a table of table name -> {{field: value}}")
+    return doc["tables"], predictors, provenance
 
 
 def _check_entry(entry, where: str) -> None:
@@ -254,11 +462,11 @@ def _read_csv_tables(path: Path) -> dict:
     import io
 
     try:
-        reader = csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8"), newline=""))
-        needed = ("board", "core", "threads", "layer", "op") + ENTRY_FIELDS
+        reader = csv.DictReader(io.StringIO(read_bytes(path, "LUT file").decode("utf-8"), newline=""))
+        needed = ("board", "core", "threads", "layer", "op") + V1_ENTRY_FIELDS
         if not set(needed) <= set(reader.fieldnames or []):
             raise UsageError(f"{path}: not a winobench lut.csv (columns needed: {', '.join(needed)})")
-        rows = [{**r, **{k: _cell(r[k], k, path, reader.line_num) for k in ENTRY_FIELDS}} for r in reader]
+        rows = [{**r, **{k: _cell(r.get(k), k, path, reader.line_num) for k in ENTRY_FIELDS}} for r in reader]
     except (UnicodeDecodeError, csv.Error) as e:
         raise UsageError(f"{path}: not a readable winobench lut.csv ({str(e)[:100]})") from None
     return _tables_from_rows(rows, path)

@@ -10,9 +10,10 @@ Assignment file: layer name (or LUT layer key) -> operator key, or -> {operator:
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-from bench.errors import UsageError
+from bench.errors import UsageError, shown
 from bench.files import read_mapping
 from bench.layers import Layer
 from bench.analysis.lut import LUT, LUTError, layer_key, lut_json
@@ -22,14 +23,32 @@ FASTEST = "fastest per layer"
 
 
 def load_assignment(text: str):
-    """--assign: an operator key (one everywhere) or a .json/.toml file mapping layers to operators."""
-    if Path(text).suffix in (".json", ".toml"):
-        mapping = read_mapping(Path(text), "assignment")
-        for name, op in mapping.items():
-            if not isinstance(op, (str, dict)):
-                raise UsageError(f"{text}: layer {name!r} maps to {op!r}; expected an operator key or {{op: probability}}")
-        return mapping
-    return text
+    """--assign: an operator key (one everywhere) or a .json/.toml file mapping layers to operators
+    or to {operator: probability} (numbers >= 0 summing to 1); UsageError naming what is wrong."""
+    if not text.strip():
+        raise UsageError("empty --assign; give an operator key (e.g. f4-static-int8) or a .json/.toml file")
+    if Path(text).suffix not in (".json", ".toml"):
+        return text
+    mapping = read_mapping(Path(text), "assignment")
+    for name, op in mapping.items():
+        if isinstance(op, dict):
+            _check_probabilities(op, f"{text}: layer {shown(name)}")
+        elif not (isinstance(op, str) and op):
+            raise UsageError(f"{text}: layer {shown(name)} maps to {shown(op)}; expected an operator key "
+                             f"or {{op: probability}}")
+    return mapping
+
+
+def _check_probabilities(probs: dict, where: str) -> None:
+    """{operator: probability}: plain numbers (not strings, booleans or tables) >= 0, summing to 1."""
+    if not probs:
+        raise UsageError(f"{where}: an empty {{op: probability}} table")
+    for op, p in probs.items():
+        if type(p) not in (int, float) or not math.isfinite(p) or p < 0:
+            raise UsageError(f"{where}: bad probability {shown(p)} of {shown(op)}; expected a number from 0 to 1")
+    total = math.fsum(probs.values())
+    if not math.isclose(total, 1.0, abs_tol=1e-6):
+        raise UsageError(f"{where}: the probabilities sum to {total:.6g}; expected 1")
 
 
 def luts_from_rows(rows: list[dict], predictors: dict | None = None) -> list[LUT]:

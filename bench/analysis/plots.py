@@ -202,6 +202,8 @@ def roofline(df: pd.DataFrame, peaks: pd.DataFrame, out: Path) -> list[Path]:
     with the runner's peak line (fp32 FMA rate or int8 MAC rate, streaming bandwidth); one panel per
     (board, core, precision). Stages without operations (im2row's patch packing) have no point."""
     points = _roofline_points(_prepare(df))
+    if "bw_gbs" not in peaks:   # no peak line recorded (a run stopped before it, a table written by hand)
+        return []
     peaks = peaks.dropna(subset=["bw_gbs"]).groupby(["board", "core"])[["f32_gflops", "i8_gops", "bw_gbs"]].median()
     if points.empty or peaks.empty:
         return []

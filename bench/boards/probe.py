@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.boards import cores
-from bench.boards.profiles import Board
+from bench.boards.profiles import Board, address_setting
 from bench.boards.topology import CPU_DIR, Cluster, CpuInfo, Topology, read_topology
-from bench.boards.transport import Transport, TransportError, TransportTimeout, open_transport
+from bench.boards.transport import ConnectError, Transport, TransportError, TransportTimeout, open_transport
 from bench.errors import MeasurementError, UsageError
 
 # Prints `uname -m` and every file the parsers read, each after a marker line. sysfs/procfs files
@@ -165,6 +165,8 @@ def reach(board: Board) -> Reached:
     UsageError."""
     try:
         t = open_transport(board)
+    except ConnectError as e:
+        return Reached(board, failure=f"{e}; {address_setting(board)}")
     except TransportError as e:
         return Reached(board, failure=str(e))
     try:

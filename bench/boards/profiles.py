@@ -8,26 +8,35 @@ Where profiles come from, later ones overriding earlier ones of the same name:
      `base = "hikey960"` to start from another profile), `[groups]` (`shelf = ["a", "b"]`) and, at
      the top, `default = "NAME"`: the board used when none is named (`$BENCH_BOARD` wins over it);
   3. `--host user@addr[:port]` on the command line, alone (an ad-hoc board, probed on use) or on top
-     of a profile (`--board hikey960 --host root@10.0.0.5`).
+     of a profile (`--board hikey960 --host root@10.0.0.5`);
+  4. `--board labgrid:TAG=VALUE[,TAG=VALUE]`: the places of a labgrid coordinator with these tags
+     (`labgrid:name=PLACE` for one place), reached with this user's SSH settings (~/.ssh).
+
+Board and group names follow `bench.files.NAME`; hosts and users are checked as addresses
+(`bench.boards.schema.parse_address`: a profile's `host` may be `user@addr:port` too, but a user or
+port given twice is refused).
 
 A host may be an alias of `~/.ssh/config`: fabric resolves HostName, User, Port and IdentityFile.
 
-Profile keys (all optional except as noted): `description`, `transport` ("local", "ssh" or
-"emulated"; default "ssh" when `host` is set, else "local"), `host`, `port`, `user`, `identity`,
+Profile keys (all optional except as noted): `description`, `transport` ("local", "ssh", "emulated"
+or "labgrid"; default "ssh" when `host` is set, "labgrid" when `place` or `tags` is, else "local"),
+`host`, `port`, `user`, `identity`,
 `ssh_config`, `known_hosts`, `accept_new_host_key`, `connect_timeout`, `workdir` (parent of the
 private remote dirs; default `$TMPDIR` or /tmp on the board), `arch` ("aarch64", "x86_64"),
 `exec_prefix` (command put before the runner, e.g. "qemu-aarch64-static -cpu cortex-a53"),
 `emulated` (results are marked emulated), `kind` (boards of one kind share a sweep in a farm),
 `probe_clusters` (take the clusters from this machine's own sysfs at load time: the `local` board),
 and `[[clusters]]` tables with `core` (required), `cpus` ([4, 5] or "4-7"), `max_khz`, `mcpu`,
-`dotprod`, `capacity`.
+`dotprod`, `capacity`. A labgrid board (bench.boards.places) has `place` (a place's name) or `tags`
+(a table; a farm takes every place with them), `coordinator` (HOST[:PORT]; default
+`$LG_COORDINATOR`, else labgrid's 127.0.0.1:20408) and `acquire_timeout` (seconds to wait for a
+busy place); its address comes from the place's NetworkService, and the SSH keys above apply to it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import shlex
 import tomllib
 from dataclasses import dataclass
@@ -35,11 +44,11 @@ from pathlib import Path
 
 from bench.boards import cores
 from bench.boards.cpus import format_cpulist, parse_cpulist
-from bench.boards.schema import CLUSTER_SCHEMA, board_schema, check_table
+from bench.boards.schema import CLUSTER_SCHEMA, board_schema, check_host, check_table, parse_address
 from bench.boards.topology import Cluster, label, read_topology
 from bench.boards.transport import TRANSPORTS
 from bench.errors import UsageError, choice_error, shown
-from bench.files import remote_dir, replacing
+from bench.files import NAME, NAME_RULE, check_name, read_text, remote_dir, replacing
 
 SHIPPED_DIR = remote_dir() / "boards"
 USER_FILE_ENV = "BENCH_BOARDS_FILE"
@@ -48,8 +57,10 @@ ARCHES = ("aarch64", "x86_64")
 SELECTORS = ("big", "little", "all")
 
 BOARD_SCHEMA = board_schema(tuple(TRANSPORTS), ARCHES)
-NAME = re.compile(r"[A-Za-z0-9_.@:-]+", re.ASCII)  # board and group names, as typed after --board
+MAX_BASE_DEPTH = 32       # profiles inheriting through `base`
 _PATH_KEYS = ("identity", "ssh_config", "known_hosts")
+LABGRID = "labgrid:"                 # --board labgrid:TAG=VALUE[,TAG=VALUE]
+ACQUIRE_TIMEOUT_S = 120.0            # default wait for a busy labgrid place
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,10 @@ class Board:
     workdir: str | None = None
     description: str = ""
     probe_clusters: bool = False
+    place: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+    coordinator: str | None = None
+    acquire_timeout: float = ACQUIRE_TIMEOUT_S
     source: str = ""
 
     @property
@@ -89,6 +104,10 @@ class Board:
     @property
     def address(self) -> str:
         """user@host:port as far as known (for messages); the name for local boards."""
+        if self.transport == "labgrid":
+            place = self.place or (self.tags[0][1] if [k for k, _ in self.tags] == ["name"] else None)
+            what = f"place {place}" if place else "places with " + ",".join(f"{k}={v}" for k, v in self.tags)
+            return f"labgrid {what}" + (f" at {self.coordinator}" if self.coordinator else "")
         if self.transport != "ssh":
             return self.transport
         s = self.host or "?"
@@ -97,6 +116,12 @@ class Board:
         if self.port:
             s = f"{s}:{self.port}"
         return s
+
+    @property
+    def matched(self) -> bool:
+        """A place found by a tag match (bench.boards.places.expand): a farm goes on without it if
+        it cannot be had."""
+        return self.transport == "labgrid" and bool(self.place and self.tags)
 
     def signature(self) -> str:
         """What makes two boards interchangeable for a sweep: architecture, core types and counts."""
@@ -146,15 +171,11 @@ def user_boards_file() -> Path:
 
 
 def _read_toml(path: Path) -> dict:
-    with open(path, "rb") as f:
-        data = f.read()
+    text = read_text(path, "boards file (TOML in UTF-8)", limit=2 ** 20)
     try:
-        return tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise UsageError(f"{path}: not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start}); "
-                         f"a boards file is TOML in UTF-8") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UsageError(f"{path}: not valid TOML: {e}") from None
+        return tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError) as e:
+        raise UsageError(f"{path}: not valid TOML: {str(e)[:200] or 'nested too deeply'}") from None
 
 
 def check_profile(table, where: str) -> dict:
@@ -187,11 +208,13 @@ def _board_from_dict(name: str, data: dict, source: str, base_dir: Path | None) 
     """A Board from a profile table already checked by check_profile (types are right; what is
     left are the rules between keys)."""
     where = f"{source} [{name}]"
-    transport = data.get("transport", "ssh" if data.get("host") else "local")
+    transport = data.get("transport", "ssh" if data.get("host") else
+                         "labgrid" if "place" in data or "tags" in data else "local")
     arch = data.get("arch")
     if transport == "ssh" and not data.get("host"):
         raise UsageError(f"{where}: transport 'ssh' needs `host` (an address or an ~/.ssh/config alias)")
-    port = data.get("port")
+    _check_labgrid_keys(data, transport, where)
+    host, user, port = _address(data, where)
     paths = {}
     for k in _PATH_KEYS:
         if data.get(k):
@@ -206,13 +229,55 @@ def _board_from_dict(name: str, data: dict, source: str, base_dir: Path | None) 
     if transport == "emulated" and not exec_prefix:
         raise UsageError(f"{where}: an emulated board needs exec_prefix, e.g. \"qemu-aarch64-static -cpu cortex-a53\"")
     return Board(
-        name=name, transport=transport, host=data.get("host"), port=port, user=data.get("user"),
+        name=name, transport=transport, host=host, port=port, user=user,
         arch=arch, exec_prefix=exec_prefix, emulated=emulated, clusters=clusters,
         kind=data.get("kind"), accept_new_host_key=data.get("accept_new_host_key", False),
         connect_timeout=float(data.get("connect_timeout", 15.0)), workdir=data.get("workdir"),
         description=data.get("description", ""), probe_clusters=data.get("probe_clusters", False),
-        source=source, **paths,
+        place=data.get("place"), tags=tuple(sorted(data.get("tags", {}).items())), coordinator=data.get("coordinator"),
+        acquire_timeout=float(data.get("acquire_timeout", ACQUIRE_TIMEOUT_S)), source=source, **paths,
     )
+
+
+def _check_labgrid_keys(data: dict, transport: str, where: str) -> None:
+    """A labgrid board names a place or tags (not both, and no `host`: the place gives the address);
+    other boards have none of the labgrid keys."""
+    keys = [k for k in ("place", "tags", "coordinator", "acquire_timeout") if k in data]
+    if transport != "labgrid":
+        if keys:
+            raise UsageError(f"{where}: {', '.join(keys)} go with transport = \"labgrid\", not {transport!r}")
+        return
+    if ("place" in data) == ("tags" in data):
+        raise UsageError(f"{where}: transport 'labgrid' needs either `place` (a place's name) or `tags` "
+                         f"(e.g. tags = {{ soc = \"rk3399\" }}), not {'both' if 'place' in data else 'neither'}")
+    if "host" in data or "port" in data:
+        raise UsageError(f"{where}: a labgrid board takes its address from its place's NetworkService; "
+                         f"remove {' and '.join(f'`{k}`' for k in ('host', 'port') if k in data)}")
+
+
+def labgrid_selector(spec: str) -> Board:
+    """`labgrid:TAG=VALUE[,TAG=VALUE]` (from --board) as an ad-hoc labgrid board: every place with
+    these tags in a farm, one of them for a command about one board (`name=PLACE`: that place)."""
+    pairs = [p.partition("=") for p in spec[len(LABGRID):].split(",")]
+    tags = {k: v for k, _, v in pairs}
+    if not all(sep for _, sep, _ in pairs) or len(tags) != len(pairs) or not check_labgrid_tags(tags):
+        raise UsageError(f"bad --board {shown(spec)}; expected labgrid:TAG=VALUE[,TAG=VALUE...] with tags of "
+                         f"a-z, 0-9 and _ (e.g. labgrid:soc=rk3399, or labgrid:name=PLACE for one place)")
+    return Board(name=spec, transport="labgrid", tags=tuple(sorted(tags.items())), source="--board")
+
+
+def check_labgrid_tags(tags: dict) -> bool:
+    return BOARD_SCHEMA["tags"][0](tags)
+def _address(data: dict, where: str) -> tuple[str | None, str | None, int | None]:
+    """(host, user, port) of a profile: `host` may carry the user and port, but not twice."""
+    if not data.get("host"):
+        return None, data.get("user"), data.get("port")
+    user, host, port = parse_address(data["host"], f"host in {where}")
+    for key, mine in (("user", user), ("port", port)):
+        if mine is not None and data.get(key) is not None:
+            raise UsageError(f"{where}: host {shown(data['host'])} gives the {key} and `{key}` gives it "
+                             f"again; give it once")
+    return host, user or data.get("user"), port or data.get("port")
 
 
 def _raw_profiles() -> tuple[dict[str, tuple[dict, str, Path | None]], dict[str, list[str]]]:
@@ -240,7 +305,7 @@ def _raw_profiles() -> tuple[dict[str, tuple[dict, str, Path | None]], dict[str,
 
 def _check_name(name: str, path: Path, what: str) -> None:
     if not NAME.fullmatch(name):
-        raise UsageError(f"{path}: bad {what} name {shown(name)}; use letters, digits and _.@:-")
+        raise UsageError(f"{path}: bad {what} name {shown(name)}; use {NAME_RULE}")
 
 
 USER_FILE_SCHEMA = {
@@ -250,18 +315,29 @@ USER_FILE_SCHEMA = {
 }
 
 
-def _resolve_base(name: str, raw: dict, seen: tuple = ()) -> dict:
-    table, source, _ = raw[name]
-    if "base" not in table:
-        return table
-    base = table["base"]
-    if base in seen or base == name:
-        raise UsageError(f"{source}: profile {name!r} inherits from itself through 'base'")
-    if base not in raw:
-        raise choice_error(f"base board for {name!r}:", base, sorted(raw))
-    merged = dict(_resolve_base(base, raw, seen + (name,)))
-    merged.pop("description", None)
-    merged.update({k: v for k, v in table.items() if k != "base"})
+def _resolve_base(name: str, raw: dict) -> dict:
+    """The profile's table with its `base` chain merged in (nearest wins); a cycle or a chain
+    longer than MAX_BASE_DEPTH is refused in one line."""
+    chain = [name]
+    while "base" in raw[chain[-1]][0]:
+        table, source, _ = raw[chain[-1]]
+        base = table["base"]
+        if base in chain:
+            raise UsageError(f"{source}: profile {chain[-1]!r} inherits from itself through 'base'")
+        if base not in raw:
+            raise choice_error(f"base board for {chain[-1]!r}:", base, sorted(raw))
+        if len(chain) > MAX_BASE_DEPTH:
+            raise UsageError(f"{source}: profile {name!r} has a 'base' chain longer than {MAX_BASE_DEPTH}")
+        chain.append(base)
+    merged: dict = {}
+    for i, n in enumerate(reversed(chain)):
+        table = raw[n][0]
+        if i:
+            merged.pop("description", None)
+        if "place" in table or "tags" in table or table.get("transport") == "labgrid":
+            for key in ("transport", "host", "port", "user"):
+                merged.pop(key, None)   # a labgrid place gives the address: `base` lends the board's build settings
+        merged.update({k: v for k, v in table.items() if k != "base"})
     return merged
 
 
@@ -290,14 +366,8 @@ def list_groups() -> dict[str, list[str]]:
 
 
 def parse_ssh_host(spec: str) -> tuple[str | None, str, int | None]:
-    """`user@addr[:port]` (IPv6 as `[::1]:22`) -> (user, host, port)."""
-    m = re.fullmatch(r"(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s\[\]]+)(?::(\d+))?", spec.strip())
-    if not m:
-        raise UsageError(f"bad --host {spec!r}; expected user@addr[:port], e.g. root@192.168.1.20:22")
-    user, host, port = m.group(1), m.group(2).strip("[]"), m.group(3)
-    if port is not None and not 0 < int(port) < 65536:
-        raise UsageError(f"bad port in --host {spec!r}; expected 1..65535")
-    return user, host, int(port) if port else None
+    """`user@addr[:port]` (IPv6 as `[::1]:22`) -> (user, host, port); see schema.parse_address."""
+    return parse_address(spec, "--host")
 
 
 def load_board(name: str | None = None, ssh_host: str | None = None) -> Board:
@@ -312,20 +382,52 @@ def load_board(name: str | None = None, ssh_host: str | None = None) -> Board:
         if name is None:
             return Board(name=ssh_host, transport="ssh", host=addr, user=user, port=port, source="--host")
         board = load_board(name)
+        if board.transport == "labgrid":
+            raise UsageError(f"--host does not go with board {name!r}: a labgrid board's address is its place's")
         transport = "ssh" if board.transport in ("local", "emulated") else board.transport
         # The profile's topology stays (e.g. hikey960 at a new address); a `local` board probed
         # here describes this machine, not the remote one, so its clusters are dropped.
         clusters = () if board.probe_clusters else board.clusters
         arch = None if board.probe_clusters else board.arch
         return dataclasses.replace(board, transport=transport, host=addr, user=user or board.user,
-                                   port=port or board.port, clusters=clusters, arch=arch, probe_clusters=False)
+                                   port=port or board.port, clusters=clusters, arch=arch, probe_clusters=False,
+                                   source=f"--host on {board.source}")
     if name is None:
         name, where = default_board()
+        if name.startswith(LABGRID):
+            return labgrid_selector(name)
         if name not in raw:
             raise UsageError(f"unknown default board {name!r} (from {where}); accepted: {', '.join(sorted(raw))}")
+    if name.startswith(LABGRID) and name not in raw:
+        return labgrid_selector(name)
     if name not in raw:
         raise choice_error("board", name, sorted(raw))
     return _build(name, raw)
+
+
+def board_hint(board: Board) -> str:
+    """For a message about this machine's cores: how to point at a board instead ("" for other boards)."""
+    if board.transport != "local":
+        return ""
+    return (f"; {board.name!r} is this machine: to measure on a board, name it with --board NAME (see "
+            f"bench boards) or make it the default: default = \"NAME\" at the top of {user_boards_file()}, "
+            f"or ${DEFAULT_ENV}=NAME")
+
+
+def address_setting(board: Board) -> str:
+    """Which setting holds a board's address, and how to change it (for connection failures)."""
+    try:
+        default, where = default_board()
+    except UsageError:  # a bad default entry has its own message when it is used
+        default, where = None, ""
+    chosen = f"{board.name!r} is the default board ({where}); " if board.name == default else ""
+    if board.source.startswith("--host"):
+        return f"{chosen}the address came from --host"
+    if board.source.startswith(str(SHIPPED_DIR)):
+        return (f"{chosen}the address {board.host!r} is the shipped profile's ({board.source}): give yours with "
+                f"--host USER@ADDR, or as host = \"USER@ADDR\" under [boards.{board.name}] (with base = "
+                f"\"{board.name}\") in {user_boards_file()}")
+    return f"{chosen}the address is host = {board.host!r} under [boards.{board.name}] in {board.source}"
 
 
 def default_board() -> tuple[str, str]:
@@ -361,13 +463,19 @@ def load_boards(names, ssh_host: str | None = None) -> list[Board]:
         for m in members:
             if m not in seen:
                 seen.add(m)
-                if m not in raw:
+                if m not in raw and not m.startswith(LABGRID):
                     raise choice_error("board", m, sorted(raw) + sorted(groups))
                 out.append(load_board(m))
     return out
 
 
 # ---------------------------------------------------------------------------------------------
+
+def check_core_arg(core_arg: str | None) -> None:
+    """UsageError for an empty --core or an empty item in its list (`--core ''`, `--core a53,`)."""
+    if core_arg is not None and not all(a.strip() for a in core_arg.split(",")):
+        raise UsageError(f"empty core in --core {core_arg!r}; accepted: a core name, {', '.join(SELECTORS)}")
+
 
 def resolve_core(board: Board, core_arg: str | None) -> list[Cluster]:
     """The clusters `core_arg` selects on `board`, little to big.
@@ -377,6 +485,7 @@ def resolve_core(board: Board, core_arg: str | None) -> list[Cluster]:
     fastest cluster), `little` (the lowest), `all` or None (every cluster), or a comma-separated list
     of these. Raises UsageError naming the bad value and what the board has.
     """
+    check_core_arg(core_arg)
     if not board.clusters:
         how = f"--host {board.name}" if board.source == "--host" else f"--board {board.name}"
         raise UsageError(f"board {board.name!r} lists no clusters yet; probe it first "
@@ -398,7 +507,7 @@ def resolve_core(board: Board, core_arg: str | None) -> list[Cluster]:
             if not sel:
                 has = ", ".join(c.describe() for c in ordered)
                 raise UsageError(f"board {board.name!r} has no core {arg!r}; it has {has}; "
-                                 f"accepted: {', '.join(names + list(SELECTORS))}")
+                                 f"accepted: {', '.join(names + list(SELECTORS))}{board_hint(board)}")
         picked.extend(c for c in sel if c not in picked)
     return picked
 
@@ -417,6 +526,8 @@ def board_to_table(board: Board) -> dict:
         "workdir": board.workdir, "arch": board.arch,
         "exec_prefix": board.exec_prefix or None, "emulated": board.emulated or None,
         "kind": board.kind,
+        "place": board.place, "tags": dict(board.tags) or None, "coordinator": board.coordinator,
+        "acquire_timeout": board.acquire_timeout if board.acquire_timeout != ACQUIRE_TIMEOUT_S else None,
         "clusters": [
             {"core": c.core, "cpus": list(c.cpus) or None, "max_khz": c.max_khz, "mcpu": c.mcpu,
              "dotprod": c.dotprod or None, "capacity": c.capacity}
@@ -429,9 +540,12 @@ def board_to_table(board: Board) -> dict:
 
 
 def check_save_name(name: str) -> str:
-    """A board name `save_board` can write (what --board accepts back)."""
-    if not NAME.fullmatch(name):
-        raise UsageError(f"bad board name {shown(name)} to save; use letters, digits and _.@:-")
+    """A board name `save_board` can write (what --board accepts back), not a shipped profile's
+    (saving would hide it: `local` would stop describing this machine)."""
+    check_name(name, "board")
+    if (SHIPPED_DIR / f"{name}.toml").is_file():
+        raise UsageError(f"board name {name!r} is a shipped profile ({SHIPPED_DIR / (name + '.toml')}); "
+                         f"save under another name")
     return name
 
 
@@ -440,13 +554,12 @@ def save_board(board: Board, name: str | None = None, path: Path | None = None) 
     tomlkit edits the file in place, so the user's comments and layout survive."""
     import tomlkit
 
-    name = check_save_name(name or board.name)
+    name = check_save_name(board.name if name is None else name)
+    if board.host is not None:
+        check_host(board.host, board.user, f"board {name!r}")
     path = path or user_boards_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        doc = tomlkit.parse(path.read_text()) if path.is_file() else tomlkit.document()
-    except tomlkit.exceptions.ParseError as e:
-        raise UsageError(f"{path}: not valid TOML ({e}); fix or move it before saving a board") from None
+    doc = _user_document(path)
     if "boards" not in doc:
         doc["boards"] = tomlkit.table(is_super_table=True)
     doc["boards"][name] = without_none(board_to_table(board))
@@ -471,9 +584,22 @@ def remove_board(name: str, path: Path | None = None) -> bool:
     path = path or user_boards_file()
     if not path.is_file():
         return False
-    doc = tomlkit.parse(path.read_text())
+    doc = _user_document(path)
     if name not in doc.get("boards", {}):
         return False
     del doc["boards"][name]
-    path.write_text(tomlkit.dumps(doc))
+    with replacing(path) as tmp:
+        tmp.write_text(tomlkit.dumps(doc))
     return True
+
+
+def _user_document(path: Path):
+    """The user's boards file as a tomlkit document (an empty one when it does not exist)."""
+    import tomlkit
+
+    if not path.exists():
+        return tomlkit.document()
+    try:
+        return tomlkit.parse(read_text(path, "boards file (TOML in UTF-8)", limit=2 ** 20))
+    except (tomlkit.exceptions.ParseError, RecursionError) as e:
+        raise UsageError(f"{path}: not valid TOML ({str(e)[:200]}); fix or move it before saving a board") from None

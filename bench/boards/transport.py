@@ -1,12 +1,18 @@
-"""One way to reach a board, three implementations: this machine (`LocalTransport`), this machine
-running the aarch64 runner under qemu-user (`EmulatedTransport`), and a board over SSH
-(`SSHTransport`, fabric + paramiko).
+"""One way to reach a board, four implementations: this machine (`LocalTransport`), this machine
+running the aarch64 runner under qemu-user (`EmulatedTransport`), a board over SSH (`SSHTransport`,
+fabric + paramiko), and a board on a labgrid place, over SSH once the place is held
+(bench.boards.places.PlaceTransport).
 
 The interface (`Transport`): `put` a file, `start` a command whose stdout lines stream back as they
 are produced (`run` collects them), `get` a file, `mkdtemp` a private directory and `cleanup` it.
 Commands are argument lists, never shell strings: locally they are exec'd directly, over SSH they are
 joined with `shlex.quote` so that paths with spaces, quotes or `;` arrive as one argument and cannot
 inject commands.
+
+Every private directory (`mkdtemp`) holds a marker naming the process that made it
+(`bench.files.OWNER_MARK`), so that one left by a killed run can be found and removed later
+(bench.boards.leftovers). The SSH transport takes only hosts and users that pass
+`bench.boards.schema.check_host`.
 
 SSH host keys are verified against known_hosts (the board's `known_hosts`, else ~/.ssh/config's
 UserKnownHostsFile, else ~/.ssh/known_hosts, plus /etc/ssh/ssh_known_hosts): an unknown host is
@@ -27,14 +33,15 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from bench.boards.schema import check_host
 from bench.errors import MeasurementError, UsageError
+from bench.files import OWNER_MARK, make_scratch_dir, process_identity
 
 _STDERR_KEEP = 64 * 1024
 # Exit status of a command that died of a signal whose number is not known: sshd reports the signal
@@ -52,8 +59,14 @@ class TransportError(MeasurementError):
     """The board could not be reached or a transfer failed (exit code 1 on the CLI)."""
 
 
-class HostKeyError(UsageError):
-    """The board's SSH host key is unknown (and not opted in) or does not match known_hosts."""
+class ConnectError(TransportError):
+    """The board's SSH server could not be reached at all (name, network or server): its address or
+    the board's state is at fault, not the login."""
+
+
+class HostKeyError(TransportError):
+    """The board's SSH host key is unknown (and not opted in) or does not match known_hosts: the
+    board cannot be reached (exit 1; a farm goes on without it)."""
 
 
 class TransportTimeout(TimeoutError):
@@ -206,6 +219,10 @@ class Transport:
         link goes through a fresh connection)."""
         self._made_dirs.add(path)
 
+    def fresh(self) -> "Transport":
+        """A new connection to the same board (cleanup after this one broke)."""
+        return open_transport(self.board)
+
     def kill_remote(self, pid: int) -> None:
         """SIGKILL a process on the board by its PID (bounded; it may be gone already)."""
         self.run(["kill", "-KILL", str(pid)], timeout=KILL_TIMEOUT_S)
@@ -272,7 +289,7 @@ class LocalTransport(Transport):
 
     def _make_private_dir(self, prefix):
         base = os.path.expanduser(self.board.workdir) if self.board.workdir else None
-        return tempfile.mkdtemp(prefix=prefix, dir=base)  # mkdtemp creates mode 0700
+        return str(make_scratch_dir(prefix, base))  # mode 0700, marked
 
     def _remove_tree(self, path):
         shutil.rmtree(path)
@@ -297,6 +314,30 @@ def fingerprint(key) -> str:
     return "SHA256:" + base64.b64encode(hashlib.sha256(key.asbytes()).digest()).decode().rstrip("=")
 
 
+def connect_failure(e: BaseException, host: str, port: int, waited: float, timeout: float) -> str:
+    """What failed when opening an SSH connection, in plain words: the name (DNS), the connection
+    (refused, no answer) or the server (not SSH)."""
+    errors = getattr(e, "errors", None)
+    causes = list(errors.values()) if isinstance(errors, dict) and errors else [e]
+    dns = next((c for c in causes if isinstance(c, socket.gaierror)), None)
+    if dns is not None:
+        return f"the host name {host!r} does not resolve (DNS: {dns.strerror or dns}); check the name or use an address"
+    if all(isinstance(c, ConnectionRefusedError) for c in causes):
+        return (f"connection refused: nothing listens on port {port} of {host} (the board is still booting, "
+                f"its SSH server is off, or the port is another)")
+    if isinstance(e, (socket.timeout, TimeoutError)):
+        return (f"no answer within {waited:.0f} s (connect_timeout {timeout:g} s): the board is off, on another "
+                f"network, or a firewall drops the connection")
+    if not isinstance(e, OSError):  # paramiko's SSHException or EOFError: TCP connected, SSH did not start
+        if waited >= timeout - 0.5:
+            return (f"port {port} of {host} took the connection but no SSH server answered within {waited:.0f} s "
+                    f"(connect_timeout {timeout:g} s): another service on that port, or an overloaded board")
+        return f"port {port} of {host} took the connection but did not answer as an SSH server (another service on that port?)"
+    if isinstance(e, ConnectionResetError):
+        return f"the connection to port {port} of {host} was reset before SSH started"
+    return _reason(e)
+
+
 def _reason(e: Exception) -> str:
     """Why a connection failed, in words: paramiko folds per-address socket errors into one
     NoValidConnectionsError whose text starts with "[Errno None]"."""
@@ -310,12 +351,12 @@ def _ssh_policies():
     import paramiko
 
     class RejectUnknown(paramiko.MissingHostKeyPolicy):
-        def __init__(self, known_hosts: str):
-            self.known_hosts = known_hosts
+        def __init__(self, known_hosts: str, board: str):
+            self.known_hosts, self.board = known_hosts, board
 
         def missing_host_key(self, client, hostname, key):
             raise HostKeyError(
-                f"host key of {hostname} is not in {self.known_hosts} (the server offers "
+                f"board {self.board}: host key of {hostname} is not in {self.known_hosts} (the server offers "
                 f"{key.get_name()} {fingerprint(key)}); check that fingerprint on the board "
                 f"(ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub) and accept it once with "
                 f"--accept-new-host-key (or accept_new_host_key = true in the profile)")
@@ -324,7 +365,7 @@ def _ssh_policies():
         """OpenSSH's StrictHostKeyChecking=accept-new: a host never seen is recorded; paramiko only
         calls this for hosts with no key at all, so a changed key still fails."""
 
-        def __init__(self, known_hosts: str):
+        def __init__(self, known_hosts: str, board: str):
             self.known_hosts = known_hosts
 
         def missing_host_key(self, client, hostname, key):
@@ -351,6 +392,11 @@ class SSHTransport(Transport):
         import fabric
         import paramiko
 
+        check_host(board.host, board.user, f"board {board.name!r}")  # before any ssh_config is read
+        for key in ("ssh_config", "known_hosts", "identity"):   # a FIFO or a device would hang the reader
+            path = getattr(board, key)
+            if path and os.path.exists(path) and not os.path.isfile(path):
+                raise UsageError(f"board {board.name!r}: {key} {path} is not a regular file")
         self._paramiko = paramiko
         config = fabric.Config(runtime_ssh_path=board.ssh_config) if board.ssh_config else fabric.Config()
         # banner/auth timeouts: a host that accepts TCP but never speaks SSH (a tarpit) fails in
@@ -372,7 +418,7 @@ class SSHTransport(Transport):
             client.load_system_host_keys("/etc/ssh/ssh_known_hosts")
         reject, accept_new = _ssh_policies()
         client.set_missing_host_key_policy(
-            accept_new(self.known_hosts) if board.accept_new_host_key else reject(self.known_hosts))
+            (accept_new if board.accept_new_host_key else reject)(self.known_hosts, board.name))
         self._connect()
         self._sftp = None
 
@@ -398,7 +444,7 @@ class SSHTransport(Transport):
             port = self.conn.port
             name = self.conn.host if port == 22 else f"[{self.conn.host}]:{port}"
             raise HostKeyError(
-                f"host key mismatch for {name}: {self.known_hosts} has {e.expected_key.get_name()} "
+                f"board {self.board.name}: host key mismatch for {name}: {self.known_hosts} has {e.expected_key.get_name()} "
                 f"{fingerprint(e.expected_key)} but the server offers {e.key.get_name()} {fingerprint(e.key)}; "
                 f"refusing to connect (reinstalled board, or someone in the middle). If the board was "
                 f"reinstalled, remove the old entry: ssh-keygen -R '{name}' -f {self.known_hosts}") from None
@@ -406,12 +452,8 @@ class SSHTransport(Transport):
             raise TransportError(f"board {self.board.name}: authentication to {where} failed ({e}); "
                                  f"key files tried: {self._key_files()}") from None
         except (OSError, p.SSHException, EOFError) as e:
-            waited = time.monotonic() - t0
-            if isinstance(e, (socket.timeout, TimeoutError)) or waited >= self.board.connect_timeout - 0.5:
-                raise TransportError(f"board {self.board.name}: cannot connect to {where}: timed out after "
-                                     f"{waited:.0f} s (connect_timeout {self.board.connect_timeout:g} s) "
-                                     f"waiting for the SSH server ({e or type(e).__name__})") from None
-            raise TransportError(f"board {self.board.name}: cannot connect to {where}: {_reason(e)}") from None
+            why = connect_failure(e, self.conn.host, self.conn.port, time.monotonic() - t0, self.board.connect_timeout)
+            raise ConnectError(f"board {self.board.name}: cannot connect to {where}: {why}") from None
 
     def _key_files(self) -> str:
         """The private key files an authentication could have used (for the error message)."""
@@ -499,8 +541,9 @@ class SSHTransport(Transport):
 
     def _make_private_dir(self, prefix):
         # umask 077 + mktemp -d: created 0700 in one step (no window where it is readable by others).
-        script = 'umask 077 && mktemp -d "${1:-${TMPDIR:-/tmp}}/$2XXXXXXXX"'
-        res = self.run(["sh", "-c", script, "sh", self.board.workdir or "", prefix], timeout=60)
+        script = (f'umask 077 && d=$(mktemp -d "${{1:-${{TMPDIR:-/tmp}}}}/$2XXXXXXXX") && '
+                  f'printf "winobench %s\\n" "$3" > "$d/{OWNER_MARK}" && echo "$d"')
+        res = self.run(["sh", "-c", script, "sh", self.board.workdir or "", prefix, process_identity()], timeout=60)
         path = res.stdout.rstrip("\n")
         if res.returncode != 0 or not path.startswith("/") or "\n" in path:
             raise TransportError(f"mktemp -d failed on {self.board.name}: {res.stderr.strip()[:200]}")
@@ -514,8 +557,13 @@ class SSHTransport(Transport):
             self.conn.close()
 
 
+def _place_transport(board) -> Transport:
+    from bench.boards.places import PlaceTransport   # labgrid (an optional extra) only when a board uses it
+    return PlaceTransport(board)
+
+
 # The implementation of each profile `transport` value.
-TRANSPORTS = {"local": LocalTransport, "ssh": SSHTransport, "emulated": EmulatedTransport}
+TRANSPORTS = {"local": LocalTransport, "ssh": SSHTransport, "emulated": EmulatedTransport, "labgrid": _place_transport}
 
 
 def open_transport(board) -> Transport:

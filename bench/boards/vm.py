@@ -4,7 +4,9 @@ it in the user's boards file; `bench board down NAME` stops it and removes the p
 
 The VM forwards a free 127.0.0.1 port to its sshd. Its host key was made at image build time, so the
 profile's own known_hosts file names it before the first connection (no trust on first use). The
-per-VM files (pidfile, serial log, known_hosts, device tree) live in `user_cache_dir()/vms/NAME/`.
+per-VM files (pidfile, serial log, known_hosts, device tree) live in `user_cache_dir()/vms/NAME/`, a
+directory marked as the project's own (bench.files.make_owned_dir): NAME is checked
+(bench.files.check_name) before any path is made of it, and `down` removes only a marked directory.
 
 A two-cluster VM (`--clusters 2`) runs one CPU model on `-smp N,clusters=2` with a device tree whose
 `capacity-dmips-mhz` is 462 on the first cluster and 1024 on the second (HiKey 960's values), so the
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from bench.boards.profiles import Board, load_board, remove_board, save_board
 from bench.errors import MeasurementError, UsageError, choice_error
-from bench.files import user_cache_dir
+from bench.files import check_name, make_owned_dir, refuse_unowned, remove_owned_dir, replacing, user_cache_dir
 from bench.boards.vm_image import Image, ensure_image
 from bench.boards.probe import probe_board
 
@@ -59,7 +61,8 @@ class VmSpec:
 
 
 def vm_dir(name: str) -> Path:
-    return user_cache_dir() / "vms" / name
+    """The VM's own directory; UsageError for a name that is no safe path component."""
+    return user_cache_dir() / "vms" / check_name(name, "board")
 
 
 def _free_port() -> int:
@@ -73,9 +76,8 @@ def up(name: str, spec: VmSpec, log=print) -> tuple[Board, dict]:
     Returns the saved board and timings {"build_s": float|None, "boot_s": float}. On any failure
     the VM is stopped again before the error propagates."""
     spec.check()
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        raise UsageError(f"bad board name {name!r}; use letters, digits and _.-")
     run = vm_dir(name)
+    refuse_unowned(run)   # before anything is built
     _refuse_other_profile(name, run)
     if running_pid(run) is not None:
         raise UsageError(f"board {name!r} is already up (pid {running_pid(run)}); `bench board down {name}` first")
@@ -85,8 +87,9 @@ def up(name: str, spec: VmSpec, log=print) -> tuple[Board, dict]:
         image, build_s = ensure_image(log)
         if build_s is not None:
             prune_images(keep=image.dir, log=log)
-        shutil.rmtree(run, ignore_errors=True)
-        run.mkdir(parents=True, mode=0o700)
+        remove_owned_dir(run)   # a stopped VM's files, if any: only a directory `up` made
+        run.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_owned_dir(run)
         (run / "image").write_text(f"{image.dir}\n")  # in use: prune_images keeps it
         port = _free_port()
         start = time.monotonic()
@@ -119,11 +122,18 @@ def prune_images(keep: Path, log=print) -> list[Path]:
             continue
         in_use.update(Path(a).parent.resolve() for a in args if a.endswith("initrd.cpio.zst"))
     removed = [d for d in keep.parent.glob("debian-*-arm64-*") if d.is_dir() and d.resolve() not in in_use]
-    for d in removed:
-        shutil.rmtree(d, ignore_errors=True)
+    removed = [d for d in removed if _removed(d)]
     if removed:
         log(f"removed {len(removed)} older cached image(s): {', '.join(d.name for d in removed)}")
     return removed
+
+
+def _removed(image_dir: Path) -> bool:
+    """Remove an image directory if the project made it (an unmarked one stays)."""
+    try:
+        return remove_owned_dir(image_dir)
+    except (UsageError, OSError):
+        return False
 
 
 def _interrupt(signum, frame):
@@ -216,7 +226,8 @@ def _last_serial_line(run: Path) -> str:
 
 def _register(name: str, run: Path, image: Image, spec: VmSpec, port: int) -> Board:
     known_hosts = run / "known_hosts"
-    known_hosts.write_text(f"[127.0.0.1]:{port} {image.host_pubkey}\n")
+    with replacing(known_hosts) as tmp:
+        tmp.write_text(f"[127.0.0.1]:{port} {image.host_pubkey}\n")
     board = Board(name=name, transport="ssh", host="127.0.0.1", port=port, user="root",
                   identity=str(image.client_key), known_hosts=str(known_hosts), arch="aarch64",
                   emulated=True, connect_timeout=30.0, description=spec.describe(), source="bench board up")
@@ -253,13 +264,14 @@ def stop(run: Path, timeout: float = 15.0) -> bool:
 def down(name: str) -> tuple[bool, bool]:
     """Stop VM `name` and remove its profile; the cached image stays. (was running, profile removed)"""
     run = vm_dir(name)
-    if not run.is_dir():
+    if not os.path.lexists(run):
         try:
             board = load_board(name)
         except UsageError:
             raise UsageError(f"no emulated board {name!r} was brought up (no {run})") from None
         raise UsageError(f"board {name!r} ({board.source}) was not made by `bench board up`; nothing to stop")
+    refuse_unowned(run)
     was_running = stop(run)
     removed = remove_board(name)
-    shutil.rmtree(run, ignore_errors=True)
+    remove_owned_dir(run)
     return was_running, removed

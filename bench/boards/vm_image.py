@@ -7,6 +7,11 @@ named after a hash of everything that goes into the image (suite, mirror, packag
 An image directory holds `Image` (kernel), `initrd.cpio.zst`, the host key whose public half is the
 known_hosts entry (no trust on first use) and the client key root accepts.
 
+Images live in `$BENCH_IMAGE_DIR` if set, else `user_cache_dir()/images` (`images_dir`); the tests
+point the variable at the user's own cache so that their hermetic HOME does not rebuild the image.
+Each image directory is marked as the project's own (bench.files.make_owned_dir), and only marked
+ones are ever removed.
+
 The build needs root, or mmdebstrap's unshare mode, and qemu-user registered in binfmt_misc (the
 maintainer scripts of arm64 packages run under emulation); scripts/setup.sh sets that up.
 """
@@ -25,11 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import MeasurementError
-from bench.files import remote_dir, user_cache_dir
+from bench.files import OWNER_MARK, process_identity, remote_dir, remove_owned_dir, user_cache_dir
 
 SUITE = "bookworm"
 PACKAGES = ("openssh-server", "iproute2", "kmod", "procps", "tini", "mount")
 BUILD_TIMEOUT_S = 1200
+IMAGE_DIR_ENV = "BENCH_IMAGE_DIR"
 _DEFAULT_MIRROR = "http://deb.debian.org/debian"
 _BINFMT = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
 # Docs, man pages and translations are of no use on the board and slow the initramfs down.
@@ -84,9 +90,14 @@ def recipe(mirror: str | None = None) -> dict:
             "files": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(vm.iterdir())}}
 
 
+def images_dir() -> Path:
+    """Where the images are cached: $BENCH_IMAGE_DIR, else user_cache_dir()/images."""
+    return Path(os.environ.get(IMAGE_DIR_ENV) or user_cache_dir() / "images")
+
+
 def image_dir(rec: dict) -> Path:
     digest = hashlib.sha256(json.dumps(rec, sort_keys=True).encode()).hexdigest()[:16]
-    return user_cache_dir() / "images" / f"debian-{rec['suite']}-arm64-{digest}"
+    return images_dir() / f"debian-{rec['suite']}-arm64-{digest}"
 
 
 def ensure_image(log=print, mirror: str | None = None) -> tuple[Image, float | None]:
@@ -102,6 +113,7 @@ def ensure_image(log=print, mirror: str | None = None) -> tuple[Image, float | N
     with tempfile.TemporaryDirectory(prefix=".build-", dir=image.dir.parent) as tmp:
         out = Path(tmp) / "image"
         out.mkdir(mode=0o700)
+        (out / OWNER_MARK).write_text(f"winobench {process_identity()}\n")
         for key in ("host_key", "client_key"):
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"winobench-vm-{key}",
                             "-f", str(out / key)], check=True, stdout=subprocess.DEVNULL, timeout=30)
@@ -110,7 +122,7 @@ def ensure_image(log=print, mirror: str | None = None) -> tuple[Image, float | N
         (out / "recipe.json").write_text(json.dumps(rec, indent=1) + "\n")
         if not Image(out).complete():
             raise MeasurementError(f"image build finished without a kernel or initramfs; see {image.dir.parent / 'last-build.log'}")
-        shutil.rmtree(image.dir, ignore_errors=True)
+        remove_owned_dir(image.dir)   # an incomplete image of ours; never another directory
         out.rename(image.dir)
     return image, time.monotonic() - start
 

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.cli.options import add_parser
 from bench.errors import MeasurementError, UsageError
+from bench.files import check_output_dir, output_dir, replacing
 from bench.measure.results import load_samples
 
 
 def register(sub) -> None:
-    p = sub.add_parser("compare", help="compare two results directories case by case (U test on raw samples)")
+    p = add_parser(sub, "compare", "compare two results directories case by case (U test on raw samples)",
+                   "bench compare tables/before tables/after --fail-above 10",
+                   "Exit 1 when a case got significantly slower by more than --fail-above percent, for CI.")
     p.add_argument("old", help="the baseline results directory")
     p.add_argument("new", help="the results directory to judge")
     p.add_argument("--stage", default="total", choices=("total", "input", "gemm", "output"),
@@ -31,13 +35,14 @@ def _check(args) -> None:
     for flag, value in (("--min-change", args.min_change), ("--fail-above", args.fail_above)):
         if not 0 <= value < 1000:
             raise UsageError(f"bad {flag} {value}; accepted: a percentage from 0 to 1000")
+    check_output_dir(args.out)
 
 
 def _compare(args) -> int:
     from bench.analysis.compare import compare, format_table, summary_line  # pandas: only when comparing
 
     _check(args)
-    old, new = load_samples(args.old), load_samples(args.new)
+    old, new = load_samples(args.old, f"{args.stage}_ms"), load_samples(args.new, f"{args.stage}_ms")
     for name, df in ((args.old, old), (args.new, new)):
         if df.empty:
             raise UsageError(f"{name} has no successful measurements with raw samples to compare")
@@ -46,9 +51,9 @@ def _compare(args) -> int:
     if cmp.empty:
         raise UsageError(f"{args.old} and {args.new} have no case in common (same board, core, threads, "
                          "bits, algo, transform and layer)")
-    out = Path(args.out) if args.out else Path(args.new) / "compare"
-    out.mkdir(parents=True, exist_ok=True)
-    cmp.to_csv(out / "compare.csv", index=False)
+    out = output_dir(Path(args.out) if args.out else Path(args.new) / "compare")
+    with replacing(out / "compare.csv") as tmp:
+        cmp.to_csv(tmp, index=False)
     from bench.analysis.plots import compare_plot  # matplotlib is slow to import: only now
 
     print(format_table(cmp))
@@ -56,8 +61,9 @@ def _compare(args) -> int:
     for p in [out / "compare.csv", *compare_plot(cmp, out, args.min_change / 100)]:
         print(f"wrote {p}")
     if cmp["few_reps"].any():
-        print(f"warning: {int(cmp['few_reps'].sum())} case(s) have fewer than 9 repetitions on a side: "
-              "the U test cannot find small changes there (measure with --reps 9 or more)")
+        print(f"warning: {int(cmp['few_reps'].sum())} case(s) have fewer than 9 samples on a side (too few "
+              "repetitions, or samples a full disk dropped): the U test cannot find small changes there "
+              "(measure with --reps 9 or more)")
     if cmp["slower"].any():
         raise MeasurementError(f"{int(cmp['slower'].sum())} case(s) got significantly slower by more than "
                                f"{args.fail_above:g}%")

@@ -20,6 +20,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from bench.cli.options import add_parser
 from bench.boards.cpus import format_cpulist
 from bench.boards.profiles import load_board, resolve_core
 from bench.errors import MeasurementError, UsageError
@@ -37,7 +38,9 @@ TARGET_F4_SPEEDUP = 2.0
 
 
 def register(sub) -> None:
-    p = sub.add_parser("hostbench", help="kernel latency and error table on this machine (host build)")
+    p = add_parser(sub, "hostbench", "kernel latency and error table on this machine (host build)",
+                   "bench hostbench --bits 32,8 --runs 3 --cpu 1",
+                   "NEON through SIMDe on an x86 host: how good the code is against this CPU's peak, not an Arm latency.")
     p.add_argument("--bits", default="32,8", help="8, 32 or both (default 32,8)")
     p.add_argument("--scheme", default="tensor",
                    help=f"int8 Winograd quantization schemes, from {', '.join(SCHEMES)} (default tensor)")

@@ -10,13 +10,15 @@ import dataclasses
 import json
 import pathlib
 
+from bench.cli.options import add_parser
 from bench.errors import MeasurementError, UsageError
 from bench.native.build import BuildError, build_runner
 from bench.native.kernel_model import DEFAULT_MODELS, DISAGREE, model_binary, with_rules
 
 
 def register(sub) -> None:
-    p = sub.add_parser("kernels", help="static cycle model of the micro-kernels of a build (objdump + llvm-mca)")
+    p = add_parser(sub, "kernels", "static cycle model of the micro-kernels of a build (objdump + llvm-mca)",
+                   "bench kernels --target aarch64 --mcpu cortex-a53 --kernel '*gemm*'")
     p.add_argument("--target", default="aarch64", choices=("aarch64", "host"),
                    help="build to model (default aarch64)")
     p.add_argument("--mcpu", help="the build's -mcpu (aarch64, default cortex-a53) or -march (host)")

@@ -4,12 +4,14 @@ function that adds its parser and sets `func`; add a module here to add a subcom
 import argparse
 import importlib
 import io
+import logging
 import os
 import select
 import signal
 import sys
 import threading
 
+from bench.cli.options import add_verbosity
 from bench.errors import MeasurementError, UsageError
 
 SUBCOMMAND_MODULES = (
@@ -35,17 +37,37 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+EXAMPLES = """examples:
+  bench boards                                     # the boards you can measure on, and the default
+  bench run --board hikey960 --core a73 --bits 8   # measure; results under the per-user data directory
+  bench lut tables/latest --format lut,ofa         # the NAS lookup table (and once-for-all YAML)
+  bench COMMAND --help                             # what each command does, with an example
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bench",
         description="Latency and error benchmarks of im2row and Winograd convolution on Arm boards.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true",
                         help="show the Python traceback of an error instead of its one-line message")
+    add_verbosity(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
+
+
+def _verbosity(args) -> None:
+    """--quiet and --verbose (on `bench` or on the subcommand); --verbose also shows the SSH library's
+    log of each connection (paramiko, INFO) on stderr."""
+    if args.quiet and args.verbose:
+        raise UsageError("give --quiet or --verbose, not both")
+    if args.verbose:
+        logging.basicConfig(level=logging.WARNING, format="bench: %(name)s: %(message)s")
+        logging.getLogger("paramiko").setLevel(logging.INFO)
 
 
 def _terminated(signum, frame):
@@ -62,6 +84,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = argv  # recorded with results, as typed
     try:
+        _verbosity(args)
         return args.func(args) or 0
     except UsageError as e:
         return _fail(args, 2, f"bench: error: {e}")

@@ -1,7 +1,9 @@
 """`bench run`: sweep layers x operators on a board's cores into a latency table (tables/README.md).
 
-Everything the user typed is validated before anything is built or measured; every finished case is
-in the results at once, so Ctrl-C leaves a valid table and `--resume` measures only what is missing.
+Everything the user typed is validated before anything is built or measured; then the results
+directory's lock is taken, before the results are read or any board is reached, so a second writer
+is refused whatever stage the first is in. Every finished case is in the results at once, so Ctrl-C
+leaves a valid table and `--resume` measures only what is missing.
 """
 
 from __future__ import annotations
@@ -11,22 +13,28 @@ import shlex
 import sys
 from pathlib import Path
 
-from bench.cli.options import add_board_arguments, boards_from_args
+from bench.boards.profiles import check_core_arg
+from bench.cli.options import add_board_arguments, add_parser, boards_from_args, default_results_root
 from bench.errors import MeasurementError, UsageError
+from bench.files import check_name
 from bench.layers import PRESETS, custom_layers, preset_layers
 from bench.measure.cases import expand, parse_transforms
 from bench.measure.health import profile_mismatches, unstable_warnings
 from bench.measure.protocol import MAX_MIN_TIME_MS, MAX_REPS, MAX_RUNNER_CPUS, Repetition
-from bench.measure.results import ResultsDir
+from bench.measure.results import ResultsDir, ResultsLock
 from bench.measure.sweep import Plan, Settings, progress_bar, run, summary, todo
 from bench.measure.targets import close_all, connect_all, plan_targets
 from bench.operators import ALGOS, REQUANTS, SCHEMES, parse_algos, parse_bits, parse_requants, parse_schemes
 
-TABLES = Path("tables")
-
 
 def register(sub) -> None:
-    p = sub.add_parser("run", help="measure latency tables on a board (default: this machine)")
+    p = add_parser(sub, "run", "measure latency tables on a board's cores",
+                   "bench run --board hikey960 --core a73 --bits 8 --preset resnet18-cifar --width 0.5",
+                   "Every layer x algorithm x transform x bit width is measured by the on-board runner and "
+                   "appended to latency.csv and raw.jsonl at once (Ctrl-C keeps what is measured; --resume "
+                   "continues). Without --out the results go to ./tables/<board>-<date> when run from the "
+                   "winobench checkout, else to the per-user data directory ($XDG_DATA_HOME/winobench/tables, "
+                   "default ~/.local/share/winobench/tables); `latest` there points at the newest.")
     where = p.add_argument_group("where")
     add_board_arguments(where, multiple=True)
     where.add_argument("--core", help="core type (a53, a73, ..., host), big, little or all (default: all)")
@@ -56,7 +64,7 @@ def register(sub) -> None:
     how.add_argument("--case-timeout", type=float,
                      help="seconds a case may run before it becomes a timeout row (default: from its work)")
     how.add_argument("--no-errors", action="store_true", help="skip the error figures (SQNR etc.)")
-    how.add_argument("--out", help="results directory (default: tables/<board>-<date>)")
+    how.add_argument("--out", help=f"results directory (default: {default_results_root()}/<board>-<date>)")
     how.add_argument("--resume", action="store_true", help="continue the results in --out, measuring only what is missing")
     how.add_argument("--mix-settings", action="store_true",
                      help="with --resume: accept a directory measured with other repetition/thread settings")
@@ -64,9 +72,11 @@ def register(sub) -> None:
 
 
 def _layers(args):
-    if args.preset and args.res:
+    if args.preset and args.res is not None:
         raise UsageError("give either --preset or --res, not both")
-    if args.res:
+    if args.res is not None:
+        if args.width != 1.0:
+            raise UsageError("--width applies to the resnet18-cifar preset, not to --res")
         return custom_layers(args.res, args.channels, args.cin, args.cout)
     if args.channels or args.cin or args.cout:
         raise UsageError("--channels, --cin and --cout go with --res")
@@ -98,19 +108,25 @@ def _run(args) -> int:
         raise UsageError("--mix-settings goes with --resume")
     if not cases:
         raise UsageError("no case to measure: no transform file matches the chosen algorithms")
+    if args.out == "":
+        raise UsageError("empty --out; give a results directory")
+    check_core_arg(args.core)
     boards = boards_from_args(args)
-    out = Path(args.out) if args.out else _default_out(boards)
-    results = ResultsDir.create(out, resume=args.resume, settings=settings.compared(), mix_settings=args.mix_settings)
+    out = Path(args.out) if args.out is not None else _default_out(boards)
 
-    # 2. Reach and probe every board once; resolve cores and CPUs (still nothing written).
-    reached = connect_all(boards)
-    try:
-        targets, warnings = _plan(reached, args.core, settings.threads)
-        plan = Plan(reached, targets, todo(targets, cases, results))
-        with results:
-            return _measure(args, plan, len(cases), settings, results, warnings)
-    finally:
-        close_all(reached)
+    # 2. The lock, then the results (read under it), then every board reached and probed once and
+    # cores and CPUs resolved (still nothing written).
+    with ResultsLock(out) as lock:
+        results = ResultsDir.create(out, resume=args.resume, settings=settings.compared(),
+                                    mix_settings=args.mix_settings, lock=lock)
+        reached = connect_all(boards)
+        try:
+            targets, warnings = _plan(reached, args.core, settings.threads)
+            plan = Plan(reached, targets, todo(targets, cases, results))
+            with results:
+                return _measure(args, plan, len(cases), settings, results, warnings)
+        finally:
+            close_all(reached)
 
 
 def _plan(reached, core_arg, threads):
@@ -130,10 +146,12 @@ def _plan(reached, core_arg, threads):
 
 def _measure(args, plan: Plan, n_cases: int, settings, results, profile_warnings) -> int:
     out, reached, targets, missing = results.path, plan.reached, plan.targets, plan.cases
-    print(f"bench run: {len(missing)} of {n_cases} cases to measure on "
-          f"{', '.join(sorted({t.board.name for t in targets}))} (core {args.core or 'all'}) -> {out}", file=sys.stderr)
+    if not args.quiet:
+        print(f"bench run: {len(missing)} of {n_cases} cases to measure on "
+              f"{', '.join(sorted({t.board.name for t in targets}))} (core {args.core or 'all'}) -> {out}", file=sys.stderr)
     per_board = max(1, len(targets) // max(1, len({t.board.name for t in targets})))
-    bar, progress = progress_bar(sum(c.work for c in missing) * per_board)
+    bar, progress = progress_bar(sum(c.work for c in missing) * per_board, len(missing) * per_board,
+                                 quiet=args.quiet, verbose=args.verbose)
     meta = {"command": "bench " + shlex.join(args.argv), "boards": [r.board.name for r in reached.values()],
             "core": args.core or "all", "profile_warnings": profile_warnings}
     try:
@@ -167,16 +185,17 @@ def _report(results, counts) -> int:
 
 def _default_out(boards) -> Path:
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return TABLES / f"{'+'.join(b.name for b in boards)}-{stamp}"
+    return default_results_root() / f"{'+'.join(check_name(b.name) for b in boards)}-{stamp}"
 
 
 def _link_latest(out: Path) -> None:
-    """tables/latest -> the newest results directory under tables/ (for the README's commands)."""
-    if out.resolve().parent != TABLES.resolve():
+    """latest -> the newest results directory of the default results root (for the README's commands)."""
+    root = default_results_root()
+    if out.resolve().parent != root.resolve():
         return
-    latest = TABLES / "latest"
+    latest = root / "latest"
     if latest.is_symlink() or not latest.exists():
-        tmp = TABLES / ".latest.tmp"
+        tmp = root / ".latest.tmp"
         tmp.unlink(missing_ok=True)
         tmp.symlink_to(out.name)
         tmp.replace(latest)

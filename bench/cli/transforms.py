@@ -8,6 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from bench.cli.options import add_parser
 from bench.errors import UsageError, choice_error
 from bench.files import replacing
 from bench.numerics.winograd import cook_toom, format_matrix, identity_error, load_transform, parse_points, save_transform
@@ -15,20 +16,25 @@ from bench.numerics.search import SEARCH_MS, Swarm, check_scheme, comparison, pa
 
 
 def register(sub) -> None:
-    p = sub.add_parser("transforms", help="show or export Winograd transform matrices")
+    p = add_parser(sub, "transforms", "show, export or search Winograd transform matrices",
+                   "bench transforms show --m 4 --points 0,1,-1,1/2,-2\nbench transforms search --m 4 --out f4.json")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    show = actions.add_parser("show", help="print AT, G, BT (exact fractions for Cook-Toom transforms)")
+    show = add_parser(actions, "show", "print AT, G, BT (exact fractions for Cook-Toom transforms)",
+                      "bench transforms show --m 6\nbench transforms show --file flex_f4.json")
     _add_generator_args(show)
     show.add_argument("--file", help="show a transform file (.json, .npz, .txt) instead of generating one")
     show.set_defaults(func=_show)
 
-    export = actions.add_parser("export", help="write a transform file that load_transform reads back")
+    export = add_parser(actions, "export", "write a transform file that load_transform reads back",
+                        "bench transforms export --m 4 --points 0,-1,1,1/2,-2 --out barabasz_f4.json")
     _add_generator_args(export)
     export.add_argument("--out", required=True, help="output path ending in .json, .npz or .txt")
     export.set_defaults(func=_export)
 
-    search = actions.add_parser("search", help="particle-swarm search for an int8-friendly transform (data-free)")
+    search = add_parser(actions, "search", "particle-swarm search for an int8-friendly transform (data-free)",
+                        "bench transforms search --m 4 --scheme tensor --iterations 40 --out pso_f4.json",
+                        "Writes the best transform with its provenance; use it with bench run --transform FILE.")
     search.add_argument("--m", type=int, default=4, help="outputs per tile: 2, 4 or 6 (default 4)")
     search.add_argument("--scheme", default="tensor", help="int8 scheme to optimise: tensor, tap or wide (default tensor)")
     search.add_argument("--particles", type=int, default=24, help="swarm size, 2 to 512 (default 24)")
@@ -113,7 +119,8 @@ def _search(args) -> int:
 
     _check_search_args(args)
     swarm = Swarm(args.particles, args.iterations, args.seed, args.time_budget)
-    with tqdm(total=args.iterations, desc=f"PSO F({args.m},3) {args.scheme}", unit="it", file=sys.stderr) as bar:
+    with tqdm(total=args.iterations, desc=f"PSO F({args.m},3) {args.scheme}", unit="it", file=sys.stderr,
+              disable=True if args.quiet else None) as bar:
         def progress(best_db):
             bar.update(1)
             bar.set_postfix_str(f"best {best_db:.2f} dB")

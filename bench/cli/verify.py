@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 
-from bench.cli.options import add_board_arguments, boards_from_args
+from bench.cli.options import add_board_arguments, add_parser, boards_from_args
 from bench.errors import MeasurementError, UsageError
 from bench.layers import Layer, custom_layers
 from bench.measure.accuracy import host_build_run, is_exact_transform, same_matrices_check
@@ -32,7 +32,10 @@ DEFAULT_LAYERS = [Layer(1, 1, 3, 5), Layer(7, 13, 3, 5), Layer(7, 13, 17, 5), La
 
 
 def register(sub) -> None:
-    p = sub.add_parser("verify", help="check every kernel's output on a board against references")
+    p = add_parser(sub, "verify", "check every kernel's output on a board against references",
+                   "bench verify --board hikey960 --core a53 --bits 8",
+                   "fp32 against the double-precision direct convolution, int8 bit for bit against the host "
+                   "build; exit 1 when a result is wrong.")
     add_board_arguments(p, multiple=True)
     p.add_argument("--core", help="core type, big, little or all (default: all)")
     p.add_argument("--bits", default="8,32", help="8, 32 or 8,32 (default)")

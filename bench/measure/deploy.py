@@ -1,9 +1,10 @@
 """Deploy and drive the on-board runner (kernels_c/RUNNER.md) on one cluster of one board.
 
-The steps, each its own function: `build_for` (the runner binary), `Deployment` (a context manager:
-a private directory on the board, the runner pushed and its sha256 checked there, each transform
-file pushed once; on every exit path the runner is killed on the board first, then the directory
-removed), `stream` (runs the cases, one deadline per case; a case that hangs or crashes becomes a
+The steps, each its own function: `build_for` (the runner binary, checked against the digest
+recorded when it was built), `Deployment` (a context manager: what killed runs left on the board
+removed first (bench.boards.leftovers), a private directory on the board, the runner pushed and its
+sha256 checked there, each transform file pushed once; on every exit path the runner is killed on
+the board first, then the directory removed, and so is this machine's scratch directory), `stream` (runs the cases, one deadline per case; a case that hangs or crashes becomes a
 `timeout` or `crash` row and the runner is restarted on the cases after it). `deploy_and_stream`
 chains them for one target (bench.measure.targets); bench.measure.farm runs targets in parallel.
 
@@ -17,25 +18,25 @@ not a record) with their board context (`Where`), and failures that should not s
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import os
 import platform
+import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from bench.boards.leftovers import remove_leftovers
 from bench.boards.profiles import Board
 from bench.boards.topology import Cluster, normalize_arch
-from bench.boards.transport import Process, Transport, TransportError, TransportTimeout, open_transport
+from bench.boards.transport import Process, Transport, TransportError, TransportTimeout
 from bench.measure.protocol import (CaseRecord, CaseSpec, DeployInfo, Diagnostic, ErrorKind, InfoRecord, Record,
                                     Repetition, Where, case_deadline_s, parse_record)
 from bench.measure.targets import Target
-from bench.native.build import build_runner
+from bench.files import make_scratch_dir, remove_dead_scratch
+from bench.native.build import BuildError, build_runner, verified_digest
 from bench.numerics.winograd import load_transform, save_transform
 
 RUNNER_NAME = "wb-runner"
@@ -102,13 +103,18 @@ class Deployment:
         self.transport, self.board, self.binary = transport, board, binary
         self.dir: str | None = None
         self.proc: Process | None = None
-        self.digest = hashlib.sha256(binary.read_bytes()).hexdigest()
+        self.digest = verified_digest(binary)   # what was built, not what someone put there since
         self._n = 0
         self._matrices: dict[Path, str] = {}   # local transform file -> its path on the board
+        self._scratch: Path | None = None      # this machine's files for the board (cases, matrices)
 
     def open(self) -> "Deployment":
-        """Make the directory, push the runner and check its digest there (cleaned up on failure)."""
+        """Remove what killed runs left, make the directory, push the runner and check its digest
+        there (cleaned up on failure)."""
         try:
+            remove_leftovers(self.transport)
+            remove_dead_scratch("wb-deploy-")
+            self._scratch = make_scratch_dir("wb-deploy-")
             self.dir = self.transport.mkdtemp("wb-runner.")
             self.transport.put(self.binary, self.runner, mode=0o700)
             there = self.transport.sha256(self.runner)
@@ -138,13 +144,13 @@ class Deployment:
         if key not in self._matrices:
             if not local.is_file():
                 raise ValueError(f"matrices file {str(local)!r} not found on this machine")
-            with tempfile.TemporaryDirectory(prefix="wb-deploy-") as tmp:
-                try:
-                    text = local if local.suffix.lower() == ".txt" else \
-                        save_transform(load_transform(local), Path(tmp) / "matrices.txt")
-                except ValueError as e:
-                    raise ValueError(f"matrices file {str(local)!r}: {e}") from None
-                self._matrices[key] = self.put_file(Path(text), f"matrices-{len(self._matrices)}.txt")
+            name = f"matrices-{len(self._matrices)}.txt"
+            try:
+                text = local if local.suffix.lower() == ".txt" else \
+                    save_transform(load_transform(local), self._scratch / name)
+            except ValueError as e:
+                raise ValueError(f"matrices file {str(local)!r}: {e}") from None
+            self._matrices[key] = self.put_file(Path(text), name)
         return self._matrices[key]
 
     def runner_line(self, spec: CaseSpec) -> str:
@@ -154,12 +160,12 @@ class Deployment:
     def start(self, lines: Sequence[str], args: Sequence[str]) -> Process:
         """Start the runner on these case lines (a new cases file per start)."""
         self._n += 1
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-            f.write("".join(text + "\n" for text in lines))
+        local = self._scratch / f"cases-{self._n}.txt"
+        local.write_text("".join(text + "\n" for text in lines))
         try:
-            cases = self.put_file(Path(f.name), f"cases-{self._n}.txt")
+            cases = self.put_file(local, local.name)
         finally:
-            os.unlink(f.name)
+            local.unlink()
         argv = self.board.exec_prefix_argv + [self.runner, *args, "--cases", cases]
         self.proc = self.transport.start(argv)
         self.argv = argv
@@ -177,6 +183,9 @@ class Deployment:
 
     def __exit__(self, *exc) -> None:
         self.kill()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
         if self.dir is None:
             return
         try:
@@ -189,7 +198,7 @@ class Deployment:
 
     def _clean_through_a_new_connection(self) -> None:
         """The link froze or dropped: kill the runner and remove the directory over a fresh one."""
-        with open_transport(self.board) as fresh:
+        with self.transport.fresh() as fresh:
             if self.proc is not None and self.proc.pid is not None:
                 try:
                     fresh.kill_remote(self.proc.pid)
@@ -304,6 +313,10 @@ def stream(dep: Deployment, target: Target, pending: list[tuple[Job, str]], opts
         n, (kind, why) = stopped
         if opts.stop and opts.stop.is_set():
             return
+        if dep.transport.broken and kind != ErrorKind.TIMEOUT:   # lost (e.g. its labgrid place): nothing more runs there
+            yield from failed_all([j for j, _ in pending[n:]], ErrorKind.CONNECT,
+                                  f"connection to {target.board.name} lost: {dep.transport.broken}", target.where())
+            return
         failing = pending[n:] if kind == ErrorKind.RUNTIME else pending[n:n + 1]
         yield from failed_all([j for j, _ in failing], kind, why, target.where())
         pending = pending[n + len(failing):]
@@ -321,7 +334,7 @@ def deploy_and_stream(target: Target, jobs: list[Job], opts: StreamOptions, on_d
         return
     try:
         dep = Deployment(target.reached.transport, target.board, binary).open()
-    except (TransportError, TransportTimeout, OSError) as e:
+    except (TransportError, TransportTimeout, OSError, BuildError) as e:
         yield from failed_all(jobs, ErrorKind.PUSH, str(e), where)
         return
     with dep:

@@ -1,13 +1,20 @@
 """A results directory: `latency.csv` (tidy, one row per measured case) and `raw.jsonl` (JSON Lines:
 each run's metadata, every runner `case` record with its raw samples, every `peak` record).
 
-Both files are append-only: each finished case adds one CSV row and one JSON line, flushed and
-fsync'd, so the cost of recording a case does not grow with the sweep and a crash loses at most the
-line being written. Reading back is tolerant: a torn last line (no newline, or not parseable) is
-dropped, and the case is measured again on `--resume`. A retried key may appear twice in the file;
-readers keep its last row. One writer at a time: `open_for_writing` takes an advisory lock
-(`.lock`), and a second `bench run` on the same directory is refused. The schema is documented in
-tables/README.md.
+Both files are append-only: each finished case adds one CSV row and one JSON line, written with
+`os.write` on a raw file descriptor and fsync'd, so the cost of recording a case does not grow with
+the sweep and a crash loses at most the line being written; a write that fails (a full disk) is cut
+back with `os.ftruncate`, so no file ends in half a line. Reading back is tolerant and streamed: a
+torn last line (no newline, or not parseable) is dropped, and the case is measured again on
+`--resume`; memory does not grow with the samples, which `raw.jsonl` keeps at most MAX_SAMPLES of
+per stage (a uniform subset, the same repetitions for every stage, beside the runner's exact
+statistics over all of them). A retried key may appear twice in the file; readers keep its last row.
+
+One writer at a time: `ResultsLock` (an advisory lock on `.lock`, taken before anything is read and
+removed again on release) refuses a second writer whatever stage the first is in. A start that
+fails before the files are opened leaves nothing behind (nor a directory it created); a new table's
+header is written whole (temporary file and rename), never as a 0-byte file. The schema is
+documented in tables/README.md.
 """
 
 from __future__ import annotations
@@ -18,10 +25,12 @@ import io
 import json
 import math
 import os
+import random
 import re
 from pathlib import Path
 
 from bench.errors import MeasurementError, UsageError
+from bench.files import read_lines, replacing
 from bench.measure.protocol import STAGES, CaseRecord, Where
 
 SCHEMA_VERSION = 2
@@ -29,6 +38,7 @@ TOOL = "winobench"
 CSV_NAME = "latency.csv"
 RAW_NAME = "raw.jsonl"
 LOCK_NAME = ".lock"
+MAX_SAMPLES = 1000   # raw samples kept per stage and case (a uniform subset when there are more)
 
 # The contract columns first (tables/README.md: users and scripts depend on them), then the extensions.
 CONTRACT_COLUMNS = ["board", "core", "cpus", "bits", "algo", "transform", "h", "w", "cin", "cout",
@@ -85,20 +95,27 @@ def _row_key(row: dict) -> tuple:
     return tuple(row.get(c) for c in KEY_COLUMNS)
 
 
-def _whole_lines(path: Path) -> list[str]:
-    """The complete lines of a text file: a last line without its newline (torn by a crash) is
-    left out. UsageError for a file that is not UTF-8 text."""
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise UsageError(f"{path} is not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start}); "
-                         f"not a winobench results file") from None
-    if "\0" in text:
-        raise UsageError(f"{path}: binary content (a NUL byte at offset {text.index(chr(0))}); "
-                         f"not a winobench results file")
-    lines = text.split("\n")
-    return lines[:-1]  # the part after the last newline is empty, or torn
+def capped_samples(record: dict) -> dict:
+    """A case record with at most MAX_SAMPLES samples per stage: a uniform random subset of the
+    repetitions (the same ones for every stage, in their order), `samples_capped` saying so. The
+    stage statistics stay the runner's, over every repetition; a random subset of independent
+    samples is a sample of the same distribution, so a rank test on it stays valid."""
+    out = dict(record)
+    for s in STAGES:
+        v = record.get(f"{s}_ms")
+        if isinstance(v, dict) and isinstance(v.get("samples"), list) and len(v["samples"]) > MAX_SAMPLES:
+            out[f"{s}_ms"] = {**v, "samples": kept_samples(v["samples"])}
+            out["samples_capped"] = MAX_SAMPLES
+    return out
+
+
+def kept_samples(samples: list) -> list:
+    """At most MAX_SAMPLES of `samples`, uniformly at random and in their order; the choice depends
+    on the count only, so every stage of a case keeps the same repetitions."""
+    n = len(samples)
+    if n <= MAX_SAMPLES:
+        return samples
+    return [samples[i] for i in sorted(random.Random(n).sample(range(n), MAX_SAMPLES))]
 
 
 def _csv_text(rows: list[dict], header: bool) -> str:
@@ -112,17 +129,23 @@ def _csv_text(rows: list[dict], header: bool) -> str:
 
 
 def _append(path: Path, text: str) -> None:
-    """Append and make it durable before going on (a crash loses at most this text). A write that
-    fails (a full disk) is cut back off, so the file never ends in half a line."""
-    with open(path, "a", encoding="utf-8", newline="") as f:
-        start = f.tell()
+    """Append and make it durable before going on (a crash loses at most this text). Raw file
+    descriptor: a write that fails (a full disk) is cut back with ftruncate, so the file never ends
+    in half a line, and nothing is buffered that a later flush could write."""
+    data = text.encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+    try:
+        start = os.fstat(fd).st_size
         try:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        except OSError:
-            f.truncate(start)
-            raise
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError as e:
+            os.ftruncate(fd, start)
+            raise OSError(e.errno, e.strerror, str(path)) from None
+    finally:
+        os.close(fd)
 
 
 def _without_samples(record: dict) -> dict:
@@ -133,15 +156,93 @@ def _without_samples(record: dict) -> dict:
     return out
 
 
-class ResultsDir:
-    """Rows and raw records of one results directory; `add` appends them at once."""
+def _holds_results(path: Path) -> bool:
+    """Whether the directory holds a table or raw records (a 0-byte file, which no version of this
+    code leaves any more, counts as none)."""
+    return any((path / n).is_file() and (path / n).stat().st_size > 0 for n in (CSV_NAME, RAW_NAME))
 
-    def __init__(self, path, rows=None, records=None):
+
+class ResultsLock:
+    """The one-writer lock of a results directory: an advisory lock on `DIR/.lock`, created with the
+    directory if missing. A second writer is refused in one line (UsageError). `release` removes the
+    lock file again (a process that opened it meanwhile finds its inode gone and tries again), and
+    the directories `acquire` created when nothing was written into them."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._fd: int | None = None
+        self._made: list[Path] = []
+
+    def acquire(self) -> "ResultsLock":
+        if str(self.path) == "":
+            raise UsageError("empty --out; give a results directory")
+        if self.path.exists() and not self.path.is_dir():
+            raise UsageError(f"--out {self.path} is a file, not a directory")
+        missing = []
+        d = self.path
+        while not os.path.lexists(d) and d != d.parent:
+            missing.append(d)
+            d = d.parent
+        try:
+            for d in reversed(missing):
+                d.mkdir()
+                self._made.append(d)
+        except OSError:
+            self.release()
+            raise
+        lock = self.path / LOCK_NAME
+        for _ in range(10):
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                same = os.path.samestat(os.fstat(fd), os.stat(lock, follow_symlinks=False))
+            except (BlockingIOError, FileNotFoundError) as e:
+                os.close(fd)
+                if isinstance(e, BlockingIOError):
+                    self.release()
+                    raise UsageError(f"{self.path} is being written by another bench run; wait for it to "
+                                     f"finish or choose another --out") from None
+                continue
+            if same:
+                self._fd = fd
+                return self
+            os.close(fd)   # released and removed by its holder between our open and our lock
+        raise UsageError(f"{self.path}: could not take the lock {lock}")
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def release(self) -> None:
+        if self._fd is not None:
+            (self.path / LOCK_NAME).unlink(missing_ok=True)   # while still holding it
+            os.close(self._fd)
+            self._fd = None
+        for d in reversed(self._made):
+            try:
+                d.rmdir()   # only when empty: nothing was written
+            except OSError:
+                break
+        self._made = []
+
+    def __enter__(self) -> "ResultsLock":
+        return self if self.held else self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+class ResultsDir:
+    """Rows and run records of one results directory; `add` appends a case at once. Only the rows
+    (one per case) and the run records stay in memory, never the samples."""
+
+    def __init__(self, path, rows=None, runs=None, lock: ResultsLock | None = None):
         self.path = Path(path)
         self._rows: dict[tuple, dict] = {_row_key(r): r for r in rows or []}
-        self.records: list[dict] = records or []
-        self._lock_fd: int | None = None
-        self._runs = sum(1 for r in self.records if r.get("type") == "run")
+        self._run_records: list[dict] = list(runs or [])
+        self._runs = len(self._run_records)
+        self.lock = lock
+        self._open = False
 
     @property
     def rows(self) -> list[dict]:
@@ -149,27 +250,32 @@ class ResultsDir:
         return list(self._rows.values())
 
     @classmethod
-    def create(cls, path, resume: bool, settings: dict | None = None, mix_settings: bool = False) -> "ResultsDir":
+    def create(cls, path, resume: bool, settings: dict | None = None, mix_settings: bool = False,
+               lock: ResultsLock | None = None) -> "ResultsDir":
         """Check that `path` can take a sweep (new or empty; with resume: one of ours, written with the
-        same `settings` unless `mix_settings`). Nothing is written: `open_for_writing` does that."""
+        same `settings` unless `mix_settings`). Nothing is written: `open_for_writing` does that.
+        `lock`: the directory's lock, taken by the caller before anything is read."""
         path = Path(path)
+        if str(path) == "":
+            raise UsageError("empty --out; give a results directory")
         if path.exists() and not path.is_dir():
             raise UsageError(f"--out {path} is a file, not a directory")
-        holds = (path / CSV_NAME).exists() or (path / RAW_NAME).exists()
+        holds = _holds_results(path)
         if resume and not holds:
             raise UsageError(f"--resume: {path} holds no results (no {CSV_NAME}); check the path, "
                              f"or drop --resume to start a new table")
         if not holds:
-            return cls(path)
+            return cls(path, lock=lock)
         if not resume:
             raise UsageError(f"{path} already holds results; pass --resume to continue it or choose another --out")
         results = cls.load(path)
+        results.lock = lock
         if settings is not None and not mix_settings:
             results.check_settings(settings)
         return results
 
     def check_settings(self, settings: dict) -> None:
-        for run in (r for r in self.records if r.get("type") == "run"):
+        for run in self._run_records:
             old = run.get("settings") or {}
             diff = [f"{k} {old[k]} (now {settings.get(k)})" for k in COMPARED_SETTINGS
                     if k in old and old[k] != settings.get(k)]
@@ -179,64 +285,52 @@ class ResultsDir:
 
     @classmethod
     def load(cls, path) -> "ResultsDir":
-        """Read a results directory (or its latency.csv); UsageError when it is not ours."""
+        """Read a results directory (or its latency.csv), streamed; UsageError when it is not ours."""
         path = Path(path)
         if path.is_file():
             path = path.parent
         csv_path, raw_path = path / CSV_NAME, path / RAW_NAME
         if not csv_path.exists():
             raise UsageError(f"{path} is not a winobench results directory (no {CSV_NAME})")
-        records = _read_records(raw_path) if raw_path.exists() else []
-        lines = _whole_lines(csv_path)
-        reader = csv.DictReader(lines)
-        rows = []
-        try:
-            missing = [c for c in CONTRACT_COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise UsageError(f"{csv_path} is not a winobench latency table (missing columns: {', '.join(missing)})")
-            for r in reader:
-                if None in r or any(v is None for v in r.values()):
-                    continue  # a row with the wrong number of fields: never kept
-                rows.append(_typed(r, f"{csv_path} line {reader.line_num}"))
-        except csv.Error as e:
-            raise UsageError(f"{csv_path} line {max(reader.line_num, 1)}: not CSV ({e})") from None
-        return cls(path, rows, records)
+        runs = [r for r in iter_records(raw_path) if r.get("type") == "run"] if raw_path.exists() else []
+        return cls(path, _read_rows(csv_path), runs)
 
     # -- writing ---------------------------------------------------------------------------------
 
     def open_for_writing(self) -> "ResultsDir":
-        """Create the directory, take the lock (UsageError when another writer holds it) and bring
-        the files to a clean state (header written, a torn last line cut off)."""
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise UsageError(f"{self.path} is being written by another bench run; wait for it to finish "
-                             f"or choose another --out") from None
-        self._lock_fd = fd
+        """Take the lock unless the caller holds it, and bring the files to a clean state (a torn
+        last line cut off; a new table's header written whole, by temporary file and rename)."""
+        if self.lock is None or not self.lock.held:
+            self.lock = ResultsLock(self.path).acquire()
         for name in (CSV_NAME, RAW_NAME):
             _cut_torn_tail(self.path / name)
-        if not (self.path / CSV_NAME).exists() or (self.path / CSV_NAME).stat().st_size == 0:
-            _append(self.path / CSV_NAME, _csv_text([], header=True))
-        if not self.records:
-            self._write_record({"type": "header", "tool": TOOL, "schema_version": SCHEMA_VERSION})
+        csv_path, raw_path = self.path / CSV_NAME, self.path / RAW_NAME
+        if not csv_path.exists() or csv_path.stat().st_size == 0:
+            self._write_new(csv_path, _csv_text([], header=True))
+        if not raw_path.exists() or raw_path.stat().st_size == 0:
+            header = {"type": "header", "tool": TOOL, "schema_version": SCHEMA_VERSION}
+            self._write_new(raw_path, json.dumps(header, separators=(",", ":")) + "\n")
+        self._open = True
         return self
 
+    @staticmethod
+    def _write_new(path: Path, text: str) -> None:
+        with replacing(path) as tmp:
+            tmp.write_text(text)
+
     def close(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)  # releases the lock
-            self._lock_fd = None
+        """Release the lock."""
+        self._open = False
+        if self.lock is not None:
+            self.lock.release()
 
     def __enter__(self):
-        return self if self._lock_fd is not None else self.open_for_writing()
+        return self if self._open else self.open_for_writing()
 
     def __exit__(self, *exc):
         self.close()
 
     def _write_record(self, record: dict) -> None:
-        self.records.append(record)
         _append(self.path / RAW_NAME, json.dumps(record, separators=(",", ":"), allow_nan=True) + "\n")
 
     def measured_keys(self) -> set[tuple]:
@@ -246,7 +340,9 @@ class ResultsDir:
     def start_run(self, metadata: dict) -> int:
         run = self._runs
         self._runs += 1
-        self._write_record({"type": "run", "run": run, **metadata})
+        record = {"type": "run", "run": run, **metadata}
+        self._write_record(record)
+        self._run_records.append(record)
         return run
 
     def add_record(self, kind: str, run: int, record: dict) -> None:
@@ -254,27 +350,26 @@ class ResultsDir:
         self._write_record({**record, "type": kind, "run": run})
 
     def add(self, row: dict, rec: CaseRecord) -> None:
-        """Append one case: its raw record first (the samples), then its row. On a full disk the
-        record is kept without its samples if that fits, and the caller is told to stop
-        (ResultsFull): nothing measured so far is lost and no file ends in half a line."""
+        """Append one case: its raw record first (the samples, at most MAX_SAMPLES per stage), then
+        its row. On a full disk the record is kept without its samples if that fits, and the caller
+        is told to stop (ResultsFull): nothing measured so far is lost and no file ends in half a line."""
         row = {c: row.get(c) for c in COLUMNS}
-        record = {**rec.to_json(), "type": "case", "run": row.get("run"), **{k: row[k] for k in KEY_COLUMNS}}
+        record = capped_samples({**rec.to_json(), "type": "case", "run": row.get("run"), **{k: row[k] for k in KEY_COLUMNS}})
         full = None
         try:
             try:
                 self._write_record(record)
             except OSError as e:
                 full = e
-                self.records.pop()
                 self._write_record(_without_samples(record))
             _append(self.path / CSV_NAME, _csv_text([row], header=False))
         except OSError as e:
-            raise ResultsFull(f"cannot write to {self.path}: {e.strerror}; the {len(self._rows)} cases "
+            raise ResultsFull(f"cannot write to {e.filename}: {e.strerror}; the {len(self._rows)} cases "
                               f"recorded before are kept (free space, then bench run --resume)") from None
         self._rows.pop(_row_key(row), None)
         self._rows[_row_key(row)] = row
         if full is not None:
-            raise ResultsFull(f"cannot write to {self.path}: {full.strerror}; {len(self._rows)} cases are "
+            raise ResultsFull(f"cannot write to {full.filename}: {full.strerror}; {len(self._rows)} cases are "
                               f"recorded (the last without its raw samples); free space, then bench run --resume")
 
     def dataframe(self):
@@ -293,59 +388,126 @@ class ResultsDir:
         return df
 
     def runs(self) -> list[dict]:
-        return [r for r in self.records if r.get("type") == "run"]
+        return list(self._run_records)
+
+
+def _read_rows(csv_path: Path) -> list[dict]:
+    """The rows of a latency.csv, checked cell by cell, read line by line."""
+    reader = csv.DictReader(text for _, text in read_lines(csv_path, "winobench latency table"))
+    rows = []
+    try:
+        missing = [c for c in CONTRACT_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise UsageError(f"{csv_path} is not a winobench latency table (missing columns: {', '.join(missing)})")
+        for r in reader:
+            if None in r or any(v is None for v in r.values()):
+                continue  # a row with the wrong number of fields: never kept
+            rows.append(_typed(r, f"{csv_path} line {reader.line_num}"))
+    except csv.Error as e:
+        raise UsageError(f"{csv_path} line {max(reader.line_num, 1)}: not CSV ({e})") from None
+    return rows
 
 
 def _cut_torn_tail(path: Path) -> None:
-    """Cut a last line that has no newline (a write torn by a crash) off the file."""
+    """Cut a last line that has no newline (a write torn by a crash) off the file, reading only
+    its end."""
     if not path.exists():
         return
-    with open(path, "rb+") as f:
-        data = f.read()
-        end = data.rfind(b"\n") + 1
-        if end != len(data):
-            f.truncate(end)
-            f.flush()
-            os.fsync(f.fileno())
+    fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        size = end = os.fstat(fd).st_size
+        while end > 0:
+            start = max(0, end - 65536)
+            chunk = os.pread(fd, end - start, start)
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                end = start + newline + 1
+                break
+            end = start
+        if end != size:
+            os.ftruncate(fd, end)
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
-def _read_records(path: Path) -> list[dict]:
-    lines = _whole_lines(path)
-    records = []
-    for n, text in enumerate(lines, start=1):
+def iter_records(path: Path):
+    """The records of a raw.jsonl, one at a time (memory bounded by one line): checked to be ours
+    (header first, this schema version); a torn last record is dropped."""
+    bad = None
+    for n, text in read_lines(path, "winobench results file"):
+        if bad is not None:
+            raise bad   # a line that is not JSON, and not the last one: not a torn write
         try:
             rec = json.loads(text)
-        except (ValueError, RecursionError):  # not JSON, a number too long, nesting too deep
-            if n == len(lines):
-                break  # torn last record: dropped
-            raise UsageError(f"{path} line {n} is not JSON; not a winobench results file") from None
+        except (ValueError, RecursionError):   # not JSON, a number too long, nesting too deep
+            bad = UsageError(f"{path} line {n} is not JSON; not a winobench results file")
+            continue
         if not isinstance(rec, dict):
             raise UsageError(f"{path} line {n} is not a JSON object; not a winobench results file")
-        records.append(rec)
-    if records and (records[0].get("tool") != TOOL or records[0].get("type") != "header"):
+        if n == 1:
+            _check_header(rec, path)
+        yield rec
+
+
+def _check_header(rec: dict, path: Path) -> None:
+    if rec.get("tool") != TOOL or rec.get("type") != "header":
         raise UsageError(f"{path} is not a winobench results file")
-    if records and records[0].get("schema_version") != SCHEMA_VERSION:
-        raise UsageError(f"{path} has schema_version {records[0].get('schema_version')!r}; "
+    if rec.get("schema_version") != SCHEMA_VERSION:
+        raise UsageError(f"{path} has schema_version {str(rec.get('schema_version'))[:20]!r}; "
                          f"this version reads {SCHEMA_VERSION}")
-    return records
 
 
-def load_samples(path):
-    """The raw samples of a results directory as a pandas DataFrame: the KEY_COLUMNS, `run`, `stage`
-    (total_ms, input_ms, gemm_ms, output_ms) and `samples` (a list of floats, ms), one row per
-    successful case and stage. A retried key keeps its last measurement."""
+def load_samples(path, stage: str | None = None):
+    """The raw samples of a results directory as a pandas DataFrame, read record by record: the
+    KEY_COLUMNS, `run`, `stage` (total_ms, input_ms, gemm_ms, output_ms; only `stage` when given),
+    `median` (the runner's, over every repetition), `reps` and `samples` (a list of at most
+    MAX_SAMPLES floats, ms; none for a record whose samples a full disk dropped); one row per
+    successful case and stage. A retried key keeps its last measurement. UsageError naming the
+    file and line for a record whose keys or samples are not what `bench run` writes."""
     import pandas as pd
 
-    results = ResultsDir.load(path)
-    latest = {}
-    for rec in results.records:
-        if rec.get("type") == "case" and rec.get("status") == "ok":
-            rec = {**rec, "requant": rec.get("requant") or default_old_requant(rec.get("bits"))}
-            latest[tuple(rec.get(c) for c in KEY_COLUMNS)] = rec
-    rows = [{**{c: rec.get(c) for c in KEY_COLUMNS}, "run": rec.get("run"), "stage": f"{s}_ms",
-             "samples": [float(v) for v in (rec.get(f"{s}_ms") or {}).get("samples", [])]}
-            for rec in latest.values() for s in STAGES]
-    return pd.DataFrame(rows, columns=KEY_COLUMNS + ["run", "stage", "samples"])
+    directory = Path(path)
+    ResultsDir.load(directory)   # the table and the records are ours
+    raw = (directory.parent if directory.is_file() else directory) / RAW_NAME
+    latest: dict = {}
+    stages = [stage] if stage else [f"{s}_ms" for s in STAGES]
+    if raw.exists():
+        for n, rec in enumerate(iter_records(raw), start=1):
+            if rec.get("type") == "case" and rec.get("status") == "ok":
+                key = _sample_key(rec, raw, n)
+                latest.pop(key, None)
+                latest[key] = [_stage_samples(rec, s, raw, n) | {"run": rec.get("run"), "stage": s} for s in stages]
+    rows = [{**dict(zip(KEY_COLUMNS, key)), **r} for key, per in latest.items() for r in per]
+    return pd.DataFrame(rows, columns=KEY_COLUMNS + ["run", "stage", "median", "reps", "samples"])
+
+
+_KEY_TYPES = {"board": str, "core": str, "threads": int, "bits": int, "algo": str, "transform": str,
+              "scheme": str, "requant": str, "h": int, "w": int, "cin": int, "cout": int}
+
+
+def _sample_key(rec: dict, path: Path, n: int) -> tuple:
+    key = record_key(rec)
+    values = dict(zip(KEY_COLUMNS, key))
+    for c, kind in _KEY_TYPES.items():
+        v = values[c]
+        if type(v) is not kind or (kind is int and v < 1) or (c == "bits" and v not in (8, 32)):
+            raise UsageError(f"{path} line {n}: bad {c} {str(v)[:40]!r} in a case record; expected "
+                             f"{'a whole number >= 1' if kind is int else 'a string'}")
+    return key
+
+
+def _stage_samples(rec: dict, stage: str, path: Path, n: int) -> dict:
+    """{median, reps, samples} of one stage of a case record, checked (finite ms >= 0)."""
+    stats = rec.get(stage)
+    ok = lambda v: type(v) in (int, float) and math.isfinite(v) and v >= 0  # noqa: E731
+    if not isinstance(stats, dict) or not ok(stats.get("median")):
+        raise UsageError(f"{path} line {n}: no median of {stage} in a successful case record")
+    samples = stats.get("samples", [])
+    if not isinstance(samples, list) or not all(ok(v) for v in samples):
+        raise UsageError(f"{path} line {n}: {stage} samples are not a list of finite numbers >= 0")
+    reps = rec.get("reps") if type(rec.get("reps")) is int else len(samples)
+    return {"median": float(stats["median"]), "reps": reps, "samples": [float(v) for v in kept_samples(samples)]}
 
 
 def load_peaks(path):
@@ -353,8 +515,11 @@ def load_peaks(path):
     threads, run and every field the peak line carries (f32_gflops, i8_gops, ...)."""
     import pandas as pd
 
-    results = ResultsDir.load(path)
-    rows = [{k: v for k, v in rec.items() if k != "type"} for rec in results.records if rec.get("type") == "peak"]
+    directory = Path(path)
+    ResultsDir.load(directory)
+    raw = (directory.parent if directory.is_file() else directory) / RAW_NAME
+    rows = [{k: v for k, v in rec.items() if k != "type"} for rec in (iter_records(raw) if raw.exists() else [])
+            if rec.get("type") == "peak"]
     base = ["board", "core", "cpus", "threads", "run", "f32_gflops", "i8_gops"]
     extra = sorted({k for r in rows for k in r} - set(base))
     return pd.DataFrame(rows, columns=base + extra)
@@ -379,6 +544,13 @@ def _typed(row: dict, where: str) -> dict:
     out["scheme"] = out.get("scheme") or "none"
     out["requant"] = out.get("requant") or default_old_requant(out["bits"])
     return out
+
+
+def record_key(rec: dict) -> tuple:
+    """The KEY_COLUMNS values of a raw.jsonl case record; one written before the `requant` column
+    existed reads as default_old_requant."""
+    rec = {**rec, "requant": rec.get("requant") or default_old_requant(rec.get("bits"))}
+    return tuple(rec.get(c) for c in KEY_COLUMNS)
 
 
 def default_old_requant(bits) -> str:

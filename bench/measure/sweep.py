@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import os
 import sys
+import tempfile
 from dataclasses import dataclass, field
 
 from bench.boards.probe import Reached, reach
@@ -23,7 +25,7 @@ from bench.measure.deploy import StreamOptions, jobs_of
 from bench.measure.farm import run_targets
 from bench.measure.health import run_warnings
 from bench.measure.protocol import MAX_RUNNER_CPUS, CaseRecord, InfoRecord, PeakRecord, Repetition
-from bench.measure.results import ResultsDir, case_key, row_from_case
+from bench.measure.results import ResultsDir, capped_samples, case_key, row_from_case
 from bench.measure.targets import Target
 from bench.operators import precision_name, scheme_suffix
 
@@ -131,7 +133,7 @@ def run(plan: Plan, settings: Settings, results: ResultsDir, metadata: dict, pro
     run_meta = {**metadata, "date": _now(), "settings": settings.to_json(), "runners": [], "harness": place.to_json()}
     recorder = _Recorder(results, results.start_run(run_meta), settings.errors, counts, progress)
     opts = StreamOptions(threads=settings.threads, reps=settings.reps, case_timeout=settings.case_timeout, peak=True)
-    deferred, finished = [], False
+    deferred, finished = _Deferred(), False
     try:
         jobs = jobs_of([case.spec(i) for i, case in enumerate(plan.cases)])
         for rec in run_targets(plan.reached, plan.targets, jobs, opts):
@@ -143,17 +145,39 @@ def run(plan: Plan, settings: Settings, results: ResultsDir, metadata: dict, pro
             elif isinstance(rec, CaseRecord):
                 case = plan.cases[rec.line - 1]
                 if place.defer_errors and rec.ok:
-                    deferred.append((case, rec))
+                    deferred.add(rec)
                 else:
                     recorder.record(case, rec, with_errors=True)
         finished = True
     finally:
         if place.restore:
             os.sched_setaffinity(0, place.restore)
-        for case, rec in deferred:  # interrupted: keep the timings, skip the error figures
-            recorder.record(case, rec, with_errors=finished)
+        for rec in deferred.records():  # interrupted: keep the timings, skip the error figures
+            recorder.record(plan.cases[rec.line - 1], rec, with_errors=finished)
         _end_run(plan, results, recorder.run_id, run_meta, counts)
     return counts
+
+
+class _Deferred:
+    """Case records whose error figures wait until timing is over, spooled to an unnamed temporary
+    file (gone with the process, whatever kills it), so their samples never pile up in memory."""
+
+    def __init__(self):
+        self._file = None
+
+    def add(self, rec: CaseRecord) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self._file.write(json.dumps(capped_samples(rec.to_json()), separators=(",", ":")) + "\n")
+
+    def records(self):
+        if self._file is None:
+            return
+        self._file.seek(0)
+        with self._file:
+            for line in self._file:
+                yield CaseRecord.from_saved(json.loads(line))
+        self._file = None
 
 
 @dataclass
@@ -187,41 +211,67 @@ def _end_run(plan: Plan, results: ResultsDir, run_id: int, run_meta: dict, count
 
 
 def summary(df) -> str:
-    """Fastest operator per layer and its speedup over im2row fp32, per (board, core)."""
+    """Per (board, core), layer and bit width: the fastest operator, its speedup over im2row at the
+    same bit width and over im2row fp32 ("-" where that baseline was not measured)."""
     ok = df[df["status"] == "ok"]
     if ok.empty:
         return "no successful measurements"
     lines = []
     for (board, core), group in ok.groupby(["board", "core"]):
         lines.append(f"{board} / {core}:")
-        lines.append(f"  {'layer':<18} {'fastest':<20} {'ms':>9} {'im2row fp32 ms':>15} {'speedup':>8}")
+        lines.append(f"  {'layer':<18} {'bits':<5} {'fastest':<18} {'ms':>9} {'im2row ms':>10} {'speedup':>8} "
+                     f"{'vs im2row fp32':>15}")
         for (h, w, cin, cout), layer in group.groupby(["h", "w", "cin", "cout"], sort=True):
-            best = layer.loc[layer["total_ms"].idxmin()]
-            base = layer[(layer["algo"] == "im2row") & (layer["bits"] == 32)]["total_ms"]
-            suffix = scheme_suffix(best.get("scheme"))
-            name = f"{best['algo']} {'' if best['algo'] == 'im2row' else best['transform'] + ' '}" \
-                   f"{precision_name(best['bits'])}{' ' + suffix if suffix else ''}"
-            base_ms = f"{base.iloc[0]:.3f}" if len(base) else "-"
-            speed = f"{base.iloc[0] / best['total_ms']:.2f}x" if len(base) else "-"
-            lines.append(f"  {f'{h}x{w} {cin}->{cout}':<18} {name:<20} {best['total_ms']:>9.3f} {base_ms:>15} {speed:>8}")
-    emulated = ok["emulated"].astype(bool).any()
-    if emulated:
+            fp32 = _im2row_ms(layer, 32)
+            for bits, same_bits in layer.groupby("bits", sort=True):
+                best = same_bits.loc[same_bits["total_ms"].idxmin()]
+                base = _im2row_ms(layer, bits)
+                lines.append(f"  {f'{h}x{w} {cin}->{cout}':<18} {precision_name(bits):<5} {_op_name(best):<18} "
+                             f"{best['total_ms']:>9.3f} {_ms(base):>10} {_ratio(base, best['total_ms']):>8} "
+                             f"{_ratio(fp32, best['total_ms']):>15}")
+    if ok["emulated"].astype(bool).any():
         lines.append("note: emulated (qemu) timings say nothing about real cores; they are kept out of LUTs")
     return "\n".join(lines)
 
 
-def progress_bar(total_work: float):
-    """A tqdm bar over the cases' relative work (MACs), so the time estimate weighs big layers right."""
+def _im2row_ms(layer, bits: int) -> float | None:
+    base = layer[(layer["algo"] == "im2row") & (layer["bits"] == bits)]["total_ms"]
+    return float(base.iloc[0]) if len(base) else None
+
+
+def _op_name(row) -> str:
+    suffix = scheme_suffix(row.get("scheme"))
+    name = row["algo"] if row["algo"] == "im2row" else f"{row['algo']} {row['transform']}"
+    return name + (f" {suffix}" if suffix else "")
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _ratio(base: float | None, ms: float) -> str:
+    return "-" if base is None or not ms else f"{base / ms:.2f}x"
+
+
+def progress_bar(total_work: float, n_cases: int, quiet: bool = False, verbose: bool = False):
+    """One tqdm bar over the cases' relative work (MACs, so the estimate weighs big layers right):
+    percentage, bar, elapsed<remaining, cases done and the case just finished. No bar with `quiet`,
+    nor without a terminal (logs, CI); `verbose` adds a line per finished case above the bar."""
     from tqdm import tqdm
 
-    bar = tqdm(total=total_work, unit="work", file=sys.stderr, dynamic_ncols=True,
-               disable=None,  # None: no bar without a TTY (logs, CI)
-               bar_format="{l_bar}{bar}| {percentage:3.0f}% [{elapsed}<{remaining}] {postfix}")
+    bar = tqdm(total=total_work, file=sys.stderr, dynamic_ncols=True, disable=True if quiet else None,
+               bar_format="{percentage:3.0f}% |{bar}| {elapsed}<{remaining}  {desc}")
+    done = [0]
 
     def update(case, row):
         l = case.layer
-        bar.set_postfix_str(f"{row['board']}/{row['core']} {case.algo} {case.transform} "
-                            f"{precision_name(case.bits)} {l.h}x{l.w}x{l.cin}->{l.cout} {row['status']}")
+        done[0] += 1
+        text = (f"{row['board']}/{row['core']} {case.algo} {case.transform} {precision_name(case.bits)} "
+                f"{l.h}x{l.w}x{l.cin}->{l.cout}")
+        if verbose:
+            result = f"{row['total_ms']:.3f} ms" if row["status"] == "ok" else f"{row['error_kind']}: {row['message']}"
+            tqdm.write(f"bench run: {text}: {result}", file=sys.stderr)
+        bar.set_description_str(f"{done[0]}/{n_cases} {text}", refresh=False)
         bar.update(case.work)
 
     return bar, update

@@ -9,13 +9,14 @@ A `Target` is one cluster of one reached board: where a runner runs and what its
 from __future__ import annotations
 
 import dataclasses
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Sequence
 
+from bench.boards import places
 from bench.boards.cpus import format_cpulist
 from bench.boards.probe import Reached, reach
-from bench.boards.profiles import Board, resolve_core
+from bench.boards.profiles import Board, board_hint, resolve_core
 from bench.boards.topology import Cluster, label
 from bench.errors import UsageError
 from bench.measure.protocol import Where
@@ -65,7 +66,8 @@ def resolve_target(r: Reached, requested: Cluster, threads: int) -> Target:
     found = [c for c in r.board.clusters if c.core == requested.core]
     if not found:
         has = ", ".join(f"{c.core} (cpus {format_cpulist(c.cpus)})" for c in r.topology.clusters)
-        raise UsageError(f"board {r.board.name!r} has no core {requested.core!r} (read from the board: {has})")
+        raise UsageError(f"board {r.board.name!r} has no core {requested.core!r} (read from the board: {has})"
+                         f"{board_hint(r.board)}")
     probed = next((c for c in found if set(requested.cpus) & set(c.cpus)), found[-1])
     cpus = pick_cpus(r.board.name, requested, probed, threads)
     cluster = dataclasses.replace(probed, mcpu=requested.mcpu or probed.mcpu, dotprod=requested.dotprod or probed.dotprod)
@@ -73,16 +75,30 @@ def resolve_target(r: Reached, requested: Cluster, threads: int) -> Target:
 
 
 def connect_all(boards: Sequence[Board]) -> dict[str, Reached]:
-    """Every board reached and probed once, in parallel. Host-key and configuration problems
-    (UsageError) are raised once all attempts are over, after closing what was opened."""
+    """Every board reached and probed once, in parallel; a labgrid tag match is every place with
+    those tags (bench.boards.places.expand). Host-key and configuration problems (UsageError) are
+    raised once all attempts are over, after closing what was opened; so is an interrupt, which
+    first ends the waits for busy places."""
     names = [b.name for b in boards]
     if not boards:
         raise UsageError("no boards given")
     if len(set(names)) != len(names):
         raise UsageError(f"a board is listed twice: {', '.join(names)}")
-    with ThreadPoolExecutor(max_workers=len(boards)) as ex:
-        futures = [ex.submit(reach, b) for b in boards]
-    reached, usage = {}, None
+    boards, unmatched = places.expand(list(boards))
+    boards = list({b.name: b for b in boards}.values())   # a place two tag matches share is reached once
+    ex = ThreadPoolExecutor(max_workers=max(1, len(boards)))
+    futures = [ex.submit(reach, b) for b in boards]
+    try:
+        wait(futures)
+    except BaseException:
+        places.stop_waiting()
+        ex.shutdown(wait=True)
+        places.resume_waiting()
+        close_all({b.name: f.result() for b, f in zip(boards, futures) if f.exception() is None})
+        raise
+    ex.shutdown()
+    reached = {b.name: Reached(b, failure=why) for b, why in unmatched}
+    usage = None
     for b, f in zip(boards, futures):
         try:
             reached[b.name] = f.result()
@@ -111,13 +127,14 @@ def plan_targets(reached: dict[str, Reached], core_arg: str | None, threads: int
 
 def split(reached: dict[str, Reached], items: list) -> dict[str, list]:
     """Items (cases) per board name: boards of one kind (`Board.farm_kind()`, as probed) split them
-    round-robin among the reachable ones; boards of different kinds each get every item."""
+    round-robin among the reachable ones; boards of different kinds each get every item. A place
+    found by a tag match that could not be had gets none (it is not part of the farm)."""
     kinds: dict[str, list[Reached]] = {}
     for r in reached.values():
         kinds.setdefault(r.board.farm_kind(), []).append(r)
     out: dict[str, list] = {}
     for members in kinds.values():
-        up = [r for r in members if r.up] or members
+        up = [r for r in members if r.up] or [r for r in members if not r.board.matched]
         for i, r in enumerate(up):
             out[r.board.name] = items[i::len(up)]
     return out

@@ -2,7 +2,9 @@
 the host shared library behind `bench.native.kernels`. There is one source list and one flag list for
 every build (kernels_c/Makefile calls this module too); each build is cached under
 kernels_c/build/ by a hash of the sources, the flags and the compiler, so a second call with the
-same inputs does not recompile.
+same inputs does not recompile. The sha256 of each built file is recorded beside it
+(`wb-runner.sha256`) and checked before a cached file is used, run or pushed (`verified_digest`); a
+build directory that is a symlink or writable by others is refused.
 
     python -m bench.native.build host                      # prints the path of the host wb-runner
     python -m bench.native.build aarch64 --mcpu cortex-a73
@@ -21,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 
-from bench.files import build_dir, kernels_dir
+from bench.files import build_dir, check_private_dir, kernels_dir, read_bytes, replacing
 
 KERNELS = kernels_dir()
 BUILD_DIR = build_dir()
@@ -137,8 +139,7 @@ def _compile(cc, cmd_flags, sources, out: pathlib.Path, library: bool, info: str
     """Compiles sources to objects in parallel, then links out (a shared library, position-independent,
     or a static executable); output appears atomically."""
     extra_link, pic = (["-shared"], True) if library else (["-static"], False)
-    BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=BUILD_DIR, prefix="tmp-") as tmp:
+    with tempfile.TemporaryDirectory(dir=_private(BUILD_DIR), prefix="tmp-") as tmp:
         tmp = pathlib.Path(tmp)
         info_c = tmp / "wb_build_info.c"
         info_c.write_text(info)
@@ -160,9 +161,53 @@ def _compile(cc, cmd_flags, sources, out: pathlib.Path, library: bool, info: str
                             *extra_link, "-lm"], capture_output=True, text=True)
         if r.returncode != 0:
             raise BuildError(f"linking {out.name} failed:\n{r.stderr.strip()}")
-        out.parent.mkdir(parents=True, exist_ok=True)
+        _private(out.parent)
         os.replace(linked, out)
+        record_digest(out)
     return out
+
+
+def _private(directory: pathlib.Path) -> pathlib.Path:
+    """A build directory, created if missing (not writable by others), refused when it is a symlink
+    or others can write to it: what is found there is executed and pushed to boards."""
+    directory.mkdir(mode=0o755, parents=True, exist_ok=True)
+    return check_private_dir(directory, "build directory")
+
+
+def _digest_file(path: pathlib.Path) -> pathlib.Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _sha256(path: pathlib.Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def record_digest(path: pathlib.Path) -> str:
+    """Record the sha256 of a file just built beside it (`NAME.sha256`)."""
+    digest = _sha256(path)
+    with replacing(_digest_file(path)) as tmp:
+        tmp.write_text(digest + "\n")
+    return digest
+
+
+def verified_digest(path: pathlib.Path) -> str:
+    """The sha256 of a built file after checking it against the one recorded when it was built;
+    BuildError naming the file when there is no record or it does not match."""
+    path = pathlib.Path(path)
+    try:
+        recorded = read_bytes(_digest_file(path), "build digest", limit=256).decode("ascii", "replace").strip()
+    except FileNotFoundError:
+        raise BuildError(f"{path} has no recorded digest ({_digest_file(path).name}): not built by "
+                         f"bench.native.build; refusing to run or push it") from None
+    actual = _sha256(path)
+    if actual != recorded:
+        raise BuildError(f"{path} does not match the sha256 recorded when it was built (changed since); "
+                         f"refusing to run or push it; remove {path.parent} to rebuild")
+    return actual
 
 
 def _build(target, mcpu, dotprod, *, library: bool, defines: tuple[str, ...] = ()) -> pathlib.Path:
@@ -171,8 +216,11 @@ def _build(target, mcpu, dotprod, *, library: bool, defines: tuple[str, ...] = (
     digest = build_hash(target, mcpu, dotprod=dotprod, defines=defines)
     name = "libwb.so" if library else "wb-runner"
     tag = f"{target}-{mcpu or DEFAULT_MCPU[target]}{'-dotprod' if dotprod else ''}-{digest}"
-    out = BUILD_DIR / tag / name
-    if out.exists():
+    out = _private(BUILD_DIR) / tag / name
+    if os.path.lexists(out.parent):
+        check_private_dir(out.parent, "build directory")
+    if out.exists() and _digest_file(out).exists():
+        verified_digest(out)
         return out
     if target == "host":
         check_simde(cc)

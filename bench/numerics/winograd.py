@@ -16,6 +16,7 @@ which is what the int8 pipeline (bench.numerics.reference) wants: G is applied o
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
@@ -25,6 +26,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from bench.files import read_bytes
 from bench.numerics.matrix_quant import BT_AT_LIMIT, G_LIMIT, quantize_matrix
 from bench.operators import NAMED_TRANSFORMS
 
@@ -258,9 +260,9 @@ def _check_int8_matrices(mats: dict, source: str) -> None:
                              f"survive a common power-of-two scale")
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path, data: bytes) -> dict:
     try:
-        fields = json.loads(path.read_bytes().decode("utf-8"))
+        fields = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise ValueError(f"{path}: not valid JSON (not UTF-8 text)") from None
     except RecursionError:
@@ -272,12 +274,12 @@ def _read_json(path: Path) -> dict:
     return fields
 
 
-def _read_npz(path: Path) -> dict:
+def _read_npz(path: Path, data: bytes) -> dict:
     """Arrays of an .npz, each checked from its .npy header (shape, dtype) before it is loaded."""
     limit = (MAX_M + MAX_R) ** 2
     fields = {}
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
             members = [n for n in z.namelist() if n.endswith(".npy")]
             if len(members) > 16:
                 raise ValueError(f"{path}: {len(members)} arrays; a transform has AT, G, BT, m, r")
@@ -307,21 +309,17 @@ def load_transform(path) -> Transform:
     readers = {".json": _read_json, ".npz": _read_npz, ".txt": _parse_txt}
     if suffix not in readers:
         raise ValueError(f"{path}: unknown transform file type {suffix!r}; accepted: .json, .npz, .txt")
-    try:
-        if path.exists() and not path.is_file():  # a FIFO or a device would block or never end
-            raise ValueError(f"{path}: not a regular file")
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ValueError(f"{path}: {path.stat().st_size} bytes; a transform file is at most {MAX_FILE_BYTES}")
-        fields = readers[suffix](path)
+    try:   # a regular file of bounded size only: a FIFO or a device would block or never end
+        data = read_bytes(path, "transform file", MAX_FILE_BYTES)
     except OSError as e:
         raise ValueError(f"{path}: cannot read ({e.strerror or e})") from None
-    return _validate(fields, str(path))
+    return _validate(readers[suffix](path, data), str(path))
 
 
-def _parse_txt(path: Path) -> dict:
+def _parse_txt(path: Path, data: bytes) -> dict:
     expected = f"{path}: expected 'm r' then the rows of AT, G and BT as numbers"
     try:
-        numbers = path.read_bytes().decode("ascii").split()
+        numbers = data.decode("ascii").split()
         m, r = int(numbers[0]), int(numbers[1])
         values = [float(v) for v in numbers[2:]]
     except (IndexError, ValueError):  # UnicodeDecodeError is a ValueError

@@ -62,8 +62,7 @@ def test_per_layer_assignment_with_default_and_probabilities():
         lut.network_latency(layers, "f6-static-int8")
 
 
-def test_wiNAS_expected_network_latency_is_differentiable():
-    torch = pytest.importorskip("torch")
+def test_wiNAS_expected_network_latency_is_differentiable(torch):
     layers = resnet18_cifar(0.5)
     lut = fake_lut(layers)
     logits = torch.zeros(len(layers), len(OPS), requires_grad=True)

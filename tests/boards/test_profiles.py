@@ -208,3 +208,31 @@ def test_profile_cpus_must_be_the_boards(boards_file):
                                                              {"core": "a73", "cpus": "4-7"}])
     with pytest.raises(UsageError, match=r"puts a53 on CPU\(s\) 99, but the board's a53 CPUs are 0-3"):
         load_board("wrong").check_cpus(topo)
+
+
+@pytest.mark.parametrize("spec, parsed", [
+    ("root@192.168.1.20:22", ("root", "192.168.1.20", 22)), ("hikey-b", (None, "hikey-b", None)),
+    ("linaro@h.example.org", ("linaro", "h.example.org", None)), ("[::1]:2222", (None, "::1", 2222)),
+    ("fe80::1", (None, "fe80::1", None)), ("root@[::1]", ("root", "::1", None)),
+])
+def test_addresses_that_are_addresses(spec, parsed):
+    from bench.boards.schema import parse_address
+    assert parse_address(spec) == parsed
+
+
+@pytest.mark.parametrize("spec", ["x;id", "x$(id)", "x`id`", "-oProxyCommand=id", "x y", "x|y", "x&y", "x\ny", "h:22:x",
+                                  "r;oot@h", "-l@h", "@h", "h:", "h:99999", "[::1", "user@", "", "a@b@h", "x'y", 'x"y'])
+def test_anything_else_is_refused_in_one_line(spec):
+    from bench.boards.schema import parse_address
+    with pytest.raises(UsageError, match="bad --host") as e:
+        parse_address(spec)
+    assert "\n" not in str(e.value).replace(repr(spec)[1:-1], "")
+
+
+def test_a_profile_host_may_carry_user_and_port_once(boards_file):
+    boards_file.add("both", host="linaro@10.0.0.5:2222")
+    b = load_board("both")
+    assert (b.host, b.user, b.port) == ("10.0.0.5", "linaro", 2222)
+    boards_file.add("twice", host="h:22", port=23)
+    with pytest.raises(UsageError, match=r"gives the port and `port` gives it again"):
+        load_board("twice")

@@ -1,10 +1,11 @@
 """The bad-input table: inputs a careless or hostile user gives `bench`, each with the exit
 code it must get (2 bad input, 1 an environment error) and a word its one-line message must hold.
 
-Shared by tests/test_bad_inputs.py and scripts/bad_inputs.py. Each case runs `bench.cli.main.main`
-in-process in a fresh directory D (`{d}` in argv, env and file names) holding the case's files, with
-$BENCH_BOARDS_FILE at D/boards.toml. `check` lists what is wrong with an answer: not one line, a
-traceback or internal error, the wrong exit code, the word missing, or any file under D changed.
+Shared by tests/cli/test_bad_inputs.py and scripts/bad_inputs.py. Each case runs
+`bench.cli.main.main` in-process in a fresh directory D (`{d}` in argv, env and file names) holding
+the case's files (and symlinks and FIFOs), with $BENCH_BOARDS_FILE at D/boards.toml and
+$XDG_CACHE_HOME at D/cache. `problems` lists what is wrong with an answer: not one line, a traceback
+or internal error, the wrong exit code, the word missing, or any file under D changed.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class BadInput:
     files: dict = field(default_factory=dict)   # name under D -> str or bytes
     mount: str = ""                # "ro" or "full": a tmpfs at D/mnt, read-only or with no space left
     boards_file: str = "{d}/boards.toml"   # $BENCH_BOARDS_FILE
+    links: dict = field(default_factory=dict)   # name under D -> symlink target ({d} allowed)
+    fifos: tuple = ()              # names under D made FIFOs (nothing ever writes to them)
 
     @property
     def command(self) -> str:
@@ -49,6 +52,10 @@ BOARD_KEYS_BAD = {
     "exec_prefix": ["5", '["qemu-aarch64-static"]'],
     "transport": ['"telnet"', "5", '"SSH"'], "arch": ['"arm64"', "64"],
     "base": ["5", '["hikey960"]', '"nothere"', '"broken"'],
+    "place": ["5", '""', '"a b"', '["p"]'],
+    "tags": ['"soc=x"', "{}", '{ Soc = "x" }', '{ soc = 5 }', '{ soc = "a,b" }', '{ s = "x" }', "[1]"],
+    "coordinator": ['"a b"', "5", '"h:0"', '"h:99999"', '"h:p"', '"http://h"'],
+    "acquire_timeout": ['"60"', "0", "-1", "nan", "inf", "true", "1e9"],
 }
 CLUSTER_KEYS_BAD = {
     "max_khz": ['"1800000"', "0", "-5", "1.5e6", "true", "20000000"],
@@ -101,6 +108,11 @@ def board_cases() -> list[BadInput]:
         ("ssh without host", '[boards.b]\ntransport = "ssh"\n', "host"),
         ("emulated without exec_prefix", '[boards.b]\ntransport = "emulated"\n', "exec_prefix"),
         ("base cycle", '[boards.a]\nbase = "b"\n[boards.b]\nbase = "a"\n', "base"),
+        ("labgrid without place or tags", '[boards.b]\ntransport = "labgrid"\n', "place"),
+        ("labgrid with place and tags", '[boards.b]\nplace = "p"\ntags = { soc = "x" }\n', "both"),
+        ("labgrid with a host", '[boards.b]\ntransport = "labgrid"\nplace = "p"\nhost = "h"\n', "host"),
+        ("a place on an ssh board", '[boards.b]\nhost = "h"\nplace = "p"\n', "place"),
+        ("labgrid with a port", '[boards.b]\nplace = "p"\nport = 22\n', "port"),
     ]
     cases += [_board_case("traceback", n, body, w) for n, body, w in structure]
     encodings = [
@@ -236,6 +248,7 @@ def table_cases(results: dict[str, str]) -> list[BadInput]:
     resume = ["run", "--res", "4", "--channels", "4", "--algo", "im2row", "--bits", "32", "--resume", "--out", "{d}/r"]
     for kind, name, files, word in variants:
         if name not in ("only failed rows", "not a results directory"):  # those are resumed or started
+            word = "holds no results" if name == "empty latency.csv" else word   # a 0-byte table is no table
             cases.append(BadInput(kind, f"run --resume: {name}", resume, 2, word, files))
     return cases
 
@@ -278,6 +291,16 @@ def cli_cases() -> list[BadInput]:
         ("leniency", run + ["--resume", "--out", "{d}/nothere"], 2, "nothere"),
         ("limits", run + ["--scheme", "x"], 2, "x"), ("limits", run + ["--case-timeout", "-1"], 2, "-1"),
         ("limits", run + ["--case-timeout", "nan"], 2, "nan"), ("limits", run + ["--case-timeout", "inf"], 2, "inf"),
+        ("limits", run + ["--board", "labgrid:"], 2, "labgrid:"), ("limits", run + ["--board", "labgrid:soc"], 2, "labgrid:soc"),
+        ("limits", run + ["--board", "labgrid:Soc=x"], 2, "Soc"), ("limits", run + ["--board", "labgrid:soc=x,soc=y"], 2, "soc=y"),
+        ("limits", run + ["--board", "labgrid:soc=x", "--coordinator", "a b"], 2, "a b"),
+        ("limits", run + ["--board", "labgrid:soc=x", "--coordinator", "h:99999"], 2, "99999"),
+        ("limits", run + ["--board", "labgrid:soc=x", "--acquire-timeout", "0"], 2, "--acquire-timeout"),
+        ("limits", run + ["--board", "labgrid:soc=x", "--acquire-timeout", "nan"], 2, "nan"),
+        ("leniency", run + ["--coordinator", "h"], 2, "--coordinator"),
+        ("leniency", run + ["--board", "labgrid:soc=x", "--host", "root@h"], 2, "--host"),
+        ("leniency", ["boards", "--coordinator", "h"], 2, "--labgrid"),
+        ("limits", ["boards", "--labgrid", "--coordinator", "a b"], 2, "a b"),
     ]
     cases = [BadInput(kind, " ".join(argv) or "(no arguments)", argv, code, word) for kind, argv, code, word in rows]
     export = ["transforms", "export", "--m", "4", "--out"]
@@ -293,8 +316,195 @@ def cli_cases() -> list[BadInput]:
     return cases
 
 
+# ---------------------------------------------------------------------------------------------
+# Names that become paths, hosts that could reach a shell, files that are not regular files,
+# numbers that are not whole, and the rest of the second hostile review
+
+HOSTILE_HOSTS = ["root@x;touch${IFS}{d}/pwned;true", "x$(touch {d}/pwned)", "x`touch {d}/pwned`", "-oProxyCommand=x",
+                 "x|y", "x&y", "x y", "x\ny", "h:22:33:x", "r;oot@h", "-l@h", "[::1", "user@", "h:0"]
+VM_NAMES = ["..", "../../../victim", ".", "", "a/b", ".hidden", "-x", "x" * 200, "a\nb", "~"]
+
+
+def name_cases() -> list[BadInput]:
+    cases = []
+    for verb in ("down", "up", "prepare", "restore", "clean"):
+        for name in VM_NAMES:
+            cases.append(BadInput("security", f"board {verb} {name[:20]!r}", ["board", verb, name], 2,
+                                  "board" if verb in ("prepare", "restore", "clean") else "name",
+                                  {"victim/precious": "x", "cache/winobench/images/i/x": "image"}))
+    mine = {"cache/winobench/vms/mine/precious": "x"}
+    cases += [
+        BadInput("security", "board down of a directory winobench did not make", ["board", "down", "mine"], 2,
+                 "refusing", mine),
+        BadInput("security", "board down of a symlinked VM directory", ["board", "down", "mine"], 2, "refusing",
+                 {"victim/precious": "x"}, links={"cache/winobench/vms/mine": "{d}/victim"}),
+        BadInput("security", "board up over a directory winobench did not make", ["board", "up", "mine"], 2,
+                 "refusing", mine),
+    ]
+    for name in ("", "local", "hikey960", "../x", ".x", "a b", "a/b"):
+        cases.append(BadInput("security", f"probe --save {name!r}", ["probe", "--save", name], 2,
+                              "shipped" if name in ("local", "hikey960") else "name"))
+    return cases
+
+
+def host_cases() -> list[BadInput]:
+    cases = []
+    for host in HOSTILE_HOSTS:
+        for argv in (["probe", "--host", host], ["run", "--host", host, "--res", "4", "--channels", "4"],
+                     ["probe", "--board", "hikey960", "--host", host]):
+            cases.append(BadInput("security", f"{argv[0]} --host {host[:30]!r}{' on a profile' if '--board' in argv else ''}",
+                                  argv, 2, "--host"))
+    profile_hosts = ["x;touch /tmp/p", "$(id)", "`id`", "-oProxyCommand=x", "a b", "h:22:x", "x|y", "[::1"]
+    for host in profile_hosts:
+        body = f'[boards.hostile]\nhost = {tomlstr(host)}\n'
+        cases.append(_board_case("security", f"profile host = {host!r}", body, "host", ["probe", "--board", "hostile"]))
+        cases.append(_board_case("security", f"profile host = {host!r} (bench boards)", body, "host"))
+    for user in ("r;oot", "$(id)", "-oProxy", "ro ot", ".hidden", "a@b"):
+        body = f'[boards.hostile]\nhost = "h"\nuser = {tomlstr(user)}\n'
+        cases.append(_board_case("security", f"profile user = {user!r}", body, "user", ["probe", "--board", "hostile"]))
+    cases += [
+        _board_case("traceback", "host = \"h:22\" plus port", '[boards.b]\nhost = "h:22"\nport = 23\n', "port"),
+        _board_case("traceback", "host = \"r@h\" plus user", '[boards.b]\nhost = "r@h"\nuser = "s"\n', "user"),
+        _board_case("resources", "a 1500-deep base chain",
+                    "".join(f'[boards.b{i}]\nbase = "b{i + 1}"\n' for i in range(1500)) + '[boards.b1500]\nhost = "h"\n',
+                    "base"),
+        _board_case("leniency", 'cpus = ""', '[boards.b]\nhost = "h"\n[[boards.b.clusters]]\ncore = "a53"\ncpus = ""\n',
+                    "cpus"),
+    ]
+    return cases
+
+
+def tomlstr(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def planted_restore_cases() -> list[BadInput]:
+    copy = "cache/winobench/prepared/local.state"
+    lines = ["/etc/passwd\tpwned", "/sys/devices/system/cpu/cpu0/cpufreq/../../../../../etc/x\t1",
+             "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor\tperformance;id",
+             "/sys/devices/system/cpu/cpu0/cpufreq/scaling_setspeed\t1"]
+    return [BadInput("security", f"board restore with a planted record line {i}", ["board", "restore", "local"], 2,
+                     "local.state", {copy: line + "\n"}) for i, line in enumerate(lines)]
+
+
+def special_file_cases(results: dict[str, str]) -> list[BadInput]:
+    """FIFOs, devices and /dev/zero where a regular file is read: refused at once, never read."""
+    table = {"r/raw.jsonl": results["raw.jsonl"]}
+    layers = {"r/latency.csv": results["latency.csv"], "r/raw.jsonl": results["raw.jsonl"]}
+    cases = []
+    for kind, fifo, link in (("FIFO", True, None), ("/dev/zero", False, "/dev/zero"), ("/dev/null", False, "/dev/null")):
+        word = "FIFO" if fifo else "device"
+        special = lambda name: ({"fifos": (name,)} if fifo else {"links": {name: link}})  # noqa: E731
+        cases += [
+            BadInput("resources", f"lut: latency.csv is {kind}", ["lut", "{d}/r"], 2, word, table, **special("r/latency.csv")),
+            BadInput("resources", f"plot: raw.jsonl is {kind}", ["plot", "{d}/r"], 2, word,
+                     {"r/latency.csv": results["latency.csv"]}, **special("r/raw.jsonl")),
+            BadInput("resources", f"compare: raw.jsonl is {kind}", ["compare", "{d}/r", "{d}/r"], 2, word,
+                     {"r/latency.csv": results["latency.csv"]}, **special("r/raw.jsonl")),
+            BadInput("resources", f"network --layers is {kind}", ["network", "{d}/r", "--layers", "{d}/l.json"], 2,
+                     word, layers, **special("l.json")),
+            BadInput("resources", f"network --assign is {kind}", ["network", "{d}/r", "--assign", "{d}/a.json"], 2,
+                     word, layers, **special("a.json")),
+            BadInput("resources", f"run --transform is {kind}", ["run", "--res", "4", "--channels", "4", "--algo", "f4",
+                                                                 "--transform", "{d}/t.json"], 2, "t.json", **special("t.json")),
+            BadInput("resources", f"transforms show --file is {kind}", ["transforms", "show", "--file", "{d}/t.json"], 2,
+                     "t.json", **special("t.json")),
+            BadInput("resources", f"boards file is {kind}", ["boards"], 2, "not a file", **special("boards.toml")),
+        ]
+    return cases
+
+
+def numbers_cases(results: dict[str, str]) -> list[BadInput]:
+    """Values that are not what they must be (not whole, not numbers, too big, too deep) in network
+    files, assignments and the raw records compare reads."""
+    ok = {"r/latency.csv": results["latency.csv"], "r/raw.jsonl": results["raw.jsonl"]}
+    net = ["network", "{d}/r", "--layers", "{d}/l.json"]
+    layer = '{{"layers": [{{"name": "a", "h": {h}, "w": 8, "cin": 16, "cout": 16, "count": {count}}}]}}'
+    values = [("h", "1e400", 1), ("h", "8.7", 1), ("h", '"8"', 1), ("h", "true", 1), ("h", "9" * 5000, 1),
+              ("h", "-8", 1), ("h", "null", 1), ("count", "8", "2.5"), ("count", "8", "NaN"), ("count", "8", "Infinity")]
+    cases = []
+    for key, h, count in values:
+        text = layer.format(h=h, count=count)
+        cases.append(BadInput("traceback", f"--layers {key} = {str(count if key == 'count' else h)[:20]}", net, 2,
+                              "l.json", {**ok, "l.json": text}))
+    cases += [
+        BadInput("traceback", "--layers 100k-deep nesting", net, 2, "l.json", {**ok, "l.json": "[" * 100_000}),
+        BadInput("traceback", "--layers TOML h = inf", ["network", "{d}/r", "--layers", "{d}/l.toml"], 2, "h",
+                 {**ok, "l.toml": '[[layers]]\nname = "a"\nh = inf\nw = 8\ncin = 16\ncout = 16\n'}),
+    ]
+    assign = ["network", "{d}/r", "--preset", "quick", "--assign", "{d}/a.json"]
+    for name, value in (("null", "null"), ('"1.0"', '"1.0"'), ("a table", '{"x": 1}'), ("true", "true"),
+                        ("-0.5", "-0.5"), ("NaN", "NaN"), ("a list", "[1]")):
+        cases.append(BadInput("traceback", f"--assign probability {name}", assign, 2, "probabilit",
+                              {**ok, "a.json": '{"default": {"f2-static-fp32": ' + value + "}}"}))
+    cases += [
+        BadInput("traceback", "--assign probabilities summing to 0.5", assign, 2, "sum",
+                 {**ok, "a.json": '{"default": {"f2-static-fp32": 0.5}}'}),
+        BadInput("traceback", "--assign an empty table", assign, 2, "empty", {**ok, "a.json": '{"default": {}}'}),
+        BadInput("traceback", "--assign a number", assign, 2, "default", {**ok, "a.json": '{"default": 5}'}),
+        BadInput("limits", "--assign ''", ["network", "{d}/r", "--assign", ""], 2, "--assign", ok),
+    ]
+    return cases + compare_record_cases(results)
+
+
+def compare_record_cases(results: dict[str, str]) -> list[BadInput]:
+    """compare on raw case records with junk samples, medians or keys: one line naming the file."""
+    import json
+
+    lines = results["raw.jsonl"].splitlines()
+    n = next(i for i, l in enumerate(lines) if '"type":"case"' in l and '"status":"ok"' in l)
+    junk = [("samples", ["x"]), ("samples", None), ("samples", [[1.0]]), ("samples", [-1.0]), ("samples", [float("nan")]),
+            ("samples", "1,2"), ("median", None), ("median", "1.0"), ("median", float("inf"))]
+    cases = []
+    for field_, value in junk:
+        rec = json.loads(lines[n])
+        rec["total_ms"][field_] = value
+        raw = "\n".join(lines[:n] + [json.dumps(rec)] + lines[n + 1:]) + "\n"
+        cases.append(BadInput("traceback", f"compare: total_ms {field_} = {str(value)[:12]}", ["compare", "{d}/r", "{d}/r"],
+                              2, "raw.jsonl", {"r/latency.csv": results["latency.csv"], "r/raw.jsonl": raw}))
+    for key, value in (("h", 8.7), ("h", "8"), ("h", True), ("bits", 16), ("board", 5), ("cin", 0)):
+        rec = json.loads(lines[n])
+        rec[key] = value
+        raw = "\n".join(lines[:n] + [json.dumps(rec)] + lines[n + 1:]) + "\n"
+        cases.append(BadInput("leniency", f"compare: a case record with {key} = {value!r}", ["compare", "{d}/r", "{d}/r"],
+                              2, key, {"r/latency.csv": results["latency.csv"], "r/raw.jsonl": raw}))
+    return cases
+
+
+def output_cases(results: dict[str, str]) -> list[BadInput]:
+    ok = {"r/latency.csv": results["latency.csv"], "r/raw.jsonl": results["raw.jsonl"], "afile": "x"}
+    cases = []
+    for argv in (["lut", "{d}/r"], ["plot", "{d}/r"], ["network", "{d}/r", "--preset", "quick"],
+                 ["compare", "{d}/r", "{d}/r"], ["run", "--res", "4", "--channels", "4"]):
+        cases.append(BadInput("leniency", f"{argv[0]} --out ''", argv + ["--out", ""], 2, "--out", ok))
+        if argv[0] in ("network", "compare"):
+            cases.append(BadInput("traceback", f"{argv[0]}: --out is a file", argv + ["--out", "{d}/afile"], 2, "afile", ok))
+    outside = {**ok, "elsewhere/lut.json": "precious"}
+    cases += [
+        BadInput("security", "lut: lut.json a symlink out of the directory", ["lut", "{d}/r"], 2, "symlink", outside,
+                 links={"r/lut.json": "{d}/elsewhere/lut.json"}),
+        BadInput("security", "plot: a figure a symlink out of the directory", ["plot", "{d}/r"], 2, "symlink", outside,
+                 links={"r/plots/breakdown.png": "{d}/elsewhere/lut.json"}),
+        BadInput("leniency", "run --width with --res", ["run", "--width", "0.5", "--res", "8", "--channels", "4"], 2, "--width"),
+        BadInput("leniency", "network --width with --layers", ["network", "{d}/r", "--width", "0.5", "--layers", "{d}/l.json"],
+                 2, "--width", ok),
+        BadInput("leniency", "run --core ''", ["run", "--res", "4", "--channels", "4", "--core", ""], 2, "--core"),
+        BadInput("leniency", "run --core 'a53,'", ["run", "--res", "4", "--channels", "4", "--core", "host,"], 2, "--core"),
+        BadInput("leniency", "run --res with a non-ASCII digit", ["run", "--res", "\u0663", "--channels", "4"], 2, "resolution"),
+        BadInput("leniency", "run --res 1_0", ["run", "--res", "1_0", "--channels", "4"], 2, "1_0"),
+        BadInput("limits", "run --res a 5000-digit number", ["run", "--res", "9" * 5000, "--channels", "4"], 2, "resolution"),
+    ]
+    return cases
+
+
+def second_review_cases(results: dict[str, str]) -> list[BadInput]:
+    return (name_cases() + host_cases() + planted_restore_cases() + special_file_cases(results)
+            + numbers_cases(results) + output_cases(results))
+
+
 def all_cases() -> list[BadInput]:
-    return board_cases() + table_cases(good_results()) + cli_cases()
+    results = good_results()
+    return board_cases() + table_cases(results) + cli_cases() + second_review_cases(results)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,15 +518,25 @@ class Answer:
     changed: list[str]
 
 
-def _write_files(d: Path, files: dict) -> None:
+def _write_files(d: Path, files: dict, links: dict | None = None, fifos=()) -> None:
     for name, content in files.items():
         path = d / name
         path.parent.mkdir(parents=True, exist_ok=True)
         (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
+    for name, target in (links or {}).items():
+        (d / name).parent.mkdir(parents=True, exist_ok=True)
+        (d / name).symlink_to(target.replace("{d}", str(d)))
+    for name in fifos:
+        (d / name).parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(d / name)
 
 
 def _snapshot(d: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(d)): (p.read_bytes() if p.is_file() else b"<dir>") for p in sorted(d.rglob("*"))}
+    def content(p: Path) -> bytes:
+        if p.is_symlink():
+            return b"<link>" + os.readlink(p).encode()
+        return p.read_bytes() if p.is_file() else b"<dir>" if p.is_dir() else b"<special>"
+    return {str(p.relative_to(d)): content(p) for p in sorted(d.rglob("*"))}
 
 
 @contextlib.contextmanager
@@ -348,7 +568,7 @@ def run_case(case: BadInput, d: Path) -> Answer:
     """Run one case in the empty directory `d` (in-process, in `d`, with its own boards file)."""
     from bench.cli.main import main
 
-    _write_files(d, case.files)
+    _write_files(d, case.files, case.links, case.fifos)
     argv = [a.replace("{d}", str(d)) for a in case.argv]
     with contextlib.ExitStack() as stack:
         if case.mount:
@@ -356,6 +576,7 @@ def run_case(case: BadInput, d: Path) -> Answer:
         before = _snapshot(d)
         saved_env, saved_cwd = dict(os.environ), os.getcwd()
         os.environ["BENCH_BOARDS_FILE"] = case.boards_file.replace("{d}", str(d))
+        os.environ["XDG_CACHE_HOME"] = str(d / "cache")
         os.chdir(d)
         out, err = io.StringIO(), io.StringIO()
         try:

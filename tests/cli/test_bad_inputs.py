@@ -101,3 +101,14 @@ def test_a_reader_that_goes_away_is_not_an_error(tmp_path):
     p.stdout.close()   # before bench has printed anything
     _, err = p.communicate(timeout=60)
     assert (p.returncode, err) == (141, b"")
+
+
+def test_results_without_a_peak_line_plot_without_a_roofline(tmp_path, capsys):
+    """raw.jsonl holding no `peak` record (a run stopped before it): the figures, no roofline."""
+    from bench.cli.main import main
+
+    (tmp_path / "r").mkdir()
+    for name, text in good_results().items():
+        (tmp_path / "r" / name).write_text(text)
+    assert main(["plot", str(tmp_path / "r")]) == 0
+    assert {p.stem for p in (tmp_path / "r" / "plots").iterdir()} == {"breakdown", "speedup", "error"}

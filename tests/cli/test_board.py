@@ -12,6 +12,7 @@ import time
 import pytest
 
 from bench.boards.vm import VmSpec, _cluster_dtb, prune_images, running_pid, vm_dir
+from bench.files import make_owned_dir
 
 
 def bench(*args, timeout=120):
@@ -60,7 +61,9 @@ def test_two_cluster_device_tree_has_per_cluster_capacities(tmp_path):
 
 
 @pytest.mark.slow
-def test_sigterm_during_up_leaves_no_vm(boards_file):
+def test_sigterm_during_up_leaves_no_vm(boards_file, real_image_cache, monkeypatch):
+    for key, value in real_image_cache.items():   # the image the emulated-board tests use
+        monkeypatch.setenv(key, value)
     name = f"pytest-term-{os.getpid()}"
     proc = subprocess.Popen([sys.executable, "-m", "bench", "board", "up", name],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -81,10 +84,14 @@ def test_sigterm_during_up_leaves_no_vm(boards_file):
 def test_a_new_image_prunes_the_old_ones_no_vm_uses(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     images = tmp_path / "winobench" / "images"
-    new, old, marked, booted = (images / f"debian-bookworm-arm64-{k}" for k in ("new", "old", "marked", "booted"))
+    new, old, marked, booted, foreign = (images / f"debian-bookworm-arm64-{k}"
+                                         for k in ("new", "old", "marked", "booted", "foreign"))
+    images.mkdir(parents=True)
     for d in (new, old, marked, booted):
-        d.mkdir(parents=True)
+        make_owned_dir(d)
         (d / "initrd.cpio.zst").write_bytes(b"x")
+    foreign.mkdir()   # not made by winobench: never removed
+    (foreign / "initrd.cpio.zst").write_bytes(b"x")
     (images / "last-build.log").write_text("log")
     vm_dir("up").mkdir(parents=True)
     (vm_dir("up") / "image").write_text(f"{marked}\n")       # brought up with the marker
@@ -102,5 +109,6 @@ def test_a_new_image_prunes_the_old_ones_no_vm_uses(tmp_path, monkeypatch):
     finally:
         proc.kill()
         proc.wait(timeout=10)
-    assert sorted(p.name for p in images.iterdir()) == sorted([new.name, marked.name, booted.name, "last-build.log"])
+    assert sorted(p.name for p in images.iterdir()) == sorted([new.name, marked.name, booted.name, foreign.name,
+                                                               "last-build.log"])
     assert seen == [f"removed 1 older cached image(s): {old.name}"]

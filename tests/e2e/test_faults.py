@@ -3,9 +3,12 @@ fault costs (rows lost, rows duplicated, processes or directories left on the bo
 takes to notice. The board's work directory is a fresh directory per test, so "nothing left" is
 checked on the board's filesystem and in its process table (the board is this machine)."""
 
+import contextlib
 import dataclasses
+import json
 import os
 import signal
+import stat
 import socket
 import subprocess
 import sys
@@ -265,7 +268,7 @@ def test_two_concurrent_resumes_one_is_refused(board, tmp_path):
 
 @pytest.mark.parametrize("kind", ["closed", "tarpit", "auth"])
 def test_a_board_that_cannot_be_reached_is_one_line(boards_file, sshd_server, tmp_path, kind):
-    """Before any case: one line naming the board, the address and the cause (a tarpit: timed out;
+    """Before any case: one line naming the board, the address and the cause (a tarpit: no SSH answer in time;
     failed authentication: the key files tried), exit 1, nothing written."""
     listener, stop = None, threading.Event()
     if kind == "auth":
@@ -292,7 +295,7 @@ def test_a_board_that_cannot_be_reached_is_one_line(boards_file, sshd_server, tm
     assert "down" in lines[0] and "127.0.0.1" in lines[0]
     print(f"\nFAULT board {kind}: one line after {took:.1f} s: {lines[0]}")
     if kind == "tarpit":
-        assert "timed out" in lines[0] and took < 30
+        assert "took the connection but no SSH server answered within" in lines[0] and took < 30
     if kind == "auth":
         assert str(tmp_path / "stranger") in lines[0] and "key files tried" in lines[0]
     assert not (tmp_path / "out").exists()
@@ -309,31 +312,215 @@ def test_a_farm_goes_on_without_an_unreachable_board(ssh_farm, tmp_path):
     assert set(df[df["status"] == "ok"]["board"]) == {ssh_farm.names[0]}
 
 
-def test_a_full_disk_stops_the_sweep_with_one_line_and_whole_files(tmp_path):
-    """Results on a 2 MB filesystem: when a case's raw samples no longer fit, the case is kept
-    without them, the sweep stops with one line (exit 1), both files end in a whole line, and a
-    --resume of the same table, once it has room, measures exactly the rest."""
-    small = tmp_path / "small"
-    small.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(small)],
+@contextlib.contextmanager
+def small_disk(where: Path, leave: int):
+    """A real tmpfs at `where` filled up to `leave` bytes of free space (root only; skip otherwise)."""
+    where.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
                       capture_output=True).returncode != 0:
-        pytest.skip("mounting a 2 MB tmpfs needs root")
+        pytest.skip("mounting a tmpfs needs root")
     try:
-        args = ["run", "--res", "4,6,8", "--channels", "4,8", "--algo", "im2row,f2", "--bits", "32",
-                "--reps", "3", "--min-time-ms", "20", "--no-errors", "--out", small / "r"]
-        done = bench(*args)
+        st = os.statvfs(where)
+        with open(where / "filler", "wb") as f:
+            f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
+
+
+def whole_json_lines(path: Path) -> list[dict]:
+    data = path.read_bytes()
+    assert data.endswith(b"\n"), f"{path} ends in half a line"
+    return [json.loads(line) for line in data.decode().splitlines()]   # every line whole and parseable
+
+
+def test_a_full_disk_stops_the_sweep_with_one_line_and_whole_files(tmp_path):
+    """Results on a nearly full filesystem: when a case's raw samples no longer fit, the case is kept
+    without them, the sweep stops with one line (exit 1) naming the file, both files end in a whole
+    line, and a --resume of the same table, once it has room, measures exactly the rest."""
+    args = ["run", "--res", "4,6,8", "--channels", "4,8", "--algo", "im2row,f2", "--bits", "32",
+            "--reps", "3", "--min-time-ms", "20", "--no-errors", "--out"]
+    with small_disk(tmp_path / "small", leave=48 * 1024) as small:
+        done = bench(*args, small / "r")
         lines = done.stderr.strip().splitlines()
         assert done.returncode == 1 and "No space left on device" in lines[-1], done.stderr
+        assert str(small / "r") in lines[-1]
         for name in ("latency.csv", "raw.jsonl"):
             assert (small / "r" / name).read_bytes().endswith(b"\n")
+        assert not (small / "r" / ".lock").exists()
         kept = pd.read_csv(small / "r" / "latency.csv", dtype=CSV_DTYPES)
         assert len(kept) >= 1 and (kept["status"] == "ok").all()
         roomy = tmp_path / "roomy"
         subprocess.run(["cp", "-a", str(small / "r"), str(roomy)], check=True)
-    finally:
-        subprocess.run(["umount", str(small)], check=True)
-    done = bench(*args[:-1], roomy, "--resume")
+    done = bench(*args, roomy, "--resume")
     assert done.returncode == 0, done.stderr
     df = pd.read_csv(roomy / "latency.csv", dtype=CSV_DTYPES)
     assert len(df) == 3 * 2 * 3 and not df.duplicated(KEY_COLUMNS).any()
     assert df.merge(kept, on=KEY_COLUMNS).shape[0] == len(kept)
+
+
+def test_a_write_cut_by_a_full_disk_leaves_whole_lines(board, tmp_path):
+    """A case record (a thousand samples per stage) meets a full disk part-way: the part written is
+    cut back (os.ftruncate on the raw descriptor), the record goes in without its samples, the sweep
+    stops in one line; every line of both files is whole, so lut, compare and --resume read them."""
+    b, work = board
+    args = ["run", "--board", b.name, "--res", "4", "--channels", "4", "--algo", "im2row", "--bits", "32",
+            "--min-time-ms", "200", "--no-errors", "--out"]   # tiny layer, default time: thousands of reps
+    with small_disk(tmp_path / "small", leave=24 * 1024) as small:
+        done = bench(*args, small / "r")
+        assert done.returncode == 1 and "No space left on device" in done.stderr.strip().splitlines()[-1], done.stderr
+        records = whole_json_lines(small / "r" / "raw.jsonl")
+        cases = [r for r in records if r["type"] == "case"]
+        assert len(cases) == 1 and cases[0]["samples_dropped"] == "disk full"
+        assert (small / "r" / "latency.csv").read_bytes().endswith(b"\n")
+        saved = tmp_path / "saved"
+        subprocess.run(["cp", "-a", str(small / "r"), str(saved)], check=True)
+    print(f"\nFAULT full disk mid-line: {len(records)} whole lines, the case kept without its samples")
+    assert bench("lut", saved, "--out", tmp_path / "lut").returncode == 0
+    same = bench("compare", saved, saved, "--out", tmp_path / "cmp")
+    assert same.returncode == 0 and "nan" not in same.stdout.lower(), same.stdout + same.stderr
+    assert bench(*args, saved, "--resume").returncode == 0
+    assert nothing_left(work)
+
+
+class SlowLink:
+    """A TCP forwarder to the board's sshd that holds every connection until `release()`: a board
+    that is slow to answer, so a run can be caught while it is still connecting."""
+
+    def __init__(self, port: int):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port, self.upstream = self.listener.getsockname()[1], port
+        self.accepted, self.go = threading.Event(), threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted.set()
+            threading.Thread(target=self._forward, args=(conn,), daemon=True).start()
+
+    def _forward(self, conn):
+        self.go.wait()
+        up = socket.create_connection(("127.0.0.1", self.upstream))
+        for a, b in ((conn, up), (up, conn)):
+            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(a, b):
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def release(self):
+        self.go.set()
+
+    def close(self):
+        self.release()
+        self.listener.close()
+
+
+def test_a_resume_started_while_the_first_connects_is_refused(boards_file, sshd_server, tmp_path):
+    """Two `--resume` on one directory, the second started while the first is still connecting to a
+    slow board: the second is refused at once in one line (the lock comes before reading the results
+    and reaching boards), the first measures the missing cases once."""
+    link = SlowLink(sshd_server.port)
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{link.port} {sshd_server.host_pubkey}\n")
+    work = tmp_path / "board-work"
+    work.mkdir()
+    name = boards_file.add("slow", sshd_server, port=link.port, known_hosts=str(known), workdir=str(work))
+    out = tmp_path / "r"
+    try:
+        link.release()
+        first = bench(*_run_args(name, out, "--res", "8", "--channels", "8")[3:])
+        assert first.returncode == 0, first.stderr
+        link.go.clear()
+        link.accepted.clear()
+        resume = _run_args(name, out, "--resume", "--res", "8,12", "--channels", "8")
+        one = subprocess.Popen(resume, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert link.accepted.wait(60), "the first resume never connected"   # held: still connecting
+        t0 = time.monotonic()
+        two = subprocess.run(resume, capture_output=True, text=True, timeout=30)
+        took = time.monotonic() - t0
+        link.release()
+        _, err = one.communicate(timeout=300)
+    finally:
+        link.close()
+    print(f"\nFAULT resume while the first connects: refused after {took:.1f} s")
+    assert one.returncode == 0, err
+    assert two.returncode == 2 and "being written by another bench run" in two.stderr
+    assert len(two.stderr.strip().splitlines()) == 1
+    df = pd.read_csv(out / "latency.csv", dtype=CSV_DTYPES)
+    assert len(df) == 2 and not df.duplicated(KEY_COLUMNS).any()
+    runs = [r["run"] for r in whole_json_lines(out / "raw.jsonl") if r["type"] == "run"]
+    assert runs == [0, 1] and not (out / ".lock").exists()
+
+
+def test_what_a_killed_bench_leaves_is_removed_by_the_next_run(board, tmp_path):
+    """SIGKILL of `bench run` (nothing can be caught): its runner directory stays on the board and
+    its scratch directory in TMPDIR. The next run on that board removes both once the runner has
+    ended, and so does `bench board clean NAME`."""
+    b, work = board
+    local_tmp = tmp_path / "local-tmp"
+    local_tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(local_tmp)}
+    for how in ("next run", "board clean"):
+        proc = subprocess.Popen(_run_args(b.name, tmp_path / f"killed-{how}", "--min-time-ms", "1500"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        wait_for_runner(work, proc)
+        proc.kill()
+        proc.communicate(timeout=60)
+        deadline = time.monotonic() + 120
+        while runners_under(work) and time.monotonic() < deadline:   # it ends at its next write
+            time.sleep(0.2)
+        assert not runners_under(work)
+        left = [n.split(".")[0] for n in os.listdir(work)], [n.rsplit("-", 1)[0] for n in os.listdir(local_tmp)]
+        assert left == (["wb-runner"], ["wb-deploy"]), left
+        t0 = time.monotonic()
+        if how == "next run":
+            argv = _run_args(b.name, tmp_path / "next", "--res", "8", "--channels", "8")[1:]
+        else:
+            argv = ["-m", "bench", "board", "clean", b.name]
+        done = subprocess.run([sys.executable, *argv], capture_output=True, text=True, env=env, timeout=600)
+        assert done.returncode == 0, done.stderr
+        if how == "board clean":
+            assert "1 leftover directory removed" in done.stdout and "1 scratch directory" in done.stdout, done.stdout
+        print(f"\nFAULT SIGKILL of bench: leftovers removed by the {how} ({time.monotonic() - t0:.1f} s)")
+        assert os.listdir(work) == [] and os.listdir(local_tmp) == []
+
+
+def test_restore_never_trusts_a_record_planted_on_the_board(board, tmp_path):
+    """The board's records are not what restore applies: a line planted where the record once lived
+    (/var/tmp, world-writable) or in the board's own record changes nothing; this machine's copy is
+    applied, and this machine has no cpufreq, so nothing is written at all."""
+    b, work = board
+    planted, victim = Path("/var/tmp/winobench-prepare.state"), tmp_path / "victim"
+    if planted.exists():
+        pytest.skip(f"{planted} exists already (not ours to replace)")
+    if Path("/sys/devices/system/cpu/cpu0/cpufreq").exists():
+        pytest.skip("this machine has cpufreq: preparing it for real is not a test's to do")
+    victim.write_text("precious\n")
+    line = f"{victim}\tpwned\n"
+    prepare = subprocess.run([sys.executable, "-m", "bench", "board", "prepare", b.name], capture_output=True, text=True,
+                             timeout=120)
+    assert prepare.returncode == 0, prepare.stderr
+    record = work / "winobench-state" / "prepare.state"
+    assert stat.S_IMODE(record.parent.stat().st_mode) == 0o700 and record.read_text() == ""
+    try:
+        planted.write_text(line)
+        record.write_text(line)
+        done = subprocess.run([sys.executable, "-m", "bench", "board", "restore", b.name], capture_output=True,
+                              text=True, timeout=120)
+    finally:
+        planted.unlink(missing_ok=True)
+    assert done.returncode == 0, done.stderr
+    assert victim.read_text() == "precious\n" and not record.exists() and os.listdir(work) == ["winobench-state"]

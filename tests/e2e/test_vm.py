@@ -2,7 +2,9 @@
 Debian arm64 kernel and userland), driven through the `bench` CLI as a user would.
 
 One VM per session (cortex-a53 x4) and one two-cluster VM (8 CPUs, capacity 462/1024). The image is
-built once into the per-user cache (a few minutes on a fresh machine) and reused afterwards. Every
+built once into the per-user cache (a few minutes on a fresh machine) and reused afterwards: the
+only real user path the suite uses, given explicitly as $BENCH_IMAGE_DIR (tests/conftest.py,
+`real_image_cache`); everything else of the VMs lives under the session's own temporary HOME. Every
 test here is slow; the fixtures bring the VMs down again whatever happens.
 """
 
@@ -14,57 +16,17 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
 from bench.boards.profiles import DEFAULT_ENV, USER_FILE_ENV
 from bench.measure.results import KEY_COLUMNS
+from tests.e2e.conftest import bench, vm_run_dir   # the `vm`, `vm2` fixtures are there too (shared with test_labgrid.py)
 
 pytestmark = pytest.mark.slow
 
 FAST = ["--reps", "2", "--min-time-ms", "1", "--no-errors"]
-NEEDED = ("qemu-system-aarch64", "mmdebstrap", "dtc", "cpio", "zstd")
-
-
-def bench(*args, env, timeout=900):
-    return subprocess.run([sys.executable, "-m", "bench", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
-
-
-def vm_run_dir(name):
-    from bench.boards.vm import vm_dir
-    return vm_dir(name)
-
-
-def _vm(tmp_path_factory, tag, *up_args):
-    import shutil
-    missing = [t for t in NEEDED if shutil.which(t) is None]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} (`make setup` installs them)")
-    name = f"pytest-{tag}-{os.getpid()}"
-    files = tmp_path_factory.mktemp(tag)
-    env = {k: v for k, v in os.environ.items() if k != DEFAULT_ENV}
-    env[USER_FILE_ENV] = str(files / "boards.toml")
-    up = bench("board", "up", name, *up_args, env=env, timeout=1800)
-    try:
-        assert up.returncode == 0, up.stderr
-        yield SimpleNamespace(name=name, env=env, up=up, boards_file=files / "boards.toml", dir=files)
-    finally:
-        down = bench("board", "down", name, env=env, timeout=120)
-        assert down.returncode == 0 or "no emulated board" in down.stderr, down.stderr
-        assert not vm_run_dir(name).exists()
-
-
-@pytest.fixture(scope="session")
-def vm(tmp_path_factory):
-    yield from _vm(tmp_path_factory, "vm", "--cpu", "cortex-a53", "--smp", "4")
-
-
-@pytest.fixture(scope="session")
-def vm2(tmp_path_factory):
-    yield from _vm(tmp_path_factory, "vm2", "--cpu", "cortex-a53", "--smp", "8", "--clusters", "2")
 
 
 def vm_board(vm):
@@ -195,9 +157,12 @@ def test_prepare_on_a_board_without_cpufreq_says_so_and_restores(vm):
     res = bench("board", "prepare", vm.name, env=vm.env, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "cpufreq: none on cpus 0 1 2 3" in res.stdout and "thermal: no thermal zones" in res.stdout
+    state = on_board(vm, "sh", "-c", "stat -c %a ~/.local/state/winobench; ls ~/.local/state/winobench").stdout
+    assert state.split() == ["700", "prepare.state"]   # the board's record, in a private directory
     res = bench("board", "restore", vm.name, env=vm.env, timeout=120)
     assert res.returncode == 0, res.stderr
     assert on_board(vm, "ls", "/var/tmp").stdout.split() == []
+    assert on_board(vm, "ls", "-A", "/root/.local/state/winobench").stdout.split() == []
     no_runner_dirs_left(vm)
 
 
@@ -223,7 +188,7 @@ def test_resume_after_the_board_is_killed_measures_only_the_missing_cases(vm, tm
         if (out / "latency.csv").exists() and len(read_rows(out)) >= 2:
             break
         time.sleep(0.2)
-    os.kill(running_pid(vm_run_dir(vm.name)), signal.SIGKILL)     # the board dies mid-sweep
+    os.kill(running_pid(vm_run_dir(vm)), signal.SIGKILL)     # the board dies mid-sweep
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, err
     before = read_rows(out)

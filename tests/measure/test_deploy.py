@@ -315,6 +315,7 @@ def test_a_transform_path_with_any_characters_never_reaches_the_runner_line(tmp_
     from bench.layers import Layer
     from bench.measure.cases import Case
     from bench.measure.deploy import Deployment
+    from bench.native.build import record_digest
     from bench.numerics.winograd import cook_toom, save_transform
 
     odd = tmp_path / "a b#c h=4096 id=7.json"
@@ -322,6 +323,7 @@ def test_a_transform_path_with_any_characters_never_reaches_the_runner_line(tmp_
     spec = Case(Layer(4, 4, 3, 3), "f4", str(odd), 32).spec(0)
     assert spec.matrices == odd and spec.transform == "learned"
     (tmp_path / "runner").write_bytes(b"not run")
+    record_digest(tmp_path / "runner")
     board = load_board("local")
     with open_transport(board) as t, Deployment(t, board, tmp_path / "runner").open() as dep:
         line = dep.runner_line(spec)

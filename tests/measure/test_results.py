@@ -35,7 +35,7 @@ def test_results_persist_after_every_case_and_resume(tmp_path):
     with pytest.raises(UsageError, match="already holds results; pass --resume"):
         ResultsDir.create(tmp_path / "r", resume=False)
     again = ResultsDir.create(tmp_path / "r", resume=True)
-    key = lambda c: ("b", "a73", 1, c.bits, c.algo, c.transform, c.scheme, c.layer.h, c.layer.w, c.layer.cin, c.layer.cout)
+    key = lambda c: ("b", "a73", 1, c.bits, c.algo, c.transform, c.scheme, c.requant, c.layer.h, c.layer.w, c.layer.cin, c.layer.cout)
     assert again.measured_keys() == {key(cases[0])}  # the failed case is measured again
     _write(tmp_path / "r", cases[1:2], ["ok"])
     df = ResultsDir.load(tmp_path / "r").dataframe()
@@ -142,3 +142,106 @@ def test_rows_from_before_the_requant_column_read_as_the_fp32_form(tmp_path):
     (tmp_path / "latency.csv").write_text("\n".join([header, *rows]) + "\n")
     df = ResultsDir.load(tmp_path).dataframe()
     assert list(df["requant"]) == ["fp32", "none"]
+
+
+def _big_record(n_samples: int, ms: float = 1.0):
+    """A runner case record with `n_samples` samples per stage (as a tiny layer at the defaults gives)."""
+    from bench.measure.protocol import CaseRecord
+
+    stats = lambda v: {"median": v, "mean": v, "min": v * 0.9, "p10": v * 0.95, "p90": v * 1.1, "mad": 0.01,  # noqa: E731
+                       "samples": [v + i * 1e-9 for i in range(n_samples)]}
+    return CaseRecord.from_saved({"type": "case", "status": "ok", "board": "b", "core": "a73", "cpus": [4], "threads": 1,
+                                  "reps": n_samples, "total_ms": stats(ms), "input_ms": stats(ms * 0.2),
+                                  "gemm_ms": stats(ms * 0.7), "output_ms": stats(ms * 0.1)})
+
+
+def test_stored_samples_are_a_uniform_subset_with_the_exact_statistics(tmp_path):
+    from bench.measure.results import MAX_SAMPLES, capped_samples
+
+    rec = _big_record(100_000)
+    with ResultsDir.create(tmp_path / "r", resume=False) as results:
+        run = results.start_run({"command": "test"})
+        results.add(row_from_case(rec, _one(), run), rec)
+    case = [json.loads(l) for l in (tmp_path / "r" / "raw.jsonl").read_text().splitlines()][-1]
+    assert case["samples_capped"] == MAX_SAMPLES and case["reps"] == 100_000
+    kept = {s: case[f"{s}_ms"]["samples"] for s in ("total", "input", "gemm", "output")}
+    assert all(len(v) == MAX_SAMPLES for v in kept.values())
+    index = [round((v - 1.0) * 1e9) for v in kept["total"]]     # which repetitions: spread over all of them
+    assert index == sorted(index) and index[0] < 1000 and index[-1] > 99_000
+    assert [round((v - 0.2) * 1e9) for v in kept["input"]] == index   # the same repetitions in every stage
+    assert case["total_ms"]["median"] == 1.0                          # the runner's statistics, over all
+    small = _big_record(10).to_json()
+    assert capped_samples(small) == small
+    samples = load_samples(tmp_path / "r", "total_ms")
+    assert samples.loc[0, "median"] == 1.0 and samples.loc[0, "reps"] == 100_000 and len(samples.loc[0, "samples"]) == MAX_SAMPLES
+
+
+def test_reading_results_holds_one_record_at_a_time(tmp_path):
+    """lut, compare and --resume read a results directory record by record: with 40 cases of 20,000
+    samples per stage each (as a file written before samples were capped), reading takes a few
+    MB of memory at its peak, not the whole file."""
+    import tracemalloc
+
+    from bench.measure import results as results_module
+
+    cases = expand([Layer(4 + i, 4, 8, 8) for i in range(40)], ["im2row"], ["static"], [32])
+    old = results_module.MAX_SAMPLES
+    results_module.MAX_SAMPLES = 10 ** 9   # written as an earlier version wrote: every sample
+    try:
+        with ResultsDir.create(tmp_path / "r", resume=False) as results:
+            run = results.start_run({"command": "test"})
+            for case in cases:
+                rec = _big_record(20_000)
+                results.add(row_from_case(rec, case, run), rec)
+    finally:
+        results_module.MAX_SAMPLES = old
+    size = (tmp_path / "r" / "raw.jsonl").stat().st_size
+    tracemalloc.start()
+    try:
+        loaded = ResultsDir.create(tmp_path / "r", resume=True, settings={"threads": 1})
+        samples = load_samples(tmp_path / "r", "total_ms")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(loaded.measured_keys()) == 40 and len(samples) == 40
+    assert all(len(s) == old for s in samples["samples"])          # capped on reading too
+    assert size > 40e6 and peak < size / 4, (size, peak)
+
+
+def test_the_lock_comes_first_and_a_failed_start_leaves_nothing(tmp_path):
+    """The lock before anything is read: a second writer is refused while the first has only the
+    lock; releasing removes the lock file and the directory the lock created, if still empty."""
+    from bench.measure.results import ResultsLock
+
+    out = tmp_path / "new" / "r"
+    with ResultsLock(out):
+        assert (out / ".lock").exists()
+        with pytest.raises(UsageError, match="being written by another bench run"):
+            ResultsLock(out).acquire()
+    assert not (tmp_path / "new").exists()   # a start that wrote nothing leaves nothing
+    _write(tmp_path / "r", expand([Layer(4, 4, 8, 8)], ["im2row"], ["static"], [8]), ["ok"])
+    assert sorted(os.listdir(tmp_path / "r")) == ["latency.csv", "raw.jsonl"]   # no stale lock
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "latency.csv").write_text("")                        # what a failed start once left
+    assert ResultsDir.create(tmp_path / "empty", resume=False).rows == []      # no table: started afresh
+
+
+def test_appends_go_through_a_raw_descriptor_and_are_cut_back_on_failure(tmp_path, monkeypatch):
+    """A write that fails part-way (a full disk) is cut back to the last whole line."""
+    from bench.measure import results as results_module
+
+    path = tmp_path / "raw.jsonl"
+    path.write_text('{"a":1}\n')
+    real_write = os.write
+    calls = []
+
+    def half_then_full(fd, data):
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(results_module.os, "write", half_then_full)
+    with pytest.raises(OSError, match="No space left") as e:
+        results_module._append(path, '{"b":"' + "x" * 1000 + '"}\n')
+    assert e.value.filename == str(path) and path.read_text() == '{"a":1}\n' and len(calls) == 2

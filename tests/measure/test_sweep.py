@@ -23,6 +23,7 @@ from bench.boards import transport
 from bench.boards.probe import PROBE_SCRIPT
 from bench.cli.main import main
 from bench.measure import deploy
+from bench.native.build import record_digest
 from tests.support import FIXTURES
 
 TREE = FIXTURES / "hikey960"
@@ -112,6 +113,7 @@ def fake_board(boards_file, monkeypatch, tmp_path):
     monkeypatch.setitem(transport.TRANSPORTS, "ssh", FakeTransport)
     placeholder = tmp_path / "wb-runner"
     placeholder.write_bytes(b"a placeholder: the fake board never runs it")
+    record_digest(placeholder)   # as a build records it: deployments check it
     monkeypatch.setattr(deploy, "build_for", lambda board, cluster: placeholder)
     boards_file.add("fakehikey", host="fake-hikey", base="hikey960")
     return state
@@ -153,3 +155,25 @@ def test_a_sweep_with_ok_rows_error_rows_a_crash_and_a_resume(fake_board, tmp_pa
     assert {r["status"] for r in latest.values() if r["cin"] == "24"} == {"ok"}
     raw = [json.loads(l) for l in (out / "raw.jsonl").read_text().splitlines()]
     assert [r["type"] for r in raw].count("run") == 2 and [r["type"] for r in raw].count("run_end") == 2
+
+
+def test_records_waiting_for_their_error_figures_are_not_kept_in_memory():
+    """With no CPU left for the harness, error figures wait until timing is over; the records wait
+    in an unnamed temporary file (capped samples), not in memory, and come back as they went in."""
+    from bench.measure.protocol import CaseRecord
+    from bench.measure.results import MAX_SAMPLES
+    from bench.measure.sweep import _Deferred
+
+    stats = lambda v: {"median": v, "mean": v, "min": v, "p10": v, "p90": v, "mad": 0.0, "samples": [v] * 5000}  # noqa: E731
+    recs = [CaseRecord.from_saved({"type": "case", "line": i, "status": "ok", "board": "b", "core": "a73", "cpus": [4],
+                                   "threads": 1, "reps": 5000, **{f"{s}_ms": stats(0.1 * i) for s in
+                                                                    ("total", "input", "gemm", "output")}})
+            for i in range(1, 4)]
+    spool = _Deferred()
+    for rec in recs:
+        spool.add(rec)
+    back = list(spool.records())
+    assert [(r.line, r.where, r.stages["total"].median) for r in back] == [(r.line, r.where, r.stages["total"].median)
+                                                                         for r in recs]
+    assert all(len(r.stages["gemm"].samples) == MAX_SAMPLES for r in back)
+    assert list(spool.records()) == []   # read once

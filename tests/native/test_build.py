@@ -1,7 +1,11 @@
-"""bench.native.build: cached builds keyed by a hash of sources, flags and compiler; clear errors for a
-missing compiler or SIMDe; the committed default-transform header is what the generator writes."""
+"""bench.native.build: cached builds keyed by a hash of sources, flags and compiler, each checked
+against the digest recorded when it was built, in a build directory nobody else can write to; clear
+errors for a missing compiler or SIMDe; the committed default-transform header is what the generator
+writes."""
 
+import hashlib
 import importlib.util
+import shutil
 import subprocess
 
 import pytest
@@ -85,3 +89,54 @@ def test_cli_prints_paths(capsys):
     assert capsys.readouterr().out.strip() == str(build.build_runner("host"))
     assert build.main(["host", "--hash"]) == 0
     assert capsys.readouterr().out.strip() == build.build_hash("host")
+
+
+@pytest.fixture
+def cached_build(tmp_path, monkeypatch):
+    """A build directory of its own holding a copy of the cached host runner (with its digest)."""
+    runner = build.build_runner("host")
+    mine = tmp_path / "build"
+    mine.mkdir(mode=0o755)
+    shutil.copytree(runner.parent, mine / runner.parent.name)
+    monkeypatch.setattr(build, "BUILD_DIR", mine)
+    return mine / runner.parent.name / runner.name
+
+
+def test_a_cached_runner_is_checked_against_its_recorded_digest(cached_build):
+    assert build.build_runner("host") == cached_build                 # the cached copy, verified
+    assert build.verified_digest(cached_build) == hashlib.sha256(cached_build.read_bytes()).hexdigest()
+    with open(cached_build, "ab") as f:                                # changed since it was built
+        f.write(b"\0")
+    for call in (lambda: build.build_runner("host"), lambda: build.verified_digest(cached_build)):
+        with pytest.raises(build.BuildError, match="does not match the sha256 recorded when it was built"):
+            call()
+    stray = cached_build.parent / "stray"
+    stray.write_bytes(b"a file the build never made")
+    with pytest.raises(build.BuildError, match="no recorded digest"):
+        build.verified_digest(stray)
+
+
+def test_a_deployment_refuses_a_runner_changed_since_its_build(cached_build):
+    from bench.boards.profiles import load_board
+    from bench.boards.transport import open_transport
+    from bench.measure.deploy import Deployment
+
+    with open(cached_build, "ab") as f:
+        f.write(b"\0")
+    board = load_board("local")
+    with open_transport(board) as t, pytest.raises(build.BuildError, match="refusing to run or push it"):
+        Deployment(t, board, cached_build)
+
+
+def test_a_symlinked_or_shared_build_directory_is_refused(cached_build, tmp_path):
+    tag = cached_build.parent
+    elsewhere = tmp_path / "elsewhere"
+    tag.rename(elsewhere)
+    tag.symlink_to(elsewhere)                                          # a symlinked tag directory
+    with pytest.raises(PermissionError, match="build directory is a symlink; refusing to use it"):
+        build.build_runner("host")
+    tag.unlink()
+    elsewhere.rename(tag)
+    tag.parent.chmod(0o777)                                            # anyone could put a runner there
+    with pytest.raises(PermissionError, match=r"writable by others \(mode 777"):
+        build.build_runner("host")
