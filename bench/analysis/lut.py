@@ -112,14 +112,18 @@ def table_name(row: dict) -> str:
 
 
 def lut_json(rows: list[dict], predictors: dict | None = None, provenance: dict | None = None) -> dict:
-    """{"schema_version", "unit", "tables": {"board/core/tN": {layer_key: {op_key: entry}}}}, plus
-    "predictors": {"board/core/tN": {op_key: model}} (bench.analysis.predict) and "provenance":
-    {"board/core/tN": {...}} (bench.analysis.provenance) when given."""
+    """{"schema_version", "unit", "tables": {"board/core/tN": {layer_key: {op_key: entry}}},
+    "operators": {op_key: {algo, transform, bits, scheme, requant, precision}}}, plus "predictors":
+    {"board/core/tN": {op_key: model}} (bench.analysis.predict) and "provenance": {"board/core/tN":
+    {...}} (bench.analysis.provenance) when given."""
     tables: dict = {}
     for r in rows:
         table = tables.setdefault(table_name(r), {})
         table.setdefault(r["layer"], {})[r["op"]] = {k: r.get(k) for k in ENTRY_FIELDS}
-    doc = {"schema_version": LUT_SCHEMA_VERSION, "tool": "winobench", "unit": "ms", "tables": tables}
+    # what each operator key is, beside the tables (their entries stay numbers)
+    operators = {r["op"]: {k: r[k] for k in ("algo", "transform", "bits", "scheme", "requant", "precision")} for r in rows}
+    doc = {"schema_version": LUT_SCHEMA_VERSION, "tool": "winobench", "unit": "ms", "tables": tables,
+           "operators": operators}
     if predictors:
         doc["predictors"] = predictors
     if provenance:

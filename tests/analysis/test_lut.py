@@ -62,5 +62,8 @@ def test_lut_keys_name_the_fp32_requantization_and_the_product_precision(tmp_pat
         ("f4-static-int8", "int", "int8"), ("f4-static-int8-rq-fp32", "fp32", "int8"),
         ("f4-static-int8-wide", "int", "int16"), ("f4-static-int8-wide-rq-fp32", "fp32", "int16"),
         ("f4-static-fp32", "none", "fp32")}
-    table = lut_json(rows)["tables"]["b/a73/t1"][layer_key(8, 8, 16, 16)]
-    assert table["f4-static-int8-wide"]["precision"] == "int16"
+    doc = lut_json(rows)
+    assert doc["operators"]["f4-static-int8-wide"]["precision"] == "int16"
+    assert doc["operators"]["f4-static-int8-rq-fp32"]["requant"] == "fp32"
+    (tmp_path / "lut.json").write_text(json.dumps(doc))
+    assert load_lut(tmp_path / "lut.json").latency((8, 8, 16, 16), "f4-static-int8-wide-rq-fp32") > 0
