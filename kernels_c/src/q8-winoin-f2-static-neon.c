@@ -10,7 +10,6 @@
 #define WB_L1 16
 #define WB_L2 16
 #define WB_ROWS {0, 1, 2, 3}
-#define WB_PRESCHED 1 /* one or two rows per group: no spills with the scheduler kept */
 #define WB_GROUP 2
 #define WB_PASS16(x, y) wb_q8_bt2_s16(x, y)
 #include "q8-winoin-neon.inc"

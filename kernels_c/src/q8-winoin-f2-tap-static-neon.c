@@ -17,5 +17,4 @@
 #define WB_PASS16 wb_q8_bt2_s16
 #define WB_ROWS {0, 1, 2, 3}
 #define WB_GROUP 2
-#define WB_PRESCHED 1
 #include "q8-winoin-neon.inc"

@@ -9,7 +9,6 @@
 #define WB_M 4
 #define WB_L1 16
 #define WB_L2 16
-#define WB_RENAME 1
 #define WB_ROWS {1, 2, 0, 3, 4, 5} /* rows 1/2 and 3/4 share terms */
 #define WB_GROUP 3
 #define WB_PASS8(x, y) wb_q8_bt4_s8(x, y)

@@ -18,6 +18,5 @@
 #define WB_PASS8 wb_q8_bt4_s8
 #define WB_PASS16 wb_q8_bt4_s16
 #define WB_ROWS {1, 2, 0, 3, 4, 5}
-#define WB_GROUP 2
-#define WB_PRESCHED 1
+#define WB_GROUP 3
 #include "q8-winoin-neon.inc"

@@ -138,7 +138,7 @@ static inline __attribute__((always_inline)) void bt6_row(const int16x8_t *x, in
 #if defined(__aarch64__)
 #define PIN(p) __asm__ volatile("" : "+r"(p))
 /* gcc's pre-allocation scheduler hoists loads and products past what the registers hold */
-#define NO_PRESCHED __attribute__((optimize("no-schedule-insns", "rename-registers")))
+#define NO_PRESCHED WB_Q8_TILE_OPT /* the int8 tile transforms' one setting (wb_templates.h) */
 #else
 #define PIN(p) (void)0
 #define NO_PRESCHED

@@ -17,7 +17,7 @@ enum { M = 6, A = 8 };
 #define PIN_V(v) __asm__ volatile("" : "+w"(v))
 /* a sum kept in the order written (gcc would reassociate the products and hoist their loads) */
 #define KEEP(v) __asm__("" : "+w"(v))
-#define NO_PRESCHED __attribute__((optimize("no-schedule-insns", "rename-registers")))
+#define NO_PRESCHED WB_Q8_TILE_OPT /* the int8 tile transforms' one setting (wb_templates.h) */
 #else
 #define PIN(p) (void)0
 #define PIN_V(v) (void)0

@@ -117,7 +117,7 @@ static inline __attribute__((always_inline)) void at6_acc(w32 *y, int16x8_t x, i
 #else
 #define ROW_MULT(vms, rq, k) ((wb_rqv){vdupq_laneq_f32(vms, k)}) /* the multiplier of row k (0-3) */
 #endif
-#define NO_PRESCHED __attribute__((optimize("no-schedule-insns", "rename-registers")))
+#define NO_PRESCHED WB_Q8_TILE_OPT /* the int8 tile transforms' one setting (wb_templates.h) */
 #else
 #define PIN(p) (void)0
 #define NO_PRESCHED

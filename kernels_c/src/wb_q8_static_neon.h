@@ -25,8 +25,28 @@ static inline void wb_q8_bt2_s16(const int16x8_t *d, int16x8_t *r)
  *         [ 0 -2 -1  2  1  0 ]    are sum/difference pairs of shared terms. Max row L1 = 10:
  *         [ 0  2 -1 -2  1  0 ]    |pass 1| <= 1270, |V| <= 12700: both passes in 16-bit lanes
  *         [ 0  4  0 -5  0  1 ] */
+/* In-order cores (A53: MLA by element issues in one slot) take the products by 4 and 2 as
+ * multiply-accumulates; A57/A72/A73-class ones shifts and adds, which spread over both vector pipes
+ * (MLA is F0 only). The same integers either way. */
+#if !defined(WB_Q8_BT4_MLA) && defined(WB_INORDER_CORE) && WB_INORDER_CORE
+#define WB_Q8_BT4_MLA 1
+#elif !defined(WB_Q8_BT4_MLA)
+#define WB_Q8_BT4_MLA 0
+#endif
 static inline void wb_q8_bt4_s16(const int16x8_t *d, int16x8_t *r)
 {
+#if WB_Q8_BT4_MLA
+    const int16x8_t s12 = vaddq_s16(d[1], d[2]), s34 = vaddq_s16(d[3], d[4]);
+    const int16x8_t m12 = vsubq_s16(d[1], d[2]), m43 = vsubq_s16(d[4], d[3]);
+    const int16x8_t d42 = vsubq_s16(d[4], d[2]), d31 = vsubq_s16(d[3], d[1]);
+    r[0] = vmlsq_n_s16(vaddq_s16(vshlq_n_s16(d[0], 2), d[4]), d[2], 5);
+    r[1] = vmlsq_n_s16(s34, s12, 4);
+    r[2] = vmlaq_n_s16(m43, m12, 4);
+    r[3] = vmlaq_n_s16(d42, d31, 2);
+    r[4] = vmlsq_n_s16(d42, d31, 2);
+    r[5] = vmlsq_n_s16(vaddq_s16(vshlq_n_s16(d[1], 2), d[5]), d[3], 5);
+    return;
+#endif
     const int16x8_t d4m2 = vsubq_s16(d[4], d[2]), d3m1 = vsubq_s16(d[3], d[1]);
     r[0] = vmlsq_n_s16(vaddq_s16(vshlq_n_s16(d[0], 2), d[4]), d[2], 5);               /* 4d0 - 5d2 + d4 */
     r[1] = vsubq_s16(vaddq_s16(d[3], d[4]), vshlq_n_s16(vaddq_s16(d[1], d[2]), 2));   /* d3+d4 - 4(d1+d2) */

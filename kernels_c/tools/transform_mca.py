@@ -10,8 +10,13 @@ and by the A53 dual-issue rules of bench.native.kernel_model (`a53-dual-issue`).
     python kernels_c/tools/transform_mca.py RUNNER --sweep 'h=16 w=16 cin=64 cout=64' [--json PATH]
 
 --sweep traces every Winograd case of the runner's vocabulary (fp32 and int8, F2/F4/F6, static
-and learned, every int8 scheme and requantization form) at the given sizes; --json writes every
-row, keyed by the case line, for before/after tables.
+and learned, every int8 scheme and requantization form) at the given sizes (--only REGEX: the case
+lines it matches); --json writes every row, keyed by the case line, for before/after tables.
+--ratios prints learned over static per scheme, tile and stage from the --json of an a53 build (A53
+model and rules) and of an a73 build (A57 model), beside the ratio of vector arithmetic instructions
+of each build; a model ratio more than 25% off its build's arithmetic ratio is starred:
+
+    python kernels_c/tools/transform_mca.py --ratios A53_JSON A73_JSON
 """
 import argparse
 import collections
@@ -179,22 +184,75 @@ def print_rows(rows):
               f"{r['a53_rules']:7.1f} {r['a57']:7.1f}")
 
 
+def stage_figures(rows):
+    """{stage: {vec_arith, a53, a53_rules, a57}} of one case's rows, the functions of a stage summed."""
+    out = {}
+    for r in rows:
+        stage = "in" if "winoin" in r["function"] else "out"
+        acc = out.setdefault(stage, collections.Counter())
+        for k in ("vec_arith", "a53", "a53_rules", "a57"):
+            acc[k] += r[k]
+    return out
+
+
+def learned_static(doc):
+    """{(bits, scheme, requant, m, stage): {figure: learned / static}} from a --json document."""
+    by_case = {}
+    for case, rows in doc.items():
+        if not isinstance(rows, list):
+            continue
+        words = dict(w.split("=", 1) for w in case.split())
+        key = (words["bits"], words.get("scheme", "none"), words.get("requant", "none"), words["algo"])
+        by_case.setdefault(key, {})[words["transform"]] = stage_figures(rows)
+    out = {}
+    for (bits, scheme, requant, algo), kinds in by_case.items():
+        for stage in ("in", "out"):
+            if stage in kinds.get("static", {}) and stage in kinds.get("learned", {}):
+                st, le = kinds["static"][stage], kinds["learned"][stage]
+                out[(bits, scheme, requant, algo, stage)] = {k: le[k] / st[k] for k in st if st[k]}
+    return out
+
+
+def print_ratios(a53_path, a73_path):
+    with open(a53_path) as f:
+        a53 = learned_static(json.load(f))
+    with open(a73_path) as f:
+        a73 = learned_static(json.load(f))
+    mark = lambda v, arith: f"{v:.2f}{'*' if abs(v / arith - 1) > 0.25 else ''}"  # noqa: E731
+    print("| tile, stage | arithmetic (a53 build) | A53 model | A53 rules | arithmetic (a73 build) | A57 model |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for key in sorted(set(a53) & set(a73), key=lambda k: (k[0] != "32", k[1], k[2], k[4], k[3])):
+        bits, scheme, requant, algo, stage = key
+        x, y = a53[key], a73[key]
+        name = f"{'fp32' if bits == '32' else 'int8'}{'' if scheme in ('none', 'tensor') else ' ' + scheme}" \
+               f"{' rq-' + requant if requant not in ('none', 'int') else ''} {algo.upper()} {stage}"
+        print(f"| {name} | {x['vec_arith']:.2f} | {mark(x['a53'], x['vec_arith'])} | "
+              f"{mark(x['a53_rules'], x['vec_arith'])} | {y['vec_arith']:.2f} | {mark(y['a57'], y['vec_arith'])} |")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("runner")
+    p.add_argument("runner", nargs="?")
     p.add_argument("case", nargs="?", help="a case line (without --sweep)")
     p.add_argument("pattern", nargs="?", default=r"wino(in|out)", help="regex over function names")
     p.add_argument("--sweep", metavar="SIZES", help="trace every Winograd case at these sizes")
     p.add_argument("--requants", default=",".join(REQUANTS),
                    help="int8 requantization forms to sweep (default fp32,int; 'none': no requant key)")
+    p.add_argument("--only", metavar="REGEX", help="with --sweep: only the case lines this matches")
     p.add_argument("--json", metavar="PATH", help="write the rows as JSON, keyed by case line")
+    p.add_argument("--ratios", nargs=2, metavar=("A53_JSON", "A73_JSON"),
+                   help="print learned/static from two --json files instead of tracing")
     a = p.parse_args(argv)
-    if bool(a.sweep) == bool(a.case):
-        p.error("give a case line or --sweep SIZES")
+    if a.ratios:
+        print_ratios(*a.ratios)
+        return
+    if not a.runner or bool(a.sweep) == bool(a.case):
+        p.error("give a runner and a case line or --sweep SIZES")
     funcs = disassemble(a.runner)
     out = {}
     requants = [""] if a.requants == "none" else a.requants.split(",")
-    for case in sweep_cases(a.sweep, requants) if a.sweep else [a.case]:
+    cases = [c for c in sweep_cases(a.sweep, requants) if re.search(a.only or "", c)] if a.sweep else [a.case]
+    for case in cases:
         try:
             out[case] = trace(a.runner, case, a.pattern, funcs)
         except subprocess.CalledProcessError as e:  # e.g. a requant form this runner does not know
