@@ -3,7 +3,7 @@ yardstick of kernels_c/README.md, "Against production engines". A benchmark, nev
 
     python scripts/ncnn_yardstick.py [--work DIR] [--json PATH] [--sdist FILE]
 
-1. Downloads ncnn's source distribution from PyPI with pip (`pip download --no-binary :all:
+1. Downloads ncnn's source distribution from PyPI with pip (`pip download --no-binary ncnn
    --no-deps ncnn`; its setup.py versions itself by today's date, which newer pips refuse as an
    inconsistent version: the script then asks pip for the newest sdist by its URL), into a
    temporary directory that is removed afterwards (nothing of ncnn is committed).
@@ -148,8 +148,9 @@ STAGES = [
 
 def download_sdist(dest: pathlib.Path) -> pathlib.Path:
     """ncnn's sdist from PyPI through pip; newer pips refuse its date-stamped version ("inconsistent
-    version"), then the newest sdist pip discarded is fetched by its URL."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps", "-d", str(dest)]
+    version"), then the newest sdist pip discarded is fetched by its URL. Only ncnn itself as source:
+    its build requirements come as wheels (from source, cmake alone outlasts the deadline)."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-binary", "ncnn", "--no-deps", "-d", str(dest)]
     p = subprocess.run(cmd + ["ncnn"], capture_output=True, text=True, timeout=PIP_DEADLINE_S)
     if p.returncode != 0:
         urls = re.findall(r"Discarding (https://\S+?\.tar\.gz)", p.stdout + p.stderr)

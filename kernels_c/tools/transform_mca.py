@@ -31,6 +31,7 @@ from bench.native.kernel_model import Insn, dual_issue_cycles, stack_ref_flags
 BRANCH = re.compile(r"^(b(\.\w+)?|br|bl|ret|cbn?z|tbn?z)$")
 MOVES = {"mov", "movi", "fmov", "dup", "ins", "umov", "smov", "orr", "mvn"}
 REQUANTS = ("fp32", "int")
+MCA_DEADLINE_S = 900  # a whole call's stream (scripts/ncnn_yardstick.py) on a busy machine
 
 
 def disassemble(binary):
@@ -114,7 +115,7 @@ def mca(body, cpu):
     asm = "\n".join(f"{op} {re.sub(r'<[^>]*>', '', args)}" for _, op, args in body
                     if not BRANCH.match(op))
     r = subprocess.run(["llvm-mca", "-mtriple=aarch64", f"-mcpu={cpu}", "-iterations=100"],
-                       input=asm, capture_output=True, text=True, timeout=120)
+                       input=asm, capture_output=True, text=True, timeout=MCA_DEADLINE_S)
     m = re.search(r"Total Cycles:\s+(\d+)", r.stdout)
     if not m:
         raise RuntimeError(r.stderr[:500])
