@@ -14,9 +14,10 @@ and learned, every int8 scheme and requantization form) at the given sizes (--on
 lines it matches); --json writes every row, keyed by the case line, for before/after tables.
 --ratios prints learned over static per scheme, tile and stage from the --json of an a53 build (A53
 model and rules) and of an a73 build (A57 model), beside the ratio of vector arithmetic instructions
-of each build; a model ratio more than 25% off its build's arithmetic ratio is starred:
+of each build; a model ratio more than 25% off its build's arithmetic ratio is starred (several
+comma-separated --json files per build: a stage traced in a later file replaces an earlier one's):
 
-    python kernels_c/tools/transform_mca.py --ratios A53_JSON A73_JSON
+    python kernels_c/tools/transform_mca.py --ratios A53_JSON[,A53_JSON...] A73_JSON[,A73_JSON...]
 """
 import argparse
 import collections
@@ -196,15 +197,16 @@ def stage_figures(rows):
     return out
 
 
-def learned_static(doc):
-    """{(bits, scheme, requant, m, stage): {figure: learned / static}} from a --json document."""
+def learned_static(docs):
+    """{(bits, scheme, requant, m, stage): {figure: learned / static}} from --json documents of one
+    build; a stage a later document traced (at other sizes) replaces an earlier one's."""
     by_case = {}
-    for case, rows in doc.items():
+    for case, rows in ((c, r) for doc in docs for c, r in doc.items()):
         if not isinstance(rows, list):
             continue
         words = dict(w.split("=", 1) for w in case.split())
         key = (words["bits"], words.get("scheme", "none"), words.get("requant", "none"), words["algo"])
-        by_case.setdefault(key, {})[words["transform"]] = stage_figures(rows)
+        by_case.setdefault(key, {}).setdefault(words["transform"], {}).update(stage_figures(rows))
     out = {}
     for (bits, scheme, requant, algo), kinds in by_case.items():
         for stage in ("in", "out"):
@@ -214,11 +216,17 @@ def learned_static(doc):
     return out
 
 
-def print_ratios(a53_path, a73_path):
-    with open(a53_path) as f:
-        a53 = learned_static(json.load(f))
-    with open(a73_path) as f:
-        a73 = learned_static(json.load(f))
+def load_docs(paths):
+    """The --json documents of comma-separated paths, in order."""
+    docs = []
+    for path in paths.split(","):
+        with open(path) as f:
+            docs.append(json.load(f))
+    return docs
+
+
+def print_ratios(a53_paths, a73_paths):
+    a53, a73 = learned_static(load_docs(a53_paths)), learned_static(load_docs(a73_paths))
     mark = lambda v, arith: f"{v:.2f}{'*' if abs(v / arith - 1) > 0.25 else ''}"  # noqa: E731
     print("| tile, stage | arithmetic (a53 build) | A53 model | A53 rules | arithmetic (a73 build) | A57 model |")
     print("| --- | --- | --- | --- | --- | --- |")
@@ -242,7 +250,7 @@ def main(argv=None):
     p.add_argument("--only", metavar="REGEX", help="with --sweep: only the case lines this matches")
     p.add_argument("--json", metavar="PATH", help="write the rows as JSON, keyed by case line")
     p.add_argument("--ratios", nargs=2, metavar=("A53_JSON", "A73_JSON"),
-                   help="print learned/static from two --json files instead of tracing")
+                   help="print learned/static from the --json files of two builds (comma-separated) instead of tracing")
     a = p.parse_args(argv)
     if a.ratios:
         print_ratios(*a.ratios)
