@@ -8,7 +8,15 @@ An operator is (algo, transform, bits, scheme):
   matrices), a shipped named transform (NAMED_TRANSFORMS) or a transform file; `none` for im2row;
 - bits: 8 (int8) or 32 (fp32);
 - scheme: how int8 Winograd quantizes its transformed domain (`tensor`, `tap`, `wide`); every other
-  operator has scheme `none`. `tensor` is the default and is left out of keys and labels.
+  operator has scheme `none`. `tensor` is the default and is left out of keys and labels;
+- requant: how an int8 operator requantizes its int32 (or wider) sums to int8 (REQUANTS): `int`, a
+  fixed-point multiply with rounding (SQRDMULH, as gemmlowp and XNNPACK), or `fp32`, through a float
+  multiply (bench.numerics.reference, steps 2 and 8); fp32 operators have requant `none`. The default
+  (`int`, the faster form in the static models, whose SQNR agrees with the fp32 form within 0.3 dB:
+  kernels_c/README.md, "Integer requantization") is left out of keys and labels.
+
+The precision of an operator's GEMM products (`product_precision`) is what tables name: `wide` keeps
+int8 inputs and outputs but multiplies int16 V by int16 U (an int16 GEMM), so it is `int16`.
 
 An engine is who runs the operator: `winobench` (these kernels, the default) or a production
 engine measured beside them (ENGINES). An engine's operator is (engine, variant, bits): its
@@ -39,6 +47,8 @@ SCHEMES = ("tensor", "tap", "wide")      # int8 Winograd quantization schemes
 # training code pads (bench.numerics.reference.tile_offset); a transform file may name its own.
 TILE_ORIGINS = ("top-left", "symmetric")
 NO_SCHEME = "none"                       # every operator that is not int8 Winograd
+REQUANTS = ("int", "fp32")               # int8 requantization forms, the default first
+NO_REQUANT = "none"                      # fp32 operators
 
 OUR_ENGINE = "winobench"
 # Production engines and their convolution paths per bit width (remote/engine_runner.py runs them)
@@ -87,6 +97,40 @@ def sweep_scheme(algo: str, bits: int, requested: str) -> str:
     return requested if default_scheme(algo, bits) != NO_SCHEME else NO_SCHEME
 
 
+def default_requant(bits: int) -> str:
+    """The requantization form an operator has when none is asked for: `int` for int8, else `none`."""
+    return REQUANTS[0] if int(bits) == 8 else NO_REQUANT
+
+
+def resolve_requant(bits: int, requant: str | None = None) -> str:
+    """The requantization form of an operator: None means the default for its bits; ValueError naming
+    the bad form and the accepted ones (`fp32` for an fp32 operator, say)."""
+    if requant is None:
+        return default_requant(bits)
+    accepted = REQUANTS if int(bits) == 8 else (NO_REQUANT,)
+    if requant not in accepted:
+        raise ValueError(f"requant {requant!r} does not apply at {bits} bits; accepted: {', '.join(accepted)}")
+    return requant
+
+
+def sweep_requant(bits: int, requested: str) -> str:
+    """The form a case of a sweep gets for a requested one: itself for int8, `none` for fp32."""
+    return requested if int(bits) == 8 else NO_REQUANT
+
+
+def requant_suffix(requant: str | None) -> str:
+    """The form as keys and labels name it: empty for the defaults (`int`, `none`), else `rq-fp32`."""
+    return "" if requant in (None, NO_REQUANT, REQUANTS[0]) else f"rq-{requant}"
+
+
+def product_precision(bits: int, scheme: str | None = NO_SCHEME) -> str:
+    """The precision of the GEMM's products, as tables and plots name it: `fp32`, `int8`, or `int16`
+    for the `wide` scheme (int8 in and out, int16 V times int16 U in its GEMM)."""
+    if int(bits) == 32:
+        return "fp32"
+    return "int16" if scheme == "wide" else "int8"
+
+
 def scheme_suffix(scheme: str | None) -> str:
     """The scheme as keys and labels name it: empty for the defaults (`tensor`, `none`), else itself."""
     return "" if scheme in (None, NO_SCHEME, SCHEMES[0]) else scheme
@@ -130,18 +174,35 @@ def operator_label(algo: str, transform: str, engine: str | None = OUR_ENGINE) -
     return f"{algo} {transform}" if engine in (None, "", OUR_ENGINE) else f"{engine} {algo}"
 
 
-def op_key(algo: str, transform: str, bits: int, scheme: str | None = NO_SCHEME, *, digest: str | None = None,
-           engine: str | None = OUR_ENGINE) -> str:
+def op_key(algo: str, transform: str, bits: int, scheme: str | None = NO_SCHEME, *, requant: str | None = None,
+           digest: str | None = None) -> str:
     """`f4-static-int8`, `im2row-fp32`, `f4-flex_f4@3f2a9c1b7d00-int8` (a transform file, by stem and
-    content digest), `f4-static-int8-tap`; an engine's operator: `ENGINE-VARIANT-PRECISION`
-    (`ncnn-winograd-int8`, `litert-xnnpack-fp32`)."""
+    content digest), `f4-static-int8-tap`; for the non-default fp32 requantization
+    `f4-static-int8-tap-rq-fp32`, `im2row-int8-rq-fp32`. A production engine's operator:
+    engine_op_key."""
     precision = precision_name(bits)
-    if engine not in (None, "", OUR_ENGINE):
-        return f"{engine}-{algo}-{precision}"
+    rq = requant_suffix(requant)
     if algo == "im2row" or transform in (NO_TRANSFORM, "", None):
-        return f"im2row-{precision}"
-    suffix = scheme_suffix(scheme)
-    return f"{algo}-{transform_name(transform, digest)}-{precision}" + (f"-{suffix}" if suffix else "")
+        return f"im2row-{precision}" + (f"-{rq}" if rq else "")
+    suffixes = [s for s in (scheme_suffix(scheme), rq) if s]
+    return "-".join([f"{algo}-{transform_name(transform, digest)}-{precision}", *suffixes])
+
+
+def engine_op_key(engine: str, variant: str, bits: int) -> str:
+    """A production engine's operator: `ENGINE-VARIANT-PRECISION` (`ncnn-winograd-int8`,
+    `litert-xnnpack-fp32`); split_op_key reads it back."""
+    return f"{engine}-{variant}-{precision_name(bits)}"
+
+
+def row_op_key(row: dict) -> str:
+    """The operator key of a results row or record (algo, transform, bits, scheme, requant,
+    transform_digest, engine; missing or NaN cells take their defaults)."""
+    text = lambda c: row.get(c) if isinstance(row.get(c), str) and row.get(c) else None  # noqa: E731
+    engine = text("engine") or OUR_ENGINE
+    if engine != OUR_ENGINE:
+        return engine_op_key(engine, row["algo"], row["bits"])
+    return op_key(row["algo"], row["transform"], row["bits"], text("scheme") or NO_SCHEME, requant=text("requant"),
+                  digest=text("transform_digest"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,3 +242,7 @@ def split_op_key(key: str) -> tuple[str, str, int] | None:
         return None
     bits = 8 if parts[2] == "int8" else 32
     return (parts[0], parts[1], bits) if parts[1] in ENGINE_VARIANTS[parts[0]][bits] else None
+
+
+def parse_requants(text: str) -> list[str]:
+    return parse_choices(text, "requant", REQUANTS)

@@ -6,8 +6,9 @@ import pytest
 
 from bench.errors import UsageError
 from bench.files import kernels_dir
-from bench.operators import (ALGOS, BITS, BUILTIN_TRANSFORMS, NO_TRANSFORM, SCHEMES, accepted_schemes, default_scheme,
-                             op_key, parse_bits, parse_choices, resolve_scheme, sweep_scheme)
+from bench.operators import (ALGOS, BITS, BUILTIN_TRANSFORMS, NO_TRANSFORM, REQUANTS, SCHEMES, accepted_schemes,
+                             default_requant, default_scheme, op_key, parse_bits, parse_choices, parse_requants,
+                             product_precision, resolve_requant, resolve_scheme, sweep_requant, sweep_scheme)
 
 
 @pytest.mark.parametrize("call,message", [
@@ -33,6 +34,7 @@ def test_the_c_side_names_the_same_operators():
     voc = table["vocabulary"]
     assert tuple(voc["algorithms"]) == ALGOS and set(voc["bits"]) == set(BITS)
     assert tuple(voc["transforms"]) == BUILTIN_TRANSFORMS and tuple(voc["schemes"]) == SCHEMES
+    assert tuple(voc["requants"]) == REQUANTS
     got = sorted((c["bits"], c["algo"], c["transform"], c["scheme"]) for c in table["convs"])
     want = sorted((bits, algo, NO_TRANSFORM if algo == "im2row" else transform, scheme)
                   for bits in BITS for algo in ALGOS for transform in ({"static"} if algo == "im2row" else BUILTIN_TRANSFORMS)
@@ -54,3 +56,25 @@ def test_a_scheme_that_does_not_apply_is_refused_naming_the_accepted_ones():
     with pytest.raises(ValueError, match="scheme 'tap' does not apply to f4 at 32 bits; accepted: none"):
         resolve_scheme("f4", 32, "tap")
     assert op_key("f4", "static", 8, "tensor") == "f4-static-int8" and op_key("f4", "static", 8, "tap") == "f4-static-int8-tap"
+
+
+def test_the_requantization_forms_and_their_keys():
+    """int (the default, left out of keys) and fp32 for int8; none for fp32 operators."""
+    assert REQUANTS[0] == default_requant(8) == "int" and default_requant(32) == "none"
+    assert resolve_requant(8) == "int" and resolve_requant(8, "fp32") == "fp32" and resolve_requant(32) == "none"
+    assert sweep_requant(32, "fp32") == "none" and sweep_requant(8, "fp32") == "fp32"
+    with pytest.raises(ValueError, match="requant 'int' does not apply at 32 bits; accepted: none"):
+        resolve_requant(32, "int")
+    with pytest.raises(UsageError, match="unknown requant 'rndnu'; accepted: int, fp32"):
+        parse_requants("rndnu")
+    assert op_key("f4", "static", 8, "tap", requant="int") == op_key("f4", "static", 8, "tap") == "f4-static-int8-tap"
+    assert op_key("f4", "static", 8, "tap", requant="fp32") == "f4-static-int8-tap-rq-fp32"
+    assert op_key("f4", "static", 8, "tensor", requant="fp32") == "f4-static-int8-rq-fp32"
+    assert op_key("im2row", "none", 8, "none", requant="fp32") == "im2row-int8-rq-fp32"
+    assert op_key("im2row", "none", 32, "none", requant="none") == "im2row-fp32"
+
+
+def test_wide_is_named_an_int16_gemm():
+    """wide keeps its name and key; its products are int16 (the precision tables name)."""
+    assert product_precision(8, "wide") == "int16" and op_key("f4", "static", 8, "wide") == "f4-static-int8-wide"
+    assert product_precision(8, "tap") == product_precision(8, "none") == "int8" and product_precision(32) == "fp32"

@@ -21,7 +21,7 @@ import pandas as pd
 from bench.errors import UsageError
 from bench.measure.fidelity import CAVEATS, label, where_of
 from bench.measure.results import KEY_COLUMNS
-from bench.operators import OUR_ENGINE, op_key
+from bench.operators import OUR_ENGINE, row_op_key
 
 MIN_REPS = 9  # Google Benchmark's compare.py warns below 9 repetitions
 
@@ -64,7 +64,7 @@ def _medians(df: pd.DataFrame, stage: str) -> pd.DataFrame:
 
 
 def case_label(r) -> str:
-    key = op_key(r['algo'], r['transform'], r['bits'], r['scheme'], digest=r.get('transform_digest'), engine=r.get('engine'))
+    key = row_op_key(r)
     flt = "" if (r["k"], r["stride"], r["pad"]) == (3, 1, 1) else f" k{r['k']}s{r['stride']}p{r['pad']}"
     return f"{r['board']}/{r['core']} {key} {r['h']}x{r['w']}x{r['cin']}->{r['cout']}{flt}"
 

@@ -6,7 +6,10 @@ figures; each table with the provenance of its measurements (bench.analysis.prov
 are bench.layers.Layer.key (`conv-input:32x32x64-output:32x32x64-kernel:3-stride:1`); operator keys
 read `f4-static-int8`, `im2row-fp32`, `f6-learned-int8`, or `f4-<file stem>@<content digest>-int8`
 for a transform file (bench.operators.transform_name); an int8 Winograd operator quantized with another scheme than `tensor` gains it as a suffix
-(`f4-static-int8-tap`). Other tools' formats: bench.analysis.exports.
+(`f4-static-int8-tap`), one requantized through fp32 instead of the default fixed-point multiply
+`-rq-fp32` (`f4-static-int8-tap-rq-fp32`). Each operator names its GEMM's product precision
+(`precision`: fp32, int8, or int16 for the `wide` scheme, whose int8 operator multiplies int16 V by
+int16 U). Other tools' formats: bench.analysis.exports.
 
     lut = load_lut("tables/run/lut.json")                  # one (board, core, threads) table
     lut.latency(layer, "f4-static-int8")                   # median ms
@@ -39,7 +42,7 @@ import numpy as np
 from bench.errors import UsageError
 from bench.files import read_bytes
 from bench.layers import Layer, layer_key
-from bench.operators import OUR_ENGINE, op_key
+from bench.operators import NO_REQUANT, OUR_ENGINE, product_precision, row_op_key
 from bench.analysis.predict import PredictError, fit_table, predict
 from bench.measure.results import KEY_COLUMNS
 from bench.analysis.tensors import (check_rows, compute_dtype, expectation, is_array, matrix_like, tolerance, torch_of,
@@ -70,10 +73,10 @@ def build_lut(df, samples: dict | None = None) -> list[dict]:
             "board": r["board"], "core": r["core"], "threads": int(r["threads"]),
             "layer": _row_layer(r).key, "h": int(r["h"]), "w": int(r["w"]),
             "cin": int(r["cin"]), "cout": int(r["cout"]), **dict(zip(("kernel", "stride", "pad"), _filter(r))),
-            "op": op_key(r["algo"], r["transform"], r["bits"], r.get("scheme", "none"), digest=_digest(r),
-                         engine=r.get("engine")),
+            "op": row_op_key(r),
             "engine": r.get("engine") or OUR_ENGINE, "algo": r["algo"],
-            "transform": r["transform"], "scheme": r.get("scheme", "none"), "bits": int(r["bits"]),
+            "transform": r["transform"], "scheme": r.get("scheme", "none"), "requant": r.get("requant", NO_REQUANT),
+            "bits": int(r["bits"]), "precision": product_precision(r["bits"], r.get("scheme", "none")),
             "median_ms": r["total_ms"], "p90_ms": _num(r["total_p90_ms"]),
             "input_ms": _num(r["input_ms"]), "gemm_ms": _num(r["gemm_ms"]), "output_ms": _num(r["output_ms"]),
             "sqnr_db": _num(r.get("sqnr_db")), "max_abs": _num(r.get("max_abs")), "rel_l2": _num(r.get("rel_l2")),
@@ -82,11 +85,6 @@ def build_lut(df, samples: dict | None = None) -> list[dict]:
             "where": r.get("where") or None, "cpu_flag": r.get("cpu_flag") or None, "lanes": r.get("lanes") or None,
         })
     return rows
-
-
-def _digest(row: dict) -> str | None:
-    d = row.get("transform_digest")
-    return d if isinstance(d, str) and d else None
 
 
 def _filter(r: dict) -> tuple[int, int, int]:
@@ -126,9 +124,10 @@ def table_name(row: dict) -> str:
 
 
 def lut_json(rows: list[dict], predictors: dict | None = None, provenance: dict | None = None) -> dict:
-    """{"schema_version", "unit", "tables": {"board/core/tN": {layer_key: {op_key: entry}}}}, plus
-    "predictors": {"board/core/tN": {op_key: model}} (bench.analysis.predict) and "provenance":
-    {"board/core/tN": {...}} (bench.analysis.provenance) when given."""
+    """{"schema_version", "unit", "tables": {"board/core/tN": {layer_key: {op_key: entry}}},
+    "operators": {op_key: {algo, transform, bits, scheme, requant, precision}}}, plus "predictors":
+    {"board/core/tN": {op_key: model}} (bench.analysis.predict) and "provenance": {"board/core/tN":
+    {...}} (bench.analysis.provenance) when given."""
     tables: dict = {}
     sources: dict = {}
     for r in rows:
@@ -139,7 +138,10 @@ def lut_json(rows: list[dict], predictors: dict | None = None, provenance: dict 
                              f"{sources[where]} and {r['transform']}; their measurements are not merged "
                              f"(files no longer readable lose their content digest: restore them or measure again)")
         table.setdefault(r["layer"], {})[r["op"]] = {k: r.get(k) for k in ENTRY_FIELDS}
-    doc = {"schema_version": LUT_SCHEMA_VERSION, "tool": "winobench", "unit": "ms", "tables": tables}
+    # what each operator key is, beside the tables (their entries stay numbers)
+    operators = {r["op"]: {k: r[k] for k in ("algo", "transform", "bits", "scheme", "requant", "precision")} for r in rows}
+    doc = {"schema_version": LUT_SCHEMA_VERSION, "tool": "winobench", "unit": "ms", "tables": tables,
+           "operators": operators}
     if predictors:
         doc["predictors"] = predictors
     if provenance:

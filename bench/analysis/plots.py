@@ -28,7 +28,8 @@ from bench.analysis.workload import stage_work  # noqa: E402
 from bench.measure.fidelity import CAVEATS, where_of  # noqa: E402
 from bench.measure.fidelity import label as fidelity_label  # noqa: E402
 from bench.files import output_dir, replacing  # noqa: E402
-from bench.operators import OUR_ENGINE, precision_name, scheme_suffix, transform_name  # noqa: E402
+from bench.operators import (OUR_ENGINE, precision_name, product_precision, requant_suffix, scheme_suffix,  # noqa: E402
+                             transform_name)
 
 sns.set_theme(style="whitegrid")
 
@@ -40,15 +41,16 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     df = df[df["status"] == "ok"].copy()
     df["precision"] = df["bits"].map(precision_name)
     schemes = df["scheme"] if "scheme" in df else pd.Series("none", index=df.index)
-    # tap and wide are other kernels of the same operator: named apart (tensor keeps the plain name)
+    requants = df["requant"] if "requant" in df else pd.Series("none", index=df.index)
     digests = df["transform_digest"] if "transform_digest" in df else pd.Series(None, index=df.index)
     engines = df["engine"] if "engine" in df else pd.Series(OUR_ENGINE, index=df.index)
-    df["operator"] = [f"{e} {a}" if e != OUR_ENGINE else a if a == "im2row" else
-                      f"{a} {transform_name(t, d if isinstance(d, str) else None)}"
-                      + (f" {scheme_suffix(s)}" if scheme_suffix(s) else "")
-                      for a, t, s, d, e in zip(df["algo"], df["transform"], schemes, digests, engines)]
+    df["operator"] = [_operator_name(a, t, s, r, d if isinstance(d, str) else None, e)
+                      for a, t, s, r, d, e in zip(df["algo"], df["transform"], schemes, requants, digests, engines)]
     df["engine"] = engines
-    df["quantization"] = [p if s == "none" else f"{p} {s}" for p, s in zip(df["precision"], schemes)]
+    # wide keeps int8 in and out but multiplies int16 by int16: named as the int16 GEMM it is
+    df["quantization"] = [p if s == "none" else f"{p} {s}" + (f" ({g} GEMM)" if g != p else "")
+                          for p, s, g in zip(df["precision"], schemes,
+                                             (product_precision(b, s) for b, s in zip(df["bits"], schemes)))]
     df["layer_label"] = [f"{h}x{w} {ci}->{co}" + filter_suffix(k, s, p)
                          for h, w, ci, co, k, s, p in zip(df["h"], df["w"], df["cin"], df["cout"], df["k"], df["stride"], df["pad"])]
     df["where"] = [where_of(r) for r in df.to_dict("records")]
@@ -57,6 +59,16 @@ def _prepare(df: pd.DataFrame) -> pd.DataFrame:
     df["panel"] = [f"{p} on {b}/{c} t{t}\n{w}" for p, b, c, t, w in
                    zip(df["precision"], df["board"], df["core"], df["threads"], df["where_label"])]
     return df.sort_values(["h", "cin", "cout", "k", "stride", "algo", "transform"])
+
+
+def _operator_name(algo, transform, scheme, requant, digest, engine) -> str:
+    """How a plot names an operator: tap and wide are other kernels of the same operator, named apart
+    (tensor keeps the plain name), and so is the non-default fp32 requantization; an engine's by its
+    variant."""
+    if engine != OUR_ENGINE:
+        return f"{engine} {algo}"
+    base = algo if algo == "im2row" else f"{algo} {transform_name(transform, digest)}"
+    return " ".join(x for x in (base, scheme_suffix(scheme), requant_suffix(requant)) if x)
 
 
 def filter_suffix(k, stride, pad) -> str:

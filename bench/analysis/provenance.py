@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from bench.analysis.lut import table_name
 from bench.measure.fidelity import WHERE_MEANS
-from bench.measure.results import KEY_COLUMNS, RAW_NAME, iter_records, kept_samples
+from bench.measure.results import KEY_COLUMNS, RAW_NAME, iter_records, kept_samples, record_key
 
 CPU_FIELDS = ("cur_khz", "max_khz", "governor")
 
@@ -37,7 +37,7 @@ def read_metadata(results) -> list[dict]:
         if rec.get("type") == "case":
             total = (rec.get("total_ms") or {}).get("samples")
             total = kept_samples(total) if isinstance(total, list) else total   # files of before the cap
-            rec = {**{c: rec.get(c) for c in KEY_COLUMNS}, "type": "case", "status": rec.get("status"),
+            rec = {**dict(zip(KEY_COLUMNS, record_key(rec))), "type": "case", "status": rec.get("status"),
                    "total_ms": {"samples": total}}
         out.append(rec)
     return out

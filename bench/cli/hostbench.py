@@ -28,7 +28,7 @@ from bench.files import replacing
 from bench.measure.deploy import StreamOptions
 from bench.measure.farm import run_runner
 from bench.measure.protocol import CaseRecord, CaseSpec, InfoRecord, PeakRecord, Record, Repetition
-from bench.operators import SCHEMES, parse_bits, parse_schemes, sweep_scheme
+from bench.operators import REQUANTS, SCHEMES, parse_bits, parse_choices, parse_schemes, sweep_requant, sweep_scheme
 
 LAYERS = ((32, 64), (16, 128), (8, 256), (4, 512))  # (H = W, Cin = Cout)
 COMBOS = (("im2row", "none"), ("f2", "static"), ("f2", "learned"), ("f4", "static"),
@@ -44,6 +44,8 @@ def register(sub) -> None:
     p.add_argument("--bits", default="32,8", help="8, 32 or both (default 32,8)")
     p.add_argument("--scheme", default="tensor",
                    help=f"int8 Winograd quantization schemes, from {', '.join(SCHEMES)} (default tensor)")
+    p.add_argument("--requant", default=REQUANTS[0],
+                   help=f"int8 requantization form, one of {', '.join(REQUANTS)} (default {REQUANTS[0]})")
     p.add_argument("--runs", type=int, default=3, help="runner processes (default 3)")
     p.add_argument("--cpu", type=int, default=0, help="CPU to pin to (default 0)")
     p.add_argument("--min-time-ms", type=float, default=200.0, help="per case and run (default 200)")
@@ -57,13 +59,15 @@ def combos(bits: int, schemes=("tensor",)) -> list[tuple[str, str, str]]:
             for s in dict.fromkeys(sweep_scheme(algo, bits, x) for x in schemes)]
 
 
-def case_specs(bits=(32,), schemes=("tensor",)) -> list[CaseSpec]:
-    """Every layer x bits x combo (x scheme for int8 Winograd), each with its index as id."""
+def case_specs(bits=(32,), schemes=("tensor",), requant=REQUANTS[0]) -> list[CaseSpec]:
+    """Every layer x bits x combo (x scheme for int8 Winograd, int8 in the requantization form
+    `requant`), each with its index as id."""
     specs = []
     for hw, c in LAYERS:
         for b in bits:
             for algo, transform, scheme in combos(b, schemes):
-                specs.append(CaseSpec(algo, transform, b, hw, hw, c, c, scheme=scheme, id=str(len(specs))))
+                specs.append(CaseSpec(algo, transform, b, hw, hw, c, c, scheme=scheme, id=str(len(specs)),
+                                      requant=sweep_requant(b, requant)))
     return specs
 
 
@@ -174,13 +178,17 @@ def _main(args) -> int:
         raise UsageError(str(e).replace("min_time_ms", "--min-time-ms")) from None
     bits = parse_bits(args.bits)
     schemes = parse_schemes(args.scheme)
+    requant = parse_choices(args.requant, "requant", REQUANTS)
+    if len(requant) != 1:
+        raise UsageError(f"--requant takes one form per run; got {args.requant!r}; accepted: {', '.join(REQUANTS)}")
     cluster = local_cluster(args.cpu)
     if args.json:
         check_json_path(Path(args.json))
-    specs = case_specs(bits, schemes)
+    specs = case_specs(bits, schemes, requant[0])
     runs = [run_once(cluster, reps, specs) for _ in range(args.runs)]
     info = next(r for r in runs[0] if isinstance(r, InfoRecord))
-    print(f"{info.describe()}, cpu {args.cpu}, single thread, warm caches (same input every repetition)")
+    print(f"{info.describe()}, cpu {args.cpu}, single thread, warm caches (same input every repetition)"
+          + (f", int8 requant {requant[0]}" if 8 in bits else ""))
     rows, peaks = summarize(runs, specs)
     print(format_table(rows, peaks))
     if args.json:

@@ -19,14 +19,15 @@ from bench.cli.options import add_board_arguments, add_parser, boards_from_args,
 from bench.errors import MeasurementError, UsageError
 from bench.files import check_name
 from bench.layers import PRESETS, custom_layers, load_layers, preset_layers, with_filters
-from bench.measure.cases import check_winograd, expand, parse_transforms
+from bench.measure.cases import check_winograd, engine_cases, expand, parse_transforms
 from bench.measure.health import profile_mismatches, unstable_warnings
 from bench.measure.protocol import MAX_MIN_TIME_MS, MAX_REPS, MAX_RUNNER_CPUS, Repetition
 from bench.measure.results import ResultsDir, ResultsLock
 from bench.measure.sweep import Plan, Settings, progress_bar, run, summary, todo
 from bench.measure.targets import close_all, connect_all, plan_targets
 from bench.native.build import BUILD_DIR, compile_jobs, reporting
-from bench.operators import ALGOS, ENGINES, OUR_ENGINE, SCHEMES, operator_label, parse_algos, parse_bits, parse_engines, parse_schemes
+from bench.operators import (ALGOS, ENGINES, OUR_ENGINE, REQUANTS, SCHEMES, operator_label, parse_algos, parse_bits,
+                             parse_engines, parse_requants, parse_schemes)
 
 
 def register(sub) -> None:
@@ -54,6 +55,9 @@ def register(sub) -> None:
                       help=f"who runs the convolutions, from {', '.join(ENGINES)} (default: {OUR_ENGINE}, "
                            f"this project's kernels); the others are production engines measured on the same "
                            f"layers in their own fp32 and int8 paths (pip install 'winobench[engines]')")
+    what.add_argument("--requant", default=REQUANTS[0],
+                      help=f"int8 requantization forms, from {', '.join(REQUANTS)} (default: {REQUANTS[0]}, the "
+                           f"fixed-point multiply; fp32: through a float multiply); fp32 cases have requant none")
     what.add_argument("--preset", help=f"layer set: {', '.join(PRESETS)} (default: resnet18-cifar)")
     what.add_argument("--layers", help="a network file (JSON/TOML, README: Network files); a layer with its own "
                                        "transform file is measured with it too (bench transforms import writes one)")
@@ -114,11 +118,20 @@ def _settings(args) -> Settings:
         raise UsageError(str(e).replace(f"bad {name}", f"bad {flags.get(name, name)}", 1)) from None
 
 
+def _cases(args, layers) -> list:
+    """The cases the command line asks for: this project's kernels (if its engine is among
+    --engine), then the production engines'."""
+    bits, engines = parse_bits(args.bits), parse_engines(args.engine)
+    algos, transforms = parse_algos(args.algo), parse_transforms(args.transform)
+    schemes, requants = parse_schemes(args.scheme), parse_requants(args.requant)
+    ours = expand(layers, algos, transforms, bits, schemes, requants) if OUR_ENGINE in engines else []
+    return ours + engine_cases(layers, bits, engines)
+
+
 def _run(args) -> int:
     # 1. Validate everything first: nothing is built, measured or written on bad input.
     layers = _layers(args)
-    cases = expand(layers, parse_algos(args.algo), parse_transforms(args.transform), parse_bits(args.bits),
-                   parse_schemes(args.scheme), parse_engines(args.engine))
+    cases = _cases(args, layers)
     settings = _settings(args)
     if args.resume and not args.out:
         raise UsageError("--resume needs --out DIR, the results directory to continue")

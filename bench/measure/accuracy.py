@@ -29,13 +29,13 @@ CALIBRATION_BATCHES = 1
 
 def host_build_run(case: Case, h: int, w: int):
     """(x, weights, output) of the case's kernel in the host build on the runner's data, h x w.
-    An int8 Winograd case runs with its scheme."""
+    An int8 case runs with its scheme and requantization form."""
     l = case.layer
     x = kernels.gaussian((1, h, w, l.cin), SEED)
     weights = kernels.gaussian((l.k, l.k, l.cin, l.cout), SEED + 1)
     transform = "static" if case.transform == NO_TRANSFORM else case.transform
     return x, weights, kernels.conv2d(x, weights, algo=case.algo, bits=case.bits, transform=transform, scheme=case.scheme,
-                                      stride=l.stride, pad=l.pad)
+                                      stride=l.stride, pad=l.pad, requant=case.requant)
 
 
 @functools.lru_cache(maxsize=None)

@@ -20,8 +20,9 @@ from bench.numerics.matrix_quant import lane_variant
 from bench.numerics.trained import NOT_WINOGRAD_ERROR
 from bench.numerics.winograd import (identity_error, learned_stand_in_path, load_transform, named_transform_path,
                                      tile_origin_of)
-from bench.operators import (BUILTIN_TRANSFORMS, ENGINE_VARIANTS, NAMED_TRANSFORMS, NO_SCHEME, NO_TRANSFORM, OUR_ENGINE,
-                             SCHEMES, TILE, TILE_ORIGINS, sweep_scheme)
+from bench.operators import (BUILTIN_TRANSFORMS, ENGINE_VARIANTS, NAMED_TRANSFORMS, NO_REQUANT, NO_SCHEME, NO_TRANSFORM,
+                             OUR_ENGINE, REQUANTS, SCHEMES, TILE, TILE_ORIGINS, default_requant, sweep_requant,
+                             sweep_scheme)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,13 @@ class Case:
     bits: int
     scheme: str = NO_SCHEME   # int8 Winograd quantization scheme (bench.operators.SCHEMES); "none" otherwise
     engine: str = OUR_ENGINE  # a production engine: algo is its variant (bench.operators.ENGINE_VARIANTS)
+    requant: str = ""         # int8 requantization form (bench.operators.REQUANTS), "none" for fp32 and engines;
+                              # "": the default
+
+    def __post_init__(self):
+        if not self.requant:
+            default = default_requant(self.bits) if self.engine == OUR_ENGINE else NO_REQUANT
+            object.__setattr__(self, "requant", default)
 
     @property
     def transform_file(self) -> Path | None:
@@ -60,7 +68,7 @@ class Case:
         path = self.transform_file
         transform = "learned" if path else "static" if self.transform == NO_TRANSFORM else self.transform
         return CaseSpec(self.algo, transform, self.bits, l.h, l.w, l.cin, l.cout, self.scheme, str(case_id), path,
-                        origin=self.origin, k=l.k, stride=l.stride, pad=l.pad)
+                        origin=self.origin, k=l.k, stride=l.stride, pad=l.pad, requant=self.requant)
 
     @property
     def lanes(self) -> str | None:
@@ -112,32 +120,41 @@ def check_measurable(layers) -> None:
             raise UsageError(reason)
 
 
-def expand(layers, algos, transforms, bits, schemes=("tensor",), engines=(OUR_ENGINE,)) -> list[Case]:
-    """Every layer x operator that applies to it (Winograd to 3x3 stride-1 layers only, and so the
-    engines' one-layer models); im2row has no transform, so it appears once per bit width; the
-    scheme applies to int8 Winograd only (every other case appears once, with scheme none). A layer
-    with its own transform file (a network file's `transform`) is measured with it besides
-    `transforms`, on the algorithm of its tile size; one measurement serves every layer of the same
-    shape and operator. Each production engine in `engines` adds its variants of every layer and bit
-    width (algos, transforms and schemes are this project's own and do not apply to them)."""
+def expand(layers, algos, transforms, bits, schemes=("tensor",), requants=REQUANTS[:1]) -> list[Case]:
+    """Every layer x operator of this project's kernels that applies to it (Winograd to 3x3 stride-1
+    layers only); im2row has no transform, so it appears once per bit width; the scheme applies to
+    int8 Winograd only (every other case appears once, with scheme none), the requantization form to
+    int8 only (fp32 cases appear once, with requant none). A layer with its own transform file (a
+    network file's `transform`) is measured with it besides `transforms`, on the algorithm of its
+    tile size; one measurement serves every layer of the same shape and operator."""
     check_measurable(layers)
     cases, seen = [], set()
-    for layer, b, algo in itertools.product(layers, bits, algos if OUR_ENGINE in engines else ()):
+    for layer, b, algo in itertools.product(layers, bits, algos):
         if algo in TILE and not layer.winograd:
             continue
         own = [layer.transform] if layer.transform and layer.transform not in transforms else []
         for transform in ([NO_TRANSFORM] if algo == "im2row" else [*transforms, *own]):
             if not _applies(transform, algo):
                 continue
-            for scheme in dict.fromkeys(sweep_scheme(algo, b, s) for s in schemes):
-                key = (layer.h, layer.w, layer.cin, layer.cout, layer.k, layer.stride, layer.pad, algo, transform, b, scheme)
+            for scheme, requant in itertools.product(dict.fromkeys(sweep_scheme(algo, b, s) for s in schemes),
+                                                     dict.fromkeys(sweep_requant(b, r) for r in requants)):
+                key = (layer.h, layer.w, layer.cin, layer.cout, layer.k, layer.stride, layer.pad, algo, transform, b,
+                       scheme, requant)
                 if key not in seen:
                     seen.add(key)
-                    cases.append(Case(layer, algo, transform, b, scheme))
-    winograd_layers = [l for l in layers if l.winograd]
-    for layer, b, engine in itertools.product(winograd_layers, bits, [e for e in engines if e != OUR_ENGINE]):
-        cases += [Case(layer, variant, NO_TRANSFORM, b, NO_SCHEME, engine) for variant in ENGINE_VARIANTS[engine][b]]
+                    cases.append(Case(layer, algo, transform, b, scheme, requant=requant))
     return cases
+
+
+def engine_cases(layers, bits, engines) -> list[Case]:
+    """Each production engine in `engines` (OUR_ENGINE is skipped: expand) with its variants of every
+    Winograd-shaped layer (the engines' one-layer models) and bit width; algos, transforms, schemes
+    and requantization forms are this project's own and do not apply to them."""
+    check_measurable(layers)
+    winograd_layers = [l for l in layers if l.winograd]
+    return [Case(layer, variant, NO_TRANSFORM, b, NO_SCHEME, engine)
+            for layer, b, engine in itertools.product(winograd_layers, bits, [e for e in engines if e != OUR_ENGINE])
+            for variant in ENGINE_VARIANTS[engine][b]]
 
 
 def check_winograd(layers, accept_inexact: bool) -> None:

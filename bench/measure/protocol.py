@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from bench.operators import OUR_ENGINE, TILE_ORIGINS, scheme_suffix
+from bench.operators import NO_REQUANT, OUR_ENGINE, TILE_ORIGINS, default_requant, requant_suffix, scheme_suffix
 
 # Limits of the runner (kernels_c/runner/wb_runner.c); the CLI checks them before anything runs.
 MAX_RUNNER_CPUS = 256      # CPUs in --cpus, so also threads
@@ -69,7 +69,9 @@ class CaseSpec:
     """One case as the runner measures it. `matrices`: the local transform file of a `learned` case
     fed one (.txt, .json or .npz; the deployment pushes it, converted to the runner's text format);
     `reps`: the case's own minimum repetitions, if any; `engine`: who runs it (this project's C
-    runner, or remote/engine_runner.py for a production engine, `algo` then the engine's variant)."""
+    runner, or remote/engine_runner.py for a production engine, `algo` then the engine's variant);
+    `requant`: the int8 requantization form (bench.operators.REQUANTS; "none" for fp32 and for an
+    engine's case; "": the default of the bits)."""
 
     algo: str
     transform: str      # "static" or "learned" (im2row: "static", ignored)
@@ -87,6 +89,7 @@ class CaseSpec:
     k: int = 3
     stride: int = 1
     pad: int = 1
+    requant: str = ""
 
     @property
     def on_engine(self) -> bool:
@@ -94,8 +97,8 @@ class CaseSpec:
         return self.engine != OUR_ENGINE
 
     def runner_line(self, matrices_on_board: str = "") -> str:
-        """The runner input line; `scheme=` only for the schemes the runner must be told about,
-        `matrices=` the path of the transform file on the board."""
+        """The runner input line; `scheme=` and `requant=` only for the values the runner must be
+        told about (not its defaults), `matrices=` the path of the transform file on the board."""
         what = f"engine={self.engine} algo={self.algo}" if self.on_engine else \
             f"algo={self.algo} transform={self.transform}"
         line = f"{what} bits={self.bits} h={self.h} w={self.w} cin={self.cin} cout={self.cout}"
@@ -105,6 +108,8 @@ class CaseSpec:
             line += f" scheme={self.scheme}"
         if self.origin != TILE_ORIGINS[0]:
             line += f" origin={self.origin}"
+        if requant_suffix(self.requant) and not self.on_engine:
+            line += f" requant={self.requant}"
         if self.reps is not None:
             line += f" reps={self.reps}"
         if self.id:
@@ -115,12 +120,14 @@ class CaseSpec:
 
     def fields(self) -> dict:
         """The case's keys as a raw record names them (no local path; the filter when not 3x3/1/1,
-        which readers take as the default)."""
+        which readers take as the default; the requantization form always)."""
         keys = ("id", "algo", "transform", "bits", "h", "w", "cin", "cout", "scheme", "reps")
         out = {k: getattr(self, k) for k in keys if getattr(self, k) not in (None, "")}
         if (self.k, self.stride, self.pad) != (3, 1, 1):
             out.update(k=self.k, stride=self.stride, pad=self.pad)
-        return {**out, "engine": self.engine} if self.on_engine else out
+        if self.on_engine:
+            return {**out, "engine": self.engine, "requant": NO_REQUANT}
+        return {**out, "requant": self.requant or default_requant(self.bits)}
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from pathlib import Path
 from bench.errors import MeasurementError, UsageError
 from bench.files import read_lines, replacing
 from bench.measure.protocol import STAGES, CaseRecord, Where
-from bench.operators import OUR_ENGINE, transform_digest
+from bench.operators import NO_REQUANT, OUR_ENGINE, transform_digest
 
 SCHEMA_VERSION = 2
 TOOL = "winobench"
@@ -45,16 +45,16 @@ MAX_SAMPLES = 1000   # raw samples kept per stage and case (a uniform subset whe
 CONTRACT_COLUMNS = ["board", "core", "cpus", "bits", "algo", "transform", "h", "w", "cin", "cout",
                     "input_ms", "gemm_ms", "output_ms", "total_ms", "status"]
 COLUMNS = CONTRACT_COLUMNS + [
-    "k", "stride", "pad", "scheme", "engine", "threads", "emulated", "reps", "total_min_ms", "total_p10_ms", "total_p90_ms",
-    "total_mad_ms",
+    "k", "stride", "pad", "scheme", "requant", "engine", "threads", "emulated", "reps", "total_min_ms", "total_p10_ms",
+    "total_p90_ms", "total_mad_ms",
     "weight_transform_ms", "gemm_gflops", "sqnr_db", "max_abs", "rel_l2", "layer", "count",
     "engine_version", "error_kind", "message", "run", "transform_digest", "where", "cpu_flag", "lanes", "sqnr_cal_db",
 ]
-KEY_COLUMNS = ["board", "core", "threads", "engine", "bits", "algo", "transform", "scheme", "h", "w", "cin", "cout",
-               "k", "stride", "pad"]
+KEY_COLUMNS = ["board", "core", "threads", "engine", "bits", "algo", "transform", "scheme", "requant", "h", "w", "cin",
+               "cout", "k", "stride", "pad"]
 # The filter of tables and records written before these columns existed: every layer was 3x3/1/1.
 DEFAULT_FILTER = {"k": 3, "stride": 1, "pad": 1}
-CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": str, "scheme": str, "transform_digest": str,
+CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": str, "scheme": str, "requant": str, "transform_digest": str,
               "engine": str, "engine_version": str, "status": str, "layer": str, "error_kind": str, "message": str,
               "where": str, "cpu_flag": str, "lanes": str}
 # Settings that change what a measurement means; --resume refuses to mix them unless told to.
@@ -68,8 +68,8 @@ class ResultsFull(MeasurementError):
 def case_key(board: str, core: str, threads: int, case) -> tuple:
     """The KEY_COLUMNS values of a case measured on (board, core) with `threads` threads."""
     l = case.layer
-    return (board, core, threads, case.engine, case.bits, case.algo, case.transform, case.scheme, l.h, l.w, l.cin, l.cout,
-            l.k, l.stride, l.pad)
+    return (board, core, threads, case.engine, case.bits, case.algo, case.transform, case.scheme, case.requant, l.h, l.w,
+            l.cin, l.cout, l.k, l.stride, l.pad)
 
 
 def format_cpus(cpus) -> str:
@@ -81,7 +81,8 @@ def row_from_case(rec: CaseRecord, case, run: int) -> dict:
     """A case record (with its board context) -> one CSV row."""
     l, where = case.layer, rec.where or Where("", "", (), 1, False)
     row = {"board": where.board, "core": where.core, "cpus": format_cpus(where.cpus), "bits": case.bits,
-           "algo": case.algo, "transform": case.transform, "scheme": case.scheme, "engine": case.engine,
+           "algo": case.algo, "transform": case.transform, "scheme": case.scheme, "requant": case.requant,
+           "engine": case.engine,
            "engine_version": rec.raw.get("engine_version"), "h": l.h, "w": l.w,
            "cin": l.cin, "cout": l.cout, "k": l.k, "stride": l.stride, "pad": l.pad, "status": rec.status, "threads": where.threads,
            "emulated": where.emulated, "layer": l.name, "count": l.count, "run": run,
@@ -411,6 +412,7 @@ class ResultsDir:
                        for w, e in zip(df["where"], df["emulated"])]
         for c in ("cpu_flag", "lanes"):
             df[c] = [v if isinstance(v, str) else "" for v in df[c]]
+        df["requant"] = df["requant"].fillna("none")
         return df
 
     def runs(self) -> list[dict]:
@@ -516,17 +518,19 @@ def load_samples(path, stage: str | None = None):
 
 
 _KEY_TYPES = {"board": str, "core": str, "threads": int, "engine": str, "bits": int, "algo": str, "transform": str,
-              "scheme": str, "h": int, "w": int, "cin": int, "cout": int, "k": int, "stride": int, "pad": int}
+              "scheme": str, "requant": str, "h": int, "w": int, "cin": int, "cout": int, "k": int, "stride": int,
+              "pad": int}
 
 
 def _sample_key(rec: dict, path: Path, n: int) -> tuple:
-    rec = {**DEFAULT_FILTER, **rec}
+    key = record_key(rec)
+    values = dict(zip(KEY_COLUMNS, key))
     for c, kind in _KEY_TYPES.items():
-        v = rec.get(c)
+        v = values[c]
         if type(v) is not kind or (kind is int and v < (0 if c == "pad" else 1)) or (c == "bits" and v not in (8, 32)):
             raise UsageError(f"{path} line {n}: bad {c} {str(v)[:40]!r} in a case record; expected "
                              f"{'a whole number >= 1' if kind is int else 'a string'}")
-    return tuple(rec[c] for c in KEY_COLUMNS)
+    return key
 
 
 def _stage_samples(rec: dict, stage: str, path: Path, n: int) -> dict:
@@ -576,9 +580,25 @@ def _typed(row: dict, where: str) -> dict:
     if empty:
         raise UsageError(f"{where}: no value in column {empty[0]}" + (" of a row with status ok" if empty[0] in _TIME_COLUMNS else ""))
     out["scheme"] = out.get("scheme") or "none"
+    out["requant"] = out.get("requant") or default_old_requant(out["bits"], out["engine"])
     for c, v in DEFAULT_FILTER.items():   # an older table: 3x3, stride 1, padding 1
         out[c] = v if out.get(c) is None else out[c]
     return out
+
+
+def record_key(rec: dict) -> tuple:
+    """The KEY_COLUMNS values of a raw.jsonl case record; one written before the `requant` column
+    existed reads as default_old_requant, one before the filter columns as DEFAULT_FILTER."""
+    rec = {**DEFAULT_FILTER, **rec,
+           "requant": rec.get("requant") or default_old_requant(rec.get("bits"), rec.get("engine") or OUR_ENGINE)}
+    return tuple(rec.get(c) for c in KEY_COLUMNS)
+
+
+def default_old_requant(bits, engine: str = OUR_ENGINE) -> str:
+    """The requantization form of a row written before the `requant` column existed: every int8
+    kernel then requantized through fp32 (kernels_c/README.md, "Integer requantization"); a
+    production engine's rows have none of this project's forms."""
+    return "fp32" if bits == 8 and engine == OUR_ENGINE else NO_REQUANT
 
 
 def _value(column: str, text: str, where: str):

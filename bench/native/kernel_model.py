@@ -6,7 +6,12 @@ What it counts, per function: instructions; stack references (loads/stores addre
 frame pointer or a register made from them, push/pop on x86), in total and inside the hottest
 loop; per loop iteration the fp32 flops (FMLA = 2 per lane) and integer multiply-accumulates
 (SMULL/SMLAL = 1 per lane, SDOT = 4 per lane), and from the cycles the rates against the peaks
-below. See kernels_c/README.md, "Static model".
+below; beside llvm-mca's models always the A53 dual-issue rules (`a53-dual-issue`) on aarch64, and
+where LLVM's A53 model and the rules disagree by more than DISAGREE (either way) the kernel is
+marked (`a53_disagreement`): the model prices latencies, the rules the issue slots, and LLVM's A53
+model misprices hand-scheduled A53 code. The product precision of each kernel's multiplies
+(`precision`: fp32, int8, int16) names the int16 GEMM of the `wide` scheme as such. See
+kernels_c/README.md, "Static model".
 """
 
 from __future__ import annotations
@@ -67,6 +72,8 @@ class KernelModel:
     stack_refs: int
     loop: dict | None = None  # the hottest loop's figures, None when the function has no loop
     models: dict = field(default_factory=dict)
+    precision: str = ""       # of the products: fp32, int8, int16 (product_precision)
+    a53_disagreement: dict | None = None  # LLVM's A53 model over the rules (a53_disagreement)
 
 
 def disassemble(binary, target: str) -> dict[int, tuple[str, list[Insn]]]:
@@ -230,6 +237,31 @@ def mca_cycles(body: list[Insn], target: str, model: str, iterations: int = 200)
 
 
 DUAL_ISSUE = "a53-dual-issue"  # the rule-based A53 estimate below, a "model" beside llvm-mca's
+A53_MODEL = "cortex-a53"
+DISAGREE = 1.5  # LLVM's A53 model against the rules, either way: the kernel is marked
+
+
+def with_rules(models, target: str) -> tuple:
+    """The models to report: those asked for, with the A53 rules beside them on aarch64."""
+    models = tuple(models)
+    return models if target != "aarch64" or DUAL_ISSUE in models else (*models, DUAL_ISSUE)
+
+
+def product_precision(name: str) -> str:
+    """The precision of a kernel's products from its name: fp32 (f32), int16 (the int16 GEMM and
+    its packing, the `wide` scheme's tile transforms: int16 V times int16 U), else int8."""
+    if name.startswith("wb_f32_"):
+        return "fp32"
+    return "int16" if "_s16_" in name or "_wide_" in name else "int8"
+
+
+def a53_disagreement(models: dict) -> dict | None:
+    """LLVM's A53 model over the A53 rules for one kernel, and whether they disagree by more than
+    DISAGREE either way; None without both figures."""
+    if A53_MODEL not in models or DUAL_ISSUE not in models:
+        return None
+    ratio = models[A53_MODEL]["cycles"] / max(models[DUAL_ISSUE]["cycles"], 1e-9)
+    return {"ratio": round(ratio, 2), "marked": ratio > DISAGREE or ratio < 1 / DISAGREE}
 
 
 def dual_issue_cycles(body: list[Insn]) -> float:
@@ -256,7 +288,7 @@ def dual_issue_cycles(body: list[Insn]) -> float:
 
 def model_function(name: str, insns: list[Insn], target: str, models) -> KernelModel:
     flags = stack_ref_flags(insns, target)
-    k = KernelModel(name, len(insns), sum(flags))
+    k = KernelModel(name, len(insns), sum(flags), precision=product_precision(name.split(">")[-1]))
     loop = hottest_loop(insns, target)
     if loop is None:
         return k
@@ -276,6 +308,7 @@ def model_function(name: str, insns: list[Insn], target: str, models) -> KernelM
         r["flop_peak_fraction"] = round(r["flop_per_cycle"] / peak["flop"], 3) if peak["flop"] else None
         r["mac_peak_fraction"] = round(r["mac_per_cycle"] / peak["mac"], 3) if peak["mac"] else None
         k.models[model] = r
+    k.a53_disagreement = a53_disagreement(k.models)
     return k
 
 

@@ -11,6 +11,7 @@ output and intermediates, conv2d_error the error figures.
     y = conv2d(x, w7, algo="im2row", stride=2, pad=3)   # im2row: w HWIO (k,k,Cin,Cout), k 1,3,5,7
     y = conv2d(x, w, algo="f6", transform="learned")    # dense kernel, learned-like matrices
     y = conv2d(x, w, algo="f4", transform=cook_toom(4, points=BARABASZ_POINTS[4, 3]))
+    y = conv2d(x, w, algo="f4", bits=8, scheme="tap", requant="fp32")   # int8 options: scheme, requant
     y, t = conv2d_timed(x, w, ConvOp("f4"), Timing(reps=10))   # t.total_ms, t.gemm_ms, ... (lists)
 """
 
@@ -27,7 +28,8 @@ from bench.native.build import KERNELS, build_hash, build_library
 from bench.numerics.matrix_quant import round_half_away
 from bench.numerics.reference import conv2d_direct, error_metrics, out_size, tile_offset
 from bench.numerics.winograd import cook_toom, learned_stand_in, load_transform, named_transform, tile_origin_of
-from bench.operators import ALGOS, BITS, BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, SCHEMES, TILE, TILE_ORIGINS, resolve_scheme
+from bench.operators import (ALGOS, BITS, BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, NO_REQUANT, REQUANTS, SCHEMES, TILE,
+                             TILE_ORIGINS, resolve_requant, resolve_scheme)
 
 # Status codes of kernels_c/include/wb.h.
 _BAD_CASE, _BAD_MATRICES, _UNSUPPORTED = 1, 2, 3
@@ -134,13 +136,15 @@ class ConvOp:
     the dense code; scheme: the int8 Winograd quantization scheme, None for the default of the bits
     (bench.operators). `tensor` is also taken for fp32 and im2row, where it means none. origin:
     where the Winograd tile grid starts (bench.operators.TILE_ORIGINS; ignored for im2row); None:
-    as a transform file says (`tile_origin`, bench.numerics.winograd.tile_origin_of), else top-left."""
+    as a transform file says (`tile_origin`, bench.numerics.winograd.tile_origin_of), else top-left.
+    requant: the int8 requantization form (`int` or `fp32`), None for the default of the bits."""
 
     algo: str
     bits: int = 32
     transform: object = "static"
     scheme: str | None = None
     origin: str | None = None
+    requant: str | None = None
 
     def __post_init__(self):
         if self.algo not in ALGOS:
@@ -157,11 +161,17 @@ class ConvOp:
             raise ValueError(f"unknown scheme {self.scheme!r}; accepted: {', '.join(SCHEMES)}, none")
         scheme = None if self.scheme == SCHEMES[0] else self.scheme   # tensor: the int8 default
         object.__setattr__(self, "scheme", resolve_scheme(self.algo, self.bits, scheme))
+        object.__setattr__(self, "requant", resolve_requant(self.bits, self.requant))
 
     @property
     def c_scheme(self) -> str | None:
         """The scheme as the C API takes it: NULL (None) for the default."""
         return None if self.scheme in ("none", SCHEMES[0]) else self.scheme
+
+    @property
+    def c_requant(self) -> str | None:
+        """The requantization form as the C API takes it: NULL (None) for the default."""
+        return None if self.requant in (NO_REQUANT, REQUANTS[0]) else self.requant
 
     def matrices(self):
         """(the kernel's transform name, Transform or None: the default matrices)."""
@@ -249,7 +259,8 @@ def _create(ffi, lib, op: ConvOp, shape: Shape, w):
     mats, keep, r = _matrix_pointers(ffi, t, m, op.algo)
     err, conv = ffi.new("char[512]"), ffi.new("wb_conv **")
     words = {"algo": op.algo, "transform": kind, **({"scheme": op.c_scheme} if op.c_scheme else {}),
-             **({"tile_origin": op.origin} if op.origin != TILE_ORIGINS[0] else {})}
+             **({"tile_origin": op.origin} if op.origin != TILE_ORIGINS[0] else {}),
+             **({"requant": op.c_requant} if op.c_requant else {})}
     words = {k: ffi.new("char[]", v.encode()) for k, v in words.items()}   # alive through the call
     spec = ffi.new("wb_conv_spec *", {**words, "bits": op.bits, "m": m if t is not None else 0, "r": r,
                                       "at": mats[0], "g": mats[1], "bt": mats[2], **_spec_sizes(shape)})
@@ -302,24 +313,28 @@ def conv2d_timed(x, w, op: ConvOp, timing: Timing = Timing(), *, stride: int = 1
         lib.wb_conv_destroy(conv)
 
 
+OPTIONS = ("scheme", "requant", "stride", "pad")   # the keyword options of conv2d and its kin
+
+
 def _options(options: dict) -> tuple:
-    """(scheme, stride, pad) of the keyword options of conv2d and its kin; TypeError for others."""
-    unknown = set(options) - {"scheme", "stride", "pad"}
+    """(scheme, requant, stride, pad) of the keyword options of conv2d and its kin; TypeError for others."""
+    unknown = set(options) - set(OPTIONS)
     if unknown:
-        raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r} (accepted: scheme, stride, pad)")
-    return options.get("scheme"), options.get("stride", 1), options.get("pad")
+        raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r} (accepted: {', '.join(OPTIONS)})")
+    return options.get("scheme"), options.get("requant"), options.get("stride", 1), options.get("pad")
 
 
 def conv2d(x, w, *, algo: str, bits: int = 32, transform="static", **options) -> np.ndarray:
     """Convolution with the C kernels of the host build. x: float32 NHWC (1,H,W,Cin); w: float32
     HWIO (k,k,Cin,Cout); returns float32 NHWC (1,Ho,Wo,Cout), Ho = (H + 2 pad - k) // stride + 1.
-    Options: `scheme` (None: tensor for int8 Winograd, none otherwise), `stride` (1), `pad` (None:
-    k // 2). Winograd takes 3x3, stride 1, padding 1 only; im2row k 1, 3, 5 or 7, stride 1 or 2, pad
-    0..k-1. algo, bits, transform and scheme as ConvOp takes them; the tile origin is the transform
-    file's (another: conv2d_timed with a ConvOp). Bad input raises ValueError; a
-    combination no linked kernel implements raises NotImplementedError."""
-    scheme, stride, pad = _options(options)
-    return conv2d_timed(x, w, ConvOp(algo, bits, transform, scheme), stride=stride, pad=pad)[0]
+    Options: `scheme` (None: tensor for int8 Winograd, none otherwise), `requant` (None: int
+    requantization for int8, none for fp32), `stride` (1), `pad` (None: k // 2). Winograd takes 3x3,
+    stride 1, padding 1 only; im2row k 1, 3, 5 or 7, stride 1 or 2, pad 0..k-1. algo, bits,
+    transform, scheme and requant as ConvOp takes them; the tile origin is the transform file's
+    (another: conv2d_timed with a ConvOp). Bad input raises ValueError; a combination no linked
+    kernel implements raises NotImplementedError."""
+    scheme, requant, stride, pad = _options(options)
+    return conv2d_timed(x, w, ConvOp(algo, bits, transform, scheme, requant=requant), stride=stride, pad=pad)[0]
 
 
 # ---- int8: the pipeline with its intermediates, and error figures -----------------------------
@@ -331,11 +346,13 @@ def conv2d_int8_stages(x, w, *, algo: str, transform="static", **options) -> dic
     "s_x", "s_w", "s_y" and, for Winograd, "kB", "kG", "kA", "mult" ({V, U, P, Y} float32
     multipliers; tap: per-position [a, a] arrays for V, U, P; wide: U and Y) and the
     intermediates in the reference's layouts: "V8", "U8", "P8" (tensor, tap; tap adds "Sq" and
-    "s1"), "V16", "U16", "M" (wide: M after its rshift by e, with "e", "sV", "QU", "s1").
-    Options as conv2d's (scheme, stride, pad) and `origin` (None: the transform file's)."""
+    "s1"), "V16", "U16", "M" (wide: M after its rshift by e (+ h), with "e", "sV", "QU", "s1").
+    The int requantization form adds "int" (wb_q8_int_info: the b of each stage, tap's per
+    position, the shift of Y, out32, tap's Sq bits "k", wide's "h"). Options as conv2d's (scheme,
+    requant, stride, pad) and `origin` (None: the transform file's)."""
     origin = options.pop("origin", None)
-    scheme, stride, pad = _options(options)
-    op = ConvOp(algo, 8, transform, scheme, origin)
+    scheme, requant, stride, pad = _options(options)
+    op = ConvOp(algo, 8, transform, scheme, origin, requant)
     ffi, lib = _lib()
     x, w, shape = _check_inputs(x, w, stride, pad)
     xq, wq = np.empty(x.shape, np.int8), np.empty(w.shape, np.int8)
@@ -351,6 +368,10 @@ def conv2d_int8_stages(x, w, *, algo: str, transform="static", **options) -> dic
         out = {"y8": y8, "y8_scalar": y8s, "y": y8 * s_y, "xq": xq, "wq": wq, "s_x": s_x, "s_w": s_w, "s_y": s_y}
         if algo in TILE:
             out.update(_winograd_stages(ffi, lib, plan, op, shape))
+        if op.requant == "int":
+            out["int"] = _int_info(ffi, lib, plan, TILE.get(algo, 0))
+            if algo in TILE:
+                out["mult"].update(_int_mults(out["int"], op.scheme))
         return out
     finally:
         lib.wb_q8_plan_destroy(plan)
@@ -365,8 +386,8 @@ def conv2d_int8_calibrated(x, w, x_cal, *, algo: str, transform="static", **opti
     calibrated on `x_cal` (other data of x's shape), then x quantized with that scale (values past
     it clip) and run with those ranges; returns the dequantized float64 output. conv2d calibrates on
     x itself: the best case, which no deployed network sees. Options as conv2d's."""
-    scheme, stride, pad = _options(options)
-    op = ConvOp(algo, 8, transform, scheme)
+    scheme, requant, stride, pad = _options(options)
+    op = ConvOp(algo, 8, transform, scheme, requant=requant)
     ffi, lib = _lib()
     x, w, shape = _check_inputs(x, w, stride, pad)
     x_cal = _check_inputs(x_cal, w, stride, pad)[0]
@@ -387,6 +408,7 @@ def conv2d_int8_calibrated(x, w, x_cal, *, algo: str, transform="static", **opti
 
 
 _C_SCHEME_IDS = {"tap": 1, "wide": 2}   # wb_q8.h: 0 is tensor (or none)
+_C_REQUANT_IDS = {"int": 0, "fp32": 1}   # wb_q8.h
 
 
 def _q8_plan(ffi, lib, op: ConvOp, shape: Shape, wq):
@@ -398,7 +420,8 @@ def _q8_plan(ffi, lib, op: ConvOp, shape: Shape, wq):
     spec = ffi.new("wb_q8_spec *", {"m": m, "learned": int(kind == "learned"), "scheme": _C_SCHEME_IDS.get(op.scheme, 0),
                                     "at": mats[0], "g": mats[1], "bt": mats[2], **_spec_sizes(shape),
                                     "oy": tile_offset(shape.h, m, op.origin) if m else 0,
-                                    "ox": tile_offset(shape.w, m, op.origin) if m else 0})
+                                    "ox": tile_offset(shape.w, m, op.origin) if m else 0,
+                                    "requant": _C_REQUANT_IDS[op.requant]})
     rc = lib.wb_q8_plan_create(spec, _i8(ffi, wq), plan, err, 512)
     if rc != 0:
         raise (ValueError if rc in (_BAD_CASE, _BAD_MATRICES) else RuntimeError)(ffi.string(err).decode())
@@ -437,10 +460,33 @@ def _scheme_info(ffi, lib, plan, scheme: str, a: int, mult_y) -> dict:
     return {"s1": ints[1], "sV": ints[2], "QU": ints[3], "e": pos, "mult": {"U": f[3, 0, 0], "Y": mult_y}}
 
 
+def _int_info(ffi, lib, plan, m: int) -> dict:
+    """The int form's figures of a calibrated plan (wb_q8_int_info), b at 32-bit lanes."""
+    aa = (m + 2) ** 2 if m else 1
+    stage, pos, ints = ffi.new("int32_t[3]"), ffi.new(f"int32_t[{2 * aa}]"), ffi.new("int[5]")
+    lib.wb_q8_int_info(plan, stage, pos, ints)
+    b = np.frombuffer(ffi.buffer(pos), np.int32).astype(np.int64)
+    side = m + 2 if m else 1
+    return {"b": dict(zip("VPY", (int(v) for v in stage))), "shift_Y": ints[1], "out32": ints[2], "k": ints[3],
+            "h": ints[4], "b_V": b[:aa].reshape(side, side), "b_P": b[aa:].reshape(side, side)}
+
+
+def _int_mults(info: dict, scheme: str) -> dict:
+    """The int form's real multipliers b / 2^31 (times 2^-shift for Y), as the reference's "mult"
+    names them: V, P, Y (tap: V and P per position; wide: Y)."""
+    real = lambda b, shift=0: np.ldexp(np.asarray(b, np.float64), -31 - shift)  # noqa: E731
+    out = {"Y": float(real(info["b"]["Y"], info["shift_Y"]))}
+    if scheme == "tap":
+        out.update(V=real(info["b_V"]), P=real(info["b_P"]))
+    elif scheme != "wide":
+        out.update(V=float(real(info["b"]["V"])), P=float(real(info["b"]["P"])))
+    return out
+
+
 def conv2d_error(x, w, *, algo: str, bits: int = 32, transform="static", **options) -> dict:
     """Error of conv2d(...) (dequantized for bits=8) against the float64 direct convolution of
     the unquantized data: {"sqnr_db", "max_abs", "rel_l2"} (bench.numerics.reference.error_metrics).
-    Options as conv2d's (scheme, stride, pad)."""
-    _, stride, pad = _options(options)
+    Options as conv2d's (scheme, requant, stride, pad)."""
+    _, _, stride, pad = _options(options)
     y = conv2d(x, w, algo=algo, bits=bits, transform=transform, **options)
     return error_metrics(y, conv2d_direct(x, w, stride, pad))

@@ -79,6 +79,26 @@ round_half_away(v)  for a double v:  v >= 0 ? floor(v + 0.5) : -floor(-v + 0.5)
      M = sum_cin V16 U16 (int32, SMLAL);  Y8 = out(rshift(M, e[p]), 2^31 - 1)
      (s1 = 2 F2, 5 F4, 12 F6 with the default matrices).
      s_Y = s_x s_w 2^(sV - 2kB - 2kG) / mult_U * 2^(s1 - 2kA) / mult_Y.
+8. Integer requantization, the `int` form of every scheme (steps 2-7 as written are the `fp32` form; the
+   weights' U8 and U16 stay as written, offline): every requantization of a stage tensor T the kernels
+   run (V8, P8, Y8; im2row's output) becomes a fixed-point multiply with rounding, as gemmlowp's and
+   XNNPACK's ARM kernels (SQRDMULH):
+     requant_int(T, L) = clamp(sqrdmulh_L(T, b), -127, 127),  b = min(2^(L-1) - 1, (127 2^(L-1)) // amax)
+     (amax = 0: b = 2^(L-1) - 1),  sqrdmulh_L(x, b) = floor((2 x b + 2^(L-1)) / 2^L), the round half up of
+     x b / 2^(L-1), at the lane width L of the stage's values: 16 where the stage's bound fits int16 (V of
+     F2 and F4: 127 L1B^2 <= 32767; Y of tensor F2: 127 L1A^2 <= 32767), else 32 (P: the int32 sums; V of
+     F6; Y of tensor F4/F6 and of tap/wide). An int64 stage (tap/wide output with an int64 second pass)
+     first shifts to int32: T' = rshift(T, R), R = shift_to_fit(amax, 2^31 - 1), then L = 32 with amax'
+     = rshift(amax, R). b is rounded down, so |T| <= amax (always: amax is calibrated on the same data)
+     gives |q| <= 127; the real multiplier is exactly b / 2^(L-1) (times 2^-R). One rounding, at the int8
+     value: the multiplier's few bits (at least 7) only scale the result, and the scale follows b exactly.
+   tap/wide output: where L1A^2 <= 512 (the default F2 and F4) both passes run in int32 with no shift:
+     tap Sq with k = 14 bits (int16 factors) instead of 20, Z = P8 Sq (|Z| <= 127 2^14); wide Z =
+     rshift(M, e[p] + h), h = shift_to_fit((2^31 - 1) L1A^2, 2^31 - 1) (4 F2, 9 F4), in the GEMM's
+     epilogue; Y = ATq Z ATq^T (|Y| < 2^31), Y8 = requant_int(Y, 32). Elsewhere (F6) the output stage of
+     the fp32 form (k = 20, int64 passes, s1), with Y8 = requant_int(Y, 64).
+   Real scales: the fp32 form's with each multiplier replaced by b / 2^(L-1) (2^-R), tap's 2^-20 by 2^-k,
+   wide's 2^s1 by 2^h.
 """
 
 from __future__ import annotations
@@ -87,7 +107,7 @@ import math
 
 import numpy as np
 
-from bench.operators import SCHEMES, TILE_ORIGINS
+from bench.operators import REQUANTS, SCHEMES, TILE_ORIGINS, resolve_requant
 
 from bench.numerics.matrix_quant import BT_AT_LIMIT, G_LIMIT, quantize_matrix, round_half_away
 from bench.numerics.winograd import Transform, cook_toom
@@ -232,39 +252,86 @@ def requantize(T: np.ndarray, amax: int | None = None) -> tuple[np.ndarray, np.f
     return np.clip(q, -127, 127).astype(np.int8), mult
 
 
-def conv2d_im2row_int8(x, w, stride: int = 1, pad: int | None = None) -> dict:
-    """int8 im2row (step 4), any stride and padding. Returns a dict with the dequantized float64
-    output `y` and the integer intermediates (`xq`, `wq`, `y8`) and scales, so kernels can be
-    compared bit for bit."""
+def v_lanes(Tq: np.ndarray) -> int:
+    """Lane width (16 or 32) of a stage made by the integer matrix Tq on both sides of int8 values:
+    16 when its bound 127 L1^2 fits int16 (step 8)."""
+    return 16 if 127 * max_row_l1(Tq) ** 2 <= 32767 else 32
+
+
+def sqrdmulh(x, b, lanes: int) -> np.ndarray:
+    """NEON SQRDMULH at `lanes` bits: floor((2 x b + 2^(L-1)) / 2^L), x b / 2^(L-1) rounded half up
+    (it saturates only for x = b = -2^(L-1), which step 8 never asks)."""
+    x = np.asarray(x, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    if lanes == 32:  # 2 x b needs 64 bits; numpy int64 is exact below 2^63
+        return (2 * x * b + (1 << 31)) >> 32
+    return (2 * x * b + (1 << (lanes - 1))) >> lanes
+
+
+def int_multiplier(amax: int, lanes: int) -> int:
+    """Step 8's b: min(2^(L-1) - 1, floor(127 2^(L-1) / amax)), 2^(L-1) - 1 for amax = 0."""
+    top = (1 << (lanes - 1)) - 1
+    return top if amax <= 0 else min(top, (127 << (lanes - 1)) // int(amax))
+
+
+def requantize_int(T: np.ndarray, lanes: int, amax: int | None = None) -> tuple[np.ndarray, float]:
+    """Integer tensor -> (int8 tensor, real multiplier): step 8 at lane width 16, 32 or 64 (int64
+    values: a rounding shift to int32 first). The multiplier is b / 2^(L-1) (times 2^-R), exact."""
+    T = np.asarray(T, dtype=np.int64)
+    if amax is None:
+        amax = int(np.max(np.abs(T))) if T.size else 0
+    shift = shift_to_fit(amax, INT32_MAX) if lanes == 64 else 0
+    if shift:
+        T, amax = rshift(T, shift), int(rshift(amax, shift))
+    lanes = min(lanes, 32)
+    b = int_multiplier(amax, lanes)
+    q = np.clip(sqrdmulh(T, b, lanes), -127, 127).astype(np.int8)
+    return q, math.ldexp(b, 1 - lanes - shift)
+
+
+def requantize_form(T: np.ndarray, requant: str, lanes: int, amax: int | None = None):
+    """Step 2 (requant "fp32") or step 8 ("int", at `lanes` bits): (int8 tensor, multiplier)."""
+    return requantize(T, amax) if requant == "fp32" else requantize_int(T, lanes, amax)
+
+
+def conv2d_im2row_int8(x, w, stride: int = 1, pad: int | None = None, requant: str = REQUANTS[0]) -> dict:
+    """int8 im2row (step 4; step 8 for requant "int"), any stride and padding. Returns a dict with the
+    dequantized float64 output `y` and the integer intermediates (`xq`, `wq`, `y8`) and scales, so
+    kernels can be compared bit for bit."""
     x, w = _check_shapes(x, w)
     r = w.shape[0]
     xq, s_x = quantize_symmetric(x)
     wq, s_w = quantize_symmetric(w)
     acc = im2row(xq.astype(np.int64), r, stride, pad) @ wq.reshape(-1, w.shape[3]).astype(np.int64)
-    y8, mult = requantize(acc)
+    y8, mult = requantize_form(acc, resolve_requant(8, requant), 32)
     s_y = s_x * s_w / float(mult)
     y8 = y8.reshape(1, out_size(x.shape[1], r, stride, pad), out_size(x.shape[2], r, stride, pad), w.shape[3])
     return {"y": y8 * s_y, "y8": y8, "xq": xq, "wq": wq, "s_x": s_x, "s_w": s_w, "s_y": s_y}
 
 
-def winograd_int8_stages(x, w, t: Transform | None = None, scheme: str = "tensor", origin: str = "top-left") -> dict:
+def winograd_int8_stages(x, w, t: Transform | None = None, scheme: str = "tensor", origin: str = "top-left",
+                         requant: str = REQUANTS[0]) -> dict:
     """int8 Winograd with every intermediate, for `scheme` "tensor" (step 5), "tap" (step 6) or
-    "wide" (step 7). Common keys: xq, wq, Y8 (tile layout), y8 (cropped), y (dequantized float64),
-    kB, kG, kA, BTq, Gq, ATq, mult, scale (scale["Y"] is the real scale of y8). Per scheme:
-    tensor V8, U8, P8; tap V8, U8, P8, Sq, s1; wide V16, U16, M, sV, QU, e, s1."""
+    "wide" (step 7), requantized in the form `requant` ("int": step 8, or "fp32"). Common keys: xq,
+    wq, Y8 (tile layout), y8 (cropped), y (dequantized float64), kB, kG, kA, BTq, Gq, ATq, mult,
+    scale (scale["Y"] is the real scale of y8). Per scheme: tensor V8, U8, P8; tap V8, U8, P8, Sq,
+    s1; wide V16, U16, M, sV, QU, e, s1 (the int form's int32 output: s1 = 0, tap k, wide h)."""
     if scheme not in SCHEMES:
         raise ValueError(f"unknown int8 scheme {scheme!r}; accepted: {', '.join(SCHEMES)}")
+    requant = resolve_requant(8, requant)
     q = _quantized_inputs(x, w, t, origin)
+    q["requant"] = requant
     st = {"tensor": _tensor_stages, "tap": _tap_stages, "wide": _wide_stages}[scheme](q)
     y8 = untile(st["Y8"], q["H"], q["W"], q["offset"])
-    st.update({"y": y8 * st["scale"]["Y"], "y8": y8, "scheme": scheme})
+    st.update({"y": y8 * st["scale"]["Y"], "y8": y8, "scheme": scheme, "requant": requant})
     st.update({k: q[k] for k in ("xq", "wq", "kB", "kG", "kA", "BTq", "Gq", "ATq")})
     return st
 
 
-def conv2d_winograd_int8(x, w, t: Transform | None = None, scheme: str = "tensor", origin: str = "top-left") -> np.ndarray:
-    """Dequantized float64 output of the int8 Winograd pipeline of `scheme`."""
-    return winograd_int8_stages(x, w, t, scheme, origin)["y"]
+def conv2d_winograd_int8(x, w, t: Transform | None = None, scheme: str = "tensor", origin: str = "top-left",
+                         requant: str = REQUANTS[0]) -> np.ndarray:
+    """Dequantized float64 output of the int8 Winograd pipeline of `scheme` in form `requant`."""
+    return winograd_int8_stages(x, w, t, scheme, origin, requant)["y"]
 
 
 def _quantized_inputs(x, w, t, origin: str = "top-left") -> dict:
@@ -288,13 +355,13 @@ def _quantized_inputs(x, w, t, origin: str = "top-left") -> dict:
 
 
 def _tensor_stages(q: dict) -> dict:
-    V8, mult_V = requantize(q["V"])
+    V8, mult_V = requantize_form(q["V"], q["requant"], v_lanes(q["BTq"]))
     U8, mult_U = requantize(q["U"])
     M = np.einsum("hwijc,ijcd->hwijd", V8.astype(np.int64), U8.astype(np.int64), optimize=True)
-    P8, mult_P = requantize(M)
+    P8, mult_P = requantize_form(M, q["requant"], 32)
     Y = np.einsum("ij,hwjkd,lk->hwild", q["ATq"], P8.astype(np.int64), q["ATq"], optimize=True)
     amax_Y = int(np.max(np.abs(untile(Y, q["H"], q["W"], q["offset"])))) if Y.size else 0
-    Y8, mult_Y = requantize(Y, amax_Y)
+    Y8, mult_Y = requantize_form(Y, q["requant"], v_lanes(q["ATq"]), amax_Y)
     s_V = q["s_x"] * 2.0 ** (-2 * q["kB"]) / float(mult_V)
     s_U = q["s_w"] * 2.0 ** (-2 * q["kG"]) / float(mult_U)
     s_P = s_V * s_U / float(mult_P)
@@ -308,6 +375,8 @@ def _tensor_stages(q: dict) -> dict:
 # The tap and wide schemes (module docstring, steps 6 and 7)
 
 TAP_SCALE_BITS = 20  # Sq <= 2^20: an int32 factor per position (2^14 cost F6 3 dB)
+INT_TAP_SCALE_BITS = 14  # the int form's int32 output (step 8): Sq an int16 factor
+INT32_OUTPUT_L1A2 = 512  # the int form's output passes run in int32 where L1A^2 <= this (step 8)
 INT32_MAX = 2**31 - 1
 INT16_MAX = 32767
 
@@ -346,12 +415,28 @@ def requantize_positions(T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(q, -127, 127).astype(np.int8), mult
 
 
-def tap_factors(mult_V, mult_U, mult_P) -> tuple[np.ndarray, float]:
-    """Step 6: Sq[p] = round_half_away(2^20 dmin / d[p]), d[p] = (mV[p] mU[p]) mP[p] in double;
-    returns (Sq int64 [a, a], dmin)."""
-    d = (mult_V.astype(np.float64) * mult_U.astype(np.float64)) * mult_P.astype(np.float64)
+def requantize_positions_form(T: np.ndarray, requant: str, lanes: int) -> tuple[np.ndarray, np.ndarray]:
+    """requantize_positions in form `requant`: the int form (step 8) with one b per position;
+    multipliers float32 (fp32) or float64 b / 2^(L-1) (int), [a, a]."""
+    if requant == "fp32":
+        return requantize_positions(T)
+    T = np.asarray(T, dtype=np.int64)
+    lead = 0 if T.ndim == 4 else 2
+    axes = tuple(i for i in range(T.ndim) if i not in (lead, lead + 1))
+    amax = np.max(np.abs(T), axis=axes, initial=0)
+    b = np.array([[int_multiplier(int(v), lanes) for v in row] for row in amax], dtype=np.int64)
+    shape = [1] * T.ndim
+    shape[lead], shape[lead + 1] = b.shape
+    q = np.clip(sqrdmulh(T, b.reshape(shape), lanes), -127, 127).astype(np.int8)
+    return q, np.ldexp(b.astype(np.float64), 1 - lanes)
+
+
+def tap_factors(mult_V, mult_U, mult_P, bits: int = TAP_SCALE_BITS) -> tuple[np.ndarray, float]:
+    """Step 6: Sq[p] = round_half_away(2^bits dmin / d[p]), d[p] = (mV[p] mU[p]) mP[p] in double
+    (bits 20; 14 for the int form's int32 output, step 8); returns (Sq int64 [a, a], dmin)."""
+    d = (np.asarray(mult_V, np.float64) * np.asarray(mult_U, np.float64)) * np.asarray(mult_P, np.float64)
     dmin = float(np.min(d))
-    return round_half_away(np.ldexp(dmin / d, TAP_SCALE_BITS)).astype(np.int64), dmin
+    return round_half_away(np.ldexp(dmin / d, bits)).astype(np.int64), dmin
 
 
 def wide_weight_scaling(U: np.ndarray, vbound16: int) -> tuple[int, np.ndarray]:
@@ -383,25 +468,44 @@ def output_transform(Z: np.ndarray, ATq: np.ndarray, zbound: int) -> tuple[np.nd
     return np.einsum("hwikd,lk->hwild", T, ATq, optimize=True), s1
 
 
-def requantize_output(Y: np.ndarray, H: int, W: int, offset=(0, 0)) -> tuple[np.ndarray, np.float32]:
-    """Y8 = requant(Y), Y int64 through float64 (exact below 2^53) to float32, amax over the valid
-    H x W outputs."""
-    mult = requant_multiplier(int(np.max(np.abs(untile(Y, H, W, offset)), initial=0)))
+def requantize_output(Y: np.ndarray, H: int, W: int, offset=(0, 0), requant: str = "fp32", lanes: int = 64):
+    """Y8 = requant(Y), amax over the valid H x W outputs (the grid starting `offset` outputs before
+    the image). fp32 form: Y int64 through float64 (exact below 2^53) to float32; int form: step 8
+    at `lanes` bits (32 or 64)."""
+    amax = int(np.max(np.abs(untile(Y, H, W, offset)), initial=0))
+    if requant != "fp32":
+        return requantize_int(Y, lanes, amax)
+    mult = requant_multiplier(amax)
     q = np.rint(Y.astype(np.float64).astype(np.float32) * mult)
     return np.clip(q, -127, 127).astype(np.int8), mult
 
 
+def int32_output(q: dict) -> bool:
+    """Whether the tap/wide output stage runs in int32 (the int form where L1A^2 <= 512, step 8)."""
+    return q["requant"] == "int" and max_row_l1(q["ATq"]) ** 2 <= INT32_OUTPUT_L1A2
+
+
+def plain_output(Z: np.ndarray, ATq: np.ndarray) -> np.ndarray:
+    """Y = ATq Z ATq^T per tile, the int form's int32 output (step 8; no wrap by its bound)."""
+    Y = np.einsum("ij,hwjkd,lk->hwild", ATq, Z, ATq, optimize=True)
+    assert np.max(np.abs(Y), initial=0) <= INT32_MAX
+    return Y
+
+
 def _tap_stages(q: dict) -> dict:
-    V8, mult_V = requantize_positions(q["V"])
+    rq, narrow = q["requant"], int32_output(q)
+    V8, mult_V = requantize_positions_form(q["V"], rq, v_lanes(q["BTq"]))
     U8, mult_U = requantize_positions(q["U"])
     M = np.einsum("hwijc,ijcd->hwijd", V8.astype(np.int64), U8.astype(np.int64), optimize=True)
-    P8, mult_P = requantize_positions(M)
-    Sq, dmin = tap_factors(mult_V, mult_U, mult_P)
-    Y, s1 = output_transform(P8.astype(np.int64) * Sq[:, :, None], q["ATq"], 127 << TAP_SCALE_BITS)
-    Y8, mult_Y = requantize_output(Y, q["H"], q["W"], q["offset"])
-    s_Z = q["s_x"] * q["s_w"] * 2.0 ** (-2 * q["kB"] - 2 * q["kG"] - TAP_SCALE_BITS) / dmin
+    P8, mult_P = requantize_positions_form(M, rq, 32)
+    bits = INT_TAP_SCALE_BITS if narrow else TAP_SCALE_BITS
+    Sq, dmin = tap_factors(mult_V, mult_U, mult_P, bits)
+    Z = P8.astype(np.int64) * Sq[:, :, None]
+    Y, s1 = (plain_output(Z, q["ATq"]), 0) if narrow else output_transform(Z, q["ATq"], 127 << bits)
+    Y8, mult_Y = requantize_output(Y, q["H"], q["W"], q["offset"], rq, 32 if narrow else 64)
+    s_Z = q["s_x"] * q["s_w"] * 2.0 ** (-2 * q["kB"] - 2 * q["kG"] - bits) / dmin
     s_Y = s_Z * 2.0 ** (s1 - 2 * q["kA"]) / float(mult_Y)
-    return {"V8": V8, "U8": U8, "P8": P8, "Y8": Y8, "Sq": Sq, "s1": s1,
+    return {"V8": V8, "U8": U8, "P8": P8, "Y8": Y8, "Sq": Sq, "s1": s1, "k": bits,
             "mult": {"V": mult_V, "U": mult_U, "P": mult_P, "Y": mult_Y},
             "scale": {"x": q["s_x"], "w": q["s_w"], "Z": s_Z, "Y": s_Y}}
 
@@ -418,12 +522,18 @@ def _wide_stages(q: dict) -> dict:
     U16 = np.clip(U16, -INT16_MAX, INT16_MAX).astype(np.int16)
     M = np.einsum("hwijc,ijcd->hwijd", V16.astype(np.int64), U16.astype(np.int64), optimize=True)
     assert np.max(np.abs(M), initial=0) <= INT32_MAX  # guaranteed by QU and e
-    Y, s1 = output_transform(rshift(M, e[:, :, None]), q["ATq"], INT32_MAX)
-    Y8, mult_Y = requantize_output(Y, q["H"], q["W"], q["offset"])
+    if int32_output(q):  # step 8: the shift h in the GEMM's epilogue, both passes in int32
+        h = shift_to_fit(INT32_MAX * max_row_l1(q["ATq"]) ** 2, INT32_MAX)
+        Y, s1 = plain_output(rshift(M, e[:, :, None] + h), q["ATq"]), 0
+        Y8, mult_Y = requantize_output(Y, q["H"], q["W"], q["offset"], "int", 32)
+    else:
+        h = 0
+        Y, s1 = output_transform(rshift(M, e[:, :, None]), q["ATq"], INT32_MAX)
+        Y8, mult_Y = requantize_output(Y, q["H"], q["W"], q["offset"], q["requant"], 64)
     s_M = q["s_x"] * q["s_w"] * 2.0 ** (sV - 2 * q["kB"] - 2 * q["kG"]) / float(mult_U)
-    s_Y = s_M * 2.0 ** (s1 - 2 * q["kA"]) / float(mult_Y)
+    s_Y = s_M * 2.0 ** (s1 + h - 2 * q["kA"]) / float(mult_Y)
     return {"V16": V16, "U16": U16, "M": M.astype(np.int32), "Y8": Y8, "sV": sV, "QU": qu, "e": e,
-            "s1": s1, "mult": {"U": mult_U, "Y": mult_Y},
+            "s1": s1, "h": h, "mult": {"U": mult_U, "Y": mult_Y},
             "scale": {"x": q["s_x"], "w": q["s_w"], "M": s_M, "Y": s_Y}}
 
 

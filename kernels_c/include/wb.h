@@ -34,10 +34,11 @@ typedef struct wb_conv_spec {
                               * the first (how the Winograd-aware training code pads) */
     int k, stride, pad;    /* k 1, 3, 5 or 7 (0: 3x3, stride 1, padding 1, the other two ignored);
                             * stride 1 or 2 (0: 1); pad in 0..k-1 on each side (-1: k / 2) */
+    const char *requant;   /* int8: "int" (NULL too: SQRDMULH) or "fp32"; fp32: "none" (NULL) */
 } wb_conv_spec;
 
 /* Plans a convolution and transforms/packs the weights (timed apart: wb_conv_weight_transform_ms).
- * A scheme the (algo, bits) pair does not take is WB_E_BAD_CASE. On failure returns a WB_E_* code,
+ * A scheme or requant the (algo, bits) pair does not take is WB_E_BAD_CASE. On failure returns a WB_E_* code,
  * *out = NULL and a one-line message in err. */
 int wb_conv_create(const wb_conv_spec *spec, const float *weights, wb_conv **out, char *err,
                    int err_len);

@@ -21,7 +21,7 @@ struct wb_pool;
 double wb_q8_quantize(const float *x, unsigned long long n, int8_t *q);
 
 /* What to plan. The scheme (bench/numerics/reference.py steps 5-7): 0 tensor, 1 tap, 2 wide; im2row
- * takes 0 only. */
+ * takes 0 only. The requantization form (steps 2 and 8): 0 int (SQRDMULH, the default), 1 fp32. */
 typedef struct wb_q8_spec {
     int m;            /* 0 for im2row, else 2, 4 or 6 */
     int learned;      /* 0: the static (sparse) kernels for the default Cook-Toom matrices;
@@ -33,6 +33,7 @@ typedef struct wb_q8_spec {
     int h, w, cin, cout;
     int oy, ox;       /* Winograd: outputs before the first in the tile grid (the tile origin) */
     int k, stride, pad; /* im2row: as wb_conv_spec (0: 3x3 stride 1 padding 1); Winograd: 0 or 3, 1, 1 */
+    int requant;
 } wb_q8_spec;
 
 /* The integer matrices, weight transform and packing of spec; wq: HWIO int8 (k, k, cin, cout).
@@ -56,6 +57,12 @@ double wb_q8_output_scale(const wb_q8_plan *plan, double s_x, double s_w);
 /* Matrix exponents {kB, kG, kA} (0 for im2row) and multipliers {V, U, P, Y} (im2row: Y only,
  * the others 0); multipliers V, P, Y are 0 before calibration. */
 void wb_q8_plan_info(const wb_q8_plan *plan, int *k, float *mult);
+
+/* The int form's figures (bench/numerics/reference.py step 8): stage_b = {V, P, Y} multipliers b
+ * as SQRDMULH takes them at 32-bit lanes (b << (32 - L)), position_b (2 a*a) = tap's V then P
+ * b per position, ints = {requant, shift of Y (int64 stages), out32, tap's Sq bits, wide's h};
+ * 0 in the fp32 form (and before calibration). */
+void wb_q8_int_info(const wb_q8_plan *plan, int32_t *stage_b, int32_t *position_b, int *ints);
 
 /* Copies an intermediate of the last wb_q8_run (or of plan creation for "U8") into out in the
  * layout of bench.reference.winograd_int8_stages: "V8" (th, tw, a, a, cin), "U8" (a, a, cin,

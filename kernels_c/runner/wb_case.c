@@ -49,6 +49,7 @@ int wb_parse_case(char *text, wb_case *c, char *err, int err_len)
         else if (!strcmp(key, "transform")) bad = copy_str(c->transform, sizeof c->transform, val);
         else if (!strcmp(key, "scheme")) bad = copy_str(c->scheme, sizeof c->scheme, val);
         else if (!strcmp(key, "origin")) bad = copy_str(c->origin, sizeof c->origin, val);
+        else if (!strcmp(key, "requant")) bad = copy_str(c->requant, sizeof c->requant, val);
         else if (!strcmp(key, "id")) bad = copy_str(c->id, sizeof c->id, val);
         else if (!strcmp(key, "matrices")) bad = copy_str(c->matrices, sizeof c->matrices, val);
         else if (!strcmp(key, "bits")) bad = parse_int(val, &c->bits);

@@ -10,6 +10,7 @@ typedef struct {
     char algo[16], transform[16];
     char scheme[16]; /* "" when absent: tensor for int8 Winograd, none otherwise */
     char origin[16]; /* "" when absent: the tile grid from the top-left */
+    char requant[16]; /* "" when absent: int for int8, none otherwise */
     int bits, h, w, cin, cout;
     int k, stride, pad; /* defaults 3, 1, k / 2 */
     int reps;           /* 0: the --min-reps default */

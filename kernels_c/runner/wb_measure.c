@@ -94,7 +94,7 @@ static int measure(const wb_measure_settings *s, wb_pool *pool, const wb_case *c
                                mf->m, mf->r, user ? mf->at : NULL, user ? mf->g : NULL,
                                user ? mf->bt : NULL, c->h, c->w, c->cin, c->cout,
                                c->origin[0] ? c->origin : NULL,
-                               c->k, c->stride, c->pad};
+                               c->k, c->stride, c->pad, c->requant[0] ? c->requant : NULL};
     wb_conv *conv = NULL;
     int rc = wb_conv_create(&spec, w, &conv, err, err_len);
     if (rc == WB_OK && (rc = wb_conv_calibrate(conv, x)) != WB_OK) /* int8: quantization */

@@ -99,11 +99,13 @@ static void print_case_echo(const wb_case *c, const wb_result *r, const int *cpu
 {
     const int is_wino = strcmp(c->algo, "im2row") != 0;
     const char *scheme = c->scheme[0] ? c->scheme : is_wino && c->bits == 8 ? "tensor" : "none";
-    printf(", \"algo\": \"%s\", \"transform\": \"%s\", \"bits\": %d, \"scheme\": \"%s\", \"h\": %d, "
-           "\"w\": %d, \"cin\": %d, \"cout\": %d, \"k\": %d, \"stride\": %d, \"pad\": %d, "
-           "\"status\": \"ok\", \"kernel\": \"%s\", \"reps\": %d, \"cpus\": [",
-           c->algo, is_wino ? c->transform : "none", c->bits, scheme, c->h, c->w, c->cin, c->cout,
-           c->k, c->stride, c->pad, r->kernel, r->ms[3].n);
+    const char *requant = c->requant[0] ? c->requant : c->bits == 8 ? "int" : "none";
+    printf(", \"algo\": \"%s\", \"transform\": \"%s\", \"bits\": %d, \"scheme\": \"%s\", "
+           "\"requant\": \"%s\", \"h\": %d, \"w\": %d, \"cin\": %d, \"cout\": %d, \"k\": %d, "
+           "\"stride\": %d, \"pad\": %d, \"status\": \"ok\", \"kernel\": \"%s\", \"reps\": %d, "
+           "\"cpus\": [",
+           c->algo, is_wino ? c->transform : "none", c->bits, scheme, requant, c->h, c->w, c->cin,
+           c->cout, c->k, c->stride, c->pad, r->kernel, r->ms[3].n);
     for (int i = 0; i < threads; i++)
         printf(i ? ", %d" : "%d", cpus[i]);
     printf("], \"threads\": %d, ", threads);

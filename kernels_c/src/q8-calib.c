@@ -4,7 +4,8 @@
  * then apply. Tile layouts as in the reference: index ((tile * a + i) * a + j) * channels + c.
  *   tensor  V8 = requant(V), P8 = requant(V8 U8), Y8 = requant(ATq P8 ATq^T), per tensor
  *   tap     V8, P8 per position; Z = P8 Sq; Y8 = requant(rshift(ATq Z, s1) ATq^T)
- *   wide    V16 = rshift(V, sV); Z = rshift(V16 U16, e[p]); Y8 = requant(rshift(ATq Z, s1) ATq^T) */
+ *   wide    V16 = rshift(V, sV); Z = rshift(V16 U16, e[p] + h); Y8 = requant(rshift(ATq Z, s1) ATq^T)
+ * every requant in the plan's form (int: step 8 at the stage's lane width, or fp32: step 2). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,16 @@ static void exact_v(const wb_q8_plan *p, const int8_t *xq, int32_t *v)
                     mm[(t * aa + q) * p->cout + co] +=                                             \
                         (int64_t)(A)[(t * aa + q) * p->cin + c] * (B)[(q * p->cin + c) * p->cout + co]
 
-/* Y = rshift(ATq Z, s1) ATq^T per tile and channel, mult_y from its amax over the valid outputs,
+/* The lane width of Y's requantization in the int form (step 8): tensor by ATq's bound; tap/wide
+ * 32 for the int32 output, else 64 (int64 values) */
+static int y_lanes(const wb_q8_plan *p)
+{
+    if (p->scheme == WB_Q8_TENSOR)
+        return wb_q8_lanes(p->atq, p->m, p->a);
+    return p->sch->out32 ? 32 : 64;
+}
+
+/* Y = rshift(ATq Z, s1) ATq^T per tile and channel, rq_y from its amax over the valid outputs,
  * then y8 there (when not NULL) */
 static int scalar_output(wb_q8_plan *p, const int64_t *z, int s1, int8_t *y8)
 {
@@ -81,23 +91,24 @@ static int scalar_output(wb_q8_plan *p, const int64_t *z, int s1, int8_t *y8)
                         amax = wb_q8_max(amax, llabs(s));
                 }
         }
-    p->mult_y = wb_q8_multiplier(amax);
+    p->rq_y = wb_q8_stage_rq(p->requant, amax, y_lanes(p));
     for (size_t t = 0; y8 && t < p->tiles; t++)
         for (size_t i = 0; i < mm; i++) {
             const long oy = (long)(t / p->tw) * m + (long)(i / m) - p->oy;
             const long ox = (long)(t % p->tw) * m + (long)(i % m) - p->ox;
             if (oy >= 0 && oy < p->h && ox >= 0 && ox < p->w)
-                for (size_t co = 0; co < cout; co++) /* (float) of |Y| < 2^53: one rounding */
-                    y8[((size_t)oy * p->w + (size_t)ox) * cout + co] = wb_q8_requant_scalar(y[(t * mm + i) * cout + co], p->mult_y);
+                for (size_t co = 0; co < cout; co++) /* fp32: (float) of |Y| < 2^53, one rounding */
+                    y8[((size_t)oy * p->w + (size_t)ox) * cout + co] = wb_q8_requant_rq_scalar(y[(t * mm + i) * cout + co], p->rq_y);
         }
     free(y);
     return WB_OK;
 }
 
 /* Requantization of a tile tensor t[(tile * aa + p) * ch + c], int32 (t32) or int64 (t64, when
- * t32 is NULL), with one multiplier per position (mult[aa]) or for the whole tensor (*mult). */
+ * t32 is NULL) at the int form's lane width `lanes`, with one requantization per position
+ * (rq[aa]) or for the whole tensor (*rq). */
 static void requant_tiles(const wb_q8_plan *p, const int32_t *t32, const int64_t *t64, size_t ch,
-                          int per_position, float *mult, int8_t *q8)
+                          int per_position, int lanes, wb_q8_rq *rq, int8_t *q8)
 {
     const size_t aa = (size_t)p->a * p->a;
 #define T_AT(k) (t32 ? t32[k] : t64[k])
@@ -109,29 +120,35 @@ static void requant_tiles(const wb_q8_plan *p, const int32_t *t32, const int64_t
                 amax[per_position ? q : 0] = wb_q8_max(amax[per_position ? q : 0], v);
             }
     for (size_t q = 0; q < (per_position ? aa : 1); q++)
-        mult[q] = wb_q8_multiplier(amax[q]);
+        rq[q] = wb_q8_stage_rq(p->requant, amax[q], lanes);
     for (size_t i = 0; i < p->tiles; i++)
         for (size_t q = 0; q < aa; q++)
             for (size_t c = 0; c < ch; c++) {
                 const size_t k = (i * aa + q) * ch + c;
-                q8[k] = wb_q8_requant_scalar(T_AT(k), mult[per_position ? q : 0]);
+                q8[k] = wb_q8_requant_rq_scalar(T_AT(k), rq[per_position ? q : 0]);
             }
 #undef T_AT
 }
 
-/* tap: the per-position real scales as integer factors Sq (scheme step 6) */
-static void tap_factors(wb_q8_scheme_state *s, size_t aa)
+/* tap: the per-position requantizations of V8 (rv) and P8 (rp) kept in the scheme state, and the
+ * per-position real scales as integer factors Sq of sq_bits bits (scheme steps 6 and 8) */
+static void tap_factors(wb_q8_scheme_state *s, size_t aa, const wb_q8_rq *rv, const wb_q8_rq *rp)
 {
     double d[WB_Q8_AA], dmin = INFINITY;
     for (size_t q = 0; q < aa; q++) {
-        d[q] = (double)s->mult_v[q] * (double)s->mult_u[q] * (double)s->mult_p[q];
+        s->mult_v[q] = rv[q].mult, s->b_v[q] = rv[q].b;
+        s->mult_p[q] = rp[q].mult, s->b_p[q] = rp[q].b;
+        d[q] = wb_q8_rq_real(rv[q]) * (double)s->mult_u[q] * wb_q8_rq_real(rp[q]);
         dmin = d[q] < dmin ? d[q] : dmin;
     }
     s->dmin = dmin;
     for (size_t q = 0; q < aa; q++) {
-        const double r = ldexp(dmin / d[q], WB_Q8_TAP_SCALE_BITS);
+        const double r = ldexp(dmin / d[q], s->sq_bits);
         s->sq[q] = (int32_t)(r >= 0 ? floor(r + 0.5) : -floor(-r + 0.5));
     }
+    const size_t a = (size_t)sqrt((double)aa);
+    for (size_t q = 0; s->out32 && q < aa; q++) /* Sq <= 2^14 */
+        s->sq16t[8 * (q % a) + q / a] = (int16_t)s->sq[q];
 }
 
 /* The plan's V8/P8 (tensor, tap) or V16/M' (wide), read by wb_q8_stage, hold the calibration
@@ -168,16 +185,19 @@ static int scheme_z(wb_q8_plan *p, const int32_t *v, int8_t *v8, int16_t *v16, i
         for (size_t i = 0; i < nm; i++) {
             if (llabs(mm[i]) > WB_Q8_I32_MAX) /* excluded by QU and e: a broken invariant */
                 return WB_E_RUNTIME;
-            mm[i] = wb_q8_rshift(mm[i], s->e[(i / p->cout) % aa]);
+            mm[i] = wb_q8_rshift(mm[i], s->e[(i / p->cout) % aa] + s->h);
         }
         return WB_OK;
     }
     const int tap = p->scheme == WB_Q8_TAP;
-    requant_tiles(p, v, NULL, p->cin, tap, tap ? s->mult_v : &p->mult_v, v8);
+    wb_q8_rq rv[WB_Q8_AA], rp[WB_Q8_AA];
+    requant_tiles(p, v, NULL, p->cin, tap, wb_q8_lanes(p->btq, p->a, p->a), rv, v8);
     SCALAR_GEMM(mm, v8, p->u8);
-    requant_tiles(p, NULL, mm, p->cout, tap, tap ? s->mult_p : &p->mult_p, p8);
+    requant_tiles(p, NULL, mm, p->cout, tap, 32, rp, p8);
     if (tap)
-        tap_factors(s, aa);
+        tap_factors(s, aa, rv, rp);
+    else
+        p->rq_v = rv[0], p->rq_p = rp[0];
     for (size_t i = 0; i < nm; i++)
         mm[i] = (int64_t)p8[i] * (tap ? s->sq[(i / p->cout) % aa] : 1);
     return WB_OK;
@@ -199,6 +219,11 @@ int wb_q8_calibrate_winograd(wb_q8_plan *p, const int8_t *xq, int8_t *y8)
         keep_intermediates(p, v8, v16, p8, mm);
         if ((rc = scalar_output(p, mm, p->sch ? p->sch->s1 : 0, y8)) == WB_OK)
             p->calibrated = 1;
+        /* the int form of the static F6 output folds 32 b into its multiplier (exact where it fits
+         * int32); else its dense twin, fed the same default matrix, gives the same bytes */
+        if (p->requant == WB_Q8_RQ_INT && p->scheme == WB_Q8_TENSOR && p->m == 6 && !p->learned &&
+            (int64_t)p->rq_y.b * 32 > WB_Q8_I32_MAX)
+            p->winoout = wb_q8_winoout_learned_int_ukernel_f6__neon;
     }
     free(v);
     free(mm);

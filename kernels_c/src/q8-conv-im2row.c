@@ -38,10 +38,10 @@ int wb_q8_calibrate_im2row(wb_q8_plan *p, const int8_t *xq, int8_t *y8)
     int64_t amax = 0;
     for (size_t i = 0; i < n; i++)
         amax = wb_q8_max(amax, llabs(acc[i]));
-    p->mult_y = wb_q8_multiplier(amax);
+    p->rq_y = wb_q8_stage_rq(p->requant, amax, 32);
     if (y8)
         for (size_t i = 0; i < n; i++)
-            y8[i] = wb_q8_requant_scalar(acc[i], p->mult_y);
+            y8[i] = wb_q8_requant_rq_scalar(acc[i], p->rq_y);
     free(acc);
     p->calibrated = 1;
     return WB_OK;
@@ -70,7 +70,7 @@ static void im2row_gemm(void *ctx, size_t blk, int tid)
     const wb_q8_plan *p = j->p;
     const size_t hw = (size_t)p->ho * p->wo, m0 = blk * j->gemm_rows;
     const size_t m1 = m0 + j->gemm_rows < hw ? m0 + j->gemm_rows : hw;
-    wb_q8_gemm(m0, m1, p->cout, p->k16, j->a, p->k16, p->wpacked, j->y, p->cout, p->mult_y);
+    wb_q8_gemm(m0, m1, p->cout, p->k16, j->a, p->k16, p->wpacked, j->y, p->cout, p->rq_y);
 }
 
 static void im2row_gemm_cols(void *ctx, size_t blk, int tid)
@@ -82,7 +82,7 @@ static void im2row_gemm_cols(void *ctx, size_t blk, int tid)
     const size_t n1 = n0 + j->gemm_cols < n ? n0 + j->gemm_cols : n;
     /* panel n0/4 of W starts at n0 * k16 */
     wb_q8_gemm(0, (size_t)p->ho * p->wo, n1 - n0, p->k16, j->a, p->k16,
-               p->wpacked + n0 * p->k16, j->y + n0, n, p->mult_y);
+               p->wpacked + n0 * p->k16, j->y + n0, n, p->rq_y);
 }
 
 void wb_q8_run_im2row(wb_q8_plan *p, const int8_t *xq, int8_t *y8, struct wb_pool *pool, double *st)

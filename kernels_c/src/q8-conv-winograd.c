@@ -5,7 +5,9 @@
  *   tap     the same, with one multiplier per position p for V8 and P8, and Y8 =
  *           requant(rshift(ATq (P8 Sq), s1) ATq^T)
  *   wide    xpad -> V16[p][tile][cin16] (rshift sV) -> M'[tile][p][cout8] int32 (the int16 GEMM,
- *           rshift e[p] in its epilogue) -> Y8 = requant(rshift(ATq M', s1) ATq^T)
+ *           rshift e[p] (+ h in the int form's int32 output) in its epilogue) -> Y8 =
+ *           requant(rshift(ATq M', s1) ATq^T)
+ * Every requantization in the plan's form (int or fp32, step 8 / step 2).
  * xpad is x (h, w, cin) zero-padded to (hp, wp, cin16); positions of V are vpos apart; Y8 is
  * cropped at the image edge. Fused run (where wb_wino_block_tiles says so): threads take blocks of
  * tiles and run the three stages on each in their own V/Z buffers, which stay in L2; the plan's
@@ -52,9 +54,11 @@ static void input_tile(const wb_q8_plan *p, size_t t, void *v, size_t vs)
     const size_t ty = t / p->tw, tx = t % p->tw, row = p->wp * p->cin16;
     const int8_t *x = p->xpad + (ty * p->m * p->wp + tx * p->m) * p->cin16;
     if (p->scheme == WB_Q8_TENSOR)
-        p->winoin(p->cin16, x, row, p->cin16, v, vs, p->mult_v, &p->bt);
-    else
-        p->sin(p->cin16, x, row, p->cin16, v, vs, p->sch->mult_v, p->sch->sv, p->bt.m32);
+        p->winoin(p->cin16, x, row, p->cin16, v, vs, p->rq_v, &p->bt);
+    else /* per-position multipliers: float (fp32 form) or b (int form) */
+        p->sin(p->cin16, x, row, p->cin16, v, vs,
+               p->requant == WB_Q8_RQ_INT ? (const void *)p->sch->b_v : (const void *)p->sch->mult_v,
+               p->sch->sv, p->bt.m32);
 }
 
 static void input_row(void *ctx, size_t ty, int tid)
@@ -71,8 +75,9 @@ static void gemm_rows(const wb_q8_plan *p, size_t q, size_t rows, const void *v,
     const wb_q8_scheme_state *s = p->sch;
     const size_t aa = (size_t)p->a * p->a, ldc = aa * p->cout8, k8 = wb_round_up(p->cin, 8);
     if (p->scheme != WB_Q8_WIDE) {
+        const wb_q8_rq rq = p->scheme == WB_Q8_TAP ? (wb_q8_rq){s->mult_p[q], s->b_p[q], 0} : p->rq_p;
         wb_q8_gemm(0, rows, p->cout, p->cin16, v, p->cin16, p->wpacked + q * p->panel_bytes,
-                   (int8_t *)z + q * p->cout8, ldc, p->scheme == WB_Q8_TAP ? s->mult_p[q] : p->mult_p);
+                   (int8_t *)z + q * p->cout8, ldc, rq);
         return;
     }
     for (size_t n0 = 0; n0 < (size_t)p->cout; n0 += 8) {
@@ -82,7 +87,7 @@ static void gemm_rows(const wb_q8_plan *p, size_t q, size_t rows, const void *v,
             const size_t mr = rows - m0 < 4 ? rows - m0 : 4;
             (mr == 1 ? wb_q8_gemm_s16_ukernel_1x8__neon : wb_q8_gemm_s16_ukernel_4x8__neon)(
                 mr, nc, k8, (const int16_t *)v + m0 * p->cin16, p->cin16, w,
-                (int32_t *)z + m0 * ldc + q * p->cout8 + n0, ldc, s->e[q]);
+                (int32_t *)z + m0 * ldc + q * p->cout8 + n0, ldc, s->e[q] + s->h);
         }
     }
 }
@@ -110,9 +115,10 @@ static void output_tile(const job *j, size_t t, const void *z, int tid)
     for (long i = 0; i < m * m; i++)
         out[i] = direct ? j->y + ((size_t)(y0 + i / m) * p->w + (size_t)(x0 + i % m)) * cout : scratch + i * p->cout8;
     if (p->scheme == WB_Q8_TENSOR)
-        p->winoout(p->cout8, z, p->cout8, out, p->mult_y, &p->at);
+        p->winoout(p->cout8, z, p->cout8, out, p->rq_y, &p->at);
     else
-        p->sout(p->cout8, z, p->cout8, p->sch->sq, p->sch->s1, out, p->mult_y, p->at.m32);
+        p->sout(p->cout8, z, p->cout8, p->sch->out32 ? (const void *)p->sch->sq16t : p->sch->sq,
+                p->sch->s1, out, p->rq_y, p->at.m32);
     for (long i = i0; !direct && i < i1; i++)
         for (long k = k0; k < k1; k++)
             memcpy(j->y + ((size_t)(y0 + i) * p->w + (size_t)(x0 + k)) * cout, out[i * m + k], cout);

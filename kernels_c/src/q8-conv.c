@@ -31,18 +31,19 @@ int wb_q8_run(wb_q8_plan *p, const int8_t *xq, int8_t *y8, struct wb_pool *pool,
 double wb_q8_output_scale(const wb_q8_plan *p, double s_x, double s_w)
 {
     const wb_q8_scheme_state *s = p->sch;
+    const double m_y = wb_q8_rq_real(p->rq_y);
     if (!p->m)
-        return s_x * s_w / (double)p->mult_y;
+        return s_x * s_w / m_y;
     if (p->scheme == WB_Q8_TAP)
-        return s_x * s_w * ldexp(1.0, -2 * p->kB - 2 * p->kG - WB_Q8_TAP_SCALE_BITS) / s->dmin *
-               ldexp(1.0, s->s1 - 2 * p->kA) / (double)p->mult_y;
+        return s_x * s_w * ldexp(1.0, -2 * p->kB - 2 * p->kG - s->sq_bits) / s->dmin *
+               ldexp(1.0, s->s1 - 2 * p->kA) / m_y;
     if (p->scheme == WB_Q8_WIDE)
         return s_x * s_w * ldexp(1.0, s->sv - 2 * p->kB - 2 * p->kG) / (double)s->mult_u16 *
-               ldexp(1.0, s->s1 - 2 * p->kA) / (double)p->mult_y;
-    const double s_v = s_x * ldexp(1.0, -2 * p->kB) / (double)p->mult_v;
+               ldexp(1.0, s->s1 + s->h - 2 * p->kA) / m_y;
+    const double s_v = s_x * ldexp(1.0, -2 * p->kB) / wb_q8_rq_real(p->rq_v);
     const double s_u = s_w * ldexp(1.0, -2 * p->kG) / (double)p->mult_u;
-    const double s_p = s_v * s_u / (double)p->mult_p;
-    return s_p * ldexp(1.0, -2 * p->kA) / (double)p->mult_y;
+    const double s_p = s_v * s_u / wb_q8_rq_real(p->rq_p);
+    return s_p * ldexp(1.0, -2 * p->kA) / m_y;
 }
 
 /* The GEMM micro-kernel of this build itself on a 4 x 4 block with kc = 1024 (8 KiB of operands,
@@ -67,7 +68,7 @@ double wb_q8_peak_gops(double min_ms)
     for (int rep = 0; rep < 10;) {
         const double t0 = wb_now_ms();
         for (long r = 0; r < calls; r++)
-            WB_Q8_GEMM_UKERNEL(4, 4, KC, a, KC, w, c, 4, 1e-6f);
+            WB_Q8_GEMM_UKERNEL(4, 4, KC, a, KC, w, c, 4, (wb_q8_rq){1e-6f, 0, 0});
         const double dt = wb_now_ms() - t0;
         if (dt < min_ms / 10 && calls < (1L << 40)) { /* grow until a run takes a tenth */
             calls *= 2;

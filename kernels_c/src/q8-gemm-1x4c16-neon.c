@@ -12,7 +12,7 @@
 
 void wb_q8_gemm_ukernel_1x4c16__neon(size_t mr, size_t nc, size_t kc, const int8_t *restrict a,
                                      size_t a_stride, const int8_t *restrict w,
-                                     int8_t *restrict c, size_t c_stride, float mult)
+                                     int8_t *restrict c, size_t c_stride, wb_q8_rq rq)
 {
     (void)mr, (void)a_stride, (void)c_stride;
     int32x4_t c0 = vdupq_n_s32(0), c1 = c0, c2 = c0, c3 = c0, d0 = c0, d1 = c0, d2 = c0, d3 = c0;
@@ -32,6 +32,6 @@ void wb_q8_gemm_ukernel_1x4c16__neon(size_t mr, size_t nc, size_t kc, const int8
     c0 = vaddq_s32(c0, d0), c1 = vaddq_s32(c1, d1), c2 = vaddq_s32(c2, d2), c3 = vaddq_s32(c3, d3);
     const int32x4_t r = vpaddq_s32(vpaddq_s32(c0, c1), vpaddq_s32(c2, c3));
     int8_t t[8];
-    vst1_s8(t, wb_q8_requant_s32(r, r, vdupq_n_f32(mult)));
+    vst1_s8(t, wb_q8_requant_rq(r, r, rq.mult, rq.b));
     memcpy(c, t, nc);
 }

@@ -23,7 +23,7 @@ __attribute__((optimize("no-schedule-insns")))
 #endif
 void wb_q8_gemm_ukernel_4x4c16__neon(size_t mr, size_t nc, size_t kc, const int8_t *restrict a,
                                      size_t a_stride, const int8_t *restrict w,
-                                     int8_t *restrict c, size_t c_stride, float mult)
+                                     int8_t *restrict c, size_t c_stride, wb_q8_rq rq)
 {
     const int8_t *a0 = a;
     const int8_t *a1 = mr > 1 ? a0 + a_stride : a0;
@@ -74,10 +74,9 @@ void wb_q8_gemm_ukernel_4x4c16__neon(size_t mr, size_t nc, size_t kc, const int8
     const int32x4_t r1 = vpaddq_s32(vpaddq_s32(c10, c11), vpaddq_s32(c12, c13));
     const int32x4_t r2 = vpaddq_s32(vpaddq_s32(c20, c21), vpaddq_s32(c22, c23));
     const int32x4_t r3 = vpaddq_s32(vpaddq_s32(c30, c31), vpaddq_s32(c32, c33));
-    const float32x4_t vm = vdupq_n_f32(mult);
     int8_t t[16];
-    vst1_s8(t, wb_q8_requant_s32(r0, r1, vm));
-    vst1_s8(t + 8, wb_q8_requant_s32(r2, r3, vm));
+    vst1_s8(t, wb_q8_requant_rq(r0, r1, rq.mult, rq.b));
+    vst1_s8(t + 8, wb_q8_requant_rq(r2, r3, rq.mult, rq.b));
     for (size_t i = 0; i < mr; i++)
         memcpy(c + i * c_stride, t + 4 * i, nc);
 }

@@ -10,7 +10,7 @@
 #define WB_SMALL_M 32 /* rows */
 
 void wb_q8_gemm(size_t m0, size_t m1, size_t n, size_t k16, const int8_t *a, size_t lda,
-                const int8_t *wpacked, int8_t *c, size_t ldc, float mult)
+                const int8_t *wpacked, int8_t *c, size_t ldc, wb_q8_rq rq)
 {
     size_t mc = WB_Q8_GEMM_L2_BYTES / k16;
     mc = mc < WB_Q8_GEMM_MR ? WB_Q8_GEMM_MR : mc / WB_Q8_GEMM_MR * WB_Q8_GEMM_MR;
@@ -28,10 +28,10 @@ void wb_q8_gemm(size_t m0, size_t m1, size_t n, size_t k16, const int8_t *a, siz
                 /* 1 row left: the 1x4 kernel instead of computing 4 rows for 1 (2-3 rows: 4x4) */
                 if (mr == 1)
                     wb_q8_gemm_ukernel_1x4c16__neon(1, nc, k16, a + i * lda, lda, panel,
-                                                    c + i * ldc + n0, ldc, mult);
+                                                    c + i * ldc + n0, ldc, rq);
                 else
                     WB_Q8_GEMM_UKERNEL(mr, nc, k16, a + i * lda, lda, panel, c + i * ldc + n0, ldc,
-                                       mult);
+                                       rq);
             }
         }
     }

@@ -16,23 +16,37 @@ int wb_q8_have_dotprod(void) { return (getauxval(AT_HWCAP) & WB_HWCAP_ASIMDDP) !
 int wb_q8_have_dotprod(void) { return 1; /* not needed by this build */ }
 #endif
 
-/* The tile transforms per [learned][m]: static kernels fold the default matrices, learned ones
- * take them at run time. */
-#define WB_TILE_FNS(V)                                                                             \
+/* The tile transforms per [requant form][learned][m]: static kernels fold the default matrices,
+ * learned ones take them at run time. The wide input has no requantization: one form. The int
+ * form's tap/wide outputs run in int32 where the output matrix allows (out32); learned ones else
+ * take their int64 twins (int64_fns). */
+#define WB_TILE_FNS2(I, O)                                                                         \
     {                                                                                              \
-        [2] = {wb_q8_winoin_##V##ukernel_f2__neon, wb_q8_winoout_##V##ukernel_f2__neon},           \
-        [4] = {wb_q8_winoin_##V##ukernel_f4__neon, wb_q8_winoout_##V##ukernel_f4__neon},           \
-        [6] = {wb_q8_winoin_##V##ukernel_f6__neon, wb_q8_winoout_##V##ukernel_f6__neon},           \
+        [2] = {wb_q8_winoin_##I##ukernel_f2__neon, wb_q8_winoout_##O##ukernel_f2__neon},           \
+        [4] = {wb_q8_winoin_##I##ukernel_f4__neon, wb_q8_winoout_##O##ukernel_f4__neon},           \
+        [6] = {wb_q8_winoin_##I##ukernel_f6__neon, wb_q8_winoout_##O##ukernel_f6__neon},           \
     }
+#define WB_TILE_FNS(V) WB_TILE_FNS2(V, V)
 static const struct {
     wb_q8_winoin_fn in;
     wb_q8_winoout_fn out;
-} tensor_fns[2][7] = {WB_TILE_FNS(static_), WB_TILE_FNS(learned_)};
+} tensor_fns[2][2][7] = {{WB_TILE_FNS(static_int_), WB_TILE_FNS(learned_int_)},
+                         {WB_TILE_FNS(static_), WB_TILE_FNS(learned_)}};
 static const struct {
     wb_q8_sin_fn in;
     wb_q8_sout_fn out;
-} scheme_fns[2][2][7] = {{WB_TILE_FNS(tap_static_), WB_TILE_FNS(tap_learned_)},
-                         {WB_TILE_FNS(wide_static_), WB_TILE_FNS(wide_learned_)}};
+} scheme_fns[2][2][2][7] = {
+    {{WB_TILE_FNS(tap_static_int_), WB_TILE_FNS(tap_learned_int_)},
+     {WB_TILE_FNS2(wide_static_, wide_static_int_), WB_TILE_FNS2(wide_learned_, wide_learned_int_)}},
+    {{WB_TILE_FNS(tap_static_), WB_TILE_FNS(tap_learned_)},
+     {WB_TILE_FNS(wide_static_), WB_TILE_FNS(wide_learned_)}}};
+static const wb_q8_sout_fn int64_fns[2][7] = {
+    {[2] = wb_q8_winoout_tap_learned_int64_ukernel_f2__neon,
+     [4] = wb_q8_winoout_tap_learned_int64_ukernel_f4__neon,
+     [6] = wb_q8_winoout_tap_learned_int64_ukernel_f6__neon},
+    {[2] = wb_q8_winoout_wide_learned_int64_ukernel_f2__neon,
+     [4] = wb_q8_winoout_wide_learned_int64_ukernel_f4__neon,
+     [6] = wb_q8_winoout_wide_learned_int64_ukernel_f6__neon}};
 
 void wb_q8_plan_destroy(wb_q8_plan *p)
 {
@@ -99,13 +113,19 @@ static int plan_scheme(wb_q8_plan *p)
         return WB_E_RUNTIME;
     const size_t aa = (size_t)p->a * p->a;
     const int64_t l1a = wb_q8_max_row_l1(p->atq, p->m, p->a);
-    p->sin = scheme_fns[p->scheme - 1][p->learned][p->m].in;
-    p->sout = scheme_fns[p->scheme - 1][p->learned][p->m].out;
+    p->sin = scheme_fns[p->requant][p->scheme - 1][p->learned][p->m].in;
+    p->sout = scheme_fns[p->requant][p->scheme - 1][p->learned][p->m].out;
+    /* the int form's output in int32 where L1A^2 <= 512 (bench/numerics/reference.py step 8) */
+    s->out32 = p->requant == WB_Q8_RQ_INT && l1a * l1a <= WB_Q8_INT32_OUTPUT_L1A2;
+    if (p->requant == WB_Q8_RQ_INT && !s->out32 && p->learned)
+        p->sout = int64_fns[p->scheme - 1][p->m];
     if (p->scheme == WB_Q8_TAP) {
-        s->s1 = wb_q8_shift_to_fit((127LL << WB_Q8_TAP_SCALE_BITS) * l1a, WB_Q8_I32_MAX);
+        s->sq_bits = s->out32 ? WB_Q8_INT_TAP_SCALE_BITS : WB_Q8_TAP_SCALE_BITS;
+        s->s1 = s->out32 ? 0 : wb_q8_shift_to_fit((127LL << s->sq_bits) * l1a, WB_Q8_I32_MAX);
         return WB_OK;
     }
-    s->s1 = wb_q8_shift_to_fit(WB_Q8_I32_MAX * l1a, WB_Q8_I32_MAX);
+    s->h = s->out32 ? wb_q8_shift_to_fit(WB_Q8_I32_MAX * l1a * l1a, WB_Q8_I32_MAX) : 0;
+    s->s1 = s->out32 ? 0 : wb_q8_shift_to_fit(WB_Q8_I32_MAX * l1a, WB_Q8_I32_MAX);
     s->vpos16 = p->tiles * p->cin16 + 32; /* off a power of two, as vpos */
     s->panel16 = wb_round_up(p->cout, 8) * wb_round_up(p->cin, 8);
     s->v16 = wb_zalloc(aa * s->vpos16 * sizeof(int16_t));
@@ -135,8 +155,8 @@ static int plan_winograd(wb_q8_plan *p, const double *at, const double *g, const
     int rc = plan_matrices(p, at, g, bt, err, err_len);
     if (rc != WB_OK)
         return rc;
-    p->winoin = tensor_fns[p->learned][m].in;
-    p->winoout = tensor_fns[p->learned][m].out;
+    p->winoin = tensor_fns[p->requant][p->learned][m].in;
+    p->winoout = tensor_fns[p->requant][p->learned][m].out;
     p->th = wb_div_up(p->h + p->oy, m); /* the grid starts oy, ox outputs before the image */
     p->tw = wb_div_up(p->w + p->ox, m);
     p->tiles = p->th * p->tw;
@@ -192,6 +212,8 @@ static int check_spec(const wb_q8_spec *s, char *err, int err_len)
     if (s->scheme < WB_Q8_TENSOR || s->scheme > WB_Q8_WIDE || (!s->m && s->scheme != WB_Q8_TENSOR))
         return wb_fail(err, err_len, WB_E_BAD_CASE, "int8 scheme %d (0 tensor, 1 tap, 2 wide; "
                        "im2row takes 0 only)", s->scheme);
+    if (s->requant != WB_Q8_RQ_INT && s->requant != WB_Q8_RQ_FP32)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "int8 requant %d (0 int, 1 fp32)", s->requant);
     if (s->h < 1 || s->w < 1 || s->cin < 1 || s->cout < 1)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "sizes must be positive");
     if (s->oy < 0 || s->ox < 0 || (s->m && (s->oy >= s->m || s->ox >= s->m)))
@@ -223,6 +245,7 @@ int wb_q8_plan_create(const wb_q8_spec *spec, const int8_t *wq, wb_q8_plan **out
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
     const int m = spec->m;
     p->m = m, p->a = m ? m + 2 : 0, p->learned = m ? spec->learned : 0, p->scheme = spec->scheme;
+    p->requant = spec->requant;
     p->h = spec->h, p->w = spec->w, p->cin = spec->cin, p->cout = spec->cout;
     p->oy = m ? spec->oy : 0, p->ox = m ? spec->ox : 0;
     p->k = spec->k ? spec->k : 3, p->stride = spec->k ? spec->stride : 1, p->pad = spec->k ? spec->pad : 1;
@@ -249,7 +272,18 @@ int wb_q8_plan_create(const wb_q8_spec *spec, const int8_t *wq, wb_q8_plan **out
 void wb_q8_plan_info(const wb_q8_plan *p, int *k, float *mult)
 {
     k[0] = p->kB, k[1] = p->kG, k[2] = p->kA;
-    mult[0] = p->mult_v, mult[1] = p->mult_u, mult[2] = p->mult_p, mult[3] = p->mult_y;
+    mult[0] = p->rq_v.mult, mult[1] = p->mult_u, mult[2] = p->rq_p.mult, mult[3] = p->rq_y.mult;
+}
+
+void wb_q8_int_info(const wb_q8_plan *p, int32_t *stage_b, int32_t *position_b, int *ints)
+{
+    const wb_q8_scheme_state *s = p->sch;
+    const size_t aa = (size_t)p->a * p->a;
+    stage_b[0] = p->rq_v.b, stage_b[1] = p->rq_p.b, stage_b[2] = p->rq_y.b;
+    ints[0] = p->requant, ints[1] = p->rq_y.shift, ints[2] = s ? s->out32 : 0;
+    ints[3] = s ? s->sq_bits : 0, ints[4] = s ? s->h : 0;
+    for (size_t q = 0; s && q < aa; q++)
+        position_b[q] = s->b_v[q], position_b[aa + q] = s->b_p[q];
 }
 
 void wb_q8_scheme_info(const wb_q8_plan *p, int *ints, float *mults, int32_t *per_position)

@@ -78,3 +78,38 @@ int8_t wb_q8_requant_scalar(int64_t v, float mult)
     const float r = rintf((float)v * mult); /* (float)v: nearest even; one float multiply */
     return (int8_t)(r > 127.0f ? 127 : r < -127.0f ? -127 : (int)r);
 }
+
+/* ---- the int form (step 8) -------------------------------------------------------------------- */
+
+int wb_q8_lanes(const int64_t *tq, int rows, int cols)
+{
+    const int64_t l1 = wb_q8_max_row_l1(tq, rows, cols);
+    return 127 * l1 * l1 <= 32767 ? 16 : 32;
+}
+
+wb_q8_rq wb_q8_stage_rq(int form, int64_t amax, int lanes)
+{
+    if (form == WB_Q8_RQ_FP32)
+        return (wb_q8_rq){wb_q8_multiplier(amax), 0, 0};
+    int shift = 0;
+    if (lanes == 64) { /* int64 values: a rounding shift to int32 first */
+        shift = wb_q8_shift_to_fit(amax, WB_Q8_I32_MAX);
+        amax = wb_q8_rshift(amax, shift);
+        lanes = 32;
+    }
+    const int64_t top = ((int64_t)1 << (lanes - 1)) - 1;
+    const int64_t b = amax <= 0 ? top : ((int64_t)127 << (lanes - 1)) / amax;
+    /* as SQRDMULH takes it at 32-bit lanes: b16 << 16 gives the same products */
+    return (wb_q8_rq){0, (int32_t)((b < top ? b : top) << (32 - lanes)), shift};
+}
+
+int8_t wb_q8_requant_rq_scalar(int64_t v, wb_q8_rq rq)
+{
+    if (!rq.b)
+        return wb_q8_requant_scalar(v, rq.mult);
+    const int64_t x = wb_q8_rshift(v, rq.shift);
+    const int64_t q = (2 * x * (int64_t)rq.b + ((int64_t)1 << 31)) >> 32; /* SQRDMULH, |x| < 2^31 */
+    return (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+}
+
+double wb_q8_rq_real(wb_q8_rq rq) { return rq.b ? ldexp((double)rq.b, -31 - rq.shift) : (double)rq.mult; }

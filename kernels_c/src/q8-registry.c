@@ -57,7 +57,7 @@ static int q8_create(wb_conv *conv, const wb_matrices *mats, const float *weight
     const wb_q8_spec spec = {d->m, d->learned, d->scheme, dense ? mats->at : NULL, dense ? mats->g : NULL,
                              dense ? mats->bt : NULL, conv->h, conv->w, conv->cin, conv->cout,
                              conv->oy, conv->ox,
-                             conv->k, conv->stride, conv->pad};
+                             conv->k, conv->stride, conv->pad, conv->requant};
     const int rc = wb_q8_plan_create(&spec, wq, &q->plan, err, err_len);
     wb_free(wq);
     if (rc == WB_OK)

@@ -8,5 +8,4 @@
 #define WB_M 6
 #define WB_ROWS {0, 1, 2, 3, 4, 5, 6, 7}
 #define WB_GROUP 1
-#define WB_RENAME 1
 #include "q8-winoin-learned-neon.inc"

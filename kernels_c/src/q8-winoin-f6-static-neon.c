@@ -90,7 +90,7 @@ static inline __attribute__((always_inline)) void bt6_col2(int8x8_t d[2][8], int
 /* Requantize four outputs (step by step across them, w32_requant) and store them */
 static inline __attribute__((always_inline)) void put4(int8_t *p0, int8_t *p1, int8_t *p2,
                                                        int8_t *p3, w32 a, w32 b, w32 c, w32 d,
-                                                       float32x4_t vm)
+                                                       wb_rqv vm)
 {
     const w32 y[4] = {a, b, c, d};
     int8x8_t q[4];
@@ -104,7 +104,7 @@ static inline __attribute__((always_inline)) void put4(int8_t *p0, int8_t *p1, i
 /* Pass 2 on one 16-bit row x of t: V row = BTq x, requantized, stored at vi + l*vs. Written step
  * by step across four outputs (eight independent halves per step), for the in-order A53. */
 static inline __attribute__((always_inline)) void bt6_row(const int16x8_t *x, int8_t *vi, size_t vs,
-                                                          float32x4_t vm, int16x8_t kc)
+                                                          wb_rqv vm, int16x8_t kc)
 {
     /* rows 0, 7, 1, 2: 4(x6 - x0) + 21(x2 - x4), 4(x7 - x1) + 21(x3 - x5),
      * 4(x1 + x2 + x5 + x6) - 17(x3 + x4), 4(x2 + x6 - x1 - x5) + 17(x3 - x4); all in int16 first */
@@ -138,20 +138,22 @@ static inline __attribute__((always_inline)) void bt6_row(const int16x8_t *x, in
 #if defined(__aarch64__)
 #define PIN(p) __asm__ volatile("" : "+r"(p))
 /* gcc's pre-allocation scheduler hoists loads and products past what the registers hold */
-#define NO_PRESCHED __attribute__((optimize("no-schedule-insns", "rename-registers")))
+#define NO_PRESCHED WB_Q8_TILE_OPT /* the int8 tile transforms' one setting (wb_templates.h) */
 #else
 #define PIN(p) (void)0
 #define NO_PRESCHED
 #endif
 
-NO_PRESCHED void wb_q8_winoin_static_ukernel_f6__neon(size_t channels, const int8_t *x,
-                                                      size_t x_row, size_t x_px, int8_t *v, size_t v_stride, float mult,
-                                          const wb_q8_tmat *tm)
+#ifndef WB_FN /* the int form (WB_REQ_INT) names its own */
+#define WB_FN wb_q8_winoin_static_ukernel_f6__neon
+#endif
+NO_PRESCHED void WB_FN(size_t channels, const int8_t *x, size_t x_row, size_t x_px, int8_t *v,
+                       size_t v_stride, wb_q8_rq rq, const wb_q8_tmat *tm)
 {
     enum { A = 8 };
     static const int pairs[A] = {0, 7, 1, 2, 3, 4, 5, 6}; /* rows sharing terms */
     (void)tm;
-    const float32x4_t vm = vdupq_n_f32(mult);
+    const wb_rqv vm = wb_rqv_make(rq);
 #if defined(__aarch64__)
     static const int16_t kv[8] = KVEC;
     const int16x8_t kc = vld1q_s16(kv);

@@ -11,8 +11,9 @@ static inline void at2_s16(const int16x8_t *d, int16x8_t *r)
     r[1] = vaddq_s16(vsubq_s16(d[1], d[2]), d[3]);
 }
 
-#define WB_PRESCHED 1 /* the tile fits the registers: keep the pre-allocation scheduler */
+#ifndef WB_FN /* the int form (WB_REQ_INT) names its own */
 #define WB_FN wb_q8_winoout_static_ukernel_f2__neon
+#endif
 #define WB_M 2
 #define WB_L1 16
 #define WB_L2 16

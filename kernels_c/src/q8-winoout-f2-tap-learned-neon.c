@@ -9,5 +9,4 @@
 #define WB_LANES 4
 #define WB_STEP_T 2
 #define WB_STEP_Y 2
-#define WB_PRESCHED 1
 #include "q8-winoout-scheme-neon.inc"

@@ -21,8 +21,9 @@
 WB_DEF_AT4(s16, int16x8_t)
 WB_DEF_AT4(s32, int32x4_t)
 
-#define WB_PRESCHED 1 /* no spills with the pre-allocation scheduler here */
+#ifndef WB_FN /* the int form (WB_REQ_INT) names its own */
 #define WB_FN wb_q8_winoout_static_ukernel_f4__neon
+#endif
 #define WB_M 4
 #define WB_L1 16
 #define WB_L2 32

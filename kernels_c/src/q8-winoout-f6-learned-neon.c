@@ -17,7 +17,7 @@ enum { M = 6, A = 8 };
 #define PIN_V(v) __asm__ volatile("" : "+w"(v))
 /* a sum kept in the order written (gcc would reassociate the products and hoist their loads) */
 #define KEEP(v) __asm__("" : "+w"(v))
-#define NO_PRESCHED __attribute__((optimize("no-schedule-insns", "rename-registers")))
+#define NO_PRESCHED WB_Q8_TILE_OPT /* the int8 tile transforms' one setting (wb_templates.h) */
 #else
 #define PIN(p) (void)0
 #define PIN_V(v) (void)0
@@ -63,7 +63,7 @@ typedef struct {
 #define WB_DEF_ROW(L1, L2, COLS)                                                                 \
     static inline __attribute__((always_inline)) void out_row_##L1##_##L2(                       \
         const int8_t *const *pr, size_t ps, int8_t *const *yo, size_t c, const at_coefs *q,      \
-        int k, float32x4_t vm)                                                                   \
+        int k, wb_rqv vm)                                                                        \
     {                                                                                            \
         enum { l1 = L1, l2 = L2, cols = COLS };                                                  \
         int16x8_t y16[M];                                                                        \
@@ -125,12 +125,12 @@ WB_DEF_ROW(16, 32, 8)
 WB_DEF_ROW(32, 32, 2)
 
 static inline __attribute__((always_inline)) void
-tile_loop(size_t channels, const int8_t *p8, size_t p_stride, int8_t *const *out, float mult,
+tile_loop(size_t channels, const int8_t *p8, size_t p_stride, int8_t *const *out, wb_q8_rq rq,
           const wb_q8_tmat *tm,
           void (*row)(const int8_t *const *, size_t, int8_t *const *, size_t, const at_coefs *,
-                      int, float32x4_t))
+                      int, wb_rqv))
 {
-    const uint32_t vm = w32_mult_bits(mult);
+    const uint32_t vm = w32_mult_bits(rq);
     for (size_t c = 0; c < channels; c += 8) {
         const int8_t *pr[A]; /* row pointers of P8: each load is [row, column offset] */
 #pragma GCC unroll 8
@@ -156,22 +156,25 @@ tile_loop(size_t channels, const int8_t *p8, size_t p_stride, int8_t *const *out
 
 #define WB_DEF_TILE(L1, L2)                                                                      \
     static NO_PRESCHED void winoout_##L1##_##L2(size_t channels, const int8_t *p8,               \
-                                                size_t p_stride, int8_t *const *out, float mult, \
-                                                const wb_q8_tmat *tm)                            \
+                                                size_t p_stride, int8_t *const *out,     \
+                                                wb_q8_rq rq, const wb_q8_tmat *tm)               \
     {                                                                                            \
-        tile_loop(channels, p8, p_stride, out, mult, tm, out_row_##L1##_##L2);                 \
+        tile_loop(channels, p8, p_stride, out, rq, tm, out_row_##L1##_##L2);                     \
     }
 WB_DEF_TILE(16, 16)
 WB_DEF_TILE(16, 32)
 WB_DEF_TILE(32, 32)
 
-void wb_q8_winoout_learned_ukernel_f6__neon(size_t channels, const int8_t *p8, size_t p_stride,
-                                            int8_t *const *out, float mult, const wb_q8_tmat *tm)
+#ifndef WB_FN /* the int form (WB_REQ_INT) names its own */
+#define WB_FN wb_q8_winoout_learned_ukernel_f6__neon
+#endif
+void WB_FN(size_t channels, const int8_t *p8, size_t p_stride, int8_t *const *out, wb_q8_rq rq,
+           const wb_q8_tmat *tm)
 {
     if (tm->lanes2 == 16)
-        winoout_16_16(channels, p8, p_stride, out, mult, tm);
+        winoout_16_16(channels, p8, p_stride, out, rq, tm);
     else if (tm->lanes1 == 16)
-        winoout_16_32(channels, p8, p_stride, out, mult, tm);
+        winoout_16_32(channels, p8, p_stride, out, rq, tm);
     else
-        winoout_32_32(channels, p8, p_stride, out, mult, tm);
+        winoout_32_32(channels, p8, p_stride, out, rq, tm);
 }

@@ -12,7 +12,8 @@
  * (u0 = P0 + s12 + s34 + s56, u1 = 2m12 + 4m34 + m56, u2 = 4s12 + 16s34 + s56,
  * u3 = 8m12 + 64m34 + m56, |u| <= 73 * 254): they are made in 16-bit lanes in pairs, and the
  * power of two goes into the requantization multiplier (exact: scaling by 2^k commutes with the
- * float conversion and the rounded product). Rows 4 and 5 are made in 32-bit lanes, one each.
+ * float conversion and the rounded product, and with SQRDMULH while b 2^k fits int32, which the
+ * plan checks for the int form). Rows 4 and 5 are made in 32-bit lanes, one each.
  * For each group every column of P8 is loaded and transformed keeping only the group's rows;
  * then each row's second pass is made in 32-bit lanes (widening sums straight from the 16-bit
  * rows), requantized and stored, step by step across the outputs for the in-order A53. */
@@ -36,7 +37,7 @@ enum { M = 6, A = 8 };
 #define X7_SHL32(x) W_SHL(x[7], 5)
 #define WB_DEF_AT6_ROW(S, T)                                                                     \
     static inline __attribute__((always_inline)) void at6_row##S(const T *x, int8_t *const *yo,  \
-                                                                 size_t c, float32x4_t vm)       \
+                                                                 size_t c, wb_rqv vm)            \
     {                                                                                            \
         w32 y[M];                                                                                \
         const w32 s12 = PAIR_ADD##S(x, 1, 2), m12 = PAIR_SUB##S(x, 1, 2);                        \
@@ -111,22 +112,36 @@ static inline __attribute__((always_inline)) void at6_acc(w32 *y, int16x8_t x, i
  * its pre-allocation scheduler hoists loads past what the registers hold. */
 #if defined(__aarch64__)
 #define PIN(p) __asm__ volatile("" : "+r"(p))
-#define ROW_MULT(vms, mult, k) vdupq_laneq_f32(vms, k) /* the multiplier of row k (0-3) */
-#define NO_PRESCHED __attribute__((optimize("no-schedule-insns", "rename-registers")))
+#if WB_REQ_INT /* the multiplier of row k (0-3), b << (5 - k): the plan checks it fits int32 */
+#define ROW_MULT(vms, rq, k) ((wb_rqv){vdupq_n_s16(0), vdupq_laneq_s32(vms, k)})
+#else
+#define ROW_MULT(vms, rq, k) ((wb_rqv){vdupq_laneq_f32(vms, k)}) /* the multiplier of row k (0-3) */
+#endif
+#define NO_PRESCHED WB_Q8_TILE_OPT /* the int8 tile transforms' one setting (wb_templates.h) */
 #else
 #define PIN(p) (void)0
 #define NO_PRESCHED
-#define ROW_MULT(vms, mult, k) ((void)(vms), vdupq_n_f32((mult) * (float)(32 >> (k)))) /* SIMDe */
+#if WB_REQ_INT /* SIMDe */
+#define ROW_MULT(vms, rq, k) ((void)(vms), (wb_rqv){vdupq_n_s16(0), vdupq_n_s32((rq).b * (32 >> (k)))})
+#else
+#define ROW_MULT(vms, rq, k) ((void)(vms), (wb_rqv){vdupq_n_f32((rq).mult * (float)(32 >> (k)))})
+#endif
 #endif
 
-NO_PRESCHED void wb_q8_winoout_static_ukernel_f6__neon(size_t channels, const int8_t *p8,
-                                                       size_t p_stride, int8_t *const *out,
-                                                       float mult, const wb_q8_tmat *tm)
+#ifndef WB_FN /* the int form (WB_REQ_INT) names its own */
+#define WB_FN wb_q8_winoout_static_ukernel_f6__neon
+#endif
+NO_PRESCHED void WB_FN(size_t channels, const int8_t *p8, size_t p_stride, int8_t *const *out,
+                       wb_q8_rq rq, const wb_q8_tmat *tm)
 {
     (void)tm;
     /* the multipliers of rows 0-3 (t = 32 u0, 16 u1, 8 u2, 4 u3) and of rows 4-5 */
-    const float32x4_t vms = {mult * 32.0f, mult * 16.0f, mult * 8.0f, mult * 4.0f};
-    const uint32_t vm = w32_mult_bits(mult);
+#if WB_REQ_INT
+    const int32x4_t vms = {rq.b * 32, rq.b * 16, rq.b * 8, rq.b * 4};
+#else
+    const float32x4_t vms = {rq.mult * 32.0f, rq.mult * 16.0f, rq.mult * 8.0f, rq.mult * 4.0f};
+#endif
+    const uint32_t vm = w32_mult_bits(rq);
     static const int16_t pow2[16] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
     for (size_t c = 0; c < channels; c += 8) {
         const int8_t *pr[4]; /* rows 0-3 of P8; rows 4-7 are 4 rows on (a second column offset) */
@@ -197,7 +212,7 @@ NO_PRESCHED void wb_q8_winoout_static_ukernel_f6__neon(size_t channels, const in
                 PIN(o4);
             }
             if (k < 4)
-                w32_requant_store(y, M, yo, c, ROW_MULT(vms, mult, k));
+                w32_requant_store(y, M, yo, c, ROW_MULT(vms, rq, k));
             else
                 at6_row32(t, yo, c, w32_mult(vm));
         }

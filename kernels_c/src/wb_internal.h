@@ -48,6 +48,7 @@ struct wb_conv {
     int h, w, cin, cout;
     int oy, ox; /* Winograd: outputs before the first in the tile grid (wb_conv_spec.tile_origin) */
     int k, stride, pad, ho, wo; /* the filter's geometry and the output's size */
+    int requant; /* int8: 0 int, 1 fp32 (wb_q8_spec.requant); fp32: 0 */
     double weight_transform_ms;
     double gemm_flops;
     void *impl;

@@ -1,10 +1,13 @@
-/* NEON helpers shared by the int8 micro-kernels: the requantization step of the int8 scheme
- * (bench/numerics/reference.py, step 2) and widening loads. Private to the q8 sources.
+/* NEON helpers shared by the int8 micro-kernels: the requantization steps of the int8 scheme
+ * (bench/numerics/reference.py, steps 2 and 8) and widening loads. Private to the q8 sources.
  *
- * Requantization, bit for bit as the scheme says: (float)T rounds to nearest even (SCVTF /
- * vcvtq_f32_s32), one float32 multiply by the fixed multiplier (never fused: there is no add),
- * round half to even (FCVTNS / vcvtnq_s32_f32), saturating narrows to int8, then clamp to -127
- * (the narrow saturates at -128, the scheme at -127). */
+ * fp32 requantization (step 2), bit for bit as the scheme says: (float)T rounds to nearest even
+ * (SCVTF / vcvtq_f32_s32), one float32 multiply by the fixed multiplier (never fused: there is no
+ * add), round half to even (FCVTNS / vcvtnq_s32_f32), saturating narrows to int8, then clamp to
+ * -127 (the narrow saturates at -128, the scheme at -127).
+ * int requantization (step 8): SQRDMULH by the multiplier b at the stage's lane width, then
+ * narrows; |T| <= amax (the calibrated maximum of the same data) keeps the result within +-127,
+ * so no clamp is needed and the narrows never saturate. */
 #ifndef WB_Q8_NEON_H
 #define WB_Q8_NEON_H
 
@@ -62,6 +65,29 @@ static inline void wb_q8_requant_store4(int8_t *p, int16x4_t half)
 {
     const int8x8_t q = wb_q8_requant_join(half, half);
     vst1_lane_s32((int32_t *)(void *)p, vreinterpret_s32_s8(q), 0);
+}
+
+/* int requantization (step 8): 8 int16 (L = 16) or two int32x4 (L = 32) -> 8 int8 */
+static inline int8x8_t wb_q8_rqi_s16(int16x8_t v, int16x8_t b)
+{
+    return vqmovn_s16(vqrdmulhq_s16(v, b));
+}
+
+static inline int8x8_t wb_q8_rqi_s32(int32x4_t lo, int32x4_t hi, int32x4_t b)
+{
+    /* |result| <= 127: the low 16 bits of each lane (UZP1) are the value */
+    const int16x8_t h = vuzp1q_s16(vreinterpretq_s16_s32(vqrdmulhq_s32(lo, b)),
+                                   vreinterpretq_s16_s32(vqrdmulhq_s32(hi, b)));
+    return vqmovn_s16(h);
+}
+
+/* the GEMMs' epilogue: 8 int32 sums requantized in either form (rq.b == 0: fp32, step 2; else the
+ * int form at 32-bit lanes, step 8); b and mult arrive in general registers */
+static inline int8x8_t wb_q8_requant_rq(int32x4_t lo, int32x4_t hi, float mult, int32_t b)
+{
+    if (b)
+        return wb_q8_rqi_s32(lo, hi, vdupq_n_s32(b));
+    return wb_q8_requant_s32(lo, hi, vdupq_n_f32(mult));
 }
 
 static inline int16x8_t wb_q8_load_s16(const int8_t *p) { return vmovl_s8(vld1_s8(p)); }

@@ -25,13 +25,23 @@
 #define WB_Q8_I16_MAX 32767LL
 
 enum { WB_Q8_TENSOR = 0, WB_Q8_TAP = 1, WB_Q8_WIDE = 2 };
+enum { WB_Q8_RQ_INT = 0, WB_Q8_RQ_FP32 = 1 }; /* wb_q8_spec.requant */
+#define WB_Q8_INT_TAP_SCALE_BITS 14 /* the int form's int32 output: Sq < 2^15 (int16) */
+#define WB_Q8_INT32_OUTPUT_L1A2 512 /* the int form's output runs in int32 where L1A^2 <= this */
 
 /* The tap and wide schemes' own state (bench/numerics/reference.py, steps 6 and 7). */
 typedef struct wb_q8_scheme_state {
-    /* tap: per-position multipliers of V8, U8, P8, the output factors Sq and dmin */
+    /* tap: per-position multipliers of V8, U8, P8 (the int form: b of V8 and P8 at 32-bit lanes,
+     * bench/numerics/reference.py step 8), the output factors Sq (sq_bits: 20, or 14 for the int
+     * form's int32 output) and dmin */
     float mult_v[WB_Q8_AA], mult_u[WB_Q8_AA], mult_p[WB_Q8_AA];
+    int32_t b_v[WB_Q8_AA], b_p[WB_Q8_AA];
     int32_t sq[WB_Q8_AA];
+    int16_t sq16t[WB_Q8_AA]; /* the int32 output's Sq (< 2^15), transposed: [l][k] at 8 l + k */
+    int sq_bits;
     double dmin;
+    /* the int form: output passes in int32 (out32; wide: the GEMM's extra shift h) */
+    int out32, h;
     /* wide: V shift, U16 levels and per-position exponents, U multiplier */
     int sv, qu;
     int e[WB_Q8_AA];
@@ -47,6 +57,7 @@ typedef struct wb_q8_scheme_state {
 struct wb_q8_plan {
     int m, a, learned; /* m = 0: im2row */
     int scheme;        /* WB_Q8_TENSOR, _TAP, _WIDE; tap/wide state in sch */
+    int requant;       /* WB_Q8_RQ_INT, _FP32 */
     struct wb_q8_scheme_state *sch;
     int h, w, cin, cout;
     int oy, ox;           /* outputs before the first in the tile grid (the tile origin) */
@@ -75,9 +86,9 @@ struct wb_q8_plan {
     float mult_u;
     double weight_ms, gemm_ops;
 
-    /* Calibrated multipliers (0 until wb_q8_calibrate). */
+    /* Calibrated requantizations of V8, P8, Y8 in the plan's form (0 until wb_q8_calibrate). */
     int calibrated;
-    float mult_v, mult_p, mult_y;
+    wb_q8_rq rq_v, rq_p, rq_y;
 
     /* Work buffers: padded input (hp, wp, cin16), V8 (a*a positions vpos apart, tiles, cin16),
      * P8 (tiles, a*a, cout8), im2row patches (ho*wo, k16), per-thread output scratch (m*m, cout8). */
@@ -118,6 +129,12 @@ int wb_q8_quantize_matrix(const double *t, int rows, int cols, double limit, int
 int64_t wb_q8_max_row_l1(const int64_t *t, int rows, int cols);
 float wb_q8_multiplier(int64_t amax);                 /* float(127 / amax), 1 for 0 */
 int8_t wb_q8_requant_scalar(int64_t v, float mult); /* scheme step 2, one value */
+/* Step 8: the requantization of a stage with calibrated amax at lanes 16, 32 or 64 (int64 values)
+ * in the plan's form: {mult, 0, 0} (fp32) or {0, b at 32-bit lanes, shift to int32} (int). */
+wb_q8_rq wb_q8_stage_rq(int form, int64_t amax, int lanes);
+int8_t wb_q8_requant_rq_scalar(int64_t v, wb_q8_rq rq); /* either form, one value */
+double wb_q8_rq_real(wb_q8_rq rq);                     /* the real multiplier of rq */
+int wb_q8_lanes(const int64_t *tq, int rows, int cols); /* 16 when 127 L1^2 fits int16, else 32 */
 /* Smallest s with rshift(bound, s) <= limit. */
 int wb_q8_shift_to_fit(int64_t bound, int64_t limit);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wb_q8_neon.h"
+#include "wb_q8_rq_neon.h"
 
 #define WB_ALWAYS static inline __attribute__((always_inline))
 #define WB_V8(x) x##0, x##1, x##2, x##3, x##4, x##5, x##6, x##7
@@ -203,6 +204,44 @@ WB_ALWAYS void wb_store4_q8(int8_t *p, float32x4_t v)
     const uint32_t w = vget_lane_u32(vreinterpret_u32_s8(q), 0);
     memcpy(p, &w, 4);
 }
+
+/* The output's requantization of int64 sums (lo, hi: 4 values) in the form of the kernel: fp32
+ * through float64 -> float32 times mult; int (step 8) a rounding shift by rq.shift to int32, then
+ * SQRDMULH by b. wb_rq64 gives the 4 values before the narrows of wb_rq64_store8 / _store4. */
+#if WB_REQ_INT
+typedef struct { int64x2_t ns; int32x4_t b; } wb_rq64v;
+typedef int32x4_t wb_rq64q;
+WB_ALWAYS wb_rq64v wb_rq64v_make(wb_q8_rq rq)
+{
+    return (wb_rq64v){vdupq_n_s64(-(int64_t)rq.shift), vdupq_n_s32(rq.b)};
+}
+WB_ALWAYS wb_rq64q wb_rq64(int64x2_t lo, int64x2_t hi, wb_rq64v r)
+{
+    const int32x4_t t = vcombine_s32(vmovn_s64(vrshlq_s64(lo, r.ns)), vmovn_s64(vrshlq_s64(hi, r.ns)));
+    return vqrdmulhq_s32(t, r.b);
+}
+/* |value| <= 127: the low 16 bits of each lane (UZP1) are the value */
+WB_ALWAYS int8x8_t wb_rq64_narrow(wb_rq64q a, wb_rq64q b)
+{
+    return vqmovn_s16(vuzp1q_s16(vreinterpretq_s16_s32(a), vreinterpretq_s16_s32(b)));
+}
+WB_ALWAYS void wb_rq64_store4(int8_t *p, wb_rq64q a)
+{
+    const uint32_t w = vget_lane_u32(vreinterpret_u32_s8(wb_rq64_narrow(a, a)), 0);
+    memcpy(p, &w, 4);
+}
+#else
+typedef float32x4_t wb_rq64v;
+typedef float32x4_t wb_rq64q;
+WB_ALWAYS wb_rq64v wb_rq64v_make(wb_q8_rq rq) { return vdupq_n_f32(rq.mult); }
+WB_ALWAYS wb_rq64q wb_rq64(int64x2_t lo, int64x2_t hi, wb_rq64v vm)
+{
+    return vmulq_f32(wb_cvt_s64_f32(lo, hi), vm);
+}
+WB_ALWAYS int8x8_t wb_rq64_narrow(wb_rq64q a, wb_rq64q b) { return wb_q8_narrow_f32(a, b); }
+WB_ALWAYS void wb_rq64_store4(int8_t *p, wb_rq64q a) { wb_store4_q8(p, a); }
+#endif
+
 
 /* Z at position p, 4 or 8 channels from c (the loads of q8-winoout-scheme-neon.inc and
  * q8-winoout-scheme-buf-neon.inc, picked by WB_SCHEME): tap widens P8 and multiplies by Sq[p],

@@ -94,6 +94,17 @@ static const char *scheme_key(const char *algo, int tile, int bits, const char *
     return NULL;
 }
 
+/* The requantization form of a spec (bench/numerics/reference.py steps 2 and 8): 0 int (the default
+ * for int8), 1 fp32, 0 for fp32 kernels ("none"); -1 for a form the bits do not take. */
+static int requant_form(const char *requant, int bits)
+{
+    if (bits != 8)
+        return !requant || strcmp(requant, "none") == 0 ? 0 : -1;
+    if (!requant || strcmp(requant, "int") == 0)
+        return 0;
+    return strcmp(requant, "fp32") == 0 ? 1 : -1;
+}
+
 /* Checks a spec (s->transform already defaulted): its tile size (0 for im2row), the registry's
  * scheme and, for Winograd, the matrices the kernel gets. */
 static int check_spec(const wb_conv_spec *s, int *tile, const char **key, wb_matrices *mats,
@@ -106,6 +117,9 @@ static int check_spec(const wb_conv_spec *s, int *tile, const char **key, wb_mat
     if (!(*key = scheme_key(s->algo, *tile, s->bits, s->scheme)))
         return wb_fail(err, err_len, WB_E_BAD_CASE, "scheme '%s' does not apply to %s at %d bits "
                        "(%s)", s->scheme, s->algo, s->bits, *tile && s->bits == 8 ? "tensor, tap, wide" : "none");
+    if (requant_form(s->requant, s->bits) < 0)
+        return wb_fail(err, err_len, WB_E_BAD_CASE, "requant '%s' does not apply at %d bits (%s)",
+                       s->requant, s->bits, s->bits == 8 ? "int, fp32" : "none");
     const int learned = strcmp(s->transform, "learned") == 0;
     if (*tile && !learned && strcmp(s->transform, "static") != 0)
         return wb_fail(err, err_len, WB_E_BAD_CASE, "unknown transform '%s' (static, learned)", s->transform);
@@ -173,6 +187,8 @@ int wb_conv_create(const wb_conv_spec *spec, const float *weights, wb_conv **out
     c->h = s.h, c->w = s.w, c->cin = s.cin, c->cout = s.cout, c->oy = oy, c->ox = ox;
     c->k = s.k, c->stride = s.stride, c->pad = s.pad;
     c->ho = wb_conv_out_size(s.h, s.k, s.stride, s.pad), c->wo = wb_conv_out_size(s.w, s.k, s.stride, s.pad);
+    c->h = s.h, c->w = s.w, c->cin = s.cin, c->cout = s.cout;
+    c->requant = requant_form(s.requant, s.bits);
     const double t0 = wb_now_ms();
     rc = k->create(c, tile ? &mats : NULL, weights, err, err_len);
     c->weight_transform_ms = wb_now_ms() - t0;

@@ -7,9 +7,9 @@
  *   WB_ROWS            rows of the result in group order, e.g. {0, 5, 1, 2, 3, 4}: rows that
  *                      share terms of the 1-D transform go in one group (fp32, int8 tensor)
  *   WB_GROUP           rows per group on Arm; the host build (SIMDe) takes the whole tile at once
- *   WB_PRESCHED 1      keep gcc's pre-allocation scheduler (the group fits the registers);
- *                      without it the template turns that scheduler off
- *   WB_RENAME 1        rename registers after allocation (int8 tensor input without WB_PRESCHED)
+ *   WB_PRESCHED 1      fp32: keep gcc's pre-allocation scheduler (the group fits the registers);
+ *                      without it the template turns that scheduler off. The int8 tile transforms
+ *                      take one setting for all, static and learned alike: WB_Q8_TILE_OPT below
  *   WB_PASS(x, y)      fp32 static kernels: the sparse 1-D transform y = T x (float32x4_t arrays)
  *   WB_PASS16(x, y), WB_PASS32(x, y), WB_PASS16_32(x, h, y)
  *                      int8 tensor static kernels: the same in 16-bit lanes, in 32-bit lanes, and
@@ -41,6 +41,18 @@
 #else
 #define WB_PIN_GREG(v) (void)0
 #define WB_PIN_VREG(v) (void)0
+#endif
+
+/* The compiler setting of every int8 tile transform, static and learned alike (so that the
+ * models compare their code, never a setting): no pre-allocation scheduling (it hoists loads and
+ * products past what the registers hold and spills), registers renamed after allocation (the
+ * post-allocation scheduler then interleaves the unscheduled code for the in-order A53), no
+ * temporary expression replacement (else gcc rebuilds each sum at its last use and keeps every
+ * loaded row live). */
+#if defined(__aarch64__)
+#define WB_Q8_TILE_OPT __attribute__((optimize("no-schedule-insns", "rename-registers", "no-tree-ter")))
+#else
+#define WB_Q8_TILE_OPT
 #endif
 
 #endif

@@ -2,10 +2,11 @@
  * aarch64 one under qemu in particular) with bench.reference on data the runner cannot make
  * (values at the int8 limits). Not shipped to boards.
  *
- *   q8_driver IN OUT [SCHEME]
+ *   q8_driver IN OUT [SCHEME [REQUANT]]
  *                        IN: int32 m, learned, h, w, cin, cout, then xq (h*w*cin int8) and
  *                        wq (9*cin*cout int8); learned also reads AT, G, BT as float64.
  *                        SCHEME: 0 tensor (default), 1 tap, 2 wide (wb_q8_spec).
+ *                        REQUANT: 0 int (default), 1 fp32 (wb_q8_spec).
  *                        OUT: y8 of the timed NEON path, then y8 of the scalar calibration path. */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,8 +17,8 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 && argc != 4) {
-        fprintf(stderr, "usage: q8_driver IN OUT [SCHEME]\n");
+    if (argc < 3 || argc > 5) {
+        fprintf(stderr, "usage: q8_driver IN OUT [SCHEME [REQUANT]]\n");
         return 2;
     }
     FILE *in = fopen(argv[1], "rb");
@@ -43,9 +44,9 @@ int main(int argc, char **argv)
     }
     char err[256];
     wb_q8_plan *p;
-    const int scheme = argc == 4 ? atoi(argv[3]) : 0;
+    const int scheme = argc >= 4 ? atoi(argv[3]) : 0, requant = argc == 5 ? atoi(argv[4]) : 0;
     const wb_q8_spec spec = {m, learned, scheme, learned ? mats[0] : NULL, learned ? mats[1] : NULL,
-                             learned ? mats[2] : NULL, h, w, cin, cout};
+                             learned ? mats[2] : NULL, h, w, cin, cout, 0, 0, 0, 0, 0, requant};
     int rc = wb_q8_plan_create(&spec, wq, &p, err, sizeof err);
     if (rc) {
         fprintf(stderr, "q8_driver: %s\n", err);

@@ -37,8 +37,15 @@ def load(path=TABLE) -> dict:
 
 
 def variant(k: dict) -> list:
-    """The variant words of a tile transform: [scheme,] transform (no scheme word for none, tensor)."""
-    return ([] if k["scheme"] in ("none", "tensor") else [k["scheme"]]) + [k["transform"]]
+    """The variant words of a tile transform: [scheme,] transform [, int | int64] (no scheme word for
+    none, tensor; `int` for the int requantization form, `int64` for its learned int64 fallback)."""
+    form = ["int64" if k.get("int64") else "int"] if k.get("requant") == "int" else []
+    return ([] if k["scheme"] in ("none", "tensor") else [k["scheme"]]) + [k["transform"]] + form
+
+
+def twin(k: dict) -> dict:
+    """The fp32-form entry an int-form entry with `twin = true` compiles again in the int form."""
+    return {key: v for key, v in k.items() if key not in ("requant", "twin", "note", "int64")}
 
 
 def file_name(k: dict) -> str:
@@ -81,15 +88,27 @@ def render_winograd(k: dict, matrices: dict) -> str:
     m = k["m"]
     a, rows = m + 2, m if k["stage"] == "winoout" else m + 2
     what = WHAT[k["dtype"], k["scheme"], k["stage"]].format(m=m, a=a)
+    if k.get("requant") == "int":
+        what += ("; int requantization (SQRDMULH), the int64 passes" if k.get("int64") else
+                 "; int requantization (SQRDMULH)")
     t = "BT" if k["stage"] == "winoin" else "AT"
     q = "" if k["dtype"] == "f32" else "q"
     paragraphs = []
     defines = [("WB_FN", function_name(k)), ("WB_M", m)]
+    if k.get("twin"):
+        paragraphs += [f"{function_name(k)}: {what}: {file_name(twin(k))} compiled in the int form.", MARK]
+        return (_comment(paragraphs) + f"#define WB_FN {function_name(k)}\n#define WB_REQ_INT 1\n"
+                f'#include "{file_name(twin(k))}"\n')
     if k["scheme"] in ("tap", "wide"):
         defines.append(("WB_SCHEME", k["scheme"].upper()))
     if k["transform"] == "learned":
         integer = "" if k["dtype"] == "f32" else "integer "
         paragraphs.append(f"{function_name(k)}: {what}; any {rows}x{a} {integer}{t}{q} at run time (dense).")
+    elif "WB_PASS16" in k.get("settings", {}):
+        mat = matrices[matrix_name(k)]
+        paragraphs.append(f"{function_name(k)}: {what}; {t}q = {t} 2^{mat['k']}, the default matrix, by the "
+                          f"sparse 1-D pass {k['settings']['WB_PASS16']} (wb_q8_static_neon.h):")
+        paragraphs.append(_matrix_lines(f"  {t}q", mat["rows"]))
     else:
         mat = matrices[matrix_name(k)]
         paragraphs.append(f"{function_name(k)}: {what}; {t}q = {t} 2^{mat['k']}, the default matrix, as a "
@@ -99,9 +118,11 @@ def render_winograd(k: dict, matrices: dict) -> str:
     if "note" in k:
         paragraphs.append(k["note"])
     paragraphs.append(MARK)
+    if k.get("requant") == "int":
+        defines.append(("WB_REQ_INT", 1))
     defines += list(k.get("settings", {}).items())
     text = _comment(paragraphs)
-    if k["transform"] == "static":
+    if k["transform"] == "static" and "WB_PASS16" not in k.get("settings", {}):
         text += '#include "wb_q8_default_tq.h"\n\n'
     text += "".join(f"#define {name} {_value(v)}\n" for name, v in defines)
     return text + f'#include "{k["template"]}"\n'
@@ -141,8 +162,8 @@ def check(table: dict) -> None:
         if c["name"] != want:
             raise ValueError(f"conv {c['name']}: its fields name it {want}")
     for k in table["winograd"]:
-        if not k.get("hand_written") and "template" not in k:
-            raise ValueError(f"{file_name(k)}: a generated kernel needs a template")
+        if not k.get("hand_written") and not k.get("twin") and "template" not in k:
+            raise ValueError(f"{file_name(k)}: a generated kernel needs a template or a twin")
 
 
 def outputs(table: dict) -> dict:

@@ -23,7 +23,8 @@ CASES = [f"algo={a} transform=static bits=32 h={h} w={h} cin={c} cout={c}"
 def samples_frame(groups: dict) -> pd.DataFrame:
     """load_samples-shaped rows from {algo: samples}."""
     rows = [{"board": "b", "core": "a53", "threads": 1, "bits": 32, "algo": algo, "transform": "static",
-             "scheme": "none", "h": 8, "w": 8, "cin": 8, "cout": 8, "k": 3, "stride": 1, "pad": 1, "emulated": False, "run": 0, "stage": "total_ms", "samples": list(s)}
+             "scheme": "none", "requant": "none", "h": 8, "w": 8, "cin": 8, "cout": 8, "k": 3, "stride": 1, "pad": 1,
+             "emulated": False, "run": 0, "stage": "total_ms", "samples": list(s)}
             for algo, s in groups.items()]
     return pd.DataFrame(rows)
 

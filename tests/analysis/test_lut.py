@@ -62,3 +62,22 @@ def test_a_strided_layer_has_its_own_key_and_entries(tmp_path):
     assert lut.network_latency([s1, s2, one_by_one], "im2row-fp32")["total_ms"] == pytest.approx(5.75)
     with pytest.raises(ValueError, match="no latency model for im2row-fp32"):
         lut.predict(s2, "im2row-fp32")
+
+
+def test_lut_keys_name_the_fp32_requantization_and_the_product_precision(tmp_path):
+    """Both requantization forms measured: the fp32 one gains `-rq-fp32`; every entry names the
+    precision of its GEMM's products (wide: int16)."""
+    cases = expand([Layer(8, 8, 16, 16)], ["f4"], ["static"], [8, 32], ["tensor", "wide"], ["int", "fp32"])
+    with ResultsDir.create(tmp_path / "r", resume=False) as results:
+        for c in cases:
+            results.add(row_from_case(case_record(), c, 0), case_record())
+    rows = build_lut(ResultsDir.load(tmp_path / "r").dataframe())
+    assert {(r["op"], r["requant"], r["precision"]) for r in rows} == {
+        ("f4-static-int8", "int", "int8"), ("f4-static-int8-rq-fp32", "fp32", "int8"),
+        ("f4-static-int8-wide", "int", "int16"), ("f4-static-int8-wide-rq-fp32", "fp32", "int16"),
+        ("f4-static-fp32", "none", "fp32")}
+    doc = lut_json(rows)
+    assert doc["operators"]["f4-static-int8-wide"]["precision"] == "int16"
+    assert doc["operators"]["f4-static-int8-rq-fp32"]["requant"] == "fp32"
+    (tmp_path / "lut.json").write_text(json.dumps(doc))
+    assert load_lut(tmp_path / "lut.json").latency((8, 8, 16, 16), "f4-static-int8-wide-rq-fp32") > 0

@@ -13,13 +13,13 @@ import pytest
 
 from bench.files import remote_dir
 from bench.layers import Layer
-from bench.measure.cases import expand
+from bench.measure.cases import engine_cases, expand
 from bench.measure.engine_deploy import local_paths, packages_for
 from bench.measure.protocol import CaseRecord, Where
 from bench.measure.results import ResultsDir, load_samples, row_from_case
 from bench.native import kernels
 from bench.numerics.reference import conv2d_direct
-from bench.operators import ENGINE_VARIANTS, op_key, parse_engines, split_op_key
+from bench.operators import ENGINE_VARIANTS, engine_op_key, op_key, parse_engines, row_op_key, split_op_key
 from bench.errors import UsageError
 
 RUNNER = remote_dir() / "engine_runner.py"
@@ -35,21 +35,24 @@ def _runner_module():
 
 def test_engines_add_their_variants_per_layer_and_bit_width():
     layers = [Layer(8, 8, 16, 16)]
-    cases = expand(layers, ["im2row"], ["static"], [8, 32], engines=["winobench", "ncnn", "onnxruntime", "litert"])
+    cases = expand(layers, ["im2row"], ["static"], [8, 32]) + \
+        engine_cases(layers, [8, 32], ["winobench", "ncnn", "onnxruntime", "litert"])
     ours = [c for c in cases if c.engine == "winobench"]
     theirs = {(c.engine, c.algo, c.bits) for c in cases if c.engine != "winobench"}
     assert [(c.algo, c.bits) for c in ours] == [("im2row", 8), ("im2row", 32)]
     assert theirs == {(e, v, b) for e, per in ENGINE_VARIANTS.items() for b, vs in per.items() for v in vs}
-    only = expand(layers, ["im2row"], ["static"], [32], engines=["litert"])
-    assert [(c.engine, c.algo, c.transform, c.scheme) for c in only] == [("litert", "xnnpack", "none", "none")]
+    only = engine_cases(layers, [32], ["litert"])
+    assert [(c.engine, c.algo, c.transform, c.scheme, c.requant) for c in only] == \
+        [("litert", "xnnpack", "none", "none", "none")]
     assert only[0].spec(3).runner_line() == "engine=litert algo=xnnpack bits=32 h=8 w=8 cin=16 cout=16 id=3"
     with pytest.raises(UsageError, match="bad engine 'tvm'|unknown engine 'tvm'"):
         parse_engines("ncnn,tvm")
 
 
 def test_engine_operator_keys_name_the_engine():
-    assert op_key("winograd", "none", 8, "none", engine="ncnn") == "ncnn-winograd-int8"
-    assert op_key("f4", "static", 8, "tap", engine="winobench") == "f4-static-int8-tap"
+    assert engine_op_key("ncnn", "winograd", 8) == "ncnn-winograd-int8"
+    assert row_op_key({"algo": "winograd", "transform": "none", "bits": 8, "engine": "ncnn"}) == "ncnn-winograd-int8"
+    assert op_key("f4", "static", 8, "tap") == "f4-static-int8-tap"
     assert split_op_key("litert-xnnpack-fp32") == ("litert", "xnnpack", 32)
     assert split_op_key("f4-static-int8") is None and split_op_key("ncnn-conv-fp32") is None
 
@@ -66,7 +69,7 @@ def _engine_record(line=1):
 
 
 def test_an_engine_row_has_its_total_and_version_and_empty_stages(tmp_path):
-    case = expand([Layer(8, 8, 16, 16)], [], [], [8], engines=["ncnn"])[0]
+    case = engine_cases([Layer(8, 8, 16, 16)], [8], ["ncnn"])[0]
     row = row_from_case(_engine_record(), case, 0)
     assert row["total_ms"] == 0.55 and row["engine"] == "ncnn" and row["engine_version"] == "1.0.20261020"
     assert row["input_ms"] is None and row["gemm_ms"] is None and row["output_ms"] is None
@@ -140,7 +143,7 @@ def test_luts_plots_and_the_network_table_carry_the_engine(tmp_path):
     from tests.support import case_record
 
     layer = Layer(8, 8, 16, 16)
-    cases = expand([layer], ["im2row", "f4"], ["static"], [32]) + expand([layer], [], [], [8], engines=["ncnn"])[:1]
+    cases = expand([layer], ["im2row", "f4"], ["static"], [32]) + engine_cases([layer], [8], ["ncnn"])[:1]
     with ResultsDir(tmp_path) as results:
         run = results.start_run({})
         for case, ms in zip(cases, (2.0, 1.0)):

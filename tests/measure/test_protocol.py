@@ -65,6 +65,19 @@ def test_scheme_is_on_the_runner_line_only_for_tap_and_wide():
     assert " scheme=tap " in lines["tap"] + " " and " scheme=wide " in lines["wide"] + " "
 
 
+def test_requant_is_on_the_runner_line_only_for_the_fp32_form():
+    """int8 cases in each form asked for (the default int form is the runner's default too); fp32
+    cases once, with requant none."""
+    cases = expand([Layer(8, 8, 16, 16)], ["im2row", "f4"], ["static"], [8, 32], ["tensor"], ["int", "fp32"])
+    assert {(c.algo, c.bits, c.requant) for c in cases} == {
+        ("im2row", 8, "int"), ("im2row", 8, "fp32"), ("f4", 8, "int"), ("f4", 8, "fp32"),
+        ("im2row", 32, "none"), ("f4", 32, "none")}
+    lines = {(c.algo, c.bits, c.requant): c.spec(0).runner_line() for c in cases}
+    assert "requant=" not in lines[("f4", 8, "int")] + lines[("f4", 32, "none")]
+    assert lines[("f4", 8, "fp32")].endswith(" requant=fp32 id=0")
+    assert CaseSpec("f4", "static", 8, 4, 4, 3, 3).fields()["requant"] == "int"
+
+
 def test_records_are_typed():
     line = {"type": "case", "line": 2, "id": 7, "status": "ok", "reps": 3, "cpus": [4],
             "total_ms": {"median": 1.5, "samples": [1.4, 1.5, 1.6]}, "gemm_gflops": 9.0}
@@ -78,7 +91,7 @@ def test_records_are_typed():
     failed = protocol.CaseRecord.failed(3, spec, ErrorKind.TIMEOUT, "ran\npast", where)
     assert failed.error_kind == "timeout" and failed.message == "ran past" and failed.id == "x"
     assert failed.to_json() == {"type": "case", "line": 3, "id": "x", "algo": "f4", "transform": "learned", "bits": 8,
-                                "h": 4, "w": 5, "cin": 3, "cout": 2, "scheme": "tap", "status": "error",
+                                "h": 4, "w": 5, "cin": 3, "cout": 2, "scheme": "tap", "requant": "int", "status": "error",
                                 "error_kind": "timeout", "message": "ran past", "board": "b", "core": "a53",
                                 "cpus": [2, 3], "threads": 2, "emulated": True}   # no local path
 

@@ -35,8 +35,8 @@ def test_results_persist_after_every_case_and_resume(tmp_path):
     with pytest.raises(UsageError, match="already holds results; pass --resume"):
         ResultsDir.create(tmp_path / "r", resume=False)
     again = ResultsDir.create(tmp_path / "r", resume=True)
-    key = lambda c: ("b", "a73", 1, c.engine, c.bits, c.algo, c.transform, c.scheme, c.layer.h, c.layer.w, c.layer.cin, c.layer.cout,
-                     3, 1, 1)
+    key = lambda c: ("b", "a73", 1, c.engine, c.bits, c.algo, c.transform, c.scheme, c.requant, c.layer.h, c.layer.w,
+                     c.layer.cin, c.layer.cout, 3, 1, 1)
     assert again.measured_keys() == {key(cases[0])}  # the failed case is measured again
     _write(tmp_path / "r", cases[1:2], ["ok"])
     df = ResultsDir.load(tmp_path / "r").dataframe()
@@ -132,6 +132,17 @@ def test_foreign_results_are_refused(tmp_path, content, name, message):
         ResultsDir.load(tmp_path)
     with pytest.raises(UsageError, match="not a winobench results directory"):
         ResultsDir.load(tmp_path / "empty")
+
+
+def test_rows_from_before_the_requant_column_read_as_the_fp32_form(tmp_path):
+    """A results table written before int8 took the int requantization: its int8 rows ran the fp32
+    form, its fp32 rows have none."""
+    header = ",".join(CONTRACT_COLUMNS + ["scheme"])
+    rows = ["b,a53,0,8,f4,static,8,8,16,16,0.1,0.2,0.1,0.4,ok,tensor",
+            "b,a53,0,32,f4,static,8,8,16,16,0.1,0.2,0.1,0.4,ok,none"]
+    (tmp_path / "latency.csv").write_text("\n".join([header, *rows]) + "\n")
+    df = ResultsDir.load(tmp_path).dataframe()
+    assert list(df["requant"]) == ["fp32", "none"]
 
 
 def _big_record(n_samples: int, ms: float = 1.0):

@@ -24,6 +24,7 @@ from bench.native import kernels
 
 from bench.numerics import reference as R
 from bench.numerics.winograd import BARABASZ_POINTS, Transform, cook_toom, learned_stand_in
+from bench.operators import REQUANTS
 
 SHAPES = [  # (h, w, cin, cout)
     (1, 1, 3, 5),
@@ -55,24 +56,40 @@ def assert_stages_equal(case, got, ref):
         assert got["mult"][k] == ref["mult"][k], (case, k)
 
 
+@pytest.mark.parametrize("requant", REQUANTS)
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
-def test_im2row_matches_reference(shape):
+def test_im2row_matches_reference(shape, requant):
     x, w = data(*shape)
-    got, ref = kernels.conv2d_int8_stages(x, w, algo="im2row"), R.conv2d_im2row_int8(x, w)
+    got, ref = kernels.conv2d_int8_stages(x, w, algo="im2row", requant=requant), R.conv2d_im2row_int8(x, w, requant=requant)
     assert np.array_equal(got["y8"], ref["y8"]), describe(f"im2row {shape}", got["y8"], ref["y8"])
     assert np.array_equal(got["y8_scalar"], ref["y8"])
     assert got["s_y"] == ref["s_y"]
 
 
+@pytest.mark.parametrize("requant", REQUANTS)
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize("algo,m", WINO)
 @pytest.mark.parametrize("transform", ["static", "learned"])
-def test_winograd_matches_reference_stage_by_stage(shape, algo, m, transform):
+def test_winograd_matches_reference_stage_by_stage(shape, algo, m, transform, requant):
     x, w = data(*shape)
-    got = kernels.conv2d_int8_stages(x, w, algo=algo, transform=transform)
-    ref = R.winograd_int8_stages(x, w, cook_toom(m) if transform == "static" else learned_stand_in(m))
-    assert_stages_equal(f"{algo} {transform} {shape}", got, ref)
+    got = kernels.conv2d_int8_stages(x, w, algo=algo, transform=transform, requant=requant)
+    t = cook_toom(m) if transform == "static" else learned_stand_in(m)
+    ref = R.winograd_int8_stages(x, w, t, "tensor", requant=requant)
+    assert_stages_equal(f"{algo} {transform} {shape} {requant}", got, ref)
     assert got["s_y"] == ref["scale"]["Y"]
+
+
+@pytest.mark.parametrize("algo,m", WINO)
+@pytest.mark.parametrize("scale", [1e-3, 0.0], ids=["tiny", "zero"])
+def test_int_form_of_small_and_zero_data(algo, m, scale):
+    """Data whose stage maxima are below 127 (the int form's b then caps at 2^(L-1) - 1: values pass
+    unscaled) or zero; F6's static output then takes its dense twin (b 32 would not fit int32)."""
+    x, w = data(7, 13, 17, 8, seed=9)
+    x = np.where(np.arange(x.size).reshape(x.shape) % 97 == 0, x * scale, 0).astype(np.float32)
+    for transform in ("static", "learned"):
+        got = kernels.conv2d_int8_stages(x, w, algo=algo, transform=transform)
+        t = cook_toom(m) if transform == "static" else learned_stand_in(m)
+        assert_stages_equal(f"{algo} {transform} {scale}", got, R.winograd_int8_stages(x, w, t))
 
 
 @pytest.mark.parametrize("algo,m", WINO)
@@ -136,17 +153,22 @@ def limits_data(cin=512, cout=6, h=4, w=5):
     return x, wt
 
 
+@pytest.mark.parametrize("requant", REQUANTS)
 @pytest.mark.parametrize("algo", ["im2row", "f2", "f4", "f6"])
-def test_cin512_at_int8_limits(algo):
+def test_cin512_at_int8_limits(algo, requant):
     x, w = limits_data()
-    got = kernels.conv2d_int8_stages(x, w, algo=algo)
+    got = kernels.conv2d_int8_stages(x, w, algo=algo, requant=requant)
     assert np.abs(got["xq"]).max() == 127 and np.abs(got["wq"]).min() == 127
     if algo == "im2row":
-        ref = R.conv2d_im2row_int8(x, w)
+        ref = R.conv2d_im2row_int8(x, w, requant=requant)
         assert np.array_equal(got["y8"], ref["y8"])
     else:
-        assert_stages_equal(f"{algo} limits", got, R.winograd_int8_stages(x, w, cook_toom(kernels.TILE[algo])))
-    assert np.abs(got["y8"].astype(int)).max() == 127
+        ref = R.winograd_int8_stages(x, w, cook_toom(kernels.TILE[algo]), requant=requant)
+        assert_stages_equal(f"{algo} limits", got, ref)
+    top = np.abs(got["y8"].astype(int)).max()
+    # the fp32 form scales the output to the whole int8 range; the int form multiplies by at most 1
+    # (SQRDMULH), so an output whose integers already fit int8 (F4 here: |Y| <= 97) keeps them as they are
+    assert top == 127 or (requant == "int" and algo == "f4" and top == 97), top
 
 
 def test_error_figures_beside_the_output():
@@ -185,13 +207,15 @@ RUNNER_CASES = [  # small: qemu is slow
     ("f4", "static", 101, 90, 5, 3),  # fused: block by block of tiles (wb_wino_block_tiles)
     ("f6", "learned", 101, 90, 5, 3),
 ]
+RUNNER_CASES = [(*c, rq) for rq in REQUANTS for c in RUNNER_CASES]  # the default int form, then fp32
 SEED = 7
 
 
 def run_runner(cmd, tmp_path, extra=()):
     cases = tmp_path / "cases.txt"
-    cases.write_text("".join(f"algo={a} transform={t} bits=8 h={h} w={w} cin={ci} cout={co}\n"
-                             for a, t, h, w, ci, co in RUNNER_CASES))
+    cases.write_text("".join(f"algo={a} transform={t} bits=8 h={h} w={w} cin={ci} cout={co}"
+                             + (f" requant={rq}" if rq != REQUANTS[0] else "") + "\n"
+                             for a, t, h, w, ci, co, rq in RUNNER_CASES))
     out = subprocess.run([*cmd, "--verify", "--seed", str(SEED), "--min-reps", "1", "--warmup", "0",
                           "--min-time-ms", "0", "--cases", str(cases), *extra],
                          capture_output=True, text=True, timeout=600, check=True)
@@ -202,14 +226,14 @@ def run_runner(cmd, tmp_path, extra=()):
 def reference_checksums():
     """The runner's checksum of f32(y8) * f32(s_y), y8 from bench.numerics.reference on the runner's data."""
     sums = []
-    for algo, _, h, w, cin, cout in RUNNER_CASES:
+    for algo, _, h, w, cin, cout, rq in RUNNER_CASES:
         x = kernels.gaussian((1, h, w, cin), SEED)
         wt = kernels.gaussian((3, 3, cin, cout), SEED + 1)
         if algo == "im2row":
-            ref = R.conv2d_im2row_int8(x, wt)
+            ref = R.conv2d_im2row_int8(x, wt, requant=rq)
             y = ref["y8"].astype(np.float32) * np.float32(ref["s_y"])
         else:
-            ref = R.winograd_int8_stages(x, wt, cook_toom(kernels.TILE[algo]))
+            ref = R.winograd_int8_stages(x, wt, cook_toom(kernels.TILE[algo]), "tensor", requant=rq)
             y = ref["y8"].astype(np.float32) * np.float32(ref["scale"]["Y"])
         sums.append((kernels.checksum(y), R.error_metrics(ref["y"], R.conv2d_direct(x, wt))))
     return sums
@@ -223,8 +247,8 @@ def host_lines(tmp_path_factory):
 def test_host_runner_int8_checksums_and_errors_match_reference(host_lines):
     cases, _ = host_lines
     assert [c["status"] for c in cases] == ["ok"] * len(RUNNER_CASES), cases
-    for c, (checksum, err) in zip(cases, reference_checksums()):
-        assert c["kernel"].startswith("wb_q8_conv_"), c
+    for c, (checksum, err), case in zip(cases, reference_checksums(), RUNNER_CASES):
+        assert c["kernel"].startswith("wb_q8_conv_") and c["requant"] == case[-1], c
         assert c["checksum"] == checksum, (c["algo"], c["transform"], c["h"], c["w"])
         assert c["error"]["sqnr_db"] == pytest.approx(err["sqnr_db"], abs=1e-4)
         assert c["error"]["rel_l2"] == pytest.approx(err["rel_l2"], rel=1e-4)
@@ -252,9 +276,10 @@ def test_peak_line_has_the_int8_rate():
 
 
 @needs_qemu
+@pytest.mark.parametrize("requant", REQUANTS)
 @pytest.mark.parametrize("algo,transform", [("im2row", "static"), ("f2", "static"), ("f4", "static"),
                                             ("f6", "static"), ("f4", "learned"), ("f6", "learned")])
-def test_aarch64_int8_limits_under_qemu(aarch64_driver, tmp_path, algo, transform):
+def test_aarch64_int8_limits_under_qemu(aarch64_driver, tmp_path, algo, transform, requant):
     x, w = limits_data(cin=512, cout=6, h=4, w=5)
     xq, _ = R.quantize_symmetric(x)
     wq, _ = R.quantize_symmetric(w)
@@ -266,9 +291,10 @@ def test_aarch64_int8_limits_under_qemu(aarch64_driver, tmp_path, algo, transfor
         blob += b"".join(np.ascontiguousarray(a, np.float64).tobytes() for a in (t.AT, t.G, t.BT))
     (tmp_path / "in.bin").write_bytes(blob)
     subprocess.run([QEMU, "-cpu", "cortex-a53", str(aarch64_driver), str(tmp_path / "in.bin"),
-                    str(tmp_path / "out.bin")], check=True, timeout=300)
+                    str(tmp_path / "out.bin"), "0", "1" if requant == "fp32" else "0"], check=True, timeout=300)
     out = np.frombuffer((tmp_path / "out.bin").read_bytes(), np.int8).reshape(2, *x.shape[:3], w.shape[3])
-    ref = R.conv2d_im2row_int8(x, w) if algo == "im2row" else R.winograd_int8_stages(x, w, cook_toom(m))
+    ref = (R.conv2d_im2row_int8(x, w, requant=requant) if algo == "im2row"
+           else R.winograd_int8_stages(x, w, cook_toom(m), "tensor", requant=requant))
     assert np.array_equal(out[0], ref["y8"]) and np.array_equal(out[1], ref["y8"])
 
 

@@ -36,9 +36,10 @@ def test_unknown_scheme_is_refused():
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("m", [2, 4, 6])
 def test_tap_integers_follow_their_scales(shape, m):
-    """Y8 is within one output step of the float64 output transform of P8 at its per-position scales."""
+    """Y8 is within one output step of the float64 output transform of P8 at its per-position scales
+    (the fp32 form's scales and range; the int form's: tests/numerics/test_reference_requant.py)."""
     x, w = _data(*shape)
-    s = ref.winograd_int8_stages(x, w, cook_toom(m), "tap")
+    s = ref.winograd_int8_stages(x, w, cook_toom(m), "tap", requant="fp32")
     assert s["Sq"].max() == 2 ** ref.TAP_SCALE_BITS and s["Sq"].min() >= 1
     for name in ("V8", "U8", "P8"):
         assert np.max(np.abs(s[name].astype(int))) == 127  # each position uses the int8 range ...
