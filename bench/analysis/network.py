@@ -244,6 +244,8 @@ def format_table(rows: list[dict], layers, network=None) -> str:
             stages = " ".join("        -" if r[s] != r[s] else f"{r[s]:>9.3f}" for s in ("input_ms", "gemm_ms", "output_ms"))
             lines.append(f"  {r['assignment']:<28} {r['total_ms']:>9.3f} {stages} {speed:>15}{pred}")
     lines += not_measured_lines(network, layers)
+    if any(r["predicted_ms"] for r in rows):   # the models predict a layer's total, not its stages
+        lines.append("note: input/gemm/output sum the measured layers only; a total's predicted part is in brackets")
     wheres = {w for r in rows for w in r["where"].split("+")}
     lines += [f"note: {CAVEATS[w]}" for w in sorted(wheres) if w in CAVEATS]
     return "\n".join(lines)

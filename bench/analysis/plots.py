@@ -8,6 +8,8 @@ averaged, and each panel and footer says where it was measured (bench.measure.fi
 - speedup: heatmap of the fastest usable Winograd operator's speedup over im2row of the same
   precision, across resolution x channels, the winner named in each cell.
 - error: latency (with its p10-p90) versus SQNR per layer (needs the error columns).
+- engines: when production engines were measured, per layer the fastest usable operator of each
+  engine beside this project's fastest, side by side.
 - roofline, network, compare: below.
 """
 
@@ -202,6 +204,40 @@ def speedup(df: pd.DataFrame, out: Path, min_sqnr: float = DEFAULT_MIN_SQNR_DB) 
     return _save(fig, out, "speedup")
 
 
+def engines(df: pd.DataFrame, out: Path, min_sqnr: float = DEFAULT_MIN_SQNR_DB) -> list[Path]:
+    """Per panel, layer by layer: the latency of each engine's fastest operator whose SQNR is at
+    least `min_sqnr` (winobench: its kernels; unknown SQNR: kept), side by side, with p10-p90
+    whiskers; nothing when the table holds no production engine."""
+    df = _prepare(df)
+    if (df["engine"] == OUR_ENGINE).all():
+        return []
+    usable = df[~(df["sqnr_db"].astype(float) < min_sqnr)]
+    best = usable.loc[usable.groupby(["panel", "layer_label", "engine"])["total_ms"].idxmin()]
+    panels = sorted(best["panel"].unique())
+    width = max(6.0, 1.4 * best["layer_label"].nunique() + 3.0)
+    colours = dict(zip(sorted(best["engine"].unique()), sns.color_palette()))   # one colour per engine throughout
+    fig, axes = plt.subplots(len(panels), 1, figsize=(width, 4.0 * len(panels)), squeeze=False)
+    for ax, panel in zip(axes[:, 0], panels):
+        sub = best[best["panel"] == panel]
+        layers, names = list(dict.fromkeys(sub["layer_label"])), sorted(sub["engine"].unique())
+        step = 0.8 / len(names)
+        for j, name in enumerate(names):
+            rows = sub[sub["engine"] == name].set_index("layer_label").reindex(layers)
+            x = np.arange(len(layers)) - 0.4 + step * (j + 0.5)
+            ax.bar(x, rows["total_ms"], width=step, label=name, color=colours[name])
+            for xi, ms, op in zip(x, rows["total_ms"], rows["operator"]):
+                if isinstance(op, str):   # the operator that gave this engine's best, on its bar
+                    ax.annotate(op, (xi, ms), ha="center", va="top", fontsize=6, rotation=90, color="white")
+        ax.set_xticks(np.arange(len(layers)), layers)
+        ax.legend(fontsize=8)
+        ax.set_title(f"fastest operator of each engine (SQNR >= {min_sqnr:g} dB), {panel}", fontsize=10)
+        ax.set_xlabel("layer (H x W Cin->Cout)")
+        ax.set_ylabel("ms (median)")
+    fig.tight_layout()
+    _footer(fig, df)
+    return _save(fig, out, "engines")
+
+
 def error(df: pd.DataFrame, out: Path) -> list[Path]:
     df = _prepare(df)
     if "sqnr_db" not in df or df["sqnr_db"].isna().all():
@@ -230,7 +266,7 @@ def _latency_spread(data: pd.DataFrame, **kwargs) -> None:
 
 def all_plots(df: pd.DataFrame, out, min_sqnr: float = DEFAULT_MIN_SQNR_DB) -> list[Path]:
     out = output_dir(out)
-    return breakdown(df, out) + speedup(df, out, min_sqnr) + error(df, out)
+    return breakdown(df, out) + speedup(df, out, min_sqnr) + engines(df, out, min_sqnr) + error(df, out)
 
 
 def compare_plot(cmp: pd.DataFrame, out: Path, min_change: float, note: list[str] = ()) -> list[Path]:

@@ -35,6 +35,15 @@ CONNECT_TIMEOUT_S = 10.0
 CALL_TIMEOUT_S = 10.0
 
 
+def _quiet_grpc_poller(loop, context) -> None:
+    """The loop's exception handler: gRPC's asyncio poller raises BlockingIOError in one loop when
+    another loop of the process (one per coordinator) took the wake-up byte first; nothing is lost,
+    so it is not printed. Anything else goes to the default handler."""
+    if isinstance(context.get("exception"), BlockingIOError) and "PollerCompletionQueue" in repr(context.get("handle")):
+        return
+    loop.default_exception_handler(context)
+
+
 class CoordinatorError(TransportError):
     """The coordinator cannot be reached, refused a call or did not answer in time (exit 1)."""
 
@@ -112,6 +121,7 @@ class Coordinator:
         _quiet_labgrid_client_log()
         self._pb = pb
         self._loop = asyncio.new_event_loop()
+        self._loop.set_exception_handler(_quiet_grpc_poller)
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name=f"labgrid {self.address}")
         self._thread.start()
 

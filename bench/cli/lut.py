@@ -38,8 +38,9 @@ def register(sub) -> None:
     p.set_defaults(func=_lut)
 
 
-def write_lut(results: ResultsDir, out: Path, predictors: dict | None = None) -> tuple[Path, Path, int]:
-    records = read_metadata(results)
+def write_lut(results: ResultsDir, out: Path, records: list[dict],
+              predictors: dict | None = None) -> tuple[Path, Path, int]:
+    """lut.csv and lut.json of `results` into `out`; `records`: its raw metadata (read_metadata)."""
     rows = build_lut(results.dataframe(), total_samples(records))
     if not rows:
         raise UsageError(f"{results.path} has no successful non-emulated measurements to build a LUT from")
@@ -57,10 +58,9 @@ def write_lut(results: ResultsDir, out: Path, predictors: dict | None = None) ->
     return csv_path, json_path, len(rows)
 
 
-def export_texts(results: ResultsDir, out: Path, formats: list[str]) -> dict[Path, str]:
+def export_texts(results: ResultsDir, out: Path, formats: list[str], records: list[dict]) -> dict[Path, str]:
     """The files of the other tools' formats, path -> text, nothing written yet; UsageError when no
-    entry has raw samples."""
-    records = read_metadata(results)
+    entry has raw samples. `records`: the results' raw metadata (read_metadata)."""
     samples = total_samples(records)
     rows = build_lut(results.dataframe(), samples)
     if not rows:
@@ -125,12 +125,13 @@ def _lut(args) -> int:
     results = ResultsDir.load(args.results)
     out = Path(args.out) if args.out is not None else derived_dir(results.path)
     others = [f for f in formats if f != "lut"]
-    texts = export_texts(results, out, others) if others else {}   # refusals come before any file is written
+    records = read_metadata(results)   # raw.jsonl read once for the LUT and the exports
+    texts = export_texts(results, out, others, records) if others else {}   # refusals come before any file is written
     output_dir(out)
     if "lut" in formats:
         rows = build_lut(results.dataframe())
         predictors = fit_predictors(rows) if rows else {}
-        csv_path, json_path, n = write_lut(results, out, predictors)
+        csv_path, json_path, n = write_lut(results, out, records, predictors)
         print(f"wrote {n} entries to {csv_path} and {json_path}")
         print(where_report(rows))
         print(predictor_report(predictors))

@@ -152,7 +152,7 @@ def test_bench_network_on_a_measured_quick_sweep(quick_results, tmp_path):
     assert table.loc["f4-static-int8", "total_ms"] == pytest.approx(want)
     assert table.loc["im2row-fp32", "speedup"] == pytest.approx(1.0)
     assert table.loc["fastest per layer", "total_ms"] <= table["total_ms"].min() + 1e-12
-    assert "local/host/t1: network of 16 layers (7 shapes)" in done.stdout
+    assert "local/host/t1 (x86 host, NEON emulated through SIMDe): network of 16 layers (7 shapes)" in done.stdout
     assert (tmp_path / "network.png").stat().st_size > 10_000
     per_layer = pd.read_csv(tmp_path / "network_layers.csv")
     assert per_layer["count"].sum() == 16 and set(per_layer["assignment"]) == {"fastest per layer"}

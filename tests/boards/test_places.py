@@ -152,3 +152,24 @@ def test_a_coordinator_that_refuses_or_never_answers_is_one_line():
         with pytest.raises(CoordinatorError, match="did not answer in time"):
             list_places(f"127.0.0.1:{silent.getsockname()[1]}")
         assert time.monotonic() - t0 < 20
+
+
+def test_the_grpc_pollers_spurious_wakeup_is_not_printed_and_other_errors_are(caplog):
+    """gRPC's asyncio poller raises BlockingIOError in a loop whose wake-up byte another loop took;
+    the coordinator's loop drops exactly that, and reports any other exception as asyncio does."""
+    import asyncio
+
+    from bench.boards.coordinator import _quiet_grpc_poller
+
+    class PollerCompletionQueue:   # stands for gRPC's handle, named as the real one is
+        pass
+
+    loop = asyncio.new_event_loop()
+    try:
+        _quiet_grpc_poller(loop, {"message": "Exception in callback", "exception": BlockingIOError(11, "again"),
+                                  "handle": PollerCompletionQueue()})
+        assert not caplog.records
+        _quiet_grpc_poller(loop, {"message": "Exception in callback", "exception": ValueError("real")})
+        assert [r.name for r in caplog.records] == ["asyncio"] and "ValueError: real" in caplog.text
+    finally:
+        loop.close()

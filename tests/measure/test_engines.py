@@ -138,7 +138,7 @@ def test_luts_plots_and_the_network_table_carry_the_engine(tmp_path):
     over every engine beside the fastest of the kernels alone; the breakdown and network plots draw."""
     from bench.analysis.lut import build_lut
     from bench.analysis.network import FASTEST, FASTEST_OURS, luts_from_rows, network_rows
-    from bench.analysis.plots import breakdown, network_plot
+    from bench.analysis.plots import breakdown, engines, network_plot
     import pandas as pd
     from tests.support import case_record
 
@@ -158,6 +158,9 @@ def test_luts_plots_and_the_network_table_carry_the_engine(tmp_path):
     assert rows[FASTEST]["total_ms"] == 0.55 and np.isnan(rows["ncnn-winograd-int8"]["gemm_ms"])
     assert rows[FASTEST_OURS]["total_ms"] == 1.0 and rows[FASTEST_OURS]["gemm_ms"] == 0.7
     assert breakdown(df, tmp_path) and network_plot(pd.DataFrame(list(rows.values())), tmp_path)
+    side_by_side = engines(df, tmp_path)   # each engine's fastest beside the kernels' fastest, per layer
+    text = (tmp_path / "engines.svg").read_text()
+    assert side_by_side and "ncnn winograd" in text and "f4 static" in text
 
 
 def test_resuming_a_table_written_before_engines_rewrites_its_header(tmp_path):
