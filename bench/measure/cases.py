@@ -17,7 +17,7 @@ from bench.errors import UsageError, choice_error
 from bench.layers import Layer
 from bench.measure.protocol import CaseSpec
 from bench.numerics.matrix_quant import lane_variant
-from bench.numerics.trained import NOT_WINOGRAD_ERROR
+from bench.numerics.trained import NOT_WINOGRAD_ERROR, load_weights
 from bench.numerics.winograd import (identity_error, learned_stand_in_path, load_transform, named_transform_path,
                                      tile_origin_of)
 from bench.operators import (BUILTIN_TRANSFORMS, ENGINE_VARIANTS, NAMED_TRANSFORMS, NO_SCHEME, NO_TRANSFORM, OUR_ENGINE,
@@ -154,6 +154,21 @@ def check_winograd(layers, accept_inexact: bool) -> None:
             raise UsageError(f"layer {l.name!r}: {l.transform} is not a Winograd transform (identity error "
                              f"{error:.3g}, accepted up to {NOT_WINOGRAD_ERROR:g}); its latency would be that of "
                              f"a layer that does not convolve: measure it anyway with --accept-inexact")
+
+
+def check_weights(layers) -> None:
+    """UsageError naming the first layer whose weight file is unreadable or not of its shape
+    (k x k x cin x cout), before anything is measured."""
+    for l in layers:
+        if not l.weights:
+            continue
+        try:
+            shape = load_weights(l.weights)[0].shape
+        except ValueError as e:
+            raise UsageError(f"layer {l.name!r}: {e}") from None
+        if shape != (l.k, l.k, l.cin, l.cout):
+            raise UsageError(f"layer {l.name!r}: {l.weights} holds weights of shape {shape}; the layer takes "
+                             f"{(l.k, l.k, l.cin, l.cout)} (k, k, cin, cout)")
 
 
 def _applies(transform: str, algo: str) -> bool:
