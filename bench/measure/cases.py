@@ -121,14 +121,14 @@ def expand(layers, algos, transforms, bits, schemes=("tensor",), engines=(OUR_EN
     """Every layer x operator; im2row has no transform, so it appears once per bit width; the
     scheme applies to int8 Winograd only (every other case appears once, with scheme none). A layer
     with its own transform file (a network file's `transform`) is measured with it besides
-    `transforms`, on the algorithm of its tile size; one measurement serves every layer of the same
-    shape and operator. Each production engine in `engines` adds its variants of every layer and bit
-    width (algos, transforms and schemes are this project's own and do not apply to them)."""
+    `transforms`, on the algorithm of its tile size whether `algos` lists it or not; one
+    measurement serves every layer of the same shape and operator. Each production engine in
+    `engines` adds its variants of every layer and bit width (algos, transforms and schemes are
+    this project's own and do not apply to them)."""
     check_measurable(layers)
     cases, seen = [], set()
     for layer, b, algo in itertools.product(layers, bits, algos if OUR_ENGINE in engines else ()):
-        own = [layer.transform] if layer.transform and layer.transform not in transforms else []
-        for transform in ([NO_TRANSFORM] if algo == "im2row" else [*transforms, *own]):
+        for transform in ([NO_TRANSFORM] if algo == "im2row" else transforms):
             if not _applies(transform, algo):
                 continue
             for scheme in dict.fromkeys(sweep_scheme(algo, b, s) for s in schemes):
@@ -136,9 +136,28 @@ def expand(layers, algos, transforms, bits, schemes=("tensor",), engines=(OUR_EN
                 if key not in seen:
                     seen.add(key)
                     cases.append(Case(layer, algo, transform, b, scheme))
+    for layer, b in itertools.product(layers, bits if OUR_ENGINE in engines else ()):
+        if layer.transform and layer.transform not in transforms:
+            cases += _own_cases(layer, b, schemes, seen)
     for layer, b, engine in itertools.product(layers, bits, [e for e in engines if e != OUR_ENGINE]):
         cases += [Case(layer, variant, NO_TRANSFORM, b, NO_SCHEME, engine) for variant in ENGINE_VARIANTS[engine][b]]
     return cases
+
+
+def _own_cases(layer: Layer, bits: int, schemes, seen: set) -> list[Case]:
+    """A layer's own transform on the algorithm of its tile size (whatever --algo lists: a network
+    total needs every layer), once per shape and operator (`seen`)."""
+    t = load_transform(layer.transform)
+    algo = f"f{t.m}"
+    if t.r != 3 or algo not in TILE:
+        return []
+    out = []
+    for scheme in dict.fromkeys(sweep_scheme(algo, bits, s) for s in schemes):
+        key = (layer.h, layer.w, layer.cin, layer.cout, algo, layer.transform, bits, scheme)
+        if key not in seen:
+            seen.add(key)
+            out.append(Case(layer, algo, layer.transform, bits, scheme))
+    return out
 
 
 def check_winograd(layers, accept_inexact: bool) -> None:
