@@ -78,6 +78,19 @@ round_half_away(v)  for a double v:  v >= 0 ? floor(v + 0.5) : -floor(-v + 0.5)
      M = sum_cin V16 U16 (int32, SMLAL);  Y8 = out(rshift(M, e[p]), 2^31 - 1)
      (s1 = 2 F2, 5 F4, 12 F6 with the default matrices).
      s_Y = s_x s_w 2^(sV - 2kB - 2kG) / mult_U * 2^(s1 - 2kA) / mult_Y.
+8. Row scales (`row_scales=True`; the reference only, no kernel yet): a matrix that step 3 leaves
+   inexact is quantized row by row instead (matrix_quant.quantize_matrix_rows): row i is
+   Tq[i] = step 3 of that row alone, ~ T[i] 2^(k + d[i]), k the smallest row exponent, d[i] >= 0;
+   every row's L1 stays within LIMIT, so every integer bound above holds. An exact matrix keeps its
+   one scale (d = 0: the default matrices compute exactly as in steps 5-7). Position p = (i, j)
+   of V then carries 2^xV[p] beyond the common scale 2^2kB, xV[p] = dB[i] + dB[j] (U: xU from dG;
+   output (i, j) of Y: xA from dA), folded away where each scheme already scales:
+     tensor: V8, U8 and Y8 requantize with amax over T 2^-x (exact in float64) and per-position
+             float32 multipliers mult 2^-x[p] (exact: a power of two times a float32);
+     tap:    d[p] = (mV[p] mU[p]) mP[p] 2^(xV[p] + xU[p]) (exact), Y8 as tensor's;
+     wide:   rshift(M, e[p] + xV[p]) before the output transform, Y8 as tensor's; G keeps one scale
+             (U's own per-position e would otherwise start 2^xU apart and starve small positions).
+   Real scales keep the formulas above with kB, kG, kA the common (smallest) exponents.
 """
 
 from __future__ import annotations
@@ -88,7 +101,7 @@ import numpy as np
 
 from bench.operators import SCHEMES, TILE_ORIGINS
 
-from bench.numerics.matrix_quant import BT_AT_LIMIT, G_LIMIT, quantize_matrix, round_half_away
+from bench.numerics.matrix_quant import BT_AT_LIMIT, G_LIMIT, quantize_matrix, quantize_matrix_rows, round_half_away
 from bench.numerics.winograd import Transform, cook_toom
 
 
@@ -232,54 +245,100 @@ def conv2d_im2row_int8(x, w) -> dict:
     return {"y": y8 * s_y, "y8": y8, "xq": xq, "wq": wq, "s_x": s_x, "s_w": s_w, "s_y": s_y}
 
 
-def winograd_int8_stages(x, w, t: Transform | None = None, scheme: str = "tensor", origin: str = "top-left") -> dict:
+def winograd_int8_stages(x, w, t: Transform | None = None, scheme: str = "tensor", origin: str = "top-left",
+                         row_scales: bool = False) -> dict:
     """int8 Winograd with every intermediate, for `scheme` "tensor" (step 5), "tap" (step 6) or
-    "wide" (step 7). Common keys: xq, wq, Y8 (tile layout), y8 (cropped), y (dequantized float64),
-    kB, kG, kA, BTq, Gq, ATq, mult, scale (scale["Y"] is the real scale of y8). Per scheme:
-    tensor V8, U8, P8; tap V8, U8, P8, Sq, s1; wide V16, U16, M, sV, QU, e, s1."""
+    "wide" (step 7); `row_scales`: one power-of-two scale per matrix row (step 8; the reference
+    only, no kernel implements it yet). Common keys: xq, wq, Y8 (tile layout), y8 (cropped), y
+    (dequantized float64), kB, kG, kA, BTq, Gq, ATq, mult, scale (scale["Y"] is the real scale of
+    y8), and with row scales dB, dG, dA. Per scheme: tensor V8, U8, P8; tap V8, U8, P8, Sq, s1;
+    wide V16, U16, M, sV, QU, e, s1."""
     if scheme not in SCHEMES:
         raise ValueError(f"unknown int8 scheme {scheme!r}; accepted: {', '.join(SCHEMES)}")
-    q = _quantized_inputs(x, w, t, origin)
+    # wide gives U's positions power-of-two scales of its own (e); rows of G scaled apart would put
+    # them 2^(dG_i + dG_j) apart before that and starve the small ones: wide keeps one scale for G
+    q = _quantized_inputs(x, w, t, origin, ("BA" if scheme == "wide" else "BGA") if row_scales else "")
     st = {"tensor": _tensor_stages, "tap": _tap_stages, "wide": _wide_stages}[scheme](q)
     y8 = untile(st["Y8"], q["H"], q["W"], q["offset"])
     st.update({"y": y8 * st["scale"]["Y"], "y8": y8, "scheme": scheme})
     st.update({k: q[k] for k in ("xq", "wq", "kB", "kG", "kA", "BTq", "Gq", "ATq")})
+    if row_scales:
+        st.update({k: q[k] for k in ("dB", "dG", "dA")})
     return st
 
 
-def conv2d_winograd_int8(x, w, t: Transform | None = None, scheme: str = "tensor", origin: str = "top-left") -> np.ndarray:
-    """Dequantized float64 output of the int8 Winograd pipeline of `scheme`."""
-    return winograd_int8_stages(x, w, t, scheme, origin)["y"]
+def conv2d_winograd_int8(x, w, t: Transform | None = None, scheme: str = "tensor", origin: str = "top-left",
+                         row_scales: bool = False) -> np.ndarray:
+    """Dequantized float64 output of the int8 Winograd pipeline of `scheme` (row_scales: step 8)."""
+    return winograd_int8_stages(x, w, t, scheme, origin, row_scales)["y"]
 
 
-def _quantized_inputs(x, w, t, origin: str = "top-left") -> dict:
-    """Steps 1 and 3 and the exact transforms V = BTq d BTq^T (int64 tiles) and U = Gq g Gq^T."""
+def integer_matrices(t: Transform, rows: str = "") -> dict:
+    """Step 3 (step 8 for the matrices named in `rows`, of "B", "G", "A"): {"BTq", "kB", "Gq", "kG",
+    "ATq", "kA"} and the per-row excess exponents "dB", "dG", "dA" (zeros with one scale per matrix)."""
+    out = {}
+    for name, T, limit in (("B", t.BT, BT_AT_LIMIT), ("G", t.G, G_LIMIT), ("A", t.AT, BT_AT_LIMIT)):
+        (Tq, k), d = quantize_matrix(T, limit), np.zeros(np.shape(T)[0], np.int64)
+        if name in rows and not np.array_equal(Tq, np.asarray(T, np.float64) * 2.0 ** k):
+            Tq, k, d = quantize_matrix_rows(T, limit)   # an exact matrix keeps its one scale
+        out.update({f"{name}Tq" if name != "G" else "Gq": Tq, f"k{name}": k, f"d{name}": d})
+    out["BTq"], out["ATq"] = out.pop("BTq"), out.pop("ATq")
+    return out
+
+
+def _quantized_inputs(x, w, t, origin: str = "top-left", rows: str = "") -> dict:
+    """Steps 1 and 3 and the exact transforms V = BTq d BTq^T (int64 tiles) and U = Gq g Gq^T;
+    "xV", "xU" (a x a) and "xA" (m x m) are the exponents a Winograd position or output carries
+    beyond the common scale with row scales (step 8), zeros without."""
     x, w = _check_shapes(x, w)
     t = t or cook_toom(4, w.shape[0])
     if t.r != w.shape[0]:
         raise ValueError(f"transform is for r = {t.r} but the kernel is {w.shape[0]} x {w.shape[0]}")
     xq, s_x = quantize_symmetric(x)
     wq, s_w = quantize_symmetric(w)
-    BTq, kB = quantize_matrix(t.BT, BT_AT_LIMIT)
-    Gq, kG = quantize_matrix(t.G, G_LIMIT)
-    ATq, kA = quantize_matrix(t.AT, BT_AT_LIMIT)
+    mats = integer_matrices(t, rows)
+    BTq, kB, Gq, kG, ATq, kA = (mats[k] for k in ("BTq", "kB", "Gq", "kG", "ATq", "kA"))
     offset = tile_offsets(x, t.m, origin)
     d = input_tiles(xq.astype(np.int64), t.m, t.r, offset)
     V = np.einsum("ij,hwjkc,lk->hwilc", BTq, d, BTq, optimize=True)
     U = np.einsum("ij,jkcd,lk->ilcd", Gq, wq.astype(np.int64), Gq, optimize=True)
+    excess = {f"x{n}": mats[f"d{n}"][:, None] + mats[f"d{n}"][None, :] for n in ("B", "G", "A")}
     return {"xq": xq, "wq": wq, "s_x": s_x, "s_w": s_w, "kB": kB, "kG": kG, "kA": kA,
             "BTq": BTq, "Gq": Gq, "ATq": ATq, "V": V, "U": U, "H": x.shape[1], "W": x.shape[2],
-            "offset": offset}
+            "offset": offset, "dB": mats["dB"], "dG": mats["dG"], "dA": mats["dA"],
+            "xV": excess["xB"], "xU": excess["xG"], "xA": excess["xA"]}
+
+
+def positions(table: np.ndarray, ndim: int) -> np.ndarray:
+    """A per-position table (a x a, or m x m) shaped to broadcast over a tensor in tile layout
+    [th, tw, a, a, C] (ndim 5) or U's [a, a, cin, cout] (ndim 4)."""
+    return table[:, :, None, None] if ndim == 4 else table[None, None, :, :, None]
+
+
+def requantize_excess(T: np.ndarray, excess: np.ndarray, amax=None) -> tuple[np.ndarray, np.float32]:
+    """Step 2 (step 8) for an integer tensor whose Winograd positions carry 2^excess[p] beyond its
+    common scale: amax of |T| 2^-excess (exact in float64), then float32 multipliers mult
+    2^-excess[p] (a power of two times a float32: exact); returns (int8, mult of the common scale).
+    Without excess it is `requantize`, to the bit."""
+    if not np.any(excess):
+        return requantize(T, amax)
+    f = np.ldexp(1.0, -positions(excess, T.ndim))
+    if amax is None:
+        amax = float(np.max(np.abs(T.astype(np.float64) * f))) if T.size else 0.0
+    mult = requant_multiplier(amax)
+    q = np.rint(T.astype(np.float32) * (np.float64(mult) * f).astype(np.float32))
+    return np.clip(q, -127, 127).astype(np.int8), mult
 
 
 def _tensor_stages(q: dict) -> dict:
-    V8, mult_V = requantize(q["V"])
-    U8, mult_U = requantize(q["U"])
+    V8, mult_V = requantize_excess(q["V"], q["xV"])
+    U8, mult_U = requantize_excess(q["U"], q["xU"])
     M = np.einsum("hwijc,ijcd->hwijd", V8.astype(np.int64), U8.astype(np.int64), optimize=True)
     P8, mult_P = requantize(M)
     Y = np.einsum("ij,hwjkd,lk->hwild", q["ATq"], P8.astype(np.int64), q["ATq"], optimize=True)
-    amax_Y = int(np.max(np.abs(untile(Y, q["H"], q["W"], q["offset"])))) if Y.size else 0
-    Y8, mult_Y = requantize(Y, amax_Y)
+    common = Y * np.ldexp(1.0, -positions(q["xA"], 5))
+    amax_Y = np.max(np.abs(untile(common, q["H"], q["W"], q["offset"]))) if Y.size else 0
+    Y8, mult_Y = requantize_excess(Y, q["xA"], int(amax_Y) if not np.any(q["xA"]) else float(amax_Y))
     s_V = q["s_x"] * 2.0 ** (-2 * q["kB"]) / float(mult_V)
     s_U = q["s_w"] * 2.0 ** (-2 * q["kG"]) / float(mult_U)
     s_P = s_V * s_U / float(mult_P)
@@ -331,10 +390,12 @@ def requantize_positions(T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(q, -127, 127).astype(np.int8), mult
 
 
-def tap_factors(mult_V, mult_U, mult_P) -> tuple[np.ndarray, float]:
-    """Step 6: Sq[p] = round_half_away(2^20 dmin / d[p]), d[p] = (mV[p] mU[p]) mP[p] in double;
-    returns (Sq int64 [a, a], dmin)."""
+def tap_factors(mult_V, mult_U, mult_P, excess=None) -> tuple[np.ndarray, float]:
+    """Step 6: Sq[p] = round_half_away(2^20 dmin / d[p]), d[p] = (mV[p] mU[p]) mP[p] in double
+    (times 2^excess[p] with row scales, step 8: exact); returns (Sq int64 [a, a], dmin)."""
     d = (mult_V.astype(np.float64) * mult_U.astype(np.float64)) * mult_P.astype(np.float64)
+    if excess is not None:
+        d = np.ldexp(d, excess)
     dmin = float(np.min(d))
     return round_half_away(np.ldexp(dmin / d, TAP_SCALE_BITS)).astype(np.int64), dmin
 
@@ -368,9 +429,15 @@ def output_transform(Z: np.ndarray, ATq: np.ndarray, zbound: int) -> tuple[np.nd
     return np.einsum("hwikd,lk->hwild", T, ATq, optimize=True), s1
 
 
-def requantize_output(Y: np.ndarray, H: int, W: int, offset=(0, 0)) -> tuple[np.ndarray, np.float32]:
+def requantize_output(Y: np.ndarray, H: int, W: int, offset=(0, 0), excess=None) -> tuple[np.ndarray, np.float32]:
     """Y8 = requant(Y), Y int64 through float64 (exact below 2^53) to float32, amax over the valid
-    H x W outputs."""
+    H x W outputs; with row scales (step 8) output position (i, j) carries 2^excess[i, j] beyond the
+    common scale and takes the multiplier mult 2^-excess[i, j]."""
+    if excess is not None and np.any(excess):
+        f = np.ldexp(1.0, -positions(excess, 5))
+        mult = requant_multiplier(float(np.max(np.abs(untile(Y * f, H, W, offset)), initial=0)))
+        q = np.rint(Y.astype(np.float64).astype(np.float32) * (np.float64(mult) * f).astype(np.float32))
+        return np.clip(q, -127, 127).astype(np.int8), mult
     mult = requant_multiplier(int(np.max(np.abs(untile(Y, H, W, offset)), initial=0)))
     q = np.rint(Y.astype(np.float64).astype(np.float32) * mult)
     return np.clip(q, -127, 127).astype(np.int8), mult
@@ -381,9 +448,9 @@ def _tap_stages(q: dict) -> dict:
     U8, mult_U = requantize_positions(q["U"])
     M = np.einsum("hwijc,ijcd->hwijd", V8.astype(np.int64), U8.astype(np.int64), optimize=True)
     P8, mult_P = requantize_positions(M)
-    Sq, dmin = tap_factors(mult_V, mult_U, mult_P)
+    Sq, dmin = tap_factors(mult_V, mult_U, mult_P, q["xV"] + q["xU"])
     Y, s1 = output_transform(P8.astype(np.int64) * Sq[:, :, None], q["ATq"], 127 << TAP_SCALE_BITS)
-    Y8, mult_Y = requantize_output(Y, q["H"], q["W"], q["offset"])
+    Y8, mult_Y = requantize_output(Y, q["H"], q["W"], q["offset"], q["xA"])
     s_Z = q["s_x"] * q["s_w"] * 2.0 ** (-2 * q["kB"] - 2 * q["kG"] - TAP_SCALE_BITS) / dmin
     s_Y = s_Z * 2.0 ** (s1 - 2 * q["kA"]) / float(mult_Y)
     return {"V8": V8, "U8": U8, "P8": P8, "Y8": Y8, "Sq": Sq, "s1": s1,
@@ -403,8 +470,8 @@ def _wide_stages(q: dict) -> dict:
     U16 = np.clip(U16, -INT16_MAX, INT16_MAX).astype(np.int16)
     M = np.einsum("hwijc,ijcd->hwijd", V16.astype(np.int64), U16.astype(np.int64), optimize=True)
     assert np.max(np.abs(M), initial=0) <= INT32_MAX  # guaranteed by QU and e
-    Y, s1 = output_transform(rshift(M, e[:, :, None]), q["ATq"], INT32_MAX)
-    Y8, mult_Y = requantize_output(Y, q["H"], q["W"], q["offset"])
+    Y, s1 = output_transform(rshift(M, (e + q["xV"] + q["xU"])[:, :, None]), q["ATq"], INT32_MAX)
+    Y8, mult_Y = requantize_output(Y, q["H"], q["W"], q["offset"], q["xA"])
     s_M = q["s_x"] * q["s_w"] * 2.0 ** (sV - 2 * q["kB"] - 2 * q["kG"]) / float(mult_U)
     s_Y = s_M * 2.0 ** (s1 - 2 * q["kA"]) / float(mult_Y)
     return {"V16": V16, "U16": U16, "M": M.astype(np.int32), "Y8": Y8, "sV": sV, "QU": qu, "e": e,
