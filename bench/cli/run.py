@@ -19,7 +19,7 @@ from bench.cli.options import add_board_arguments, add_parser, boards_from_args,
 from bench.errors import MeasurementError, UsageError
 from bench.files import check_name
 from bench.layers import PRESETS, custom_layers, load_layers, preset_layers, with_filters
-from bench.measure.cases import check_winograd, engine_cases, expand, parse_transforms
+from bench.measure.cases import check_weights, check_winograd, engine_cases, expand, parse_transforms
 from bench.measure.health import profile_mismatches, unstable_warnings
 from bench.measure.protocol import MAX_MIN_TIME_MS, MAX_REPS, MAX_RUNNER_CPUS, Repetition
 from bench.measure.results import ResultsDir, ResultsLock
@@ -101,6 +101,7 @@ def _layers(args):
             raise UsageError("--width applies to the resnet18-cifar preset, not to --layers")
         layers = load_layers(args.layers)
         check_winograd(layers, args.accept_inexact)
+        check_weights(layers)
         return layers
     if args.width != 1.0 and args.preset not in (None, "resnet18-cifar", "resnet18-cifar-full"):
         raise UsageError("--width applies to the resnet18-cifar presets only")

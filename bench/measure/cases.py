@@ -17,7 +17,7 @@ from bench.errors import UsageError, choice_error
 from bench.layers import Layer, unsupported
 from bench.measure.protocol import CaseSpec
 from bench.numerics.matrix_quant import lane_variant
-from bench.numerics.trained import NOT_WINOGRAD_ERROR
+from bench.numerics.trained import NOT_WINOGRAD_ERROR, load_weights
 from bench.numerics.winograd import (identity_error, learned_stand_in_path, load_transform, named_transform_path,
                                      tile_origin_of)
 from bench.operators import (BUILTIN_TRANSFORMS, ENGINE_VARIANTS, NAMED_TRANSFORMS, NO_REQUANT, NO_SCHEME, NO_TRANSFORM,
@@ -126,24 +126,37 @@ def expand(layers, algos, transforms, bits, schemes=("tensor",), requants=REQUAN
     int8 Winograd only (every other case appears once, with scheme none), the requantization form to
     int8 only (fp32 cases appear once, with requant none). A layer with its own transform file (a
     network file's `transform`) is measured with it besides `transforms`, on the algorithm of its
-    tile size; one measurement serves every layer of the same shape and operator."""
+    tile size whether `algos` lists it or not; one measurement serves every layer of the same shape
+    and operator."""
     check_measurable(layers)
     cases, seen = [], set()
     for layer, b, algo in itertools.product(layers, bits, algos):
         if algo in TILE and not layer.winograd:
             continue
-        own = [layer.transform] if layer.transform and layer.transform not in transforms else []
-        for transform in ([NO_TRANSFORM] if algo == "im2row" else [*transforms, *own]):
-            if not _applies(transform, algo):
-                continue
-            for scheme, requant in itertools.product(dict.fromkeys(sweep_scheme(algo, b, s) for s in schemes),
-                                                     dict.fromkeys(sweep_requant(b, r) for r in requants)):
-                key = (layer.h, layer.w, layer.cin, layer.cout, layer.k, layer.stride, layer.pad, algo, transform, b,
-                       scheme, requant)
-                if key not in seen:
-                    seen.add(key)
-                    cases.append(Case(layer, algo, transform, b, scheme, requant=requant))
+        for transform in ([NO_TRANSFORM] if algo == "im2row" else transforms):
+            if _applies(transform, algo):
+                cases += _variants(layer, algo, transform, b, (schemes, requants), seen)
+    for layer, b in itertools.product(layers, bits):
+        if layer.transform and layer.transform not in transforms and layer.winograd:
+            t = load_transform(layer.transform)
+            if t.r == 3 and f"f{t.m}" in TILE:
+                cases += _variants(layer, f"f{t.m}", layer.transform, b, (schemes, requants), seen)
     return cases
+
+
+def _variants(layer: Layer, algo: str, transform: str, bits: int, forms, seen: set) -> list[Case]:
+    """The case of each int8 scheme x requantization form in `forms` ((schemes, requants)) that
+    applies, once per shape and operator (`seen`)."""
+    schemes, requants = forms
+    out = []
+    for scheme, requant in itertools.product(dict.fromkeys(sweep_scheme(algo, bits, s) for s in schemes),
+                                             dict.fromkeys(sweep_requant(bits, r) for r in requants)):
+        key = (layer.h, layer.w, layer.cin, layer.cout, layer.k, layer.stride, layer.pad, algo, transform, bits,
+               scheme, requant)
+        if key not in seen:
+            seen.add(key)
+            out.append(Case(layer, algo, transform, bits, scheme, requant=requant))
+    return out
 
 
 def engine_cases(layers, bits, engines) -> list[Case]:
@@ -155,6 +168,7 @@ def engine_cases(layers, bits, engines) -> list[Case]:
     return [Case(layer, variant, NO_TRANSFORM, b, NO_SCHEME, engine)
             for layer, b, engine in itertools.product(winograd_layers, bits, [e for e in engines if e != OUR_ENGINE])
             for variant in ENGINE_VARIANTS[engine][b]]
+>>>>>>> issue-21
 
 
 def check_winograd(layers, accept_inexact: bool) -> None:
@@ -170,6 +184,21 @@ def check_winograd(layers, accept_inexact: bool) -> None:
             raise UsageError(f"layer {l.name!r}: {l.transform} is not a Winograd transform (identity error "
                              f"{error:.3g}, accepted up to {NOT_WINOGRAD_ERROR:g}); its latency would be that of "
                              f"a layer that does not convolve: measure it anyway with --accept-inexact")
+
+
+def check_weights(layers) -> None:
+    """UsageError naming the first layer whose weight file is unreadable or not of its shape
+    (k x k x cin x cout), before anything is measured."""
+    for l in layers:
+        if not l.weights:
+            continue
+        try:
+            shape = load_weights(l.weights)[0].shape
+        except ValueError as e:
+            raise UsageError(f"layer {l.name!r}: {e}") from None
+        if shape != (l.k, l.k, l.cin, l.cout):
+            raise UsageError(f"layer {l.name!r}: {l.weights} holds weights of shape {shape}; the layer takes "
+                             f"{(l.k, l.k, l.cin, l.cout)} (k, k, cin, cout)")
 
 
 def _applies(transform: str, algo: str) -> bool:

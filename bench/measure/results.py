@@ -49,6 +49,7 @@ COLUMNS = CONTRACT_COLUMNS + [
     "total_p90_ms", "total_mad_ms",
     "weight_transform_ms", "gemm_gflops", "sqnr_db", "max_abs", "rel_l2", "layer", "count",
     "engine_version", "error_kind", "message", "run", "transform_digest", "where", "cpu_flag", "lanes", "sqnr_cal_db",
+    "sqnr_same_db", "sqnr_cal_same_db", "error_data",
 ]
 KEY_COLUMNS = ["board", "core", "threads", "engine", "bits", "algo", "transform", "scheme", "requant", "h", "w", "cin",
                "cout", "k", "stride", "pad"]
@@ -56,7 +57,7 @@ KEY_COLUMNS = ["board", "core", "threads", "engine", "bits", "algo", "transform"
 DEFAULT_FILTER = {"k": 3, "stride": 1, "pad": 1}
 CSV_DTYPES = {"cpus": str, "board": str, "core": str, "algo": str, "transform": str, "scheme": str, "requant": str, "transform_digest": str,
               "engine": str, "engine_version": str, "status": str, "layer": str, "error_kind": str, "message": str,
-              "where": str, "cpu_flag": str, "lanes": str}
+              "where": str, "cpu_flag": str, "lanes": str, "error_data": str}
 # Settings that change what a measurement means; --resume refuses to mix them unless told to.
 COMPARED_SETTINGS = ("threads", "min_reps", "min_time_ms", "warmup")
 
@@ -563,7 +564,8 @@ def load_peaks(path):
 
 _INT_COLUMNS = {"bits", "h", "w", "cin", "cout", "k", "stride", "pad", "threads", "reps", "count", "run"}
 _POSITIVE = {"bits", "h", "w", "cin", "cout", "k", "stride", "threads"}
-_FLOAT_COLUMNS = {c for c in COLUMNS if c.endswith("_ms")} | {"gemm_gflops", "sqnr_db", "max_abs", "rel_l2", "sqnr_cal_db"}
+_FLOAT_COLUMNS = {c for c in COLUMNS if c.endswith("_ms")} | {"gemm_gflops", "sqnr_db", "max_abs", "rel_l2", "sqnr_cal_db",
+                                                                  "sqnr_same_db", "sqnr_cal_same_db"}
 _TIME_COLUMNS = ["input_ms", "gemm_ms", "output_ms", "total_ms"]
 _REQUIRED = ["board", "core", "bits", "algo", "transform", "h", "w", "cin", "cout", "status"]
 _BOOLEANS = {"True": True, "False": False, "true": True, "false": False, "1": True, "0": False}

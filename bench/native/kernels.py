@@ -387,21 +387,49 @@ def conv2d_int8_calibrated(x, w, x_cal, *, algo: str, transform="static", **opti
     it clip) and run with those ranges; returns the dequantized float64 output. conv2d calibrates on
     x itself: the best case, which no deployed network sees. Options as conv2d's."""
     scheme, requant, stride, pad = _options(options)
-    op = ConvOp(algo, 8, transform, scheme, requant=requant)
     ffi, lib = _lib()
     x, w, shape = _check_inputs(x, w, stride, pad)
-    x_cal = _check_inputs(x_cal, w, stride, pad)[0]
+    x_cal = _check_calibration(x, w, x_cal, shape)
+    cq = np.empty(x.shape, np.int8)
+    s_x = lib.wb_q8_quantize(_fptr(ffi, x_cal), x.size, _i8(ffi, cq))
+    return _q8_deployed(_quantized(x, s_x), cq, w, s_x, (ConvOp(algo, 8, transform, scheme, requant=requant), shape))
+
+
+def conv2d_int8_at_scale(x, w, x_cal, s_x: float, op: ConvOp, *, stride: int = 1, pad: int | None = None) -> np.ndarray:
+    """The int8 convolution `op` with the input scale `s_x` given (a trained network's input
+    range / 127) instead of calibrated: x and the calibration data `x_cal` (of x's shape) are
+    quantized at that scale (values past it clip), the inner stages' ranges calibrated on `x_cal`,
+    then x run; returns the dequantized float64 output."""
+    x, w, shape = _check_inputs(x, w, stride, pad)
+    x_cal = _check_calibration(x, w, x_cal, shape)
+    if not (s_x > 0 and np.isfinite(s_x)):
+        raise ValueError(f"input scale must be positive and finite, got {s_x!r}")
+    return _q8_deployed(_quantized(x, s_x), _quantized(x_cal, s_x), w, s_x, (op, shape))
+
+
+def _check_calibration(x, w, x_cal, shape: Shape):
+    x_cal = _check_inputs(x_cal, w, shape.stride, shape.pad)[0]
     if x_cal.shape != x.shape:
         raise ValueError(f"calibration data has shape {x_cal.shape}, x {x.shape}: they must match")
-    cq, wq = np.empty(x.shape, np.int8), np.empty(w.shape, np.int8)
-    s_x = lib.wb_q8_quantize(_fptr(ffi, x_cal), x.size, _i8(ffi, cq))
+    return x_cal
+
+
+def _quantized(x, s_x: float) -> np.ndarray:
+    """x quantized at the scale s_x by wb_q8_quantize's rule, values past it clipping."""
+    return np.clip(round_half_away(x.astype(np.float64) / s_x), -127, 127).astype(np.int8)
+
+
+def _q8_deployed(xq, cq, w, s_x: float, case) -> np.ndarray:
+    """Calibrate the int8 plan of `case` ((ConvOp, Shape)) on cq, run xq; the dequantized output (float64)."""
+    op, shape = case
+    ffi, lib = _lib()
+    wq = np.empty(w.shape, np.int8)
     s_w = lib.wb_q8_quantize(_fptr(ffi, w), w.size, _i8(ffi, wq))
-    xq = np.clip(round_half_away(x.astype(np.float64) / s_x), -127, 127).astype(np.int8)   # wb_q8_quantize's rule
     plan = _q8_plan(ffi, lib, op, shape, wq)
     try:
         y8 = np.empty(shape.out, np.int8)
         if lib.wb_q8_calibrate(plan, _i8(ffi, cq), ffi.NULL) or lib.wb_q8_run(plan, _i8(ffi, xq), _i8(ffi, y8), ffi.NULL, ffi.NULL):
-            raise RuntimeError(f"int8 {algo} failed")
+            raise RuntimeError(f"int8 {op.algo} failed")
         return y8 * lib.wb_q8_output_scale(plan, s_x, s_w)
     finally:
         lib.wb_q8_plan_destroy(plan)

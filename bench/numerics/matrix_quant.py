@@ -1,5 +1,6 @@
 """Transform matrices as integers, step 3 of the int8 scheme (bench.numerics.reference): each matrix becomes
-an integer matrix with a power-of-two scale whose rows fit the int8 kernels' accumulators. Its own
+an integer matrix with a power-of-two scale whose rows fit the int8 kernels' accumulators (or, in
+the references, one power-of-two scale per row: quantize_matrix_rows). Its own
 module because both the scheme (bench.numerics.reference) and the transform loader (bench.numerics.winograd, which
 refuses matrices the int8 kernels cannot use) need it.
 """
@@ -32,6 +33,22 @@ def quantize_matrix(T: np.ndarray, limit: int) -> tuple[np.ndarray, int]:
     if best is None:
         raise ValueError(f"transform matrix has a row whose L1 norm exceeds {limit} even unscaled")
     return best
+
+
+def quantize_matrix_rows(T: np.ndarray, limit: int) -> tuple[np.ndarray, int, np.ndarray]:
+    """Transform matrix -> (int64 Tq, k, d) with one power-of-two scale per row: row i is
+    quantize_matrix of that row alone, Tq[i] ~ T[i] * 2^(k + d[i]), k the smallest row exponent and
+    d >= 0 (int64 per row) what each row has beyond it. A row of small entries then keeps more bits
+    than one scale per matrix (bounded by its largest row) leaves it; every row's L1 stays within
+    `limit`, so the integer bounds of the scheme hold unchanged."""
+    T = np.atleast_2d(np.asarray(T, dtype=np.float64))
+    rows = [quantize_matrix(T[i:i + 1], limit) for i in range(T.shape[0])]
+    ks = np.array([k for _, k in rows], dtype=np.int64)
+    zero = ~np.any(T != 0, axis=1)   # a zero row has no scale of its own: it never sets the minimum
+    if zero.any() and not zero.all():
+        ks[zero] = ks[~zero].max()
+    k = int(ks.min())
+    return np.vstack([q for q, _ in rows]).astype(np.int64), k, ks - k
 
 
 def pass_lanes(Tq: np.ndarray) -> tuple[int, int]:

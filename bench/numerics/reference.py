@@ -99,6 +99,19 @@ round_half_away(v)  for a double v:  v >= 0 ? floor(v + 0.5) : -floor(-v + 0.5)
      the fp32 form (k = 20, int64 passes, s1), with Y8 = requant_int(Y, 64).
    Real scales: the fp32 form's with each multiplier replaced by b / 2^(L-1) (2^-R), tap's 2^-20 by 2^-k,
    wide's 2^s1 by 2^h.
+9. Row scales (`row_scales=True`, the fp32 form; the reference only, no kernel yet): a matrix that
+   step 3 leaves inexact is quantized row by row instead (matrix_quant.quantize_matrix_rows): row i is
+   Tq[i] = step 3 of that row alone, ~ T[i] 2^(k + d[i]), k the smallest row exponent, d[i] >= 0;
+   every row's L1 stays within LIMIT, so every integer bound above holds. An exact matrix keeps its
+   one scale (d = 0: the default matrices compute exactly as in steps 5-7). Position p = (i, j)
+   of V then carries 2^xV[p] beyond the common scale 2^2kB, xV[p] = dB[i] + dB[j] (U: xU from dG;
+   output (i, j) of Y: xA from dA), folded away where each scheme already scales:
+     tensor: V8, U8 and Y8 requantize with amax over T 2^-x (exact in float64) and per-position
+             float32 multipliers mult 2^-x[p] (exact: a power of two times a float32);
+     tap:    d[p] = (mV[p] mU[p]) mP[p] 2^(xV[p] + xU[p]) (exact), Y8 as tensor's;
+     wide:   rshift(M, e[p] + xV[p]) before the output transform, Y8 as tensor's; G keeps one scale
+             (U's own per-position e would otherwise start 2^xU apart and starve small positions).
+   Real scales keep the formulas above with kB, kG, kA the common (smallest) exponents.
 """
 
 from __future__ import annotations
@@ -109,7 +122,7 @@ import numpy as np
 
 from bench.operators import REQUANTS, SCHEMES, TILE_ORIGINS, resolve_requant
 
-from bench.numerics.matrix_quant import BT_AT_LIMIT, G_LIMIT, quantize_matrix, round_half_away
+from bench.numerics.matrix_quant import BT_AT_LIMIT, G_LIMIT, quantize_matrix, quantize_matrix_rows, round_half_away
 from bench.numerics.winograd import Transform, cook_toom
 
 
@@ -310,58 +323,125 @@ def conv2d_im2row_int8(x, w, stride: int = 1, pad: int | None = None, requant: s
 
 
 def winograd_int8_stages(x, w, t: Transform | None = None, scheme: str = "tensor", origin: str = "top-left",
-                         requant: str = REQUANTS[0]) -> dict:
+                         **options) -> dict:
     """int8 Winograd with every intermediate, for `scheme` "tensor" (step 5), "tap" (step 6) or
-    "wide" (step 7), requantized in the form `requant` ("int": step 8, or "fp32"). Common keys: xq,
-    wq, Y8 (tile layout), y8 (cropped), y (dequantized float64), kB, kG, kA, BTq, Gq, ATq, mult,
-    scale (scale["Y"] is the real scale of y8). Per scheme: tensor V8, U8, P8; tap V8, U8, P8, Sq,
-    s1; wide V16, U16, M, sV, QU, e, s1 (the int form's int32 output: s1 = 0, tap k, wide h)."""
+    "wide" (step 7), the tile grid from `origin`. Options: `requant` the requantization form ("int":
+    step 8, the default, or "fp32"), `row_scales` one power-of-two scale per matrix row (step 9,
+    fp32 form only). Common keys: xq, wq, Y8 (tile layout), y8 (cropped), y
+    (dequantized float64), kB, kG, kA, BTq, Gq, ATq, mult, scale (scale["Y"] is the real scale of
+    y8), and with row scales dB, dG, dA. Per scheme: tensor V8, U8, P8; tap V8, U8, P8, Sq, s1;
+    wide V16, U16, M, sV, QU, e, s1 (the int form's int32 output: s1 = 0, tap k, wide h)."""
     if scheme not in SCHEMES:
         raise ValueError(f"unknown int8 scheme {scheme!r}; accepted: {', '.join(SCHEMES)}")
-    requant = resolve_requant(8, requant)
-    q = _quantized_inputs(x, w, t, origin)
+    requant, row_scales = _int8_options(options)
+    # wide gives U's positions power-of-two scales of its own (e); rows of G scaled apart would put
+    # them 2^(dG_i + dG_j) apart before that and starve the small ones: wide keeps one scale for G
+    q = _quantized_inputs(x, w, t, origin, ("BA" if scheme == "wide" else "BGA") if row_scales else "")
     q["requant"] = requant
     st = {"tensor": _tensor_stages, "tap": _tap_stages, "wide": _wide_stages}[scheme](q)
     y8 = untile(st["Y8"], q["H"], q["W"], q["offset"])
     st.update({"y": y8 * st["scale"]["Y"], "y8": y8, "scheme": scheme, "requant": requant})
     st.update({k: q[k] for k in ("xq", "wq", "kB", "kG", "kA", "BTq", "Gq", "ATq")})
+    if row_scales:
+        st.update({k: q[k] for k in ("dB", "dG", "dA")})
     return st
 
 
 def conv2d_winograd_int8(x, w, t: Transform | None = None, scheme: str = "tensor", origin: str = "top-left",
-                         requant: str = REQUANTS[0]) -> np.ndarray:
-    """Dequantized float64 output of the int8 Winograd pipeline of `scheme` in form `requant`."""
-    return winograd_int8_stages(x, w, t, scheme, origin, requant)["y"]
+                         **options) -> np.ndarray:
+    """Dequantized float64 output of the int8 Winograd pipeline of `scheme` (options as
+    winograd_int8_stages takes them)."""
+    return winograd_int8_stages(x, w, t, scheme, origin, **options)["y"]
 
 
-def _quantized_inputs(x, w, t, origin: str = "top-left") -> dict:
-    """Steps 1 and 3 and the exact transforms V = BTq d BTq^T (int64 tiles) and U = Gq g Gq^T."""
+INT8_OPTIONS = ("requant", "row_scales")   # the keyword options of the int8 Winograd references
+
+
+def _int8_options(options: dict) -> tuple:
+    """(requant, row_scales) of the int8 Winograd references' options; TypeError for others,
+    ValueError for row scales outside the fp32 form."""
+    unknown = set(options) - set(INT8_OPTIONS)
+    if unknown:
+        raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r} (accepted: {', '.join(INT8_OPTIONS)})")
+    requant, row_scales = resolve_requant(8, options.get("requant", REQUANTS[0])), bool(options.get("row_scales"))
+    if row_scales and requant != "fp32":
+        raise ValueError(f"row scales are defined for the fp32 requantization form, not {requant!r}; accepted: fp32")
+    return requant, row_scales
+
+
+def integer_matrices(t: Transform, rows: str = "") -> dict:
+    """Step 3 (step 9 for the matrices named in `rows`, of "B", "G", "A"): {"BTq", "kB", "Gq", "kG",
+    "ATq", "kA"} and the per-row excess exponents "dB", "dG", "dA" (zeros with one scale per matrix)."""
+    out = {}
+    for name, T, limit in (("B", t.BT, BT_AT_LIMIT), ("G", t.G, G_LIMIT), ("A", t.AT, BT_AT_LIMIT)):
+        (Tq, k), d = quantize_matrix(T, limit), np.zeros(np.shape(T)[0], np.int64)
+        if name in rows and not np.array_equal(Tq, np.asarray(T, np.float64) * 2.0 ** k):
+            Tq, k, d = quantize_matrix_rows(T, limit)   # an exact matrix keeps its one scale
+        out.update({f"{name}Tq" if name != "G" else "Gq": Tq, f"k{name}": k, f"d{name}": d})
+    out["BTq"], out["ATq"] = out.pop("BTq"), out.pop("ATq")
+    return out
+
+
+def _quantized_inputs(x, w, t, origin: str = "top-left", rows: str = "") -> dict:
+    """Steps 1 and 3 and the exact transforms V = BTq d BTq^T (int64 tiles) and U = Gq g Gq^T;
+    "xV", "xU" (a x a) and "xA" (m x m) are the exponents a Winograd position or output carries
+    beyond the common scale with row scales (step 9), zeros without."""
     x, w = _check_shapes(x, w)
     t = t or cook_toom(4, w.shape[0])
     if t.r != w.shape[0]:
         raise ValueError(f"transform is for r = {t.r} but the kernel is {w.shape[0]} x {w.shape[0]}")
     xq, s_x = quantize_symmetric(x)
     wq, s_w = quantize_symmetric(w)
-    BTq, kB = quantize_matrix(t.BT, BT_AT_LIMIT)
-    Gq, kG = quantize_matrix(t.G, G_LIMIT)
-    ATq, kA = quantize_matrix(t.AT, BT_AT_LIMIT)
+    mats = integer_matrices(t, rows)
+    BTq, kB, Gq, kG, ATq, kA = (mats[k] for k in ("BTq", "kB", "Gq", "kG", "ATq", "kA"))
     offset = tile_offsets(x, t.m, origin)
     d = input_tiles(xq.astype(np.int64), t.m, t.r, offset)
     V = np.einsum("ij,hwjkc,lk->hwilc", BTq, d, BTq, optimize=True)
     U = np.einsum("ij,jkcd,lk->ilcd", Gq, wq.astype(np.int64), Gq, optimize=True)
+    excess = {f"x{n}": mats[f"d{n}"][:, None] + mats[f"d{n}"][None, :] for n in ("B", "G", "A")}
     return {"xq": xq, "wq": wq, "s_x": s_x, "s_w": s_w, "kB": kB, "kG": kG, "kA": kA,
             "BTq": BTq, "Gq": Gq, "ATq": ATq, "V": V, "U": U, "H": x.shape[1], "W": x.shape[2],
-            "offset": offset}
+            "offset": offset, "dB": mats["dB"], "dG": mats["dG"], "dA": mats["dA"],
+            "xV": excess["xB"], "xU": excess["xG"], "xA": excess["xA"]}
+
+
+def positions(table: np.ndarray, ndim: int) -> np.ndarray:
+    """A per-position table (a x a, or m x m) shaped to broadcast over a tensor in tile layout
+    [th, tw, a, a, C] (ndim 5) or U's [a, a, cin, cout] (ndim 4)."""
+    return table[:, :, None, None] if ndim == 4 else table[None, None, :, :, None]
+
+
+def requantize_excess(T: np.ndarray, excess: np.ndarray, amax=None) -> tuple[np.ndarray, np.float32]:
+    """Step 2 (step 9) for an integer tensor whose Winograd positions carry 2^excess[p] beyond its
+    common scale: amax of |T| 2^-excess (exact in float64), then float32 multipliers mult
+    2^-excess[p] (a power of two times a float32: exact); returns (int8, mult of the common scale).
+    Without excess it is `requantize`, to the bit."""
+    if not np.any(excess):
+        return requantize(T, amax)
+    f = np.ldexp(1.0, -positions(excess, T.ndim))
+    if amax is None:
+        amax = float(np.max(np.abs(T.astype(np.float64) * f))) if T.size else 0.0
+    mult = requant_multiplier(amax)
+    q = np.rint(T.astype(np.float32) * (np.float64(mult) * f).astype(np.float32))
+    return np.clip(q, -127, 127).astype(np.int8), mult
 
 
 def _tensor_stages(q: dict) -> dict:
-    V8, mult_V = requantize_form(q["V"], q["requant"], v_lanes(q["BTq"]))
-    U8, mult_U = requantize(q["U"])
+    if q["requant"] == "fp32":
+        V8, mult_V = requantize_excess(q["V"], q["xV"])
+    else:
+        V8, mult_V = requantize_int(q["V"], v_lanes(q["BTq"]))
+    U8, mult_U = requantize_excess(q["U"], q["xU"])
     M = np.einsum("hwijc,ijcd->hwijd", V8.astype(np.int64), U8.astype(np.int64), optimize=True)
     P8, mult_P = requantize_form(M, q["requant"], 32)
     Y = np.einsum("ij,hwjkd,lk->hwild", q["ATq"], P8.astype(np.int64), q["ATq"], optimize=True)
-    amax_Y = int(np.max(np.abs(untile(Y, q["H"], q["W"], q["offset"])))) if Y.size else 0
-    Y8, mult_Y = requantize_form(Y, q["requant"], v_lanes(q["ATq"]), amax_Y)
+    if q["requant"] == "fp32":
+        common = Y * np.ldexp(1.0, -positions(q["xA"], 5))
+        amax_Y = np.max(np.abs(untile(common, q["H"], q["W"], q["offset"]))) if Y.size else 0
+        Y8, mult_Y = requantize_excess(Y, q["xA"], int(amax_Y) if not np.any(q["xA"]) else float(amax_Y))
+    else:
+        amax_Y = int(np.max(np.abs(untile(Y, q["H"], q["W"], q["offset"])))) if Y.size else 0
+        Y8, mult_Y = requantize_int(Y, v_lanes(q["ATq"]), amax_Y)
     s_V = q["s_x"] * 2.0 ** (-2 * q["kB"]) / float(mult_V)
     s_U = q["s_w"] * 2.0 ** (-2 * q["kG"]) / float(mult_U)
     s_P = s_V * s_U / float(mult_P)
@@ -431,10 +511,13 @@ def requantize_positions_form(T: np.ndarray, requant: str, lanes: int) -> tuple[
     return q, np.ldexp(b.astype(np.float64), 1 - lanes)
 
 
-def tap_factors(mult_V, mult_U, mult_P, bits: int = TAP_SCALE_BITS) -> tuple[np.ndarray, float]:
+def tap_factors(mult_V, mult_U, mult_P, bits: int = TAP_SCALE_BITS, excess=None) -> tuple[np.ndarray, float]:
     """Step 6: Sq[p] = round_half_away(2^bits dmin / d[p]), d[p] = (mV[p] mU[p]) mP[p] in double
-    (bits 20; 14 for the int form's int32 output, step 8); returns (Sq int64 [a, a], dmin)."""
+    (bits 20; 14 for the int form's int32 output, step 8; times 2^excess[p] with row scales, step 9:
+    exact); returns (Sq int64 [a, a], dmin)."""
     d = (np.asarray(mult_V, np.float64) * np.asarray(mult_U, np.float64)) * np.asarray(mult_P, np.float64)
+    if excess is not None:
+        d = np.ldexp(d, excess)
     dmin = float(np.min(d))
     return round_half_away(np.ldexp(dmin / d, bits)).astype(np.int64), dmin
 
@@ -468,14 +551,21 @@ def output_transform(Z: np.ndarray, ATq: np.ndarray, zbound: int) -> tuple[np.nd
     return np.einsum("hwikd,lk->hwild", T, ATq, optimize=True), s1
 
 
-def requantize_output(Y: np.ndarray, H: int, W: int, offset=(0, 0), requant: str = "fp32", lanes: int = 64):
-    """Y8 = requant(Y), amax over the valid H x W outputs (the grid starting `offset` outputs before
-    the image). fp32 form: Y int64 through float64 (exact below 2^53) to float32; int form: step 8
+def requantize_output(Y: np.ndarray, info: dict, lanes: int = 64):
+    """Y8 = requant(Y) in the form info["requant"], amax over the valid info["H"] x info["W"] outputs
+    (the grid starting info["offset"] outputs before the image). fp32 form: Y int64 through float64
+    (exact below 2^53) to float32; with row scales (step 9) output position (i, j) carries
+    2^xA[i, j] beyond the common scale and takes the multiplier mult 2^-xA[i, j]. int form: step 8
     at `lanes` bits (32 or 64)."""
-    amax = int(np.max(np.abs(untile(Y, H, W, offset)), initial=0))
-    if requant != "fp32":
-        return requantize_int(Y, lanes, amax)
-    mult = requant_multiplier(amax)
+    H, W, offset, excess = info["H"], info["W"], info["offset"], info["xA"]
+    if info["requant"] != "fp32":
+        return requantize_int(Y, lanes, int(np.max(np.abs(untile(Y, H, W, offset)), initial=0)))
+    if np.any(excess):
+        f = np.ldexp(1.0, -positions(excess, 5))
+        mult = requant_multiplier(float(np.max(np.abs(untile(Y * f, H, W, offset)), initial=0)))
+        q = np.rint(Y.astype(np.float64).astype(np.float32) * (np.float64(mult) * f).astype(np.float32))
+        return np.clip(q, -127, 127).astype(np.int8), mult
+    mult = requant_multiplier(int(np.max(np.abs(untile(Y, H, W, offset)), initial=0)))
     q = np.rint(Y.astype(np.float64).astype(np.float32) * mult)
     return np.clip(q, -127, 127).astype(np.int8), mult
 
@@ -499,10 +589,10 @@ def _tap_stages(q: dict) -> dict:
     M = np.einsum("hwijc,ijcd->hwijd", V8.astype(np.int64), U8.astype(np.int64), optimize=True)
     P8, mult_P = requantize_positions_form(M, rq, 32)
     bits = INT_TAP_SCALE_BITS if narrow else TAP_SCALE_BITS
-    Sq, dmin = tap_factors(mult_V, mult_U, mult_P, bits)
+    Sq, dmin = tap_factors(mult_V, mult_U, mult_P, bits, q["xV"] + q["xU"])
     Z = P8.astype(np.int64) * Sq[:, :, None]
     Y, s1 = (plain_output(Z, q["ATq"]), 0) if narrow else output_transform(Z, q["ATq"], 127 << bits)
-    Y8, mult_Y = requantize_output(Y, q["H"], q["W"], q["offset"], rq, 32 if narrow else 64)
+    Y8, mult_Y = requantize_output(Y, q, 32 if narrow else 64)
     s_Z = q["s_x"] * q["s_w"] * 2.0 ** (-2 * q["kB"] - 2 * q["kG"] - bits) / dmin
     s_Y = s_Z * 2.0 ** (s1 - 2 * q["kA"]) / float(mult_Y)
     return {"V8": V8, "U8": U8, "P8": P8, "Y8": Y8, "Sq": Sq, "s1": s1, "k": bits,
@@ -522,14 +612,15 @@ def _wide_stages(q: dict) -> dict:
     U16 = np.clip(U16, -INT16_MAX, INT16_MAX).astype(np.int16)
     M = np.einsum("hwijc,ijcd->hwijd", V16.astype(np.int64), U16.astype(np.int64), optimize=True)
     assert np.max(np.abs(M), initial=0) <= INT32_MAX  # guaranteed by QU and e
+    e_rows = e + q["xV"] + q["xU"]   # row scales (step 9) add their excess to the shift
     if int32_output(q):  # step 8: the shift h in the GEMM's epilogue, both passes in int32
         h = shift_to_fit(INT32_MAX * max_row_l1(q["ATq"]) ** 2, INT32_MAX)
-        Y, s1 = plain_output(rshift(M, e[:, :, None] + h), q["ATq"]), 0
-        Y8, mult_Y = requantize_output(Y, q["H"], q["W"], q["offset"], "int", 32)
+        Y, s1 = plain_output(rshift(M, e_rows[:, :, None] + h), q["ATq"]), 0
+        Y8, mult_Y = requantize_output(Y, q, 32)
     else:
         h = 0
-        Y, s1 = output_transform(rshift(M, e[:, :, None]), q["ATq"], INT32_MAX)
-        Y8, mult_Y = requantize_output(Y, q["H"], q["W"], q["offset"], q["requant"], 64)
+        Y, s1 = output_transform(rshift(M, e_rows[:, :, None]), q["ATq"], INT32_MAX)
+        Y8, mult_Y = requantize_output(Y, q, 64)
     s_M = q["s_x"] * q["s_w"] * 2.0 ** (sV - 2 * q["kB"] - 2 * q["kG"]) / float(mult_U)
     s_Y = s_M * 2.0 ** (s1 + h - 2 * q["kA"]) / float(mult_Y)
     return {"V16": V16, "U16": U16, "M": M.astype(np.int32), "Y8": Y8, "sV": sV, "QU": qu, "e": e,

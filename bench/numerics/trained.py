@@ -15,8 +15,10 @@ Layer sizes are not in a checkpoint: they follow the training code's CIFAR ResNe
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +83,30 @@ def trained_layers(state: dict, source: str) -> list[TrainedLayer]:
                   for q in QUANTIZERS if f"{p}.Quantize_{q}.min_val" in state and f"{p}.Quantize_{q}.max_val" in state}
         out.append(TrainedLayer(p, t, w, ranges))
     return out
+
+
+MAX_WEIGHT_BYTES = 1 << 30   # a weight file holds one layer: refuse anything larger unread
+
+
+def load_weights(path) -> tuple[np.ndarray, dict]:
+    """(HWIO float32 weights, trained ranges {stage: (min, max)}) of a weight file as the import
+    writes it (`weights` and `range_<stage>` arrays in an .npz); ValueError naming the file."""
+    data = read_bytes(path, "weight file", MAX_WEIGHT_BYTES)
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise ValueError(f"{path}: not a weight file (.npz with 'weights' and 'range_<stage>' arrays): {e}") from None
+    w = arrays.get("weights")
+    if w is None or w.ndim != 4 or w.dtype.kind != "f" or not np.all(np.isfinite(w)):
+        raise ValueError(f"{path}: no finite float 'weights' array of 4 dimensions (HWIO); arrays: {', '.join(arrays)}")
+    ranges = {}
+    for key, r in arrays.items():
+        if key.startswith("range_"):
+            if r.shape != (2,) or r.dtype.kind not in "fiu" or not np.all(np.isfinite(r)) or r[0] > r[1]:
+                raise ValueError(f"{path}: {key} must be a finite (min, max) pair, got {r.tolist()}")
+            ranges[key[len("range_"):]] = (float(r[0]), float(r[1]))
+    return np.ascontiguousarray(w, dtype=np.float32), ranges
 
 
 def stage_size(name: str, input_size: int) -> int:

@@ -94,3 +94,13 @@ def test_an_imported_transform_is_measured_with_its_tile_origin(tmp_path):
     path.write_text(json.dumps({**doc, "tile_origin": "centre"}))
     with pytest.raises(UsageError, match="field 'tile_origin' is 'centre'; accepted: top-left, symmetric"):
         parse_transforms(str(path))
+
+
+def test_a_layer_s_own_transform_is_measured_on_its_tile_size_whatever_algo_lists(tmp_path):
+    """A network total needs every layer: an F6 layer's own file runs as f6 under --algo im2row,f4."""
+    from bench.measure.cases import expand
+    f6 = save_transform(cook_toom(6), tmp_path / "six.json")
+    layer = Layer(12, 12, 4, 4, name="l", transform=str(f6))
+    cases = expand([layer], ["im2row", "f4"], ["static"], [8, 32])
+    assert sorted((c.algo, c.transform, c.bits) for c in cases if c.transform == str(f6)) == [
+        ("f6", str(f6), 8), ("f6", str(f6), 32)]
