@@ -168,7 +168,6 @@ def engine_cases(layers, bits, engines) -> list[Case]:
     return [Case(layer, variant, NO_TRANSFORM, b, NO_SCHEME, engine)
             for layer, b, engine in itertools.product(winograd_layers, bits, [e for e in engines if e != OUR_ENGINE])
             for variant in ENGINE_VARIANTS[engine][b]]
->>>>>>> issue-21
 
 
 def check_winograd(layers, accept_inexact: bool) -> None:
