@@ -395,11 +395,15 @@ def conv2d_int8_calibrated(x, w, x_cal, *, algo: str, transform="static", **opti
     return _q8_deployed(_quantized(x, s_x), cq, w, s_x, (ConvOp(algo, 8, transform, scheme, requant=requant), shape))
 
 
-def conv2d_int8_at_scale(x, w, x_cal, s_x: float, op: ConvOp, *, stride: int = 1, pad: int | None = None) -> np.ndarray:
+def conv2d_int8_at_scale(x, w, x_cal, s_x: float, op: ConvOp, **options) -> np.ndarray:
     """The int8 convolution `op` with the input scale `s_x` given (a trained network's input
     range / 127) instead of calibrated: x and the calibration data `x_cal` (of x's shape) are
     quantized at that scale (values past it clip), the inner stages' ranges calibrated on `x_cal`,
-    then x run; returns the dequantized float64 output."""
+    then x run; returns the dequantized float64 output. Options: conv2d's `stride` and `pad` (the
+    scheme and requantization form are op's)."""
+    scheme, requant, stride, pad = _options(options)
+    if scheme is not None or requant is not None:
+        raise TypeError("conv2d_int8_at_scale takes the scheme and requantization form from op")
     x, w, shape = _check_inputs(x, w, stride, pad)
     x_cal = _check_calibration(x, w, x_cal, shape)
     if not (s_x > 0 and np.isfinite(s_x)):
