@@ -99,8 +99,8 @@ round_half_away(v)  for a double v:  v >= 0 ? floor(v + 0.5) : -floor(-v + 0.5)
      the fp32 form (k = 20, int64 passes, s1), with Y8 = requant_int(Y, 64).
    Real scales: the fp32 form's with each multiplier replaced by b / 2^(L-1) (2^-R), tap's 2^-20 by 2^-k,
    wide's 2^s1 by 2^h.
-9. Row scales (`row_scales=True`, the fp32 form; the reference only, no kernel yet): a matrix that
-   step 3 leaves inexact is quantized row by row instead (matrix_quant.quantize_matrix_rows): row i is
+9. Row scales (`row_scales`, the fp32 form): a matrix that step 3 leaves inexact is quantized row
+   by row instead (matrix_quant.quantize_matrix_rows): row i is
    Tq[i] = step 3 of that row alone, ~ T[i] 2^(k + d[i]), k the smallest row exponent, d[i] >= 0;
    every row's L1 stays within LIMIT, so every integer bound above holds. An exact matrix keeps its
    one scale (d = 0: the default matrices compute exactly as in steps 5-7). Position p = (i, j)
@@ -112,6 +112,12 @@ round_half_away(v)  for a double v:  v >= 0 ? floor(v + 0.5) : -floor(-v + 0.5)
      wide:   rshift(M, e[p] + xV[p]) before the output transform, Y8 as tensor's; G keeps one scale
              (U's own per-position e would otherwise start 2^xU apart and starve small positions).
    Real scales keep the formulas above with kB, kG, kA the common (smallest) exponents.
+   The C kernels take row scales for wide in the fp32 form (the default there; wb_q8_spec.one_scale
+   turns them off): BT and AT per row, the shift e[p] + xV[p] in the int16 GEMM's epilogue, and a
+   float32 multiplier per output position in the output tile kernel (its `rows` variant). tensor
+   and tap gain nothing from them (their Winograd-domain requantizations bound them) and stay
+   reference-only. The int form (step 8) has no row scales: its Y8 would need a rounding shift R +
+   xA[p] per output position, and no kernel takes one yet.
 """
 
 from __future__ import annotations
@@ -327,13 +333,13 @@ def winograd_int8_stages(x, w, t: Transform | None = None, scheme: str = "tensor
     """int8 Winograd with every intermediate, for `scheme` "tensor" (step 5), "tap" (step 6) or
     "wide" (step 7), the tile grid from `origin`. Options: `requant` the requantization form ("int":
     step 8, the default, or "fp32"), `row_scales` one power-of-two scale per matrix row (step 9,
-    fp32 form only). Common keys: xq, wq, Y8 (tile layout), y8 (cropped), y
+    fp32 form only; None, the default: where the C kernels take them, wide in the fp32 form). Common keys: xq, wq, Y8 (tile layout), y8 (cropped), y
     (dequantized float64), kB, kG, kA, BTq, Gq, ATq, mult, scale (scale["Y"] is the real scale of
     y8), and with row scales dB, dG, dA. Per scheme: tensor V8, U8, P8; tap V8, U8, P8, Sq, s1;
     wide V16, U16, M, sV, QU, e, s1 (the int form's int32 output: s1 = 0, tap k, wide h)."""
     if scheme not in SCHEMES:
         raise ValueError(f"unknown int8 scheme {scheme!r}; accepted: {', '.join(SCHEMES)}")
-    requant, row_scales = _int8_options(options)
+    requant, row_scales = _int8_options(options, scheme)
     # wide gives U's positions power-of-two scales of its own (e); rows of G scaled apart would put
     # them 2^(dG_i + dG_j) apart before that and starve the small ones: wide keeps one scale for G
     q = _quantized_inputs(x, w, t, origin, ("BA" if scheme == "wide" else "BGA") if row_scales else "")
@@ -357,13 +363,21 @@ def conv2d_winograd_int8(x, w, t: Transform | None = None, scheme: str = "tensor
 INT8_OPTIONS = ("requant", "row_scales")   # the keyword options of the int8 Winograd references
 
 
-def _int8_options(options: dict) -> tuple:
-    """(requant, row_scales) of the int8 Winograd references' options; TypeError for others,
-    ValueError for row scales outside the fp32 form."""
+def default_row_scales(scheme: str, requant: str) -> bool:
+    """Where the C kernels take row scales (step 9) by themselves: wide in the fp32 form."""
+    return scheme == "wide" and requant == "fp32"
+
+
+def _int8_options(options: dict, scheme: str) -> tuple:
+    """(requant, row_scales) of the int8 Winograd references' options (row_scales None: the
+    kernels' rule, default_row_scales); TypeError for others, ValueError for row scales outside
+    the fp32 form."""
     unknown = set(options) - set(INT8_OPTIONS)
     if unknown:
         raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r} (accepted: {', '.join(INT8_OPTIONS)})")
-    requant, row_scales = resolve_requant(8, options.get("requant", REQUANTS[0])), bool(options.get("row_scales"))
+    requant = resolve_requant(8, options.get("requant", REQUANTS[0]))
+    row_scales = options.get("row_scales")
+    row_scales = default_row_scales(scheme, requant) if row_scales is None else bool(row_scales)
     if row_scales and requant != "fp32":
         raise ValueError(f"row scales are defined for the fp32 requantization form, not {requant!r}; accepted: fp32")
     return requant, row_scales

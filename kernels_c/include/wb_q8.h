@@ -34,6 +34,8 @@ typedef struct wb_q8_spec {
     int oy, ox;       /* Winograd: outputs before the first in the tile grid (the tile origin) */
     int k, stride, pad; /* im2row: as wb_conv_spec (0: 3x3 stride 1 padding 1); Winograd: 0 or 3, 1, 1 */
     int requant;
+    int one_scale;    /* 1: one power-of-two scale per transform matrix even where the scheme takes
+                       * one per row (wide, fp32 form: bench/numerics/reference.py step 9) */
 } wb_q8_spec;
 
 /* The integer matrices, weight transform and packing of spec; wq: HWIO int8 (k, k, cin, cout).

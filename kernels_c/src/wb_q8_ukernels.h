@@ -175,6 +175,10 @@ WB_Q8_SOUT(wb_q8_winoout_wide_static_ukernel_f4__neon);
 WB_Q8_SOUT(wb_q8_winoout_wide_learned_ukernel_f4__neon);
 WB_Q8_SOUT(wb_q8_winoout_wide_static_ukernel_f6__neon);
 WB_Q8_SOUT(wb_q8_winoout_wide_learned_ukernel_f6__neon);
+/* wide with row scales (step 9): sq is the float multiplier of each output position (m * m) */
+WB_Q8_SOUT(wb_q8_winoout_wide_learned_rows_ukernel_f2__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_learned_rows_ukernel_f4__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_learned_rows_ukernel_f6__neon);
 WB_Q8_SIN(wb_q8_winoin_tap_static_int_ukernel_f2__neon);
 WB_Q8_SIN(wb_q8_winoin_tap_learned_int_ukernel_f2__neon);
 WB_Q8_SIN(wb_q8_winoin_tap_static_int_ukernel_f4__neon);
