@@ -350,13 +350,13 @@ def conv2d_int8_stages(x, w, *, algo: str, transform="static", **options) -> dic
     The int requantization form adds "int" (wb_q8_int_info: the b of each stage, tap's per
     position, the shift of Y, out32, tap's Sq bits "k", wide's "h"). Options as conv2d's (scheme,
     requant, stride, pad), `origin` (None: the transform file's) and `row_scales` (None: where the
-    kernels take them, wide in the fp32 form, bench.numerics.reference step 9; False: one scale per
-    matrix, wb_q8_spec.one_scale)."""
+    kernels take them, wide, bench.numerics.reference step 9; False: one scale per matrix,
+    wb_q8_spec.one_scale)."""
     origin, row_scales = options.pop("origin", None), options.pop("row_scales", None)
     scheme, requant, stride, pad = _options(options)
     op = ConvOp(algo, 8, transform, scheme, origin, requant)
     if row_scales and not default_row_scales(op.scheme, op.requant):
-        raise ValueError(f"the kernels take row scales for scheme wide in the fp32 form, not {op.scheme} {op.requant}")
+        raise ValueError(f"the kernels take row scales for scheme wide, not {op.scheme!r}; accepted: wide")
     ffi, lib = _lib()
     x, w, shape = _check_inputs(x, w, stride, pad)
     xq, wq = np.empty(x.shape, np.int8), np.empty(w.shape, np.int8)

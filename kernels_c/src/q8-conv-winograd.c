@@ -118,7 +118,8 @@ static void output_tile(const job *j, size_t t, const void *z, int tid)
         p->winoout(p->cout8, z, p->cout8, out, p->rq_y, &p->at);
     else
         p->sout(p->cout8, z, p->cout8,
-                p->row_scales ? (const void *)p->sch->mult_y
+                p->row_scales ? p->requant == WB_Q8_RQ_INT ? (const void *)p->sch->shift_y
+                                                           : (const void *)p->sch->mult_y
                               : p->sch->out32 ? (const void *)p->sch->sq16t : p->sch->sq,
                 p->sch->s1, out, p->rq_y, p->at.m32);
     for (long i = i0; !direct && i < i1; i++)

@@ -48,10 +48,11 @@ typedef struct wb_q8_scheme_state {
     float mult_u16;
     int s1; /* both: the output's first-pass shift */
     /* wide with row scales (bench/numerics/reference.py step 9): xv[p] = dB[i] + dB[j], added to
-     * e[p] in the GEMM's shift; mult_y[i * m + j] = mult_Y 2^-(dA[i] + dA[j]), the output's
-     * multiplier per output position (the fp32 form) */
+     * e[p] in the GEMM's shift; per output position i * m + j with xA = dA[i] + dA[j], the output's
+     * multiplier mult_Y 2^-xA (fp32 form) or rounding shift R + xA (int form) */
     int xv[WB_Q8_AA];
     float mult_y[WB_MAX_TILE * WB_MAX_TILE];
+    int32_t shift_y[WB_MAX_TILE * WB_MAX_TILE];
     /* wide buffers: V16 (a*a positions vpos16 elements apart, tiles, cin16), U16 (a*a, cin, cout)
      * and its packed panels, M' (tiles, a*a, cout8) int32 */
     size_t vpos16, panel16;
@@ -77,7 +78,7 @@ struct wb_q8_plan {
 
     /* Integer transforms (scheme step 3): Tq = T 2^k, row-major int64. */
     int kB, kG, kA;
-    int row_scales; /* step 9: BT or AT quantized per row (wide, fp32 form), d their rows' excess */
+    int row_scales; /* step 9: BT or AT quantized per row (wide), d their rows' excess */
     int dB[WB_MAX_TILE], dA[WB_MAX_TILE];
     int64_t btq[WB_MAX_TILE * WB_MAX_TILE], gq[WB_MAX_TILE * 3], atq[WB_MAX_TILE * WB_MAX_TILE];
     wb_q8_tmat bt, at; /* the same for the dense kernels, with their lane widths */
