@@ -73,7 +73,8 @@ int wb_q8_stage(const wb_q8_plan *plan, const char *name, int8_t *out);
 
 /* tap and wide: ints = {scheme, s1, sV, QU}; mults (4 a*a floats) = per-position multipliers of
  * V8, U8, P8 (tap) then mult_U of U16 (wide) repeated; per_position (a*a) = Sq (tap) or e (wide).
- * wb_q8_stage also gives, for wide, "V16" and "U16" (int16) and "M" (int32, after rshift e[p]),
+ * wb_q8_stage also gives, for wide, "V16" and "U16" (int16) and "M" (int32, after rshift e[p],
+ * plus BT's row excess dB[i] + dB[j] with row scales and h in the int form's int32 output),
  * written as those types into out. */
 void wb_q8_scheme_info(const wb_q8_plan *plan, int *ints, float *mults, int32_t *per_position);
 

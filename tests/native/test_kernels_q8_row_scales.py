@@ -11,7 +11,7 @@ import pytest
 
 from bench.native import kernels
 from bench.numerics import reference as R
-from bench.numerics.winograd import cook_toom
+from bench.numerics.winograd import Transform, cook_toom
 from bench.operators import REQUANTS
 
 from tests.native.test_kernels_q8_schemes import data, needs_qemu, run_driver
@@ -50,6 +50,24 @@ def test_wide_row_scales_match_reference(shape, m, noise, origin, requant):
     assert_wide_equal(got, ref)
     if requant == "int":
         assert got["int"]["out32"] == 0 and got["int"]["shift_Y"] >= 0
+
+
+def tiny_rows(scale: float) -> Transform:
+    """Learned F6 with two rows of BT `scale` times smaller: their row exponents run far past the
+    others (17 more for 1e-5), so the GEMM's shift e[p] + xV[p] passes 32 bits."""
+    t = learned(6, 0.05)
+    bt = t.BT.copy()
+    bt[3:5] *= scale
+    return Transform(6, 3, t.AT, t.G, bt)
+
+
+@pytest.mark.parametrize("requant", REQUANTS)
+def test_wide_row_scales_with_shifts_past_32_bits(requant):
+    t = tiny_rows(1e-5)
+    x, w = data(9, 13, 17, 5, seed=3)
+    ref = R.winograd_int8_stages(x, w, t, "wide", requant=requant)
+    assert (ref["e"] + ref["dB"][:, None] + ref["dB"][None, :]).max() > 32
+    assert_wide_equal(kernels.conv2d_int8_stages(x, w, algo="f6", transform=t, scheme="wide", requant=requant), ref)
 
 
 @pytest.mark.parametrize("requant", REQUANTS)
@@ -97,7 +115,7 @@ def test_row_scales_refused_where_the_kernels_have_none(scheme, requant):
 def test_aarch64_wide_row_scales_under_qemu(aarch64_driver, tmp_path, m, requant):
     """The `rows` output kernels of the cortex-a53 build (fp32: register-resident; int: the int64
     tile-buffer template), NEON and scalar path."""
-    t = learned(m, 0.05)
+    t = learned(m, 0.05) if m == 4 else tiny_rows(1e-5)   # F6: GEMM shifts past 32 bits
     x, w = data(9, 13, 17, 5, seed=m)
     out = run_driver(aarch64_driver, tmp_path, x, w, m, "wide", t, requant)
     ref = R.winograd_int8_stages(x, w, t, "wide", requant=requant)
