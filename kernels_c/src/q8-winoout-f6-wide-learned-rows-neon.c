@@ -10,5 +10,5 @@
 #define WB_GROUP 2
 #define WB_LANES 4
 #define WB_STEP_T 2
-#define WB_STEP_Y 3
+#define WB_STEP_Y 2
 #include "q8-winoout-scheme-neon.inc"
