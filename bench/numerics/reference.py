@@ -339,10 +339,10 @@ def winograd_int8_stages(x, w, t: Transform | None = None, scheme: str = "tensor
                          **options) -> dict:
     """int8 Winograd with every intermediate, for `scheme` "tensor" (step 5), "tap" (step 6) or
     "wide" (step 7), the tile grid from `origin`. Options: `requant` the requantization form ("int":
-    step 8, the default, or "fp32"), `row_scales` one power-of-two scale per matrix row (step 9,
-    fp32 form only; None, the default: where the C kernels take them, wide in the fp32 form). Common keys: xq, wq, Y8 (tile layout), y8 (cropped), y
-    (dequantized float64), kB, kG, kA, BTq, Gq, ATq, mult, scale (scale["Y"] is the real scale of
-    y8), and with row scales dB, dG, dA. Per scheme: tensor V8, U8, P8; tap V8, U8, P8, Sq, s1;
+    step 8, the default, or "fp32"), `row_scales` one power-of-two scale per matrix row (step 9;
+    tensor and tap in the fp32 form only; None, the default: where the C kernels take them, wide).
+    Common keys: xq, wq, Y8 (tile layout), y8 (cropped), y (dequantized float64), kB, kG, kA, BTq,
+    Gq, ATq, mult, scale (scale["Y"] is the real scale of y8), and with row scales dB, dG, dA. Per scheme: tensor V8, U8, P8; tap V8, U8, P8, Sq, s1;
     wide V16, U16, M, sV, QU, e, s1 (the int form's int32 output: s1 = 0, tap k, wide h)."""
     if scheme not in SCHEMES:
         raise ValueError(f"unknown int8 scheme {scheme!r}; accepted: {', '.join(SCHEMES)}")
@@ -578,7 +578,7 @@ def requantize_output(Y: np.ndarray, info: dict, lanes: int = 64):
     (the grid starting info["offset"] outputs before the image). fp32 form: Y int64 through float64
     (exact below 2^53) to float32; with row scales (step 9) output position (i, j) carries
     2^xA[i, j] beyond the common scale and takes the multiplier mult 2^-xA[i, j]. int form: step 8
-    at `lanes` bits (32 or 64)."""
+    at `lanes` bits (32 or 64); with row scales step 9's (requantize_int_excess)."""
     H, W, offset, excess = info["H"], info["W"], info["offset"], info["xA"]
     if info["requant"] != "fp32" and np.any(excess):
         return requantize_int_excess(Y, positions(excess, 5), untile(rshift(Y, positions(excess, 5)), H, W, offset))
