@@ -1,12 +1,14 @@
 """The ceiling integer transform matrices put on int8 Winograd, with one power-of-two scale per
-matrix (what the kernels do) and one per row (bench.numerics.reference step 8, reference only).
+matrix and one per row (bench.numerics.reference step 9), each cell "one scale -> per row".
 
 SQNR in dB against the float64 Winograd convolution with the same float matrices (so an inexact
-learned transform is not charged for its inexactness), seeded Gaussian 16x16x32->32:
+learned transform is not charged for its inexactness), seeded Gaussian 16x16x32->32 (float32):
   matrices only   the float64 Winograd convolution with the integer matrices dequantized: what
                   the integerization alone costs (no data quantization);
-  tensor/tap/wide the int8 reference pipeline of each scheme (bit-exact with the C kernels with one
-                  scale; per row is the reference alone).
+  tensor/tap/wide the int8 reference pipeline of each scheme in the fp32 requantization form (per
+                  row: the reference alone for tensor and tap, which the kernels run with one scale);
+  C wide fp32/int the host build's int8 wide kernels (bench.native.kernels, fp32 and int forms),
+                  one scale per matrix on request (row_scales=False) -> their default, row scales.
 Learned transforms: Cook-Toom with seeded multiplicative noise on every entry (1% and 5%), a
 stand-in for trained ones (no public trained checkpoint here).
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bench.native import kernels
 from bench.numerics import reference as R
 from bench.numerics.winograd import Transform, cook_toom, named_transform
 
@@ -40,18 +43,24 @@ def figures(t: Transform, x, w) -> list[float]:
     for scheme in ("tensor", "tap", "wide"):
         for row_scales in (False, True):
             out.append(R.error_metrics(R.conv2d_winograd_int8(x, w, t, scheme, requant="fp32", row_scales=row_scales), same)["sqnr_db"])
+    for requant in ("fp32", "int"):
+        for row_scales in (False, None):
+            y = kernels.conv2d_int8_stages(x, w, algo=f"f{t.m}", transform=t, scheme="wide", requant=requant,
+                                           row_scales=row_scales)["y"]
+            out.append(R.error_metrics(y, same)["sqnr_db"])
     return out
 
 
 def main() -> None:
     rng = np.random.default_rng(1)
-    x, w = rng.standard_normal((1, 16, 16, 32)), rng.standard_normal((3, 3, 32, 32))
+    x = rng.standard_normal((1, 16, 16, 32)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 32, 32)).astype(np.float32)
     transforms = [("Cook-Toom F4", cook_toom(4)), ("Cook-Toom F6", cook_toom(6)),
                   ("pso F4", named_transform("pso", 4)), ("pso F6", named_transform("pso", 6)),
                   ("learned F4 1%", learned(4, 0.01)), ("learned F4 5%", learned(4, 0.05)),
                   ("learned F6 1%", learned(6, 0.01)), ("learned F6 5%", learned(6, 0.05))]
-    print("| transform | matrices only | tensor | tap | wide |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| transform | matrices only | tensor | tap | wide | C wide fp32 | C wide int |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for name, t in transforms:
         f = figures(t, x, w)
         cells = [f"{f[i]:.1f} -> {f[i + 1]:.1f}" for i in range(0, len(f), 2)]

@@ -26,7 +26,7 @@ import numpy as np
 
 from bench.native.build import KERNELS, build_hash, build_library
 from bench.numerics.matrix_quant import round_half_away
-from bench.numerics.reference import conv2d_direct, error_metrics, out_size, tile_offset
+from bench.numerics.reference import conv2d_direct, default_row_scales, error_metrics, out_size, tile_offset
 from bench.numerics.winograd import cook_toom, learned_stand_in, load_transform, named_transform, tile_origin_of
 from bench.operators import (ALGOS, BITS, BUILTIN_TRANSFORMS, NAMED_TRANSFORMS, NO_REQUANT, REQUANTS, SCHEMES, TILE,
                              TILE_ORIGINS, resolve_requant, resolve_scheme)
@@ -346,19 +346,23 @@ def conv2d_int8_stages(x, w, *, algo: str, transform="static", **options) -> dic
     "s_x", "s_w", "s_y" and, for Winograd, "kB", "kG", "kA", "mult" ({V, U, P, Y} float32
     multipliers; tap: per-position [a, a] arrays for V, U, P; wide: U and Y) and the
     intermediates in the reference's layouts: "V8", "U8", "P8" (tensor, tap; tap adds "Sq" and
-    "s1"), "V16", "U16", "M" (wide: M after its rshift by e (+ h), with "e", "sV", "QU", "s1").
-    The int requantization form adds "int" (wb_q8_int_info: the b of each stage, tap's per
+    "s1"), "V16", "U16", "M" (wide: M after its rshift by e (+ BT's row excess with row scales,
+    + h), with "e", "sV", "QU", "s1"). The int requantization form adds "int" (wb_q8_int_info: the b of each stage, tap's per
     position, the shift of Y, out32, tap's Sq bits "k", wide's "h"). Options as conv2d's (scheme,
-    requant, stride, pad) and `origin` (None: the transform file's)."""
-    origin = options.pop("origin", None)
+    requant, stride, pad), `origin` (None: the transform file's) and `row_scales` (None: where the
+    kernels take them, wide, bench.numerics.reference step 9; False: one scale per matrix,
+    wb_q8_spec.one_scale)."""
+    origin, row_scales = options.pop("origin", None), options.pop("row_scales", None)
     scheme, requant, stride, pad = _options(options)
     op = ConvOp(algo, 8, transform, scheme, origin, requant)
+    if row_scales and not default_row_scales(op.scheme, op.requant):
+        raise ValueError(f"the kernels take row scales for scheme wide, not {op.scheme!r}; accepted: wide")
     ffi, lib = _lib()
     x, w, shape = _check_inputs(x, w, stride, pad)
     xq, wq = np.empty(x.shape, np.int8), np.empty(w.shape, np.int8)
     s_x = lib.wb_q8_quantize(_fptr(ffi, x), x.size, _i8(ffi, xq))
     s_w = lib.wb_q8_quantize(_fptr(ffi, w), w.size, _i8(ffi, wq))
-    plan = _q8_plan(ffi, lib, op, shape, wq)
+    plan = _q8_plan(ffi, lib, op, shape, wq, one_scale=row_scales is False)
     try:
         y8, y8s = np.empty(shape.out, np.int8), np.empty(shape.out, np.int8)
         if lib.wb_q8_calibrate(plan, _i8(ffi, xq), _i8(ffi, y8s)) or \
@@ -443,8 +447,9 @@ _C_SCHEME_IDS = {"tap": 1, "wide": 2}   # wb_q8.h: 0 is tensor (or none)
 _C_REQUANT_IDS = {"int": 0, "fp32": 1}   # wb_q8.h
 
 
-def _q8_plan(ffi, lib, op: ConvOp, shape: Shape, wq):
-    """A wb_q8_plan for `op` (int8) on layer `shape` with the quantized weights."""
+def _q8_plan(ffi, lib, op: ConvOp, shape: Shape, wq, one_scale: bool = False):
+    """A wb_q8_plan for `op` (int8) on layer `shape` with the quantized weights (one_scale: no row
+    scales, wb_q8_spec.one_scale)."""
     kind, t = op.matrices()
     m = TILE.get(op.algo, 0)
     mats, keep, _ = _matrix_pointers(ffi, t, m, op.algo)
@@ -453,7 +458,7 @@ def _q8_plan(ffi, lib, op: ConvOp, shape: Shape, wq):
                                     "at": mats[0], "g": mats[1], "bt": mats[2], **_spec_sizes(shape),
                                     "oy": tile_offset(shape.h, m, op.origin) if m else 0,
                                     "ox": tile_offset(shape.w, m, op.origin) if m else 0,
-                                    "requant": _C_REQUANT_IDS[op.requant]})
+                                    "requant": _C_REQUANT_IDS[op.requant], "one_scale": int(one_scale)})
     rc = lib.wb_q8_plan_create(spec, _i8(ffi, wq), plan, err, 512)
     if rc != 0:
         raise (ValueError if rc in (_BAD_CASE, _BAD_MATRICES) else RuntimeError)(ffi.string(err).decode())

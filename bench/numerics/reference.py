@@ -99,8 +99,8 @@ round_half_away(v)  for a double v:  v >= 0 ? floor(v + 0.5) : -floor(-v + 0.5)
      the fp32 form (k = 20, int64 passes, s1), with Y8 = requant_int(Y, 64).
    Real scales: the fp32 form's with each multiplier replaced by b / 2^(L-1) (2^-R), tap's 2^-20 by 2^-k,
    wide's 2^s1 by 2^h.
-9. Row scales (`row_scales=True`, the fp32 form; the reference only, no kernel yet): a matrix that
-   step 3 leaves inexact is quantized row by row instead (matrix_quant.quantize_matrix_rows): row i is
+9. Row scales (`row_scales`; tensor and tap in the fp32 form only): a matrix that step 3 leaves
+   inexact is quantized row by row instead (matrix_quant.quantize_matrix_rows): row i is
    Tq[i] = step 3 of that row alone, ~ T[i] 2^(k + d[i]), k the smallest row exponent, d[i] >= 0;
    every row's L1 stays within LIMIT, so every integer bound above holds. An exact matrix keeps its
    one scale (d = 0: the default matrices compute exactly as in steps 5-7). Position p = (i, j)
@@ -109,9 +109,22 @@ round_half_away(v)  for a double v:  v >= 0 ? floor(v + 0.5) : -floor(-v + 0.5)
      tensor: V8, U8 and Y8 requantize with amax over T 2^-x (exact in float64) and per-position
              float32 multipliers mult 2^-x[p] (exact: a power of two times a float32);
      tap:    d[p] = (mV[p] mU[p]) mP[p] 2^(xV[p] + xU[p]) (exact), Y8 as tensor's;
-     wide:   rshift(M, e[p] + xV[p]) before the output transform, Y8 as tensor's; G keeps one scale
-             (U's own per-position e would otherwise start 2^xU apart and starve small positions).
-   Real scales keep the formulas above with kB, kG, kA the common (smallest) exponents.
+     wide:   rshift(M, e[p] + xV[p]) before the output transform; G keeps one scale (U's own
+             per-position e would otherwise start 2^xU apart and starve small positions). Y8 in the
+             fp32 form as tensor's; in the int form always the int64 output (s1, no h: int32_output
+             is off when any row takes a scale of its own), with amax = max |rshift(Y[p], xA[p])|
+             over the valid outputs, R = shift_to_fit(amax, 2^31 - 1), b = step 8's b of
+             rshift(amax, R) at 32 bits, and per output position one rounding shift:
+             Y8 = clamp(sqrdmulh_32(rshift(Y[p], R + xA[p]), b), -127, 127); |rshift(Y[p], R +
+             xA[p])| <= rshift(amax, R) < 2^31 (one rounding of Y 2^-xA within amax + 1/2 never
+             passes the next multiple), so the int32 lanes and |q| <= 127 hold as in step 8.
+   Real scales keep the formulas above with kB, kG, kA the common (smallest) exponents (the int
+   form's Y multiplier b 2^(-31 - R)).
+   The C kernels take row scales for wide in both forms (the default: default_row_scales;
+   wb_q8_spec.one_scale turns them off): BT and AT per row, the shift e[p] + xV[p] in the int16
+   GEMM's epilogue, and per output position a float32 multiplier (fp32) or a rounding shift R +
+   xA[p] (int) in the output tile kernel's `rows` variants. tensor and tap gain nothing from row
+   scales (their Winograd-domain requantizations bound them) and stay reference-only.
 """
 
 from __future__ import annotations
@@ -326,14 +339,14 @@ def winograd_int8_stages(x, w, t: Transform | None = None, scheme: str = "tensor
                          **options) -> dict:
     """int8 Winograd with every intermediate, for `scheme` "tensor" (step 5), "tap" (step 6) or
     "wide" (step 7), the tile grid from `origin`. Options: `requant` the requantization form ("int":
-    step 8, the default, or "fp32"), `row_scales` one power-of-two scale per matrix row (step 9,
-    fp32 form only). Common keys: xq, wq, Y8 (tile layout), y8 (cropped), y
-    (dequantized float64), kB, kG, kA, BTq, Gq, ATq, mult, scale (scale["Y"] is the real scale of
-    y8), and with row scales dB, dG, dA. Per scheme: tensor V8, U8, P8; tap V8, U8, P8, Sq, s1;
+    step 8, the default, or "fp32"), `row_scales` one power-of-two scale per matrix row (step 9;
+    tensor and tap in the fp32 form only; None, the default: where the C kernels take them, wide).
+    Common keys: xq, wq, Y8 (tile layout), y8 (cropped), y (dequantized float64), kB, kG, kA, BTq,
+    Gq, ATq, mult, scale (scale["Y"] is the real scale of y8), and with row scales dB, dG, dA. Per scheme: tensor V8, U8, P8; tap V8, U8, P8, Sq, s1;
     wide V16, U16, M, sV, QU, e, s1 (the int form's int32 output: s1 = 0, tap k, wide h)."""
     if scheme not in SCHEMES:
         raise ValueError(f"unknown int8 scheme {scheme!r}; accepted: {', '.join(SCHEMES)}")
-    requant, row_scales = _int8_options(options)
+    requant, row_scales = _int8_options(options, scheme)
     # wide gives U's positions power-of-two scales of its own (e); rows of G scaled apart would put
     # them 2^(dG_i + dG_j) apart before that and starve the small ones: wide keeps one scale for G
     q = _quantized_inputs(x, w, t, origin, ("BA" if scheme == "wide" else "BGA") if row_scales else "")
@@ -357,15 +370,24 @@ def conv2d_winograd_int8(x, w, t: Transform | None = None, scheme: str = "tensor
 INT8_OPTIONS = ("requant", "row_scales")   # the keyword options of the int8 Winograd references
 
 
-def _int8_options(options: dict) -> tuple:
-    """(requant, row_scales) of the int8 Winograd references' options; TypeError for others,
-    ValueError for row scales outside the fp32 form."""
+def default_row_scales(scheme: str, requant: str) -> bool:
+    """Where the C kernels take row scales (step 9) by themselves: wide, in either form."""
+    return scheme == "wide"
+
+
+def _int8_options(options: dict, scheme: str) -> tuple:
+    """(requant, row_scales) of the int8 Winograd references' options (row_scales None: the
+    kernels' rule, default_row_scales); TypeError for others, ValueError for row scales in the int
+    form outside wide (step 9 defines them there for wide only)."""
     unknown = set(options) - set(INT8_OPTIONS)
     if unknown:
         raise TypeError(f"unexpected keyword argument {sorted(unknown)[0]!r} (accepted: {', '.join(INT8_OPTIONS)})")
-    requant, row_scales = resolve_requant(8, options.get("requant", REQUANTS[0])), bool(options.get("row_scales"))
-    if row_scales and requant != "fp32":
-        raise ValueError(f"row scales are defined for the fp32 requantization form, not {requant!r}; accepted: fp32")
+    requant = resolve_requant(8, options.get("requant", REQUANTS[0]))
+    row_scales = options.get("row_scales")
+    row_scales = default_row_scales(scheme, requant) if row_scales is None else bool(row_scales)
+    if row_scales and requant != "fp32" and scheme != "wide":
+        raise ValueError(f"row scales in the {requant!r} requantization form are defined for scheme wide, "
+                         f"not {scheme!r}; accepted: wide, or requant fp32")
     return requant, row_scales
 
 
@@ -556,8 +578,10 @@ def requantize_output(Y: np.ndarray, info: dict, lanes: int = 64):
     (the grid starting info["offset"] outputs before the image). fp32 form: Y int64 through float64
     (exact below 2^53) to float32; with row scales (step 9) output position (i, j) carries
     2^xA[i, j] beyond the common scale and takes the multiplier mult 2^-xA[i, j]. int form: step 8
-    at `lanes` bits (32 or 64)."""
+    at `lanes` bits (32 or 64); with row scales step 9's (requantize_int_excess)."""
     H, W, offset, excess = info["H"], info["W"], info["offset"], info["xA"]
+    if info["requant"] != "fp32" and np.any(excess):
+        return requantize_int_excess(Y, positions(excess, 5), untile(rshift(Y, positions(excess, 5)), H, W, offset))
     if info["requant"] != "fp32":
         return requantize_int(Y, lanes, int(np.max(np.abs(untile(Y, H, W, offset)), initial=0)))
     if np.any(excess):
@@ -570,9 +594,23 @@ def requantize_output(Y: np.ndarray, info: dict, lanes: int = 64):
     return np.clip(q, -127, 127).astype(np.int8), mult
 
 
+def requantize_int_excess(Y: np.ndarray, excess: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, float]:
+    """Step 9's int form: Y (int64) whose outputs carry 2^excess beyond the common scale; `valid`
+    = rshift(Y, excess) over the valid outputs. amax = max |valid|, R = shift_to_fit(amax, 2^31 - 1),
+    b from rshift(amax, R) at 32 bits, then per output position one rounding shift by R + excess
+    and SQRDMULH by b: (int8 tensor, real multiplier b 2^(-31 - R) of the common scale)."""
+    amax = int(np.max(np.abs(valid), initial=0))
+    shift = shift_to_fit(amax, INT32_MAX)
+    b = int_multiplier(int(rshift(amax, shift)), 32)
+    q = np.clip(sqrdmulh(rshift(Y, shift + excess), b, 32), -127, 127).astype(np.int8)
+    return q, math.ldexp(b, -31 - shift)
+
+
 def int32_output(q: dict) -> bool:
-    """Whether the tap/wide output stage runs in int32 (the int form where L1A^2 <= 512, step 8)."""
-    return q["requant"] == "int" and max_row_l1(q["ATq"]) ** 2 <= INT32_OUTPUT_L1A2
+    """Whether the tap/wide output stage runs in int32 (the int form where L1A^2 <= 512 and no
+    matrix takes row scales, steps 8 and 9)."""
+    rows = np.any(q["dB"]) or np.any(q["dA"])
+    return q["requant"] == "int" and max_row_l1(q["ATq"]) ** 2 <= INT32_OUTPUT_L1A2 and not rows
 
 
 def plain_output(Z: np.ndarray, ATq: np.ndarray) -> np.ndarray:

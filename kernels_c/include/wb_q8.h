@@ -34,6 +34,8 @@ typedef struct wb_q8_spec {
     int oy, ox;       /* Winograd: outputs before the first in the tile grid (the tile origin) */
     int k, stride, pad; /* im2row: as wb_conv_spec (0: 3x3 stride 1 padding 1); Winograd: 0 or 3, 1, 1 */
     int requant;
+    int one_scale;    /* 1: one power-of-two scale per transform matrix even where the scheme takes
+                       * one per row (wide, fp32 form: bench/numerics/reference.py step 9) */
 } wb_q8_spec;
 
 /* The integer matrices, weight transform and packing of spec; wq: HWIO int8 (k, k, cin, cout).
@@ -71,7 +73,8 @@ int wb_q8_stage(const wb_q8_plan *plan, const char *name, int8_t *out);
 
 /* tap and wide: ints = {scheme, s1, sV, QU}; mults (4 a*a floats) = per-position multipliers of
  * V8, U8, P8 (tap) then mult_U of U16 (wide) repeated; per_position (a*a) = Sq (tap) or e (wide).
- * wb_q8_stage also gives, for wide, "V16" and "U16" (int16) and "M" (int32, after rshift e[p]),
+ * wb_q8_stage also gives, for wide, "V16" and "U16" (int16) and "M" (int32, after rshift e[p],
+ * plus BT's row excess dB[i] + dB[j] with row scales and h in the int form's int32 output),
  * written as those types into out. */
 void wb_q8_scheme_info(const wb_q8_plan *plan, int *ints, float *mults, int32_t *per_position);
 

@@ -62,6 +62,55 @@ static int y_lanes(const wb_q8_plan *p)
     return p->sch->out32 ? 32 : 64;
 }
 
+/* Whether output t, i (position i = row * m + column of tile t) is in the image. */
+static int valid_output(const wb_q8_plan *p, size_t t, size_t i)
+{
+    const long oy = (long)(t / p->tw) * p->m + (long)i / p->m - p->oy;
+    const long ox = (long)(t % p->tw) * p->m + (long)i % p->m - p->ox;
+    return oy >= 0 && oy < p->h && ox >= 0 && ox < p->w;
+}
+
+/* Row scales (step 9): output position i carries 2^xA[i] beyond the common scale. fp32 form: the
+ * amax of Y 2^-xA over the valid outputs (exact in double, |Y| < 2^53) gives mult_Y, and position
+ * i takes the float32 multiplier mult_Y 2^-xA[i] (exact: a power of two times a float32). int
+ * form: the amax of rshift(Y, xA) gives R and b, and position i the rounding shift R + xA[i]. */
+static void row_scales_y(wb_q8_plan *p, const int64_t *y)
+{
+    const size_t mm = (size_t)p->m * p->m, cout = p->cout;
+    int xa[WB_MAX_TILE * WB_MAX_TILE];
+    for (size_t i = 0; i < mm; i++)
+        xa[i] = p->dA[i / p->m] + p->dA[i % p->m];
+    double amax = 0;
+    int64_t iamax = 0;
+    for (size_t t = 0; t < p->tiles; t++)
+        for (size_t i = 0; i < mm; i++)
+            for (size_t co = 0; valid_output(p, t, i) && co < cout; co++) {
+                const int64_t v = y[(t * mm + i) * cout + co];
+                amax = fmax(amax, fabs(ldexp((double)v, -xa[i])));
+                iamax = wb_q8_max(iamax, llabs(wb_q8_rshift(v, xa[i])));
+            }
+    if (p->requant == WB_Q8_RQ_INT) {
+        p->rq_y = wb_q8_stage_rq(WB_Q8_RQ_INT, iamax, 64);
+        for (size_t i = 0; i < mm; i++)
+            p->sch->shift_y[i] = p->rq_y.shift + xa[i];
+        return;
+    }
+    const float mult = amax > 0 ? (float)(127.0 / amax) : 1.0f;
+    p->rq_y = (wb_q8_rq){mult, 0, 0};
+    for (size_t i = 0; i < mm; i++)
+        p->sch->mult_y[i] = (float)ldexp((double)mult, -xa[i]);
+}
+
+/* y8 of Y value v at output position i (row scales: that position's requantization) */
+static int8_t requant_y(const wb_q8_plan *p, int64_t v, size_t i)
+{
+    if (!p->row_scales)
+        return wb_q8_requant_rq_scalar(v, p->rq_y);
+    if (p->requant == WB_Q8_RQ_INT)
+        return wb_q8_requant_rq_scalar(v, (wb_q8_rq){0, p->rq_y.b, p->sch->shift_y[i]});
+    return wb_q8_requant_scalar(v, p->sch->mult_y[i]);
+}
+
 /* Y = rshift(ATq Z, s1) ATq^T per tile and channel, rq_y from its amax over the valid outputs,
  * then y8 there (when not NULL) */
 static int scalar_output(wb_q8_plan *p, const int64_t *z, int s1, int8_t *y8)
@@ -91,14 +140,17 @@ static int scalar_output(wb_q8_plan *p, const int64_t *z, int s1, int8_t *y8)
                         amax = wb_q8_max(amax, llabs(s));
                 }
         }
-    p->rq_y = wb_q8_stage_rq(p->requant, amax, y_lanes(p));
+    if (p->row_scales)
+        row_scales_y(p, y);
+    else
+        p->rq_y = wb_q8_stage_rq(p->requant, amax, y_lanes(p));
     for (size_t t = 0; y8 && t < p->tiles; t++)
         for (size_t i = 0; i < mm; i++) {
             const long oy = (long)(t / p->tw) * m + (long)(i / m) - p->oy;
             const long ox = (long)(t % p->tw) * m + (long)(i % m) - p->ox;
             if (oy >= 0 && oy < p->h && ox >= 0 && ox < p->w)
                 for (size_t co = 0; co < cout; co++) /* fp32: (float) of |Y| < 2^53, one rounding */
-                    y8[((size_t)oy * p->w + (size_t)ox) * cout + co] = wb_q8_requant_rq_scalar(y[(t * mm + i) * cout + co], p->rq_y);
+                    y8[((size_t)oy * p->w + (size_t)ox) * cout + co] = requant_y(p, y[(t * mm + i) * cout + co], i);
         }
     free(y);
     return WB_OK;
@@ -185,7 +237,7 @@ static int scheme_z(wb_q8_plan *p, const int32_t *v, int8_t *v8, int16_t *v16, i
         for (size_t i = 0; i < nm; i++) {
             if (llabs(mm[i]) > WB_Q8_I32_MAX) /* excluded by QU and e: a broken invariant */
                 return WB_E_RUNTIME;
-            mm[i] = wb_q8_rshift(mm[i], s->e[(i / p->cout) % aa] + s->h);
+            mm[i] = wb_q8_rshift(mm[i], s->e[(i / p->cout) % aa] + s->xv[(i / p->cout) % aa] + s->h);
         }
         return WB_OK;
     }

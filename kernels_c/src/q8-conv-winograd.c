@@ -5,7 +5,7 @@
  *   tap     the same, with one multiplier per position p for V8 and P8, and Y8 =
  *           requant(rshift(ATq (P8 Sq), s1) ATq^T)
  *   wide    xpad -> V16[p][tile][cin16] (rshift sV) -> M'[tile][p][cout8] int32 (the int16 GEMM,
- *           rshift e[p] (+ h in the int form's int32 output) in its epilogue) -> Y8 =
+ *           rshift e[p] (+ xv[p] with row scales, + h in the int form's int32 output) in its epilogue) -> Y8 =
  *           requant(rshift(ATq M', s1) ATq^T)
  * Every requantization in the plan's form (int or fp32, step 8 / step 2).
  * xpad is x (h, w, cin) zero-padded to (hp, wp, cin16); positions of V are vpos apart; Y8 is
@@ -87,7 +87,7 @@ static void gemm_rows(const wb_q8_plan *p, size_t q, size_t rows, const void *v,
             const size_t mr = rows - m0 < 4 ? rows - m0 : 4;
             (mr == 1 ? wb_q8_gemm_s16_ukernel_1x8__neon : wb_q8_gemm_s16_ukernel_4x8__neon)(
                 mr, nc, k8, (const int16_t *)v + m0 * p->cin16, p->cin16, w,
-                (int32_t *)z + m0 * ldc + q * p->cout8 + n0, ldc, s->e[q] + s->h);
+                (int32_t *)z + m0 * ldc + q * p->cout8 + n0, ldc, s->e[q] + s->xv[q] + s->h);
         }
     }
 }
@@ -117,7 +117,10 @@ static void output_tile(const job *j, size_t t, const void *z, int tid)
     if (p->scheme == WB_Q8_TENSOR)
         p->winoout(p->cout8, z, p->cout8, out, p->rq_y, &p->at);
     else
-        p->sout(p->cout8, z, p->cout8, p->sch->out32 ? (const void *)p->sch->sq16t : p->sch->sq,
+        p->sout(p->cout8, z, p->cout8,
+                p->row_scales ? p->requant == WB_Q8_RQ_INT ? (const void *)p->sch->shift_y
+                                                           : (const void *)p->sch->mult_y
+                              : p->sch->out32 ? (const void *)p->sch->sq16t : p->sch->sq,
                 p->sch->s1, out, p->rq_y, p->at.m32);
     for (long i = i0; !direct && i < i1; i++)
         for (long k = k0; k < k1; k++)

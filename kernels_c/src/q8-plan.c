@@ -47,6 +47,15 @@ static const wb_q8_sout_fn int64_fns[2][7] = {
     {[2] = wb_q8_winoout_wide_learned_int64_ukernel_f2__neon,
      [4] = wb_q8_winoout_wide_learned_int64_ukernel_f4__neon,
      [6] = wb_q8_winoout_wide_learned_int64_ukernel_f6__neon}};
+/* wide with row scales (step 9): the learned outputs with a requantization per output position,
+ * per requant form (the int form's: int64 passes) */
+static const wb_q8_sout_fn rows_fns[2][7] = {
+    {[2] = wb_q8_winoout_wide_learned_int64_rows_ukernel_f2__neon,
+     [4] = wb_q8_winoout_wide_learned_int64_rows_ukernel_f4__neon,
+     [6] = wb_q8_winoout_wide_learned_int64_rows_ukernel_f6__neon},
+    {[2] = wb_q8_winoout_wide_learned_rows_ukernel_f2__neon,
+     [4] = wb_q8_winoout_wide_learned_rows_ukernel_f4__neon,
+     [6] = wb_q8_winoout_wide_learned_rows_ukernel_f6__neon}};
 
 void wb_q8_plan_destroy(wb_q8_plan *p)
 {
@@ -94,12 +103,19 @@ static int plan_matrices(wb_q8_plan *p, const double *at, const double *g, const
         wb_default_matrices(p->m, &def);
         at = def.at, g = def.g, bt = def.bt;
     }
-    if (wb_q8_quantize_matrix(bt, p->a, p->a, WB_Q8_BT_AT_LIMIT, p->btq, &p->kB))
+    /* row scales (step 9) where they are folded into the kernels: BT and AT of wide (an exact
+     * matrix keeps its one scale, d = 0); G keeps one scale */
+    const int rows = p->scheme == WB_Q8_WIDE && !p->one_scale;
+    if (rows ? wb_q8_quantize_matrix_rows(bt, p->a, p->a, WB_Q8_BT_AT_LIMIT, p->btq, &p->kB, p->dB)
+             : wb_q8_quantize_matrix(bt, p->a, p->a, WB_Q8_BT_AT_LIMIT, p->btq, &p->kB))
         return wb_fail(err, err_len, WB_E_BAD_MATRICES, "BT has a row with L1 norm above %d", WB_Q8_BT_AT_LIMIT);
     if (wb_q8_quantize_matrix(g, p->a, 3, WB_Q8_G_LIMIT, p->gq, &p->kG))
         return wb_fail(err, err_len, WB_E_BAD_MATRICES, "G has a row with L1 norm above %d", WB_Q8_G_LIMIT);
-    if (wb_q8_quantize_matrix(at, p->m, p->a, WB_Q8_BT_AT_LIMIT, p->atq, &p->kA))
+    if (rows ? wb_q8_quantize_matrix_rows(at, p->m, p->a, WB_Q8_BT_AT_LIMIT, p->atq, &p->kA, p->dA)
+             : wb_q8_quantize_matrix(at, p->m, p->a, WB_Q8_BT_AT_LIMIT, p->atq, &p->kA))
         return wb_fail(err, err_len, WB_E_BAD_MATRICES, "AT has a row with L1 norm above %d", WB_Q8_BT_AT_LIMIT);
+    for (int i = 0; i < p->a; i++)
+        p->row_scales |= p->dB[i] != 0 || (i < p->m && p->dA[i] != 0);
     make_tmat(p->btq, p->a, p->a, &p->bt);
     make_tmat(p->atq, p->m, p->a, &p->at);
     return WB_OK;
@@ -115,8 +131,8 @@ static int plan_scheme(wb_q8_plan *p)
     const int64_t l1a = wb_q8_max_row_l1(p->atq, p->m, p->a);
     p->sin = scheme_fns[p->requant][p->scheme - 1][p->learned][p->m].in;
     p->sout = scheme_fns[p->requant][p->scheme - 1][p->learned][p->m].out;
-    /* the int form's output in int32 where L1A^2 <= 512 (bench/numerics/reference.py step 8) */
-    s->out32 = p->requant == WB_Q8_RQ_INT && l1a * l1a <= WB_Q8_INT32_OUTPUT_L1A2;
+    /* the int form's output in int32 where L1A^2 <= 512 and no row scales (reference steps 8, 9) */
+    s->out32 = p->requant == WB_Q8_RQ_INT && l1a * l1a <= WB_Q8_INT32_OUTPUT_L1A2 && !p->row_scales;
     if (p->requant == WB_Q8_RQ_INT && !s->out32 && p->learned)
         p->sout = int64_fns[p->scheme - 1][p->m];
     if (p->scheme == WB_Q8_TAP) {
@@ -124,6 +140,11 @@ static int plan_scheme(wb_q8_plan *p)
         s->s1 = s->out32 ? 0 : wb_q8_shift_to_fit((127LL << s->sq_bits) * l1a, WB_Q8_I32_MAX);
         return WB_OK;
     }
+    for (int i = 0; p->row_scales && i < p->a; i++)
+        for (int j = 0; j < p->a; j++)
+            s->xv[i * p->a + j] = p->dB[i] + p->dB[j];
+    if (p->row_scales) /* the output's requantization per output position */
+        p->sout = rows_fns[p->requant][p->m];
     s->h = s->out32 ? wb_q8_shift_to_fit(WB_Q8_I32_MAX * l1a * l1a, WB_Q8_I32_MAX) : 0;
     s->s1 = s->out32 ? 0 : wb_q8_shift_to_fit(WB_Q8_I32_MAX * l1a, WB_Q8_I32_MAX);
     s->vpos16 = p->tiles * p->cin16 + 32; /* off a power of two, as vpos */
@@ -245,7 +266,7 @@ int wb_q8_plan_create(const wb_q8_spec *spec, const int8_t *wq, wb_q8_plan **out
         return wb_fail(err, err_len, WB_E_RUNTIME, "out of memory");
     const int m = spec->m;
     p->m = m, p->a = m ? m + 2 : 0, p->learned = m ? spec->learned : 0, p->scheme = spec->scheme;
-    p->requant = spec->requant;
+    p->requant = spec->requant, p->one_scale = spec->one_scale;
     p->h = spec->h, p->w = spec->w, p->cin = spec->cin, p->cout = spec->cout;
     p->oy = m ? spec->oy : 0, p->ox = m ? spec->ox : 0;
     p->k = spec->k ? spec->k : 3, p->stride = spec->k ? spec->stride : 1, p->pad = spec->k ? spec->pad : 1;

@@ -51,6 +51,36 @@ int wb_q8_quantize_matrix(const double *t, int rows, int cols, double limit, int
     return 0;
 }
 
+int wb_q8_quantize_matrix_rows(const double *t, int rows, int cols, double limit, int64_t *tq, int *k,
+                                int *d)
+{
+    if (wb_q8_quantize_matrix(t, rows, cols, limit, tq, k))
+        return -1;
+    int exact = 1, ks[WB_MAX_TILE], kmin = 31, kmax = -1;
+    for (int i = 0; i < rows * cols; i++)
+        exact &= (double)tq[i] == t[i] * ldexp(1.0, *k);
+    for (int i = 0; i < rows; i++)
+        d[i] = 0;
+    if (exact) /* an exact matrix keeps its one scale */
+        return 0;
+    for (int i = 0; i < rows; i++) {
+        int zero = 1;
+        for (int j = 0; j < cols; j++)
+            zero &= t[i * cols + j] == 0;
+        /* a row alone fits at the matrix's k, so this cannot fail; a zero row takes no scale of its
+         * own (ks = -1 until it gets the largest below) */
+        ks[i] = -1;
+        if (!zero && !wb_q8_quantize_matrix(t + i * cols, 1, cols, limit, tq + i * cols, &ks[i])) {
+            kmin = ks[i] < kmin ? ks[i] : kmin;
+            kmax = ks[i] > kmax ? ks[i] : kmax;
+        }
+    }
+    for (int i = 0; i < rows; i++)
+        d[i] = (ks[i] < 0 ? kmax : ks[i]) - kmin;
+    *k = kmin;
+    return 0;
+}
+
 int64_t wb_q8_max_row_l1(const int64_t *t, int rows, int cols)
 {
     int64_t best = 0;

@@ -47,6 +47,12 @@ typedef struct wb_q8_scheme_state {
     int e[WB_Q8_AA];
     float mult_u16;
     int s1; /* both: the output's first-pass shift */
+    /* wide with row scales (bench/numerics/reference.py step 9): xv[p] = dB[i] + dB[j], added to
+     * e[p] in the GEMM's shift; per output position i * m + j with xA = dA[i] + dA[j], the output's
+     * multiplier mult_Y 2^-xA (fp32 form) or rounding shift R + xA (int form) */
+    int xv[WB_Q8_AA];
+    float mult_y[WB_MAX_TILE * WB_MAX_TILE];
+    int32_t shift_y[WB_MAX_TILE * WB_MAX_TILE];
     /* wide buffers: V16 (a*a positions vpos16 elements apart, tiles, cin16), U16 (a*a, cin, cout)
      * and its packed panels, M' (tiles, a*a, cout8) int32 */
     size_t vpos16, panel16;
@@ -58,6 +64,7 @@ struct wb_q8_plan {
     int m, a, learned; /* m = 0: im2row */
     int scheme;        /* WB_Q8_TENSOR, _TAP, _WIDE; tap/wide state in sch */
     int requant;       /* WB_Q8_RQ_INT, _FP32 */
+    int one_scale;     /* wb_q8_spec.one_scale */
     struct wb_q8_scheme_state *sch;
     int h, w, cin, cout;
     int oy, ox;           /* outputs before the first in the tile grid (the tile origin) */
@@ -71,6 +78,8 @@ struct wb_q8_plan {
 
     /* Integer transforms (scheme step 3): Tq = T 2^k, row-major int64. */
     int kB, kG, kA;
+    int row_scales; /* step 9: BT or AT quantized per row (wide), d their rows' excess */
+    int dB[WB_MAX_TILE], dA[WB_MAX_TILE];
     int64_t btq[WB_MAX_TILE * WB_MAX_TILE], gq[WB_MAX_TILE * 3], atq[WB_MAX_TILE * WB_MAX_TILE];
     wb_q8_tmat bt, at; /* the same for the dense kernels, with their lane widths */
     /* The tile transforms of the scheme: tensor winoin/winoout, tap and wide sin/sout. */
@@ -126,6 +135,11 @@ int wb_q8_transform_weights(wb_q8_plan *p, char *err, int err_len); /* WB_OK or 
 /* Scheme step 3: Tq = round_half_away(T 2^k), smallest exact k within limit, else the largest k
  * within it. Returns 0, or -1 when even k = 0 exceeds the limit. */
 int wb_q8_quantize_matrix(const double *t, int rows, int cols, double limit, int64_t *tq, int *k);
+/* Step 9: the same, one power-of-two scale per row where one per matrix leaves t inexact: row i is
+ * step 3 of that row alone, Tq[i] ~ T[i] 2^(k + d[i]), k the smallest row exponent (a zero row takes
+ * the largest); an exact matrix keeps its one scale with d = 0. */
+int wb_q8_quantize_matrix_rows(const double *t, int rows, int cols, double limit, int64_t *tq, int *k,
+                                int *d);
 int64_t wb_q8_max_row_l1(const int64_t *t, int rows, int cols);
 float wb_q8_multiplier(int64_t amax);                 /* float(127 / amax), 1 for 0 */
 int8_t wb_q8_requant_scalar(int64_t v, float mult); /* scheme step 2, one value */

@@ -242,6 +242,18 @@ WB_ALWAYS int8x8_t wb_rq64_narrow(wb_rq64q a, wb_rq64q b) { return wb_q8_narrow_
 WB_ALWAYS void wb_rq64_store4(int8_t *p, wb_rq64q a) { wb_store4_q8(p, a); }
 #endif
 
+/* The requantization of output position pos: the kernel's one (vm), or with WB_ROW_SCALES 1 (row
+ * scales, bench/numerics/reference.py step 9) entry pos of the table tab, m * m of them row-major:
+ * the float multiplier mult_Y 2^-xA[pos] (fp32 form) or the int32 rounding shift R + xA[pos] with
+ * vm's b (int form). */
+#if defined(WB_ROW_SCALES) && WB_ROW_SCALES && WB_REQ_INT
+#define WB_RQ64V_AT(vm, tab, pos) \
+    ((wb_rq64v){vdupq_n_s64(-(int64_t)((const int32_t *)(tab))[pos]), (vm).b})
+#elif defined(WB_ROW_SCALES) && WB_ROW_SCALES
+#define WB_RQ64V_AT(vm, tab, pos) vld1q_dup_f32((const float *)(tab) + (pos))
+#else
+#define WB_RQ64V_AT(vm, tab, pos) (vm)
+#endif
 
 /* Z at position p, 4 or 8 channels from c (the loads of q8-winoout-scheme-neon.inc and
  * q8-winoout-scheme-buf-neon.inc, picked by WB_SCHEME): tap widens P8 and multiplies by Sq[p],

@@ -175,6 +175,10 @@ WB_Q8_SOUT(wb_q8_winoout_wide_static_ukernel_f4__neon);
 WB_Q8_SOUT(wb_q8_winoout_wide_learned_ukernel_f4__neon);
 WB_Q8_SOUT(wb_q8_winoout_wide_static_ukernel_f6__neon);
 WB_Q8_SOUT(wb_q8_winoout_wide_learned_ukernel_f6__neon);
+/* wide with row scales (step 9), fp32 form: sq is the float multiplier of each output position */
+WB_Q8_SOUT(wb_q8_winoout_wide_learned_rows_ukernel_f2__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_learned_rows_ukernel_f4__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_learned_rows_ukernel_f6__neon);
 WB_Q8_SIN(wb_q8_winoin_tap_static_int_ukernel_f2__neon);
 WB_Q8_SIN(wb_q8_winoin_tap_learned_int_ukernel_f2__neon);
 WB_Q8_SIN(wb_q8_winoin_tap_static_int_ukernel_f4__neon);
@@ -201,6 +205,10 @@ WB_Q8_SOUT(wb_q8_winoout_wide_learned_int_ukernel_f6__neon);
 WB_Q8_SOUT(wb_q8_winoout_wide_learned_int64_ukernel_f2__neon);
 WB_Q8_SOUT(wb_q8_winoout_wide_learned_int64_ukernel_f4__neon);
 WB_Q8_SOUT(wb_q8_winoout_wide_learned_int64_ukernel_f6__neon);
+/* wide with row scales in the int form: sq is the int32 rounding shift of each output position */
+WB_Q8_SOUT(wb_q8_winoout_wide_learned_int64_rows_ukernel_f2__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_learned_int64_rows_ukernel_f4__neon);
+WB_Q8_SOUT(wb_q8_winoout_wide_learned_int64_rows_ukernel_f6__neon);
 
 /* int16 GEMM block: C[mr x nc] (int32) = rshift(A[mr x kc] * W[kc x nc], shift). A: int16 rows
  * at a_stride elements; W: one panel of wb_q8_packb_s16_ukernel_x8__scalar; kc % 8 == 0,

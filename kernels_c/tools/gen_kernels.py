@@ -37,10 +37,12 @@ def load(path=TABLE) -> dict:
 
 
 def variant(k: dict) -> list:
-    """The variant words of a tile transform: [scheme,] transform [, int | int64] (no scheme word for
-    none, tensor; `int` for the int requantization form, `int64` for its learned int64 fallback)."""
+    """The variant words of a tile transform: [scheme,] transform [, int | int64] [, rows] (no scheme
+    word for none, tensor; `int` for the int requantization form, `int64` for its learned int64
+    fallback; `rows` for a multiplier per output position, the row scales of the wide scheme)."""
     form = ["int64" if k.get("int64") else "int"] if k.get("requant") == "int" else []
-    return ([] if k["scheme"] in ("none", "tensor") else [k["scheme"]]) + [k["transform"]] + form
+    rows = ["rows"] if k.get("row_scales") else []
+    return ([] if k["scheme"] in ("none", "tensor") else [k["scheme"]]) + [k["transform"]] + form + rows
 
 
 def twin(k: dict) -> dict:
@@ -91,6 +93,8 @@ def render_winograd(k: dict, matrices: dict) -> str:
     if k.get("requant") == "int":
         what += ("; int requantization (SQRDMULH), the int64 passes" if k.get("int64") else
                  "; int requantization (SQRDMULH)")
+    if k.get("row_scales"):
+        what += "; a multiplier per output position (row scales, bench/numerics/reference.py step 9)"
     t = "BT" if k["stage"] == "winoin" else "AT"
     q = "" if k["dtype"] == "f32" else "q"
     paragraphs = []
@@ -120,6 +124,8 @@ def render_winograd(k: dict, matrices: dict) -> str:
     paragraphs.append(MARK)
     if k.get("requant") == "int":
         defines.append(("WB_REQ_INT", 1))
+    if k.get("row_scales"):
+        defines.append(("WB_ROW_SCALES", 1))
     defines += list(k.get("settings", {}).items())
     text = _comment(paragraphs)
     if k["transform"] == "static" and "WB_PASS16" not in k.get("settings", {}):

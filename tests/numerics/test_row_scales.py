@@ -49,8 +49,44 @@ def test_row_scales_fold_back_into_the_requantization(scheme):
     same = R.conv2d_winograd(x, w, t)
     st = R.winograd_int8_stages(x, w, t, scheme, requant="fp32", row_scales=True)
     assert st["dB"].any() and st["dA"].any()
-    one = R.error_metrics(R.conv2d_winograd_int8(x, w, t, scheme, requant="fp32"), same)["sqnr_db"]
+    one = R.error_metrics(R.conv2d_winograd_int8(x, w, t, scheme, requant="fp32", row_scales=False), same)["sqnr_db"]
     rows = R.error_metrics(st["y"], same)["sqnr_db"]
     assert rows > one - 1.0
     if scheme == "wide":
         assert rows > one + 3.0
+
+
+def test_default_rule_is_the_kernels():
+    """Row scales by default where the C kernels take them (wide, both forms), nowhere else."""
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((1, 8, 8, 4)), rng.standard_normal((3, 3, 4, 3))
+    t = learned(4, 0.05)
+    for requant in ("int", "fp32"):
+        assert R.winograd_int8_stages(x, w, t, "wide", requant=requant)["dA"].any()
+        assert "dA" not in R.winograd_int8_stages(x, w, t, "tap", requant=requant)
+    with pytest.raises(ValueError, match="accepted: wide, or requant fp32"):
+        R.winograd_int8_stages(x, w, t, "tap", requant="int", row_scales=True)
+
+
+@pytest.mark.parametrize("m", [4, 6])
+def test_int_form_row_scales_stay_in_int32_and_lift_wide(m):
+    """Step 9's int form: one rounding shift R + xA[p] per output position keeps every value within
+    rshift(amax, R) < 2^31 (so |q| <= 127 before the clamp) and lifts wide as the fp32 form does."""
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((1, 12, 12, 16)), rng.standard_normal((3, 3, 16, 16))
+    t = learned(m, 0.05)
+    same = R.conv2d_winograd(x, w, t)
+    q = R._quantized_inputs(x, w, t, rows="BA")
+    q["requant"] = "int"
+    st = R._wide_stages(q)
+    Y, _ = R.output_transform(R.rshift(st["M"].astype(np.int64), (st["e"] + q["xV"])[:, :, None]), q["ATq"], R.INT32_MAX)
+    xa = R.positions(q["xA"], 5)
+    amax = int(np.max(np.abs(R.untile(R.rshift(Y, xa), q["H"], q["W"], q["offset"]))))
+    R_ = R.shift_to_fit(amax, R.INT32_MAX)
+    valid = R.untile(R.rshift(Y, R_ + xa), q["H"], q["W"], q["offset"])
+    assert np.max(np.abs(valid)) <= R.rshift(amax, R_) <= R.INT32_MAX
+    b = R.int_multiplier(int(R.rshift(amax, R_)), 32)
+    assert np.max(np.abs(R.sqrdmulh(valid, b, 32))) <= 127
+    one = R.error_metrics(R.conv2d_winograd_int8(x, w, t, "wide", requant="int", row_scales=False), same)["sqnr_db"]
+    rows = R.error_metrics(R.conv2d_winograd_int8(x, w, t, "wide", requant="int"), same)["sqnr_db"]
+    assert rows > one + (3.0 if m == 6 else -0.5)
