@@ -21,7 +21,8 @@ from bench.errors import UsageError, shown
 from bench.files import read_mapping
 from bench.layers import Layer
 from bench.numerics.winograd import load_transform
-from bench.operators import BITS, accepted_schemes, op_key, precision_name, scheme_suffix, split_op_key
+from bench.operators import (BITS, accepted_schemes, op_key, precision_name, scheme_suffix, split_op_key,
+                             transform_name)
 from bench.analysis.lut import LUT, LUTError, lut_json
 
 BASELINE = "im2row-fp32"
@@ -64,13 +65,20 @@ def luts_from_rows(rows: list[dict], predictors: dict | None = None) -> list[LUT
     return [LUT(name, layers, predictors.get(name, {})) for name, layers in sorted(lut_json(rows)["tables"].items())]
 
 
-def _available(lut: LUT, l: Layer, predict: bool) -> set[str]:
+def _available(lut: LUT, l: Layer, predict: bool, owned: frozenset = frozenset()) -> set[str]:
     """Operators with a latency for a layer: measured, or (with predict) with a latency model (only
-    im2row's for a layer Winograd does not apply to)."""
+    im2row's for a layer Winograd does not apply to); never another layer's own transform (`owned`:
+    the names of the network's own transform files): it has the shape's latency but not the layer's
+    trained computation."""
     have = set(lut.layers.get(l.key, {}))
     if predict and not have:
         have = {op for op in lut.predictors if l.winograd or op.startswith("im2row")}
-    return have
+    mine = transform_name(l.transform) if l.transform else None
+    return {op for op in have if not any(f"-{name}-" in f"{op}-" and name != mine for name in owned)}
+
+
+def _owned(layers) -> frozenset:
+    return frozenset(transform_name(l.transform) for l in layers if l.transform)
 
 
 def only_operator(op: str) -> str:
@@ -99,18 +107,20 @@ def _id(l: Layer) -> str:
 def _assignments(lut: LUT, layers, predict: bool) -> dict:
     """{label: per-layer assignment}: every operator used everywhere (where each layer has it or its
     only operator), im2row at both precisions, and the fastest per layer."""
-    every = set().union(*(_available(lut, l, predict) for l in layers))
+    owned = _owned(layers)
+    available = {_id(l): _available(lut, l, predict, owned) for l in layers}
+    every = set().union(*available.values())
     out = {}
     for op in sorted(every):
         chosen = resolve(layers, op)
-        if all(chosen[_id(l)] in _available(lut, l, predict) for l in layers):
+        if all(chosen[_id(l)] in available[_id(l)] for l in layers):
             out[op] = chosen
-    if all(_available(lut, l, predict) for l in layers):
+    if all(available.values()):
         engines = any(split_op_key(op) for op in every)
         try:
-            out[FASTEST] = {_id(l): _fastest(lut, l, _available(lut, l, predict), predict) for l in layers}
+            out[FASTEST] = {_id(l): _fastest(lut, l, available[_id(l)], predict) for l in layers}
             if engines:   # the fastest of this project's kernels alone beside the fastest over every engine
-                out[FASTEST_OURS] = {_id(l): _fastest(lut, l, {op for op in _available(lut, l, predict)
+                out[FASTEST_OURS] = {_id(l): _fastest(lut, l, {op for op in available[_id(l)]
                                                               if split_op_key(op) is None}, predict) for l in layers}
         except (LUTError, ValueError) as e:   # PredictError: a layer outside what the models support
             raise UsageError(f"{lut.name}: {e}") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bench.analysis.lut import lut_json
@@ -59,6 +60,11 @@ def test_each_layer_runs_its_own_transform_and_keeps_its_own_key(fake_board, net
     assert main(["network", str(out), "--layers", str(net), "--out", str(tmp_path / "n")]) == 0
     text = capsys.readouterr().out
     assert "own transforms fp32" in text and "f4-static-fp32" in text and "im2row-fp32" in text
+    # the fastest per layer never gives a layer another layer's trained transform (same shape, same
+    # cost, another computation)
+    fastest = pd.read_csv(tmp_path / "n" / "network_layers.csv").query("assignment == 'fastest per layer'")
+    chosen = dict(zip(fastest["layer"], fastest["op"]))
+    assert chosen["layer1.0.conv1"] != op_key("f4", str(b), 32) and chosen["layer2.0.conv1"] != op_key("f4", str(a), 32)
 
 
 def test_the_same_file_content_is_one_operator_and_a_key_for_two_files_is_refused(tmp_path):
