@@ -347,8 +347,8 @@ def conv2d_int8_stages(x, w, *, algo: str, transform="static", **options) -> dic
     multipliers; tap: per-position [a, a] arrays for V, U, P; wide: U and Y) and the
     intermediates in the reference's layouts: "V8", "U8", "P8" (tensor, tap; tap adds "Sq" and
     "s1"), "V16", "U16", "M" (wide: M after its rshift by e (+ BT's row excess with row scales,
-    + h), with "e", "sV", "QU", "s1"). The int requantization form adds "int" (wb_q8_int_info: the b of each stage, tap's per
-    position, the shift of Y, out32, tap's Sq bits "k", wide's "h"). Options as conv2d's (scheme,
+    + h), with "e", "sV", "QU", "s1"). The int requantization form adds "int" (wb_q8_int_info: the
+    b of each stage, tap's per position, the shift of Y, out32, tap's Sq bits "k", wide's "h"). Options as conv2d's (scheme,
     requant, stride, pad), `origin` (None: the transform file's) and `row_scales` (None: where the
     kernels take them, wide, bench.numerics.reference step 9; False: one scale per matrix,
     wb_q8_spec.one_scale)."""
