@@ -246,7 +246,7 @@ def format_table(rows: list[dict], layers, network=None) -> str:
         where = next(r["where"] for r in rows if r["table"] == table)
         words = " + ".join(where_label(w, table.split("/")[1]) for w in where.split("+"))
         lines.append(f"{table} ({words}): network of {n} layers "
-                     f"({len(layers)} shapes); ms, stage sums of count x median")
+                     f"({len(dict.fromkeys(l.key for l in layers))} shapes); ms, stage sums of count x median")
         lines.append(f"  {'assignment':<28} {'total':>9} {'input':>9} {'gemm':>9} {'output':>9} {'vs im2row fp32':>15}")
         for r in (r for r in rows if r["table"] == table):
             speed = "-" if r["speedup"] != r["speedup"] else f"{r['speedup']:.2f}x"
@@ -265,12 +265,13 @@ def format_layers(rows: list[dict]) -> str:
     """The per-layer table (layer_rows) of one assignment per table."""
     lines = []
     for (table, label), group in _groups(rows):
+        names = ["" if r["layer"].startswith("conv-input:") else r["layer"] for r in group]   # unnamed: its shape says it
+        wn, wo = max([20, *map(len, names)]), max([22, *(len(r["op"]) for r in group)])   # whole names and keys
         lines.append(f"{table}, {label}: operator per layer")
-        lines.append(f"  {'layer':<20} {'shape':<24} {'count':>5} {'operator':<22} {'ms':>9} {'count x ms':>11}")
-        for r in group:
+        lines.append(f"  {'layer':<{wn}} {'shape':<24} {'count':>5} {'operator':<{wo}} {'ms':>9} {'count x ms':>11}")
+        for name, r in zip(names, group):
             pred = " (predicted)" if r["predicted"] else ""
-            name = "" if r["layer"].startswith("conv-input:") else r["layer"]   # unnamed: its shape says it
-            lines.append(f"  {name[:20]:<20} {r['shape']:<24} {r['count']:>5} {r['op']:<22} {r['ms']:>9.3f} "
+            lines.append(f"  {name:<{wn}} {r['shape']:<24} {r['count']:>5} {r['op']:<{wo}} {r['ms']:>9.3f} "
                          f"{r['count_x_ms']:>11.3f}{pred}")
     return "\n".join(lines)
 
